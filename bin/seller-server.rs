@@ -1,0 +1,7 @@
+//! `seller-server`: see marketplace::app.
+
+fn main() {
+    marketplace::app::exit_with(marketplace::app::run_seller_server(
+        std::env::args().skip(1),
+    ))
+}

@@ -1,0 +1,330 @@
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// Where the binaries look when `--config` is not given.
+pub const DEFAULT_CLUSTER_FILE: &str = "conf/local.json";
+
+/// The whole cluster: every process, where it listens, and the settings
+/// that must be the same everywhere (a replica's state machine depends on
+/// `session_timeout_ms`, so all replicas read it from here).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Product-DB replicas: gRPC for frontends, UDP for Raft.
+    pub product_db: Vec<ReplicaNode>,
+    /// Customer-DB replicas: gRPC for frontends, UDP for the broadcast.
+    pub customer_db: Vec<ReplicaNode>,
+    /// Seller frontends (REST).
+    pub seller_server: Vec<FrontendNode>,
+    /// Buyer frontends (REST).
+    pub buyer_server: Vec<FrontendNode>,
+    /// Card-approval services (SOAP).
+    pub financial_service: Vec<FrontendNode>,
+    /// A session ends after this long without activity.
+    #[serde(default = "default_session_timeout_ms")]
+    pub session_timeout_ms: u64,
+    /// The financial service's decision rule.
+    #[serde(default)]
+    pub financial: FinancialSettings,
+    /// Replicas keep their data under `<data_dir>/<component>-<index>`;
+    /// relative paths are taken from the working directory.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+/// A database replica's addresses.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaNode {
+    /// Where frontends call it.
+    pub grpc: SocketAddr,
+    /// Where its peers reach it over UDP.
+    pub peer: SocketAddr,
+}
+
+/// A frontend's (or the financial service's) HTTP address.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrontendNode {
+    /// Where clients call it.
+    pub http: SocketAddr,
+}
+
+/// How the financial service decides.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinancialSettings {
+    /// Share of valid cards approved, 0.0..=1.0.
+    #[serde(default = "default_approve_probability")]
+    pub approve_probability: f64,
+    /// Seed of the decision: the same seed, request id and card give the
+    /// same answer on every financial-service replica and every retry.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+impl Default for FinancialSettings {
+    fn default() -> Self {
+        FinancialSettings {
+            approve_probability: default_approve_probability(),
+            seed: 0,
+        }
+    }
+}
+
+fn default_session_timeout_ms() -> u64 {
+    5 * 60 * 1000
+}
+
+fn default_approve_probability() -> f64 {
+    0.95
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("run/data")
+}
+
+/// The kinds of process in the cluster, named as their binaries are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Component {
+    /// `product-db`
+    ProductDb,
+    /// `customer-db`
+    CustomerDb,
+    /// `seller-server`
+    SellerServer,
+    /// `buyer-server`
+    BuyerServer,
+    /// `financial-service`
+    FinancialService,
+}
+
+impl Component {
+    /// Every component, in the order cluster-status prints them.
+    pub const ALL: [Component; 5] = [
+        Component::ProductDb,
+        Component::CustomerDb,
+        Component::SellerServer,
+        Component::BuyerServer,
+        Component::FinancialService,
+    ];
+
+    /// The binary's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Component::ProductDb => "product-db",
+            Component::CustomerDb => "customer-db",
+            Component::SellerServer => "seller-server",
+            Component::BuyerServer => "buyer-server",
+            Component::FinancialService => "financial-service",
+        }
+    }
+}
+
+impl fmt::Display for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Component {
+    type Err = ConfigError;
+    fn from_str(text: &str) -> Result<Self, ConfigError> {
+        Component::ALL
+            .into_iter()
+            .find(|c| c.name() == text)
+            .ok_or_else(|| ConfigError::Invalid(format!("unknown component {text:?}")))
+    }
+}
+
+/// Why a cluster file was refused.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read(PathBuf, std::io::Error),
+    /// The file is not valid JSON for a cluster.
+    Parse(PathBuf, serde_json::Error),
+    /// The file parses but breaks a rule; the text says which.
+    Invalid(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read(path, e) => write!(f, "cannot read {}: {e}", path.display()),
+            ConfigError::Parse(path, e) => {
+                write!(f, "{} is not a valid cluster file: {e}", path.display())
+            }
+            ConfigError::Invalid(m) => write!(f, "invalid cluster file: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ClusterConfig {
+    /// Reads and validates a cluster file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_path_buf(), e))?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates a cluster file's text (`path` is for messages).
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let config: ClusterConfig =
+            serde_json::from_str(text).map_err(|e| ConfigError::Parse(path.to_path_buf(), e))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the rules a parsed file must follow.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        for component in Component::ALL {
+            if self.count(component) == 0 {
+                return invalid(format!("at least one {component} is needed"));
+            }
+        }
+        if self.product_db.len() > 9 || self.customer_db.len() > 9 {
+            return invalid("at most 9 replicas per database".into());
+        }
+        if self.session_timeout_ms == 0 {
+            return invalid("session_timeout_ms must be positive".into());
+        }
+        let p = self.financial.approve_probability;
+        if !(0.0..=1.0).contains(&p) {
+            return invalid(format!(
+                "financial.approve_probability must be in 0..=1, got {p}"
+            ));
+        }
+        let mut seen = HashSet::new();
+        for address in self.all_addresses() {
+            if !seen.insert(address) {
+                return invalid(format!("address {address} is used twice"));
+            }
+        }
+        Ok(())
+    }
+
+    /// How many processes of a component the file lists.
+    pub fn count(&self, component: Component) -> usize {
+        match component {
+            Component::ProductDb => self.product_db.len(),
+            Component::CustomerDb => self.customer_db.len(),
+            Component::SellerServer => self.seller_server.len(),
+            Component::BuyerServer => self.buyer_server.len(),
+            Component::FinancialService => self.financial_service.len(),
+        }
+    }
+
+    /// The address clients of a process use: gRPC for replicas, HTTP for
+    /// the rest.
+    pub fn service_address(&self, component: Component, index: usize) -> Option<SocketAddr> {
+        match component {
+            Component::ProductDb => self.product_db.get(index).map(|n| n.grpc),
+            Component::CustomerDb => self.customer_db.get(index).map(|n| n.grpc),
+            Component::SellerServer => self.seller_server.get(index).map(|n| n.http),
+            Component::BuyerServer => self.buyer_server.get(index).map(|n| n.http),
+            Component::FinancialService => self.financial_service.get(index).map(|n| n.http),
+        }
+    }
+
+    /// Checks that `index` names a process of `component`.
+    pub fn check_index(&self, component: Component, index: usize) -> Result<(), ConfigError> {
+        let count = self.count(component);
+        if index < count {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(format!(
+                "--index {index} is out of range: the file lists {count} {component} (0..={})",
+                count - 1
+            )))
+        }
+    }
+
+    /// The data folder of one replica.
+    pub fn replica_data_dir(&self, component: Component, index: usize) -> PathBuf {
+        self.data_dir.join(format!("{component}-{index}"))
+    }
+
+    fn all_addresses(&self) -> Vec<SocketAddr> {
+        let replicas = self.product_db.iter().chain(&self.customer_db);
+        let frontends = self
+            .seller_server
+            .iter()
+            .chain(&self.buyer_server)
+            .chain(&self.financial_service);
+        replicas
+            .flat_map(|n| [n.grpc, n.peer])
+            .chain(frontends.map(|n| n.http))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ClusterConfig, ConfigError> {
+        ClusterConfig::parse(Path::new("test.json"), text)
+    }
+
+    const SMALL: &str = r#"{
+        "product_db": [{"grpc": "127.0.0.1:1", "peer": "127.0.0.1:2"}],
+        "customer_db": [{"grpc": "127.0.0.1:3", "peer": "127.0.0.1:4"}],
+        "seller_server": [{"http": "127.0.0.1:5"}],
+        "buyer_server": [{"http": "127.0.0.1:6"}],
+        "financial_service": [{"http": "127.0.0.1:7"}]
+    }"#;
+
+    #[test]
+    fn the_shipped_cluster_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CLUSTER_FILE);
+        let config = ClusterConfig::load(&path).expect("conf/local.json loads");
+        assert_eq!(config.count(Component::ProductDb), 5);
+        assert_eq!(config.count(Component::CustomerDb), 5);
+        assert_eq!(config.count(Component::SellerServer), 4);
+        assert_eq!(config.count(Component::BuyerServer), 4);
+        assert_eq!(config.count(Component::FinancialService), 1);
+    }
+
+    #[test]
+    fn defaults_apply_when_settings_are_left_out() {
+        let config = parse(SMALL).unwrap();
+        assert_eq!(config.session_timeout_ms, 300_000);
+        assert_eq!(config.financial.approve_probability, 0.95);
+        assert_eq!(
+            config.replica_data_dir(Component::ProductDb, 0),
+            Path::new("run/data/product-db-0")
+        );
+    }
+
+    #[test]
+    fn broken_files_are_refused_with_a_reason() {
+        let twice = SMALL.replace("127.0.0.1:7", "127.0.0.1:6");
+        assert!(parse(&twice)
+            .unwrap_err()
+            .to_string()
+            .contains("used twice"));
+        let unknown_field = SMALL.replacen('{', r#"{"surprise": 1,"#, 1);
+        assert!(matches!(parse(&unknown_field), Err(ConfigError::Parse(..))));
+        let no_buyers = SMALL.replace(r#"[{"http": "127.0.0.1:6"}]"#, "[]");
+        assert!(parse(&no_buyers)
+            .unwrap_err()
+            .to_string()
+            .contains("buyer-server"));
+        let bad_probability =
+            SMALL.replacen('{', r#"{"financial": {"approve_probability": 2},"#, 1);
+        assert!(parse(&bad_probability).is_err());
+        assert!(matches!(parse("not json"), Err(ConfigError::Parse(..))));
+        let config = parse(SMALL).unwrap();
+        assert!(config.check_index(Component::ProductDb, 1).is_err());
+        assert!(config.check_index(Component::ProductDb, 0).is_ok());
+    }
+}

@@ -1,0 +1,11 @@
+//! The cluster file (conf/*.json) that every binary reads, and the few
+//! command-line flags they share. Owns parsing and validation only.
+
+mod args;
+mod cluster;
+
+pub use args::{Args, ArgsError};
+pub use cluster::{
+    ClusterConfig, Component, ConfigError, FinancialSettings, FrontendNode, ReplicaNode,
+    DEFAULT_CLUSTER_FILE,
+};

@@ -1,0 +1,160 @@
+//! What the customer DB's state machine takes and returns. A
+//! `CustomerRequest` is exactly what the atomic broadcast orders and what
+//! the gRPC `Execute` call carries (JSON-encoded).
+
+use serde::{Deserialize, Serialize};
+
+use crate::market::{
+    BuyerId, CartLine, ItemId, MarketError, PurchasedLine, Rating, RequestId, Role, SellerId,
+    SessionToken, Thumb,
+};
+
+/// A command with everything that varies between replicas fixed in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRequest {
+    /// A retry with the same id gets the first result (writes only).
+    pub request_id: RequestId,
+    /// Wall-clock milliseconds since the Unix epoch, read once by the
+    /// customer-DB replica that received the request, so that every replica
+    /// judges session expiry at the same instant.
+    pub now_ms: u64,
+    /// What to do.
+    pub command: CustomerCommand,
+}
+
+/// Every customer-DB operation. All but `CreateAccount`, `Login` and
+/// `CompletePurchase` act for the holder of `session`; a session of the
+/// wrong role is treated as unknown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CustomerCommand {
+    /// New account; names are unique per role. -> `AccountCreated`
+    CreateAccount {
+        role: Role,
+        name: String,
+        password: String,
+    },
+    /// Opens a session with `token`, chosen by the receiving replica.
+    /// -> `LoggedIn`
+    Login {
+        role: Role,
+        name: String,
+        password: String,
+        token: SessionToken,
+    },
+    /// Ends the session. -> `Done`
+    Logout { role: Role, session: SessionToken },
+    /// Checks a session and marks it active. -> `Session`
+    Touch { role: Role, session: SessionToken },
+    /// The calling seller's own rating. -> `Rating`
+    OwnRating { session: SessionToken },
+    /// A seller's rating, for a buyer. -> `Rating`
+    SellerRating {
+        session: SessionToken,
+        seller: SellerId,
+    },
+    /// Adds units to the cart; `available` is the item's stock as the
+    /// product DB just reported it, and the cart may not hold more than
+    /// that. -> `Cart`
+    CartAdd {
+        session: SessionToken,
+        item: ItemId,
+        quantity: u32,
+        available: u32,
+    },
+    /// Takes units out of the cart (a line reaching 0 goes). -> `Cart`
+    CartRemove {
+        session: SessionToken,
+        item: ItemId,
+        quantity: u32,
+    },
+    /// Keeps the cart across sessions. -> `Done`
+    CartSave { session: SessionToken },
+    /// Empties the cart (the saved one too). -> `Done`
+    CartClear { session: SessionToken },
+    /// -> `Cart`
+    CartShow { session: SessionToken },
+    /// First step of a purchase: the cart to buy, or the receipt if
+    /// `purchase` was already completed (a retry). -> `PurchaseStarted`
+    /// or `Purchased`
+    BeginPurchase {
+        session: SessionToken,
+        purchase: RequestId,
+    },
+    /// Last step of a purchase, after the product DB sold `lines`: records
+    /// history and counts and empties the cart. Idempotent by `purchase`.
+    /// -> `Purchased`
+    CompletePurchase {
+        buyer: BuyerId,
+        purchase: RequestId,
+        lines: Vec<PurchasedLine>,
+    },
+    /// Records a buyer's thumb on an item they bought (once per item) and
+    /// counts it on its seller. -> `FeedbackRecorded`
+    Feedback {
+        session: SessionToken,
+        item: ItemId,
+        thumb: Thumb,
+    },
+    /// The buyer's purchases, oldest first. -> `History`
+    History { session: SessionToken },
+}
+
+impl CustomerCommand {
+    /// True for commands that change nothing but a session's last-active
+    /// time; they are not kept in the request log. `BeginPurchase` is one:
+    /// a retried purchase must see the purchase's completion, not the first
+    /// answer of its first step.
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            CustomerCommand::Touch { .. }
+                | CustomerCommand::BeginPurchase { .. }
+                | CustomerCommand::OwnRating { .. }
+                | CustomerCommand::SellerRating { .. }
+                | CustomerCommand::CartShow { .. }
+                | CustomerCommand::History { .. }
+        )
+    }
+}
+
+/// One purchase in a buyer's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseRecord {
+    /// The purchase's request id.
+    pub purchase: RequestId,
+    /// When the purchase completed (ms since the epoch).
+    pub at_ms: u64,
+    /// What was bought.
+    pub lines: Vec<PurchasedLine>,
+}
+
+/// A successful result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CustomerOutcome {
+    /// The new account's id.
+    AccountCreated { id: u64 },
+    /// The new session and whose it is.
+    LoggedIn { session: SessionToken, user: u64 },
+    /// Applied; nothing to return.
+    Done,
+    /// The session is live and belongs to `user`.
+    Session { user: u64 },
+    /// A seller's thumbs.
+    Rating(Rating),
+    /// The buyer's cart after the command.
+    Cart(Vec<CartLine>),
+    /// The purchase may go ahead with these lines.
+    PurchaseStarted {
+        buyer: BuyerId,
+        lines: Vec<CartLine>,
+    },
+    /// The purchase is recorded.
+    Purchased(PurchaseRecord),
+    /// Feedback counted on `seller`.
+    FeedbackRecorded { seller: SellerId },
+    /// The buyer's purchases.
+    History(Vec<PurchaseRecord>),
+}
+
+/// The state machine's answer to one request.
+pub type CustomerResult = Result<CustomerOutcome, MarketError>;

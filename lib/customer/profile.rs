@@ -1,0 +1,95 @@
+//! What each account owns besides its name and password: a seller's rating
+//! and sales count; a buyer's carts, purchase history and count, and the
+//! items they bought with the feedback given on each.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::cart::Carts;
+use super::command::PurchaseRecord;
+use crate::market::{ItemId, MarketError, Rating, SellerId, Thumb};
+
+/// A seller's own data.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(super) struct SellerProfile {
+    /// Buyers' thumbs on this seller's items.
+    pub(super) rating: Rating,
+    /// Units of this seller's items bought so far.
+    pub(super) items_sold: u64,
+}
+
+impl SellerProfile {
+    /// Counts `quantity` more units sold.
+    pub(super) fn count_sale(&mut self, quantity: u32) {
+        self.items_sold = self.items_sold.saturating_add(u64::from(quantity));
+    }
+}
+
+/// A buyer's own data. The carts belong to the buyer, not to a session, so
+/// every session of the buyer sees the same cart.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(super) struct BuyerProfile {
+    /// The live cart and the saved one.
+    pub(super) carts: Carts,
+    /// Units bought so far, over all purchases.
+    pub(super) items_purchased: u64,
+    /// Every completed purchase, oldest first. It is the buyer's data, so it
+    /// is kept whole; it only grows.
+    pub(super) history: Vec<PurchaseRecord>,
+    /// Every item the buyer ever bought: what feedback may be given on.
+    #[serde(with = "super::pairs")]
+    bought: BTreeMap<ItemId, BoughtItem>,
+}
+
+/// An item a buyer bought.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct BoughtItem {
+    /// Who sold it: where the buyer's feedback counts.
+    seller: SellerId,
+    /// The buyer's thumb, once given.
+    feedback: Option<Thumb>,
+}
+
+impl BuyerProfile {
+    /// Appends `record` to the history, counts its units, remembers its
+    /// items for feedback and empties both carts (what was in them has just
+    /// been bought). Returns the record's index in the history.
+    pub(super) fn record_purchase(&mut self, record: PurchaseRecord) -> usize {
+        for line in &record.lines {
+            self.items_purchased = self
+                .items_purchased
+                .saturating_add(u64::from(line.quantity));
+            // An item's seller never changes, so a second purchase of the
+            // same item keeps the first entry and any feedback given on it.
+            self.bought.entry(line.item).or_insert(BoughtItem {
+                seller: line.seller,
+                feedback: None,
+            });
+        }
+        self.carts.clear();
+        self.history.push(record);
+        self.history.len() - 1
+    }
+
+    /// Records the buyer's `thumb` on `item` and returns the seller it
+    /// counts on. Only an item the buyer bought, and only once.
+    pub(super) fn record_feedback(
+        &mut self,
+        item: ItemId,
+        thumb: Thumb,
+    ) -> Result<SellerId, MarketError> {
+        let Some(bought) = self.bought.get_mut(&item) else {
+            return Err(MarketError::Forbidden(
+                "you can give feedback only on items you bought".to_string(),
+            ));
+        };
+        if bought.feedback.is_some() {
+            return Err(MarketError::Conflict(format!(
+                "feedback already given for item {item}"
+            )));
+        }
+        bought.feedback = Some(thumb);
+        Ok(bought.seller)
+    }
+}

@@ -1,0 +1,32 @@
+//! marketplace: a replicated online marketplace, the reference
+//! implementation of a classic distributed-systems course project.
+//!
+//! The crate map, from the domain outwards:
+//! - [`market`]: the vocabulary (items, prices, carts, errors, limits).
+//! - [`product`], [`customer`]: the two databases' deterministic state machines.
+//! - [`replication`]: the seam between a database service and its protocol.
+//! - [`rpc`]: gRPC between frontends and databases.
+//! - [`rest`]: the seller and buyer REST frontends.
+//! - [`soap`]: the card-approval service and its client.
+//! - [`client`]: the line-oriented stdin clients.
+//! - [`status`]: the cluster-status program.
+//! - [`config`]: the cluster file and shared flags.
+//! - [`app`]: what each binary runs.
+
+pub mod app;
+pub mod client;
+pub mod config;
+pub mod customer;
+pub mod market;
+pub mod product;
+pub mod replication;
+pub mod rest;
+pub mod rpc;
+pub mod soap;
+pub mod status;
+
+/// Code generated from proto/marketplace.proto by build.rs.
+#[allow(warnings, clippy::all, missing_docs)]
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/mod.rs"));
+}

@@ -1,0 +1,45 @@
+//! The marketplace's domain vocabulary, shared by both databases, the
+//! frontends and the clients: identifiers, prices, items, carts, the limits
+//! of every field, and the one error type every layer maps from.
+//!
+//! Pure data: nothing here does I/O, reads a clock or draws a random number.
+
+mod error;
+mod ids;
+mod item;
+mod price;
+mod request_log;
+
+pub use error::MarketError;
+pub use ids::{BuyerId, Category, ItemId, RequestId, Role, SellerId, SessionToken};
+pub use item::{
+    validate_keywords, validate_name, validate_password, CartLine, Condition, Item, ItemDraft,
+    PurchasedLine, Rating, Thumb,
+};
+pub use price::Price;
+pub use request_log::RequestLog;
+
+/// Limits on user input, checked by the state machines (and early by the
+/// frontends, for clear errors before a round trip).
+pub mod limits {
+    /// Item, seller and buyer names: 1..=32 characters.
+    pub const NAME_CHARS_MAX: usize = 32;
+    /// At most this many keywords per item and per search.
+    pub const KEYWORDS_MAX: usize = 5;
+    /// Each keyword: 1..=8 characters.
+    pub const KEYWORD_CHARS_MAX: usize = 8;
+    /// Passwords: 1..=64 characters.
+    pub const PASSWORD_CHARS_MAX: usize = 64;
+    /// Categories are 0..=CATEGORY_MAX.
+    pub const CATEGORY_MAX: u8 = 9;
+    /// Units in one item, one cart line or one operation.
+    pub const QUANTITY_MAX: u32 = 1_000_000;
+    /// Prices up to one million currency units, in cents.
+    pub const PRICE_CENTS_MAX: u64 = 100_000_000;
+    /// Distinct items in one cart.
+    pub const CART_LINES_MAX: usize = 100;
+    /// Request ids: 1..=64 printable ASCII characters.
+    pub const REQUEST_ID_CHARS_MAX: usize = 64;
+    /// Results of this many recent requests are kept for exactly-once retries.
+    pub const REQUEST_LOG_ENTRIES_MAX: usize = 100_000;
+}

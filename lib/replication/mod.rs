@@ -1,0 +1,101 @@
+//! The seam between a database's gRPC service and the protocol that keeps
+//! its replicas in step. The service turns a call into a request for the
+//! state machine, hands it to a [`Replicator`] and answers the call when the
+//! replicator reports the result; it never applies anything itself.
+//!
+//! A replicator decides where and when a request is applied: the
+//! single-replica [`Standalone`] applies it at once; Raft applies it once a
+//! majority has logged it; the rotating sequencer once it is delivered in the
+//! total order. All of them apply requests to the same [`StateMachine`].
+
+mod standalone;
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use standalone::Standalone;
+
+/// A deterministic state machine: the same requests in the same order give
+/// the same results and state on every replica. Everything that varies
+/// (time, new ids, tokens) comes inside the request.
+pub trait StateMachine: Send + 'static {
+    /// What is replicated and applied (it carries its request id).
+    type Request: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + 'static;
+    /// What applying a request returns.
+    type Result: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + 'static;
+
+    /// Applies one request.
+    fn apply(&mut self, request: &Self::Request) -> Self::Result;
+
+    /// True when `request` changes nothing, so a replicator may answer it
+    /// without ordering it among writes (Raft's ReadIndex does).
+    fn is_read_only(request: &Self::Request) -> bool;
+}
+
+/// How a replicator hands back the result of one request; called exactly
+/// once, from whichever thread applied it.
+pub type ReplyTo<R> = Box<dyn FnOnce(Result<R, ReplicationError>) + Send>;
+
+/// Orders requests among replicas and applies them.
+pub trait Replicator<S: StateMachine>: Send + Sync + 'static {
+    /// Hands `request` over; `reply` gets the state machine's result once
+    /// the request is applied here, or why it could not be.
+    fn submit(&self, request: S::Request, reply: ReplyTo<S::Result>);
+
+    /// What this replica reports to cluster-status.
+    fn status(&self) -> ReplicaStatus;
+}
+
+/// Why a request was not applied by this replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicationError {
+    /// This replica does not take requests; `leader` (an index into the
+    /// cluster file) may, if known.
+    NotLeader { leader: Option<usize> },
+    /// The replica cannot make progress now (no quorum, shutting down, too
+    /// many requests in flight); the text says which.
+    Unavailable(String),
+}
+
+impl fmt::Display for ReplicationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplicationError::NotLeader {
+                leader: Some(leader),
+            } => {
+                write!(f, "not the leader; replica {leader} is")
+            }
+            ReplicationError::NotLeader { leader: None } => {
+                f.write_str("not the leader; leader unknown")
+            }
+            ReplicationError::Unavailable(why) => write!(f, "replica unavailable: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ReplicationError {}
+
+/// A replica's view of its replication protocol, for cluster-status.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaStatus {
+    /// "standalone", "raft" or "sequencer".
+    pub protocol: String,
+    /// This replica's index in the cluster file.
+    pub index: usize,
+    /// leader, follower, candidate, member, standby.
+    pub role: String,
+    /// Raft term (0 elsewhere).
+    pub term: u64,
+    /// The replica that takes requests, if known.
+    pub leader: Option<usize>,
+    /// Highest index known committed (Raft) or delivered (others).
+    pub commit_index: u64,
+    /// Highest index applied to the state machine.
+    pub applied_index: u64,
+    /// Sequencer: the next global number to be assigned.
+    pub next_global: u64,
+    /// Sequencer: the highest delivered global number.
+    pub delivered: u64,
+}

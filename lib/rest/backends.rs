@@ -1,0 +1,88 @@
+//! What a frontend talks to: the two databases over gRPC and, for buyers,
+//! the financial service over SOAP. Turns their replies into domain results.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::ClusterConfig;
+use crate::customer::{CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult};
+use crate::market::{MarketError, RequestId, Role, SessionToken};
+use crate::product::{ProductCommand, ProductOutcome, ProductRequest, ProductResult};
+use crate::rpc::{DatabaseClient, DatabaseKind};
+use crate::soap::PaymentClient;
+
+/// The databases and services behind a frontend.
+pub struct Backends {
+    product: DatabaseClient<ProductRequest, ProductResult>,
+    customer: DatabaseClient<CustomerRequest, CustomerResult>,
+    payment: PaymentClient,
+}
+
+impl Backends {
+    /// Clients for every replica and service in the cluster file.
+    pub fn connect(config: &ClusterConfig, environment: Arc<grpcio::Environment>) -> Self {
+        let product: Vec<_> = config.product_db.iter().map(|node| node.grpc).collect();
+        let customer: Vec<_> = config.customer_db.iter().map(|node| node.grpc).collect();
+        let payment = config
+            .financial_service
+            .iter()
+            .map(|node| node.http.to_string())
+            .collect();
+        Backends {
+            product: DatabaseClient::new(environment.clone(), DatabaseKind::Product, &product),
+            customer: DatabaseClient::new(environment, DatabaseKind::Customer, &customer),
+            payment: PaymentClient::new(payment, Duration::from_secs(3)),
+        }
+    }
+
+    /// Runs a product-DB command.
+    pub fn product(
+        &self,
+        request_id: &RequestId,
+        command: ProductCommand,
+    ) -> Result<ProductOutcome, MarketError> {
+        let request = ProductRequest {
+            request_id: request_id.clone(),
+            command,
+        };
+        self.product.execute(&request)?
+    }
+
+    /// Runs a customer-DB command; the receiving replica stamps the time.
+    pub fn customer(
+        &self,
+        request_id: &RequestId,
+        command: CustomerCommand,
+    ) -> Result<CustomerOutcome, MarketError> {
+        let request = CustomerRequest {
+            request_id: request_id.clone(),
+            now_ms: 0,
+            command,
+        };
+        self.customer.execute(&request)?
+    }
+
+    /// Checks a session of `role` and returns its user's id.
+    pub fn user_of(
+        &self,
+        request_id: &RequestId,
+        role: Role,
+        session: SessionToken,
+    ) -> Result<u64, MarketError> {
+        match self.customer(request_id, CustomerCommand::Touch { role, session })? {
+            CustomerOutcome::Session { user } => Ok(user),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The financial service's client.
+    pub fn payment(&self) -> &PaymentClient {
+        &self.payment
+    }
+}
+
+/// A reply of the wrong shape: a bug between frontend and database versions.
+pub fn unexpected(outcome: impl std::fmt::Debug) -> MarketError {
+    log::error!("unexpected database reply: {outcome:?}");
+    MarketError::Unavailable("unexpected reply from a database".into())
+}

@@ -1,0 +1,168 @@
+//! An HTTP request as the API handlers see it: method, path segments, query
+//! parameters, the two headers that matter, and a body read under a limit.
+
+use std::io::Read;
+
+use crate::market::{MarketError, RequestId, SessionToken};
+
+use super::BODY_BYTES_MAX;
+
+/// A parsed request.
+#[derive(Debug)]
+pub struct ApiRequest {
+    /// GET, POST, PUT...
+    pub method: String,
+    /// The path split at '/', without empty segments.
+    pub segments: Vec<String>,
+    /// Query parameters in order, percent-decoded.
+    pub query: Vec<(String, String)>,
+    /// The `X-Session` header.
+    pub session: Option<SessionToken>,
+    /// The `X-Request-Id` header, or a fresh id when the caller sent none.
+    pub request_id: RequestId,
+    /// The body (at most `BODY_BYTES_MAX` bytes).
+    pub body: Vec<u8>,
+}
+
+/// Why a request could not even be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The body is larger than the limit (413).
+    TooLarge,
+    /// A header or the body is malformed (400).
+    Bad(MarketError),
+}
+
+impl ApiRequest {
+    /// Reads method, path, headers and a bounded body from tiny_http.
+    pub fn read(request: &mut tiny_http::Request) -> Result<ApiRequest, ReadError> {
+        if request
+            .body_length()
+            .is_some_and(|length| length > BODY_BYTES_MAX)
+        {
+            return Err(ReadError::TooLarge);
+        }
+        let mut body = Vec::new();
+        // Read one byte past the limit to tell "exactly at" from "over"
+        // for chunked bodies, which announce no length.
+        let limit = (BODY_BYTES_MAX + 1) as u64;
+        if request
+            .as_reader()
+            .take(limit)
+            .read_to_end(&mut body)
+            .is_err()
+        {
+            return Err(ReadError::Bad(MarketError::invalid(
+                "could not read the request body",
+            )));
+        }
+        if body.len() > BODY_BYTES_MAX {
+            return Err(ReadError::TooLarge);
+        }
+        let header = |name: &'static str| {
+            request
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv(name))
+                .map(|h| h.value.as_str().trim().to_string())
+        };
+        let session = header("X-Session")
+            .filter(|s| !s.is_empty())
+            .map(SessionToken);
+        let request_id = match header("X-Request-Id") {
+            Some(id) => RequestId::parse(&id).map_err(ReadError::Bad)?,
+            None => RequestId::random(),
+        };
+        let (path, query) = match request.url().split_once('?') {
+            Some((path, query)) => (path.to_string(), parse_query(query)),
+            None => (request.url().to_string(), Vec::new()),
+        };
+        let segments = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(percent_decode)
+            .collect();
+        Ok(ApiRequest {
+            method: request.method().as_str().to_ascii_uppercase(),
+            segments,
+            query,
+            session,
+            request_id,
+            body,
+        })
+    }
+
+    /// The session, or the error every authenticated call returns without one.
+    pub fn session(&self) -> Result<SessionToken, MarketError> {
+        self.session.clone().ok_or_else(|| {
+            MarketError::Unauthenticated("no session: log in and send the X-Session header".into())
+        })
+    }
+
+    /// The first value of query parameter `name`.
+    pub fn query_value(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) => (percent_decode(key), percent_decode(value)),
+            None => (percent_decode(pair), String::new()),
+        })
+        .collect()
+}
+
+/// Decodes `%XX` escapes and `+` (as a space); a broken escape is kept as
+/// written, and bytes that are not UTF-8 are replaced.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(byte) => {
+                        decoded.push(byte);
+                        i += 3;
+                        continue;
+                    }
+                    None => decoded.push(b'%'),
+                }
+            }
+            b'+' => decoded.push(b' '),
+            byte => decoded.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_escapes_and_keeps_broken_ones() {
+        assert_eq!(percent_decode("a%20b+c"), "a b c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(
+            parse_query("category=3&keywords=a,b&flag"),
+            vec![
+                ("category".to_string(), "3".to_string()),
+                ("keywords".to_string(), "a,b".to_string()),
+                ("flag".to_string(), String::new()),
+            ]
+        );
+    }
+}

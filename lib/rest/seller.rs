@@ -1,0 +1,153 @@
+//! The seller API (docs/API.md): accounts, sessions, and one's own items.
+
+use serde_json::{json, Value};
+
+use crate::customer::{CustomerCommand, CustomerOutcome};
+use crate::market::{Category, Condition, ItemDraft, MarketError, Role};
+use crate::product::{ProductCommand, ProductOutcome};
+
+use super::accounts;
+use super::backends::{unexpected, Backends};
+use super::body::{self, NewItem, NewPrice, Quantity};
+use super::json;
+use super::request::ApiRequest;
+use super::server::Route;
+
+type Reply = Result<(u16, Value), MarketError>;
+
+/// The seller frontend's route table.
+pub fn seller_api() -> Vec<Route<Backends>> {
+    vec![
+        Route {
+            method: "POST",
+            pattern: "/seller/accounts",
+            handler: create_account,
+        },
+        Route {
+            method: "POST",
+            pattern: "/seller/login",
+            handler: login,
+        },
+        Route {
+            method: "POST",
+            pattern: "/seller/logout",
+            handler: logout,
+        },
+        Route {
+            method: "GET",
+            pattern: "/seller/rating",
+            handler: rating,
+        },
+        Route {
+            method: "POST",
+            pattern: "/seller/items",
+            handler: put_item,
+        },
+        Route {
+            method: "GET",
+            pattern: "/seller/items",
+            handler: list_items,
+        },
+        Route {
+            method: "PUT",
+            pattern: "/seller/items/:id/price",
+            handler: change_price,
+        },
+        Route {
+            method: "POST",
+            pattern: "/seller/items/:id/remove",
+            handler: remove_units,
+        },
+    ]
+}
+
+fn create_account(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
+    accounts::create_account(Role::Seller, backends, request)
+}
+
+fn login(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
+    accounts::login(Role::Seller, backends, request)
+}
+
+fn logout(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
+    accounts::logout(Role::Seller, backends, request)
+}
+
+fn rating(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
+    let command = CustomerCommand::OwnRating {
+        session: request.session()?,
+    };
+    match backends.customer(&request.request_id, command)? {
+        CustomerOutcome::Rating(rating) => Ok((200, json::rating(&rating))),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn seller_of(backends: &Backends, request: &ApiRequest) -> Result<u64, MarketError> {
+    backends.user_of(&request.request_id, Role::Seller, request.session()?)
+}
+
+fn put_item(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
+    let seller = seller_of(backends, request)?;
+    let fields: NewItem = body::parse(&request.body)?;
+    let draft = ItemDraft {
+        name: fields.name,
+        category: Category::new(fields.category)?,
+        keywords: fields.keywords,
+        condition: fields.condition.parse::<Condition>()?,
+        price: body::price(&fields.price)?,
+        quantity: fields.quantity,
+    };
+    draft.validate()?;
+    match backends.product(
+        &request.request_id,
+        ProductCommand::PutItem { seller, draft },
+    )? {
+        ProductOutcome::ItemPut { item } => Ok((201, json!({ "item_id": item.to_string() }))),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn list_items(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
+    let seller = seller_of(backends, request)?;
+    match backends.product(
+        &request.request_id,
+        ProductCommand::ListSellerItems { seller },
+    )? {
+        ProductOutcome::Items(items) => Ok((200, json!({ "items": json::items(&items) }))),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn change_price(backends: &Backends, request: &ApiRequest, parameters: &[String]) -> Reply {
+    let seller = seller_of(backends, request)?;
+    let item = parameters[0].parse()?;
+    let NewPrice { price } = body::parse(&request.body)?;
+    let price = body::price(&price)?;
+    match backends.product(
+        &request.request_id,
+        ProductCommand::ChangePrice {
+            seller,
+            item,
+            price,
+        },
+    )? {
+        ProductOutcome::Done => Ok((200, json!({}))),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn remove_units(backends: &Backends, request: &ApiRequest, parameters: &[String]) -> Reply {
+    let seller = seller_of(backends, request)?;
+    let item = parameters[0].parse()?;
+    let Quantity { quantity } = body::parse(&request.body)?;
+    let command = ProductCommand::RemoveUnits {
+        seller,
+        item,
+        quantity,
+    };
+    match backends.product(&request.request_id, command)? {
+        ProductOutcome::Item(item) => Ok((200, json!({ "item": json::item(&item) }))),
+        other => Err(unexpected(other)),
+    }
+}

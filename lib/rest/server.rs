@@ -1,0 +1,217 @@
+//! A small JSON-over-HTTP server on tiny_http: one accept thread (tiny_http's
+//! own), a fixed pool of handler threads pulling requests from it, and a
+//! route table that maps method + path pattern to a handler.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use serde_json::{json, Value};
+
+use crate::market::MarketError;
+
+use super::error::{error_body, status_of};
+use super::request::{ApiRequest, ReadError};
+
+/// A handler: the frontend's context, the request, and the values of the
+/// pattern's `:name` segments in order. Returns a status and a JSON body.
+pub type RouteHandler<C> = fn(&C, &ApiRequest, &[String]) -> Result<(u16, Value), MarketError>;
+
+/// One entry of a route table.
+pub struct Route<C> {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path pattern; segments starting with ':' match any one segment.
+    pub pattern: &'static str,
+    /// What serves it.
+    pub handler: RouteHandler<C>,
+}
+
+/// A running server; `shutdown` stops it.
+pub struct HttpServer {
+    server: Arc<tiny_http::Server>,
+    stopping: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+    address: SocketAddr,
+}
+
+impl HttpServer {
+    /// Binds `address` and starts `workers` handler threads serving `routes`.
+    /// `GET /health` is always there.
+    pub fn start<C: Send + Sync + 'static>(
+        address: SocketAddr,
+        workers: usize,
+        context: Arc<C>,
+        routes: Vec<Route<C>>,
+    ) -> std::io::Result<HttpServer> {
+        let server = tiny_http::Server::http(address).map_err(std::io::Error::other)?;
+        let address = server.server_addr().to_ip().unwrap_or(address);
+        let server = Arc::new(server);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let routes = Arc::new(routes);
+        let workers = (0..workers)
+            .map(|n| {
+                let (server, stopping) = (server.clone(), stopping.clone());
+                let (context, routes) = (context.clone(), routes.clone());
+                std::thread::Builder::new()
+                    .name(format!("http-worker-{n}"))
+                    .spawn(move || serve_requests(&server, &stopping, &*context, &routes))
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        Ok(HttpServer {
+            server,
+            stopping,
+            workers,
+            address,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Blocks until the workers stop, which happens only on shutdown or
+    /// when the listening socket fails for good (tiny_http's accept loop
+    /// ends at its first error; the process should then exit).
+    pub fn wait(self) {
+        for worker in self.workers {
+            let _ = worker.join();
+        }
+    }
+
+    /// Stops the workers once they finish their current request.
+    pub fn shutdown(self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        for _ in 0..self.workers.len() {
+            self.server.unblock();
+        }
+        self.wait();
+    }
+}
+
+/// One handler thread's job: take a request, answer it, repeat.
+fn serve_requests<C>(
+    server: &tiny_http::Server,
+    stopping: &AtomicBool,
+    context: &C,
+    routes: &[Route<C>],
+) {
+    while !stopping.load(Ordering::SeqCst) {
+        let mut request = match server.recv() {
+            Ok(request) => request,
+            Err(error) => {
+                log::error!("HTTP server stopped accepting: {error}");
+                return;
+            }
+        };
+        let (status, body) = answer(&mut request, context, routes);
+        let text = body.to_string();
+        let response = tiny_http::Response::from_string(text)
+            .with_status_code(status)
+            .with_header(json_content_type());
+        if let Err(error) = request.respond(response) {
+            log::debug!("could not send a response: {error}");
+        }
+    }
+}
+
+fn json_content_type() -> tiny_http::Header {
+    "Content-Type: application/json"
+        .parse()
+        .expect("a valid static header")
+}
+
+fn answer<C>(request: &mut tiny_http::Request, context: &C, routes: &[Route<C>]) -> (u16, Value) {
+    let api_request = match ApiRequest::read(request) {
+        Ok(api_request) => api_request,
+        Err(ReadError::TooLarge) => {
+            let error =
+                MarketError::invalid(format!("request body over {} bytes", super::BODY_BYTES_MAX));
+            return (413, error_body(&error));
+        }
+        Err(ReadError::Bad(error)) => return (status_of(&error), error_body(&error)),
+    };
+    if api_request.method == "GET" && api_request.segments == ["health"] {
+        return (200, json!({ "status": "ok" }));
+    }
+    let mut path_known = false;
+    for route in routes {
+        let Some(parameters) = match_pattern(route.pattern, &api_request.segments) else {
+            continue;
+        };
+        path_known = true;
+        if route.method != api_request.method {
+            continue;
+        }
+        return match (route.handler)(context, &api_request, &parameters) {
+            Ok(reply) => reply,
+            Err(error) => {
+                log::debug!("{} {} -> {error}", api_request.method, route.pattern);
+                (status_of(&error), error_body(&error))
+            }
+        };
+    }
+    let (status, kind) = if path_known {
+        (405, "method_not_allowed")
+    } else {
+        (404, "not_found")
+    };
+    let message = format!(
+        "no route for {} /{}",
+        api_request.method,
+        api_request.segments.join("/")
+    );
+    (
+        status,
+        json!({ "error": { "kind": kind, "message": message } }),
+    )
+}
+
+/// The `:name` values if `segments` match `pattern`.
+fn match_pattern(pattern: &str, segments: &[String]) -> Option<Vec<String>> {
+    let parts: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut parameters = Vec::new();
+    for (part, segment) in parts.iter().zip(segments) {
+        if part.starts_with(':') {
+            parameters.push(segment.clone());
+        } else if part != segment {
+            return None;
+        }
+    }
+    Some(parameters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_bind_named_segments() {
+        let segments = |p: &str| {
+            p.split('/')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            match_pattern(
+                "/seller/items/:id/price",
+                &segments("/seller/items/3-1/price")
+            ),
+            Some(vec!["3-1".to_string()])
+        );
+        assert_eq!(
+            match_pattern("/seller/items", &segments("/seller/items/3-1")),
+            None
+        );
+        assert_eq!(
+            match_pattern("/seller/items", &segments("/buyer/items")),
+            None
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! The frontend side of gRPC: one channel per database replica, built once;
+//! the replica that answered last is tried first (for Raft, the leader);
+//! "not the leader" follows the hint; an unreachable replica is skipped.
+//! Every retry resends the same request with the same request id, so the
+//! database applies it at most once however often it is sent.
+
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use grpcio::{CallOption, ChannelBuilder, RpcStatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::market::MarketError;
+use crate::pb::marketplace::{CommandReply, CommandRequest, StatusReply, StatusRequest};
+use crate::pb::marketplace_grpc::{CustomerDbClient, ProductDbClient};
+
+/// Which database a client talks to (the two have separate gRPC services).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// The Raft-replicated product DB.
+    Product,
+    /// The sequencer-replicated customer DB.
+    Customer,
+}
+
+impl DatabaseKind {
+    fn name(self) -> &'static str {
+        match self {
+            DatabaseKind::Product => "product DB",
+            DatabaseKind::Customer => "customer DB",
+        }
+    }
+}
+
+/// One replica's stub.
+#[derive(Clone)]
+enum Stub {
+    Product(ProductDbClient),
+    Customer(CustomerDbClient),
+}
+
+impl Stub {
+    fn execute(&self, call: &CommandRequest, option: CallOption) -> grpcio::Result<CommandReply> {
+        match self {
+            Stub::Product(stub) => stub.execute_opt(call, option),
+            Stub::Customer(stub) => stub.execute_opt(call, option),
+        }
+    }
+
+    fn status(&self, option: CallOption) -> grpcio::Result<StatusReply> {
+        match self {
+            Stub::Product(stub) => stub.status_opt(&StatusRequest::new(), option),
+            Stub::Customer(stub) => stub.status_opt(&StatusRequest::new(), option),
+        }
+    }
+}
+
+/// Sends requests of type `Q` to a replicated database and returns its
+/// results of type `R`, failing over between replicas.
+pub struct DatabaseClient<Q, R> {
+    kind: DatabaseKind,
+    stubs: Vec<Stub>,
+    preferred: AtomicUsize,
+    call_timeout: Duration,
+    give_up_after: Duration,
+    types: PhantomData<fn(&Q) -> R>,
+}
+
+/// What one attempt at one replica came to.
+enum Attempt<R> {
+    Answered(R),
+    NotLeader(Option<usize>),
+    Unreachable(String),
+}
+
+impl<Q: Serialize, R: DeserializeOwned> DatabaseClient<Q, R> {
+    /// Channels to every replica at `addresses` (connected lazily).
+    pub fn new(
+        environment: Arc<grpcio::Environment>,
+        kind: DatabaseKind,
+        addresses: &[SocketAddr],
+    ) -> Self {
+        assert!(!addresses.is_empty(), "a database has at least one replica");
+        let stubs = addresses
+            .iter()
+            .map(|address| {
+                // Short reconnect back-off: gRPC's default grows to two
+                // minutes, which would hide a restarted replica for that long.
+                let channel = ChannelBuilder::new(environment.clone())
+                    .initial_reconnect_backoff(Duration::from_millis(100))
+                    .max_reconnect_backoff(Duration::from_secs(1))
+                    .connect(&address.to_string());
+                match kind {
+                    DatabaseKind::Product => Stub::Product(ProductDbClient::new(channel)),
+                    DatabaseKind::Customer => Stub::Customer(CustomerDbClient::new(channel)),
+                }
+            })
+            .collect();
+        DatabaseClient {
+            kind,
+            stubs,
+            preferred: AtomicUsize::new(0),
+            call_timeout: Duration::from_millis(1500),
+            give_up_after: Duration::from_secs(10),
+            types: PhantomData,
+        }
+    }
+
+    /// Changes how long one call may take and when to give up altogether.
+    pub fn with_timeouts(mut self, call_timeout: Duration, give_up_after: Duration) -> Self {
+        self.call_timeout = call_timeout;
+        self.give_up_after = give_up_after;
+        self
+    }
+
+    /// Executes `request`, retrying on other replicas until one answers or
+    /// the time runs out (then `MarketError::Unavailable`).
+    pub fn execute(&self, request: &Q) -> Result<R, MarketError> {
+        let mut call = CommandRequest::new();
+        let bytes = serde_json::to_vec(request)
+            .map_err(|e| MarketError::Unavailable(format!("cannot encode request: {e}")))?;
+        call.set_command(bytes);
+        let started = Instant::now();
+        let mut target = self.preferred.load(Ordering::Relaxed) % self.stubs.len();
+        let mut misses_in_a_row = 0usize;
+        let mut last_problem: String;
+        loop {
+            match self.attempt(target, &call) {
+                Attempt::Answered(result) => {
+                    self.preferred.store(target, Ordering::Relaxed);
+                    return Ok(result);
+                }
+                Attempt::NotLeader(Some(leader))
+                    if leader != target && leader < self.stubs.len() =>
+                {
+                    last_problem = format!("replica {target} is not the leader");
+                    target = leader;
+                }
+                Attempt::NotLeader(_) => {
+                    last_problem = format!("replica {target} is not the leader");
+                    target = (target + 1) % self.stubs.len();
+                }
+                Attempt::Unreachable(why) => {
+                    last_problem = format!("replica {target}: {why}");
+                    target = (target + 1) % self.stubs.len();
+                }
+            }
+            misses_in_a_row += 1;
+            if started.elapsed() >= self.give_up_after {
+                return Err(MarketError::Unavailable(format!(
+                    "{} unavailable: {last_problem}",
+                    self.kind.name()
+                )));
+            }
+            // After a full round without an answer (an election, say), wait
+            // a little before the next round instead of spinning.
+            if misses_in_a_row.is_multiple_of(self.stubs.len()) {
+                let round = (misses_in_a_row / self.stubs.len()).min(5) as u64;
+                std::thread::sleep(Duration::from_millis(20 * round));
+            }
+        }
+    }
+
+    fn attempt(&self, target: usize, call: &CommandRequest) -> Attempt<R> {
+        let option = CallOption::default().timeout(self.call_timeout);
+        match self.stubs[target].execute(call, option) {
+            Ok(reply) if reply.get_not_leader() => {
+                let hint = reply.get_leader_hint();
+                Attempt::NotLeader(usize::try_from(hint).ok())
+            }
+            Ok(reply) => match serde_json::from_slice(reply.get_outcome()) {
+                Ok(result) => Attempt::Answered(result),
+                Err(e) => Attempt::Unreachable(format!("undecodable reply: {e}")),
+            },
+            Err(grpcio::Error::RpcFailure(status))
+                if status.code() == RpcStatusCode::INVALID_ARGUMENT =>
+            {
+                // The replica could not decode what we sent: a version
+                // mismatch, not something another replica would fix.
+                Attempt::Unreachable(format!("refused: {}", status.message()))
+            }
+            Err(error) => Attempt::Unreachable(error.to_string()),
+        }
+    }
+
+    /// Asks replica `index` for its replication status.
+    pub fn status(&self, index: usize, timeout: Duration) -> grpcio::Result<StatusReply> {
+        self.stubs[index].status(CallOption::default().timeout(timeout))
+    }
+
+    /// Number of replicas.
+    pub fn replica_count(&self) -> usize {
+        self.stubs.len()
+    }
+}

@@ -1,0 +1,159 @@
+//! The database side of gRPC: decode a command, let the replica fill in
+//! what it chooses, hand it to the replicator, and answer when the
+//! replicator reports. Handlers never block: the answer is sent from
+//! whichever thread applied the command.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use grpcio::{RpcContext, RpcStatus, RpcStatusCode, Server, ServerBuilder, UnarySink};
+
+use crate::customer::CustomerState;
+use crate::pb::marketplace::{CommandReply, CommandRequest, StatusReply, StatusRequest};
+use crate::pb::marketplace_grpc::{create_customer_db, create_product_db, CustomerDb, ProductDb};
+use crate::product::ProductState;
+use crate::replication::{ReplicaStatus, ReplicationError, Replicator, StateMachine};
+
+/// Serves one database's `Execute` and `Status` calls.
+pub struct DatabaseService<S: StateMachine> {
+    replicator: Arc<dyn Replicator<S>>,
+    stamp: fn(&mut S::Request),
+}
+
+impl<S: StateMachine> Clone for DatabaseService<S> {
+    fn clone(&self) -> Self {
+        DatabaseService {
+            replicator: self.replicator.clone(),
+            stamp: self.stamp,
+        }
+    }
+}
+
+impl<S: StateMachine> DatabaseService<S> {
+    /// A service over `replicator`; `stamp` fills in the values this
+    /// replica chooses (time, tokens) before the request is replicated.
+    pub fn new(replicator: Arc<dyn Replicator<S>>, stamp: fn(&mut S::Request)) -> Self {
+        DatabaseService { replicator, stamp }
+    }
+
+    fn execute(&self, call: CommandRequest, sink: UnarySink<CommandReply>) {
+        let mut request: S::Request = match serde_json::from_slice(call.get_command()) {
+            Ok(request) => request,
+            Err(error) => {
+                log::warn!("refused an undecodable command: {error}");
+                let status = RpcStatus::with_message(
+                    RpcStatusCode::INVALID_ARGUMENT,
+                    format!("undecodable command: {error}"),
+                );
+                drop(sink.fail(status));
+                return;
+            }
+        };
+        (self.stamp)(&mut request);
+        self.replicator
+            .submit(request, Box::new(move |result| answer::<S>(sink, result)));
+    }
+
+    fn status(&self, sink: UnarySink<StatusReply>) {
+        drop(sink.success(status_reply(&self.replicator.status())));
+    }
+}
+
+/// Sends the result of one command. Dropping the future that `success`
+/// returns is fine: the reply is already queued in gRPC's core, and the
+/// future would only tell when it left.
+fn answer<S: StateMachine>(
+    sink: UnarySink<CommandReply>,
+    result: Result<S::Result, ReplicationError>,
+) {
+    let mut reply = CommandReply::new();
+    match result {
+        Ok(outcome) => match serde_json::to_vec(&outcome) {
+            Ok(bytes) => reply.set_outcome(bytes),
+            Err(error) => {
+                let status = RpcStatus::with_message(RpcStatusCode::INTERNAL, error.to_string());
+                drop(sink.fail(status));
+                return;
+            }
+        },
+        Err(ReplicationError::NotLeader { leader }) => {
+            reply.set_not_leader(true);
+            reply.set_leader_hint(leader.map_or(-1, |l| l as i32));
+        }
+        Err(ReplicationError::Unavailable(why)) => {
+            drop(sink.fail(RpcStatus::with_message(RpcStatusCode::UNAVAILABLE, why)));
+            return;
+        }
+    }
+    drop(sink.success(reply));
+}
+
+fn status_reply(status: &ReplicaStatus) -> StatusReply {
+    let mut reply = StatusReply::new();
+    reply.set_protocol(status.protocol.clone());
+    reply.set_index(status.index as u32);
+    reply.set_role(status.role.clone());
+    reply.set_term(status.term);
+    reply.set_leader(status.leader.map_or(-1, |l| l as i32));
+    reply.set_commit_index(status.commit_index);
+    reply.set_applied_index(status.applied_index);
+    reply.set_next_global(status.next_global);
+    reply.set_delivered(status.delivered);
+    reply
+}
+
+impl ProductDb for DatabaseService<ProductState> {
+    fn execute(&mut self, _: RpcContext, call: CommandRequest, sink: UnarySink<CommandReply>) {
+        DatabaseService::execute(self, call, sink)
+    }
+
+    fn status(&mut self, _: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
+        DatabaseService::status(self, sink)
+    }
+}
+
+impl CustomerDb for DatabaseService<CustomerState> {
+    fn execute(&mut self, _: RpcContext, call: CommandRequest, sink: UnarySink<CommandReply>) {
+        DatabaseService::execute(self, call, sink)
+    }
+
+    fn status(&mut self, _: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
+        DatabaseService::status(self, sink)
+    }
+}
+
+/// A started gRPC server; dropping it shuts it down.
+pub struct RunningServer {
+    server: Server,
+}
+
+impl RunningServer {
+    /// Stops accepting calls and waits for the server to wind down.
+    pub fn shutdown(mut self) {
+        drop(futures_executor::block_on(self.server.shutdown()));
+    }
+}
+
+/// Starts the gRPC server of a database replica on `address`.
+pub fn serve_database(
+    environment: Arc<grpcio::Environment>,
+    address: SocketAddr,
+    service: grpcio::Service,
+) -> Result<RunningServer, grpcio::Error> {
+    let mut server = ServerBuilder::new(environment)
+        .register_service(service)
+        .build()?;
+    server.add_listening_port(address.to_string(), grpcio::ServerCredentials::insecure())?;
+    server.start();
+    Ok(RunningServer { server })
+}
+
+/// The gRPC service of a product-DB replica.
+pub fn product_service(service: DatabaseService<ProductState>) -> grpcio::Service {
+    create_product_db(service)
+}
+
+/// The gRPC service of a customer-DB replica.
+pub fn customer_service(service: DatabaseService<CustomerState>) -> grpcio::Service {
+    create_customer_db(service)
+}

@@ -1,0 +1,187 @@
+//! `cluster-status`: asks every process in the cluster file whether it is
+//! up and, for database replicas, what their replication layer reports.
+//! Exit status 0 when every process answers, 1 otherwise, so scripts can
+//! wait on it. `--list` prints the processes without asking them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::config::{Args, ClusterConfig, Component};
+use crate::pb::marketplace::StatusReply;
+use crate::rpc::{environment, DatabaseClient, DatabaseKind};
+
+/// How long one process has to answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// What one process reported.
+#[derive(Debug)]
+pub struct ProcessStatus {
+    /// Its component.
+    pub component: Component,
+    /// Its index in the cluster file.
+    pub index: usize,
+    /// Where it was asked.
+    pub address: SocketAddr,
+    /// Whether it answered.
+    pub up: bool,
+    /// The replication report of a database replica that answered.
+    pub replication: Option<StatusReply>,
+}
+
+/// Asks every process, all at once, and returns their answers in file order.
+pub fn probe_cluster(config: &ClusterConfig) -> Vec<ProcessStatus> {
+    let environment = environment("status");
+    let mut probes = Vec::new();
+    for component in Component::ALL {
+        for index in 0..config.count(component) {
+            let address = config
+                .service_address(component, index)
+                .expect("index within count");
+            let environment = environment.clone();
+            probes.push(std::thread::spawn(move || {
+                probe(environment, component, index, address)
+            }));
+        }
+    }
+    probes
+        .into_iter()
+        .filter_map(|probe| probe.join().ok())
+        .collect()
+}
+
+fn probe(
+    environment: Arc<grpcio::Environment>,
+    component: Component,
+    index: usize,
+    address: SocketAddr,
+) -> ProcessStatus {
+    let kind = match component {
+        Component::ProductDb => Some(DatabaseKind::Product),
+        Component::CustomerDb => Some(DatabaseKind::Customer),
+        _ => None,
+    };
+    let (up, replication) = match kind {
+        Some(kind) => {
+            let client: DatabaseClient<(), ()> = DatabaseClient::new(environment, kind, &[address]);
+            match client.status(0, ANSWER_TIMEOUT) {
+                Ok(reply) => (true, Some(reply)),
+                Err(_) => (false, None),
+            }
+        }
+        None => (http_health(address), None),
+    };
+    ProcessStatus {
+        component,
+        index,
+        address,
+        up,
+        replication,
+    }
+}
+
+fn http_health(address: SocketAddr) -> bool {
+    let agent = ureq::AgentBuilder::new().timeout(ANSWER_TIMEOUT).build();
+    agent
+        .get(&format!("http://{address}/health"))
+        .call()
+        .is_ok()
+}
+
+/// The JSON form of one process's status.
+pub fn status_json(status: &ProcessStatus) -> Value {
+    let mut value = json!({
+        "component": status.component.name(),
+        "index": status.index,
+        "address": status.address.to_string(),
+        "up": status.up,
+    });
+    if let Some(r) = &status.replication {
+        value["replication"] = json!({
+            "protocol": r.get_protocol(),
+            "role": r.get_role(),
+            "term": r.get_term(),
+            "leader": if r.get_leader() < 0 { Value::Null } else { json!(r.get_leader()) },
+            "commit_index": r.get_commit_index(),
+            "applied_index": r.get_applied_index(),
+            "next_global": r.get_next_global(),
+            "delivered": r.get_delivered(),
+        });
+    }
+    value
+}
+
+/// The text form of one process's status: one line, fixed columns.
+pub fn status_line(status: &ProcessStatus) -> String {
+    let state = if status.up { "up" } else { "down" };
+    let head = format!(
+        "{:<18} {:<2} {:<21} {:<4}",
+        status.component.name(),
+        status.index,
+        status.address,
+        state
+    );
+    match &status.replication {
+        None => head.trim_end().to_string(),
+        Some(r) => {
+            let leader = if r.get_leader() < 0 {
+                "-".to_string()
+            } else {
+                r.get_leader().to_string()
+            };
+            let mut line = format!(
+                "{head} protocol={} role={} term={} leader={leader} commit={} applied={}",
+                r.get_protocol(),
+                r.get_role(),
+                r.get_term(),
+                r.get_commit_index(),
+                r.get_applied_index()
+            );
+            if status.component == Component::CustomerDb {
+                line.push_str(&format!(
+                    " next_global={} delivered={}",
+                    r.get_next_global(),
+                    r.get_delivered()
+                ));
+            }
+            line
+        }
+    }
+}
+
+/// The `cluster-status` program.
+pub fn run_cluster_status(arguments: impl IntoIterator<Item = String>) -> Result<bool, String> {
+    let args =
+        Args::parse(arguments, &["--config", "--json", "--list"]).map_err(|e| e.to_string())?;
+    if args.help {
+        println!("usage: cluster-status [--config conf/local.json] [--json] [--list]");
+        return Ok(true);
+    }
+    let config = ClusterConfig::load(&args.config).map_err(|e| e.to_string())?;
+    if args.list {
+        // For scripts: every process as `component index address`.
+        for component in Component::ALL {
+            for index in 0..config.count(component) {
+                let address = config
+                    .service_address(component, index)
+                    .expect("index within count");
+                println!("{component} {index} {address}");
+            }
+        }
+        return Ok(true);
+    }
+    let statuses = probe_cluster(&config);
+    if args.json {
+        println!(
+            "{}",
+            Value::Array(statuses.iter().map(status_json).collect())
+        );
+    } else {
+        for status in &statuses {
+            println!("{}", status_line(status));
+        }
+    }
+    Ok(statuses.iter().all(|s| s.up))
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks and runs every test (unit tests and
+# the process-level integration tests), in release mode: the binaries the
+# integration tests start and the tests themselves share one build of
+# gRPC's C core.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+ensure_build_tools
+cd "$ROOT"
+
+# Python's zeep, a standard SOAP client, checks the financial service's WSDL
+# (tests/soap_standard_client.rs). Best effort: without Python or PyPI the
+# Rust tests still run, and that test says it was skipped.
+venv="$ROOT/target/zeep-venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import zeep" 2>/dev/null; then
+  if command -v python3 >/dev/null 2>&1; then
+    { python3 -m venv "$venv" && "$venv/bin/pip" install -q "zeep==4.3.3"; } >/dev/null 2>&1 ||
+      echo "note: could not install zeep; the SOAP standard-client test will be skipped" >&2
+  fi
+fi
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import zeep" 2>/dev/null; then
+  export MARKETPLACE_ZEEP_PYTHON="$venv/bin/python"
+fi
+
+cargo test --release --all-targets "$@"
