@@ -5,6 +5,7 @@
 //! - [`market`]: the vocabulary (items, prices, carts, errors, limits).
 //! - [`product`], [`customer`]: the two databases' deterministic state machines.
 //! - [`replication`]: the seam between a database service and its protocol.
+//! - [`sequencer`]: the rotating-sequencer atomic broadcast core (pure).
 //! - [`rpc`]: gRPC between frontends and databases.
 //! - [`rest`]: the seller and buyer REST frontends.
 //! - [`soap`]: the card-approval service and its client.
@@ -22,6 +23,7 @@ pub mod product;
 pub mod replication;
 pub mod rest;
 pub mod rpc;
+pub mod sequencer;
 pub mod soap;
 pub mod status;
 

@@ -23,4 +23,4 @@ if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import zeep" 2>/dev/null;
   export MARKETPLACE_ZEEP_PYTHON="$venv/bin/python"
 fi
 
-cargo test --release --all-targets "$@"
+cargo test --release "$@"

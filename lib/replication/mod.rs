@@ -32,6 +32,15 @@ pub trait StateMachine: Send + 'static {
     /// True when `request` changes nothing, so a replicator may answer it
     /// without ordering it among writes (Raft's ReadIndex does).
     fn is_read_only(request: &Self::Request) -> bool;
+
+    /// The whole state as bytes, for snapshots and state transfer. Equal
+    /// states give equal bytes.
+    fn snapshot(&self) -> Vec<u8>;
+
+    /// The state that `snapshot` wrote, or why the bytes are not one.
+    fn restore(bytes: &[u8]) -> Result<Self, String>
+    where
+        Self: Sized;
 }
 
 /// How a replicator hands back the result of one request; called exactly

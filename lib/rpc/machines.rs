@@ -19,6 +19,14 @@ impl StateMachine for ProductState {
     fn is_read_only(request: &ProductRequest) -> bool {
         request.command.is_read_only()
     }
+
+    fn snapshot(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a product state always encodes")
+    }
+
+    fn restore(bytes: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("not a product-DB snapshot: {e}"))
+    }
 }
 
 impl StateMachine for CustomerState {
@@ -31,6 +39,14 @@ impl StateMachine for CustomerState {
 
     fn is_read_only(request: &CustomerRequest) -> bool {
         request.command.is_read_only()
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a customer state always encodes")
+    }
+
+    fn restore(bytes: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("not a customer-DB snapshot: {e}"))
     }
 }
 

@@ -1,0 +1,369 @@
+//! The wire format of [`Message`] (one per UDP datagram) and of [`Record`]
+//! (one per log entry): hand-written little-endian, every read bounds-checked,
+//! every count checked against its hard limit before anything is allocated,
+//! and a CRC-32 trailer. Decoding garbage returns an error; it never panics.
+//!
+//! ```text
+//! message = magic "SQ" | version u8 = 1 | kind u8 | watermark | body | crc32 u32
+//! watermark = held_up_to u64 | senders u16 (<= MEMBERS_MAX) | senders x u64
+//! kind 1 Request    = sender u16 | local_seq u64 | length u32 (<= PAYLOAD_BYTES_MAX) | bytes
+//! kind 2 Sequence   = global u64 | sender u16 | local_seq u64
+//! kind 3 Retransmit = items u16 (<= RETRANSMIT_ITEMS_MAX) | items x missing
+//!        missing    = 1 u8 | global u64   or   2 u8 | sender u16 | local_seq u64
+//! kind 4 Heartbeat  = (nothing)
+//! kind 5 Compacted  = base u64
+//! record = magic "SR" | version u8 = 1 | kind u8 | body | crc32 u32
+//! kind 1 Request  = sender u16 | local_seq u64 | length u32 | bytes
+//! kind 2 Sequence = global u64 | sender u16 | local_seq u64
+//! kind 3 Base     = global u64 | senders u16 | senders x u64
+//! ```
+//! The CRC covers every byte before it. Group-level checks (ids below `n`)
+//! are [`Message::validate`]'s job, not the codec's.
+
+use super::config::{MEMBERS_MAX, PAYLOAD_BYTES_MAX, RETRANSMIT_ITEMS_MAX};
+use super::errors::DecodeError;
+use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
+use super::message::{Body, Message, Missing, Watermark};
+use super::persist::{Record, SnapshotPoint};
+
+const MESSAGE_MAGIC: [u8; 2] = *b"SQ";
+const RECORD_MAGIC: [u8; 2] = *b"SR";
+const VERSION: u8 = 1;
+
+impl Message {
+    /// Encodes the message as one datagram.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut writer = Writer::new(MESSAGE_MAGIC);
+        let kind = match &self.body {
+            Body::Request { .. } => 1,
+            Body::Sequence { .. } => 2,
+            Body::Retransmit { .. } => 3,
+            Body::Heartbeat => 4,
+            Body::Compacted { .. } => 5,
+        };
+        writer.u8(kind);
+        writer.u64(self.watermark.held_up_to.0);
+        writer.local_seqs(&self.watermark.requests_held_up_to);
+        match &self.body {
+            Body::Request {
+                sender,
+                local_seq,
+                payload,
+            } => writer.request(*sender, *local_seq, payload),
+            Body::Sequence {
+                global,
+                sender,
+                local_seq,
+            } => writer.sequence(*global, *sender, *local_seq),
+            Body::Retransmit { missing } => {
+                assert!(
+                    missing.len() <= RETRANSMIT_ITEMS_MAX,
+                    "retransmit of {} items",
+                    missing.len()
+                );
+                writer.u16(missing.len() as u16);
+                missing.iter().for_each(|item| writer.missing(item));
+            }
+            Body::Heartbeat => {}
+            Body::Compacted { base } => writer.u64(base.0),
+        }
+        writer.finish()
+    }
+
+    /// Decodes one datagram; any malformed input is an error, never a panic.
+    pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
+        let mut reader = Reader::open(bytes, MESSAGE_MAGIC)?;
+        let kind = reader.u8()?;
+        let held_up_to = GlobalSeq(reader.u64()?);
+        let requests_held_up_to = reader.local_seqs()?;
+        let body = match kind {
+            1 => {
+                let (sender, local_seq, payload) = reader.request()?;
+                Body::Request {
+                    sender,
+                    local_seq,
+                    payload,
+                }
+            }
+            2 => {
+                let (global, origin) = reader.sequence()?;
+                Body::Sequence {
+                    global,
+                    sender: origin.sender,
+                    local_seq: origin.local_seq,
+                }
+            }
+            3 => {
+                let count = reader.count(2, "retransmit items", RETRANSMIT_ITEMS_MAX as u64)?;
+                let mut missing = Vec::with_capacity(count);
+                for _ in 0..count {
+                    missing.push(reader.missing()?);
+                }
+                Body::Retransmit { missing }
+            }
+            4 => Body::Heartbeat,
+            5 => Body::Compacted {
+                base: GlobalSeq(reader.u64()?),
+            },
+            other => return Err(DecodeError::UnknownKind(other)),
+        };
+        reader.finish()?;
+        Ok(Message {
+            watermark: Watermark {
+                held_up_to,
+                requests_held_up_to,
+            },
+            body,
+        })
+    }
+}
+
+impl Record {
+    /// Encodes the record as one log entry (the driver adds its own framing).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut writer = Writer::new(RECORD_MAGIC);
+        match self {
+            Record::Request { origin, payload } => {
+                writer.u8(1);
+                writer.request(origin.sender, origin.local_seq, payload);
+            }
+            Record::Sequence { global, origin } => {
+                writer.u8(2);
+                writer.sequence(*global, origin.sender, origin.local_seq);
+            }
+            Record::Base(point) => {
+                writer.u8(3);
+                writer.u64(point.global.0);
+                writer.local_seqs(&point.delivered_local);
+            }
+        }
+        writer.finish()
+    }
+
+    /// Decodes one log entry; any malformed input is an error, never a panic.
+    pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
+        let mut reader = Reader::open(bytes, RECORD_MAGIC)?;
+        let record = match reader.u8()? {
+            1 => {
+                let (sender, local_seq, payload) = reader.request()?;
+                Record::Request {
+                    origin: Origin { sender, local_seq },
+                    payload,
+                }
+            }
+            2 => {
+                let (global, origin) = reader.sequence()?;
+                Record::Sequence { global, origin }
+            }
+            3 => {
+                let global = GlobalSeq(reader.u64()?);
+                Record::Base(SnapshotPoint {
+                    global,
+                    delivered_local: reader.local_seqs()?,
+                })
+            }
+            other => return Err(DecodeError::UnknownKind(other)),
+        };
+        reader.finish()?;
+        Ok(record)
+    }
+}
+
+/// Appends little-endian fields to a buffer that starts with magic and version.
+struct Writer {
+    bytes: Vec<u8>,
+}
+
+impl Writer {
+    fn new(magic: [u8; 2]) -> Writer {
+        let mut bytes = Vec::with_capacity(64);
+        bytes.extend_from_slice(&magic);
+        bytes.push(VERSION);
+        Writer { bytes }
+    }
+
+    fn u8(&mut self, value: u8) {
+        self.bytes.push(value);
+    }
+
+    fn u16(&mut self, value: u16) {
+        self.bytes.extend_from_slice(&value.to_le_bytes());
+    }
+
+    fn u32(&mut self, value: u32) {
+        self.bytes.extend_from_slice(&value.to_le_bytes());
+    }
+
+    fn u64(&mut self, value: u64) {
+        self.bytes.extend_from_slice(&value.to_le_bytes());
+    }
+
+    fn local_seqs(&mut self, values: &[LocalSeq]) {
+        assert!(
+            values.len() <= usize::from(MEMBERS_MAX),
+            "{} senders in a watermark",
+            values.len()
+        );
+        self.u16(values.len() as u16);
+        values.iter().for_each(|value| self.u64(value.0));
+    }
+
+    fn request(&mut self, sender: MemberId, local_seq: LocalSeq, payload: &[u8]) {
+        assert!(
+            payload.len() <= PAYLOAD_BYTES_MAX,
+            "payload of {} bytes",
+            payload.len()
+        );
+        self.u16(sender.0);
+        self.u64(local_seq.0);
+        self.u32(payload.len() as u32);
+        self.bytes.extend_from_slice(payload);
+    }
+
+    fn sequence(&mut self, global: GlobalSeq, sender: MemberId, local_seq: LocalSeq) {
+        self.u64(global.0);
+        self.u16(sender.0);
+        self.u64(local_seq.0);
+    }
+
+    fn missing(&mut self, item: &Missing) {
+        match item {
+            Missing::Sequence(global) => {
+                self.u8(1);
+                self.u64(global.0);
+            }
+            Missing::Request(origin) => {
+                self.u8(2);
+                self.u16(origin.sender.0);
+                self.u64(origin.local_seq.0);
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        let crc = crc32fast::hash(&self.bytes);
+        self.u32(crc);
+        self.bytes
+    }
+}
+
+/// Reads little-endian fields; every read checks the remaining length first.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    position: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// Checks the CRC trailer, the magic and the version; the reader then
+    /// covers the bytes between the header and the trailer.
+    fn open(bytes: &'a [u8], magic: [u8; 2]) -> Result<Reader<'a>, DecodeError> {
+        if bytes.len() < 2 + 1 + 4 {
+            return Err(DecodeError::Truncated { at: 0, needed: 7 });
+        }
+        if bytes[0..2] != magic {
+            return Err(DecodeError::BadMagic);
+        }
+        let (contents, trailer) = bytes.split_at(bytes.len() - 4);
+        let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+        if crc32fast::hash(contents) != crc {
+            return Err(DecodeError::Checksum);
+        }
+        if contents[2] != VERSION {
+            return Err(DecodeError::BadVersion(contents[2]));
+        }
+        Ok(Reader {
+            bytes: contents,
+            position: 3,
+        })
+    }
+
+    fn take(&mut self, needed: usize) -> Result<&'a [u8], DecodeError> {
+        let remaining = self.bytes.len() - self.position;
+        if remaining < needed {
+            return Err(DecodeError::Truncated {
+                at: self.position,
+                needed,
+            });
+        }
+        let field = &self.bytes[self.position..self.position + needed];
+        self.position += needed;
+        Ok(field)
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, DecodeError> {
+        let field = self.take(2)?;
+        Ok(u16::from_le_bytes([field[0], field[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        let field = self.take(4)?;
+        Ok(u32::from_le_bytes([field[0], field[1], field[2], field[3]]))
+    }
+
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        let mut array = [0u8; 8];
+        array.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(array))
+    }
+
+    /// Reads a count of `width` bytes (2 or 4) and checks it against `max`.
+    fn count(&mut self, width: usize, what: &'static str, max: u64) -> Result<usize, DecodeError> {
+        let count = if width == 2 {
+            u64::from(self.u16()?)
+        } else {
+            u64::from(self.u32()?)
+        };
+        if count > max {
+            return Err(DecodeError::TooMany { what, count, max });
+        }
+        Ok(count as usize)
+    }
+
+    fn local_seqs(&mut self) -> Result<Vec<LocalSeq>, DecodeError> {
+        let count = self.count(2, "watermark senders", u64::from(MEMBERS_MAX))?;
+        let mut values = Vec::with_capacity(count);
+        for _ in 0..count {
+            values.push(LocalSeq(self.u64()?));
+        }
+        Ok(values)
+    }
+
+    fn request(&mut self) -> Result<(MemberId, LocalSeq, Vec<u8>), DecodeError> {
+        let sender = MemberId(self.u16()?);
+        let local_seq = LocalSeq(self.u64()?);
+        let length = self.count(4, "payload bytes", PAYLOAD_BYTES_MAX as u64)?;
+        Ok((sender, local_seq, self.take(length)?.to_vec()))
+    }
+
+    fn sequence(&mut self) -> Result<(GlobalSeq, Origin), DecodeError> {
+        let global = GlobalSeq(self.u64()?);
+        let sender = MemberId(self.u16()?);
+        let local_seq = LocalSeq(self.u64()?);
+        Ok((global, Origin { sender, local_seq }))
+    }
+
+    fn missing(&mut self) -> Result<Missing, DecodeError> {
+        match self.u8()? {
+            1 => Ok(Missing::Sequence(GlobalSeq(self.u64()?))),
+            2 => {
+                let sender = MemberId(self.u16()?);
+                Ok(Missing::Request(Origin {
+                    sender,
+                    local_seq: LocalSeq(self.u64()?),
+                }))
+            }
+            other => Err(DecodeError::UnknownKind(other)),
+        }
+    }
+
+    fn finish(self) -> Result<(), DecodeError> {
+        match self.bytes.len() - self.position {
+            0 => Ok(()),
+            left => Err(DecodeError::TrailingBytes(left)),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! [`Config`]: the group size, this member's id, the tick-based timeouts and
+//! every bound on memory; plus the hard limits (`*_MAX`) the codec enforces on
+//! bytes from the network. [`Config::validate`] names the rule a bad config
+//! breaks.
+
+use super::errors::SequencerError;
+use super::ids::MemberId;
+
+/// Most members a group may have; bounds the watermark vector in every message.
+pub const MEMBERS_MAX: u16 = 64;
+
+/// Largest payload of one request, in bytes. A request travels in one UDP
+/// datagram (at most 65,507 bytes over IPv4); the rest is header room.
+pub const PAYLOAD_BYTES_MAX: usize = 60_000;
+
+/// Most missing items one Retransmit message may name.
+pub const RETRANSMIT_ITEMS_MAX: usize = 256;
+
+/// Configuration of one member. All times are in ticks: the driver calls
+/// [`Member::tick`](super::Member::tick) at a fixed interval (say 10 ms).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Group size `n`; members are `0..n`. A majority is `n / 2 + 1`.
+    pub members: u16,
+    /// This member's id, below `members`.
+    pub id: MemberId,
+    /// An idle member sends a heartbeat (its watermarks) this often. A member
+    /// whose watermarks moved sends one at the next tick regardless, so that
+    /// the others learn promptly that a majority holds a number.
+    pub heartbeat_interval_ticks: u64,
+    /// Wait this long after finding a gap before the first Retransmit request;
+    /// a reordered message usually fills the gap by itself meanwhile.
+    pub nack_delay_ticks: u64,
+    /// The delay between repeated Retransmit requests for one item doubles
+    /// after every attempt up to this cap.
+    pub nack_backoff_max_ticks: u64,
+    /// Holdback bound: a member keeps Sequences only up to
+    /// `delivered + holdback_max` and assigns no number beyond that. (After a
+    /// restart whose application state lags what was delivered, the log may
+    /// hold that lag more: held Sequences are never dropped.)
+    pub holdback_max: u64,
+    /// Per-sender bound: a member keeps a sender's Requests only up to that
+    /// sender's `delivered local_seq + requests_window`. At least
+    /// `holdback_max`, so every Request that a kept Sequence names fits.
+    pub requests_window: u64,
+    /// [`Member::broadcast`](super::Member::broadcast) refuses with
+    /// `Backpressure` while this many of the member's own requests are not
+    /// yet delivered locally. At most `requests_window`.
+    pub broadcasts_in_flight_max: u64,
+    /// Delivered entries kept for retransmission to members that do not hold
+    /// them yet. Entries every member holds are dropped at once; past this
+    /// bound the oldest are dropped even if some member (say, one that is
+    /// down) lacks them: that member then needs a state transfer.
+    pub history_max: u64,
+    /// Largest payload accepted by `broadcast` and from the network.
+    pub payload_bytes_max: usize,
+    /// Most items named in one Retransmit message.
+    pub retransmit_items_max: usize,
+}
+
+impl Config {
+    /// A config with the defaults used by the customer DB, for member `id` of
+    /// a group of `members`.
+    pub fn new(members: u16, id: MemberId) -> Config {
+        Config {
+            members,
+            id,
+            heartbeat_interval_ticks: 10,
+            nack_delay_ticks: 2,
+            nack_backoff_max_ticks: 50,
+            holdback_max: 1024,
+            requests_window: 1024,
+            broadcasts_in_flight_max: 256,
+            history_max: 4096,
+            payload_bytes_max: PAYLOAD_BYTES_MAX,
+            retransmit_items_max: 64,
+        }
+    }
+
+    /// The number of members that make a majority.
+    pub fn majority(&self) -> usize {
+        usize::from(self.members) / 2 + 1
+    }
+
+    /// Checks every rule; the error names the one broken.
+    pub fn validate(&self) -> Result<(), SequencerError> {
+        let rules: [(bool, &str); 11] = [
+            (self.members >= 1, "members must be at least 1"),
+            (
+                self.members <= MEMBERS_MAX,
+                "members must be at most MEMBERS_MAX (64)",
+            ),
+            (self.id.0 < self.members, "id must be below members"),
+            (
+                self.heartbeat_interval_ticks >= 1,
+                "heartbeat_interval_ticks must be >= 1",
+            ),
+            (self.nack_delay_ticks >= 1, "nack_delay_ticks must be >= 1"),
+            (
+                self.nack_backoff_max_ticks >= self.nack_delay_ticks,
+                "nack_backoff_max_ticks must be >= nack_delay_ticks",
+            ),
+            (self.holdback_max >= 1, "holdback_max must be >= 1"),
+            (
+                self.requests_window >= self.holdback_max,
+                // A kept Sequence must name a Request that can be kept.
+                "requests_window must be >= holdback_max",
+            ),
+            (
+                self.broadcasts_in_flight_max >= 1
+                    && self.broadcasts_in_flight_max <= self.requests_window,
+                "broadcasts_in_flight_max must be in 1..=requests_window",
+            ),
+            (
+                self.payload_bytes_max <= PAYLOAD_BYTES_MAX,
+                "payload_bytes_max must be <= PAYLOAD_BYTES_MAX",
+            ),
+            (
+                (1..=RETRANSMIT_ITEMS_MAX).contains(&self.retransmit_items_max),
+                "retransmit_items_max must be in 1..=RETRANSMIT_ITEMS_MAX",
+            ),
+        ];
+        match rules.iter().find(|(holds, _)| !holds) {
+            Some((_, rule)) => Err(SequencerError::ConfigInvalid(rule.to_string())),
+            None => Ok(()),
+        }
+    }
+}

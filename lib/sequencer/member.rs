@@ -1,0 +1,671 @@
+//! [`Member`]: one member of the group as a pure state machine. Inputs are
+//! [`Member::broadcast`], [`Member::step`] and [`Member::tick`] (plus the
+//! restart and state-transfer hooks); every input only changes memory and
+//! queues work, which the driver collects with [`Member::take_output`].
+//!
+//! Each `on_<message>` handler first asks an `ignore_<message>` filter, which
+//! names why stale, duplicate or out-of-window input is dropped (and logs it),
+//! then asserts what must hold and acts. After every input the member tries
+//! the two rules that make progress: [`Member::maybe_sequence`] (assign the
+//! next number if it is this member's turn) and [`Member::maybe_deliver`].
+
+use std::collections::BTreeMap;
+
+use log::{debug, trace};
+
+use super::config::Config;
+use super::errors::SequencerError;
+use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
+use super::message::{Body, Message, Missing, Watermark};
+use super::order::{Insertion, Order};
+use super::output::{Destination, Output, SnapshotNeeded};
+use super::peers::Peers;
+use super::persist::{PersistedState, Record, SnapshotPoint};
+use super::retransmit::{self, Answer, Nacks};
+
+/// A snapshot of a member's progress, for status pages and tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// This member.
+    pub id: MemberId,
+    /// The next global number to be assigned (all below are known here).
+    pub next_global: GlobalSeq,
+    /// Held with every Request named, contiguously.
+    pub held_up_to: GlobalSeq,
+    /// Delivered to the application.
+    pub delivered_up_to: GlobalSeq,
+    /// Forgotten (garbage-collected or covered by a snapshot) up to here.
+    pub base: GlobalSeq,
+    /// Items this member is asking its peers to retransmit.
+    pub missing: usize,
+}
+
+/// One member of a rotating-sequencer atomic broadcast group.
+#[derive(Clone, Debug)]
+pub struct Member {
+    config: Config,
+    now_tick: u64,
+    order: Order,
+    peers: Peers,
+    nacks: Nacks,
+    output: Output,
+    /// The watermark in the last message sent to all, and when it was sent:
+    /// a heartbeat goes out when the watermark moved or the interval passed.
+    advertised: Watermark,
+    advertised_tick: u64,
+    /// The application's durable state covers every number up to here, so
+    /// the history may forget them once no peer needs them.
+    applied_durably_up_to: GlobalSeq,
+}
+
+impl Member {
+    /// A member of a group that starts now, with nothing persisted.
+    ///
+    /// # Errors
+    /// `ConfigInvalid` if the config breaks a rule.
+    pub fn new(config: Config) -> Result<Member, SequencerError> {
+        let members = config.members;
+        Member::restore(
+            config,
+            PersistedState::new(members),
+            SnapshotPoint::start(members),
+        )
+    }
+
+    /// A member restarting from what it persisted. The application state
+    /// (restored by the driver from its snapshot and log) is at `applied`:
+    /// the driver keeps that point with its state, from
+    /// [`Member::snapshot_point`] or by [`SnapshotPoint::advance`] over each
+    /// delivery it applies. Delivery resumes after it once a majority is heard
+    /// from again; what the member missed comes by retransmission.
+    ///
+    /// # Errors
+    /// `ConfigInvalid` for a bad config; `RestoreInvalid` if the persisted
+    /// state and the application point do not fit together (the application
+    /// is behind what the log forgot, or disagrees with the persisted order).
+    pub fn restore(
+        config: Config,
+        state: PersistedState,
+        applied: SnapshotPoint,
+    ) -> Result<Member, SequencerError> {
+        config.validate()?;
+        if state.base.delivered_local.len() != usize::from(config.members) {
+            return Err(SequencerError::RestoreInvalid(format!(
+                "persisted base has {} senders, the group has {}",
+                state.base.delivered_local.len(),
+                config.members
+            )));
+        }
+        let (order, jumped) =
+            Order::restore(&state, &applied).map_err(SequencerError::RestoreInvalid)?;
+        let mut member = Member {
+            peers: Peers::new(config.members, config.id),
+            nacks: Nacks::new(config.members),
+            output: Output::default(),
+            advertised: order.watermark(),
+            advertised_tick: 0,
+            applied_durably_up_to: applied.global,
+            now_tick: 0,
+            order,
+            config,
+        };
+        if jumped {
+            // The application installed a snapshot the log does not record.
+            member.output.to_persist.push(Record::Base(applied));
+        }
+        member.register_named_requests();
+        Ok(member)
+    }
+
+    /// Broadcasts a client request: it gets the next local number, is held
+    /// here, persisted, and sent to all. Returns its local number; the request
+    /// is later delivered (here and everywhere) in the total order.
+    ///
+    /// # Errors
+    /// `PayloadTooLarge` beyond `payload_bytes_max`; `Backpressure` while
+    /// `broadcasts_in_flight_max` own requests are undelivered (a member
+    /// whose group is stalled, for example at a down member's turn).
+    pub fn broadcast(&mut self, payload: Vec<u8>) -> Result<LocalSeq, SequencerError> {
+        if payload.len() > self.config.payload_bytes_max {
+            return Err(SequencerError::PayloadTooLarge {
+                len: payload.len(),
+                max: self.config.payload_bytes_max,
+            });
+        }
+        let me = self.config.id;
+        let local_seq = self.order.sender_held_up_to(me).next();
+        let in_flight = local_seq.0 - 1 - self.order.sender_delivered_up_to(me).0;
+        if in_flight >= self.config.broadcasts_in_flight_max {
+            return Err(SequencerError::Backpressure {
+                in_flight,
+                max: self.config.broadcasts_in_flight_max,
+            });
+        }
+        let origin = Origin {
+            sender: me,
+            local_seq,
+        };
+        assert_eq!(
+            self.order.insert_request(origin, &payload),
+            Insertion::Added,
+            "own request {origin}"
+        );
+        self.output.to_persist.push(Record::Request {
+            origin,
+            payload: payload.clone(),
+        });
+        self.send(
+            Destination::All,
+            Body::Request {
+                sender: me,
+                local_seq,
+                payload,
+            },
+        );
+        self.maybe_sequence();
+        self.maybe_deliver();
+        Ok(local_seq)
+    }
+
+    /// Handles one message from member `from` (known to the driver from the
+    /// socket address). An error means the message does not fit the group and
+    /// was dropped; stale and duplicate messages are dropped silently (logged).
+    ///
+    /// # Errors
+    /// `InvalidMessage` if `from` or the message does not fit the group.
+    ///
+    /// # Panics
+    /// On a message that contradicts what this member holds (one number
+    /// naming two requests, one request with two payloads): a peer or this
+    /// member broke the protocol, and going on could deliver a wrong order.
+    pub fn step(&mut self, from: MemberId, message: Message) -> Result<(), SequencerError> {
+        if from.0 >= self.config.members || from == self.config.id {
+            return Err(SequencerError::InvalidMessage(format!(
+                "message from {from} to {}",
+                self.config.id
+            )));
+        }
+        message.validate(self.config.members, self.config.payload_bytes_max)?;
+        trace!("{} <- {from}: {}", self.config.id, message.describe());
+        self.on_watermark(from, &message.watermark);
+        match message.body {
+            Body::Request {
+                sender,
+                local_seq,
+                payload,
+            } => {
+                self.on_request(Origin { sender, local_seq }, payload);
+            }
+            Body::Sequence {
+                global,
+                sender,
+                local_seq,
+            } => {
+                self.on_sequence(global, Origin { sender, local_seq });
+            }
+            Body::Retransmit { missing } => self.on_retransmit(from, &missing),
+            Body::Heartbeat => {}
+            Body::Compacted { base } => self.on_compacted(from, base),
+        }
+        self.maybe_sequence();
+        self.maybe_deliver();
+        Ok(())
+    }
+
+    /// Advances time by one tick: forgets history every member holds, asks
+    /// again for what is still missing, and sends a heartbeat when the
+    /// watermark moved or the member was quiet for the heartbeat interval.
+    pub fn tick(&mut self) {
+        self.now_tick += 1;
+        // Progress is otherwise driven by messages; after a restart (and in
+        // a group of one) the tick is what tries the rules again.
+        self.maybe_sequence();
+        self.maybe_deliver();
+        self.collect_garbage();
+        self.send_due_retransmits();
+        self.maybe_heartbeat();
+    }
+
+    /// Hands out the work queued since the last call (see [`Output`] for the
+    /// order in which to do it).
+    pub fn take_output(&mut self) -> Output {
+        std::mem::take(&mut self.output)
+    }
+
+    /// True if [`Member::take_output`] would return work.
+    pub fn has_output(&self) -> bool {
+        !self.output.is_empty()
+    }
+
+    /// Tells the member that the application's durable state (its snapshot or
+    /// its own log) covers every number up to `global`. Until then the member
+    /// keeps those entries, so that a restart can deliver them again.
+    ///
+    /// # Panics
+    /// If `global` is beyond what this member delivered.
+    pub fn applied_durably(&mut self, global: GlobalSeq) {
+        assert!(
+            global <= self.order.delivered_up_to(),
+            "applied {global} beyond delivered"
+        );
+        self.applied_durably_up_to = self.applied_durably_up_to.max(global);
+    }
+
+    /// Installs a state transfer: the application state (already installed
+    /// and durable) covers `point`, which is ahead of what this member
+    /// delivered. Everything it covers is forgotten; delivery continues after
+    /// it, and what lies beyond is caught up by retransmission. Persist the
+    /// `Base` record of the output (after the application state) as usual.
+    ///
+    /// # Errors
+    /// `RestoreInvalid` if the point is for another group size or is not
+    /// ahead of what this member delivered (then nothing changes).
+    pub fn install_snapshot(&mut self, point: SnapshotPoint) -> Result<(), SequencerError> {
+        if point.delivered_local.len() != usize::from(self.config.members) {
+            return Err(SequencerError::RestoreInvalid(
+                "snapshot point for another group size".to_string(),
+            ));
+        }
+        if point.global <= self.order.delivered_up_to() {
+            return Err(SequencerError::RestoreInvalid(format!(
+                "snapshot at {} is not ahead of delivered {}",
+                point.global,
+                self.order.delivered_up_to()
+            )));
+        }
+        debug!("{} installs a snapshot at {}", self.config.id, point.global);
+        self.order.install(point.clone());
+        self.applied_durably_up_to = point.global;
+        self.output.to_persist.push(Record::Base(point));
+        self.nacks.rescan();
+        self.nacks.forget_held(&self.order);
+        self.register_named_requests();
+        self.maybe_sequence();
+        self.maybe_deliver();
+        Ok(())
+    }
+
+    /// What a snapshot of the application taken now covers: the point to
+    /// ship with it to a member that needs a state transfer.
+    pub fn snapshot_point(&self) -> SnapshotPoint {
+        self.order.snapshot_point()
+    }
+
+    /// Everything this member holds above its base: enough to restart it.
+    /// A driver may write this (after an application snapshot at or beyond
+    /// its base) and truncate its log of records.
+    pub fn persisted_state(&self) -> PersistedState {
+        self.order.persisted_state()
+    }
+
+    /// The last number handed to the application.
+    pub fn delivered_up_to(&self) -> GlobalSeq {
+        self.order.delivered_up_to()
+    }
+
+    /// The watermark this member advertises now.
+    pub fn watermark(&self) -> Watermark {
+        self.order.watermark()
+    }
+
+    /// Progress numbers for status pages.
+    pub fn status(&self) -> Status {
+        Status {
+            id: self.config.id,
+            next_global: self.order.sequenced_up_to().next(),
+            held_up_to: self.order.held_up_to(),
+            delivered_up_to: self.order.delivered_up_to(),
+            base: self.order.base().global,
+            missing: self.nacks.len(),
+        }
+    }
+
+    /// This member's config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ----- handlers -----------------------------------------------------
+
+    /// Every message carries its sender's watermark: remember it (delivery
+    /// needs a majority), and register as missing what the sender holds and
+    /// this member lacks: that finds trailing gaps no later message reveals.
+    fn on_watermark(&mut self, from: MemberId, watermark: &Watermark) {
+        self.peers.update(from, watermark);
+        let due_tick = self.now_tick + self.config.nack_delay_ticks;
+        let window_end = self.sequence_window_end();
+        let up_to = watermark.held_up_to.min(window_end);
+        self.nacks
+            .register_sequences(&self.order, self.order.sequenced_up_to(), up_to, due_tick);
+        for (index, theirs) in watermark.requests_held_up_to.iter().enumerate() {
+            let sender = MemberId(index as u16);
+            let mine = self.order.sender_held_up_to(sender);
+            let up_to = (*theirs).min(self.request_window_end(sender));
+            if up_to > mine {
+                self.nacks
+                    .register_requests(&self.order, sender, (mine, up_to), due_tick);
+            }
+        }
+    }
+
+    /// A Request: hold and persist it; a gap below it in the sender's
+    /// local numbers means earlier Requests were lost.
+    fn on_request(&mut self, origin: Origin, payload: Vec<u8>) {
+        if let Some(reason) = self.ignore_request(origin, &payload) {
+            debug!("{} ignores request {origin}: {reason}", self.config.id);
+            return;
+        }
+        let held_before = self.order.sender_held_up_to(origin.sender);
+        assert!(
+            origin.local_seq <= self.request_window_end(origin.sender),
+            "request {origin} beyond window"
+        );
+        assert_eq!(
+            self.order.insert_request(origin, &payload),
+            Insertion::Added,
+            "request {origin}"
+        );
+        self.output
+            .to_persist
+            .push(Record::Request { origin, payload });
+        let gap = (held_before, LocalSeq(origin.local_seq.0 - 1));
+        if gap.1 > gap.0 {
+            let due_tick = self.now_tick + self.config.nack_delay_ticks;
+            self.nacks
+                .register_requests(&self.order, origin.sender, gap, due_tick);
+        }
+    }
+
+    /// Why a Request is dropped, if it is. A duplicate must carry the same
+    /// payload: two payloads under one name mean a sender reused a number.
+    fn ignore_request(&self, origin: Origin, payload: &[u8]) -> Option<&'static str> {
+        if self.order.base().covers(origin) {
+            Some("stale: delivered and forgotten")
+        } else if let Some(held) = self.order.request(origin) {
+            assert!(
+                held == payload,
+                "request {origin} arrived with two payloads"
+            );
+            Some("duplicate")
+        } else if origin.local_seq > self.request_window_end(origin.sender) {
+            Some("beyond the requests window; it will be asked for again")
+        } else {
+            None
+        }
+    }
+
+    /// A Sequence: hold and persist it. A gap below it in global numbers, or
+    /// a Request it names that is not held, is registered as missing.
+    fn on_sequence(&mut self, global: GlobalSeq, origin: Origin) {
+        if let Some(reason) = self.ignore_sequence(global, origin) {
+            debug!(
+                "{} ignores sequence {global} = {origin}: {reason}",
+                self.config.id
+            );
+            return;
+        }
+        assert!(
+            global <= self.sequence_window_end(),
+            "sequence {global} beyond the holdback window"
+        );
+        let sequenced_before = self.order.sequenced_up_to();
+        assert_eq!(
+            self.order.insert_sequence(global, origin),
+            Insertion::Added,
+            "sequence {global}"
+        );
+        self.output
+            .to_persist
+            .push(Record::Sequence { global, origin });
+        let due_tick = self.now_tick + self.config.nack_delay_ticks;
+        if global > sequenced_before.next() {
+            let before = GlobalSeq(global.0 - 1);
+            self.nacks.register_sequences(
+                &self.order,
+                self.order.sequenced_up_to(),
+                before,
+                due_tick,
+            );
+        }
+        let sender_held = self.order.sender_held_up_to(origin.sender);
+        if origin.local_seq > sender_held {
+            // The named Request and, by FIFO, every earlier one of its sender.
+            let range = (sender_held, origin.local_seq);
+            self.nacks
+                .register_requests(&self.order, origin.sender, range, due_tick);
+            self.nacks.register(Missing::Request(origin), due_tick);
+        }
+    }
+
+    /// Why a Sequence is dropped, if it is. A duplicate must name the same
+    /// request: two requests under one number would break total order.
+    fn ignore_sequence(&self, global: GlobalSeq, origin: Origin) -> Option<&'static str> {
+        if global <= self.order.base().global {
+            Some("stale: delivered and forgotten")
+        } else if let Some(held) = self.order.sequence(global) {
+            assert!(
+                held == origin,
+                "sequence {global} names both {held} and {origin}"
+            );
+            Some("duplicate")
+        } else if global > self.sequence_window_end() {
+            Some("beyond the holdback window; it will be asked for again")
+        } else {
+            None
+        }
+    }
+
+    /// A Retransmit request: send back every item held; say "compacted" once
+    /// if some were forgotten; stay silent about the rest.
+    fn on_retransmit(&mut self, from: MemberId, missing: &[Missing]) {
+        let mut forgotten = false;
+        for item in missing {
+            match retransmit::answer(&self.order, item) {
+                Answer::Send(body) => self.send(Destination::Member(from), body),
+                Answer::Forgotten => forgotten = true,
+                Answer::Unknown => debug!(
+                    "{} cannot answer {from} for {}",
+                    self.config.id,
+                    item.describe()
+                ),
+            }
+        }
+        if forgotten {
+            let base = self.order.base().global;
+            self.send(Destination::Member(from), Body::Compacted { base });
+        }
+    }
+
+    /// A peer forgot what this member asked for: if that lies beyond what
+    /// this member delivered, only a state transfer can fill it.
+    fn on_compacted(&mut self, from: MemberId, base: GlobalSeq) {
+        if base <= self.order.delivered_up_to() {
+            debug!(
+                "{} ignores compacted {base} from {from}: delivered already",
+                self.config.id
+            );
+            return;
+        }
+        debug!(
+            "{} needs a snapshot: {from} compacted up to {base}",
+            self.config.id
+        );
+        self.output.snapshot_needed = Some(SnapshotNeeded { from, base });
+    }
+
+    // ----- the two progress rules ----------------------------------------
+
+    /// The sequencing rule: number `k` is assigned by member `k mod n` once it
+    /// holds every Sequence below `k` and every Request they name; it names
+    /// the next unnumbered Request of some sender (per-sender FIFO). The
+    /// assignment is persisted before it is sent (see `persist.rs`).
+    fn maybe_sequence(&mut self) {
+        let members = self.config.members;
+        for _ in 0..=self.config.holdback_max {
+            let global = self.order.sequenced_up_to().next();
+            if global.sequencer(members) != self.config.id
+                || self.order.held_up_to() != self.order.sequenced_up_to()
+                || global > self.sequence_window_end()
+            {
+                return;
+            }
+            // Start the search at a sender that rotates with each turn, so no
+            // sender's backlog starves the others.
+            let start = MemberId(((global.0 / u64::from(members)) % u64::from(members)) as u16);
+            let Some(origin) = self.order.next_unnumbered(start) else {
+                return;
+            };
+            assert_eq!(
+                self.order.insert_sequence(global, origin),
+                Insertion::Added,
+                "own sequence {global}"
+            );
+            debug!("{} assigns {global} = {origin}", self.config.id);
+            self.output
+                .to_persist
+                .push(Record::Sequence { global, origin });
+            let body = Body::Sequence {
+                global,
+                sender: origin.sender,
+                local_seq: origin.local_seq,
+            };
+            self.send(Destination::All, body);
+        }
+    }
+
+    /// The delivery rule: deliver `s` once everything below is delivered, it
+    /// is held here, and a majority is known to hold everything up to `s`.
+    fn maybe_deliver(&mut self) {
+        let held_up_to = self.order.held_up_to();
+        let majority = self
+            .peers
+            .majority_held_up_to(held_up_to, self.config.majority());
+        let target = held_up_to.min(majority);
+        while self.order.delivered_up_to() < target {
+            let delivery = self.order.deliver_next();
+            trace!(
+                "{} delivers {} = {}/{}",
+                self.config.id,
+                delivery.global,
+                delivery.sender.0,
+                delivery.local_seq
+            );
+            self.output.deliveries.push(delivery);
+        }
+    }
+
+    // ----- tick work ------------------------------------------------------
+
+    /// Forgets delivered entries that every member holds, or that exceed the
+    /// history bound, but never beyond what the application made durable.
+    fn collect_garbage(&mut self) {
+        let delivered = self.order.delivered_up_to();
+        let all_held = self.peers.all_held_up_to(self.order.held_up_to());
+        let history_floor = GlobalSeq(delivered.0.saturating_sub(self.config.history_max));
+        let target = all_held
+            .max(history_floor)
+            .min(delivered)
+            .min(self.applied_durably_up_to);
+        if target > self.order.base().global {
+            let point = self.order.collect_garbage(target);
+            trace!("{} forgets up to {}", self.config.id, point.global);
+            self.output.to_persist.push(Record::Base(point));
+        }
+    }
+
+    /// Asks again for every missing item that is due, at most one Retransmit
+    /// message per peer per tick (the rest waits for the next tick).
+    fn send_due_retransmits(&mut self) {
+        self.nacks.forget_held(&self.order);
+        // Items are registered only inside the windows, which bounds the table.
+        let members = u64::from(self.config.members);
+        let bound = self.config.holdback_max + members * self.config.requests_window;
+        assert!(
+            self.nacks.len() as u64 <= bound,
+            "{} missing items",
+            self.nacks.len()
+        );
+        let mut batches: BTreeMap<MemberId, Vec<Missing>> = BTreeMap::new();
+        for (item, sent) in self.nacks.due(self.now_tick) {
+            let members = self.config.members;
+            let Some(target) =
+                retransmit::target(&item, sent, members, self.config.id, &self.peers)
+            else {
+                continue;
+            };
+            let batch = batches.entry(target).or_default();
+            if batch.len() < self.config.retransmit_items_max {
+                batch.push(item);
+                let delay = retransmit::backoff_ticks(
+                    sent + 1,
+                    self.config.nack_delay_ticks,
+                    self.config.nack_backoff_max_ticks,
+                );
+                self.nacks.sent(&item, self.now_tick, delay);
+            }
+        }
+        for (target, missing) in batches {
+            self.send(Destination::Member(target), Body::Retransmit { missing });
+        }
+    }
+
+    /// Sends the watermark to all when it moved since the last message to
+    /// all (so others learn promptly what a majority holds) or when the
+    /// member was quiet for the heartbeat interval (so trailing gaps show).
+    fn maybe_heartbeat(&mut self) {
+        if self.config.members == 1 {
+            return;
+        }
+        let quiet_ticks = self.now_tick - self.advertised_tick;
+        if quiet_ticks >= self.config.heartbeat_interval_ticks
+            || self.order.watermark() != self.advertised
+        {
+            self.send(Destination::All, Body::Heartbeat);
+        }
+    }
+
+    // ----- helpers --------------------------------------------------------
+
+    /// Queues a message with the current watermark.
+    fn send(&mut self, destination: Destination, body: Body) {
+        let message = Message {
+            watermark: self.order.watermark(),
+            body,
+        };
+        trace!(
+            "{} -> {destination:?}: {}",
+            self.config.id,
+            message.describe()
+        );
+        if destination == Destination::All {
+            self.advertised = message.watermark.clone();
+            self.advertised_tick = self.now_tick;
+        }
+        self.output.messages.push((destination, message));
+    }
+
+    /// The highest global number kept: the holdback window.
+    fn sequence_window_end(&self) -> GlobalSeq {
+        GlobalSeq(self.order.delivered_up_to().0 + self.config.holdback_max)
+    }
+
+    /// The highest local number of `sender` kept: the requests window.
+    fn request_window_end(&self, sender: MemberId) -> LocalSeq {
+        LocalSeq(self.order.sender_delivered_up_to(sender).0 + self.config.requests_window)
+    }
+
+    /// Registers the Requests named by held Sequences but not held (after a
+    /// restore or a snapshot install, when no message announced them).
+    fn register_named_requests(&mut self) {
+        let due_tick = self.now_tick + self.config.nack_delay_ticks;
+        let mut global = self.order.held_up_to().next();
+        while global <= self.sequence_window_end() {
+            if let Some(origin) = self.order.sequence(global) {
+                if !self.order.holds(&Missing::Request(origin)) {
+                    self.nacks.register(Missing::Request(origin), due_tick);
+                }
+            }
+            global = global.next();
+        }
+    }
+}

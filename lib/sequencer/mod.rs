@@ -1,0 +1,158 @@
+//! Rotating-sequencer atomic broadcast (total-order broadcast), the pure core.
+//!
+//! This folder owns the protocol that replicates the customer DB: `n` members
+//! (`0..n`) agree on one total order of client requests, so every replica
+//! applies the same requests in the same order. It does no I/O: no sockets,
+//! files, threads or clocks. Messages and ticks go in; messages to send,
+//! records to persist and requests to deliver come out. The driver (UDP,
+//! log files, timer, threads) lives elsewhere and calls the API below.
+//!
+//! # The protocol
+//!
+//! 1. **Request.** A member that takes a client request gives it the next
+//!    number in its own stream, `local_seq` (1, 2, 3, ...), holds it, and
+//!    sends `Request(sender, local_seq, payload)` to all.
+//! 2. **Sequence.** Global number `k` (1, 2, 3, ...) is assigned by member
+//!    `k mod n` alone, with `Sequence(k -> sender/local_seq)` to all, and only
+//!    once it holds every Sequence below `k` and every Request those name, and
+//!    the Request it names is the sender's next unnumbered one (per-sender
+//!    FIFO: `sender/5` is never numbered before `sender/4`). So each number is
+//!    decided by exactly one member, from a complete view of the numbers
+//!    below it, and never twice (the assignment is persisted before it is
+//!    sent, so a restart cannot make the member forget it).
+//! 3. **Delivery.** A member delivers `s` once it has delivered everything
+//!    below `s`, holds Sequence `s` and its Request, and knows that a
+//!    majority holds all Requests and Sequences up to `s`. Knowing comes from
+//!    watermarks: every message carries its sender's `held_up_to` (contiguous
+//!    global numbers held, with their Requests) and, per sender, its
+//!    contiguous `local_seq` held. Because holdings are durable before they
+//!    are claimed, a delivered number survives the crash of any minority.
+//! 4. **Loss recovery.** Three gaps are noticed: a gap in a sender's
+//!    `local_seq`, a Sequence naming a Request not held, and a gap in global
+//!    numbers (below a Sequence received, or below a peer's watermark: that is
+//!    how a lost *last* message is found, from heartbeats). Each missing item
+//!    is asked for by a `Retransmit` (a negative acknowledgement), first from
+//!    its original sender (member `k mod n` for Sequence `k`, the sender for
+//!    a Request), then, with back-off (2, 4, 8, ... times `nack_delay_ticks`,
+//!    capped), round the original sender and every member whose watermark
+//!    says it holds the item: so recovery does not depend on the original
+//!    sender being up. Duplicates are dropped. Idle members send heartbeats
+//!    (just a watermark) every `heartbeat_interval_ticks`, and at the next
+//!    tick whenever their watermark moved, so deliveries are not held back.
+//!
+//! # The driver loop
+//!
+//! ```
+//! use marketplace::sequencer::{Config, Destination, Member, MemberId, SnapshotPoint};
+//! # fn send(_: Destination, _: Vec<u8>) {}
+//! # fn apply(_: &[u8]) {}
+//! let mut member = Member::new(Config::new(1, MemberId(0))).unwrap();
+//! let mut applied = SnapshotPoint::start(1); // where the application state is
+//! // Inputs: member.broadcast(payload), member.step(from, Message::decode(&datagram)?)
+//! // and member.tick() every tick interval (say 10 ms). After any of them:
+//! member.broadcast(b"create-account alice".to_vec()).unwrap();
+//! let output = member.take_output();
+//! // 1. Persist: append each record (Record::encode) to the log, then fsync.
+//! for _record in &output.to_persist { /* wal.append(&record.encode()) */ }
+//! // 2. Send: only after step 1, since messages claim what is now durable.
+//! for (destination, message) in output.messages {
+//!     send(destination, message.encode());
+//! }
+//! // 3. Apply the deliveries in order, moving the application's point along.
+//! for delivery in &output.deliveries {
+//!     apply(&delivery.payload);
+//!     applied.advance(delivery);
+//! }
+//! // ... and once the application state up to `applied` is durable, say so:
+//! member.applied_durably(applied.global);
+//! // 4. output.snapshot_needed: fetch a snapshot, then member.install_snapshot(point).
+//! assert_eq!(output.deliveries.len(), 1); // a group of one delivers at once
+//! ```
+//!
+//! Messages of one output may be sent in any order, and any message may be
+//! lost, duplicated or reordered by the network: the protocol expects it.
+//! What the driver must not do is send before persisting, or persist a
+//! `Base` record before the application state it stands for is durable.
+//!
+//! # Restart and state transfer
+//!
+//! Rebuild a [`PersistedState`] by replaying the log
+//! ([`PersistedState::apply`] over [`Record::decode`]d entries), restore the
+//! application state and its [`SnapshotPoint`], and call [`Member::restore`].
+//! The member re-delivers what the log holds beyond the application's point
+//! (once a majority is heard from again) and catches up on the rest by
+//! retransmission; it may take its sequencing turns at once, since its log
+//! has every number it ever assigned. If peers have forgotten what it lacks
+//! (history is bounded) they answer `Compacted`, and
+//! [`Output::snapshot_needed`] asks the driver for a state transfer: a peer's
+//! application snapshot with that peer's [`Member::snapshot_point`], made
+//! durable here, then [`Member::install_snapshot`]. To compact its log the
+//! driver may rewrite it as [`Member::persisted_state`].
+
+//! # When a member is down
+//!
+//! Its sequencing turns cannot be taken by anyone else (only member `k mod n`
+//! may assign `k`; that is what makes the order agree without consensus).
+//! So while member `m` is down, numbers keep being assigned and delivered up
+//! to the first `k` with `k mod n == m`, then **the total order stalls at
+//! `k`**: requests are still accepted, broadcast and held everywhere (up to
+//! `broadcasts_in_flight_max` per member, then `broadcast` answers
+//! `Backpressure`), but nothing new is delivered. Nothing is lost or
+//! reordered: every number below `k` is held by a majority, and no member can
+//! assign past `k`. When `m` returns, it restores its persisted state (which
+//! includes every assignment it ever sent), catches up on the Sequences and
+//! Requests below `k` by retransmission, assigns `k` to a held request, and
+//! the others resume behind it within a few round trips.
+//!
+//! A safe improvement, not implemented: let the group *agree* (with a
+//! consensus round among a majority, as a view change) that member `m` is
+//! excluded from a given number on, and renumber the turns among the rest. It
+//! is safe only through agreement; a member that merely suspects `m` is down
+//! and takes its turn could assign `k` differently from `m`, which might still
+//! be running and have sent its own `k` to a minority.
+//!
+//! # Bounds
+//!
+//! Sequences are kept only up to `delivered + holdback_max` and Requests up
+//! to the sender's delivered `local_seq + requests_window` (beyond that they
+//! are dropped and asked for again later). Delivered entries stay for
+//! retransmission until every member holds them, at most `history_max` past
+//! that, and never beyond what the application has made durable
+//! ([`Member::applied_durably`]). The missing-item table is bounded by the
+//! same windows.
+//!
+//! # Files
+//!
+//! - `member.rs`: [`Member`], the handlers and the sequencing and delivery rules.
+//! - `order.rs`: holdback, delivery in global order, the history store.
+//! - `retransmit.rs`: missing items, back-off, answers to Retransmit.
+//! - `peers.rs`: peers' watermarks; majority and everyone arithmetic.
+//! - `message.rs`, `codec.rs`: [`Message`], `describe()`, the wire format.
+//! - `persist.rs`: [`Record`], [`PersistedState`], [`SnapshotPoint`].
+//! - `output.rs`, `config.rs`, `errors.rs`, `ids.rs`: the rest of the API.
+//! - `tests/`: rule tests, codec tests and the seeded simulation.
+
+#![deny(missing_docs)]
+
+mod codec;
+mod config;
+mod errors;
+mod ids;
+mod member;
+mod message;
+mod order;
+mod output;
+mod peers;
+mod persist;
+mod retransmit;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{Config, MEMBERS_MAX, PAYLOAD_BYTES_MAX, RETRANSMIT_ITEMS_MAX};
+pub use errors::{DecodeError, SequencerError};
+pub use ids::{GlobalSeq, LocalSeq, MemberId, Origin};
+pub use member::{Member, Status};
+pub use message::{Body, Message, Missing, Watermark};
+pub use output::{Delivery, Destination, Output, SnapshotNeeded};
+pub use persist::{PersistedState, Record, SnapshotPoint};

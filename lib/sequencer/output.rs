@@ -1,0 +1,69 @@
+//! [`Output`]: the work a member hands its driver after each input, in the
+//! order the driver must do it: persist, then send, then apply.
+
+use super::ids::{GlobalSeq, LocalSeq, MemberId};
+use super::message::Message;
+use super::persist::Record;
+
+/// Where a message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// Every member but the sender.
+    All,
+    /// One member.
+    Member(MemberId),
+}
+
+/// One request delivered in the total order: apply it to the state machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Its place in the total order; deliveries come without gaps.
+    pub global: GlobalSeq,
+    /// The member that broadcast it.
+    pub sender: MemberId,
+    /// Its place in the sender's stream; per sender these come 1, 2, 3, ...
+    pub local_seq: LocalSeq,
+    /// What the sender broadcast.
+    pub payload: Vec<u8>,
+}
+
+/// A peer answered a Retransmit with "compacted": what this member lacks is
+/// only in snapshots now. The driver fetches the application snapshot and its
+/// [`SnapshotPoint`](super::SnapshotPoint) from `from` (or any member whose
+/// delivered number is at least `base`) and calls
+/// [`Member::install_snapshot`](super::Member::install_snapshot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotNeeded {
+    /// The member that answered.
+    pub from: MemberId,
+    /// The snapshot must reach at least this number.
+    pub base: GlobalSeq,
+}
+
+/// Everything one or more inputs produced. Handle it in this order:
+///
+/// 1. Append `to_persist` to the log and make it durable (fsync).
+/// 2. Send `messages` (only now: they claim what step 1 made durable).
+/// 3. Apply `deliveries` to the state machine, in order.
+/// 4. If `snapshot_needed`, start a state transfer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Records to make durable before any message of this output is sent.
+    pub to_persist: Vec<Record>,
+    /// Messages to send after `to_persist` is durable.
+    pub messages: Vec<(Destination, Message)>,
+    /// Requests delivered in the total order, in order.
+    pub deliveries: Vec<Delivery>,
+    /// Set when this member fell behind what its peers still keep.
+    pub snapshot_needed: Option<SnapshotNeeded>,
+}
+
+impl Output {
+    /// True if there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.to_persist.is_empty()
+            && self.messages.is_empty()
+            && self.deliveries.is_empty()
+            && self.snapshot_needed.is_none()
+    }
+}

@@ -1,0 +1,145 @@
+//! What a member must keep on disk, and how a driver rebuilds it.
+//!
+//! The core never writes; it hands out [`Record`]s in
+//! [`Output::to_persist`](super::Output::to_persist), and the driver appends
+//! them to its log and makes them durable *before* it sends the messages of
+//! the same output. Why each record must be durable before anything is sent:
+//!
+//! - Own `Request`: a restarted member must never reuse a `local_seq` for a
+//!   different payload, or two members could hold different requests under
+//!   one name.
+//! - Own `Sequence`: only member `k mod n` assigns `k`; if it forgot an
+//!   assignment it had sent and assigned `k` again to another request after a
+//!   restart, members would deliver different things as number `k`.
+//! - Received `Request`/`Sequence`: the watermark in every outgoing message
+//!   claims "I hold these". Others deliver once a majority claims so, which
+//!   is what makes a delivered number survive the crash of a minority. A claim
+//!   that a crash can erase would break that.
+//! - `Base`: the member has forgotten everything up to a snapshot point (the
+//!   application state covers it). Written only after the application's
+//!   snapshot is durable.
+//!
+//! [`PersistedState::apply`] replays records in order; a driver may also
+//! rewrite its log as the current [`PersistedState`] to compact it.
+
+use std::collections::BTreeMap;
+
+use super::ids::{GlobalSeq, LocalSeq, Origin};
+use super::output::Delivery;
+
+/// The state after delivering `1..=global`: the application's snapshot point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotPoint {
+    /// Every number up to this one is in the snapshot.
+    pub global: GlobalSeq,
+    /// For each sender, the highest `local_seq` among the numbers up to
+    /// `global` (0 if none): the requests a snapshot covers, per sender.
+    pub delivered_local: Vec<LocalSeq>,
+}
+
+/// One durable fact, appended to the driver's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// The member holds this request (its own or another's).
+    Request {
+        /// The request's name.
+        origin: Origin,
+        /// Its payload.
+        payload: Vec<u8>,
+    },
+    /// The member holds the Sequence `global -> origin` (assigned by itself or
+    /// received).
+    Sequence {
+        /// The number.
+        global: GlobalSeq,
+        /// The request it names.
+        origin: Origin,
+    },
+    /// Everything up to this point is forgotten (garbage-collected after every
+    /// member held it, or replaced by an installed snapshot).
+    Base(SnapshotPoint),
+}
+
+/// Everything a member needs to restart: what it holds above its base.
+/// Build it with [`PersistedState::new`] and [`PersistedState::apply`] from a
+/// log of records, or take it from [`Member::persisted_state`](super::Member::persisted_state).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersistedState {
+    /// The point below which nothing is kept (the group start: all zeros).
+    pub base: SnapshotPoint,
+    /// Sequences held above the base.
+    pub sequences: BTreeMap<GlobalSeq, Origin>,
+    /// Requests held above the base's per-sender numbers.
+    pub requests: BTreeMap<Origin, Vec<u8>>,
+}
+
+impl SnapshotPoint {
+    /// The group's start: nothing delivered.
+    pub fn start(members: u16) -> SnapshotPoint {
+        SnapshotPoint {
+            global: GlobalSeq(0),
+            delivered_local: vec![LocalSeq(0); usize::from(members)],
+        }
+    }
+
+    /// True if the point covers this request: it was numbered at or below
+    /// `global`.
+    pub fn covers(&self, origin: Origin) -> bool {
+        origin.local_seq <= self.delivered_local[origin.sender.index()]
+    }
+
+    /// Moves the point over one delivery applied after it: a driver that
+    /// applies deliveries one by one keeps its application's point this way.
+    ///
+    /// # Panics
+    /// If the delivery is not the next number, or not its sender's next
+    /// request: the driver skipped or repeated one.
+    pub fn advance(&mut self, delivery: &Delivery) {
+        assert_eq!(delivery.global, self.global.next(), "delivery out of order");
+        let local = &mut self.delivered_local[delivery.sender.index()];
+        assert_eq!(
+            delivery.local_seq,
+            local.next(),
+            "delivery out of its sender's order"
+        );
+        *local = delivery.local_seq;
+        self.global = delivery.global;
+    }
+}
+
+impl PersistedState {
+    /// The state of a member that has never run.
+    pub fn new(members: u16) -> PersistedState {
+        PersistedState {
+            base: SnapshotPoint::start(members),
+            sequences: BTreeMap::new(),
+            requests: BTreeMap::new(),
+        }
+    }
+
+    /// Replays one record. Records at or below the base are ignored: a log may
+    /// hold records written before the `Base` that covers them.
+    pub fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Request { origin, payload } => {
+                if !self.base.covers(*origin) {
+                    self.requests.insert(*origin, payload.clone());
+                }
+            }
+            Record::Sequence { global, origin } => {
+                if *global > self.base.global {
+                    self.sequences.insert(*global, *origin);
+                }
+            }
+            Record::Base(point) => {
+                if point.global <= self.base.global {
+                    return;
+                }
+                self.base = point.clone();
+                self.sequences = self.sequences.split_off(&point.global.next());
+                let base = &self.base;
+                self.requests.retain(|origin, _| !base.covers(*origin));
+            }
+        }
+    }
+}

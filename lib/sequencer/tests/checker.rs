@@ -1,0 +1,284 @@
+//! The simulation's referee. It sees every record a member persists (what the
+//! member *actually* holds, durably) and every delivery, and checks on each
+//! one the safety properties of atomic broadcast:
+//!
+//! - total order: every member's delivered sequence is a prefix of one
+//!   canonical history (so of each other's), with no gap and no duplicate;
+//! - per-sender FIFO: a sender's requests are delivered 1, 2, 3, ...;
+//! - integrity: a delivered payload is what its sender broadcast;
+//! - durability: nothing is delivered before a majority holds it;
+//! - one number, one request: no number is assigned twice differently and no
+//!   request is numbered twice.
+//!
+//! A violation panics with the seed, so the schedule can be replayed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::sequencer::{
+    Delivery, GlobalSeq, LocalSeq, MemberId, Origin, Record, SnapshotPoint, Watermark,
+};
+
+/// What one member durably holds, according to the records it persisted.
+#[derive(Default)]
+struct Holdings {
+    sequences: BTreeSet<GlobalSeq>,
+    requests: BTreeSet<Origin>,
+    /// Every number up to here is held with its request (or in a snapshot).
+    held_up_to: u64,
+    /// Per sender, every request up to here is held (or in a snapshot).
+    requests_up_to: Vec<u64>,
+    /// The member's application history: what it delivered, in order.
+    delivered: Vec<Origin>,
+    /// Per sender, the last local number delivered.
+    delivered_local: Vec<u64>,
+}
+
+/// The referee of one simulated run.
+pub(super) struct Checker {
+    seed: u64,
+    majority: usize,
+    /// The canonical history: the first delivery of each number decides it.
+    history: Vec<Origin>,
+    /// Every Sequence ever persisted anywhere: number -> request, and back.
+    assigned: HashMap<GlobalSeq, Origin>,
+    numbered: HashMap<Origin, GlobalSeq>,
+    /// Every accepted broadcast and its payload.
+    broadcasts: BTreeMap<Origin, Vec<u8>>,
+    holdings: Vec<Holdings>,
+}
+
+impl Checker {
+    /// A referee for `members` members, reporting `seed` on failure.
+    pub(super) fn new(seed: u64, members: u16) -> Checker {
+        let holdings = (0..members)
+            .map(|_| Holdings {
+                delivered_local: vec![0; usize::from(members)],
+                requests_up_to: vec![0; usize::from(members)],
+                ..Holdings::default()
+            })
+            .collect();
+        Checker {
+            seed,
+            majority: usize::from(members) / 2 + 1,
+            history: Vec::new(),
+            assigned: HashMap::new(),
+            numbered: HashMap::new(),
+            broadcasts: BTreeMap::new(),
+            holdings,
+        }
+    }
+
+    /// Notes an accepted broadcast.
+    pub(super) fn on_broadcast(&mut self, origin: Origin, payload: Vec<u8>) {
+        let seed = self.seed;
+        let previous = self.broadcasts.insert(origin, payload);
+        assert!(
+            previous.is_none(),
+            "seed {seed}: local number {origin} broadcast twice"
+        );
+    }
+
+    /// Notes a record `member` persisted.
+    pub(super) fn on_persist(&mut self, member: MemberId, record: &Record) {
+        let seed = self.seed;
+        match record {
+            Record::Request { origin, payload } => {
+                let broadcast = self.broadcasts.get(origin);
+                assert_eq!(
+                    broadcast,
+                    Some(payload),
+                    "seed {seed}: {member} persisted a request never broadcast"
+                );
+                self.holdings[member.index()].requests.insert(*origin);
+            }
+            Record::Sequence { global, origin } => {
+                let first = *self.assigned.entry(*global).or_insert(*origin);
+                assert_eq!(
+                    first, *origin,
+                    "seed {seed}: number {global} assigned to {first} and {origin}"
+                );
+                let once = *self.numbered.entry(*origin).or_insert(*global);
+                assert_eq!(
+                    once, *global,
+                    "seed {seed}: request {origin} numbered {once} and {global}"
+                );
+                self.holdings[member.index()].sequences.insert(*global);
+            }
+            Record::Base(_) => {}
+        }
+        self.advance(member);
+    }
+
+    /// Notes that `member` installed a snapshot taken at `point` by a member
+    /// whose delivered history is `donor_history`.
+    pub(super) fn on_install(&mut self, member: MemberId, point: &SnapshotPoint, donor: MemberId) {
+        let seed = self.seed;
+        let prefix: Vec<Origin> =
+            self.holdings[donor.index()].delivered[..point.global.0 as usize].to_vec();
+        let holdings = &mut self.holdings[member.index()];
+        assert!(
+            prefix.starts_with(&holdings.delivered),
+            "seed {seed}: {member} is not a prefix of {donor}"
+        );
+        holdings.delivered = prefix;
+        holdings.delivered_local = point.delivered_local.iter().map(|local| local.0).collect();
+        holdings.held_up_to = holdings.held_up_to.max(point.global.0);
+        for (up_to, covered) in holdings
+            .requests_up_to
+            .iter_mut()
+            .zip(&point.delivered_local)
+        {
+            *up_to = (*up_to).max(covered.0);
+        }
+        self.advance(member);
+    }
+
+    /// Notes that `member` crashed: its application keeps only what it had
+    /// made durable, up to `durable`; it must deliver the rest again, the same.
+    pub(super) fn on_crash(&mut self, member: MemberId, durable: &SnapshotPoint) {
+        let seed = self.seed;
+        let holdings = &mut self.holdings[member.index()];
+        assert!(
+            durable.global.0 <= holdings.delivered.len() as u64,
+            "seed {seed}: durable beyond delivered"
+        );
+        holdings.delivered.truncate(durable.global.0 as usize);
+        holdings.delivered_local = durable
+            .delivered_local
+            .iter()
+            .map(|local| local.0)
+            .collect();
+    }
+
+    /// Checks that what `member` claims to hold (its watermark, sent with its
+    /// next message) is backed by records it persisted.
+    pub(super) fn check_claims(&self, member: MemberId, claimed: &Watermark) {
+        let seed = self.seed;
+        let holdings = &self.holdings[member.index()];
+        assert!(
+            claimed.held_up_to.0 <= holdings.held_up_to,
+            "seed {seed}: {member} claims {} but persisted only up to #{}",
+            claimed.held_up_to,
+            holdings.held_up_to
+        );
+        for (sender, (claim, held)) in claimed
+            .requests_held_up_to
+            .iter()
+            .zip(&holdings.requests_up_to)
+            .enumerate()
+        {
+            assert!(
+                claim.0 <= *held,
+                "seed {seed}: {member} claims requests {sender}/{claim}, persisted {held}"
+            );
+        }
+    }
+
+    /// Checks one delivery by `member`: order, gaps, FIFO, payload, majority.
+    pub(super) fn on_delivery(&mut self, member: MemberId, delivery: &Delivery) {
+        let seed = self.seed;
+        let origin = Origin {
+            sender: delivery.sender,
+            local_seq: delivery.local_seq,
+        };
+        let position = self.holdings[member.index()].delivered.len() as u64;
+        assert_eq!(
+            delivery.global.0,
+            position + 1,
+            "seed {seed}: {member} delivered {origin} with a gap or twice"
+        );
+        match self.history.get(position as usize) {
+            Some(canonical) => {
+                assert_eq!(
+                    *canonical, origin,
+                    "seed {seed}: {member} breaks total order at {}",
+                    delivery.global
+                )
+            }
+            None => self.history.push(origin),
+        }
+        let broadcast = self.broadcasts.get(&origin);
+        assert_eq!(
+            broadcast,
+            Some(&delivery.payload),
+            "seed {seed}: {member} delivered a payload never sent"
+        );
+        let holdings = &mut self.holdings[member.index()];
+        let last_local = &mut holdings.delivered_local[origin.sender.index()];
+        assert_eq!(
+            delivery.local_seq.0,
+            *last_local + 1,
+            "seed {seed}: {member} breaks FIFO with {origin}"
+        );
+        *last_local = delivery.local_seq.0;
+        holdings.delivered.push(origin);
+        let holders = self
+            .holdings
+            .iter()
+            .filter(|holdings| holdings.held_up_to >= delivery.global.0)
+            .count();
+        assert!(
+            holders >= self.majority,
+            "seed {seed}: {member} delivered {} while only {holders} members held it",
+            delivery.global
+        );
+    }
+
+    /// How many numbers `member` delivered.
+    pub(super) fn delivered_count(&self, member: MemberId) -> u64 {
+        self.holdings[member.index()].delivered.len() as u64
+    }
+
+    /// How many broadcasts were accepted.
+    pub(super) fn broadcast_count(&self) -> u64 {
+        self.broadcasts.len() as u64
+    }
+
+    /// The final check: every accepted broadcast was delivered exactly once
+    /// by every member, and all members delivered the same history.
+    pub(super) fn check_complete(&self) {
+        let seed = self.seed;
+        let expected: BTreeSet<Origin> = self.broadcasts.keys().copied().collect();
+        for (index, holdings) in self.holdings.iter().enumerate() {
+            let delivered: BTreeSet<Origin> = holdings.delivered.iter().copied().collect();
+            assert_eq!(
+                delivered.len(),
+                holdings.delivered.len(),
+                "seed {seed}: m{index} delivered a duplicate"
+            );
+            assert_eq!(
+                delivered, expected,
+                "seed {seed}: m{index} did not deliver every broadcast exactly once"
+            );
+            assert_eq!(
+                holdings.delivered, self.history,
+                "seed {seed}: m{index} differs from the history"
+            );
+        }
+    }
+
+    /// Moves a member's held prefixes (global, and per sender) over what it
+    /// now holds in full.
+    fn advance(&mut self, member: MemberId) {
+        let holdings = &mut self.holdings[member.index()];
+        for (index, up_to) in holdings.requests_up_to.iter_mut().enumerate() {
+            let sender = MemberId(index as u16);
+            while holdings.requests.contains(&Origin {
+                sender,
+                local_seq: LocalSeq(*up_to + 1),
+            }) {
+                *up_to += 1;
+            }
+        }
+        loop {
+            let next = GlobalSeq(holdings.held_up_to + 1);
+            let Some(origin) = self.assigned.get(&next) else {
+                return;
+            };
+            if !holdings.sequences.contains(&next) || !holdings.requests.contains(origin) {
+                return;
+            }
+            holdings.held_up_to = next.0;
+        }
+    }
+}

@@ -1,0 +1,527 @@
+//! One test per protocol rule. Each drives a single member by hand with
+//! messages "from" its peers and checks the output. The rule under test is
+//! quoted from SPEC.md (Replication) or issue 4 in the test's first comment.
+
+use super::sim::sim_config;
+use crate::sequencer::{
+    Body, Config, Destination, GlobalSeq, LocalSeq, Member, MemberId, Message, Missing, Origin,
+    Output, PersistedState, Record, SequencerError, SnapshotPoint, Watermark,
+};
+
+fn member(members: u16, id: u16) -> Member {
+    Member::new(sim_config(members, MemberId(id), 64)).expect("valid config")
+}
+
+fn watermark(held_up_to: u64, requests: &[u64]) -> Watermark {
+    Watermark {
+        held_up_to: GlobalSeq(held_up_to),
+        requests_held_up_to: requests.iter().map(|local| LocalSeq(*local)).collect(),
+    }
+}
+
+fn zeros(members: u16) -> Watermark {
+    Watermark::empty(members)
+}
+
+fn request(sender: u16, local_seq: u64, watermark: Watermark) -> Message {
+    let payload = format!("payload {sender}/{local_seq}").into_bytes();
+    Message {
+        watermark,
+        body: Body::Request {
+            sender: MemberId(sender),
+            local_seq: LocalSeq(local_seq),
+            payload,
+        },
+    }
+}
+
+fn sequence(global: u64, sender: u16, local_seq: u64, watermark: Watermark) -> Message {
+    let body = Body::Sequence {
+        global: GlobalSeq(global),
+        sender: MemberId(sender),
+        local_seq: LocalSeq(local_seq),
+    };
+    Message { watermark, body }
+}
+
+fn heartbeat(watermark: Watermark) -> Message {
+    Message {
+        watermark,
+        body: Body::Heartbeat,
+    }
+}
+
+fn step(member: &mut Member, from: u16, message: Message) -> Output {
+    member.step(MemberId(from), message).expect("valid message");
+    member.take_output()
+}
+
+/// The Sequence messages in an output, as (global, sender, local_seq).
+fn sequences_sent(output: &Output) -> Vec<(u64, u16, u64)> {
+    let sequences =
+        output
+            .messages
+            .iter()
+            .filter_map(|(destination, message)| match message.body {
+                Body::Sequence {
+                    global,
+                    sender,
+                    local_seq,
+                } => {
+                    assert_eq!(*destination, Destination::All, "a new Sequence goes to all");
+                    Some((global.0, sender.0, local_seq.0))
+                }
+                _ => None,
+            });
+    sequences.collect()
+}
+
+/// The Retransmit messages in an output, as (target, items).
+fn retransmits_sent(output: &Output) -> Vec<(u16, Vec<Missing>)> {
+    let retransmits = output.messages.iter().filter_map(|(destination, message)| {
+        match (destination, &message.body) {
+            (Destination::Member(target), Body::Retransmit { missing }) => {
+                Some((target.0, missing.clone()))
+            }
+            _ => None,
+        }
+    });
+    retransmits.collect()
+}
+
+fn ticks(member: &mut Member, count: u64) -> Output {
+    let mut merged = Output::default();
+    for _ in 0..count {
+        member.tick();
+        let output = member.take_output();
+        merged.messages.extend(output.messages);
+        merged.to_persist.extend(output.to_persist);
+        merged.deliveries.extend(output.deliveries);
+    }
+    merged
+}
+
+fn origin(sender: u16, local_seq: u64) -> Origin {
+    Origin {
+        sender: MemberId(sender),
+        local_seq: LocalSeq(local_seq),
+    }
+}
+
+#[test]
+fn only_member_k_mod_n_assigns_k() {
+    // "Global number k is assigned by member k mod n." #1 is member 1's turn.
+    let mut not_my_turn = member(5, 0);
+    let output = step(&mut not_my_turn, 3, request(3, 1, zeros(5)));
+    assert!(
+        sequences_sent(&output).is_empty(),
+        "member 0 must not assign #1"
+    );
+
+    let mut sequencer = member(5, 1);
+    let output = step(&mut sequencer, 3, request(3, 1, zeros(5)));
+    assert_eq!(sequences_sent(&output), vec![(1, 3, 1)]);
+    let output = step(&mut sequencer, 3, request(3, 2, zeros(5)));
+    assert!(sequences_sent(&output).is_empty(), "#2 is member 2's turn");
+}
+
+#[test]
+fn sequencing_is_fifo_per_sender() {
+    // "...and every earlier Request of the same sender is numbered."
+    let mut sequencer = member(5, 1);
+    let output = step(&mut sequencer, 3, request(3, 2, zeros(5)));
+    assert!(sequences_sent(&output).is_empty(), "3/2 must wait for 3/1");
+    let output = step(&mut sequencer, 3, request(3, 1, zeros(5)));
+    assert_eq!(
+        sequences_sent(&output),
+        vec![(1, 3, 1)],
+        "3/1 is numbered first"
+    );
+}
+
+#[test]
+fn sequencer_waits_for_every_lower_sequence_and_its_request() {
+    // "...only once it holds every lower Sequence and its Request."
+    let mut sequencer = member(5, 2);
+    let output = step(&mut sequencer, 4, request(4, 1, zeros(5)));
+    assert!(sequences_sent(&output).is_empty(), "#1 is not held");
+    let output = step(&mut sequencer, 1, sequence(1, 3, 1, zeros(5)));
+    assert!(
+        sequences_sent(&output).is_empty(),
+        "the request #1 names is not held"
+    );
+    let output = step(&mut sequencer, 3, request(3, 1, zeros(5)));
+    assert_eq!(sequences_sent(&output), vec![(2, 4, 1)]);
+}
+
+#[test]
+fn delivery_waits_for_a_majority() {
+    // "A member delivers number s only after delivering every lower number and
+    // knowing that a majority holds all Requests and Sequences up to s."
+    let mut member = member(5, 0);
+    step(&mut member, 3, request(3, 1, zeros(5)));
+    let output = step(
+        &mut member,
+        1,
+        sequence(1, 3, 1, watermark(1, &[0, 0, 0, 1, 0])),
+    );
+    assert!(
+        output.deliveries.is_empty(),
+        "held by members 0 and 1 only: 2 of 5"
+    );
+    let output = step(&mut member, 2, heartbeat(watermark(0, &[0, 0, 0, 1, 0])));
+    assert!(output.deliveries.is_empty(), "member 2 does not hold #1");
+    let output = step(&mut member, 2, heartbeat(watermark(1, &[0, 0, 0, 1, 0])));
+    assert_eq!(output.deliveries.len(), 1, "3 of 5 hold #1");
+    assert_eq!(output.deliveries[0].global, GlobalSeq(1));
+    assert_eq!(output.deliveries[0].payload, b"payload 3/1".to_vec());
+}
+
+#[test]
+fn gap_in_a_senders_local_numbers_is_asked_for() {
+    // "A gap in a sender's local_seq triggers a Retransmit request to the
+    // message's sender", after nack_delay_ticks (2) in case it is reordered.
+    let mut member = member(5, 0);
+    step(&mut member, 3, request(3, 2, zeros(5)));
+    assert!(
+        retransmits_sent(&ticks(&mut member, 1)).is_empty(),
+        "not before the delay"
+    );
+    let output = ticks(&mut member, 1);
+    assert_eq!(
+        retransmits_sent(&output),
+        vec![(3, vec![Missing::Request(origin(3, 1))])]
+    );
+}
+
+#[test]
+fn sequence_naming_an_unseen_request_is_asked_for() {
+    // "A Sequence naming an unseen Request" triggers a Retransmit to its sender.
+    let mut member = member(5, 0);
+    step(&mut member, 1, sequence(1, 3, 1, zeros(5)));
+    let output = ticks(&mut member, 2);
+    assert_eq!(
+        retransmits_sent(&output),
+        vec![(3, vec![Missing::Request(origin(3, 1))])]
+    );
+}
+
+#[test]
+fn gap_in_global_numbers_is_asked_for() {
+    // "A gap in global numbers" triggers a Retransmit to member k mod n.
+    let mut member = member(5, 0);
+    step(&mut member, 3, request(3, 1, zeros(5)));
+    step(&mut member, 3, sequence(3, 3, 1, zeros(5)));
+    let output = ticks(&mut member, 2);
+    let expected = vec![
+        (1, vec![Missing::Sequence(GlobalSeq(1))]),
+        (2, vec![Missing::Sequence(GlobalSeq(2))]),
+    ];
+    assert_eq!(retransmits_sent(&output), expected);
+}
+
+#[test]
+fn trailing_gap_is_found_from_a_heartbeat() {
+    // "Idle members send light heartbeats so watermarks advance and trailing
+    // gaps are found": no later message would reveal a lost last message.
+    let mut member = member(5, 0);
+    step(&mut member, 2, heartbeat(watermark(1, &[0, 0, 1, 0, 0])));
+    let output = ticks(&mut member, 2);
+    let expected = vec![
+        (1, vec![Missing::Sequence(GlobalSeq(1))]),
+        (2, vec![Missing::Request(origin(2, 1))]),
+    ];
+    assert_eq!(retransmits_sent(&output), expected);
+}
+
+#[test]
+fn duplicates_are_ignored() {
+    // "Duplicates are ignored": persisted once, delivered once.
+    let mut member = member(3, 0);
+    let first = step(&mut member, 1, request(1, 1, zeros(3)));
+    let again = step(&mut member, 1, request(1, 1, zeros(3)));
+    assert_eq!(first.to_persist.len(), 1);
+    assert!(again.to_persist.is_empty() && again.messages.is_empty());
+    let first = step(&mut member, 1, sequence(1, 1, 1, watermark(1, &[0, 1, 0])));
+    let again = step(&mut member, 2, sequence(1, 1, 1, watermark(1, &[0, 1, 0])));
+    assert_eq!((first.to_persist.len(), first.deliveries.len()), (1, 1));
+    assert!(again.to_persist.is_empty() && again.deliveries.is_empty());
+}
+
+#[test]
+#[should_panic(expected = "sequence #1 names both 3/1 and 4/1")]
+fn a_conflicting_sequence_is_fatal() {
+    // Two requests under one number would break total order: crash loudly.
+    let mut member = member(5, 0);
+    step(&mut member, 1, sequence(1, 3, 1, zeros(5)));
+    step(&mut member, 1, sequence(1, 4, 1, zeros(5)));
+}
+
+#[test]
+fn retransmit_requests_back_off_and_rotate_until_answered() {
+    // "...repeated with back-off until answered": after 2 ticks, then 4, 8,
+    // 16 (the cap), 16, ...; the first attempt goes to the original sender
+    // (member 1 for #1), later ones rotate through the members known to hold it.
+    let mut member = member(5, 0);
+    step(&mut member, 2, heartbeat(watermark(1, &[0, 0, 0, 0, 0])));
+    let mut sent = Vec::new();
+    for tick in 1..=50 {
+        for (target, items) in retransmits_sent(&ticks(&mut member, 1)) {
+            assert_eq!(items, vec![Missing::Sequence(GlobalSeq(1))]);
+            sent.push((tick, target));
+        }
+    }
+    assert_eq!(sent, vec![(2, 1), (6, 2), (14, 1), (30, 2), (46, 1)]);
+    step(&mut member, 1, sequence(1, 3, 1, zeros(5)));
+    step(&mut member, 3, request(3, 1, zeros(5)));
+    let later = ticks(&mut member, 40);
+    assert!(
+        retransmits_sent(&later).is_empty(),
+        "answered: asked no more"
+    );
+}
+
+#[test]
+fn retransmit_is_answered_from_history_or_with_compacted() {
+    // A member answers what it holds; what it forgot it says it forgot, so
+    // the asker knows it needs a state transfer.
+    let mut sequencer = Member::new(sim_config(3, MemberId(1), 0)).expect("valid config");
+    step(&mut sequencer, 0, request(0, 1, watermark(0, &[1, 0, 0])));
+    let ask = |items: Vec<Missing>| Message {
+        watermark: zeros(3),
+        body: Body::Retransmit { missing: items },
+    };
+    let output = step(
+        &mut sequencer,
+        2,
+        ask(vec![
+            Missing::Sequence(GlobalSeq(1)),
+            Missing::Request(origin(0, 1)),
+        ]),
+    );
+    let bodies: Vec<&Body> = output
+        .messages
+        .iter()
+        .map(|(_, message)| &message.body)
+        .collect();
+    assert!(matches!(
+        bodies[0],
+        Body::Sequence {
+            global: GlobalSeq(1),
+            ..
+        }
+    ));
+    assert!(matches!(
+        bodies[1],
+        Body::Request {
+            local_seq: LocalSeq(1),
+            ..
+        }
+    ));
+    assert!(output
+        .messages
+        .iter()
+        .all(|(destination, _)| *destination == Destination::Member(MemberId(2))));
+
+    let delivered = step(&mut sequencer, 0, heartbeat(watermark(1, &[1, 0, 0])));
+    assert_eq!(delivered.deliveries.len(), 1);
+    sequencer.applied_durably(GlobalSeq(1));
+    let collected = ticks(&mut sequencer, 1);
+    assert!(collected
+        .to_persist
+        .iter()
+        .any(|record| matches!(record, Record::Base(point) if point.global.0 == 1)));
+    let output = step(
+        &mut sequencer,
+        2,
+        ask(vec![Missing::Sequence(GlobalSeq(1))]),
+    );
+    assert!(matches!(
+        output.messages[0].1.body,
+        Body::Compacted { base: GlobalSeq(1) }
+    ));
+}
+
+#[test]
+fn compacted_answer_asks_the_driver_for_a_snapshot() {
+    let mut member = member(3, 0);
+    let output = step(
+        &mut member,
+        1,
+        Message {
+            watermark: zeros(3),
+            body: Body::Compacted { base: GlobalSeq(4) },
+        },
+    );
+    let need = output.snapshot_needed.expect("behind the peer's base");
+    assert_eq!((need.from, need.base), (MemberId(1), GlobalSeq(4)));
+    let point = SnapshotPoint {
+        global: GlobalSeq(4),
+        delivered_local: vec![LocalSeq(1), LocalSeq(3), LocalSeq(0)],
+    };
+    member.install_snapshot(point.clone()).expect("ahead");
+    assert_eq!(member.delivered_up_to(), GlobalSeq(4));
+    assert_eq!(member.watermark(), watermark(4, &[1, 3, 0]));
+    assert_eq!(
+        member.take_output().to_persist,
+        vec![Record::Base(point.clone())]
+    );
+    assert!(
+        member.install_snapshot(point).is_err(),
+        "not ahead any more"
+    );
+}
+
+#[test]
+fn garbage_is_collected_once_every_member_holds_it() {
+    // Bounded history: what every member's watermark covers is forgotten.
+    let mut sequencer = member(3, 1);
+    step(&mut sequencer, 0, request(0, 1, watermark(0, &[1, 0, 0])));
+    step(&mut sequencer, 0, heartbeat(watermark(1, &[1, 0, 0])));
+    sequencer.applied_durably(GlobalSeq(1));
+    assert!(
+        ticks(&mut sequencer, 1).to_persist.is_empty(),
+        "member 2 does not hold #1 yet"
+    );
+    step(&mut sequencer, 2, heartbeat(watermark(1, &[1, 0, 0])));
+    let output = ticks(&mut sequencer, 1);
+    assert!(matches!(&output.to_persist[..], [Record::Base(point)] if point.global.0 == 1));
+    assert!(sequencer.persisted_state().sequences.is_empty());
+}
+
+#[test]
+fn restore_keeps_assignments_and_delivers_again() {
+    // A restarted member never assigns a number twice: its assignment was
+    // persisted before it was sent. It re-delivers what the application lacks.
+    let mut sequencer = member(3, 1);
+    let output = step(&mut sequencer, 0, request(0, 1, watermark(0, &[1, 0, 0])));
+    let mut disk = PersistedState::new(3);
+    output
+        .to_persist
+        .iter()
+        .for_each(|record| disk.apply(record));
+    let mut restarted = Member::restore(
+        sim_config(3, MemberId(1), 64),
+        disk,
+        SnapshotPoint::start(3),
+    )
+    .expect("restore");
+    assert_eq!(restarted.watermark(), watermark(1, &[1, 0, 0]));
+    assert!(restarted.take_output().is_empty(), "nothing assigned again");
+    let output = step(&mut restarted, 2, heartbeat(watermark(1, &[1, 0, 0])));
+    assert_eq!(output.deliveries.len(), 1);
+    let output = step(&mut restarted, 0, request(0, 2, watermark(1, &[2, 0, 0])));
+    assert!(sequences_sent(&output).is_empty(), "#2 is member 2's turn");
+}
+
+#[test]
+fn broadcast_refuses_when_too_many_are_in_flight_or_too_large() {
+    let mut member = member(5, 0);
+    for expected in 1..=8 {
+        assert_eq!(member.broadcast(vec![1]).expect("room"), LocalSeq(expected));
+    }
+    assert_eq!(
+        member.broadcast(vec![1]),
+        Err(SequencerError::Backpressure {
+            in_flight: 8,
+            max: 8
+        })
+    );
+    let too_large = vec![0; member.config().payload_bytes_max + 1];
+    assert!(matches!(
+        member.broadcast(too_large),
+        Err(SequencerError::PayloadTooLarge { .. })
+    ));
+}
+
+#[test]
+fn a_group_of_one_delivers_its_own_broadcast_at_once() {
+    let mut member = member(1, 0);
+    member.broadcast(b"alone".to_vec()).expect("room");
+    let output = member.take_output();
+    assert_eq!(output.deliveries.len(), 1);
+    assert_eq!(output.to_persist.len(), 2, "the request and its sequence");
+}
+
+#[test]
+fn invalid_messages_are_refused() {
+    let mut member = member(3, 0);
+    assert!(
+        member.step(MemberId(0), heartbeat(zeros(3))).is_err(),
+        "from itself"
+    );
+    assert!(
+        member.step(MemberId(3), heartbeat(zeros(3))).is_err(),
+        "from outside the group"
+    );
+    assert!(
+        member.step(MemberId(1), heartbeat(zeros(5))).is_err(),
+        "watermark of another group"
+    );
+    assert!(
+        member.step(MemberId(1), request(7, 1, zeros(3))).is_err(),
+        "sender outside the group"
+    );
+    assert!(
+        member
+            .step(MemberId(1), sequence(0, 1, 1, zeros(3)))
+            .is_err(),
+        "number 0"
+    );
+    assert!(member.take_output().is_empty());
+}
+
+#[test]
+fn config_validate_names_the_broken_rule() {
+    assert!(Config::new(5, MemberId(4)).validate().is_ok());
+    let broken = [
+        (
+            Config {
+                members: 0,
+                ..Config::new(5, MemberId(0))
+            },
+            "members must be at least 1",
+        ),
+        (Config::new(5, MemberId(5)), "id must be below members"),
+        (
+            Config {
+                requests_window: 10,
+                ..Config::new(5, MemberId(0))
+            },
+            "requests_window must be >= holdback_max",
+        ),
+        (
+            Config {
+                nack_backoff_max_ticks: 1,
+                ..Config::new(5, MemberId(0))
+            },
+            "nack_backoff_max_ticks",
+        ),
+    ];
+    for (config, rule) in broken {
+        match config.validate() {
+            Err(SequencerError::ConfigInvalid(message)) => {
+                assert!(message.contains(rule), "{message}")
+            }
+            other => panic!("expected {rule:?}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn sequences_beyond_the_holdback_window_are_dropped_and_asked_for_later() {
+    // Bounded holdback: with holdback_max 32 and nothing delivered, #40 is
+    // dropped (not persisted), and a watermark claiming #40 makes the member
+    // ask only for what fits in its window.
+    let mut member = member(5, 0);
+    let output = step(&mut member, 1, sequence(40, 3, 1, zeros(5)));
+    assert!(output.to_persist.is_empty(), "beyond the window");
+    step(&mut member, 2, heartbeat(watermark(40, &[0, 0, 0, 0, 0])));
+    let asked: Vec<Missing> = retransmits_sent(&ticks(&mut member, 2))
+        .into_iter()
+        .flat_map(|(_, items)| items)
+        .collect();
+    assert_eq!(asked.len(), 32);
+    assert!(asked.contains(&Missing::Sequence(GlobalSeq(32))));
+    assert!(!asked.contains(&Missing::Sequence(GlobalSeq(33))));
+}

@@ -1,0 +1,438 @@
+//! A deterministic simulation of a group over a seeded, faulty network.
+//!
+//! Goal: show that safety holds on every step under loss (up to 30%),
+//! duplication, reordering and crash/restart, and that once the faults stop
+//! every accepted broadcast is delivered everywhere within a bounded number
+//! of ticks. Method (after TigerBeetle's VOPR): one seed derives the fault
+//! rates and the workload; a *fault phase* runs clients, a lossy network and
+//! crashes; a *liveness phase* restarts every member, stops loss and new
+//! requests, and must converge within `LIVENESS_TICKS_MAX`. A [`Checker`]
+//! sees every persisted record and every delivery and panics with the seed.
+//!
+//! The simulated driver does what a real one must: it persists an output's
+//! records before sending its messages (a crash falls between two inputs, so
+//! "crashed before persisting" is the same as "the input was lost"), applies
+//! deliveries durably and says so (`applied_durably`), and performs state
+//! transfers on `snapshot_needed`. Messages travel encoded, through the codec.
+
+use std::collections::BTreeMap;
+
+use super::checker::Checker;
+use super::Rng;
+use crate::sequencer::{
+    Config, Destination, GlobalSeq, Member, MemberId, Message, Origin, Output, PersistedState,
+    SnapshotPoint, Status,
+};
+
+/// Ticks the group gets, after the faults stop, to deliver everything.
+pub(super) const LIVENESS_TICKS_MAX: u64 = 500;
+
+/// The fault rates and workload of one run, all derived from its seed.
+#[derive(Clone, Debug)]
+pub(super) struct Options {
+    pub(super) members: u16,
+    pub(super) loss: f64,
+    pub(super) duplicate: f64,
+    pub(super) delay_ticks_max: u64,
+    pub(super) broadcast: f64,
+    pub(super) crash: f64,
+    pub(super) down_ticks_max: u64,
+    pub(super) fault_ticks: u64,
+    pub(super) history_max: u64,
+    /// The application makes its state durable every this many deliveries;
+    /// a crash loses the rest, and the member must deliver them again.
+    pub(super) app_flush_every: u64,
+    /// At this tick every member crashes at once (a full stop).
+    pub(super) full_stop_tick: Option<u64>,
+}
+
+impl Options {
+    /// Draws the options of one run ("swarm testing": each seed stresses a
+    /// different mix).
+    pub(super) fn from_seed(rng: &mut Rng, members: u16) -> Options {
+        let fault_ticks = 100 + rng.below(200);
+        Options {
+            members,
+            loss: rng.below(31) as f64 / 100.0,
+            duplicate: rng.below(11) as f64 / 100.0,
+            delay_ticks_max: rng.below(6),
+            broadcast: (1 + rng.below(40)) as f64 / 100.0,
+            crash: [0.0, 0.0, 0.002, 0.01][rng.below(4) as usize],
+            down_ticks_max: 20 + rng.below(80),
+            fault_ticks,
+            history_max: [0, 2, 64][rng.below(3) as usize],
+            app_flush_every: [1, 1, 4][rng.below(3) as usize],
+            full_stop_tick: rng.chance(0.1).then(|| rng.below(fault_ticks)),
+        }
+    }
+}
+
+/// A message on the wire.
+struct Flight {
+    from: MemberId,
+    to: MemberId,
+    datagram: Vec<u8>,
+}
+
+/// One simulated process: the member (None while crashed), its disk, and
+/// where its application is (the checker keeps what it delivered).
+struct Node {
+    member: Option<Member>,
+    disk: PersistedState,
+    /// The application's point, and the part of it that survives a crash.
+    app: SnapshotPoint,
+    app_durable: SnapshotPoint,
+    restart_tick: u64,
+}
+
+/// What one run showed, for the summary.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct RunStats {
+    pub(super) broadcasts: u64,
+    pub(super) convergence_ticks: u64,
+    pub(super) crashes: u64,
+    pub(super) snapshots: u64,
+}
+
+/// A group, its network and its referee.
+pub(super) struct Simulation {
+    options: Options,
+    rng: Rng,
+    now_tick: u64,
+    nodes: Vec<Node>,
+    network: BTreeMap<u64, Vec<Flight>>,
+    checker: Checker,
+    faults: bool,
+    stats: RunStats,
+}
+
+/// The member config of the simulation: short timeouts and small windows,
+/// so that every bound is hit.
+pub(super) fn sim_config(members: u16, id: MemberId, history_max: u64) -> Config {
+    Config {
+        heartbeat_interval_ticks: 5,
+        nack_delay_ticks: 2,
+        nack_backoff_max_ticks: 16,
+        holdback_max: 32,
+        requests_window: 32,
+        broadcasts_in_flight_max: 8,
+        history_max,
+        retransmit_items_max: 16,
+        ..Config::new(members, id)
+    }
+}
+
+impl Simulation {
+    /// A fresh group of `members` for `seed`.
+    pub(super) fn new(seed: u64, members: u16) -> Simulation {
+        let mut rng = Rng::new(seed);
+        let options = Options::from_seed(&mut rng, members);
+        let nodes = (0..options.members)
+            .map(|id| {
+                let config = sim_config(options.members, MemberId(id), options.history_max);
+                Node {
+                    member: Some(Member::new(config).expect("valid config")),
+                    disk: PersistedState::new(options.members),
+                    app: SnapshotPoint::start(options.members),
+                    app_durable: SnapshotPoint::start(options.members),
+                    restart_tick: 0,
+                }
+            })
+            .collect();
+        Simulation {
+            checker: Checker::new(seed, options.members),
+            options,
+            rng,
+            now_tick: 0,
+            nodes,
+            network: BTreeMap::new(),
+            faults: true,
+            stats: RunStats::default(),
+        }
+    }
+
+    /// Runs both phases; panics (with the seed) on any violation.
+    pub(super) fn run(mut self) -> RunStats {
+        for _ in 0..self.options.fault_ticks {
+            self.step_tick();
+        }
+        self.faults = false;
+        let healed_tick = self.now_tick;
+        while !self.converged() {
+            let waited = self.now_tick - healed_tick;
+            assert!(
+                waited < LIVENESS_TICKS_MAX,
+                "seed {}: not converged {waited} ticks after the faults stopped \
+                 ({:?}; delivered {:?} of {})",
+                self.checker_seed(),
+                self.options,
+                self.delivered_counts(),
+                self.checker.broadcast_count()
+            );
+            self.step_tick();
+        }
+        self.checker.check_complete();
+        self.stats.broadcasts = self.checker.broadcast_count();
+        self.stats.convergence_ticks = self.now_tick - healed_tick;
+        self.stats
+    }
+
+    fn checker_seed(&self) -> u64 {
+        self.rng.seed()
+    }
+
+    fn delivered_counts(&self) -> Vec<u64> {
+        (0..self.options.members)
+            .map(|id| self.checker.delivered_count(MemberId(id)))
+            .collect()
+    }
+
+    fn converged(&self) -> bool {
+        let all = self.checker.broadcast_count();
+        self.nodes.iter().all(|node| node.member.is_some())
+            && (0..self.options.members).all(|id| self.checker.delivered_count(MemberId(id)) == all)
+    }
+
+    /// One tick: crashes and restarts, client requests, the messages due
+    /// now (in random order), then every live member's tick.
+    fn step_tick(&mut self) {
+        self.now_tick += 1;
+        self.crash_and_restart();
+        if self.faults && self.rng.chance(self.options.broadcast) {
+            self.client_request();
+        }
+        let mut due = self.network.remove(&self.now_tick).unwrap_or_default();
+        self.rng.shuffle(&mut due);
+        for flight in due {
+            self.deliver(flight);
+        }
+        for index in 0..self.nodes.len() {
+            let applied = self.nodes[index].app_durable.global.0;
+            if let Some(member) = self.nodes[index].member.as_mut() {
+                member.tick();
+                let status = member.status();
+                self.check_history_bound(status, applied);
+                self.handle_output(MemberId(index as u16));
+            }
+        }
+    }
+
+    /// After a tick's garbage collection, the history kept below the
+    /// delivered number is at most `history_max`, unless the application
+    /// has not made that much durable yet.
+    fn check_history_bound(&self, status: Status, applied: u64) {
+        let kept = status.delivered_up_to.0 - status.base.0;
+        let bound = self
+            .options
+            .history_max
+            .max(status.delivered_up_to.0 - applied);
+        let seed = self.rng.seed();
+        assert!(
+            kept <= bound,
+            "seed {seed}: {} keeps {kept} delivered, bound {bound}",
+            status.id
+        );
+        let holdback = status.next_global.0 - 1 - status.delivered_up_to.0;
+        // After a restart the log may hold Sequences up to the window of the
+        // deliveries the application lost, which it never forgets.
+        let holdback_max = 32 + self.options.app_flush_every;
+        assert!(
+            holdback <= holdback_max,
+            "seed {seed}: {} holds back {holdback}",
+            status.id
+        );
+    }
+
+    fn crash_and_restart(&mut self) {
+        let now_tick = self.now_tick;
+        if self.faults && self.options.full_stop_tick == Some(now_tick) {
+            for index in 0..self.nodes.len() {
+                if self.nodes[index].member.is_some() {
+                    self.crash(index);
+                }
+            }
+        }
+        for index in 0..self.nodes.len() {
+            let down = self
+                .nodes
+                .iter()
+                .filter(|node| node.member.is_none())
+                .count();
+            let node = &self.nodes[index];
+            if node.member.is_none() && (!self.faults || node.restart_tick <= now_tick) {
+                self.restart(index);
+            } else if node.member.is_some()
+                && self.faults
+                && down < 2
+                && self.rng.chance(self.options.crash)
+            {
+                self.crash(index);
+            }
+        }
+    }
+
+    /// Crashes a member: its memory and its application's undurable part
+    /// are gone; its disk stays.
+    fn crash(&mut self, index: usize) {
+        self.stats.crashes += 1;
+        let restart_tick = self.now_tick + 1 + self.rng.below(self.options.down_ticks_max);
+        let node = &mut self.nodes[index];
+        node.member = None;
+        node.restart_tick = restart_tick;
+        node.app = node.app_durable.clone();
+        self.checker
+            .on_crash(MemberId(index as u16), &node.app_durable);
+    }
+
+    /// Restores a crashed member from its disk and its application's
+    /// durable point.
+    fn restart(&mut self, index: usize) {
+        let id = MemberId(index as u16);
+        let config = sim_config(self.options.members, id, self.options.history_max);
+        let node = &mut self.nodes[index];
+        let member = Member::restore(config, node.disk.clone(), node.app_durable.clone());
+        let seed = self.rng.seed();
+        node.member =
+            Some(member.unwrap_or_else(|error| panic!("seed {seed}: restore {id}: {error}")));
+        self.handle_output(id);
+    }
+
+    /// A client asks a random live member to broadcast a unique payload.
+    fn client_request(&mut self) {
+        let index = self.rng.below(u64::from(self.options.members)) as usize;
+        let Some(member) = self.nodes[index].member.as_mut() else {
+            return;
+        };
+        let payload = format!(
+            "seed {} tick {} at m{index}",
+            self.rng.seed(),
+            self.now_tick
+        )
+        .into_bytes();
+        if let Ok(local_seq) = member.broadcast(payload.clone()) {
+            let origin = Origin {
+                sender: MemberId(index as u16),
+                local_seq,
+            };
+            self.checker.on_broadcast(origin, payload);
+        }
+        self.handle_output(MemberId(index as u16));
+    }
+
+    fn deliver(&mut self, flight: Flight) {
+        let Some(member) = self.nodes[flight.to.index()].member.as_mut() else {
+            return;
+        };
+        let message =
+            Message::decode(&flight.datagram).expect("the simulated network does not corrupt");
+        member
+            .step(flight.from, message)
+            .expect("members send valid messages");
+        self.handle_output(flight.to);
+    }
+
+    /// Does what a driver does with an output, in the documented order,
+    /// checking every record and delivery on the way.
+    fn handle_output(&mut self, id: MemberId) {
+        for _ in 0..4 {
+            let Some(member) = self.nodes[id.index()].member.as_mut() else {
+                return;
+            };
+            let output = member.take_output();
+            let Some(need) = self.handle_one_output(id, output) else {
+                return;
+            };
+            self.transfer_snapshot(id, need.0, need.1);
+        }
+    }
+
+    fn handle_one_output(&mut self, id: MemberId, output: Output) -> Option<(MemberId, GlobalSeq)> {
+        for record in &output.to_persist {
+            self.checker.on_persist(id, record);
+            self.nodes[id.index()].disk.apply(record);
+        }
+        let member = self.nodes[id.index()].member.as_ref().expect("live");
+        self.checker.check_claims(id, &member.watermark());
+        for (destination, message) in output.messages {
+            self.send(id, destination, message.encode());
+        }
+        let node = &mut self.nodes[id.index()];
+        for delivery in &output.deliveries {
+            self.checker.on_delivery(id, delivery);
+            node.app.advance(delivery);
+        }
+        let member = node.member.as_mut().expect("live");
+        assert_eq!(
+            member.delivered_up_to(),
+            node.app.global,
+            "seed {}",
+            self.rng.seed()
+        );
+        if node.app.global.0 - node.app_durable.global.0 >= self.options.app_flush_every {
+            node.app_durable = node.app.clone();
+            member.applied_durably(node.app_durable.global);
+        }
+        output.snapshot_needed.map(|need| (need.from, need.base))
+    }
+
+    /// A state transfer from `from` (or any live member far enough ahead):
+    /// the donor's application state and point, made durable, then installed.
+    fn transfer_snapshot(&mut self, id: MemberId, from: MemberId, base: GlobalSeq) {
+        let donors = std::iter::once(from.index()).chain(0..self.nodes.len());
+        let donor = donors.filter(|index| *index != id.index()).find(|index| {
+            let member = self.nodes[*index].member.as_ref();
+            member.is_some_and(|member| member.delivered_up_to() >= base)
+        });
+        let Some(donor) = donor else { return };
+        let point = self.nodes[donor]
+            .member
+            .as_ref()
+            .expect("live")
+            .snapshot_point();
+        let node = &mut self.nodes[id.index()];
+        let member = node.member.as_mut().expect("live");
+        if point.global <= member.delivered_up_to() {
+            return;
+        }
+        self.stats.snapshots += 1;
+        self.checker.on_install(id, &point, MemberId(donor as u16));
+        node.app = point.clone();
+        node.app_durable = point.clone();
+        member
+            .install_snapshot(point)
+            .expect("a snapshot ahead installs");
+    }
+
+    /// Puts a datagram on the wire to each destination, with loss,
+    /// duplication and delay while faults are on.
+    fn send(&mut self, from: MemberId, destination: Destination, datagram: Vec<u8>) {
+        let targets: Vec<MemberId> = match destination {
+            Destination::All => (0..self.options.members)
+                .map(MemberId)
+                .filter(|to| *to != from)
+                .collect(),
+            Destination::Member(to) => vec![to],
+        };
+        for to in targets {
+            let copies = if !self.faults {
+                1
+            } else if self.rng.chance(self.options.loss) {
+                0
+            } else if self.rng.chance(self.options.duplicate) {
+                2
+            } else {
+                1
+            };
+            for _ in 0..copies {
+                let arrival_tick =
+                    self.now_tick + 1 + self.rng.below(self.options.delay_ticks_max + 1);
+                let flight = Flight {
+                    from,
+                    to,
+                    datagram: datagram.clone(),
+                };
+                self.network.entry(arrival_tick).or_default().push(flight);
+            }
+        }
+    }
+}
