@@ -11,10 +11,14 @@
 //! - [`soap`]: the card-approval service and its client.
 //! - [`client`]: the line-oriented stdin clients.
 //! - [`status`]: the cluster-status program.
+//! - [`transport`]: UDP between replicas, with a fault switch.
+//! - [`wal`]: durable, checksummed storage: log, hard state, snapshots.
+//! - [`bench`]: the evaluation: load, failure scenarios, report.
 //! - [`config`]: the cluster file and shared flags.
 //! - [`app`]: what each binary runs.
 
 pub mod app;
+pub mod bench;
 pub mod client;
 pub mod config;
 pub mod customer;
@@ -26,6 +30,8 @@ pub mod rpc;
 pub mod sequencer;
 pub mod soap;
 pub mod status;
+pub mod transport;
+pub mod wal;
 
 /// Code generated from proto/marketplace.proto by build.rs.
 #[allow(warnings, clippy::all, missing_docs)]

@@ -1,0 +1,347 @@
+//! `UdpTransport`: datagrams between a fixed set of peers over one UDP
+//! socket, with two threads whose jobs are plain from their names:
+//!
+//! - "udp-receiver" reads datagrams and filters them, in this order: too
+//!   large, unknown sender, fault switch, bad frame; what survives goes on a
+//!   bounded crossbeam channel as a [`Datagram`] `(peer, payload)`. Every
+//!   drop is counted and logged at debug level, none panics, and the thread
+//!   keeps going. If the channel is full the datagram is dropped rather than
+//!   blocking the socket: UDP is lossy anyway and the protocols retransmit.
+//! - "udp-sender" takes framed datagrams from a bounded queue and hands them
+//!   to the socket, so `send` never blocks its caller (the protocol's core
+//!   loop) on a full socket buffer.
+//!
+//! Each datagram holds exactly one frame (`len | crc32 | payload`, see
+//! crate::wal::frame): UDP's own checksum is optional and weak, and the
+//! length check catches datagrams cut by a too-small buffer.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use log::{debug, error};
+
+use super::counters::{count, TransportCounters, TransportStats};
+use super::errors::TransportError;
+use super::faults::FaultSwitch;
+use super::peers::PeerTable;
+use crate::wal::frame::{self, FRAME_HEADER_BYTES};
+
+/// The largest datagram sent or accepted: below the 64 KiB UDP limit, with
+/// room to spare for IP and UDP headers.
+pub const DATAGRAM_BYTES_MAX: usize = 60 * 1024;
+
+/// The largest payload `send` takes: a datagram less its frame header.
+pub const PAYLOAD_BYTES_MAX: usize = DATAGRAM_BYTES_MAX - FRAME_HEADER_BYTES;
+
+/// Received datagrams waiting for the consumer; more are dropped.
+pub const INBOUND_QUEUE_MAX: usize = 4096;
+
+/// Datagrams waiting for the sender thread; more are dropped.
+pub const OUTBOUND_QUEUE_MAX: usize = 4096;
+
+/// The receive buffer: larger than any UDP payload (65,507 bytes over IPv4),
+/// so an oversized datagram arrives whole and is dropped as oversized, never
+/// silently cut to a size that might pass.
+const RECEIVE_BUFFER_BYTES: usize = 64 * 1024;
+
+/// How long the receiver blocks before it looks at the stop flag again (a
+/// fallback: stopping also sends it an empty datagram to wake it at once).
+const RECEIVE_POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Failed receive calls in a row after which the receiver gives up (a socket
+/// that fails every call would otherwise spin).
+const RECEIVE_ERRORS_IN_A_ROW_MAX: u32 = 1000;
+
+const _: () = assert!(DATAGRAM_BYTES_MAX < RECEIVE_BUFFER_BYTES);
+
+/// A payload received from a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    /// The sender's index in the peer list.
+    pub peer: usize,
+    /// The payload, checked against its frame's CRC.
+    pub payload: Vec<u8>,
+}
+
+/// A framed datagram on its way to the sender thread.
+struct Outgoing {
+    address: SocketAddr,
+    bytes: Vec<u8>,
+}
+
+/// One node's UDP endpoint. Dropping it stops both threads.
+pub struct UdpTransport {
+    socket: Arc<UdpSocket>,
+    local_addr: SocketAddr,
+    peers: Arc<PeerTable>,
+    faults: FaultSwitch,
+    counters: Arc<TransportCounters>,
+    inbound: Receiver<Datagram>,
+    /// `None` only while dropping (closing it stops the sender thread).
+    outbound: Option<Sender<Outgoing>>,
+    stopping: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// What the receiver thread needs.
+struct ReceiverContext {
+    socket: Arc<UdpSocket>,
+    peers: Arc<PeerTable>,
+    faults: FaultSwitch,
+    counters: Arc<TransportCounters>,
+    inbound: Sender<Datagram>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl UdpTransport {
+    /// Binds `my_addr` and starts the threads. `peers[i]` is the address of
+    /// peer `i` (this node's own address may be among them); it must be the
+    /// exact address each peer binds, since senders are told apart by it.
+    pub fn bind(
+        my_addr: SocketAddr,
+        peers: Vec<SocketAddr>,
+        faults: FaultSwitch,
+    ) -> io::Result<UdpTransport> {
+        UdpTransport::from_socket(UdpSocket::bind(my_addr)?, peers, faults)
+    }
+
+    /// Like `bind`, over a socket bound already: tests bind every socket to
+    /// port 0 first, then build the peer lists from the ports they got.
+    pub fn from_socket(
+        socket: UdpSocket,
+        peers: Vec<SocketAddr>,
+        faults: FaultSwitch,
+    ) -> io::Result<UdpTransport> {
+        let peers = Arc::new(PeerTable::new(peers)?);
+        socket.set_read_timeout(Some(RECEIVE_POLL_INTERVAL))?;
+        let local_addr = socket.local_addr()?;
+        let socket = Arc::new(socket);
+        let counters = Arc::new(TransportCounters::default());
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (inbound_sender, inbound) = bounded(INBOUND_QUEUE_MAX);
+        let (outbound, outbound_queue) = bounded(OUTBOUND_QUEUE_MAX);
+        let context = ReceiverContext {
+            socket: Arc::clone(&socket),
+            peers: Arc::clone(&peers),
+            faults: faults.clone(),
+            counters: Arc::clone(&counters),
+            inbound: inbound_sender,
+            stopping: Arc::clone(&stopping),
+        };
+        let receiver = thread::Builder::new()
+            .name("udp-receiver".into())
+            .spawn(move || context.run())?;
+        let (sender_socket, sender_counters) = (Arc::clone(&socket), Arc::clone(&counters));
+        let sender = thread::Builder::new()
+            .name("udp-sender".into())
+            .spawn(move || run_sender(&sender_socket, &outbound_queue, &sender_counters))?;
+        Ok(UdpTransport {
+            socket,
+            local_addr,
+            peers,
+            faults,
+            counters,
+            inbound,
+            outbound: Some(outbound),
+            stopping,
+            threads: vec![receiver, sender],
+        })
+    }
+
+    /// The address the socket is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// How many peers there are.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// The channel on which received datagrams arrive (clone it to `select!`).
+    pub fn inbound(&self) -> &Receiver<Datagram> {
+        &self.inbound
+    }
+
+    /// The fault switch this transport obeys (a handle: changes apply at once).
+    pub fn faults(&self) -> &FaultSwitch {
+        &self.faults
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> TransportStats {
+        self.counters.snapshot()
+    }
+
+    /// Frames `payload` and queues it for `peer`, without blocking. A drop
+    /// (fault switch, full queue) is not an error: it is counted, as UDP
+    /// loss would go unnoticed. Errors are requests that can never succeed.
+    pub fn send(&self, peer: usize, payload: &[u8]) -> Result<(), TransportError> {
+        if payload.len() > PAYLOAD_BYTES_MAX {
+            let bytes = payload.len();
+            return Err(TransportError::PayloadTooLarge {
+                bytes,
+                max: PAYLOAD_BYTES_MAX,
+            });
+        }
+        let Some(address) = self.peers.address(peer) else {
+            return Err(TransportError::UnknownPeer {
+                peer,
+                peers: self.peers.len(),
+            });
+        };
+        if self.faults.should_drop_outgoing(peer) {
+            count(&self.counters.dropped_outgoing_by_faults);
+            return Ok(());
+        }
+        let outgoing = Outgoing {
+            address,
+            bytes: frame::encode(payload),
+        };
+        let outbound = self.outbound.as_ref().expect("taken only when dropped");
+        match outbound.try_send(outgoing) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                count(&self.counters.dropped_outgoing_queue_full);
+                debug!(
+                    "udp {}: send queue full, dropping a datagram to {address}",
+                    self.local_addr
+                );
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                count(&self.counters.send_errors);
+                error!("udp {}: the udp-sender thread is gone", self.local_addr);
+            }
+        }
+        Ok(())
+    }
+
+    /// Wakes the receiver with an empty datagram to itself, so that it sees
+    /// the stop flag now rather than after its poll interval.
+    fn wake_receiver(&self) {
+        let mut address = self.local_addr;
+        if address.ip().is_unspecified() {
+            address.set_ip(match address.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        let _ = self.socket.send_to(&[], address);
+    }
+}
+
+impl Drop for UdpTransport {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Release);
+        drop(self.outbound.take());
+        self.wake_receiver();
+        for thread in self.threads.drain(..) {
+            let name = thread.thread().name().unwrap_or("?").to_string();
+            if thread.join().is_err() {
+                error!("udp {}: the {name} thread panicked", self.local_addr);
+            }
+        }
+    }
+}
+
+impl ReceiverContext {
+    /// The receiver thread: read, filter, forward; until stopped.
+    fn run(self) {
+        let mut buffer = vec![0; RECEIVE_BUFFER_BYTES];
+        let mut errors_in_a_row = 0;
+        while !self.stopping.load(Ordering::Acquire) {
+            match self.socket.recv_from(&mut buffer) {
+                Ok((bytes, from)) => {
+                    errors_in_a_row = 0;
+                    if self.stopping.load(Ordering::Acquire) || !self.accept(&buffer[..bytes], from)
+                    {
+                        return;
+                    }
+                }
+                Err(error) if is_timeout(&error) => {}
+                Err(error) => {
+                    count(&self.counters.receive_errors);
+                    debug!("udp receive: {error}");
+                    errors_in_a_row += 1;
+                    if errors_in_a_row >= RECEIVE_ERRORS_IN_A_ROW_MAX {
+                        error!("udp receive failed {errors_in_a_row} times in a row; stopping");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Filters one datagram and forwards it if it passes. Returns false when
+    /// the transport is gone and the thread should end.
+    fn accept(&self, bytes: &[u8], from: SocketAddr) -> bool {
+        let counters = &self.counters;
+        if bytes.len() > DATAGRAM_BYTES_MAX {
+            count(&counters.dropped_oversized);
+            debug!(
+                "udp: dropping a datagram of {} bytes from {from}",
+                bytes.len()
+            );
+            return true;
+        }
+        let Some(peer) = self.peers.index_of(from) else {
+            count(&counters.dropped_unknown_sender);
+            debug!("udp: dropping a datagram from {from}, not a peer");
+            return true;
+        };
+        if self.faults.should_drop_incoming(peer) {
+            count(&counters.dropped_incoming_by_faults);
+            return true;
+        }
+        let payload = match frame::decode_exact(bytes, PAYLOAD_BYTES_MAX) {
+            Ok(payload) => payload.to_vec(),
+            Err(error) => {
+                count(&counters.dropped_malformed);
+                debug!("udp: dropping a malformed datagram from peer {peer} ({from}): {error}");
+                return true;
+            }
+        };
+        // Counted before it is queued, so that a consumer holding the
+        // datagram already sees it counted.
+        count(&counters.received);
+        match self.inbound.try_send(Datagram { peer, payload }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                count(&counters.dropped_inbound_queue_full);
+                debug!("udp: inbound queue full, dropping a datagram from peer {peer}");
+            }
+            Err(TrySendError::Disconnected(_)) => return false,
+        }
+        true
+    }
+}
+
+/// The sender thread: hand each queued datagram to the socket; until the
+/// transport closes the queue.
+fn run_sender(socket: &UdpSocket, queue: &Receiver<Outgoing>, counters: &TransportCounters) {
+    for outgoing in queue {
+        // Counted before the call, so that a peer holding the datagram
+        // already sees it counted here.
+        count(&counters.sent);
+        match socket.send_to(&outgoing.bytes, outgoing.address) {
+            Ok(_) => {}
+            Err(error) => {
+                count(&counters.send_errors);
+                debug!("udp send to {}: {error}", outgoing.address);
+            }
+        }
+    }
+}
+
+/// Whether a receive error only means "nothing arrived in time".
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
