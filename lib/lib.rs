@@ -4,6 +4,7 @@
 //! The crate map, from the domain outwards:
 //! - [`market`]: the vocabulary (items, prices, carts, errors, limits).
 //! - [`product`], [`customer`]: the two databases' deterministic state machines.
+//! - [`raft`]: the Raft consensus core (pure).
 //! - [`replication`]: the seam between a database service and its protocol.
 //! - [`sequencer`]: the rotating-sequencer atomic broadcast core (pure).
 //! - [`rpc`]: gRPC between frontends and databases.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod customer;
 pub mod market;
 pub mod product;
+pub mod raft;
 pub mod replication;
 pub mod rest;
 pub mod rpc;

@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use crate::transport::FaultSettings;
+
 /// Where the binaries look when `--config` is not given.
 pub const DEFAULT_CLUSTER_FILE: &str = "conf/local.json";
 
@@ -35,6 +37,44 @@ pub struct ClusterConfig {
     /// relative paths are taken from the working directory.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Timing of the product DB's Raft.
+    #[serde(default)]
+    pub raft: RaftSettings,
+    /// Loss and cuts the replicas' UDP transports start with (tests and
+    /// demonstrations; changeable at run time over gRPC).
+    #[serde(default)]
+    pub network_faults: FaultSettings,
+}
+
+/// Raft's timing: a tick every `tick_ms`; elections time out after a random
+/// `election_ticks_min..election_ticks_max` ticks (150-300 ms by default, as
+/// the paper suggests); the leader sends heartbeats every `heartbeat_ticks`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaftSettings {
+    /// Milliseconds per tick.
+    pub tick_ms: u64,
+    /// Shortest election timeout, in ticks.
+    pub election_ticks_min: u32,
+    /// One past the longest election timeout, in ticks.
+    pub election_ticks_max: u32,
+    /// Heartbeat period, in ticks.
+    pub heartbeat_ticks: u32,
+    /// Snapshot the state machine and compact the log after this many
+    /// applied entries.
+    pub snapshot_every_entries: u64,
+}
+
+impl Default for RaftSettings {
+    fn default() -> Self {
+        RaftSettings {
+            tick_ms: 15,
+            election_ticks_min: 10,
+            election_ticks_max: 20,
+            heartbeat_ticks: 2,
+            snapshot_every_entries: 10_000,
+        }
+    }
 }
 
 /// A database replica's addresses.
@@ -196,6 +236,27 @@ impl ClusterConfig {
         }
         if self.session_timeout_ms == 0 {
             return invalid("session_timeout_ms must be positive".into());
+        }
+        let raft = &self.raft;
+        if raft.tick_ms == 0 || raft.tick_ms > 1000 {
+            return invalid(format!(
+                "raft.tick_ms must be 1..=1000, got {}",
+                raft.tick_ms
+            ));
+        }
+        if raft.heartbeat_ticks == 0 || raft.heartbeat_ticks >= raft.election_ticks_min {
+            return invalid(
+                "raft.heartbeat_ticks must be at least 1 and below election_ticks_min".into(),
+            );
+        }
+        if raft.election_ticks_max <= raft.election_ticks_min {
+            return invalid("raft.election_ticks_max must be above election_ticks_min".into());
+        }
+        if raft.snapshot_every_entries == 0 {
+            return invalid("raft.snapshot_every_entries must be positive".into());
+        }
+        if let Err(e) = self.network_faults.validate() {
+            return invalid(format!("network_faults: {e}"));
         }
         let p = self.financial.approve_probability;
         if !(0.0..=1.0).contains(&p) {

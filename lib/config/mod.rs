@@ -6,6 +6,6 @@ mod cluster;
 
 pub use args::{Args, ArgsError};
 pub use cluster::{
-    ClusterConfig, Component, ConfigError, FinancialSettings, FrontendNode, ReplicaNode,
-    DEFAULT_CLUSTER_FILE,
+    ClusterConfig, Component, ConfigError, FinancialSettings, FrontendNode, RaftSettings,
+    ReplicaNode, DEFAULT_CLUSTER_FILE,
 };

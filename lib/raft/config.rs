@@ -1,0 +1,208 @@
+//! `RaftConfig`: every knob and every limit of the raft core, and `validate`,
+//! which names the rule a bad configuration breaks.
+//!
+//! Time is counted in ticks: the driver calls `RaftNode::tick` at a fixed
+//! period (for example every 15 ms, so that 10..20 ticks give the 150-300 ms
+//! election timeouts the paper suggests).
+
+use super::errors::RaftError;
+use super::types::NodeId;
+
+/// The largest cluster the core and the wire format accept. Raft clusters are
+/// small (3, 5, 7); the bound keeps per-peer vectors and messages small.
+pub const CLUSTER_SIZE_MAX: usize = 64;
+
+/// The largest Append payload, in bytes. A UDP datagram carries at most
+/// 65,507 bytes; this leaves room for headers and the transport's checksum.
+pub const APPEND_BYTES_LIMIT: usize = 60_000;
+
+/// Configuration of one raft node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RaftConfig {
+    /// This node's id: its position in the cluster file.
+    pub id: NodeId,
+    /// The number of nodes; their ids are `0..cluster_size`.
+    pub cluster_size: usize,
+    /// The smallest randomized election timeout, in ticks. It is also the
+    /// leader lease: a follower that heard from a leader within this many
+    /// ticks ignores vote requests, and a check-quorum leader steps down if no
+    /// majority answered it within this many ticks.
+    pub election_ticks_min: u32,
+    /// One past the largest randomized election timeout, in ticks.
+    pub election_ticks_max: u32,
+    /// How often a leader sends heartbeats, in ticks.
+    pub heartbeat_ticks: u32,
+    /// Run a pre-vote round before a real election (thesis §9.6), so that a
+    /// node that cannot win does not bump everyone's term.
+    pub pre_vote: bool,
+    /// Leaders step down when they lose contact with a majority, and nodes in
+    /// contact with a leader ignore vote requests (the leader lease).
+    pub check_quorum: bool,
+    /// Most entries in one Append message.
+    pub append_entries_max: usize,
+    /// Most entry payload bytes in one Append message (one entry is always
+    /// allowed, and `entry_bytes_max` keeps it small enough).
+    pub append_bytes_max: usize,
+    /// Largest command a client may propose.
+    pub entry_bytes_max: usize,
+    /// Most Append messages in flight to one follower before the leader waits
+    /// for acknowledgements (flow control).
+    pub inflight_appends_max: usize,
+    /// Most entries a leader holds beyond its commit index; further proposals
+    /// are refused, so a leader cut off from its followers cannot grow without
+    /// bound.
+    pub uncommitted_entries_max: usize,
+    /// Most ReadIndex requests waiting for confirmation.
+    pub pending_reads_max: usize,
+    /// Most committed entries handed out in one `Ready`.
+    pub apply_entries_max: usize,
+    /// Bytes of snapshot data in one InstallSnapshot chunk.
+    pub snapshot_chunk_bytes: usize,
+    /// Most snapshot chunks sent to one follower ahead of its acknowledgement.
+    pub snapshot_chunks_inflight_max: usize,
+    /// Largest snapshot a follower accepts, in bytes; guards memory against a
+    /// broken or hostile sender.
+    pub snapshot_bytes_max: u64,
+    /// Seed for the randomized election timeouts. Tests fix it to replay a
+    /// run; a real driver picks it from the OS or the clock once at start.
+    pub random_seed: u64,
+}
+
+impl RaftConfig {
+    /// A configuration with the defaults suggested by the paper for node `id`
+    /// of a `cluster_size`-node cluster.
+    pub fn new(id: NodeId, cluster_size: usize) -> RaftConfig {
+        RaftConfig {
+            id,
+            cluster_size,
+            election_ticks_min: 10,
+            election_ticks_max: 20,
+            heartbeat_ticks: 2,
+            pre_vote: true,
+            check_quorum: true,
+            append_entries_max: 64,
+            append_bytes_max: 48 * 1024,
+            entry_bytes_max: 16 * 1024,
+            inflight_appends_max: 16,
+            uncommitted_entries_max: 4096,
+            pending_reads_max: 1024,
+            apply_entries_max: 256,
+            snapshot_chunk_bytes: 32 * 1024,
+            snapshot_chunks_inflight_max: 8,
+            snapshot_bytes_max: 1 << 30,
+            random_seed: id.0 as u64,
+        }
+    }
+
+    /// The number of votes (or acknowledgements) that make a majority.
+    pub fn quorum(&self) -> usize {
+        self.cluster_size / 2 + 1
+    }
+
+    /// Checks every rule and returns the first one broken.
+    pub fn validate(&self) -> Result<(), RaftError> {
+        let rules: [(bool, &str); 14] = [
+            (
+                (1..=CLUSTER_SIZE_MAX).contains(&self.cluster_size),
+                "cluster_size must be 1..=CLUSTER_SIZE_MAX",
+            ),
+            (
+                self.id.0 < self.cluster_size,
+                "id must be below cluster_size",
+            ),
+            (
+                self.heartbeat_ticks >= 1,
+                "heartbeat_ticks must be at least 1",
+            ),
+            (
+                self.election_ticks_min > self.heartbeat_ticks,
+                "election_ticks_min must exceed heartbeat_ticks",
+            ),
+            (
+                self.election_ticks_max > self.election_ticks_min,
+                "election_ticks_max must exceed election_ticks_min (it is exclusive)",
+            ),
+            (
+                self.append_entries_max >= 1,
+                "append_entries_max must be at least 1",
+            ),
+            (
+                self.append_bytes_max <= APPEND_BYTES_LIMIT,
+                "append_bytes_max must fit in a UDP datagram (APPEND_BYTES_LIMIT)",
+            ),
+            (
+                self.entry_bytes_max <= self.append_bytes_max,
+                "entry_bytes_max must not exceed append_bytes_max",
+            ),
+            (
+                self.inflight_appends_max >= 1,
+                "inflight_appends_max must be at least 1",
+            ),
+            (
+                self.uncommitted_entries_max >= 1,
+                "uncommitted_entries_max must be at least 1",
+            ),
+            (
+                self.pending_reads_max >= 1,
+                "pending_reads_max must be at least 1",
+            ),
+            (
+                self.apply_entries_max >= 1,
+                "apply_entries_max must be at least 1",
+            ),
+            (
+                self.snapshot_chunk_bytes >= 1
+                    && self.snapshot_chunk_bytes <= self.append_bytes_max,
+                "snapshot_chunk_bytes must be 1..=append_bytes_max",
+            ),
+            (
+                self.snapshot_chunks_inflight_max >= 1,
+                "snapshot_chunks_inflight_max must be at least 1",
+            ),
+        ];
+        match rules.iter().find(|(holds, _)| !holds) {
+            Some((_, rule)) => Err(RaftError::ConfigInvalid((*rule).to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        for size in [1, 3, 5, 7] {
+            for id in 0..size {
+                assert_eq!(RaftConfig::new(NodeId(id), size).validate(), Ok(()));
+            }
+        }
+    }
+
+    #[test]
+    fn validate_names_the_broken_rule() {
+        let mut config = RaftConfig::new(NodeId(5), 5);
+        let error = config.validate().unwrap_err();
+        assert_eq!(
+            error,
+            RaftError::ConfigInvalid("id must be below cluster_size".into())
+        );
+        config.id = NodeId(0);
+        config.election_ticks_max = config.election_ticks_min;
+        let text = config.validate().unwrap_err().to_string();
+        assert!(text.contains("election_ticks_max"), "{text}");
+        config.election_ticks_max = 20;
+        config.entry_bytes_max = config.append_bytes_max + 1;
+        let text = config.validate().unwrap_err().to_string();
+        assert!(text.contains("entry_bytes_max"), "{text}");
+    }
+
+    #[test]
+    fn quorum_is_a_strict_majority() {
+        let quorums: Vec<usize> = (1..=7)
+            .map(|size| RaftConfig::new(NodeId(0), size).quorum())
+            .collect();
+        assert_eq!(quorums, vec![1, 2, 2, 3, 3, 4, 4]);
+    }
+}

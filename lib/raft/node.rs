@@ -1,0 +1,675 @@
+//! `RaftNode`: the raft state machine of one replica. It owns the role, the
+//! term and vote, the log, the per-follower progress and the timers, and it
+//! reacts to the four inputs a driver gives it: `step` (a message), `tick`
+//! (time), `propose` and `read_index` (clients). Its output waits in a
+//! `Ready` (see ready.rs).
+//!
+//! This file holds the entry points, the term rules and the role changes.
+//! The handlers live by topic: election.rs (votes), replication.rs (appends,
+//! heartbeats, commit, reads) and snapshot.rs (InstallSnapshot).
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::config::RaftConfig;
+use super::errors::RaftError;
+use super::log::RaftLog;
+use super::message::{Body, Message};
+use super::progress::{Progress, ProgressState};
+use super::read_index::ReadIndexQueue;
+use super::ready::ReadyReceipt;
+use super::snapshot::SnapshotAssembly;
+use super::types::{
+    Entry, EntryId, EntryKind, HardState, LogIndex, NodeId, ReadState, Role, Snapshot, Term,
+};
+
+/// Counts of what the node refused, for logs and `cluster-status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RaftCounters {
+    /// Messages dropped: stale, misaddressed, malformed or not for this role.
+    pub messages_dropped: u64,
+    /// Of those, messages that no correct node sends (a second leader in a
+    /// term, an Append that would remove a committed entry). The simulator
+    /// asserts this stays 0.
+    pub protocol_violations: u64,
+    /// ReadIndex requests dropped because the node stopped being leader.
+    pub reads_dropped: u64,
+}
+
+/// A snapshot of a node's state for monitoring (`cluster-status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RaftStatus {
+    /// The node's id.
+    pub id: NodeId,
+    /// Its role.
+    pub role: Role,
+    /// Its current term.
+    pub term: Term,
+    /// The leader it knows of in this term.
+    pub leader: Option<NodeId>,
+    /// Its commit index.
+    pub commit: LogIndex,
+    /// The applied index the driver last reported (`report_applied`).
+    pub applied: LogIndex,
+    /// Its last log index.
+    pub last_index: LogIndex,
+    /// The index of its latest snapshot (0 if none).
+    pub snapshot_index: LogIndex,
+    /// What it refused so far.
+    pub counters: RaftCounters,
+}
+
+/// One replica's raft state machine; see the module doc and `crate::raft`.
+pub struct RaftNode {
+    pub(super) config: RaftConfig,
+    pub(super) id: NodeId,
+    pub(super) role: Role,
+    pub(super) term: Term,
+    pub(super) vote: Option<NodeId>,
+    /// The leader of the current term, once heard from.
+    pub(super) leader: Option<NodeId>,
+    pub(super) log: RaftLog,
+    rng: StdRng,
+    /// Ticks since the last election timer reset (followers: since the leader
+    /// was last heard; leaders: since the last check-quorum round).
+    pub(super) election_elapsed: u32,
+    heartbeat_elapsed: u32,
+    randomized_election_ticks: u32,
+    /// (Pre-)candidates: each node's answer, by id.
+    pub(super) votes: Vec<Option<bool>>,
+    /// Leaders: one entry per node, by id. The leader's own entry tracks its
+    /// disk, so that it counts towards a majority only once persisted.
+    pub(super) progress: Vec<Progress>,
+    /// Leaders: the index of the no-op that opened the term.
+    pub(super) term_start_index: LogIndex,
+    pub(super) reads: ReadIndexQueue,
+    /// Followers: a snapshot being received in chunks.
+    pub(super) incoming_snapshot: Option<SnapshotAssembly>,
+    /// Leaders: new entries or a new commit index wait to be broadcast at the
+    /// next `ready`, so that a burst of proposals shares one Append.
+    pub(super) append_pending: bool,
+    /// Leaders: a new ReadIndex round waits to be broadcast at the next
+    /// `ready`, so that a burst of reads shares one heartbeat round.
+    pub(super) heartbeat_pending: bool,
+    pub(super) messages_now: Vec<Message>,
+    pub(super) messages_after_persist: Vec<Message>,
+    pub(super) read_states: Vec<ReadState>,
+    /// The hard state last handed out for persisting.
+    pub(super) persisted_hard_state: HardState,
+    applied: LogIndex,
+    /// Set between `ready` and `advance`.
+    pub(super) outstanding: Option<ReadyReceipt>,
+    pub(super) counters: RaftCounters,
+}
+
+impl RaftNode {
+    /// A fresh node with an empty log, as at the very first start.
+    pub fn new(config: RaftConfig) -> Result<RaftNode, RaftError> {
+        RaftNode::restore(config, HardState::default(), None, Vec::new())
+    }
+
+    /// Rebuilds a node from what the driver persisted: the last hard state,
+    /// the latest snapshot (data included: a leader streams it to lagging
+    /// followers) and the entries after it. The node starts as a follower;
+    /// committed entries after the snapshot are handed out again, so the
+    /// driver loads the snapshot into its state machine and re-applies them.
+    pub fn restore(
+        config: RaftConfig,
+        hard_state: HardState,
+        snapshot: Option<Snapshot>,
+        entries: Vec<Entry>,
+    ) -> Result<RaftNode, RaftError> {
+        config.validate()?;
+        if hard_state
+            .vote
+            .is_some_and(|vote| vote.0 >= config.cluster_size)
+        {
+            return Err(RaftError::StorageInconsistent(format!(
+                "vote for {:?} outside the cluster",
+                hard_state.vote
+            )));
+        }
+        let log = RaftLog::restore(snapshot, entries, hard_state.commit)?;
+        let stored_hard_state = hard_state;
+        let mut hard_state = hard_state;
+        let last_term = log.last_entry_id().term;
+        if last_term > hard_state.term {
+            // The driver writes entries before the hard state, so a torn
+            // write can keep entries of a term whose hard state was lost.
+            // This node never voted in that term (a vote is on disk before
+            // it is sent), so it may rejoin it without a vote.
+            log::warn!(
+                "hard state {} behind the log's last term {last_term}",
+                hard_state.term
+            );
+            hard_state.term = last_term;
+            hard_state.vote = None;
+        }
+        let cluster_size = config.cluster_size;
+        let mut node = RaftNode {
+            id: config.id,
+            role: Role::Follower,
+            term: hard_state.term,
+            vote: hard_state.vote,
+            leader: None,
+            log,
+            rng: StdRng::seed_from_u64(config.random_seed),
+            election_elapsed: 0,
+            heartbeat_elapsed: 0,
+            randomized_election_ticks: config.election_ticks_min,
+            votes: vec![None; cluster_size],
+            progress: Vec::new(),
+            term_start_index: LogIndex::ZERO,
+            reads: ReadIndexQueue::new(config.pending_reads_max),
+            incoming_snapshot: None,
+            append_pending: false,
+            heartbeat_pending: false,
+            messages_now: Vec::new(),
+            messages_after_persist: Vec::new(),
+            read_states: Vec::new(),
+            persisted_hard_state: stored_hard_state,
+            applied: LogIndex::ZERO,
+            outstanding: None,
+            counters: RaftCounters::default(),
+            config,
+        };
+        node.randomize_election_timeout();
+        log::info!("{} restored: last {}", node.tag(), node.log.last_entry_id());
+        Ok(node)
+    }
+
+    /// Handles one message from another node. Stale, misaddressed and
+    /// malformed messages are dropped (counted and logged), never a panic.
+    ///
+    /// # Panics
+    /// If called between `ready` and `advance`.
+    pub fn step(&mut self, message: Message) {
+        self.assert_no_outstanding_ready("step");
+        if message.to != self.id {
+            return self.drop_message(&message, "addressed to another node");
+        }
+        if let Err(rule) = message.check_well_formed(self.config.cluster_size) {
+            return self.drop_message(&message, rule);
+        }
+        if !self.step_term(&message) {
+            return;
+        }
+        match message.body {
+            Body::PreVote { .. } | Body::Vote { .. } => self.on_vote_request(message),
+            _ => match self.role {
+                Role::Leader => self.step_leader(message),
+                Role::PreCandidate | Role::Candidate => self.step_candidate(message),
+                Role::Follower => self.step_follower(message),
+            },
+        }
+    }
+
+    /// Advances time by one tick: followers and candidates count towards an
+    /// election timeout; leaders send heartbeats and check their quorum.
+    ///
+    /// # Panics
+    /// If called between `ready` and `advance`.
+    pub fn tick(&mut self) {
+        self.assert_no_outstanding_ready("tick");
+        match self.role {
+            Role::Leader => self.tick_leader(),
+            Role::Follower | Role::PreCandidate | Role::Candidate => self.tick_election(),
+        }
+    }
+
+    /// Proposes a command. On the leader it is appended to the log and its id
+    /// returned: the command is committed when an entry with this id shows up
+    /// in `Ready::committed_entries`, and lost if another entry shows up at
+    /// its index. Elsewhere it fails with `NotLeader`.
+    ///
+    /// # Panics
+    /// If called between `ready` and `advance`.
+    pub fn propose(&mut self, data: Vec<u8>) -> Result<EntryId, RaftError> {
+        self.assert_no_outstanding_ready("propose");
+        if self.role != Role::Leader {
+            return Err(RaftError::NotLeader {
+                leader: self.leader,
+            });
+        }
+        if data.len() > self.config.entry_bytes_max {
+            return Err(RaftError::EntryTooLarge {
+                bytes: data.len(),
+                limit: self.config.entry_bytes_max,
+            });
+        }
+        let uncommitted = (self.log.last_index().0 - self.log.committed().0) as usize;
+        if uncommitted >= self.config.uncommitted_entries_max {
+            return Err(RaftError::ProposalQueueFull {
+                limit: self.config.uncommitted_entries_max,
+            });
+        }
+        let id = self.append_entry(EntryKind::Normal, data);
+        self.append_pending = true;
+        Ok(id)
+    }
+
+    /// Starts a linearizable read (ReadIndex, see read_index.rs). On the
+    /// leader the read is queued and comes back as a `ReadState` carrying
+    /// `request_ctx` once confirmed; elsewhere it fails with `NotLeader`.
+    /// Reads queued when the node loses leadership are dropped: the driver
+    /// times them out and retries at the new leader.
+    ///
+    /// # Panics
+    /// If called between `ready` and `advance`.
+    pub fn read_index(&mut self, request_ctx: Vec<u8>) -> Result<(), RaftError> {
+        self.assert_no_outstanding_ready("read_index");
+        if self.role != Role::Leader {
+            return Err(RaftError::NotLeader {
+                leader: self.leader,
+            });
+        }
+        if self.reads.is_full() {
+            return Err(RaftError::ReadQueueFull {
+                limit: self.config.pending_reads_max,
+            });
+        }
+        let index = self.log.committed().max(self.term_start_index);
+        let round = self.reads.start(request_ctx, index);
+        // The leader confirms its own round at once.
+        self.progress[self.id.0].read_round_acked = round;
+        self.heartbeat_pending = true;
+        self.release_reads();
+        Ok(())
+    }
+
+    /// Starts an election now, as if the election timer had fired (with a
+    /// pre-vote round first if configured). Does nothing on a leader.
+    ///
+    /// # Panics
+    /// If called between `ready` and `advance`.
+    pub fn campaign(&mut self) {
+        self.assert_no_outstanding_ready("campaign");
+        self.start_election();
+    }
+
+    /// Log compaction: the driver has written a snapshot of its state machine
+    /// at `applied_index` (`snapshot_bytes`) to disk; the log drops the
+    /// entries it covers and keeps it to send to lagging followers.
+    ///
+    /// # Panics
+    /// If `applied_index` was never handed out in `committed_entries`, or if
+    /// called between `ready` and `advance`.
+    pub fn compact(
+        &mut self,
+        applied_index: LogIndex,
+        snapshot_bytes: Vec<u8>,
+    ) -> Result<(), RaftError> {
+        self.assert_no_outstanding_ready("compact");
+        self.log.compact(applied_index, snapshot_bytes)?;
+        log::debug!("{} compacted to {}", self.tag(), applied_index);
+        Ok(())
+    }
+
+    /// Tells the node how far the state machine has applied, for `status`.
+    ///
+    /// # Panics
+    /// If `index` was never handed out.
+    pub fn report_applied(&mut self, index: LogIndex) {
+        assert!(
+            index <= self.log.handed_out(),
+            "applied {index} beyond handed out {}",
+            self.log.handed_out()
+        );
+        self.applied = self.applied.max(index);
+    }
+
+    /// The node's state for monitoring.
+    pub fn status(&self) -> RaftStatus {
+        RaftStatus {
+            id: self.id,
+            role: self.role,
+            term: self.term,
+            leader: self.leader,
+            commit: self.log.committed(),
+            applied: self.applied,
+            last_index: self.log.last_index(),
+            snapshot_index: self.log.snapshot().meta.index,
+            counters: self.counters,
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The node's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The node's current term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// The leader this node knows of in its term.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The node's log, read-only (for tests and inspection tools).
+    pub fn log(&self) -> &RaftLog {
+        &self.log
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &RaftConfig {
+        &self.config
+    }
+
+    /// The rules of §5.1 for a message's term, applied before anything else:
+    /// a higher term makes this node a follower in that term (except for
+    /// pre-votes, which change nothing, and vote requests inside the leader
+    /// lease); a lower term is stale. Returns whether to go on.
+    fn step_term(&mut self, message: &Message) -> bool {
+        if message.term > self.term {
+            let is_vote_request = matches!(message.body, Body::PreVote { .. } | Body::Vote { .. });
+            if is_vote_request && self.in_lease() {
+                self.drop_message(message, "inside the leader lease");
+                return false;
+            }
+            match message.body {
+                Body::PreVote { .. } | Body::PreVoteResponse { granted: true } => {}
+                Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. } => {
+                    self.become_follower(message.term, Some(message.from))
+                }
+                _ => self.become_follower(message.term, None),
+            }
+            return true;
+        }
+        if message.term < self.term {
+            self.on_stale_term(message);
+            return false;
+        }
+        true
+    }
+
+    /// A message from an older term. A leader that lost its term would never
+    /// learn it (with check-quorum this node ignores its heartbeats, and with
+    /// pre-vote it cannot win an election), so it is told the newer term; a
+    /// pre-candidate is told it cannot win. Everything else is dropped.
+    fn on_stale_term(&mut self, message: &Message) {
+        let tells_leader = self.config.check_quorum || self.config.pre_vote;
+        match message.body {
+            Body::Append { .. } | Body::Heartbeat { .. } if tells_leader => {
+                self.send_now(message.from, Body::HeartbeatResponse { read_round: 0 });
+            }
+            Body::PreVote { .. } => {
+                self.send_now(message.from, Body::PreVoteResponse { granted: false });
+            }
+            _ => {}
+        }
+        self.drop_message(message, "stale term");
+    }
+
+    fn step_leader(&mut self, message: Message) {
+        let from = message.from;
+        match message.body {
+            Body::AppendResponse { outcome } => self.on_append_response(from, outcome),
+            Body::HeartbeatResponse { read_round } => self.on_heartbeat_response(from, read_round),
+            Body::SnapshotResponse {
+                snapshot_index,
+                next_offset,
+                accepted,
+            } => self.on_snapshot_response(from, snapshot_index, next_offset, accepted),
+            Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. } => {
+                self.protocol_violation(&message, "a second leader in my term")
+            }
+            _ => self.drop_message(&message, "not for a leader"),
+        }
+    }
+
+    fn step_candidate(&mut self, message: Message) {
+        match message.body {
+            Body::PreVoteResponse { granted } if self.role == Role::PreCandidate => {
+                self.on_vote_response(message.from, message.term, granted)
+            }
+            Body::VoteResponse { granted } if self.role == Role::Candidate => {
+                self.on_vote_response(message.from, message.term, granted)
+            }
+            Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. } => {
+                // A leader won this term (§5.2): follow it.
+                self.become_follower(self.term, Some(message.from));
+                self.step_follower(message);
+            }
+            _ => self.drop_message(&message, "not for a candidate"),
+        }
+    }
+
+    fn step_follower(&mut self, message: Message) {
+        let is_from_leader = matches!(
+            message.body,
+            Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. }
+        );
+        if !is_from_leader {
+            return self.drop_message(&message, "not for a follower");
+        }
+        if self.leader.is_some_and(|leader| leader != message.from) {
+            return self.protocol_violation(&message, "a second leader in my term");
+        }
+        self.leader = Some(message.from);
+        self.election_elapsed = 0;
+        let from = message.from;
+        match message.body {
+            Body::Append {
+                prev_log,
+                commit,
+                entries,
+            } => self.on_append(from, prev_log, commit, entries),
+            Body::Heartbeat { commit, read_round } => self.on_heartbeat(from, commit, read_round),
+            Body::InstallSnapshot {
+                snapshot,
+                offset,
+                data,
+                last,
+            } => self.on_install_snapshot(from, snapshot, offset, data, last),
+            _ => unreachable!("checked above"),
+        }
+    }
+
+    fn tick_election(&mut self) {
+        self.election_elapsed += 1;
+        if self.election_elapsed >= self.randomized_election_ticks {
+            self.election_elapsed = 0;
+            self.start_election();
+        }
+    }
+
+    fn tick_leader(&mut self) {
+        self.heartbeat_elapsed += 1;
+        self.election_elapsed += 1;
+        if self.election_elapsed >= self.config.election_ticks_min {
+            self.election_elapsed = 0;
+            if self.config.check_quorum && !self.maybe_confirm_quorum_active() {
+                log::info!("{} lost contact with a majority; stepping down", self.tag());
+                self.become_follower(self.term, None);
+                return;
+            }
+        }
+        if self.heartbeat_elapsed >= self.config.heartbeat_ticks {
+            self.heartbeat_elapsed = 0;
+            self.bcast_heartbeat();
+            self.retry_snapshot_transfers();
+        }
+    }
+
+    /// Clears the per-term state when the term or the role changes.
+    fn reset(&mut self, term: Term) {
+        if term != self.term {
+            assert!(term > self.term, "{} term going back to {term}", self.tag());
+            self.term = term;
+            self.vote = None;
+        }
+        self.leader = None;
+        self.election_elapsed = 0;
+        self.heartbeat_elapsed = 0;
+        self.randomize_election_timeout();
+        self.votes = vec![None; self.config.cluster_size];
+        self.progress.clear();
+        self.append_pending = false;
+        self.heartbeat_pending = false;
+        let dropped = self.reads.clear() as u64;
+        self.counters.reads_dropped += dropped;
+    }
+
+    /// Becomes a follower in `term`, of `leader` if known.
+    pub(super) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        self.reset(term);
+        self.role = Role::Follower;
+        self.leader = leader;
+        log::debug!("{} became follower of {:?}", self.tag(), leader);
+    }
+
+    /// Becomes a pre-candidate: polls the others for the next term without
+    /// changing its own term or vote (thesis §9.6).
+    pub(super) fn become_pre_candidate(&mut self) {
+        assert_ne!(
+            self.role,
+            Role::Leader,
+            "{} leader cannot pre-campaign",
+            self.tag()
+        );
+        self.reset(self.term);
+        self.role = Role::PreCandidate;
+        log::debug!("{} became pre-candidate", self.tag());
+    }
+
+    /// Becomes a candidate: a new term and a vote for itself (§5.2).
+    pub(super) fn become_candidate(&mut self) {
+        assert_ne!(
+            self.role,
+            Role::Leader,
+            "{} leader cannot campaign",
+            self.tag()
+        );
+        self.reset(self.term.next());
+        self.role = Role::Candidate;
+        self.vote = Some(self.id);
+        log::debug!("{} became candidate", self.tag());
+    }
+
+    /// Becomes leader: fresh progress for everyone, and a no-op entry so that
+    /// an entry of this term can commit (§5.4.2, §8).
+    pub(super) fn become_leader(&mut self) {
+        assert_eq!(
+            self.role,
+            Role::Candidate,
+            "{} only candidates win",
+            self.tag()
+        );
+        self.reset(self.term);
+        self.role = Role::Leader;
+        self.leader = Some(self.id);
+        // A leader's log is the reference; it never needs a snapshot.
+        self.incoming_snapshot = None;
+        let next_index = self.log.last_index().next();
+        let window = self.config.inflight_appends_max;
+        self.progress = (0..self.config.cluster_size)
+            .map(|_| Progress::new(next_index, window))
+            .collect();
+        let own = &mut self.progress[self.id.0];
+        own.maybe_update(self.log.persisted());
+        own.state = ProgressState::Replicate;
+        self.term_start_index = next_index;
+        self.append_entry(EntryKind::NoOp, Vec::new());
+        log::info!("{} became leader", self.tag());
+        self.bcast_append();
+    }
+
+    /// Appends a new entry of this term to the leader's log.
+    fn append_entry(&mut self, kind: EntryKind, data: Vec<u8>) -> EntryId {
+        assert_eq!(
+            self.role,
+            Role::Leader,
+            "{} only leaders append",
+            self.tag()
+        );
+        let entry = Entry {
+            term: self.term,
+            index: self.log.last_index().next(),
+            kind,
+            data,
+        };
+        let id = entry.id();
+        self.log.append(vec![entry]);
+        id
+    }
+
+    fn randomize_election_timeout(&mut self) {
+        self.randomized_election_ticks = self
+            .rng
+            .gen_range(self.config.election_ticks_min..self.config.election_ticks_max);
+    }
+
+    /// The leader lease (thesis §6.2 with check-quorum): this node heard from
+    /// a live leader less than a minimum election timeout ago, so no election
+    /// can be needed yet.
+    pub(super) fn in_lease(&self) -> bool {
+        self.config.check_quorum
+            && self.leader.is_some()
+            && self.election_elapsed < self.config.election_ticks_min
+    }
+
+    /// The ids of the other nodes.
+    pub(super) fn peers(&self) -> impl Iterator<Item = NodeId> {
+        let own = self.id;
+        (0..self.config.cluster_size)
+            .map(NodeId)
+            .filter(move |id| *id != own)
+    }
+
+    /// Queues a message that may leave before the next persist.
+    pub(super) fn send_now(&mut self, to: NodeId, body: Body) {
+        let message = self.envelope(to, self.term, body);
+        self.messages_now.push(message);
+    }
+
+    /// Queues a message that may only leave once this `Ready` is on disk
+    /// (votes and append acknowledgements: they promise durable state).
+    pub(super) fn send_after_persist(&mut self, to: NodeId, term: Term, body: Body) {
+        let message = self.envelope(to, term, body);
+        self.messages_after_persist.push(message);
+    }
+
+    fn envelope(&self, to: NodeId, term: Term, body: Body) -> Message {
+        assert_ne!(to, self.id, "{} sending to itself", self.tag());
+        Message {
+            from: self.id,
+            to,
+            term,
+            body,
+        }
+    }
+
+    /// Drops an input with a logged reason.
+    pub(super) fn drop_message(&mut self, message: &Message, reason: &str) {
+        self.counters.messages_dropped += 1;
+        log::debug!("{} dropped {}: {reason}", self.tag(), message.describe());
+    }
+
+    /// Drops an input that no correct node sends.
+    pub(super) fn protocol_violation(&mut self, message: &Message, reason: &str) {
+        self.counters.protocol_violations += 1;
+        self.counters.messages_dropped += 1;
+        log::warn!("{} dropped {}: {reason}", self.tag(), message.describe());
+    }
+
+    /// The log prefix naming this node: id, term and role.
+    pub(super) fn tag(&self) -> String {
+        format!("raft[{} {} {}]", self.id, self.term, self.role)
+    }
+
+    pub(super) fn assert_no_outstanding_ready(&self, call: &str) {
+        assert!(
+            self.outstanding.is_none(),
+            "{} {call} between ready() and advance()",
+            self.tag()
+        );
+    }
+}
