@@ -17,6 +17,8 @@ use serde::Serialize;
 
 pub use standalone::Standalone;
 
+use crate::transport::FaultSwitch;
+
 /// A deterministic state machine: the same requests in the same order give
 /// the same results and state on every replica. Everything that varies
 /// (time, new ids, tokens) comes inside the request.
@@ -55,6 +57,34 @@ pub trait Replicator<S: StateMachine>: Send + Sync + 'static {
 
     /// What this replica reports to cluster-status.
     fn status(&self) -> ReplicaStatus;
+
+    /// A fingerprint of the applied state (tests compare replicas with it).
+    fn digest(&self) -> StateDigest;
+
+    /// The switch that makes this replica's UDP transport drop packets, if
+    /// it has one.
+    fn fault_switch(&self) -> Option<FaultSwitch> {
+        None
+    }
+}
+
+/// The applied index and a checksum of the state's snapshot bytes at it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateDigest {
+    /// Entries (or deliveries) applied so far.
+    pub applied_index: u64,
+    /// crc32 of `StateMachine::snapshot()` at that point.
+    pub state_crc: u32,
+}
+
+impl StateDigest {
+    /// The digest of `state` at `applied_index`.
+    pub fn of<S: StateMachine>(applied_index: u64, state: &S) -> StateDigest {
+        StateDigest {
+            applied_index,
+            state_crc: crc32fast::hash(&state.snapshot()),
+        }
+    }
 }
 
 /// Why a request was not applied by this replica.

@@ -8,7 +8,7 @@
 
 use std::sync::Mutex;
 
-use super::{ReplicaStatus, ReplicationError, Replicator, ReplyTo, StateMachine};
+use super::{ReplicaStatus, ReplicationError, Replicator, ReplyTo, StateDigest, StateMachine};
 
 /// Applies requests directly to one in-memory state machine.
 pub struct Standalone<S: StateMachine> {
@@ -59,6 +59,13 @@ impl<S: StateMachine> Replicator<S> for Standalone<S> {
             result
         };
         reply(Ok(result));
+    }
+
+    fn digest(&self) -> StateDigest {
+        match self.applied.lock() {
+            Ok(applied) => StateDigest::of(applied.count, &applied.state),
+            Err(_) => StateDigest::default(),
+        }
     }
 
     fn status(&self) -> ReplicaStatus {

@@ -15,7 +15,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::market::MarketError;
-use crate::pb::marketplace::{CommandReply, CommandRequest, StatusReply, StatusRequest};
+use crate::pb::marketplace::{
+    CommandReply, CommandRequest, DigestReply, FaultsReply, FaultsRequest, StatusReply,
+    StatusRequest,
+};
 use crate::pb::marketplace_grpc::{CustomerDbClient, ProductDbClient};
 
 /// Which database a client talks to (the two have separate gRPC services).
@@ -55,6 +58,20 @@ impl Stub {
         match self {
             Stub::Product(stub) => stub.status_opt(&StatusRequest::new(), option),
             Stub::Customer(stub) => stub.status_opt(&StatusRequest::new(), option),
+        }
+    }
+
+    fn digest(&self, option: CallOption) -> grpcio::Result<DigestReply> {
+        match self {
+            Stub::Product(stub) => stub.digest_opt(&StatusRequest::new(), option),
+            Stub::Customer(stub) => stub.digest_opt(&StatusRequest::new(), option),
+        }
+    }
+
+    fn set_faults(&self, call: &FaultsRequest, option: CallOption) -> grpcio::Result<FaultsReply> {
+        match self {
+            Stub::Product(stub) => stub.set_faults_opt(call, option),
+            Stub::Customer(stub) => stub.set_faults_opt(call, option),
         }
     }
 }
@@ -108,6 +125,13 @@ impl<Q: Serialize, R: DeserializeOwned> DatabaseClient<Q, R> {
             give_up_after: Duration::from_secs(10),
             types: PhantomData,
         }
+    }
+
+    /// Starts with replica `index` (any replica of the customer DB serves,
+    /// so frontends spread their load this way).
+    pub fn prefer(self, index: usize) -> Self {
+        self.preferred.store(index % self.stubs.len(), Ordering::Relaxed);
+        self
     }
 
     /// Changes how long one call may take and when to give up altogether.
@@ -190,6 +214,25 @@ impl<Q: Serialize, R: DeserializeOwned> DatabaseClient<Q, R> {
     /// Asks replica `index` for its replication status.
     pub fn status(&self, index: usize, timeout: Duration) -> grpcio::Result<StatusReply> {
         self.stubs[index].status(CallOption::default().timeout(timeout))
+    }
+
+    /// Asks replica `index` for a fingerprint of its applied state.
+    pub fn digest(&self, index: usize, timeout: Duration) -> grpcio::Result<DigestReply> {
+        self.stubs[index].digest(CallOption::default().timeout(timeout))
+    }
+
+    /// Sets replica `index`'s UDP fault switch from JSON (empty: only read
+    /// it); returns the switch's settings afterwards.
+    pub fn set_faults(
+        &self,
+        index: usize,
+        settings_json: &str,
+        timeout: Duration,
+    ) -> grpcio::Result<String> {
+        let mut call = FaultsRequest::new();
+        call.set_settings_json(settings_json.to_string());
+        let reply = self.stubs[index].set_faults(&call, CallOption::default().timeout(timeout))?;
+        Ok(reply.get_settings_json().to_string())
     }
 
     /// Number of replicas.

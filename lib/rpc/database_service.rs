@@ -9,10 +9,14 @@ use std::sync::Arc;
 use grpcio::{RpcContext, RpcStatus, RpcStatusCode, Server, ServerBuilder, UnarySink};
 
 use crate::customer::CustomerState;
-use crate::pb::marketplace::{CommandReply, CommandRequest, StatusReply, StatusRequest};
+use crate::pb::marketplace::{
+    CommandReply, CommandRequest, DigestReply, FaultsReply, FaultsRequest, StatusReply,
+    StatusRequest,
+};
 use crate::pb::marketplace_grpc::{create_customer_db, create_product_db, CustomerDb, ProductDb};
 use crate::product::ProductState;
 use crate::replication::{ReplicaStatus, ReplicationError, Replicator, StateMachine};
+use crate::transport::FaultSettings;
 
 /// Serves one database's `Execute` and `Status` calls.
 pub struct DatabaseService<S: StateMachine> {
@@ -56,6 +60,39 @@ impl<S: StateMachine> DatabaseService<S> {
 
     fn status(&self, sink: UnarySink<StatusReply>) {
         drop(sink.success(status_reply(&self.replicator.status())));
+    }
+
+    fn digest(&self, sink: UnarySink<DigestReply>) {
+        let digest = self.replicator.digest();
+        let mut reply = DigestReply::new();
+        reply.set_applied_index(digest.applied_index);
+        reply.set_state_crc(digest.state_crc);
+        drop(sink.success(reply));
+    }
+
+    /// Reads or changes the UDP fault switch: how tests and demonstrations
+    /// make a running replica lose packets.
+    fn set_faults(&self, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
+        let Some(switch) = self.replicator.fault_switch() else {
+            let status =
+                RpcStatus::with_message(RpcStatusCode::UNIMPLEMENTED, "no UDP transport".into());
+            drop(sink.fail(status));
+            return;
+        };
+        if !call.get_settings_json().is_empty() {
+            let applied = serde_json::from_str::<FaultSettings>(call.get_settings_json())
+                .map_err(|e| e.to_string())
+                .and_then(|settings| switch.apply(&settings).map_err(|e| e.to_string()));
+            if let Err(error) = applied {
+                let status = RpcStatus::with_message(RpcStatusCode::INVALID_ARGUMENT, error);
+                drop(sink.fail(status));
+                return;
+            }
+            log::warn!("UDP fault switch set to {}", call.get_settings_json());
+        }
+        let mut reply = FaultsReply::new();
+        reply.set_settings_json(serde_json::to_string(&switch.settings()).unwrap_or_default());
+        drop(sink.success(reply));
     }
 }
 
@@ -110,6 +147,14 @@ impl ProductDb for DatabaseService<ProductState> {
     fn status(&mut self, _: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
         DatabaseService::status(self, sink)
     }
+
+    fn digest(&mut self, _: RpcContext, _: StatusRequest, sink: UnarySink<DigestReply>) {
+        DatabaseService::digest(self, sink)
+    }
+
+    fn set_faults(&mut self, _: RpcContext, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
+        DatabaseService::set_faults(self, call, sink)
+    }
 }
 
 impl CustomerDb for DatabaseService<CustomerState> {
@@ -119,6 +164,14 @@ impl CustomerDb for DatabaseService<CustomerState> {
 
     fn status(&mut self, _: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
         DatabaseService::status(self, sink)
+    }
+
+    fn digest(&mut self, _: RpcContext, _: StatusRequest, sink: UnarySink<DigestReply>) {
+        DatabaseService::digest(self, sink)
+    }
+
+    fn set_faults(&mut self, _: RpcContext, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
+        DatabaseService::set_faults(self, call, sink)
     }
 }
 

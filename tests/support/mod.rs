@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use marketplace::customer::{CustomerRequest, CustomerResult};
+use marketplace::product::{ProductRequest, ProductResult};
+use marketplace::rpc::{environment, DatabaseClient, DatabaseKind};
 use serde_json::{json, Value};
 
 /// How long a process may take to start listening.
@@ -26,6 +29,8 @@ pub struct Options {
     pub session_timeout_ms: u64,
     pub approve_probability: f64,
     pub seed: u64,
+    /// Raft snapshots (and log compaction) after this many entries.
+    pub snapshot_every_entries: u64,
 }
 
 impl Default for Options {
@@ -38,6 +43,7 @@ impl Default for Options {
             session_timeout_ms: 300_000,
             approve_probability: 1.0,
             seed: 7,
+            snapshot_every_entries: 10_000,
         }
     }
 }
@@ -87,6 +93,7 @@ pub fn cluster_file(host: &str, options: &Options) -> Value {
     json!({
         "session_timeout_ms": options.session_timeout_ms,
         "financial": {"approve_probability": options.approve_probability, "seed": options.seed},
+        "raft": {"snapshot_every_entries": options.snapshot_every_entries},
         "product_db": replicas(options.product_dbs, 21000),
         "customer_db": replicas(options.customer_dbs, 22000),
         "seller_server": frontends(options.seller_servers, 23000),
@@ -272,6 +279,41 @@ impl Cluster {
         }
     }
 
+    /// A gRPC client of the product DB's replicas, as a frontend has.
+    pub fn product_db(&self) -> DatabaseClient<ProductRequest, ProductResult> {
+        DatabaseClient::new(
+            environment("test"),
+            DatabaseKind::Product,
+            &self.replica_addresses("product-db"),
+        )
+    }
+
+    /// A gRPC client of the customer DB's replicas, as a frontend has.
+    pub fn customer_db(&self) -> DatabaseClient<CustomerRequest, CustomerResult> {
+        DatabaseClient::new(
+            environment("test"),
+            DatabaseKind::Customer,
+            &self.replica_addresses("customer-db"),
+        )
+    }
+
+    fn replica_addresses(&self, component: &str) -> Vec<SocketAddr> {
+        let count = self.config[component.replace('-', "_")]
+            .as_array()
+            .unwrap()
+            .len();
+        (0..count)
+            .map(|index| self.address(component, index))
+            .collect()
+    }
+
+    /// Whether a process is running (started and not killed).
+    pub fn is_running(&self, component: &str, index: usize) -> bool {
+        self.processes
+            .iter()
+            .any(|(c, i, _)| c == component && *i == index)
+    }
+
     /// The config file's path, for binaries a test runs itself.
     pub fn config_arg(&self) -> &Path {
         &self.config_path
@@ -284,6 +326,18 @@ impl Drop for Cluster {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes;
+/// panics with `what` on timeout.
+pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        if started.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting until {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
