@@ -7,6 +7,7 @@
 //! - [`raft`]: the Raft consensus core (pure).
 //! - [`replication`]: the seam between a database service and its protocol.
 //! - [`sequencer`]: the rotating-sequencer atomic broadcast core (pure).
+//! - [`sequencer_driver`]: threads, UDP and storage around the sequencer core.
 //! - [`rpc`]: gRPC between frontends and databases.
 //! - [`rest`]: the seller and buyer REST frontends.
 //! - [`soap`]: the card-approval service and its client.
@@ -30,6 +31,7 @@ pub mod replication;
 pub mod rest;
 pub mod rpc;
 pub mod sequencer;
+pub mod sequencer_driver;
 pub mod soap;
 pub mod status;
 pub mod transport;

@@ -1,13 +1,17 @@
-//! `customer-db --index N`: one customer-DB replica.
+//! `customer-db --index N`: one customer-DB replica, a member of the
+//! rotating-sequencer broadcast (docs/SEQUENCER.md).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::Component;
 use crate::customer::CustomerState;
-use crate::replication::{Replicator, Standalone};
+use crate::replication::Replicator;
 use crate::rpc::{
     customer_service, environment, serve_database, stamp_customer_request, DatabaseService,
 };
+use crate::sequencer_driver::{SequencerOptions, SequencerReplicator};
+use crate::transport::FaultSwitch;
 
 use super::{park_forever, server_setup, Failure};
 
@@ -15,8 +19,20 @@ use super::{park_forever, server_setup, Failure};
 pub fn run_customer_db(arguments: impl IntoIterator<Item = String>) -> Result<(), Failure> {
     let (config, index) = server_setup(Component::CustomerDb, arguments)?;
     let address = config.customer_db[index].grpc;
+    let peers = config.customer_db.iter().map(|node| node.peer).collect();
+    let mut options = SequencerOptions::new(
+        index,
+        peers,
+        config.replica_data_dir(Component::CustomerDb, index),
+    );
+    options.tick = Duration::from_millis(config.sequencer.tick_ms);
+    options.snapshot_every = config.sequencer.snapshot_every;
+    options.faults = FaultSwitch::from_settings(&config.network_faults)
+        .map_err(|e| Failure::Usage(format!("network_faults: {e}")))?;
     let state = CustomerState::new(config.session_timeout_ms);
-    let replicator: Arc<dyn Replicator<CustomerState>> = Arc::new(Standalone::new(index, state));
+    let replicator = SequencerReplicator::start(options, state)
+        .map_err(|e| Failure::runtime("cannot start the sequencer", e))?;
+    let replicator: Arc<dyn Replicator<CustomerState>> = Arc::new(replicator);
     let service = customer_service(DatabaseService::new(replicator, stamp_customer_request));
     let _server = serve_database(environment("customer-db"), address, service)
         .map_err(|e| Failure::runtime(&format!("cannot serve gRPC on {address}"), e))?;

@@ -28,7 +28,11 @@ fn run_frontend(
     let address = config
         .service_address(component, index)
         .expect("index checked by server_setup");
-    let backends = Arc::new(Backends::connect(&config, environment(component.name())));
+    let backends = Arc::new(Backends::connect(
+        &config,
+        environment(component.name()),
+        index,
+    ));
     let server = HttpServer::start(address, WORKERS, backends, routes)
         .map_err(|e| Failure::runtime(&format!("cannot serve HTTP on {address}"), e))?;
     log::info!("{component} {index} serving REST on {address}");

@@ -40,6 +40,9 @@ pub struct ClusterConfig {
     /// Timing of the product DB's Raft.
     #[serde(default)]
     pub raft: RaftSettings,
+    /// Timing of the customer DB's rotating sequencer.
+    #[serde(default)]
+    pub sequencer: SequencerSettings,
     /// Loss and cuts the replicas' UDP transports start with (tests and
     /// demonstrations; changeable at run time over gRPC).
     #[serde(default)]
@@ -63,6 +66,27 @@ pub struct RaftSettings {
     /// Snapshot the state machine and compact the log after this many
     /// applied entries.
     pub snapshot_every_entries: u64,
+}
+
+/// The sequencer's timing: a tick every `tick_ms` (watermarks and
+/// heartbeats go out on ticks, so a request's latency follows the tick),
+/// and a snapshot of the delivered state every `snapshot_every` deliveries.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SequencerSettings {
+    /// Milliseconds per tick.
+    pub tick_ms: u64,
+    /// Snapshot after this many deliveries.
+    pub snapshot_every: u64,
+}
+
+impl Default for SequencerSettings {
+    fn default() -> Self {
+        SequencerSettings {
+            tick_ms: 2,
+            snapshot_every: 1000,
+        }
+    }
 }
 
 impl Default for RaftSettings {
@@ -254,6 +278,15 @@ impl ClusterConfig {
         }
         if raft.snapshot_every_entries == 0 {
             return invalid("raft.snapshot_every_entries must be positive".into());
+        }
+        if self.sequencer.tick_ms == 0 || self.sequencer.tick_ms > 1000 {
+            return invalid(format!(
+                "sequencer.tick_ms must be 1..=1000, got {}",
+                self.sequencer.tick_ms
+            ));
+        }
+        if self.sequencer.snapshot_every == 0 {
+            return invalid("sequencer.snapshot_every must be positive".into());
         }
         if let Err(e) = self.network_faults.validate() {
             return invalid(format!("network_faults: {e}"));

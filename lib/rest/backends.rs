@@ -19,8 +19,14 @@ pub struct Backends {
 }
 
 impl Backends {
-    /// Clients for every replica and service in the cluster file.
-    pub fn connect(config: &ClusterConfig, environment: Arc<grpcio::Environment>) -> Self {
+    /// Clients for every replica and service in the cluster file, for
+    /// frontend number `frontend` (which spreads frontends over the
+    /// customer DB's replicas, all of which serve).
+    pub fn connect(
+        config: &ClusterConfig,
+        environment: Arc<grpcio::Environment>,
+        frontend: usize,
+    ) -> Self {
         let product: Vec<_> = config.product_db.iter().map(|node| node.grpc).collect();
         let customer: Vec<_> = config.customer_db.iter().map(|node| node.grpc).collect();
         let payment = config
@@ -30,7 +36,8 @@ impl Backends {
             .collect();
         Backends {
             product: DatabaseClient::new(environment.clone(), DatabaseKind::Product, &product),
-            customer: DatabaseClient::new(environment, DatabaseKind::Customer, &customer),
+            customer: DatabaseClient::new(environment, DatabaseKind::Customer, &customer)
+                .prefer(frontend),
             payment: PaymentClient::new(payment, Duration::from_secs(3)),
         }
     }

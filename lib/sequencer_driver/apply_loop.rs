@@ -1,0 +1,197 @@
+//! The apply thread ("sequencer-apply"): the only owner of the application
+//! state. It takes the core's tasks in order:
+//!
+//! - `Expect`: remember the reply owed to one of this member's broadcasts.
+//! - `Deliver`: apply the next delivery in the total order to the state
+//!   machine; if this member broadcast it (`sender == me`), answer the
+//!   waiting reply with the result, matched by `local_seq`. Every
+//!   `snapshot_every` deliveries, write a snapshot image (fsync, rename)
+//!   and publish it as durable, which lets the core forget that history.
+//! - `Install`: replace the state with a fetched snapshot, durably.
+//!
+//! Between tasks it expires replies that waited longer than the reply
+//! timeout. It never waits for the core (it talks back only through
+//! `Progress` atomics), so the core may block on the apply queue safely.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use log::{debug, error, warn};
+
+use crate::replication::{StateDigest, StateMachine};
+use crate::sequencer::{Delivery, MemberId, SnapshotPoint};
+use crate::wal::{Snapshot, SnapshotStore, WalResult};
+
+use super::events::ApplyTask;
+use super::image::{Image, LatestImage};
+use super::limits::EXPIRY_SWEEP_INTERVAL;
+use super::progress::{count, Progress};
+use super::reply::PendingReplies;
+
+/// The answer to a request whose delivery a state transfer skipped: the
+/// result is in the donor's state machine, not here. The retry is answered
+/// from the request log with that first result.
+const COVERED_BY_TRANSFER: &str =
+    "delivered during a state transfer; retry with the same request id";
+
+/// Everything the apply thread owns.
+pub(super) struct ApplyLoop<S: StateMachine> {
+    pub(super) me: MemberId,
+    pub(super) state: S,
+    /// What `state` covers; moved along by each delivery.
+    pub(super) applied: SnapshotPoint,
+    /// The point of the newest durable snapshot.
+    pub(super) snapshot_at: SnapshotPoint,
+    pub(super) snapshot_every: u64,
+    pub(super) snapshots: SnapshotStore,
+    pub(super) latest: LatestImage,
+    pub(super) pending: PendingReplies<S::Result>,
+    pub(super) tasks: Receiver<ApplyTask<S::Result>>,
+    pub(super) progress: Arc<Progress>,
+}
+
+impl<S: StateMachine> ApplyLoop<S> {
+    /// The thread's body: until the core is gone (then a last snapshot, on
+    /// a clean stop) or a crash is asked for (then nothing more at all).
+    pub(super) fn run(mut self) {
+        loop {
+            if self.progress.crashed() {
+                return;
+            }
+            match self.tasks.recv_timeout(EXPIRY_SWEEP_INTERVAL) {
+                Ok(task) => {
+                    if let Err(failure) = self.handle(task) {
+                        error!(
+                            "sequencer {}: snapshot failed, the replica stops: {failure}",
+                            self.me
+                        );
+                        self.progress.fail();
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            self.pending.expire(Instant::now());
+        }
+        if self.applied.global > self.snapshot_at.global && !self.progress.crashed() {
+            // A clean stop: a restart then replays nothing.
+            if let Err(failure) = self.take_snapshot() {
+                warn!("sequencer {}: last snapshot failed: {failure}", self.me);
+            }
+        }
+    }
+
+    fn handle(&mut self, task: ApplyTask<S::Result>) -> WalResult<()> {
+        match task {
+            ApplyTask::Expect { local_seq, reply } => {
+                self.pending.expect(local_seq, reply, Instant::now());
+            }
+            ApplyTask::Deliver(delivery) => {
+                self.apply(delivery);
+                if self.applied.global.0 - self.snapshot_at.global.0 >= self.snapshot_every {
+                    self.take_snapshot()?;
+                }
+            }
+            ApplyTask::Install { image, done } => self.install(image, &done)?,
+            ApplyTask::Digest(reply) => {
+                let _ = reply.send(StateDigest::of(self.applied.global.0, &self.state));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one delivery and answers its reply if it is ours.
+    fn apply(&mut self, delivery: Delivery) {
+        if delivery.global <= self.applied.global {
+            // Covered by a snapshot installed after the core queued it.
+            if delivery.sender == self.me {
+                if let Some(reply) = self.pending.take(delivery.local_seq) {
+                    reply.fail(COVERED_BY_TRANSFER);
+                }
+            }
+            return;
+        }
+        // Panics on a gap or a repeat: the core hands deliveries in order.
+        self.applied.advance(&delivery);
+        let result = match serde_json::from_slice::<S::Request>(&delivery.payload) {
+            Ok(request) => Ok(self.state.apply(&request)),
+            Err(undecodable) => {
+                // The same bytes fail alike on every replica, so skipping
+                // them keeps the replicas equal.
+                error!(
+                    "sequencer {}: delivery {} does not decode: {undecodable}",
+                    self.me, delivery.global
+                );
+                Err(format!("the request does not decode: {undecodable}"))
+            }
+        };
+        self.progress.publish_applied(delivery.global);
+        if delivery.sender != self.me {
+            return;
+        }
+        if let Some(reply) = self.pending.take(delivery.local_seq) {
+            match result {
+                Ok(result) => reply.send(Ok(result)),
+                Err(why) => reply.fail(why),
+            }
+        }
+    }
+
+    /// Writes the state as a snapshot image, durably, then publishes it.
+    fn take_snapshot(&mut self) -> WalResult<()> {
+        let image = Image::encode(self.applied.clone(), &self.state.snapshot());
+        self.store(Arc::new(image))?;
+        count(&self.progress.snapshots_taken);
+        Ok(())
+    }
+
+    /// Makes `image` the durable snapshot, and only then tells the others:
+    /// the donor side may serve it and the core may forget what it covers.
+    fn store(&mut self, image: Arc<Image>) -> WalResult<()> {
+        let global = image.global();
+        let snapshot = Snapshot {
+            index: global.0,
+            term: 0,
+            data: image.bytes.clone(),
+        };
+        self.snapshots.save(&snapshot)?;
+        self.snapshot_at = image.point.clone();
+        self.latest.set(image);
+        self.progress.publish_applied_durably(global);
+        debug!("sequencer {}: snapshot at {global}", self.me);
+        Ok(())
+    }
+
+    /// Replaces the state with a fetched image if it is ahead; says on
+    /// `done` whether it did.
+    fn install(&mut self, image: Arc<Image>, done: &Sender<bool>) -> WalResult<()> {
+        let global = image.global();
+        if global <= self.applied.global {
+            let _ = done.send(false);
+            return Ok(());
+        }
+        let state = match S::restore(image.app()) {
+            Ok(state) => state,
+            Err(why) => {
+                warn!(
+                    "sequencer {}: fetched snapshot does not restore: {why}",
+                    self.me
+                );
+                let _ = done.send(false);
+                return Ok(());
+            }
+        };
+        // Durable before the state changes hands, so a crash right after
+        // the core's `Base` record always finds the snapshot it names.
+        self.store(Arc::clone(&image))?;
+        self.state = state;
+        self.applied = image.point.clone();
+        self.progress.publish_applied(global);
+        let mine = image.point.delivered_local[self.me.index()];
+        self.pending.fail_up_to(mine, COVERED_BY_TRANSFER);
+        let _ = done.send(true);
+        Ok(())
+    }
+}

@@ -1,0 +1,277 @@
+//! The core thread ("sequencer-core"): the only owner of the protocol's
+//! [`Member`] and of the log. It runs one loop:
+//!
+//! 1. Wait for an event on the inbox (or the stop signal).
+//! 2. Handle it, then every event already queued (up to
+//!    `BATCH_EVENTS_MAX`): peer messages go to `Member::step`, ticks to
+//!    `Member::tick`, client requests to `Member::broadcast`.
+//! 3. Flush the batch's output, in the order the protocol requires:
+//!    persist every record and fsync once (so many requests share one
+//!    fsync), *then* send the messages (they claim what is now durable),
+//!    then queue the deliveries for the apply thread, and pass a
+//!    `snapshot_needed` to the state-transfer thread.
+//! 4. Rewrite the log if it is due, and publish progress for `status()`.
+//!
+//! A storage failure stops the loop: a member that cannot make its records
+//! durable must not send another message claiming them.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, select, Receiver, Sender};
+use log::{debug, error, info};
+
+use crate::sequencer::{Destination, Member, MemberId, Message};
+use crate::transport::UdpTransport;
+use crate::wal::WalError;
+
+use super::catch_up::CatchUp;
+use super::events::{ApplyTask, CoreEvent, TransferTask};
+use super::image::Image;
+use super::journal::Journal;
+use super::limits::BATCH_EVENTS_MAX;
+use super::progress::{count, Lifecycle, Progress};
+use super::reply::Reply;
+
+/// Everything the core thread owns.
+pub(super) struct CoreLoop<R> {
+    pub(super) member: Member,
+    pub(super) journal: Journal,
+    pub(super) transport: Arc<UdpTransport>,
+    /// Peer messages, ticks, broadcasts and fetched snapshots.
+    pub(super) inbox: Receiver<CoreEvent<R>>,
+    /// Disconnects when the replicator stops.
+    pub(super) stop: Receiver<()>,
+    /// Deliveries and reply registrations, in order.
+    pub(super) apply_tasks: Sender<ApplyTask<R>>,
+    /// Fetch orders for the state-transfer thread.
+    pub(super) transfer_tasks: Sender<TransferTask>,
+    pub(super) progress: Arc<Progress>,
+    pub(super) catch_up: CatchUp,
+}
+
+/// Why the loop ended.
+enum Halt {
+    /// `shutdown`: every batch so far is flushed.
+    Stopped,
+    /// `crash`: stopped wherever it was.
+    Crashed,
+    /// The apply thread is gone (it crashed or failed).
+    ApplyGone,
+    /// A write or fsync failed.
+    Storage(WalError),
+}
+
+impl<R: Send + 'static> CoreLoop<R> {
+    /// The thread's body; returns when stopped or failed.
+    pub(super) fn run(mut self) {
+        let me = self.member.config().id;
+        match self.run_batches() {
+            Halt::Stopped | Halt::Crashed | Halt::ApplyGone => {
+                debug!("sequencer {me}: core stopped");
+            }
+            Halt::Storage(error) => {
+                error!("sequencer {me}: storage failed, the replica stops: {error}");
+                self.progress.fail();
+            }
+        }
+        // Requests still queued are answered now (a `Reply` answers
+        // `Unavailable` when dropped), not when the last sender goes.
+        while let Ok(event) = self.inbox.try_recv() {
+            drop(event);
+        }
+    }
+
+    fn run_batches(&mut self) -> Halt {
+        // A restore may have queued a record (a snapshot ahead of the log).
+        if let Err(halt) = self.flush() {
+            return halt;
+        }
+        self.publish();
+        loop {
+            let first = select! {
+                recv(self.inbox) -> event => match event {
+                    Ok(event) => event,
+                    Err(_) => return Halt::Stopped,
+                },
+                recv(self.stop) -> _ => return Halt::Stopped,
+            };
+            if let Err(halt) = self.run_batch(first) {
+                return halt;
+            }
+        }
+    }
+
+    /// Steps 2 to 4 of the loop.
+    fn run_batch(&mut self, first: CoreEvent<R>) -> Result<(), Halt> {
+        self.handle(first)?;
+        for _ in 1..BATCH_EVENTS_MAX {
+            let Ok(event) = self.inbox.try_recv() else {
+                break;
+            };
+            self.handle(event)?;
+        }
+        self.flush()?;
+        if self.journal.rewrite_due() {
+            // Every record taken so far is persisted, so the member's
+            // persisted state is exactly what the log says.
+            let state = self.member.persisted_state();
+            self.journal.rewrite(&state).map_err(Halt::Storage)?;
+            debug!(
+                "sequencer {}: log rewritten above {}",
+                self.member.config().id,
+                state.base.global
+            );
+        }
+        self.publish();
+        Ok(())
+    }
+
+    fn handle(&mut self, event: CoreEvent<R>) -> Result<(), Halt> {
+        match event {
+            CoreEvent::Message { from, message } => self.on_message(from, message),
+            CoreEvent::Tick => self.on_tick(),
+            CoreEvent::Broadcast { payload, reply } => return self.on_broadcast(payload, reply),
+            CoreEvent::SnapshotFetched(image) => return self.on_snapshot_fetched(image),
+            CoreEvent::Digest(reply) => {
+                let task = ApplyTask::Digest(reply);
+                return self.apply_tasks.send(task).map_err(|_| Halt::ApplyGone);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_message(&mut self, from: MemberId, message: Message) {
+        let held_up_to = message.watermark.held_up_to;
+        match self.member.step(from, message) {
+            // Only a message the protocol accepted may move the catch-up
+            // target: a garbage watermark could hold the gate shut forever.
+            Ok(()) => self.catch_up.on_watermark(from, held_up_to),
+            Err(refused) => {
+                count(&self.progress.invalid_messages);
+                debug!("sequencer: message from {from} refused: {refused}");
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        // The apply thread's durable snapshot lets the protocol forget
+        // history up to it (never beyond what was delivered here).
+        let durable = self
+            .progress
+            .applied_durably()
+            .min(self.member.delivered_up_to());
+        self.member.applied_durably(durable);
+        self.member.tick();
+    }
+
+    fn on_broadcast(&mut self, payload: Vec<u8>, reply: Reply<R>) -> Result<(), Halt> {
+        match self.member.broadcast(payload) {
+            // Queued before the batch's deliveries, so the apply thread
+            // knows the reply before it can see the delivery.
+            Ok(local_seq) => self
+                .apply_tasks
+                .send(ApplyTask::Expect { local_seq, reply })
+                .map_err(|_| Halt::ApplyGone),
+            Err(refused) => {
+                reply.fail(refused.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// Installs a fetched snapshot: first the application state (durable,
+    /// by the apply thread), then the protocol's `install_snapshot`, whose
+    /// `Base` record is persisted by the next flush.
+    fn on_snapshot_fetched(&mut self, image: Arc<Image>) -> Result<(), Halt> {
+        // Deliveries taken so far must reach the apply queue before the
+        // install, so that the apply thread is exactly at `delivered`.
+        self.flush()?;
+        let point = image.point.clone();
+        let members = usize::from(self.member.config().members);
+        if point.global <= self.member.delivered_up_to() || point.delivered_local.len() != members {
+            debug!("sequencer: fetched snapshot at {} is stale", point.global);
+            return Ok(());
+        }
+        let (done, installed) = bounded(1);
+        let task = ApplyTask::Install { image, done };
+        self.apply_tasks.send(task).map_err(|_| Halt::ApplyGone)?;
+        if !installed.recv().map_err(|_| Halt::ApplyGone)? {
+            return Ok(());
+        }
+        info!("sequencer: installed a snapshot at {}", point.global);
+        self.member
+            .install_snapshot(point)
+            .expect("a snapshot ahead of delivered, for this group, installs");
+        count(&self.progress.transfers_installed);
+        Ok(())
+    }
+
+    /// Step 3: persist, then send, then hand deliveries on.
+    fn flush(&mut self) -> Result<(), Halt> {
+        let output = self.member.take_output();
+        if self.progress.crashed() {
+            return Err(Halt::Crashed);
+        }
+        self.journal
+            .persist(&output.to_persist)
+            .map_err(Halt::Storage)?;
+        if self.progress.crashed() {
+            // Killed between the fsync and the sends: nothing is claimed
+            // that is not durable, which is all the protocol needs.
+            return Err(Halt::Crashed);
+        }
+        for (destination, message) in &output.messages {
+            self.send(*destination, message);
+        }
+        for delivery in output.deliveries {
+            let task = ApplyTask::Deliver(delivery);
+            self.apply_tasks.send(task).map_err(|_| Halt::ApplyGone)?;
+        }
+        if let Some(needed) = output.snapshot_needed {
+            // A full inbox loses the order; the next `Compacted` answer
+            // raises it again.
+            if self
+                .transfer_tasks
+                .try_send(TransferTask::Fetch(needed))
+                .is_err()
+            {
+                count(&self.progress.inbox_full_drops);
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, destination: Destination, message: &Message) {
+        let bytes = message.encode();
+        let config = self.member.config();
+        let send_to = |peer: MemberId| {
+            // Only a bug can make this fail: payloads are bounded below the
+            // datagram size, and peers are the group's members.
+            if let Err(refused) = self.transport.send(peer.index(), &bytes) {
+                error!("sequencer {}: cannot send to {peer}: {refused}", config.id);
+            }
+        };
+        match destination {
+            Destination::Member(peer) => send_to(peer),
+            Destination::All => (0..config.members)
+                .map(MemberId)
+                .filter(|peer| *peer != config.id)
+                .for_each(send_to),
+        }
+    }
+
+    /// Step 4: numbers for `status()`, and the catch-up gate.
+    fn publish(&mut self) {
+        let status = self.member.status();
+        self.progress.publish_member(&status);
+        let serving = self.catch_up.check(status.delivered_up_to);
+        let running = self.progress.lifecycle() == Lifecycle::Running;
+        if serving && running && !self.progress.is_serving() {
+            info!(
+                "sequencer {}: caught up at {}; taking requests",
+                status.id, status.delivered_up_to
+            );
+            self.progress.set_serving(true);
+        }
+    }
+}

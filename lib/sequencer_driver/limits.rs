@@ -1,0 +1,72 @@
+//! Every bound of the driver in one place: queue capacities, batch sizes,
+//! the state-transfer chunking and its retry schedule. The protocol's own
+//! bounds (holdback, windows, history) live in `sequencer::Config`; the
+//! transport's in `transport::udp`.
+
+use std::time::Duration;
+
+use crate::transport::PAYLOAD_BYTES_MAX as DATAGRAM_PAYLOAD_BYTES_MAX;
+use crate::wal::SNAPSHOT_BYTES_MAX;
+
+/// Events waiting in the core thread's inbox (peer messages, ticks,
+/// broadcasts, fetched snapshots). A full inbox drops peer messages (the
+/// protocol asks again) and ticks (the next one comes), and refuses
+/// submissions with `Unavailable`: the replica is overloaded.
+pub const CORE_INBOX_MAX: usize = 4096;
+
+/// Events the core thread handles before it persists and sends: one fsync
+/// covers them all. Bounded so that a flood of input cannot delay the
+/// batch's messages (and so everyone's deliveries) without end.
+pub const BATCH_EVENTS_MAX: usize = 1024;
+
+/// Tasks waiting for the apply thread (deliveries, reply registrations,
+/// snapshot installs). The core blocks when it is full: applying is then
+/// the bottleneck, and the core slows to its pace.
+pub const APPLY_QUEUE_MAX: usize = 4096;
+
+/// Replies waiting for their request's delivery here. The protocol already
+/// bounds this member's undelivered broadcasts (`broadcasts_in_flight_max`,
+/// 256 by default); this is the driver's own backstop.
+pub const PENDING_REPLIES_MAX: usize = 4096;
+
+/// How often the apply thread looks for replies that waited too long.
+pub const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How long `digest()` waits for the apply thread to fingerprint its state
+/// (it queues behind the deliveries already handed over).
+pub const DIGEST_WAIT_MAX: Duration = Duration::from_secs(5);
+
+/// Tasks waiting for the state-transfer thread (fetch orders, chunk
+/// requests and chunks from peers); more are dropped (peers retry).
+pub const TRANSFER_INBOX_MAX: usize = 256;
+
+/// Bytes of snapshot in one chunk datagram.
+pub const CHUNK_BYTES_MAX: usize = 32 * 1024;
+
+/// The largest snapshot image a member fetches (point, application state
+/// and checksum); a chunk announcing more is refused.
+pub const TRANSFER_BYTES_MAX: u64 = 256 * 1024 * 1024;
+
+/// The first wait for a chunk before asking again; it doubles per attempt.
+pub const TRANSFER_RETRY_FIRST: Duration = Duration::from_millis(20);
+
+/// The longest wait between two requests for the same chunk.
+pub const TRANSFER_RETRY_MAX: Duration = Duration::from_millis(640);
+
+/// Unanswered requests in a row after which the fetch moves to another donor.
+pub const TRANSFER_ATTEMPTS_PER_DONOR: u32 = 6;
+
+/// How long the state-transfer thread sleeps when it has nothing to wait for.
+pub const TRANSFER_IDLE_WAKE: Duration = Duration::from_millis(500);
+
+/// Bytes a chunk message adds to its chunk: magic, version, kind, the
+/// snapshot number, the total, the offset and the length.
+pub const CHUNK_HEADER_BYTES: usize = 2 + 1 + 1 + 8 + 8 + 8 + 4;
+
+// A chunk must fit in one datagram.
+const _: () = assert!(CHUNK_BYTES_MAX + CHUNK_HEADER_BYTES <= DATAGRAM_PAYLOAD_BYTES_MAX);
+// A fetched image must fit in a snapshot file.
+const _: () = assert!(TRANSFER_BYTES_MAX as usize <= SNAPSHOT_BYTES_MAX - 16);
+// One batch of events must fit in the inbox it drains.
+const _: () = assert!(BATCH_EVENTS_MAX <= CORE_INBOX_MAX);
+const _: () = assert!(TRANSFER_RETRY_FIRST.as_millis() <= TRANSFER_RETRY_MAX.as_millis());

@@ -1,0 +1,93 @@
+//! The threaded driver of the rotating-sequencer broadcast: it turns the
+//! pure core (`crate::sequencer`) into a [`Replicator`](crate::replication::Replicator)
+//! for any [`StateMachine`](crate::replication::StateMachine), over UDP
+//! (`crate::transport`) and a durable log and snapshots (`crate::wal`).
+//! The customer DB runs on it; docs/SEQUENCER.md is the design note.
+//!
+//! # Threads and channels
+//!
+//! Each thread has one job and is named after it. Every channel is
+//! bounded (`limits.rs`) and named after what flows on it.
+//!
+//! ```text
+//!  peers ─UDP─> udp-receiver ─datagrams─> datagram-router ─┬─ core messages ──> core inbox
+//!               (transport)                                └─ transfer msgs ──> transfer inbox
+//!  sequencer-tick ─── Tick ─────────────────────────────────────────────────> core inbox
+//!  submit() ───────── Broadcast(request, reply) ────────────────────────────> core inbox
+//!  state-transfer ─── SnapshotFetched(image) ───────────────────────────────> core inbox
+//!
+//!  core inbox ──> sequencer-core    owns the Member and the log; per batch:
+//!                   │               persist (one fsync) → send → hand on
+//!                   ├─ messages ──────────────────────────> udp-sender ─UDP─> peers
+//!                   ├─ fetch orders ──────────────────────> transfer inbox
+//!                   └─ apply tasks (Expect, Deliver, Install) ──> sequencer-apply
+//!                                   owns the state machine, the pending replies, the snapshots
+//!
+//!  transfer inbox ──> state-transfer    fetches a snapshot chunk by chunk; serves its own
+//! ```
+//!
+//! Who may block on whom (so that nothing deadlocks): the core blocks only
+//! on the apply queue (and on the apply thread's answer to an Install);
+//! the apply thread blocks on nothing and talks back only through
+//! `Progress` atomics; the state-transfer thread blocks only on the core
+//! inbox, which the core drains. Everything else uses `try_send` and drops
+//! (and counts) what does not fit: UDP input, ticks, and, with an
+//! `Unavailable` answer, submissions.
+//!
+//! # Files
+//!
+//! - `replicator.rs`: [`SequencerReplicator`] (start, submit, status, stop).
+//! - `options.rs`, `errors.rs`, `limits.rs`: [`SequencerOptions`],
+//!   [`DriverError`], the bounds.
+//! - `recovery.rs`, `journal.rs`, `image.rs`: what is on disk and how a
+//!   member comes back from it.
+//! - `core_loop.rs`, `apply_loop.rs`, `ticker.rs`, `router.rs`,
+//!   `state_transfer.rs`: one file per thread; `threads.rs` starts and
+//!   stops them.
+//! - `catch_up.rs`: when a restarted member takes requests again.
+//! - `reply.rs`: replies answered exactly once; the pending table.
+//! - `transfer_message.rs`, `transfer_fetch.rs`, `transfer_serve.rs`: the
+//!   state-transfer protocol, its fetching side and its serving side.
+//! - `wire.rs`: byte reading and writing for the driver's two formats.
+//! - `progress.rs`: [`DriverStatus`] and the atomics behind it.
+//! - `tests/`: five replicas in one process over loopback UDP.
+
+#![deny(missing_docs)]
+
+mod apply_loop;
+mod catch_up;
+mod core_loop;
+mod errors;
+mod events;
+mod image;
+mod journal;
+mod limits;
+mod options;
+mod progress;
+mod recovery;
+mod replicator;
+mod reply;
+mod router;
+mod state_transfer;
+mod threads;
+mod ticker;
+mod transfer_fetch;
+mod transfer_message;
+mod transfer_serve;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use errors::DriverError;
+pub use limits::{
+    APPLY_QUEUE_MAX, BATCH_EVENTS_MAX, CHUNK_BYTES_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX,
+    PENDING_REPLIES_MAX, TRANSFER_BYTES_MAX,
+};
+pub use options::{
+    SequencerOptions, LOG_REWRITE_RECORDS_DEFAULT, LOG_SEGMENT_BYTES_DEFAULT,
+    REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_DEFAULT, TICK_DEFAULT, TICK_MAX, TICK_MIN,
+};
+pub use progress::{DriverStatus, Lifecycle};
+pub use recovery::{LOG_DIR, SNAPSHOT_DIR};
+pub use replicator::SequencerReplicator;

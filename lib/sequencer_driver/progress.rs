@@ -1,0 +1,222 @@
+//! [`Progress`]: what the threads publish for `status()` and for each other,
+//! as atomics (no lock between the hot loops and a status call), and
+//! [`DriverStatus`], the public snapshot of it.
+//!
+//! Two values are also how the apply thread talks back to the core without
+//! a channel (a channel back would let the two block on each other): the
+//! apply thread stores `applied_durably` after each snapshot, and the core
+//! reads it at every tick to let the protocol forget history.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+
+use crate::sequencer::{GlobalSeq, Status};
+use crate::transport::TransportStats;
+
+/// Where the replica is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Lifecycle {
+    /// Recovered and running; see `serving` for whether it takes requests.
+    Running = 0,
+    /// `shutdown` or `crash` was called; requests are refused.
+    Stopping = 1,
+    /// Its threads are gone.
+    Stopped = 2,
+    /// A storage write failed: the replica stopped taking part, since it can
+    /// no longer promise that what it claims to hold is durable.
+    Failed = 3,
+}
+
+/// Counters and progress of one replica's driver, for tests and
+/// cluster-status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriverStatus {
+    /// Where the replica is in its life.
+    pub lifecycle: Lifecycle,
+    /// True once it has caught up after its start and takes requests.
+    pub serving: bool,
+    /// The next global number to be assigned (every lower one is known here).
+    pub next_global: u64,
+    /// Held with every request named, contiguously.
+    pub held_up_to: u64,
+    /// Delivered by the protocol.
+    pub delivered: u64,
+    /// Forgotten by the protocol (covered by a snapshot) up to here.
+    pub base: u64,
+    /// Applied to the state machine.
+    pub applied: u64,
+    /// Covered by the newest durable snapshot.
+    pub snapshot: u64,
+    /// Snapshots taken here.
+    pub snapshots_taken: u64,
+    /// Snapshots fetched from a peer and installed (state transfers).
+    pub transfers_installed: u64,
+    /// Chunks of this replica's snapshot sent to peers.
+    pub chunks_served: u64,
+    /// Datagrams dropped because they decode as nothing we know.
+    pub malformed_datagrams: u64,
+    /// Decoded messages the protocol refused (they do not fit the group).
+    pub invalid_messages: u64,
+    /// Events dropped because a thread's inbox was full.
+    pub inbox_full_drops: u64,
+    /// The UDP transport's counters (`None` once stopped).
+    pub transport: Option<TransportStats>,
+}
+
+/// The shared atomics behind [`DriverStatus`], plus the stop flags.
+#[derive(Debug)]
+pub(super) struct Progress {
+    lifecycle: AtomicU8,
+    crashed: AtomicBool,
+    serving: AtomicBool,
+    next_global: AtomicU64,
+    held_up_to: AtomicU64,
+    delivered: AtomicU64,
+    base: AtomicU64,
+    applied: AtomicU64,
+    applied_durably: AtomicU64,
+    pub(super) snapshots_taken: AtomicU64,
+    pub(super) transfers_installed: AtomicU64,
+    pub(super) chunks_served: AtomicU64,
+    pub(super) malformed_datagrams: AtomicU64,
+    pub(super) invalid_messages: AtomicU64,
+    pub(super) inbox_full_drops: AtomicU64,
+}
+
+/// Adds one to a counter.
+pub(super) fn count(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Progress {
+    /// A running replica whose application state is at `applied` (durable).
+    pub(super) fn new(applied: GlobalSeq) -> Progress {
+        Progress {
+            lifecycle: AtomicU8::new(Lifecycle::Running as u8),
+            crashed: AtomicBool::new(false),
+            serving: AtomicBool::new(false),
+            next_global: AtomicU64::new(applied.0 + 1),
+            held_up_to: AtomicU64::new(applied.0),
+            delivered: AtomicU64::new(applied.0),
+            base: AtomicU64::new(0),
+            applied: AtomicU64::new(applied.0),
+            applied_durably: AtomicU64::new(applied.0),
+            snapshots_taken: AtomicU64::new(0),
+            transfers_installed: AtomicU64::new(0),
+            chunks_served: AtomicU64::new(0),
+            malformed_datagrams: AtomicU64::new(0),
+            invalid_messages: AtomicU64::new(0),
+            inbox_full_drops: AtomicU64::new(0),
+        }
+    }
+
+    /// The core's numbers after a batch.
+    pub(super) fn publish_member(&self, status: &Status) {
+        self.next_global
+            .store(status.next_global.0, Ordering::Relaxed);
+        self.held_up_to
+            .store(status.held_up_to.0, Ordering::Relaxed);
+        self.delivered
+            .store(status.delivered_up_to.0, Ordering::Relaxed);
+        self.base.store(status.base.0, Ordering::Relaxed);
+    }
+
+    /// The apply thread's number after each delivery.
+    pub(super) fn publish_applied(&self, global: GlobalSeq) {
+        self.applied.store(global.0, Ordering::Relaxed);
+    }
+
+    /// The apply thread made its state up to `global` durable.
+    pub(super) fn publish_applied_durably(&self, global: GlobalSeq) {
+        self.applied_durably.store(global.0, Ordering::Release);
+    }
+
+    /// What the apply thread made durable (read by the core at each tick).
+    pub(super) fn applied_durably(&self) -> GlobalSeq {
+        GlobalSeq(self.applied_durably.load(Ordering::Acquire))
+    }
+
+    /// Opens (or closes) the door to submissions.
+    pub(super) fn set_serving(&self, serving: bool) {
+        self.serving.store(serving, Ordering::Release);
+    }
+
+    /// Whether the catch-up gate has opened.
+    pub(super) fn is_serving(&self) -> bool {
+        self.serving.load(Ordering::Acquire)
+    }
+
+    /// Whether submissions are taken now.
+    pub(super) fn takes_requests(&self) -> bool {
+        self.serving.load(Ordering::Acquire) && self.lifecycle() == Lifecycle::Running
+    }
+
+    /// Marks the start of a stop; a crash also tells the threads to stop
+    /// wherever they are, without finishing their work.
+    pub(super) fn begin_stop(&self, crash: bool) {
+        if crash {
+            self.crashed.store(true, Ordering::Release);
+        }
+        let running = Lifecycle::Running as u8;
+        let _ = self.lifecycle.compare_exchange(
+            running,
+            Lifecycle::Stopping as u8,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// Whether a crash was asked for.
+    pub(super) fn crashed(&self) -> bool {
+        self.crashed.load(Ordering::Acquire)
+    }
+
+    /// A storage failure: the replica stops taking part.
+    pub(super) fn fail(&self) {
+        self.serving.store(false, Ordering::Release);
+        self.lifecycle
+            .store(Lifecycle::Failed as u8, Ordering::Release);
+    }
+
+    /// The threads are gone (a failure stays a failure).
+    pub(super) fn set_stopped(&self) {
+        self.serving.store(false, Ordering::Release);
+        let _ = self
+            .lifecycle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                (now != Lifecycle::Failed as u8).then_some(Lifecycle::Stopped as u8)
+            });
+    }
+
+    /// Where the replica is in its life.
+    pub(super) fn lifecycle(&self) -> Lifecycle {
+        match self.lifecycle.load(Ordering::Acquire) {
+            0 => Lifecycle::Running,
+            1 => Lifecycle::Stopping,
+            2 => Lifecycle::Stopped,
+            _ => Lifecycle::Failed,
+        }
+    }
+
+    /// Everything, as plain numbers.
+    pub(super) fn status(&self, transport: Option<TransportStats>) -> DriverStatus {
+        let read = |value: &AtomicU64| value.load(Ordering::Relaxed);
+        DriverStatus {
+            lifecycle: self.lifecycle(),
+            serving: self.serving.load(Ordering::Acquire),
+            next_global: read(&self.next_global),
+            held_up_to: read(&self.held_up_to),
+            delivered: read(&self.delivered),
+            base: read(&self.base),
+            applied: read(&self.applied),
+            snapshot: read(&self.applied_durably),
+            snapshots_taken: read(&self.snapshots_taken),
+            transfers_installed: read(&self.transfers_installed),
+            chunks_served: read(&self.chunks_served),
+            malformed_datagrams: read(&self.malformed_datagrams),
+            invalid_messages: read(&self.invalid_messages),
+            inbox_full_drops: read(&self.inbox_full_drops),
+            transport,
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! [`SequencerReplicator`]: the rotating-sequencer broadcast as a
+//! `Replicator<S>` for any state machine `S`. It starts the threads (see
+//! mod.rs), takes requests in `submit`, and reports in `status`.
+
+use std::marker::PhantomData;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use log::info;
+
+use crate::replication::{ReplicaStatus, Replicator, ReplyTo, StateDigest, StateMachine};
+use crate::transport::{FaultSwitch, UdpTransport};
+
+use super::apply_loop::ApplyLoop;
+use super::catch_up::CatchUp;
+use super::core_loop::CoreLoop;
+use super::errors::DriverError;
+use super::events::{ApplyTask, CoreEvent, TransferTask};
+use super::image::LatestImage;
+use super::limits::{APPLY_QUEUE_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX, TRANSFER_INBOX_MAX};
+use super::options::SequencerOptions;
+use super::progress::{count, DriverStatus, Lifecycle, Progress};
+use super::recovery::{recover, Recovered};
+use super::reply::{PendingReplies, Reply};
+use super::router::Router;
+use super::state_transfer::StateTransfer;
+use super::threads::Threads;
+use super::ticker::run_ticker;
+use super::transfer_serve::Server;
+
+/// One member of the customer DB's sequencer group, as a [`Replicator`].
+///
+/// Start it with [`SequencerReplicator::start`]; stop it with
+/// [`SequencerReplicator::shutdown`] (or [`SequencerReplicator::crash`] in
+/// tests). Dropping it without either stops the threads as a crash does.
+pub struct SequencerReplicator<S: StateMachine> {
+    index: usize,
+    payload_bytes_max: usize,
+    inbox: Sender<CoreEvent<S::Result>>,
+    progress: Arc<Progress>,
+    running: Mutex<Option<Running>>,
+    local_addr: SocketAddr,
+    faults: FaultSwitch,
+    _state: PhantomData<fn() -> S>,
+}
+
+/// What a stop takes down.
+struct Running {
+    threads: Threads,
+    transport: Arc<UdpTransport>,
+}
+
+/// The channels between the threads, made in one place.
+struct Channels<R> {
+    core: (Sender<CoreEvent<R>>, Receiver<CoreEvent<R>>),
+    apply: (Sender<ApplyTask<R>>, Receiver<ApplyTask<R>>),
+    transfer: (Sender<TransferTask>, Receiver<TransferTask>),
+}
+
+impl<S: StateMachine> SequencerReplicator<S> {
+    /// Binds `options.peers[options.index]`, recovers from
+    /// `options.data_dir` (or starts from `initial_state` if it holds
+    /// nothing), and starts the threads. The replica takes requests once it
+    /// has caught up with a majority (see [`DriverStatus::serving`]); until
+    /// then `submit` answers `Unavailable`.
+    ///
+    /// # Errors
+    /// Bad options, a data directory that does not recover, a socket or a
+    /// thread that cannot be had.
+    pub fn start(options: SequencerOptions, initial_state: S) -> Result<Self, DriverError> {
+        options.validate()?;
+        let address = options.peers[options.index];
+        let socket =
+            UdpSocket::bind(address).map_err(DriverError::io(format!("bind {address}")))?;
+        Self::start_on(socket, options, initial_state)
+    }
+
+    /// Like [`SequencerReplicator::start`], over a socket bound already
+    /// (tests bind port 0 first and build the peer list from the ports).
+    ///
+    /// # Errors
+    /// As for `start`.
+    pub fn start_on(
+        socket: UdpSocket,
+        options: SequencerOptions,
+        initial_state: S,
+    ) -> Result<Self, DriverError> {
+        options.validate()?;
+        let recovered = recover(&options, initial_state)?;
+        let transport =
+            UdpTransport::from_socket(socket, options.peers.clone(), options.faults.clone())
+                .map_err(DriverError::io("start the UDP transport"))?;
+        let transport = Arc::new(transport);
+        let local_addr = transport.local_addr();
+        let progress = Arc::new(Progress::new(recovered.applied.global));
+        let payload_bytes_max = recovered.member.config().payload_bytes_max;
+        let channels = Channels {
+            core: bounded(CORE_INBOX_MAX),
+            apply: bounded(APPLY_QUEUE_MAX),
+            transfer: bounded(TRANSFER_INBOX_MAX),
+        };
+        let inbox = channels.core.0.clone();
+        let threads = spawn_threads(&options, recovered, &transport, &progress, channels)?;
+        info!("sequencer {}: started on {local_addr}", options.index);
+        Ok(SequencerReplicator {
+            index: options.index,
+            payload_bytes_max,
+            inbox,
+            progress,
+            running: Mutex::new(Some(Running { threads, transport })),
+            local_addr,
+            faults: options.faults.clone(),
+            _state: PhantomData,
+        })
+    }
+
+    /// Stops cleanly: every request still waiting is answered
+    /// `Unavailable`, the deliveries already taken are applied, a last
+    /// snapshot is written, and the threads and the socket are gone when
+    /// it returns. Everything the protocol persisted was fsynced when it
+    /// was sent, so a restart from the data directory loses nothing.
+    pub fn shutdown(&self) {
+        self.stop(false);
+    }
+
+    /// Stops as `kill -9` would, for tests: the threads stop wherever they
+    /// are, with no last batch, no last apply and no last snapshot. Writes
+    /// already made stay (the page cache survives a killed process); pass a
+    /// `wal::FaultyFileSystem` in the options and crash it first to cut the
+    /// disk off at an exact point as well.
+    pub fn crash(&self) {
+        self.stop(true);
+    }
+
+    /// Progress and counters.
+    pub fn driver_status(&self) -> DriverStatus {
+        let transport = self.lock_running().as_ref().map(|r| r.transport.stats());
+        self.progress.status(transport)
+    }
+
+    /// The address the member's socket is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    fn stop(&self, crash: bool) {
+        let Some(mut running) = self.lock_running().take() else {
+            return;
+        };
+        self.progress.begin_stop(crash);
+        running.threads.stop_and_join();
+        // The last handle: dropping it joins the UDP threads and closes
+        // the socket, so a restart may bind the same address at once.
+        drop(running.transport);
+        self.progress.set_stopped();
+        info!("sequencer {}: stopped", self.index);
+    }
+
+    fn lock_running(&self) -> MutexGuard<'_, Option<Running>> {
+        // Held only to take or read the handles; a panic there leaves them whole.
+        self.running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Why `submit` refuses now, if it does.
+    fn refusal(&self) -> Option<&'static str> {
+        if self.progress.takes_requests() {
+            return None;
+        }
+        Some(match self.progress.lifecycle() {
+            Lifecycle::Running => "catching up with the group; try another replica",
+            Lifecycle::Stopping | Lifecycle::Stopped => "the replica is shutting down",
+            Lifecycle::Failed => "the replica's storage failed",
+        })
+    }
+}
+
+impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
+    /// Encodes the request (serde_json) and hands it to the core thread,
+    /// which broadcasts it. `reply` is called exactly once: with the state
+    /// machine's result when this replica delivers the request, or with
+    /// `Unavailable` (not serving yet, overloaded, too large, timed out,
+    /// stopped).
+    fn submit(&self, request: S::Request, reply: ReplyTo<S::Result>) {
+        let reply = Reply::new(reply);
+        if let Some(why) = self.refusal() {
+            return reply.fail(why);
+        }
+        let payload = match serde_json::to_vec(&request) {
+            Ok(payload) => payload,
+            Err(error) => return reply.fail(format!("the request does not encode: {error}")),
+        };
+        if payload.len() > self.payload_bytes_max {
+            let (len, max) = (payload.len(), self.payload_bytes_max);
+            return reply.fail(format!("a request of {len} bytes exceeds {max}"));
+        }
+        match self.inbox.try_send(CoreEvent::Broadcast { payload, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(event)) => {
+                count(&self.progress.inbox_full_drops);
+                if let CoreEvent::Broadcast { reply, .. } = event {
+                    reply.fail("the replica is overloaded; retry later");
+                }
+            }
+            // The core is gone: the event's reply answers as it drops.
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    /// Asks the apply thread (through the core, behind the deliveries
+    /// handed over so far) for its applied number and the crc of its
+    /// state's snapshot bytes. A stopped or unresponsive replica (no answer
+    /// within `DIGEST_WAIT_MAX`) reports the default, applied index 0.
+    fn digest(&self) -> StateDigest {
+        let (reply, answer) = bounded(1);
+        if self.inbox.try_send(CoreEvent::Digest(reply)).is_err() {
+            return StateDigest::default();
+        }
+        answer.recv_timeout(DIGEST_WAIT_MAX).unwrap_or_default()
+    }
+
+    /// The switch that makes this replica's UDP transport drop packets.
+    fn fault_switch(&self) -> Option<FaultSwitch> {
+        Some(self.faults.clone())
+    }
+
+    fn status(&self) -> ReplicaStatus {
+        let status = self.progress.status(None);
+        let role = match (status.lifecycle, status.serving) {
+            (Lifecycle::Running, true) => "member",
+            (Lifecycle::Running, false) => "recovering",
+            (Lifecycle::Stopping | Lifecycle::Stopped, _) => "stopped",
+            (Lifecycle::Failed, _) => "failed",
+        };
+        ReplicaStatus {
+            protocol: "sequencer".into(),
+            index: self.index,
+            role: role.into(),
+            term: 0,
+            leader: None,
+            commit_index: status.delivered,
+            applied_index: status.applied,
+            next_global: status.next_global,
+            delivered: status.delivered,
+        }
+    }
+}
+
+impl<S: StateMachine> Drop for SequencerReplicator<S> {
+    fn drop(&mut self) {
+        self.stop(true);
+    }
+}
+
+/// Builds each thread's state and starts the threads, consumers first.
+fn spawn_threads<S: StateMachine>(
+    options: &SequencerOptions,
+    recovered: Recovered<S>,
+    transport: &Arc<UdpTransport>,
+    progress: &Arc<Progress>,
+    channels: Channels<S::Result>,
+) -> Result<Threads, DriverError> {
+    let (me, members) = (options.member_id(), options.members());
+    let (mut threads, stop) = Threads::new();
+    let latest = LatestImage::default();
+    if let Some(image) = recovered.image {
+        latest.set(image);
+    }
+    let held_at_start = recovered.member.status().held_up_to;
+    let apply = ApplyLoop {
+        me,
+        state: recovered.state,
+        snapshot_at: recovered.applied.clone(),
+        applied: recovered.applied,
+        snapshot_every: options.snapshot_every,
+        snapshots: recovered.snapshots,
+        latest: latest.clone(),
+        pending: PendingReplies::new(options.reply_timeout),
+        tasks: channels.apply.1,
+        progress: Arc::clone(progress),
+    };
+    threads.spawn("sequencer-apply", move || apply.run())?;
+    let core = CoreLoop {
+        member: recovered.member,
+        journal: recovered.journal,
+        transport: Arc::clone(transport),
+        inbox: channels.core.1,
+        stop: stop.clone(),
+        apply_tasks: channels.apply.0,
+        transfer_tasks: channels.transfer.0.clone(),
+        progress: Arc::clone(progress),
+        catch_up: CatchUp::new(members, me, held_at_start),
+    };
+    threads.spawn("sequencer-core", move || core.run())?;
+    let transfer = StateTransfer {
+        me,
+        members,
+        transport: Arc::clone(transport),
+        inbox: channels.transfer.1,
+        core_inbox: channels.core.0.clone(),
+        stop: stop.clone(),
+        latest,
+        progress: Arc::clone(progress),
+        fetch: None,
+        server: Server::new(members),
+    };
+    threads.spawn("state-transfer", move || transfer.run())?;
+    let router = Router {
+        me,
+        datagrams: transport.inbound().clone(),
+        core_inbox: channels.core.0.clone(),
+        transfer_inbox: channels.transfer.0,
+        stop: stop.clone(),
+        progress: Arc::clone(progress),
+    };
+    threads.spawn("datagram-router", move || router.run())?;
+    let (tick, core_inbox, ticker_progress) = (options.tick, channels.core.0, Arc::clone(progress));
+    threads.spawn("sequencer-tick", move || {
+        run_ticker(tick, core_inbox, stop, ticker_progress)
+    })?;
+    Ok(threads)
+}

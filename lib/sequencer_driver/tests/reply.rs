@@ -1,0 +1,80 @@
+//! Replies: answered exactly once on every path, and the pending table's
+//! bound, expiry and snapshot cover.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::replication::ReplicationError;
+use crate::sequencer::LocalSeq;
+use crate::sequencer_driver::limits::PENDING_REPLIES_MAX;
+use crate::sequencer_driver::reply::{PendingReplies, Reply};
+
+type Answers = Arc<Mutex<Vec<Result<u32, ReplicationError>>>>;
+
+/// A reply that records what it was answered.
+fn recording(answers: &Answers) -> Reply<u32> {
+    let answers = Arc::clone(answers);
+    Reply::new(Box::new(move |result| {
+        answers.lock().expect("lock").push(result)
+    }))
+}
+
+fn unavailable(answers: &Answers) -> usize {
+    answers
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|answer| matches!(answer, Err(ReplicationError::Unavailable(_))))
+        .count()
+}
+
+#[test]
+fn a_reply_is_answered_once_by_send_fail_or_drop() {
+    let answers = Answers::default();
+    recording(&answers).send(Ok(7));
+    recording(&answers).fail("busy");
+    drop(recording(&answers));
+    let got = answers.lock().expect("lock").clone();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0], Ok(7));
+    assert_eq!(got[1], Err(ReplicationError::Unavailable("busy".into())));
+    assert!(matches!(got[2], Err(ReplicationError::Unavailable(_))));
+}
+
+#[test]
+fn pending_replies_expire_in_order_and_are_taken_once() {
+    let answers = Answers::default();
+    let mut pending = PendingReplies::new(Duration::from_secs(10));
+    let start = Instant::now();
+    for local in 1..=3 {
+        let at = start + Duration::from_secs(local);
+        pending.expect(LocalSeq(local), recording(&answers), at);
+    }
+    pending.take(LocalSeq(2)).expect("waiting").send(Ok(2));
+    assert!(pending.take(LocalSeq(2)).is_none(), "taken once");
+    pending.expire(start + Duration::from_secs(11));
+    assert_eq!((pending.len(), unavailable(&answers)), (1, 1));
+    pending.expire(start + Duration::from_secs(13));
+    assert_eq!((pending.len(), unavailable(&answers)), (0, 2));
+}
+
+#[test]
+fn the_table_is_bounded_and_a_snapshot_fails_what_it_covers() {
+    let answers = Answers::default();
+    let mut pending = PendingReplies::new(Duration::from_secs(10));
+    let now = Instant::now();
+    for local in 1..=PENDING_REPLIES_MAX as u64 + 1 {
+        pending.expect(LocalSeq(local), recording(&answers), now);
+    }
+    assert_eq!(pending.len(), PENDING_REPLIES_MAX);
+    assert_eq!(unavailable(&answers), 1, "the one over the bound");
+    pending.fail_up_to(LocalSeq(100), "covered");
+    assert_eq!(pending.len(), PENDING_REPLIES_MAX - 100);
+    assert_eq!(unavailable(&answers), 101);
+    drop(pending);
+    assert_eq!(
+        unavailable(&answers),
+        PENDING_REPLIES_MAX + 1,
+        "dropped ones answer"
+    );
+}

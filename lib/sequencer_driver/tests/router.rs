@@ -1,0 +1,98 @@
+//! The datagram router: every kind of garbage a peer could send is dropped
+//! and counted, and good messages reach the right inbox.
+
+use std::sync::Arc;
+
+use crossbeam_channel::bounded;
+
+use crate::sequencer::{Body, GlobalSeq, MemberId, Message, Watermark};
+use crate::sequencer_driver::events::{CoreEvent, TransferTask};
+use crate::sequencer_driver::progress::Progress;
+use crate::sequencer_driver::router::Router;
+use crate::sequencer_driver::transfer_message::TransferMessage;
+use crate::transport::Datagram;
+
+#[test]
+fn garbage_is_counted_and_good_messages_are_routed() {
+    let (datagrams_in, datagrams) = bounded(16);
+    let (core_inbox, core) = bounded::<CoreEvent<u32>>(16);
+    let (transfer_inbox, transfer) = bounded(16);
+    let (_stop_sender, stop) = bounded(0);
+    let progress = Arc::new(Progress::new(GlobalSeq(0)));
+    let router = Router {
+        me: MemberId(1),
+        datagrams,
+        core_inbox,
+        transfer_inbox,
+        stop,
+        progress: Arc::clone(&progress),
+    };
+    let (heartbeat, request) = (heartbeat(), chunk_request());
+    let garbage = garbage(&heartbeat, &request);
+    let count = garbage.len() as u64;
+    for (peer, payload) in garbage {
+        datagrams_in
+            .send(Datagram { peer, payload })
+            .expect("queue");
+    }
+    datagrams_in
+        .send(Datagram {
+            peer: 0,
+            payload: heartbeat,
+        })
+        .expect("queue");
+    datagrams_in
+        .send(Datagram {
+            peer: 2,
+            payload: request,
+        })
+        .expect("queue");
+    drop(datagrams_in);
+    router.run();
+    assert_eq!(progress.status(None).malformed_datagrams, count);
+    assert!(matches!(
+        core.try_recv(),
+        Ok(CoreEvent::Message {
+            from: MemberId(0),
+            ..
+        })
+    ));
+    assert!(core.try_recv().is_err());
+    assert!(matches!(
+        transfer.try_recv(),
+        Ok(TransferTask::FromPeer {
+            peer: MemberId(2),
+            ..
+        })
+    ));
+}
+
+fn heartbeat() -> Vec<u8> {
+    Message {
+        watermark: Watermark::empty(3),
+        body: Body::Heartbeat,
+    }
+    .encode()
+}
+
+fn chunk_request() -> Vec<u8> {
+    TransferMessage::ChunkRequest {
+        snapshot: 0,
+        offset: 0,
+    }
+    .encode()
+}
+
+/// Datagrams (peer, payload) that must all be dropped, for member 1 of 3.
+fn garbage(heartbeat: &[u8], request: &[u8]) -> Vec<(usize, Vec<u8>)> {
+    vec![
+        (0, vec![]),
+        (0, b"x".to_vec()),
+        (0, b"SQ".to_vec()),
+        (0, heartbeat[..heartbeat.len() - 1].to_vec()),
+        (2, b"ST\x01\x09".to_vec()),
+        (2, request[..5].to_vec()),
+        (1, heartbeat.to_vec()),      // from itself
+        (70_000, heartbeat.to_vec()), // no such member
+    ]
+}

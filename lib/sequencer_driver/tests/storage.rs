@@ -1,0 +1,121 @@
+//! The log and recovery on their own: a rewrite keeps the persisted state
+//! and lets old segments go; recovery refuses what it cannot trust.
+
+use std::sync::Arc;
+
+use tempfile::TempDir;
+
+use super::toy::Toy;
+use crate::sequencer::{
+    GlobalSeq, LocalSeq, MemberId, Origin, PersistedState, Record, SnapshotPoint,
+};
+use crate::sequencer_driver::errors::DriverError;
+use crate::sequencer_driver::image::Image;
+use crate::sequencer_driver::journal::{replay, Journal};
+use crate::sequencer_driver::options::SequencerOptions;
+use crate::sequencer_driver::recovery::{recover, LOG_DIR, SNAPSHOT_DIR};
+use crate::wal::{Snapshot, SnapshotStore, StdFileSystem, Wal, WalOptions};
+
+const MEMBERS: u16 = 3;
+
+fn open_wal(dir: &TempDir) -> (Wal, Vec<(u64, Vec<u8>)>) {
+    let options = WalOptions {
+        segment_bytes_max: 4 * 1024,
+        fs: Arc::new(StdFileSystem),
+    };
+    let (wal, recovered) = Wal::open(dir.path(), options).expect("open the log");
+    (wal, recovered.entries)
+}
+
+/// A run of records as a member writes them: requests, their sequences,
+/// and now and then a base that forgets the oldest.
+fn records(count: u64) -> Vec<Record> {
+    let mut records = Vec::new();
+    let mut point = SnapshotPoint::start(MEMBERS);
+    let mut delivered = Vec::new();
+    for global in 1..=count {
+        let sender = MemberId((global % u64::from(MEMBERS)) as u16);
+        let local_seq = LocalSeq(global / u64::from(MEMBERS) + 1);
+        let origin = Origin { sender, local_seq };
+        let payload = format!("request {global}").into_bytes();
+        records.push(Record::Request { origin, payload });
+        records.push(Record::Sequence {
+            global: GlobalSeq(global),
+            origin,
+        });
+        delivered.push(origin);
+        if global % 40 == 0 {
+            while point.global.0 + 10 < global {
+                let origin = delivered[point.global.0 as usize];
+                point.delivered_local[origin.sender.index()] = origin.local_seq;
+                point.global = point.global.next();
+            }
+            records.push(Record::Base(point.clone()));
+        }
+    }
+    records
+}
+
+#[test]
+fn a_rewrite_keeps_the_state_and_drops_old_segments() {
+    let dir = TempDir::new().expect("temp dir");
+    let (wal, _) = open_wal(&dir);
+    let mut journal = Journal::new(wal, 100);
+    let mut expected = PersistedState::new(MEMBERS);
+    for batch in records(400).chunks(7) {
+        journal.persist(batch).expect("persist");
+        batch.iter().for_each(|record| expected.apply(record));
+    }
+    let segments_before = journal.segment_count();
+    assert!(journal.rewrite_due());
+    journal.rewrite(&expected).expect("rewrite");
+    assert!(!journal.rewrite_due());
+    assert!(
+        journal.segment_count() < segments_before / 2,
+        "old segments dropped"
+    );
+    drop(journal);
+    let (_, entries) = open_wal(&dir);
+    assert_eq!(replay(&entries, MEMBERS).expect("replay"), expected);
+}
+
+#[test]
+fn an_entry_that_is_not_a_record_stops_recovery() {
+    let dir = TempDir::new().expect("temp dir");
+    let log = TempDir::new_in(dir.path()).expect("log dir");
+    let (mut wal, _) = open_wal(&log);
+    let good = Record::Base(SnapshotPoint::start(MEMBERS)).encode();
+    wal.append(&[(1, good), (2, b"not a record".to_vec())])
+        .expect("append");
+    wal.sync().expect("sync");
+    let (_, entries) = open_wal(&log);
+    let refused = replay(&entries, MEMBERS);
+    assert!(matches!(
+        refused,
+        Err(DriverError::CorruptRecord { index: 2, .. })
+    ));
+}
+
+#[test]
+fn a_snapshot_for_another_group_size_is_refused() {
+    let dir = TempDir::new().expect("temp dir");
+    let snapshots = dir.path().join(SNAPSHOT_DIR);
+    let (mut store, _) = SnapshotStore::open(&snapshots, Arc::new(StdFileSystem)).expect("open");
+    let image = Image::encode(SnapshotPoint::start(4), b"{}");
+    let snapshot = Snapshot {
+        index: 0,
+        term: 0,
+        data: image.bytes,
+    };
+    store.save(&snapshot).expect("save");
+    let peers = (0..MEMBERS)
+        .map(|i| format!("127.0.0.1:{}", 9000 + i).parse().expect("address"))
+        .collect();
+    let options = SequencerOptions::new(0, peers, dir.path());
+    let refused = recover(&options, Toy::default()).err();
+    assert!(
+        matches!(refused, Some(DriverError::CorruptSnapshot(_))),
+        "{refused:?}"
+    );
+    assert!(!dir.path().join(LOG_DIR).exists(), "stopped before the log");
+}

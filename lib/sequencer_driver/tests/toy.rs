@@ -1,0 +1,90 @@
+//! The toy state machine the tests replicate: counters by key, the order in
+//! which requests were applied, and a request log that answers a repeated
+//! request id with its first result (never a second application), as the
+//! customer DB's does.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::replication::StateMachine;
+
+/// A request to the toy machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum ToyRequest {
+    /// Adds `amount` to counter `key`; `id` names the request for retries.
+    Add { id: u64, key: String, amount: i64 },
+    /// Reads counter `key` (changes nothing).
+    Read { key: String },
+    /// Returns the whole state as `snapshot()` bytes (changes nothing).
+    Dump,
+}
+
+/// What applying a request returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum ToyResult {
+    /// The counter after the add, and the add's place in the applied order.
+    Added { value: i64, position: u64 },
+    /// A counter's value.
+    Value(i64),
+    /// The state's bytes.
+    Dump(Vec<u8>),
+}
+
+/// The replicated state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Toy {
+    pub(crate) counters: BTreeMap<String, i64>,
+    /// Ids of the adds applied, in order (each once).
+    pub(crate) order: Vec<u64>,
+    /// The first result of every add, by id.
+    pub(crate) answered: BTreeMap<u64, ToyResult>,
+}
+
+impl StateMachine for Toy {
+    type Request = ToyRequest;
+    type Result = ToyResult;
+
+    fn apply(&mut self, request: &ToyRequest) -> ToyResult {
+        match request {
+            ToyRequest::Add { id, key, amount } => {
+                if let Some(first) = self.answered.get(id) {
+                    return first.clone();
+                }
+                let value = self.counters.entry(key.clone()).or_insert(0);
+                *value += amount;
+                let value = *value;
+                self.order.push(*id);
+                let result = ToyResult::Added {
+                    value,
+                    position: self.order.len() as u64,
+                };
+                self.answered.insert(*id, result.clone());
+                result
+            }
+            ToyRequest::Read { key } => ToyResult::Value(*self.counters.get(key).unwrap_or(&0)),
+            ToyRequest::Dump => ToyResult::Dump(self.snapshot()),
+        }
+    }
+
+    fn is_read_only(request: &ToyRequest) -> bool {
+        !matches!(request, ToyRequest::Add { .. })
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a toy state encodes")
+    }
+
+    fn restore(bytes: &[u8]) -> Result<Toy, String> {
+        serde_json::from_slice(bytes).map_err(|error| error.to_string())
+    }
+}
+
+/// An add request.
+pub(crate) fn add(id: u64, key: &str, amount: i64) -> ToyRequest {
+    ToyRequest::Add {
+        id,
+        key: key.to_string(),
+        amount,
+    }
+}

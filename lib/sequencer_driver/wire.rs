@@ -1,0 +1,134 @@
+//! Little-endian writing and bounds-checked reading for the driver's two
+//! byte formats (snapshot images in `image.rs`, state-transfer messages in
+//! `transfer_message.rs`). Errors reuse the sequencer's [`DecodeError`], so
+//! every decoding failure in the customer DB's replication reads alike.
+//! Reading garbage returns an error; it never panics or over-allocates.
+
+use crate::sequencer::DecodeError;
+
+/// The format version both of the driver's formats carry after their magic.
+pub(super) const VERSION: u8 = 1;
+
+/// Appends fields to a buffer that starts with a magic and the version.
+pub(super) struct Writer {
+    bytes: Vec<u8>,
+}
+
+impl Writer {
+    /// A buffer holding `magic` and the version, with room for `capacity`.
+    pub(super) fn new(magic: [u8; 2], capacity: usize) -> Writer {
+        let mut bytes = Vec::with_capacity(capacity + 3);
+        bytes.extend_from_slice(&magic);
+        bytes.push(VERSION);
+        Writer { bytes }
+    }
+
+    pub(super) fn u8(&mut self, value: u8) {
+        self.bytes.push(value);
+    }
+
+    pub(super) fn u16(&mut self, value: u16) {
+        self.bytes.extend_from_slice(&value.to_le_bytes());
+    }
+
+    pub(super) fn u32(&mut self, value: u32) {
+        self.bytes.extend_from_slice(&value.to_le_bytes());
+    }
+
+    pub(super) fn u64(&mut self, value: u64) {
+        self.bytes.extend_from_slice(&value.to_le_bytes());
+    }
+
+    pub(super) fn bytes(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    /// Bytes written so far (magic included).
+    pub(super) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The finished buffer.
+    pub(super) fn finish(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// The buffer so far, for a checksum over it.
+    pub(super) fn written(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Reads fields in order, checking every length before it reads.
+pub(super) struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// Checks the magic and the version, and starts reading after them.
+    pub(super) fn open(bytes: &'a [u8], magic: [u8; 2]) -> Result<Reader<'a>, DecodeError> {
+        let mut reader = Reader { bytes, at: 0 };
+        if reader.take(2)? != magic {
+            return Err(DecodeError::BadMagic);
+        }
+        match reader.u8()? {
+            VERSION => Ok(reader),
+            other => Err(DecodeError::BadVersion(other)),
+        }
+    }
+
+    /// The next `count` bytes.
+    pub(super) fn take(&mut self, count: usize) -> Result<&'a [u8], DecodeError> {
+        let truncated = DecodeError::Truncated {
+            at: self.at,
+            needed: count,
+        };
+        let end = self.at.checked_add(count).ok_or(truncated.clone())?;
+        let slice = self.bytes.get(self.at..end).ok_or(truncated)?;
+        self.at = end;
+        Ok(slice)
+    }
+
+    pub(super) fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub(super) fn u16(&mut self) -> Result<u16, DecodeError> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+
+    pub(super) fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    pub(super) fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    /// Where the next field starts.
+    pub(super) fn position(&self) -> usize {
+        self.at
+    }
+
+    /// Fails unless every byte was read.
+    pub(super) fn finish(&self) -> Result<(), DecodeError> {
+        match self.bytes.len() - self.at {
+            0 => Ok(()),
+            extra => Err(DecodeError::TrailingBytes(extra)),
+        }
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let slice = self.take(N)?;
+        Ok(slice.try_into().expect("take returned N bytes"))
+    }
+}
+
+/// Fails with `TooMany` when `count` exceeds `max`.
+pub(super) fn check_count(what: &'static str, count: u64, max: u64) -> Result<(), DecodeError> {
+    if count > max {
+        return Err(DecodeError::TooMany { what, count, max });
+    }
+    Ok(())
+}
