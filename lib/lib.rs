@@ -5,6 +5,7 @@
 //! - [`market`]: the vocabulary (items, prices, carts, errors, limits).
 //! - [`product`], [`customer`]: the two databases' deterministic state machines.
 //! - [`raft`]: the Raft consensus core (pure).
+//! - [`raft_driver`]: threads, UDP and storage around the Raft core.
 //! - [`replication`]: the seam between a database service and its protocol.
 //! - [`sequencer`]: the rotating-sequencer atomic broadcast core (pure).
 //! - [`sequencer_driver`]: threads, UDP and storage around the sequencer core.
@@ -27,6 +28,7 @@ pub mod customer;
 pub mod market;
 pub mod product;
 pub mod raft;
+pub mod raft_driver;
 pub mod replication;
 pub mod rest;
 pub mod rpc;

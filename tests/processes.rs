@@ -4,9 +4,10 @@
 mod support;
 
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
-use support::{binary, Cluster, Options};
+use support::{binary, wait_until, Cluster, Options};
 
 #[test]
 fn cluster_status_reports_every_process_and_notices_a_dead_one() {
@@ -29,12 +30,28 @@ fn cluster_status_reports_every_process_and_notices_a_dead_one() {
     let processes: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(processes.len(), 7);
     assert!(processes.iter().all(|p| p["up"] == true));
-    let product = processes
+    // The lone product-db replica elects itself after one election timeout.
+    wait_until(
+        "the product DB has a leader",
+        Duration::from_secs(10),
+        || {
+            let processes: Vec<Value> = serde_json::from_slice(&status(true).stdout).unwrap();
+            let product = processes
+                .iter()
+                .find(|p| p["component"] == "product-db")
+                .unwrap();
+            product["replication"]["role"] == "leader"
+                && product["replication"]["protocol"] == "raft"
+        },
+    );
+    let processes: Vec<Value> = serde_json::from_slice(&status(true).stdout).unwrap();
+    let customer = processes
         .iter()
-        .find(|p| p["component"] == "product-db")
+        .find(|p| p["component"] == "customer-db")
         .unwrap();
-    assert_eq!(product["replication"]["role"], "leader");
-    assert!(product["replication"]["commit_index"].is_u64());
+    assert_eq!(customer["replication"]["protocol"], "sequencer");
+    assert!(customer["replication"]["next_global"].is_u64());
+    assert!(customer["replication"]["delivered"].is_u64());
 
     cluster.kill("buyer-server", 1);
     let output = status(false);

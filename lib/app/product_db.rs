@@ -1,11 +1,15 @@
-//! `product-db --index N`: one product-DB replica.
+//! `product-db --index N`: one product-DB replica, a Raft node
+//! (docs/RAFT.md).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::Component;
 use crate::product::ProductState;
-use crate::replication::{Replicator, Standalone};
+use crate::raft_driver::{RaftOptions, RaftReplicator};
+use crate::replication::Replicator;
 use crate::rpc::{environment, product_service, serve_database, stamp_nothing, DatabaseService};
+use crate::transport::FaultSwitch;
 
 use super::{park_forever, server_setup, Failure};
 
@@ -13,8 +17,22 @@ use super::{park_forever, server_setup, Failure};
 pub fn run_product_db(arguments: impl IntoIterator<Item = String>) -> Result<(), Failure> {
     let (config, index) = server_setup(Component::ProductDb, arguments)?;
     let address = config.product_db[index].grpc;
-    let replicator: Arc<dyn Replicator<ProductState>> =
-        Arc::new(Standalone::new(index, ProductState::new()));
+    let peers = config.product_db.iter().map(|node| node.peer).collect();
+    let mut options = RaftOptions::new(
+        index,
+        peers,
+        config.replica_data_dir(Component::ProductDb, index),
+    );
+    options.tick = Duration::from_millis(config.raft.tick_ms);
+    options.election_ticks_min = config.raft.election_ticks_min;
+    options.election_ticks_max = config.raft.election_ticks_max;
+    options.heartbeat_ticks = config.raft.heartbeat_ticks;
+    options.snapshot_every_entries = config.raft.snapshot_every_entries;
+    options.faults = FaultSwitch::from_settings(&config.network_faults)
+        .map_err(|e| Failure::Usage(format!("network_faults: {e}")))?;
+    let replicator = RaftReplicator::start(options, ProductState::new())
+        .map_err(|e| Failure::runtime("cannot start Raft", e))?;
+    let replicator: Arc<dyn Replicator<ProductState>> = Arc::new(replicator);
     let service = product_service(DatabaseService::new(replicator, stamp_nothing));
     let _server = serve_database(environment("product-db"), address, service)
         .map_err(|e| Failure::runtime(&format!("cannot serve gRPC on {address}"), e))?;

@@ -3,19 +3,15 @@
 //! state machine, hands it to a [`Replicator`] and answers the call when the
 //! replicator reports the result; it never applies anything itself.
 //!
-//! A replicator decides where and when a request is applied: the
-//! single-replica [`Standalone`] applies it at once; Raft applies it once a
-//! majority has logged it; the rotating sequencer once it is delivered in the
-//! total order. All of them apply requests to the same [`StateMachine`].
-
-mod standalone;
+//! A replicator decides where and when a request is applied: Raft
+//! (`crate::raft_driver`) once a majority has logged it; the rotating
+//! sequencer (`crate::sequencer_driver`) once it is delivered in the total
+//! order. Both apply requests to the same kind of [`StateMachine`].
 
 use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-
-pub use standalone::Standalone;
 
 use crate::transport::FaultSwitch;
 
@@ -119,7 +115,7 @@ impl std::error::Error for ReplicationError {}
 /// A replica's view of its replication protocol, for cluster-status.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplicaStatus {
-    /// "standalone", "raft" or "sequencer".
+    /// "raft" or "sequencer".
     pub protocol: String,
     /// This replica's index in the cluster file.
     pub index: usize,

@@ -1,0 +1,301 @@
+//! The "raft-apply" thread: the only owner of the state machine. It applies
+//! committed entries in log order, answers the replies of this node's own
+//! proposals and its confirmed reads, takes a snapshot every
+//! `snapshot_every_entries` entries, and loads the snapshots a leader sends.
+//!
+//! It may call: the state machine, the snapshot store (shared with the
+//! core, which saves the leader's snapshots there) and the core inbox, with
+//! `try_send` only: the core blocks on this thread's queue when it is full,
+//! so this thread must never block on the core's.
+//!
+//! Exactly once, as far as the driver goes: each committed entry is handed
+//! out once per start and applied once, in order (asserted); a reply is
+//! found by the tag inside the entry, so an entry proposed by another node,
+//! or by this node before a restart, has no waiter and answers nobody.
+//! What a client retries after a timeout or a redirect is deduplicated by
+//! the state machine's request log, not here.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
+use log::{error, info, warn};
+
+use crate::raft::{Entry, EntryId, EntryKind, NodeId, Snapshot};
+use crate::replication::{ReplicationError, StateDigest, StateMachine};
+use crate::wal;
+
+use super::codec::{decode_proposal, ProposalTag};
+use super::events::{ApplyTask, CoreEvent};
+use super::limits::EXPIRY_SWEEP_INTERVAL;
+use super::proposals::{PendingProposals, PendingRead, PendingReads, Reply};
+use super::status::{count, Lifecycle, SharedStatus};
+use super::storage::{lock_snapshots, SharedSnapshots};
+
+/// The raft-apply thread's state.
+pub struct ApplyLoop<S: StateMachine> {
+    /// This node.
+    pub me: NodeId,
+    /// This start's incarnation: only entries tagged with it have waiters.
+    pub incarnation: u64,
+    /// The state machine.
+    pub state: S,
+    /// The last entry applied (or the snapshot's last entry).
+    pub applied: EntryId,
+    /// The index of the latest snapshot taken or loaded.
+    pub snapshot_index: u64,
+    /// Take a snapshot after this many entries.
+    pub snapshot_every: u64,
+    /// Where snapshots are saved.
+    pub snapshots: SharedSnapshots,
+    /// Tasks from the core.
+    pub tasks: Receiver<ApplyTask<S>>,
+    /// Where compactions go.
+    pub core_inbox: Sender<CoreEvent<S>>,
+    /// Disconnects when the replicator stops.
+    pub stop: Receiver<()>,
+    /// Where the applied index is published.
+    pub status: Arc<SharedStatus>,
+    /// Replies to this node's proposals.
+    pub proposals: PendingProposals<S::Result>,
+    /// Reads waiting.
+    pub reads: PendingReads<S::Request, S::Result>,
+    /// A compaction the core's full inbox refused; retried each sweep.
+    pub unsent_compaction: Option<(u64, Vec<u8>)>,
+}
+
+impl<S: StateMachine> ApplyLoop<S> {
+    /// Applies until stopped. On a clean stop it applies every task the
+    /// core queued (the queue disconnects once the core is gone), then
+    /// takes a last snapshot; on a crash it just returns.
+    pub fn run(mut self) {
+        let mut stop = self.stop.clone();
+        let mut last_sweep = Instant::now();
+        loop {
+            select! {
+                recv(self.tasks) -> task => match task {
+                    Ok(task) => {
+                        if !self.on_task(task) {
+                            return;
+                        }
+                    }
+                    Err(_) => break,
+                },
+                recv(stop) -> _ => {
+                    if self.status.is_crashing() {
+                        return;
+                    }
+                    // Drain: keep applying until every sender is gone.
+                    stop = never();
+                }
+                default(EXPIRY_SWEEP_INTERVAL) => {}
+            }
+            if last_sweep.elapsed() >= EXPIRY_SWEEP_INTERVAL {
+                self.sweep(Instant::now());
+                last_sweep = Instant::now();
+            }
+        }
+        self.finish();
+    }
+
+    /// Handles one task; false if the thread must stop (a snapshot from the
+    /// leader that does not load: this replica can no longer follow).
+    fn on_task(&mut self, task: ApplyTask<S>) -> bool {
+        match task {
+            ApplyTask::ExpectProposal { number, reply } => self.proposals.expect(number, reply),
+            ApplyTask::ExpectRead { id, request, reply } => {
+                self.reads.expect(id, PendingRead { request, reply })
+            }
+            ApplyTask::Committed(entries) => {
+                for entry in entries {
+                    self.apply_entry(entry);
+                }
+                self.status.publish_applied(self.applied.index.0);
+                self.answer_reads();
+                self.maybe_snapshot();
+            }
+            ApplyTask::Install(snapshot) => return self.install(snapshot),
+            ApplyTask::ReadConfirmed { id, index } => {
+                self.reads.confirm(id, index);
+                self.answer_reads();
+            }
+            ApplyTask::SteppedDown { leader } => {
+                let error = ReplicationError::NotLeader { leader };
+                self.proposals.fail_all(&error);
+                self.reads.fail_unconfirmed(&error);
+            }
+            ApplyTask::Digest(answer) => {
+                let _ = answer.try_send(StateDigest::of(self.applied.index.0, &self.state));
+            }
+        }
+        true
+    }
+
+    /// Applies one committed entry and answers its proposer, if waiting here.
+    fn apply_entry(&mut self, entry: Entry) {
+        assert_eq!(
+            entry.index,
+            self.applied.index.next(),
+            "raft apply {}: entries out of order after {}",
+            self.me,
+            self.applied
+        );
+        if entry.kind == EntryKind::Normal {
+            match decode_request::<S>(&entry.data) {
+                Ok((tag, request)) => {
+                    let result = self.state.apply(&request);
+                    if let Some(reply) = self.take_reply(tag) {
+                        reply.send(Ok(result));
+                    }
+                }
+                Err(why) => {
+                    // Every replica skips the same entry, so they stay equal.
+                    count(&self.status.counters.entries_undecodable, 1);
+                    error!(
+                        "raft apply {}: entry {} skipped: {why}",
+                        self.me,
+                        entry.id()
+                    );
+                }
+            }
+        }
+        self.applied = entry.id();
+    }
+
+    /// The reply waiting for the entry tagged `tag`: only this node's
+    /// proposals of this start have one.
+    fn take_reply(&mut self, tag: ProposalTag) -> Option<Reply<S::Result>> {
+        if tag.node != self.me || tag.incarnation != self.incarnation {
+            return None;
+        }
+        self.proposals.take(tag.number)
+    }
+
+    /// Answers the confirmed reads the state machine has caught up with.
+    fn answer_reads(&mut self) {
+        for read in self.reads.take_ready(self.applied.index.0) {
+            let result = self.state.apply(&read.request);
+            read.reply.send(Ok(result));
+        }
+    }
+
+    /// Loads a snapshot from the leader in place of the state machine.
+    fn install(&mut self, snapshot: Snapshot) -> bool {
+        let state = match S::restore(&snapshot.data) {
+            Ok(state) => state,
+            Err(why) => {
+                error!(
+                    "raft apply {}: the leader's snapshot {} does not load: {why}",
+                    self.me,
+                    snapshot.meta.id()
+                );
+                self.status.set_lifecycle(Lifecycle::Failed);
+                return false;
+            }
+        };
+        info!(
+            "raft apply {}: loaded snapshot {}",
+            self.me,
+            snapshot.meta.id()
+        );
+        self.state = state;
+        self.applied = snapshot.meta.id();
+        self.snapshot_index = snapshot.meta.index.0;
+        count(&self.status.counters.snapshots_installed, 1);
+        self.status.publish_applied(self.applied.index.0);
+        // The results of entries the snapshot covers are not known here.
+        let error = ReplicationError::Unavailable(
+            "overtaken by a snapshot; retry with the same request id".into(),
+        );
+        self.proposals.fail_all(&error);
+        self.answer_reads();
+        true
+    }
+
+    /// Every `snapshot_every` entries: save a snapshot, then ask the core
+    /// to compact the log up to it.
+    fn maybe_snapshot(&mut self) {
+        if self.applied.index.0 - self.snapshot_index < self.snapshot_every {
+            return;
+        }
+        if let Some(data) = self.save_snapshot() {
+            self.unsent_compaction = Some((self.applied.index.0, data));
+            self.send_compaction();
+        }
+    }
+
+    /// Saves the state at `applied` unless the store holds a newer
+    /// snapshot already (one from the leader). Returns its bytes if saved.
+    fn save_snapshot(&mut self) -> Option<Vec<u8>> {
+        let index = self.applied.index.0;
+        self.snapshot_index = index;
+        let data = self.state.snapshot();
+        let mut store = lock_snapshots(&self.snapshots);
+        if store.latest_index().is_some_and(|latest| latest >= index) {
+            return None;
+        }
+        let snapshot = wal::Snapshot {
+            index,
+            term: self.applied.term.0,
+            data,
+        };
+        match store.save(&snapshot) {
+            Ok(()) => {
+                count(&self.status.counters.snapshots_taken, 1);
+                Some(snapshot.data)
+            }
+            Err(error) => {
+                // The log keeps everything until a later snapshot works.
+                warn!(
+                    "raft apply {}: snapshot at {index} failed: {error}",
+                    self.me
+                );
+                None
+            }
+        }
+    }
+
+    fn send_compaction(&mut self) {
+        let Some((index, data)) = self.unsent_compaction.take() else {
+            return;
+        };
+        match self.core_inbox.try_send(CoreEvent::Compact { index, data }) {
+            Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Full(CoreEvent::Compact { index, data })) => {
+                self.unsent_compaction = Some((index, data));
+            }
+            Err(TrySendError::Full(_)) => unreachable!("the event sent was a Compact"),
+        }
+    }
+
+    /// Expires replies, retries a compaction, and fails everything once the
+    /// replica failed (the core stopped: nothing will ever be applied).
+    fn sweep(&mut self, now: Instant) {
+        self.proposals.expire(now);
+        self.reads.expire(now);
+        self.send_compaction();
+        if self.status.lifecycle() == Lifecycle::Failed {
+            let error = ReplicationError::Unavailable("the replica's storage failed".into());
+            self.proposals.fail_all(&error);
+            self.reads.fail_all(&error);
+        }
+    }
+
+    /// A clean stop: a last snapshot, so that a restart need not replay the
+    /// log, and an answer to every reply still waiting.
+    fn finish(mut self) {
+        if self.applied.index.0 > self.snapshot_index {
+            self.save_snapshot();
+        }
+        let error = ReplicationError::Unavailable("the replica is shutting down".into());
+        self.proposals.fail_all(&error);
+        self.reads.fail_all(&error);
+    }
+}
+
+/// A `Normal` entry's tag and the state machine's request inside it.
+fn decode_request<S: StateMachine>(data: &[u8]) -> Result<(ProposalTag, S::Request), String> {
+    let (tag, bytes) = decode_proposal(data)?;
+    let request = serde_json::from_slice(bytes).map_err(|error| error.to_string())?;
+    Ok((tag, request))
+}

@@ -1,0 +1,291 @@
+//! The "raft-core" thread: the only owner of the `RaftNode`. It runs the
+//! Ready loop of `crate::raft` literally:
+//!
+//! ```text
+//! loop {
+//!     wait for one event, then take every event already queued (a batch)
+//!     feed each to the node: step / tick / propose / read_index / compact
+//!     while the node has a Ready:
+//!         1. send messages_now
+//!         2. persist snapshot, entries (one fsync), hard state
+//!         3. send messages_after_persist
+//!         4. hand the snapshot and the committed entries to raft-apply
+//!         5. hand the confirmed reads to raft-apply
+//!         6. advance
+//!     publish the node's status; if it stopped leading, say so to raft-apply
+//! }
+//! ```
+//!
+//! Batching is what makes it fast: while one Ready's fsync runs, new
+//! proposals wait in the inbox, and the next batch proposes them all, so
+//! they share the next Ready and its one fsync.
+//!
+//! It may call: the node, `RaftStorage` (which blocks on the wal-writer
+//! thread for the fsync), the transport (`send` never blocks) and the apply
+//! queue (which blocks when full: the core then slows to the apply pace).
+//! It never waits on anything that waits on it, so nothing deadlocks.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{select, Receiver, Sender};
+use log::{debug, error, warn};
+
+use crate::raft::{LogIndex, Message, RaftError, RaftNode, RaftStatus, Ready, Role, Term};
+use crate::replication::StateMachine;
+use crate::transport::UdpTransport;
+use crate::wal::WalError;
+
+use super::codec::{decode_read_context, encode_proposal, encode_read_context, ProposalTag};
+use super::events::{ApplyTask, CoreEvent};
+use super::limits::BATCH_EVENTS_MAX;
+use super::proposals::Reply;
+use super::status::{count, Lifecycle, SharedStatus};
+use super::storage::{RaftStorage, Written};
+
+/// Why the core loop stops before it is told to.
+enum Halt {
+    /// A write failed: what is on disk is unknown, so this node can no
+    /// longer promise anything (a vote, an acknowledgement) and stops.
+    Storage(WalError),
+    /// The apply thread is gone (stopping, or it failed).
+    ApplyGone,
+}
+
+/// The raft-core thread's state.
+pub struct CoreLoop<S: StateMachine> {
+    /// The Raft node; only this thread touches it.
+    pub node: RaftNode,
+    /// The log, the hard state and the snapshots.
+    pub storage: RaftStorage,
+    /// Where messages go.
+    pub transport: Arc<UdpTransport>,
+    /// Peer messages, ticks, proposals, reads and compactions.
+    pub inbox: Receiver<CoreEvent<S>>,
+    /// Committed entries, snapshots, replies and reads for raft-apply.
+    pub apply_tasks: Sender<ApplyTask<S>>,
+    /// Disconnects when the replicator stops.
+    pub stop: Receiver<()>,
+    /// Where the node's status is published.
+    pub status: Arc<SharedStatus>,
+    /// Drawn at start; goes into every proposal's tag.
+    pub incarnation: u64,
+    /// The last proposal number used.
+    pub proposals: u64,
+    /// The last read id used.
+    pub reads: u64,
+    /// The term this node leads in, as of the last batch.
+    pub leading_in: Option<Term>,
+}
+
+impl<S: StateMachine> CoreLoop<S> {
+    /// Runs batches until stopped, or until storage fails.
+    pub fn run(mut self) {
+        while let Some(first) = self.next_event() {
+            if let Err(halt) = self.run_batch(first) {
+                self.halt(halt);
+                return self.answer_leftovers();
+            }
+        }
+        self.answer_leftovers();
+        // Every write was durable before anything was acknowledged, so
+        // there is nothing left to flush but queued compactions.
+        self.storage.close();
+    }
+
+    /// Answers the requests still queued: the replica has left `Running`
+    /// (a stop, a crash or a failure), so none can be queued after them.
+    /// Dropping an event answers its reply `Unavailable`.
+    fn answer_leftovers(&self) {
+        while let Ok(event) = self.inbox.try_recv() {
+            drop(event);
+        }
+    }
+
+    /// One turn of the loop: a batch of events, then every Ready.
+    fn run_batch(&mut self, first: CoreEvent<S>) -> Result<(), Halt> {
+        self.on_event(first)?;
+        for _ in 1..BATCH_EVENTS_MAX {
+            match self.inbox.try_recv() {
+                Ok(event) => self.on_event(event)?,
+                Err(_) => break,
+            }
+        }
+        while self.node.has_ready() {
+            let ready = self.node.ready();
+            self.handle_ready(ready)?;
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// The Ready recipe (crate::raft explains each step's reason).
+    fn handle_ready(&mut self, ready: Ready) -> Result<(), Halt> {
+        // 1. Heartbeats and a leader's appends need nothing on disk: the
+        //    followers write while the leader writes (thesis §10.2.1).
+        self.send(&ready.messages_now);
+        // 2. Snapshot, entries, hard state, in that order; one fsync for
+        //    the entries of every proposal in this batch.
+        let written = self.storage.persist(&ready).map_err(Halt::Storage)?;
+        self.count_written(written);
+        // 3. Votes and acknowledgements promise durable state: only now.
+        self.send(&ready.messages_after_persist);
+        // 4. The snapshot first (it replaces the state machine), then the
+        //    entries after it, in log order.
+        if let Some(snapshot) = ready.snapshot_to_persist {
+            self.to_apply(ApplyTask::Install(snapshot))?;
+        }
+        if !ready.committed_entries.is_empty() {
+            self.to_apply(ApplyTask::Committed(ready.committed_entries))?;
+        }
+        // 5. Queued behind the entries: the apply thread answers each read
+        //    once it has applied up to the read's index.
+        for read in ready.read_states {
+            match decode_read_context(&read.request_ctx) {
+                Ok(id) => self.to_apply(ApplyTask::ReadConfirmed {
+                    id,
+                    index: read.index.0,
+                })?,
+                Err(why) => warn!("raft core: a read state with a bad context: {why}"),
+            }
+        }
+        // 6.
+        self.node.advance();
+        Ok(())
+    }
+
+    fn on_event(&mut self, event: CoreEvent<S>) -> Result<(), Halt> {
+        match event {
+            CoreEvent::Peer(message) => self.node.step(message),
+            CoreEvent::Tick => self.node.tick(),
+            CoreEvent::Propose { request, reply } => self.propose(request, reply)?,
+            CoreEvent::Read { request, reply } => self.start_read(request, reply)?,
+            CoreEvent::Compact { index, data } => self.compact(index, data),
+        }
+        Ok(())
+    }
+
+    /// Appends a write to the log, tagged so that raft-apply finds its
+    /// reply. The reply is queued for raft-apply now, before the entry can
+    /// commit (that takes at least one more Ready), so it is always there
+    /// in time.
+    fn propose(&mut self, request: Vec<u8>, reply: Reply<S::Result>) -> Result<(), Halt> {
+        self.proposals += 1;
+        let tag = ProposalTag {
+            node: self.node.id(),
+            incarnation: self.incarnation,
+            number: self.proposals,
+        };
+        match self.node.propose(encode_proposal(tag, &request)) {
+            Ok(_) => self.to_apply(ApplyTask::ExpectProposal {
+                number: tag.number,
+                reply,
+            }),
+            Err(error) => {
+                refuse(reply, error);
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts a ReadIndex read: nothing is written to the log; the leader
+    /// confirms with a heartbeat round that it still leads.
+    fn start_read(&mut self, request: S::Request, reply: Reply<S::Result>) -> Result<(), Halt> {
+        self.reads += 1;
+        let id = self.reads;
+        match self.node.read_index(encode_read_context(id)) {
+            Ok(()) => self.to_apply(ApplyTask::ExpectRead { id, request, reply }),
+            Err(error) => {
+                refuse(reply, error);
+                Ok(())
+            }
+        }
+    }
+
+    /// The apply thread saved a snapshot at `index`: the node forgets the
+    /// entries it covers, and the log drops the segments that hold them.
+    fn compact(&mut self, index: u64, data: Vec<u8>) {
+        match self.node.compact(LogIndex(index), data) {
+            Ok(()) => self.storage.compact_log(index),
+            // A newer snapshot came from the leader meanwhile.
+            Err(error) => debug!("raft core: not compacting to {index}: {error}"),
+        }
+    }
+
+    /// Publishes the node's status, and tells raft-apply when this node
+    /// stopped leading the term it led, so that waiting replies are
+    /// redirected at once instead of timing out.
+    fn publish(&mut self) {
+        let applied = LogIndex(self.status.applied()).min(self.node.log().handed_out());
+        self.node.report_applied(applied);
+        let status: RaftStatus = self.node.status();
+        self.status.publish_node(status);
+        let leading_now = (status.role == Role::Leader).then_some(status.term);
+        if self.leading_in.is_some() && self.leading_in != leading_now {
+            let leader = status.leader.map(|leader| leader.0);
+            // If raft-apply is gone, the replies went with it.
+            let _ = self.apply_tasks.send(ApplyTask::SteppedDown { leader });
+        }
+        self.leading_in = leading_now;
+    }
+
+    fn count_written(&self, written: Written) {
+        let counters = &self.status.counters;
+        count(&counters.readys, 1);
+        if written.entries > 0 {
+            count(&counters.log_writes, 1);
+            count(&counters.entries_persisted, written.entries as u64);
+        }
+        if written.hard_state {
+            count(&counters.hard_state_saves, 1);
+        }
+    }
+
+    fn send(&self, messages: &[Message]) {
+        for message in messages {
+            if let Err(error) = self.transport.send(message.to.0, &message.encode()) {
+                // The core's limits keep every message within a datagram.
+                error!("raft core: cannot send {}: {error}", message.describe());
+            }
+        }
+    }
+
+    fn to_apply(&self, task: ApplyTask<S>) -> Result<(), Halt> {
+        self.apply_tasks.send(task).map_err(|_| Halt::ApplyGone)
+    }
+
+    /// Waits for the next event; `None` once stopped.
+    fn next_event(&self) -> Option<CoreEvent<S>> {
+        select! {
+            recv(self.stop) -> _ => None,
+            recv(self.inbox) -> event => event.ok(),
+        }
+    }
+
+    fn halt(&self, halt: Halt) {
+        match halt {
+            Halt::Storage(error) => {
+                error!(
+                    "raft core {}: storage failed, stopping: {error}",
+                    self.node.id()
+                );
+                self.status.set_lifecycle(Lifecycle::Failed);
+            }
+            Halt::ApplyGone => {
+                // A stop or a failure already moved the lifecycle on; if
+                // not, the apply thread died of a bug, and nothing more
+                // may be accepted either.
+                debug!("raft core {}: the apply thread is gone", self.node.id());
+                self.status.fail_if_running();
+            }
+        }
+    }
+}
+
+/// Answers a request the node refused: a redirect on a follower, else
+/// `Unavailable` with the reason (queue full, entry too large).
+fn refuse<R>(reply: Reply<R>, error: RaftError) {
+    match error {
+        RaftError::NotLeader { leader } => reply.redirect(leader.map(|leader| leader.0)),
+        other => reply.fail(other.to_string()),
+    }
+}

@@ -1,0 +1,41 @@
+//! Every bound of the driver in one place: queue capacities, batch sizes and
+//! the table sizes. The protocol's own bounds (uncommitted entries, pending
+//! reads, message sizes) live in `raft::RaftConfig`; the transport's in
+//! `transport::udp`; the storage writer's in `wal::group_commit`.
+
+use std::time::Duration;
+
+/// Events waiting in the raft-core thread's inbox (peer messages, ticks,
+/// proposals, reads, compactions). When it is full, peer messages are
+/// dropped (Raft retransmits), ticks are dropped (the next one comes) and
+/// submissions are refused with `Unavailable`: the replica is overloaded.
+pub const CORE_INBOX_MAX: usize = 4096;
+
+/// Events the core feeds to the Raft node before it asks for a `Ready`:
+/// they all share that Ready's one fsync. Bounded so that a flood of input
+/// cannot hold back the Ready's messages (and so the whole cluster).
+pub const BATCH_EVENTS_MAX: usize = 1024;
+
+/// Tasks waiting for the raft-apply thread (committed entries, snapshots to
+/// load, replies to expect, confirmed reads). The core blocks when it is
+/// full: applying is then the bottleneck and the core slows to its pace.
+pub const APPLY_QUEUE_MAX: usize = 1024;
+
+/// Proposals of this node waiting for their entry to be applied. Raft
+/// already refuses proposals beyond `RaftConfig::uncommitted_entries_max`;
+/// this is the driver's own backstop, sized to match.
+pub const PENDING_PROPOSALS_MAX: usize = 4096;
+
+/// Linearizable reads waiting for confirmation or for the state machine to
+/// catch up. Matches `RaftConfig::pending_reads_max`.
+pub const PENDING_READS_MAX: usize = 1024;
+
+/// How often the apply thread looks for replies that waited too long, and
+/// retries handing a snapshot to a busy core.
+pub const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How long `state_digest` waits for the apply thread to compute it.
+pub const DIGEST_WAIT_MAX: Duration = Duration::from_secs(10);
+
+// One batch must fit in the inbox it drains.
+const _: () = assert!(BATCH_EVENTS_MAX <= CORE_INBOX_MAX);

@@ -1,0 +1,263 @@
+//! [`DriverStatus`]: what a replica reports about itself, and the shared
+//! cell behind it. The raft-core thread publishes the node's view after
+//! every batch, the raft-apply thread the applied index, and any thread
+//! counts what it dropped. `submit` reads the view to redirect at once.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+
+use crate::raft::{LogIndex, NodeId, RaftCounters, RaftStatus, Role, Term};
+use crate::transport::TransportStats;
+
+use super::recovery::RecoveryReport;
+
+/// Where a replicator is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Serving.
+    Running,
+    /// `shutdown` or `crash` was called; the threads are stopping.
+    Stopping,
+    /// Every thread has ended.
+    Stopped,
+    /// Storage failed (or a snapshot could not be loaded): the replica
+    /// stopped taking part, since it can no longer keep Raft's promises.
+    Failed,
+}
+
+/// The driver's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DriverCounters {
+    /// Datagrams that passed the transport's checksum but did not decode as
+    /// a Raft message, or claimed another sender than the one they came from.
+    pub malformed_dropped: u64,
+    /// Peer messages dropped because the core inbox was full.
+    pub inbox_full_drops: u64,
+    /// Ticks dropped because the core inbox was full.
+    pub ticks_dropped: u64,
+    /// Submissions refused because the core inbox was full.
+    pub submissions_refused: u64,
+    /// Readys handled.
+    pub readys: u64,
+    /// Readys that wrote log entries: each cost one fsync of the log.
+    pub log_writes: u64,
+    /// Log entries written: `entries_persisted / log_writes` is how many
+    /// entries one fsync carried on average.
+    pub entries_persisted: u64,
+    /// Hard state saves (term or vote changed): two fsyncs each.
+    pub hard_state_saves: u64,
+    /// Snapshots this replica took of its state machine.
+    pub snapshots_taken: u64,
+    /// Snapshots received from a leader and loaded.
+    pub snapshots_installed: u64,
+    /// Committed entries that failed to decode (skipped on every replica).
+    pub entries_undecodable: u64,
+}
+
+/// A replica's view of itself, for tests and cluster-status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DriverStatus {
+    /// Where the replicator is in its life.
+    pub lifecycle: Lifecycle,
+    /// The Raft node's role.
+    pub role: Role,
+    /// Its current term.
+    pub term: Term,
+    /// The leader it knows of in its term.
+    pub leader: Option<NodeId>,
+    /// Its commit index.
+    pub commit: LogIndex,
+    /// The state machine's applied index.
+    pub applied: LogIndex,
+    /// Its last log index.
+    pub last_index: LogIndex,
+    /// The index of its latest snapshot.
+    pub snapshot_index: LogIndex,
+    /// What the Raft core dropped.
+    pub raft: RaftCounters,
+    /// What the driver did and dropped.
+    pub driver: DriverCounters,
+    /// What the transport did and dropped, while it runs.
+    pub transport: Option<TransportStats>,
+    /// What recovery found and repaired at this start.
+    pub recovery: RecoveryReport,
+}
+
+/// The live counters behind [`DriverCounters`] (each field is documented
+/// there): relaxed atomics, each independent, since a reader only needs a
+/// recent value of each.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    /// See [`DriverCounters::malformed_dropped`].
+    pub malformed_dropped: AtomicU64,
+    /// See [`DriverCounters::inbox_full_drops`].
+    pub inbox_full_drops: AtomicU64,
+    /// See [`DriverCounters::ticks_dropped`].
+    pub ticks_dropped: AtomicU64,
+    /// See [`DriverCounters::submissions_refused`].
+    pub submissions_refused: AtomicU64,
+    /// See [`DriverCounters::readys`].
+    pub readys: AtomicU64,
+    /// See [`DriverCounters::log_writes`].
+    pub log_writes: AtomicU64,
+    /// See [`DriverCounters::entries_persisted`].
+    pub entries_persisted: AtomicU64,
+    /// See [`DriverCounters::hard_state_saves`].
+    pub hard_state_saves: AtomicU64,
+    /// See [`DriverCounters::snapshots_taken`].
+    pub snapshots_taken: AtomicU64,
+    /// See [`DriverCounters::snapshots_installed`].
+    pub snapshots_installed: AtomicU64,
+    /// See [`DriverCounters::entries_undecodable`].
+    pub entries_undecodable: AtomicU64,
+}
+
+impl LiveCounters {
+    fn snapshot(&self) -> DriverCounters {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        DriverCounters {
+            malformed_dropped: read(&self.malformed_dropped),
+            inbox_full_drops: read(&self.inbox_full_drops),
+            ticks_dropped: read(&self.ticks_dropped),
+            submissions_refused: read(&self.submissions_refused),
+            readys: read(&self.readys),
+            log_writes: read(&self.log_writes),
+            entries_persisted: read(&self.entries_persisted),
+            hard_state_saves: read(&self.hard_state_saves),
+            snapshots_taken: read(&self.snapshots_taken),
+            snapshots_installed: read(&self.snapshots_installed),
+            entries_undecodable: read(&self.entries_undecodable),
+        }
+    }
+}
+
+/// Adds `amount` to a counter.
+pub fn count(counter: &AtomicU64, amount: u64) {
+    counter.fetch_add(amount, Ordering::Relaxed);
+}
+
+/// The cell the threads publish into.
+#[derive(Debug)]
+pub struct SharedStatus {
+    /// The Raft node's status as of the core's last batch.
+    node: Mutex<RaftStatus>,
+    /// The state machine's applied index.
+    applied: AtomicU64,
+    /// Behind a lock rather than in an atomic so that `submit` can hold it
+    /// (shared) while it queues a request: once a writer has moved the
+    /// replica out of `Running`, no request can be queued after, and the
+    /// core answers every one queued before as it stops.
+    lifecycle: RwLock<Lifecycle>,
+    recovery: RecoveryReport,
+    /// Set by `crash` before the threads are told to stop: they then stop
+    /// where they are, with no last apply and no last snapshot.
+    crashing: AtomicBool,
+    /// What the threads did and dropped.
+    pub counters: LiveCounters,
+}
+
+impl SharedStatus {
+    /// A cell holding the restored node's status.
+    pub fn new(node: RaftStatus, applied: u64, recovery: RecoveryReport) -> SharedStatus {
+        SharedStatus {
+            recovery,
+            node: Mutex::new(node),
+            applied: AtomicU64::new(applied),
+            lifecycle: RwLock::new(Lifecycle::Running),
+            crashing: AtomicBool::new(false),
+            counters: LiveCounters::default(),
+        }
+    }
+
+    /// The core publishes the node's status after a batch.
+    pub fn publish_node(&self, status: RaftStatus) {
+        *self.lock_node() = status;
+    }
+
+    /// The node's status as last published.
+    pub fn node(&self) -> RaftStatus {
+        *self.lock_node()
+    }
+
+    /// The apply thread publishes how far it applied.
+    pub fn publish_applied(&self, index: u64) {
+        self.applied.store(index, Ordering::Release);
+    }
+
+    /// The applied index as last published.
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    /// Moves to `next`, unless the replica already failed (which sticks).
+    pub fn set_lifecycle(&self, next: Lifecycle) {
+        let mut lifecycle = self
+            .lifecycle
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *lifecycle != Lifecycle::Failed {
+            *lifecycle = next;
+        }
+    }
+
+    /// Moves to `Failed` if still `Running` (a stop under way stays one).
+    pub fn fail_if_running(&self) {
+        let mut lifecycle = self
+            .lifecycle
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *lifecycle == Lifecycle::Running {
+            *lifecycle = Lifecycle::Failed;
+        }
+    }
+
+    /// Where the replicator is in its life.
+    pub fn lifecycle(&self) -> Lifecycle {
+        *self.admit()
+    }
+
+    /// The lifecycle, held (shared) until the guard drops: while a caller
+    /// holds it, the replica cannot leave `Running`.
+    pub fn admit(&self) -> RwLockReadGuard<'_, Lifecycle> {
+        // Held only to read or write a plain value; never poisoned mid-write.
+        self.lifecycle
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks the coming stop as a crash.
+    pub fn set_crashing(&self) {
+        self.crashing.store(true, Ordering::Release);
+    }
+
+    /// Whether the stop under way is a crash.
+    pub fn is_crashing(&self) -> bool {
+        self.crashing.load(Ordering::Acquire)
+    }
+
+    /// Everything, with the transport's counters if given.
+    pub fn status(&self, transport: Option<TransportStats>) -> DriverStatus {
+        let node = self.node();
+        DriverStatus {
+            lifecycle: self.lifecycle(),
+            role: node.role,
+            term: node.term,
+            leader: node.leader,
+            commit: node.commit,
+            applied: LogIndex(self.applied()),
+            last_index: node.last_index,
+            snapshot_index: node.snapshot_index,
+            raft: node.counters,
+            driver: self.counters.snapshot(),
+            transport,
+            recovery: self.recovery,
+        }
+    }
+
+    fn lock_node(&self) -> MutexGuard<'_, RaftStatus> {
+        // Held only to copy a plain value in or out; never poisoned mid-write.
+        self.node
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,88 @@
+//! The toy state machine the tests replicate: a key-value map, the order in
+//! which writes were applied, and a request log that answers a repeated
+//! request id with its first result (never a second application), as the
+//! product DB's does.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::replication::StateMachine;
+
+/// A request to the toy machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToyRequest {
+    /// Sets `key` to `value`; `id` names the request for retries.
+    Put { id: u64, key: String, value: i64 },
+    /// Reads `key` (changes nothing).
+    Get { key: String },
+    /// Returns the whole state (changes nothing).
+    Dump,
+}
+
+/// What applying a request returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToyResult {
+    /// The put's place in the applied order (from 1).
+    Put { position: u64 },
+    /// A key's value.
+    Value(Option<i64>),
+    /// The whole state.
+    Dump(Toy),
+}
+
+/// The replicated state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Toy {
+    /// The map.
+    pub values: BTreeMap<String, i64>,
+    /// Ids of the puts applied, in order, each once.
+    pub order: Vec<u64>,
+    /// The first result of every put, by id.
+    pub answered: BTreeMap<u64, ToyResult>,
+}
+
+impl StateMachine for Toy {
+    type Request = ToyRequest;
+    type Result = ToyResult;
+
+    fn apply(&mut self, request: &ToyRequest) -> ToyResult {
+        match request {
+            ToyRequest::Put { id, key, value } => {
+                if let Some(first) = self.answered.get(id) {
+                    return first.clone();
+                }
+                self.values.insert(key.clone(), *value);
+                self.order.push(*id);
+                let result = ToyResult::Put {
+                    position: self.order.len() as u64,
+                };
+                self.answered.insert(*id, result.clone());
+                result
+            }
+            ToyRequest::Get { key } => ToyResult::Value(self.values.get(key).copied()),
+            ToyRequest::Dump => ToyResult::Dump(self.clone()),
+        }
+    }
+
+    fn is_read_only(request: &ToyRequest) -> bool {
+        !matches!(request, ToyRequest::Put { .. })
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a toy state encodes")
+    }
+
+    fn restore(bytes: &[u8]) -> Result<Toy, String> {
+        serde_json::from_slice(bytes).map_err(|error| error.to_string())
+    }
+}
+
+/// A put request.
+pub fn put(id: u64, key: &str, value: i64) -> ToyRequest {
+    ToyRequest::Put {
+        id,
+        key: key.to_string(),
+        value,
+    }
+}

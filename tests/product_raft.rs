@@ -1,0 +1,306 @@
+//! The product DB on five real product-db processes replicated by Raft:
+//! kill -9 a follower, then the leader, during a steady stream of writes
+//! from several clients; restart them from their data dirs (past a
+//! snapshot); stop and restart all five. Every acknowledged write must be
+//! present on every replica exactly once, and the replicas must converge to
+//! the same state.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use marketplace::market::{Category, Condition, ItemDraft, Price, RequestId};
+use marketplace::product::{ProductCommand, ProductOutcome, ProductRequest, ProductResult};
+use marketplace::rpc::DatabaseClient;
+use support::{wait_until, Cluster, Options};
+
+const REPLICAS: usize = 5;
+const SELLER: u64 = 1;
+const STATUS_TIMEOUT: Duration = Duration::from_millis(500);
+
+type ProductClient = DatabaseClient<ProductRequest, ProductResult>;
+
+fn put(client: &ProductClient, name: &str) -> ProductResult {
+    let draft = ItemDraft {
+        name: name.to_string(),
+        category: Category::new(1).unwrap(),
+        keywords: vec![],
+        condition: Condition::New,
+        price: Price::from_cents(100).unwrap(),
+        quantity: 1,
+    };
+    let request = ProductRequest {
+        request_id: RequestId(name.to_string()),
+        command: ProductCommand::PutItem {
+            seller: SELLER,
+            draft,
+        },
+    };
+    client.execute(&request).expect("the product DB answers")
+}
+
+/// Names of the seller's items, read linearizably through the leader.
+fn listed_names(client: &ProductClient) -> Vec<String> {
+    let request = ProductRequest {
+        request_id: RequestId::random(),
+        command: ProductCommand::ListSellerItems { seller: SELLER },
+    };
+    match client.execute(&request).expect("the product DB answers") {
+        Ok(ProductOutcome::Items(items)) => items.into_iter().map(|item| item.name).collect(),
+        other => panic!("unexpected reply {other:?}"),
+    }
+}
+
+/// The replica that says it leads, among the running ones.
+fn leader(cluster: &Cluster, client: &ProductClient) -> Option<usize> {
+    (0..REPLICAS)
+        .filter(|&i| cluster.is_running("product-db", i))
+        .find(|&i| {
+            client
+                .status(i, STATUS_TIMEOUT)
+                .map(|s| s.get_role() == "leader")
+                .unwrap_or(false)
+        })
+}
+
+fn a_follower(cluster: &Cluster, client: &ProductClient) -> usize {
+    (0..REPLICAS)
+        .filter(|&i| cluster.is_running("product-db", i))
+        .find(|&i| {
+            client
+                .status(i, STATUS_TIMEOUT)
+                .map(|s| s.get_role() == "follower")
+                .unwrap_or(false)
+        })
+        .expect("a follower")
+}
+
+/// Waits until every running replica reports the same applied index and
+/// state checksum.
+fn wait_converged(cluster: &Cluster, client: &ProductClient) {
+    wait_until(
+        "every replica holds the same state",
+        Duration::from_secs(60),
+        || {
+            let digests: BTreeSet<(u64, u32)> = (0..REPLICAS)
+                .filter(|&i| cluster.is_running("product-db", i))
+                .map(|i| match client.digest(i, STATUS_TIMEOUT) {
+                    Ok(d) => (d.get_applied_index(), d.get_state_crc()),
+                    Err(_) => (u64::MAX, i as u32),
+                })
+                .collect();
+            digests.len() == 1
+                && digests
+                    .iter()
+                    .all(|(applied, _)| *applied > 0 && *applied != u64::MAX)
+        },
+    );
+}
+
+/// Clients writing until told to stop; each acknowledged name is recorded.
+struct Writers {
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<Mutex<Vec<(String, Instant)>>>,
+    count: Arc<AtomicU64>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Writers {
+    fn start(cluster: &Cluster, clients: usize) -> Writers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acknowledged = Arc::new(Mutex::new(Vec::new()));
+        let count = Arc::new(AtomicU64::new(0));
+        let threads = (0..clients)
+            .map(|writer| {
+                let client = cluster.product_db();
+                let (stop, acknowledged, count) =
+                    (stop.clone(), acknowledged.clone(), count.clone());
+                std::thread::spawn(move || {
+                    let mut n = 0;
+                    while !stop.load(Ordering::SeqCst) {
+                        let name = format!("w{writer}-{n}");
+                        n += 1;
+                        match put(&client, &name) {
+                            Ok(ProductOutcome::ItemPut { .. }) => {
+                                acknowledged.lock().unwrap().push((name, Instant::now()));
+                                count.fetch_add(1, Ordering::SeqCst);
+                            }
+                            other => panic!("put {name}: {other:?}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        Writers {
+            stop,
+            acknowledged,
+            count,
+            threads,
+        }
+    }
+
+    fn wait_for_more(&self, more: u64) {
+        let target = self.count.load(Ordering::SeqCst) + more;
+        wait_until(
+            "more writes are acknowledged",
+            Duration::from_secs(60),
+            || self.count.load(Ordering::SeqCst) >= target,
+        );
+    }
+
+    fn first_ack_after(&self, instant: Instant) -> Option<Instant> {
+        self.acknowledged
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, at)| *at)
+            .filter(|at| *at > instant)
+            .min()
+    }
+
+    fn finish(self) -> Vec<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        for thread in self.threads {
+            thread.join().expect("a writer failed");
+        }
+        let acknowledged = self.acknowledged.lock().unwrap();
+        acknowledged.iter().map(|(name, _)| name.clone()).collect()
+    }
+}
+
+fn check_every_write_once(client: &ProductClient, acknowledged: &[String]) {
+    let listed = listed_names(client);
+    let unique: BTreeSet<&String> = listed.iter().collect();
+    assert_eq!(unique.len(), listed.len(), "a write was applied twice");
+    for name in acknowledged {
+        assert!(
+            unique.contains(name),
+            "acknowledged write {name} is missing"
+        );
+    }
+}
+
+#[test]
+fn acknowledged_writes_survive_killed_followers_leaders_and_a_full_restart() {
+    let mut cluster = Cluster::start(Options {
+        product_dbs: REPLICAS,
+        seller_servers: 1,
+        buyer_servers: 1,
+        snapshot_every_entries: 40,
+        ..Options::default()
+    });
+    let client = cluster.product_db();
+    wait_until("a leader is elected", Duration::from_secs(20), || {
+        leader(&cluster, &client).is_some()
+    });
+
+    let writers = Writers::start(&cluster, 4);
+    writers.wait_for_more(50);
+    let follower = a_follower(&cluster, &client);
+    cluster.kill("product-db", follower);
+    writers.wait_for_more(100);
+
+    let old_leader = leader(&cluster, &client).expect("a leader");
+    let killed_at = Instant::now();
+    cluster.kill("product-db", old_leader);
+    writers.wait_for_more(100);
+    let failover = writers
+        .first_ack_after(killed_at)
+        .expect("a write after the kill")
+        - killed_at;
+    eprintln!("leader failover: {failover:?} from kill -9 to the next acknowledged write");
+    assert!(
+        failover < Duration::from_secs(5),
+        "failover took {failover:?}"
+    );
+
+    // Both come back from their data dirs; the follower has missed more
+    // than a snapshot's worth of entries, so it needs InstallSnapshot.
+    cluster.restart("product-db", follower);
+    cluster.restart("product-db", old_leader);
+    writers.wait_for_more(50);
+    let acknowledged = writers.finish();
+    wait_converged(&cluster, &client);
+    check_every_write_once(&client, &acknowledged);
+
+    // A full stop (kill -9 of all five) and restart loses nothing.
+    for index in 0..REPLICAS {
+        cluster.kill("product-db", index);
+    }
+    for index in 0..REPLICAS {
+        cluster.restart("product-db", index);
+    }
+    wait_until(
+        "a leader after the full restart",
+        Duration::from_secs(20),
+        || leader(&cluster, &client).is_some(),
+    );
+    check_every_write_once(&client, &acknowledged);
+    wait_converged(&cluster, &client);
+}
+
+#[test]
+fn cluster_status_shows_the_raft_state_of_every_replica() {
+    let cluster = Cluster::start(Options {
+        product_dbs: 3,
+        seller_servers: 1,
+        buyer_servers: 1,
+        ..Options::default()
+    });
+    let client = cluster.product_db();
+    wait_until("a leader is elected", Duration::from_secs(20), || {
+        leader(&cluster, &client).is_some()
+    });
+    assert!(matches!(
+        put(&client, "first"),
+        Ok(ProductOutcome::ItemPut { .. })
+    ));
+    // Followers learn the leader and the commit index from its next
+    // heartbeat, so wait until every replica reports them.
+    let cluster_status = || -> Vec<serde_json::Value> {
+        let output = std::process::Command::new(support::binary("cluster-status"))
+            .arg("--config")
+            .arg(cluster.config_arg())
+            .arg("--json")
+            .output()
+            .unwrap();
+        let processes: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+        processes
+            .into_iter()
+            .filter(|p| p["component"] == "product-db")
+            .collect()
+    };
+    wait_until(
+        "every replica reports the leader and the commit",
+        Duration::from_secs(10),
+        || {
+            cluster_status().iter().all(|p| {
+                p["replication"]["leader"].is_u64()
+                    && p["replication"]["commit_index"].as_u64() >= Some(1)
+            })
+        },
+    );
+    let replicas = cluster_status();
+    assert_eq!(replicas.len(), 3);
+    let leaders = replicas
+        .iter()
+        .filter(|p| p["replication"]["role"] == "leader")
+        .count();
+    assert_eq!(leaders, 1);
+    for replica in &replicas {
+        let raft = &replica["replication"];
+        assert_eq!(raft["protocol"], "raft");
+        assert!(raft["term"].as_u64().unwrap() >= 1);
+        assert_eq!(
+            raft["leader"],
+            replicas
+                .iter()
+                .find(|p| p["replication"]["role"] == "leader")
+                .unwrap()["index"]
+        );
+        assert!(raft["applied_index"].as_u64().unwrap() >= 1);
+    }
+}
