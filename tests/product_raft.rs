@@ -103,7 +103,7 @@ fn wait_converged(cluster: &Cluster, client: &ProductClient) {
 /// Clients writing until told to stop; each acknowledged name is recorded.
 struct Writers {
     stop: Arc<AtomicBool>,
-    acknowledged: Arc<Mutex<Vec<(String, Instant)>>>,
+    acknowledged: Arc<Mutex<Vec<(String, Instant, Instant)>>>,
     count: Arc<AtomicU64>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
@@ -123,9 +123,13 @@ impl Writers {
                     while !stop.load(Ordering::SeqCst) {
                         let name = format!("w{writer}-{n}");
                         n += 1;
+                        let started = Instant::now();
                         match put(&client, &name) {
                             Ok(ProductOutcome::ItemPut { .. }) => {
-                                acknowledged.lock().unwrap().push((name, Instant::now()));
+                                acknowledged
+                                    .lock()
+                                    .unwrap()
+                                    .push((name, started, Instant::now()));
                                 count.fetch_add(1, Ordering::SeqCst);
                             }
                             other => panic!("put {name}: {other:?}"),
@@ -151,13 +155,14 @@ impl Writers {
         );
     }
 
-    fn first_ack_after(&self, instant: Instant) -> Option<Instant> {
-        self.acknowledged
-            .lock()
-            .unwrap()
+    /// When the first write sent after `instant` was acknowledged (a write
+    /// sent before it may have been committed before it, too).
+    fn first_ack_of_a_write_sent_after(&self, instant: Instant) -> Option<Instant> {
+        let acknowledged = self.acknowledged.lock().unwrap();
+        acknowledged
             .iter()
-            .map(|(_, at)| *at)
-            .filter(|at| *at > instant)
+            .filter(|(_, sent, _)| *sent > instant)
+            .map(|(_, _, acked)| *acked)
             .min()
     }
 
@@ -167,7 +172,10 @@ impl Writers {
             thread.join().expect("a writer failed");
         }
         let acknowledged = self.acknowledged.lock().unwrap();
-        acknowledged.iter().map(|(name, _)| name.clone()).collect()
+        acknowledged
+            .iter()
+            .map(|(name, _, _)| name.clone())
+            .collect()
     }
 }
 
@@ -208,7 +216,7 @@ fn acknowledged_writes_survive_killed_followers_leaders_and_a_full_restart() {
     cluster.kill("product-db", old_leader);
     writers.wait_for_more(100);
     let failover = writers
-        .first_ack_after(killed_at)
+        .first_ack_of_a_write_sent_after(killed_at)
         .expect("a write after the kill")
         - killed_at;
     eprintln!("leader failover: {failover:?} from kill -9 to the next acknowledged write");
