@@ -7,13 +7,12 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use marketplace::customer::{CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult};
 use marketplace::market::{ItemId, RequestId, Role, SessionToken};
 use marketplace::rpc::DatabaseClient;
-use support::{wait_until, Cluster, Options};
+use support::{Cluster, Options};
 
 const REPLICAS: usize = 5;
 const CLIENTS: usize = 6;
@@ -88,26 +87,6 @@ fn shop(client: CustomerClient, number: usize) -> SessionToken {
     session
 }
 
-fn wait_converged(cluster: &Cluster, client: &CustomerClient) {
-    wait_until(
-        "every replica holds the same state",
-        Duration::from_secs(60),
-        || {
-            let digests: BTreeSet<(u64, u32)> = (0..REPLICAS)
-                .filter(|&i| cluster.is_running("customer-db", i))
-                .map(|i| match client.digest(i, TIMEOUT) {
-                    Ok(d) => (d.get_applied_index(), d.get_state_crc()),
-                    Err(_) => (u64::MAX, i as u32),
-                })
-                .collect();
-            digests.len() == 1
-                && digests
-                    .iter()
-                    .all(|(applied, _)| *applied > 0 && *applied != u64::MAX)
-        },
-    );
-}
-
 #[test]
 fn replicas_agree_under_packet_loss_and_a_restarted_replica_catches_up() {
     let mut cluster = Cluster::start(Options {
@@ -138,7 +117,7 @@ fn replicas_agree_under_packet_loss_and_a_restarted_replica_catches_up() {
             .set_faults(replica, r#"{}"#, TIMEOUT)
             .expect("the fault switch is cleared");
     }
-    wait_converged(&cluster, &admin);
+    cluster.wait_converged("customer-db", &admin);
     for replica in 0..REPLICAS {
         let reader = cluster.customer_db().prefer(replica);
         for session in &sessions {
@@ -171,7 +150,7 @@ fn replicas_agree_under_packet_loss_and_a_restarted_replica_catches_up() {
     cluster.restart("customer-db", 2);
     adds.join()
         .expect("the adds went through once member 2 was back");
-    wait_converged(&cluster, &admin);
+    cluster.wait_converged("customer-db", &admin);
     let reader = cluster.customer_db().prefer(2);
     for session in &sessions {
         assert_eq!(

@@ -78,28 +78,6 @@ fn a_follower(cluster: &Cluster, client: &ProductClient) -> usize {
         .expect("a follower")
 }
 
-/// Waits until every running replica reports the same applied index and
-/// state checksum.
-fn wait_converged(cluster: &Cluster, client: &ProductClient) {
-    wait_until(
-        "every replica holds the same state",
-        Duration::from_secs(60),
-        || {
-            let digests: BTreeSet<(u64, u32)> = (0..REPLICAS)
-                .filter(|&i| cluster.is_running("product-db", i))
-                .map(|i| match client.digest(i, STATUS_TIMEOUT) {
-                    Ok(d) => (d.get_applied_index(), d.get_state_crc()),
-                    Err(_) => (u64::MAX, i as u32),
-                })
-                .collect();
-            digests.len() == 1
-                && digests
-                    .iter()
-                    .all(|(applied, _)| *applied > 0 && *applied != u64::MAX)
-        },
-    );
-}
-
 /// Clients writing until told to stop; each acknowledged name is recorded.
 struct Writers {
     stop: Arc<AtomicBool>,
@@ -231,7 +209,7 @@ fn acknowledged_writes_survive_killed_followers_leaders_and_a_full_restart() {
     cluster.restart("product-db", old_leader);
     writers.wait_for_more(50);
     let acknowledged = writers.finish();
-    wait_converged(&cluster, &client);
+    cluster.wait_converged("product-db", &client);
     check_every_write_once(&client, &acknowledged);
 
     // A full stop (kill -9 of all five) and restart loses nothing.
@@ -247,7 +225,7 @@ fn acknowledged_writes_survive_killed_followers_leaders_and_a_full_restart() {
         || leader(&cluster, &client).is_some(),
     );
     check_every_write_once(&client, &acknowledged);
-    wait_converged(&cluster, &client);
+    cluster.wait_converged("product-db", &client);
 }
 
 #[test]

@@ -307,6 +307,36 @@ impl Cluster {
             .collect()
     }
 
+    /// Waits until every running replica of `component` reports the same
+    /// applied index and state checksum (and has applied something).
+    pub fn wait_converged<Q: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        component: &str,
+        client: &DatabaseClient<Q, R>,
+    ) {
+        let timeout = Duration::from_millis(500);
+        wait_until(
+            "every replica holds the same state",
+            Duration::from_secs(60),
+            || {
+                let digests: std::collections::BTreeSet<Option<(u64, u32)>> = (0..client
+                    .replica_count())
+                    .filter(|&index| self.is_running(component, index))
+                    .map(|index| {
+                        client
+                            .digest(index, timeout)
+                            .ok()
+                            .map(|d| (d.get_applied_index(), d.get_state_crc()))
+                    })
+                    .collect();
+                digests.len() == 1
+                    && digests
+                        .iter()
+                        .all(|d| d.is_some_and(|(applied, _)| applied > 0))
+            },
+        );
+    }
+
     /// Whether a process is running (started and not killed).
     pub fn is_running(&self, component: &str, index: usize) -> bool {
         self.processes
