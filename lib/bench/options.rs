@@ -1,0 +1,263 @@
+//! The bench's command line (documented in the module doc of
+//! [`crate::bench`] and in docs/EVALUATION.md) and the options it gives.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::config::DEFAULT_CLUSTER_FILE;
+
+use super::scenario::Scenario;
+use super::BenchError;
+
+/// Usage text of `bench --help`.
+pub const USAGE: &str = "\
+usage: bench [--config conf/local.json] [--loads 1+1,10+10,100+100] [--calls 1000]
+             [--scenarios A,B,C,D] [--out docs/evaluation] [--no-start]
+             [--ramp-ms 10] [--kill-at 0.33]
+  --loads      sellers+buyers per run, comma-separated
+  --calls      load calls per client (setup and logout come on top)
+  --scenarios  A all healthy; B kill a seller-server and a buyer-server in use;
+               C kill a product-DB follower; D kill the product-DB leader
+  --out        folder for report.md, *.csv and *.svg
+  --no-start   do not start the cluster (scripts/run.sh) when it is not up
+  --ramp-ms    pause between two client threads' starts
+  --kill-at    share of the run's calls after which B-D kill (0..1)";
+
+/// Most calls per client (keeps catalogue keywords within 8 characters).
+const CALLS_MAX: usize = 100_000;
+/// Most clients of one role.
+const CLIENTS_MAX: usize = 1000;
+
+/// How many sellers and buyers run at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Load {
+    /// Seller clients.
+    pub sellers: usize,
+    /// Buyer clients.
+    pub buyers: usize,
+}
+
+impl Load {
+    /// Every client.
+    pub fn clients(self) -> usize {
+        self.sellers + self.buyers
+    }
+}
+
+impl fmt::Display for Load {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}+{}", self.sellers, self.buyers)
+    }
+}
+
+impl FromStr for Load {
+    type Err = BenchError;
+    fn from_str(text: &str) -> Result<Self, BenchError> {
+        let bad = || {
+            BenchError::Usage(format!(
+                "a load is sellers+buyers, e.g. 10+10; got {text:?}"
+            ))
+        };
+        let (sellers, buyers) = text.trim().split_once('+').ok_or_else(bad)?;
+        let load = Load {
+            sellers: sellers.trim().parse().map_err(|_| bad())?,
+            buyers: buyers.trim().parse().map_err(|_| bad())?,
+        };
+        if load.clients() == 0 || load.sellers > CLIENTS_MAX || load.buyers > CLIENTS_MAX {
+            return Err(BenchError::Usage(format!(
+                "a load has 1..={CLIENTS_MAX} clients of each role, got {load}"
+            )));
+        }
+        if load.buyers > 0 && load.sellers == 0 {
+            return Err(BenchError::Usage(format!(
+                "buyers need at least one seller to put the catalogue, got {load}"
+            )));
+        }
+        Ok(load)
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchOptions {
+    /// The cluster file.
+    pub config: PathBuf,
+    /// The loads, run in order within each scenario.
+    pub loads: Vec<Load>,
+    /// Load calls per client.
+    pub calls: usize,
+    /// The scenarios, in order.
+    pub scenarios: Vec<Scenario>,
+    /// Where the report goes.
+    pub out: PathBuf,
+    /// Start the cluster with scripts/run.sh if it is not up.
+    pub start_cluster: bool,
+    /// Pause between two client threads' starts.
+    pub ramp: Duration,
+    /// Share of a run's calls after which a scenario kills.
+    pub kill_at: f64,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            config: PathBuf::from(DEFAULT_CLUSTER_FILE),
+            loads: vec![
+                Load {
+                    sellers: 1,
+                    buyers: 1,
+                },
+                Load {
+                    sellers: 10,
+                    buyers: 10,
+                },
+                Load {
+                    sellers: 100,
+                    buyers: 100,
+                },
+            ],
+            calls: 1000,
+            scenarios: Scenario::ALL.to_vec(),
+            out: PathBuf::from("docs/evaluation"),
+            start_cluster: true,
+            ramp: Duration::from_millis(10),
+            kill_at: 1.0 / 3.0,
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    /// Print [`USAGE`].
+    Help,
+    /// Run the bench.
+    Run(BenchOptions),
+}
+
+fn list<T: FromStr<Err = BenchError>>(text: &str) -> Result<Vec<T>, BenchError> {
+    let items = text
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<Vec<T>, _>>()?;
+    if items.is_empty() {
+        return Err(BenchError::Usage(format!("an empty list: {text:?}")));
+    }
+    Ok(items)
+}
+
+fn number<T: FromStr>(flag: &str, text: &str) -> Result<T, BenchError> {
+    text.trim()
+        .parse()
+        .map_err(|_| BenchError::Usage(format!("{flag} takes a number, got {text:?}")))
+}
+
+/// Parses the arguments (without the program name). Flags take their value
+/// as the next argument or after `=`; a later flag overrides an earlier one.
+pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command, BenchError> {
+    let mut options = BenchOptions::default();
+    let mut arguments = arguments.into_iter();
+    while let Some(argument) = arguments.next() {
+        let (flag, inline) = match argument.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
+            _ => (argument.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| arguments.next())
+                .ok_or_else(|| BenchError::Usage(format!("{flag} needs a value")))
+        };
+        match flag.as_str() {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--no-start" => options.start_cluster = false,
+            "--config" => options.config = PathBuf::from(value()?),
+            "--out" => options.out = PathBuf::from(value()?),
+            "--loads" => options.loads = list(&value()?)?,
+            "--scenarios" => options.scenarios = list(&value()?)?,
+            "--calls" => options.calls = number("--calls", &value()?)?,
+            "--ramp-ms" => options.ramp = Duration::from_millis(number("--ramp-ms", &value()?)?),
+            "--kill-at" => options.kill_at = number("--kill-at", &value()?)?,
+            _ => {
+                return Err(BenchError::Usage(format!(
+                    "unknown argument {argument:?}\n{USAGE}"
+                )))
+            }
+        }
+    }
+    if options.calls == 0 || options.calls > CALLS_MAX {
+        return Err(BenchError::Usage(format!(
+            "--calls must be 1..={CALLS_MAX}"
+        )));
+    }
+    if !(options.kill_at > 0.0 && options.kill_at < 1.0) {
+        return Err(BenchError::Usage(
+            "--kill-at must be between 0 and 1".into(),
+        ));
+    }
+    Ok(Command::Run(options))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Command, BenchError> {
+        parse_args(line.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn reads_every_flag() {
+        let Command::Run(o) = parse(
+            "--config c.json --loads 1+1,2+3 --calls=20 --scenarios a,B --out x --no-start --ramp-ms 5 --kill-at 0.5",
+        )
+        .unwrap() else {
+            panic!("not a run")
+        };
+        assert_eq!(o.config, PathBuf::from("c.json"));
+        assert_eq!(
+            o.loads,
+            vec![
+                Load {
+                    sellers: 1,
+                    buyers: 1
+                },
+                Load {
+                    sellers: 2,
+                    buyers: 3
+                }
+            ]
+        );
+        assert_eq!(o.calls, 20);
+        assert_eq!(o.scenarios, vec![Scenario::A, Scenario::B]);
+        assert_eq!(o.out, PathBuf::from("x"));
+        assert!(!o.start_cluster);
+        assert_eq!(o.ramp, Duration::from_millis(5));
+        assert_eq!(o.kill_at, 0.5);
+        assert_eq!(parse("--help").unwrap(), Command::Help);
+        assert_eq!(parse("").unwrap(), Command::Run(BenchOptions::default()));
+    }
+
+    #[test]
+    fn refuses_nonsense() {
+        for line in [
+            "--calls 0",
+            "--calls x",
+            "--loads 0+0",
+            "--loads 0+5",
+            "--loads 3",
+            "--scenarios E",
+            "--scenarios ,",
+            "--kill-at 1.5",
+            "--colour red",
+            "--out",
+        ] {
+            assert!(parse(line).is_err(), "{line}");
+        }
+    }
+}
