@@ -45,7 +45,10 @@ impl HttpServer {
         context: Arc<C>,
         routes: Vec<Route<C>>,
     ) -> std::io::Result<HttpServer> {
-        let server = tiny_http::Server::http(address).map_err(std::io::Error::other)?;
+        let listener = std::net::TcpListener::bind(address)?;
+        disable_nagle(&listener)?;
+        let server =
+            tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;
         let address = server.server_addr().to_ip().unwrap_or(address);
         let server = Arc::new(server);
         let stopping = Arc::new(AtomicBool::new(false));
@@ -88,6 +91,32 @@ impl HttpServer {
             self.server.unblock();
         }
         self.wait();
+    }
+}
+
+/// Turns Nagle's algorithm off for every connection the listener accepts
+/// (Linux accepted sockets inherit it). tiny_http writes a response through
+/// a 1 KiB buffer, so a longer body goes out in two writes, and with Nagle
+/// the second waits for the client's delayed ACK: 40 ms per reply (measured
+/// in docs/EVALUATION.md).
+fn disable_nagle(listener: &std::net::TcpListener) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: the descriptor is the listener's, open for the whole call, and
+    // the option value points at a c_int that outlives the call.
+    let result = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
