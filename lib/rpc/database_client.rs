@@ -130,7 +130,8 @@ impl<Q: Serialize, R: DeserializeOwned> DatabaseClient<Q, R> {
     /// Starts with replica `index` (any replica of the customer DB serves,
     /// so frontends spread their load this way).
     pub fn prefer(self, index: usize) -> Self {
-        self.preferred.store(index % self.stubs.len(), Ordering::Relaxed);
+        self.preferred
+            .store(index % self.stubs.len(), Ordering::Relaxed);
         self
     }
 
