@@ -135,13 +135,6 @@ impl<Q: Serialize, R: DeserializeOwned> DatabaseClient<Q, R> {
         self
     }
 
-    /// Changes how long one call may take and when to give up altogether.
-    pub fn with_timeouts(mut self, call_timeout: Duration, give_up_after: Duration) -> Self {
-        self.call_timeout = call_timeout;
-        self.give_up_after = give_up_after;
-        self
-    }
-
     /// Executes `request`, retrying on other replicas until one answers or
     /// the time runs out (then `MarketError::Unavailable`).
     pub fn execute(&self, request: &Q) -> Result<R, MarketError> {
