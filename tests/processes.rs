@@ -44,14 +44,22 @@ fn cluster_status_reports_every_process_and_notices_a_dead_one() {
                 && product["replication"]["protocol"] == "raft"
         },
     );
-    let processes: Vec<Value> = serde_json::from_slice(&status(true).stdout).unwrap();
-    let customer = processes
-        .iter()
-        .find(|p| p["component"] == "customer-db")
-        .unwrap();
-    assert_eq!(customer["replication"]["protocol"], "sequencer");
-    assert!(customer["replication"]["next_global"].is_u64());
-    assert!(customer["replication"]["delivered"].is_u64());
+    // A probe on a busy machine may miss its deadline; what matters is that
+    // the customer replica, once it answers, reports the sequencer's figures.
+    wait_until(
+        "the customer DB reports its sequencer",
+        Duration::from_secs(10),
+        || {
+            let processes: Vec<Value> = serde_json::from_slice(&status(true).stdout).unwrap();
+            let customer = processes
+                .iter()
+                .find(|p| p["component"] == "customer-db")
+                .unwrap();
+            customer["replication"]["protocol"] == "sequencer"
+                && customer["replication"]["next_global"].is_u64()
+                && customer["replication"]["delivered"].is_u64()
+        },
+    );
 
     cluster.kill("buyer-server", 1);
     let output = status(false);
