@@ -22,6 +22,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod chaos;
 pub mod client;
 pub mod config;
 pub mod customer;

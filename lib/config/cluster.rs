@@ -154,7 +154,7 @@ fn default_data_dir() -> PathBuf {
 }
 
 /// The kinds of process in the cluster, named as their binaries are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Component {
     /// `product-db`
     ProductDb,

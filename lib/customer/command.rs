@@ -45,7 +45,7 @@ pub enum CustomerCommand {
     Logout { role: Role, session: SessionToken },
     /// Checks a session and marks it active. -> `Session`
     Touch { role: Role, session: SessionToken },
-    /// The calling seller's own rating. -> `Rating`
+    /// The calling seller's own rating and units sold. -> `SellerStanding`
     OwnRating { session: SessionToken },
     /// A seller's rating, for a buyer. -> `Rating`
     SellerRating {
@@ -141,6 +141,8 @@ pub enum CustomerOutcome {
     Session { user: u64 },
     /// A seller's thumbs.
     Rating(Rating),
+    /// The calling seller's thumbs and units sold so far.
+    SellerStanding { rating: Rating, items_sold: u64 },
     /// The buyer's cart after the command.
     Cart(Vec<CartLine>),
     /// The purchase may go ahead with these lines.

@@ -314,7 +314,10 @@ impl CustomerState {
     fn own_rating(&mut self, session: &SessionToken, now_ms: u64) -> CustomerResult {
         let seller = self.enter(Role::Seller, session, now_ms)?;
         match self.sellers.profile(seller) {
-            Some(profile) => Ok(CustomerOutcome::Rating(profile.rating)),
+            Some(profile) => Ok(CustomerOutcome::SellerStanding {
+                rating: profile.rating,
+                items_sold: profile.items_sold,
+            }),
             None => panic!("seller {seller} holds a session but has no account"),
         }
     }

@@ -1025,7 +1025,10 @@ fn feedback_is_given_once_per_item() {
     let rating = Rating { up: 1, down: 0 };
     assert_eq!(
         replica.own_rating(&seller_session),
-        Ok(Outcome::Rating(rating))
+        Ok(Outcome::SellerStanding {
+            rating,
+            items_sold: 2
+        })
     );
 }
 

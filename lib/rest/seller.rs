@@ -78,7 +78,11 @@ fn rating(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
         session: request.session()?,
     };
     match backends.customer(&request.request_id, command)? {
-        CustomerOutcome::Rating(rating) => Ok((200, json::rating(&rating))),
+        CustomerOutcome::SellerStanding { rating, items_sold } => {
+            let mut reply = json::rating(&rating);
+            reply["items_sold"] = items_sold.into();
+            Ok((200, reply))
+        }
         other => Err(unexpected(other)),
     }
 }

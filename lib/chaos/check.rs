@@ -1,0 +1,318 @@
+//! The verdicts on a run: linearizability of every object's history (an
+//! item's stock and price, a buyer's cart and history, an account name),
+//! and the invariants the spec states about units and purchases, read back
+//! after the whole cluster restarted from its data folders.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use super::history::{Effect, HistorySnapshot, Key, Record};
+use super::linearizability::{check, Model, Timed, Verdict, DEFAULT_BUDGET};
+use super::models::{BuyerModel, BuyerState, ItemModel, ItemOp, NameModel};
+
+/// Something a correct system would not have done.
+#[derive(Clone, Debug)]
+pub struct Anomaly {
+    /// What is wrong, in a line.
+    pub what: String,
+    /// The calls that show it.
+    pub evidence: Vec<String>,
+}
+
+/// What the checks found.
+#[derive(Clone, Debug, Default)]
+pub struct CheckReport {
+    /// Objects whose histories were found linearizable, per kind.
+    pub linearizable: BTreeMap<&'static str, usize>,
+    /// Operations in those histories.
+    pub operations_checked: usize,
+    /// Objects not checked, with why.
+    pub skipped: Vec<String>,
+    /// Objects whose search ran out of budget.
+    pub inconclusive: Vec<String>,
+    /// Everything wrong.
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// A purchase as a history lists it: its id and units per item.
+pub type ListedPurchase = (String, BTreeMap<String, u32>);
+
+/// What the cluster holds at the end, read after a full restart.
+#[derive(Clone, Debug, Default)]
+pub struct FinalState {
+    /// Units left per item.
+    pub units_left: BTreeMap<String, u32>,
+    /// Each buyer's purchases: (purchase id, units per item), oldest first.
+    pub histories: BTreeMap<u64, Vec<ListedPurchase>>,
+    /// Units sold, per seller, as the customer DB counts them.
+    pub items_sold: BTreeMap<u64, u64>,
+}
+
+/// Checks every object's history.
+pub fn check_histories(snapshot: &HistorySnapshot) -> CheckReport {
+    let mut report = CheckReport::default();
+    let mut by_key: BTreeMap<&Key, Vec<&Record>> = BTreeMap::new();
+    for record in &snapshot.records {
+        by_key.entry(&record.key).or_default().push(record);
+    }
+    for (key, records) in by_key {
+        if snapshot.tainted.contains(key)
+            || (snapshot.all_items_tainted && matches!(key, Key::Item(_)))
+        {
+            report.skipped.push(format!(
+                "{key:?}: a call on it never got an answer the model can place"
+            ));
+            continue;
+        }
+        let (kind, verdict) = match key {
+            Key::Item(_) => ("items", verdict_of(&ItemModel, None, &records, item_op)),
+            Key::Buyer(_) => (
+                "buyers",
+                verdict_of(&BuyerModel, BuyerState::default(), &records, buyer_op),
+            ),
+            Key::Name(_) => ("names", verdict_of(&NameModel, false, &records, name_op)),
+        };
+        match verdict {
+            Verdict::Linearizable => {
+                *report.linearizable.entry(kind).or_insert(0) += 1;
+                report.operations_checked += records.len();
+            }
+            Verdict::Inconclusive => report.inconclusive.push(format!("{key:?}")),
+            Verdict::NotLinearizable { stuck } => report.anomalies.push(Anomaly {
+                what: format!("{key:?}: no order of its calls explains what clients saw"),
+                evidence: stuck.iter().map(|&i| timeline(records[i])).collect(),
+            }),
+        }
+    }
+    report
+}
+
+fn verdict_of<M: Model>(
+    model: &M,
+    initial: M::State,
+    records: &[&Record],
+    operation: fn(&Effect) -> Option<M::Operation>,
+) -> Verdict {
+    let history: Option<Vec<Timed<M::Operation>>> = records
+        .iter()
+        .map(|record| {
+            Some(Timed {
+                call: record.call,
+                ret: record.ret,
+                operation: operation(&record.effect)?,
+            })
+        })
+        .collect();
+    match history {
+        Some(history) => check(model, initial, &history, DEFAULT_BUDGET),
+        // A record filed under the wrong kind of key is the recorder's bug.
+        None => Verdict::NotLinearizable { stuck: Vec::new() },
+    }
+}
+
+fn item_op(effect: &Effect) -> Option<ItemOp> {
+    match effect {
+        Effect::Item(op) => Some(op.clone()),
+        _ => None,
+    }
+}
+
+fn buyer_op(effect: &Effect) -> Option<super::models::BuyerOp> {
+    match effect {
+        Effect::Buyer(op) => Some(op.clone()),
+        _ => None,
+    }
+}
+
+fn name_op(effect: &Effect) -> Option<super::models::NameOp> {
+    match effect {
+        Effect::Name(op) => Some(op.clone()),
+        _ => None,
+    }
+}
+
+fn timeline(record: &Record) -> String {
+    let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
+    let end = record.ret.map_or("never".to_string(), ms);
+    format!("[{} .. {} ms] {}", ms(record.call), end, record.text)
+}
+
+/// Checks the invariants on units and purchases against the final state.
+pub fn check_invariants(snapshot: &HistorySnapshot, end: &FinalState) -> Vec<Anomaly> {
+    let mut anomalies = Vec::new();
+    let mut sold_per_item: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut units_in_histories = 0u64;
+    for purchases in end.histories.values() {
+        for (_, lines) in purchases {
+            for (item, quantity) in lines {
+                *sold_per_item.entry(item).or_insert(0) += u64::from(*quantity);
+                units_in_histories += u64::from(*quantity);
+            }
+        }
+    }
+
+    // Units sold (the sellers' counts) equal units bought (the buyers'
+    // histories).
+    let counted: u64 = end.items_sold.values().sum();
+    if counted != units_in_histories {
+        anomalies.push(Anomaly {
+            what: format!(
+                "the sellers' counts say {counted} units sold, the buyers' histories {units_in_histories} bought"
+            ),
+            evidence: end
+                .items_sold
+                .iter()
+                .map(|(seller, sold)| format!("seller {seller}: {sold} sold"))
+                .collect(),
+        });
+    }
+
+    // Every unit that left an item was sold or removed, exactly.
+    let uncertain: BTreeSet<&str> = snapshot
+        .records
+        .iter()
+        .filter(|r| matches!(r.effect, Effect::Item(ItemOp::MaybeRemove { .. })))
+        .filter_map(|r| match &r.key {
+            Key::Item(id) => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !snapshot.all_items_tainted {
+        for (item, facts) in &snapshot.items {
+            if uncertain.contains(item.as_str()) {
+                continue;
+            }
+            let Some(left) = end.units_left.get(item) else {
+                anomalies.push(Anomaly {
+                    what: format!("item {item} was put up but is gone after the restart"),
+                    evidence: Vec::new(),
+                });
+                continue;
+            };
+            let removed = snapshot.removed.get(item).copied().unwrap_or(0);
+            let sold = sold_per_item.get(item.as_str()).copied().unwrap_or(0);
+            let gone = u64::from(facts.quantity).saturating_sub(u64::from(*left));
+            if u64::from(*left) > u64::from(facts.quantity) || gone != removed + sold {
+                anomalies.push(Anomaly {
+                    what: format!(
+                        "item {item}: put up with {}, {left} left, but {removed} removed and {sold} sold",
+                        facts.quantity
+                    ),
+                    evidence: Vec::new(),
+                });
+            }
+        }
+    }
+
+    // Every acknowledged purchase is in its buyer's history exactly once,
+    // and nothing else is.
+    let mut acked: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for purchase in &snapshot.purchases {
+        acked
+            .entry(purchase.buyer)
+            .or_default()
+            .push(&purchase.purchase_id);
+    }
+    for (buyer, purchases) in &end.histories {
+        if snapshot.tainted.contains(&Key::Buyer(*buyer)) {
+            continue;
+        }
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (id, _) in purchases {
+            *seen.entry(id).or_insert(0) += 1;
+        }
+        let expected = acked.get(buyer).cloned().unwrap_or_default();
+        let mut problems = String::new();
+        for id in &expected {
+            match seen.get(id) {
+                Some(1) => {}
+                Some(n) => {
+                    let _ = write!(problems, " {id} appears {n} times;");
+                }
+                None => {
+                    let _ = write!(problems, " {id} is missing;");
+                }
+            }
+        }
+        for id in seen.keys() {
+            if !expected.contains(id) {
+                let _ = write!(problems, " {id} was never acknowledged;");
+            }
+        }
+        if !problems.is_empty() {
+            anomalies.push(Anomaly {
+                what: format!("buyer {buyer}'s history:{problems}"),
+                evidence: Vec::new(),
+            });
+        }
+    }
+    anomalies
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::history::AckedPurchase;
+    use super::super::models::ItemFacts;
+    use super::*;
+
+    fn lines(item: &str, quantity: u32) -> BTreeMap<String, u32> {
+        BTreeMap::from([(item.to_string(), quantity)])
+    }
+
+    fn ledger() -> (HistorySnapshot, FinalState) {
+        let mut snapshot = HistorySnapshot::default();
+        snapshot.items.insert(
+            "1-1".into(),
+            ItemFacts {
+                quantity: 10,
+                price: 100,
+            },
+        );
+        snapshot.removed.insert("1-1".into(), 2);
+        snapshot.purchases.push(AckedPurchase {
+            buyer: 7,
+            purchase_id: "p1".into(),
+            lines: lines("1-1", 3),
+        });
+        let end = FinalState {
+            units_left: BTreeMap::from([("1-1".to_string(), 5)]),
+            histories: BTreeMap::from([(7, vec![("p1".to_string(), lines("1-1", 3))])]),
+            items_sold: BTreeMap::from([(1, 3)]),
+        };
+        (snapshot, end)
+    }
+
+    #[test]
+    fn a_consistent_ledger_passes() {
+        let (snapshot, end) = ledger();
+        assert!(check_invariants(&snapshot, &end).is_empty());
+    }
+
+    #[test]
+    fn a_doubled_purchase_breaks_every_count() {
+        let (snapshot, mut end) = ledger();
+        end.histories
+            .get_mut(&7)
+            .unwrap()
+            .push(("p1".to_string(), lines("1-1", 3)));
+        let anomalies = check_invariants(&snapshot, &end);
+        let text: Vec<&str> = anomalies.iter().map(|a| a.what.as_str()).collect();
+        assert!(
+            text.iter().any(|t| t.contains("appears 2 times")),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|t| t.contains("units sold")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("item 1-1")), "{text:?}");
+    }
+
+    #[test]
+    fn a_lost_removal_or_a_lost_purchase_is_found() {
+        let (snapshot, mut end) = ledger();
+        end.units_left.insert("1-1".into(), 7);
+        assert_eq!(check_invariants(&snapshot, &end).len(), 1);
+        let (snapshot, mut end) = ledger();
+        end.histories.insert(7, Vec::new());
+        let anomalies = check_invariants(&snapshot, &end);
+        assert!(anomalies.iter().any(|a| a.what.contains("p1 is missing")));
+    }
+}

@@ -1,0 +1,239 @@
+//! The nemesis: on a seeded random schedule, one fault at a time, crash and
+//! restart frontends, product-DB followers and leaders and customer-DB
+//! members; pause (SIGSTOP) and resume a product-DB leader or a
+//! customer-DB member; and make a database's replicas lose UDP datagrams.
+//! Each fault is held for a random while, healed, and followed by a quiet
+//! gap. It stops by itself at its deadline, and heals whatever it broke.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::config::Component;
+use crate::rpc::DatabaseKind;
+
+use super::cluster::{ChaosCluster, Member};
+use super::history::RunClock;
+
+/// The kinds of fault, for the summary's counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FaultKind {
+    /// kill -9 and restart of a seller or buyer server.
+    KillFrontend,
+    /// kill -9 and restart of a product-DB follower.
+    KillProductFollower,
+    /// kill -9 and restart of the product-DB leader.
+    KillProductLeader,
+    /// SIGSTOP, then SIGCONT, of the product-DB leader.
+    PauseProductLeader,
+    /// kill -9 and restart of a customer-DB member.
+    KillCustomerMember,
+    /// SIGSTOP, then SIGCONT, of a customer-DB member.
+    PauseCustomerMember,
+    /// Loss of a share of the product DB's datagrams.
+    ProductUdpLoss,
+    /// Loss of a share of the customer DB's datagrams.
+    CustomerUdpLoss,
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FaultKind::KillFrontend => "kill -9 + restart a frontend",
+            FaultKind::KillProductFollower => "kill -9 + restart a product-DB follower",
+            FaultKind::KillProductLeader => "kill -9 + restart the product-DB leader",
+            FaultKind::PauseProductLeader => "pause + resume the product-DB leader",
+            FaultKind::KillCustomerMember => "kill -9 + restart a customer-DB member",
+            FaultKind::PauseCustomerMember => "pause + resume a customer-DB member",
+            FaultKind::ProductUdpLoss => "UDP loss on the product DB",
+            FaultKind::CustomerUdpLoss => "UDP loss on the customer DB",
+        })
+    }
+}
+
+/// One fault as it happened.
+#[derive(Clone, Debug)]
+pub struct FaultEvent {
+    /// Its kind.
+    pub kind: FaultKind,
+    /// When it struck, on the run's clock (µs).
+    pub at: u64,
+    /// How long it was held.
+    pub held: Duration,
+    /// What it struck.
+    pub detail: String,
+}
+
+/// What the nemesis did.
+#[derive(Clone, Debug, Default)]
+pub struct FaultLog {
+    /// Every fault, in order.
+    pub events: Vec<FaultEvent>,
+    /// Faults it could not carry out (no leader found, a restart that
+    /// failed), with why.
+    pub failures: Vec<String>,
+}
+
+impl FaultLog {
+    /// Faults per kind.
+    pub fn counts(&self) -> BTreeMap<FaultKind, usize> {
+        let mut counts = BTreeMap::new();
+        for event in &self.events {
+            *counts.entry(event.kind).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+/// How the nemesis behaves.
+#[derive(Clone, Debug)]
+pub struct NemesisPlan {
+    /// Seed of the schedule.
+    pub seed: u64,
+    /// When to stop.
+    pub duration: Duration,
+    /// At most this many faults.
+    pub max_faults: usize,
+}
+
+/// Runs the schedule against `cluster` until the plan's end; returns what
+/// it did. The cluster is healed when it returns.
+pub fn run(cluster: &mut ChaosCluster, plan: &NemesisPlan, clock: RunClock) -> FaultLog {
+    let mut rng = StdRng::seed_from_u64(plan.seed ^ 0x006e_656d_6573_6973);
+    let mut log = FaultLog::default();
+    let end = Instant::now() + plan.duration;
+    while Instant::now() < end && log.events.len() < plan.max_faults {
+        let kind = draw_kind(&mut rng);
+        let held = Duration::from_millis(match kind {
+            FaultKind::ProductUdpLoss | FaultKind::CustomerUdpLoss => rng.gen_range(1500..4000),
+            FaultKind::KillCustomerMember | FaultKind::PauseCustomerMember => {
+                rng.gen_range(200..1500)
+            }
+            _ => rng.gen_range(300..2500),
+        });
+        let at = clock.now();
+        match strike(cluster, kind, held, &mut rng) {
+            Ok(detail) => log.events.push(FaultEvent {
+                kind,
+                at,
+                held,
+                detail,
+            }),
+            Err(why) => log.failures.push(format!("{kind}: {why}")),
+        }
+        let gap = Duration::from_millis(rng.gen_range(300..1500));
+        std::thread::sleep(gap.min(end.saturating_duration_since(Instant::now())));
+    }
+    heal(cluster, &mut log);
+    log
+}
+
+fn draw_kind(rng: &mut StdRng) -> FaultKind {
+    match rng.gen_range(0..100) {
+        0..16 => FaultKind::KillFrontend,
+        16..30 => FaultKind::KillProductFollower,
+        30..44 => FaultKind::KillProductLeader,
+        44..56 => FaultKind::PauseProductLeader,
+        56..70 => FaultKind::KillCustomerMember,
+        70..80 => FaultKind::PauseCustomerMember,
+        80..90 => FaultKind::ProductUdpLoss,
+        _ => FaultKind::CustomerUdpLoss,
+    }
+}
+
+/// Carries out one fault, holds it, and heals it.
+fn strike(
+    cluster: &mut ChaosCluster,
+    kind: FaultKind,
+    held: Duration,
+    rng: &mut StdRng,
+) -> Result<String, String> {
+    let product_count = cluster.config().count(Component::ProductDb);
+    let customer_count = cluster.config().count(Component::CustomerDb);
+    match kind {
+        FaultKind::KillFrontend => {
+            let component = if rng.gen_bool(0.5) {
+                Component::SellerServer
+            } else {
+                Component::BuyerServer
+            };
+            let index = rng.gen_range(0..cluster.config().count(component));
+            crash_for((component, index), cluster, held)
+        }
+        FaultKind::KillProductFollower => {
+            let leader = cluster.product_leader();
+            let followers: Vec<usize> = (0..product_count).filter(|&i| Some(i) != leader).collect();
+            if followers.is_empty() {
+                return Err("no follower".into());
+            }
+            let index = followers[rng.gen_range(0..followers.len())];
+            crash_for((Component::ProductDb, index), cluster, held)
+        }
+        FaultKind::KillProductLeader => {
+            let leader = cluster
+                .product_leader()
+                .ok_or("no leader reported itself")?;
+            crash_for((Component::ProductDb, leader), cluster, held)
+        }
+        FaultKind::PauseProductLeader => {
+            let leader = cluster
+                .product_leader()
+                .ok_or("no leader reported itself")?;
+            pause_for((Component::ProductDb, leader), cluster, held)
+        }
+        FaultKind::KillCustomerMember => {
+            let index = rng.gen_range(0..customer_count);
+            crash_for((Component::CustomerDb, index), cluster, held)
+        }
+        FaultKind::PauseCustomerMember => {
+            let index = rng.gen_range(0..customer_count);
+            pause_for((Component::CustomerDb, index), cluster, held)
+        }
+        FaultKind::ProductUdpLoss | FaultKind::CustomerUdpLoss => {
+            let database = if kind == FaultKind::ProductUdpLoss {
+                DatabaseKind::Product
+            } else {
+                DatabaseKind::Customer
+            };
+            let share = rng.gen_range(5..=30) as f64 / 100.0;
+            let seed = rng.gen();
+            let struck = cluster.set_udp_loss(database, share, seed);
+            std::thread::sleep(held);
+            // Healing must reach every replica, or the loss outlives the
+            // fault; a replica that misses it is retried in `heal`.
+            cluster.set_udp_loss(database, 0.0, 0);
+            Ok(format!("{:.0}% on {struck} replicas", share * 100.0))
+        }
+    }
+}
+
+fn crash_for(member: Member, cluster: &mut ChaosCluster, held: Duration) -> Result<String, String> {
+    cluster.kill(member);
+    std::thread::sleep(held);
+    cluster
+        .restart(member)
+        .map_err(|e| format!("restart failed: {e}"))?;
+    Ok(format!("{} {}", member.0, member.1))
+}
+
+fn pause_for(member: Member, cluster: &mut ChaosCluster, held: Duration) -> Result<String, String> {
+    cluster.pause(member);
+    std::thread::sleep(held);
+    cluster.resume(member);
+    Ok(format!("{} {}", member.0, member.1))
+}
+
+/// Undoes everything: resumes paused processes, restarts dead ones and
+/// clears UDP loss on every replica.
+pub fn heal(cluster: &mut ChaosCluster, log: &mut FaultLog) {
+    cluster.resume_all();
+    if let Err(e) = cluster.start_all() {
+        log.failures.push(format!("healing: {e}"));
+    }
+    for database in [DatabaseKind::Product, DatabaseKind::Customer] {
+        cluster.set_udp_loss(database, 0.0, 0);
+    }
+}
