@@ -89,6 +89,32 @@ impl Backends {
         }
     }
 
+    /// Runs `read`, a product-DB read, while the session check (`user_of`)
+    /// runs on a thread of its own, and returns the read's result only if
+    /// the session is a live one of `role`; otherwise the session's error.
+    ///
+    /// The two are independent, so the call waits for the slower of them
+    /// instead of both in turn (a customer-DB round costs as much as the
+    /// read). Only for reads: `read` runs whatever the session turns out to
+    /// be, and its result is dropped when the session is refused.
+    pub fn read_with_session<T: Send>(
+        &self,
+        request_id: &RequestId,
+        role: Role,
+        session: SessionToken,
+        read: impl FnOnce() -> Result<T, MarketError>,
+    ) -> Result<T, MarketError> {
+        std::thread::scope(|scope| {
+            let check = scope.spawn(|| self.user_of(request_id, role, session));
+            let result = read();
+            let checked = check
+                .join()
+                .unwrap_or_else(|_| Err(MarketError::Unavailable("session check failed".into())));
+            checked?;
+            result
+        })
+    }
+
     /// The financial service's client.
     pub fn payment(&self) -> &PaymentClient {
         &self.payment
