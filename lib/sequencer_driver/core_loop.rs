@@ -269,7 +269,7 @@ impl<R: Send + 'static> CoreLoop<R> {
             for datagram in batch::pack(queue) {
                 // Only a bug can make this fail: payloads are bounded below
                 // the datagram size, and peers are the group's members.
-                if let Err(refused) = self.transport.send(peer, &datagram) {
+                if let Err(refused) = self.transport.send_now(peer, &datagram) {
                     error!("sequencer {}: cannot send to {peer}: {refused}", config.id);
                 }
             }
