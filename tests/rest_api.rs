@@ -103,6 +103,58 @@ fn sessions_must_exist_belong_to_the_role_and_be_live() {
 }
 
 #[test]
+fn without_a_live_session_the_session_error_comes_before_any_other() {
+    // add-to-cart checks the session inside CartAdd, and get-item and search
+    // check it beside their read: an unknown item, a bad body or a missing
+    // category must still answer 401 to a caller without a live session.
+    let cluster = Cluster::start(Options::default());
+    let seller = account(&cluster, "seller", "s");
+    let buyer = account(&cluster, "buyer", "b");
+    let item = put_item(&cluster, &seller, 3);
+    let unknown = "2-999999";
+    for session in ["0123456789abcdef", seller.as_str()] {
+        for (item_id, quantity) in [(unknown, 1), (item.as_str(), 1), (item.as_str(), 0)] {
+            let (status, body) = add(&cluster, session, item_id, quantity);
+            assert_eq!(status, 401, "add {item_id} x{quantity}: {body}");
+        }
+        let (status, body) = cluster.http(
+            BUYER,
+            "POST",
+            "/buyer/cart/add",
+            Some(session),
+            None,
+            Some(json!({"nonsense": true})),
+        );
+        assert_eq!(status, 401, "bad body: {body}");
+        for path in [
+            format!("/buyer/items/{unknown}"),
+            format!("/buyer/items/{item}"),
+            "/buyer/items".to_string(),
+            "/buyer/items?category=2&keywords=lamp".to_string(),
+        ] {
+            let (status, body) = cluster.http(BUYER, "GET", &path, Some(session), None, None);
+            assert_eq!(status, 401, "{path}: {body}");
+        }
+    }
+    // With a live session the same calls give their own answers.
+    assert_eq!(add(&cluster, &buyer, unknown, 1).0, 404);
+    assert_eq!(add(&cluster, &buyer, &item, 1).0, 200);
+    let path = format!("/buyer/items/{unknown}");
+    assert_eq!(
+        cluster
+            .http(BUYER, "GET", &path, Some(&buyer), None, None)
+            .0,
+        404
+    );
+    let (status, body) = cluster.http(BUYER, "GET", "/buyer/items", Some(&buyer), None, None);
+    assert_eq!(status, 400, "{body}");
+    let path = "/buyer/items?category=2&keywords=lamp";
+    let (status, body) = cluster.http(BUYER, "GET", path, Some(&buyer), None, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(1), "{body}");
+}
+
+#[test]
 fn an_idle_session_expires_and_its_unsaved_cart_reverts() {
     let cluster = Cluster::start(Options {
         session_timeout_ms: 1_000,

@@ -242,7 +242,7 @@ impl<S: StateMachine> CoreLoop<S> {
 
     fn send(&self, messages: &[Message]) {
         for message in messages {
-            if let Err(error) = self.transport.send(message.to.0, &message.encode()) {
+            if let Err(error) = self.transport.send_now(message.to.0, &message.encode()) {
                 // The core's limits keep every message within a datagram.
                 error!("raft core: cannot send {}: {error}", message.describe());
             }

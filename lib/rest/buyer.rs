@@ -108,9 +108,16 @@ fn check_buyer(backends: &Backends, request: &ApiRequest) -> Result<u64, MarketE
     backends.user_of(&request.request_id, Role::Buyer, request.session()?)
 }
 
-/// `GET /buyer/items?category=3&keywords=a,b`
+/// `GET /buyer/items?category=3&keywords=a,b`; the session check runs
+/// beside the search (`Backends::read_with_session`).
 fn search(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
-    check_buyer(backends, request)?;
+    let session = request.session()?;
+    backends.read_with_session(&request.request_id, Role::Buyer, session, || {
+        run_search(backends, request)
+    })
+}
+
+fn run_search(backends: &Backends, request: &ApiRequest) -> Reply {
     let category = request
         .query_value("category")
         .ok_or_else(|| MarketError::invalid("search needs a category: ?category=0..9"))?;
@@ -133,11 +140,14 @@ fn search(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     }
 }
 
+/// The session check runs beside the read (`Backends::read_with_session`).
 fn get_item(backends: &Backends, request: &ApiRequest, parameters: &[String]) -> Reply {
-    check_buyer(backends, request)?;
-    let item: ItemId = parameters[0].parse()?;
-    let item = fetch_item(backends, &request.request_id, item)?;
-    Ok((200, json!({ "item": json::item(&item) })))
+    let session = request.session()?;
+    backends.read_with_session(&request.request_id, Role::Buyer, session, || {
+        let item: ItemId = parameters[0].parse()?;
+        let item = fetch_item(backends, &request.request_id, item)?;
+        Ok((200, json!({ "item": json::item(&item) })))
+    })
 }
 
 fn fetch_item(
@@ -168,12 +178,26 @@ fn show_cart(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
 
 /// Adds units after checking, with the product DB, that the item exists and
 /// has them; the customer DB then checks the cart's total against that.
+///
+/// `CartAdd` checks the session itself, in the total order, so no separate
+/// check comes first (it would cost a customer-DB round). An error found
+/// before `CartAdd` runs (a bad body, an unknown item) is reported only after
+/// a session check, so that a caller without a live session gets the session
+/// error, as from every other call, and learns nothing about items.
 fn add_to_cart(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     let session = request.session()?;
-    check_buyer(backends, request)?;
-    let CartChange { item_id, quantity } = body::parse(&request.body)?;
-    let item: ItemId = item_id.parse()?;
-    let available = fetch_item(backends, &request.request_id, item)?.quantity;
+    let prepared = body::parse::<CartChange>(&request.body).and_then(|change| {
+        let item: ItemId = change.item_id.parse()?;
+        let available = fetch_item(backends, &request.request_id, item)?.quantity;
+        Ok((item, change.quantity, available))
+    });
+    let (item, quantity, available) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            check_buyer(backends, request)?;
+            return Err(error);
+        }
+    };
     let command = CustomerCommand::CartAdd {
         session,
         item,

@@ -226,6 +226,20 @@ impl Member {
         self.maybe_heartbeat();
     }
 
+    /// Sends the watermark to all now if it moved since the last message to
+    /// all; does nothing otherwise (and in a group of one).
+    ///
+    /// Delivery waits for a majority's watermarks, so a member that holds
+    /// something new should say so at once rather than at its next tick. A
+    /// driver calls this after handling each batch of events, so that one
+    /// heartbeat per batch (not per message) carries the moved watermark
+    /// out with the batch's other messages, after the same fsync.
+    pub fn announce_watermark(&mut self) {
+        if self.config.members > 1 && self.order.watermark() != self.advertised {
+            self.send(Destination::All, Body::Heartbeat);
+        }
+    }
+
     /// Hands out the work queued since the last call (see [`Output`] for the
     /// order in which to do it).
     pub fn take_output(&mut self) -> Output {

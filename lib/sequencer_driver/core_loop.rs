@@ -24,6 +24,7 @@ use crate::sequencer::{Destination, Member, MemberId, Message};
 use crate::transport::UdpTransport;
 use crate::wal::WalError;
 
+use super::batch;
 use super::catch_up::CatchUp;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::Image;
@@ -110,6 +111,9 @@ impl<R: Send + 'static> CoreLoop<R> {
             };
             self.handle(event)?;
         }
+        // What this batch made us hold goes out with its flush, not at the
+        // next tick: peers deliver once a majority's watermarks say so.
+        self.member.announce_watermark();
         self.flush()?;
         if self.journal.rewrite_due() {
             // Every record taken so far is persisted, so the member's
@@ -220,9 +224,7 @@ impl<R: Send + 'static> CoreLoop<R> {
             // that is not durable, which is all the protocol needs.
             return Err(Halt::Crashed);
         }
-        for (destination, message) in &output.messages {
-            self.send(*destination, message);
-        }
+        self.send(output.messages);
         for delivery in output.deliveries {
             let task = ApplyTask::Deliver(delivery);
             self.apply_tasks.send(task).map_err(|_| Halt::ApplyGone)?;
@@ -241,22 +243,36 @@ impl<R: Send + 'static> CoreLoop<R> {
         Ok(())
     }
 
-    fn send(&self, destination: Destination, message: &Message) {
-        let bytes = message.encode();
+    /// Sends the flush's messages, each peer's packed into as few datagrams
+    /// as fit (`batch.rs`), in the order the member produced them.
+    fn send(&self, messages: Vec<(Destination, Message)>) {
         let config = self.member.config();
-        let send_to = |peer: MemberId| {
-            // Only a bug can make this fail: payloads are bounded below the
-            // datagram size, and peers are the group's members.
-            if let Err(refused) = self.transport.send(peer.index(), &bytes) {
-                error!("sequencer {}: cannot send to {peer}: {refused}", config.id);
+        let mut per_peer: Vec<Vec<Vec<u8>>> = vec![Vec::new(); usize::from(config.members)];
+        for (destination, message) in messages {
+            let bytes = message.encode();
+            match destination {
+                Destination::Member(peer) => {
+                    if let Some(queue) = per_peer.get_mut(peer.index()) {
+                        queue.push(bytes);
+                    }
+                }
+                Destination::All => {
+                    for (index, queue) in per_peer.iter_mut().enumerate() {
+                        if index != config.id.index() {
+                            queue.push(bytes.clone());
+                        }
+                    }
+                }
             }
-        };
-        match destination {
-            Destination::Member(peer) => send_to(peer),
-            Destination::All => (0..config.members)
-                .map(MemberId)
-                .filter(|peer| *peer != config.id)
-                .for_each(send_to),
+        }
+        for (peer, queue) in per_peer.into_iter().enumerate() {
+            for datagram in batch::pack(queue) {
+                // Only a bug can make this fail: payloads are bounded below
+                // the datagram size, and peers are the group's members.
+                if let Err(refused) = self.transport.send_now(peer, &datagram) {
+                    error!("sequencer {}: cannot send to {peer}: {refused}", config.id);
+                }
+            }
         }
     }
 

@@ -19,6 +19,11 @@ pub const CORE_INBOX_MAX: usize = 4096;
 /// batch's messages (and so everyone's deliveries) without end.
 pub const BATCH_EVENTS_MAX: usize = 1024;
 
+/// Core messages packed into one datagram (`batch.rs`); the datagram size
+/// bounds them too. A flush sends each peer a few messages (its Requests,
+/// Sequences and one heartbeat), so this is rarely reached.
+pub const BATCH_MESSAGES_MAX: usize = 256;
+
 /// Tasks waiting for the apply thread (deliveries, reply registrations,
 /// snapshot installs). The core blocks when it is full: applying is then
 /// the bottleneck, and the core slows to its pace.

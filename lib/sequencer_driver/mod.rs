@@ -55,6 +55,7 @@
 #![deny(missing_docs)]
 
 mod apply_loop;
+mod batch;
 mod catch_up;
 mod core_loop;
 mod errors;

@@ -15,6 +15,7 @@ use log::debug;
 use crate::sequencer::{MemberId, Message};
 use crate::transport::Datagram;
 
+use super::batch::{self, BATCH_MAGIC};
 use super::events::{CoreEvent, TransferTask};
 use super::progress::{count, Progress};
 use super::transfer_message::{TransferMessage, TRANSFER_MAGIC};
@@ -70,6 +71,11 @@ impl<R> Router<R> {
                 }
                 Err(error) => debug!("sequencer: bad message from {peer}: {error}"),
             }
+        } else if magic == Some(&BATCH_MAGIC[..]) {
+            match batch::unpack(&datagram.payload) {
+                Ok(messages) => return self.route_batch(peer, &messages),
+                Err(error) => debug!("sequencer: bad batch from {peer}: {error}"),
+            }
         } else if magic == Some(&TRANSFER_MAGIC[..]) {
             match TransferMessage::decode(&datagram.payload) {
                 Ok(message) => {
@@ -80,6 +86,29 @@ impl<R> Router<R> {
             }
         }
         count(&self.progress.malformed_datagrams);
+        true
+    }
+
+    /// Decodes and forwards each message of a batch, in order; one that does
+    /// not decode is dropped and counted, and the others still go.
+    fn route_batch(&self, peer: MemberId, messages: &[&[u8]]) -> bool {
+        for bytes in messages {
+            let message = match Message::decode(bytes) {
+                Ok(message) => message,
+                Err(error) => {
+                    debug!("sequencer: bad message in a batch from {peer}: {error}");
+                    count(&self.progress.malformed_datagrams);
+                    continue;
+                }
+            };
+            let event = CoreEvent::Message {
+                from: peer,
+                message,
+            };
+            if !self.forward(&self.core_inbox, event) {
+                return false;
+            }
+        }
         true
     }
 

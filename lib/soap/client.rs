@@ -11,10 +11,13 @@ use super::{
     SOAP_PATH, XML_CONTENT_TYPE,
 };
 
-/// How many times the endpoint list is walked before giving up. The second
-/// pass is for a pooled connection that a restarted service has closed: ureq
-/// never retries a POST itself, and a fresh connection will work.
-const PASSES: usize = 2;
+/// How many times the endpoint list is walked before giving up. Later passes
+/// cover a pooled connection that a restarted service has closed (ureq never
+/// retries a POST itself, and a fresh connection will work) and a connection
+/// the service accepted but never serves (tiny_http's task pool can leave a
+/// connection opened in a burst unserved): with a short per-attempt timeout,
+/// several quick attempts cost far less than one long wait.
+const PASSES: usize = 5;
 /// Idle connections kept per service endpoint, one per concurrent caller
 /// (ureq's default of 1 would make concurrent purchases reconnect).
 const IDLE_CONNECTIONS_PER_HOST_MAX: usize = 16;
@@ -30,7 +33,8 @@ pub struct PaymentClient {
 
 impl PaymentClient {
     /// A client for `endpoints` (`host:port`, or a full `http://` URL),
-    /// waiting at most `timeout` for each call to one endpoint.
+    /// waiting at most `timeout` for each attempt at one endpoint; a call
+    /// makes up to `PASSES` attempts per endpoint.
     pub fn new(endpoints: Vec<String>, timeout: Duration) -> Self {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(timeout)
@@ -143,6 +147,39 @@ mod tests {
             client.authorize(&payment()),
             Err(SoapError::Transport(_))
         ));
+    }
+
+    #[test]
+    fn an_attempt_that_gets_no_answer_is_retried_on_a_new_connection() {
+        // The first connection is accepted and read but never answered (what
+        // a stuck tiny_http worker looks like); the second gets an approval.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut silent, _) = listener.accept().unwrap();
+            let mut buffer = [0u8; 4096];
+            let _ = std::io::Read::read(&mut silent, &mut buffer);
+            let (mut answered, _) = listener.accept().unwrap();
+            let _ = std::io::Read::read(&mut answered, &mut buffer);
+            let body = super::super::encode_response(&PaymentDecision::Approved);
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {XML_CONTENT_TYPE}\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            std::io::Write::write_all(&mut answered, reply.as_bytes()).unwrap();
+            // Keep the silent connection open until the client is done.
+            drop(silent);
+        });
+        let client = PaymentClient::new(vec![addr.to_string()], Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        assert_eq!(client.authorize(&payment()), Ok(PaymentDecision::Approved));
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(200) && elapsed < Duration::from_secs(2),
+            "one timed-out attempt, then an answer: {elapsed:?}"
+        );
+        server.join().unwrap();
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //!
 //! * `udp.rs`: [`UdpTransport`], its "udp-receiver" and "udp-sender"
 //!   threads, and the size limits.
+//! * `nonblocking.rs`: one datagram sent from the caller's thread without
+//!   blocking it (`UdpTransport::send_now`).
 //! * `faults.rs`: [`FaultSwitch`], drops and cuts settable at run time.
 //! * `fault_settings.rs`: [`FaultSettings`], the switch as serde data for
 //!   the cluster file, with `validate`.
@@ -26,6 +28,7 @@ pub mod counters;
 pub mod errors;
 pub mod fault_settings;
 pub mod faults;
+mod nonblocking;
 mod peers;
 pub mod udp;
 

@@ -9,7 +9,9 @@
 //!   blocking the socket: UDP is lossy anyway and the protocols retransmit.
 //! - "udp-sender" takes framed datagrams from a bounded queue and hands them
 //!   to the socket, so `send` never blocks its caller (the protocol's core
-//!   loop) on a full socket buffer.
+//!   loop) on a full socket buffer. `send_now` skips it: it sends from the
+//!   caller's thread with `MSG_DONTWAIT`, and only a datagram the kernel
+//!   cannot take at once goes through the queue.
 //!
 //! Each datagram holds exactly one frame (`len | crc32 | payload`, see
 //! crate::wal::frame): UDP's own checksum is optional and weak, and the
@@ -28,6 +30,7 @@ use log::{debug, error};
 use super::counters::{count, TransportCounters, TransportStats};
 use super::errors::TransportError;
 use super::faults::FaultSwitch;
+use super::nonblocking::{self, Sent};
 use super::peers::PeerTable;
 use crate::wal::frame::{self, FRAME_HEADER_BYTES};
 
@@ -182,6 +185,44 @@ impl UdpTransport {
     /// (fault switch, full queue) is not an error: it is counted, as UDP
     /// loss would go unnoticed. Errors are requests that can never succeed.
     pub fn send(&self, peer: usize, payload: &[u8]) -> Result<(), TransportError> {
+        if let Some((address, bytes)) = self.prepare(peer, payload)? {
+            self.enqueue(Outgoing { address, bytes });
+        }
+        Ok(())
+    }
+
+    /// Like `send`, but hands the datagram to the kernel from the caller's
+    /// thread, without blocking it (`nonblocking.rs`); only if the socket's
+    /// send buffer is full does it go through the sender thread's queue.
+    /// For a protocol's core loop, which sends a batch's datagrams at once:
+    /// it saves the sender thread's wake-up on every send.
+    pub fn send_now(&self, peer: usize, payload: &[u8]) -> Result<(), TransportError> {
+        let Some((address, bytes)) = self.prepare(peer, payload)? else {
+            return Ok(());
+        };
+        count(&self.counters.sent);
+        match nonblocking::send_to(&self.socket, &bytes, address) {
+            Ok(Sent::Taken) => {}
+            Ok(Sent::WouldBlock) => {
+                // Counted once: the sender thread counts what it sends.
+                self.counters.sent.fetch_sub(1, Ordering::Relaxed);
+                self.enqueue(Outgoing { address, bytes });
+            }
+            Err(error) => {
+                count(&self.counters.send_errors);
+                debug!("udp send to {address}: {error}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `payload` and `peer`, applies the fault switch, and frames
+    /// the payload: `None` when the switch drops it (counted).
+    fn prepare(
+        &self,
+        peer: usize,
+        payload: &[u8],
+    ) -> Result<Option<(SocketAddr, Vec<u8>)>, TransportError> {
         if payload.len() > PAYLOAD_BYTES_MAX {
             let bytes = payload.len();
             return Err(TransportError::PayloadTooLarge {
@@ -197,12 +238,14 @@ impl UdpTransport {
         };
         if self.faults.should_drop_outgoing(peer) {
             count(&self.counters.dropped_outgoing_by_faults);
-            return Ok(());
+            return Ok(None);
         }
-        let outgoing = Outgoing {
-            address,
-            bytes: frame::encode(payload),
-        };
+        Ok(Some((address, frame::encode(payload))))
+    }
+
+    /// Queues a framed datagram for the sender thread, without blocking.
+    fn enqueue(&self, outgoing: Outgoing) {
+        let address = outgoing.address;
         let outbound = self.outbound.as_ref().expect("taken only when dropped");
         match outbound.try_send(outgoing) {
             Ok(()) => {}
@@ -218,7 +261,6 @@ impl UdpTransport {
                 error!("udp {}: the udp-sender thread is gone", self.local_addr);
             }
         }
-        Ok(())
     }
 
     /// Wakes the receiver with an empty datagram to itself, so that it sees

@@ -525,3 +525,57 @@ fn sequences_beyond_the_holdback_window_are_dropped_and_asked_for_later() {
     assert!(asked.contains(&Missing::Sequence(GlobalSeq(32))));
     assert!(!asked.contains(&Missing::Sequence(GlobalSeq(33))));
 }
+
+#[test]
+fn a_moved_watermark_is_announced_at_once_and_only_once() {
+    // Delivery waits for a majority's watermarks, so `announce_watermark`
+    // sends a moved one now instead of at the next tick; an unmoved one is
+    // not sent again (one heartbeat per batch of events, not per call).
+    let mut member = member(5, 0);
+    member.announce_watermark();
+    assert!(
+        member.take_output().messages.is_empty(),
+        "nothing moved yet"
+    );
+    let output = step(&mut member, 3, request(3, 1, zeros(5)));
+    assert!(output.messages.is_empty(), "a Request is not answered");
+    step(
+        &mut member,
+        1,
+        sequence(1, 3, 1, watermark(1, &[0, 0, 0, 1, 0])),
+    );
+    member.announce_watermark();
+    let output = member.take_output();
+    let announced: Vec<&Message> = output
+        .messages
+        .iter()
+        .filter(|(destination, _)| *destination == Destination::All)
+        .map(|(_, message)| message)
+        .collect();
+    assert_eq!(announced.len(), 1, "{:?}", output.messages);
+    assert_eq!(announced[0].body, Body::Heartbeat);
+    assert_eq!(announced[0].watermark, watermark(1, &[0, 0, 0, 1, 0]));
+    member.announce_watermark();
+    assert!(
+        member.take_output().messages.is_empty(),
+        "already announced"
+    );
+    // The tick has nothing to add either: the watermark is not news.
+    let output = ticks(&mut member, 1);
+    assert!(output.messages.is_empty(), "{:?}", output.messages);
+}
+
+#[test]
+fn a_group_of_one_announces_nothing() {
+    let mut member = member(1, 0);
+    member.broadcast(b"alone".to_vec()).expect("accepted");
+    member.announce_watermark();
+    let output = member.take_output();
+    let heartbeats = output
+        .messages
+        .iter()
+        .filter(|(_, message)| message.body == Body::Heartbeat)
+        .count();
+    assert_eq!(heartbeats, 0, "{:?}", output.messages);
+    assert_eq!(output.deliveries.len(), 1);
+}

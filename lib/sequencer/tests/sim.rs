@@ -44,6 +44,10 @@ pub(super) struct Options {
     pub(super) app_flush_every: u64,
     /// At this tick every member crashes at once (a full stop).
     pub(super) full_stop_tick: Option<u64>,
+    /// Members announce a moved watermark after every message they handle
+    /// (`Member::announce_watermark`, as the driver does after each batch)
+    /// instead of only at their next tick.
+    pub(super) announce: bool,
 }
 
 impl Options {
@@ -63,6 +67,7 @@ impl Options {
             history_max: [0, 2, 64][rng.below(3) as usize],
             app_flush_every: [1, 1, 4][rng.below(3) as usize],
             full_stop_tick: rng.chance(0.1).then(|| rng.below(fault_ticks)),
+            announce: rng.chance(0.5),
         }
     }
 }
@@ -328,6 +333,9 @@ impl Simulation {
         member
             .step(flight.from, message)
             .expect("members send valid messages");
+        if self.options.announce {
+            member.announce_watermark();
+        }
         self.handle_output(flight.to);
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crossbeam_channel::bounded;
 
 use crate::sequencer::{Body, GlobalSeq, MemberId, Message, Watermark};
+use crate::sequencer_driver::batch;
 use crate::sequencer_driver::events::{CoreEvent, TransferTask};
 use crate::sequencer_driver::progress::Progress;
 use crate::sequencer_driver::router::Router;
@@ -65,6 +66,57 @@ fn garbage_is_counted_and_good_messages_are_routed() {
             ..
         })
     ));
+}
+
+#[test]
+fn a_batch_reaches_the_core_as_its_messages_in_order() {
+    // A batch datagram carries several core messages; the core must see
+    // each, in the sender's order, and a bad one inside must not stop the
+    // rest (it is counted as malformed).
+    let (datagrams_in, datagrams) = bounded(16);
+    let (core_inbox, core) = bounded::<CoreEvent<u32>>(16);
+    let (transfer_inbox, _transfer) = bounded(16);
+    let (_stop_sender, stop) = bounded(0);
+    let progress = Arc::new(Progress::new(GlobalSeq(0)));
+    let router = Router {
+        me: MemberId(1),
+        datagrams,
+        core_inbox,
+        transfer_inbox,
+        stop,
+        progress: Arc::clone(&progress),
+    };
+    let moved = |held: u64| {
+        let mut watermark = Watermark::empty(3);
+        watermark.held_up_to = GlobalSeq(held);
+        Message {
+            watermark,
+            body: Body::Heartbeat,
+        }
+        .encode()
+    };
+    let messages = vec![moved(1), b"SQ garbage".to_vec(), moved(2), moved(3)];
+    let packed = batch::pack(messages);
+    assert_eq!(packed.len(), 1, "four small messages fit one datagram");
+    for payload in packed {
+        datagrams_in
+            .send(Datagram { peer: 2, payload })
+            .expect("queue");
+    }
+    drop(datagrams_in);
+    router.run();
+    let held: Vec<u64> = core
+        .try_iter()
+        .map(|event| match event {
+            CoreEvent::Message {
+                from: MemberId(2),
+                message,
+            } => message.watermark.held_up_to.0,
+            _ => panic!("only peer 2's messages were sent"),
+        })
+        .collect();
+    assert_eq!(held, vec![1, 2, 3]);
+    assert_eq!(progress.status(None).malformed_datagrams, 1);
 }
 
 fn heartbeat() -> Vec<u8> {

@@ -34,6 +34,32 @@ fn datagrams_reach_their_peer_with_the_sender_index() {
 }
 
 #[test]
+fn send_now_delivers_counts_and_obeys_the_same_rules_as_send() {
+    // send_now skips the sender thread, not the checks: limits, peer
+    // indices and the fault switch apply as for send.
+    let nodes = cluster(2);
+    nodes[0].send_now(1, b"now").expect("send");
+    let datagram = next_datagram(&nodes[1]);
+    assert_eq!((datagram.peer, datagram.payload), (0, b"now".to_vec()));
+    assert_eq!(nodes[0].stats().sent, 1);
+    assert!(matches!(
+        nodes[0].send_now(1, &vec![7; PAYLOAD_BYTES_MAX + 1]),
+        Err(TransportError::PayloadTooLarge { .. })
+    ));
+    assert_eq!(
+        nodes[0].send_now(2, b"x"),
+        Err(TransportError::UnknownPeer { peer: 2, peers: 2 })
+    );
+    nodes[0].faults().set_drop_outgoing(1.0);
+    nodes[0].send_now(1, b"dropped").expect("send");
+    assert_eq!(nodes[0].stats().dropped_outgoing_by_faults, 1);
+    nodes[0].faults().set_drop_outgoing(0.0);
+    nodes[0].send_now(1, b"after").expect("send");
+    assert_eq!(next_datagram(&nodes[1]).payload, b"after".to_vec());
+    assert_eq!(nodes[0].stats().sent, 2);
+}
+
+#[test]
 fn payload_limits_and_peer_indices_are_checked() {
     let nodes = cluster(2);
     nodes[0]
