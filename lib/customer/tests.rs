@@ -768,7 +768,10 @@ fn ratings_start_at_zero_and_unknown_sellers_are_not_found() {
     let (_, buyer_session) = replica.buyer("ann");
     assert_eq!(
         replica.own_rating(&seller_session),
-        Ok(Outcome::Rating(Rating::default()))
+        Ok(Outcome::SellerStanding {
+            rating: Rating::default(),
+            items_sold: 0
+        })
     );
     let rating = Command::SellerRating {
         session: buyer_session.clone(),
@@ -1054,10 +1057,17 @@ fn feedback_counts_on_the_items_seller() {
     replica
         .feedback(&ann_session, 2, Thumb::Down)
         .expect("bought");
-    let sam_rating = Outcome::Rating(Rating { up: 1, down: 1 });
-    assert_eq!(replica.own_rating(&sam_session), Ok(sam_rating));
-    let sue_rating = Outcome::Rating(Rating { up: 0, down: 1 });
-    assert_eq!(replica.own_rating(&sue_session), Ok(sue_rating));
+    // Units sold count every line, whoever gave feedback.
+    let sam_standing = Outcome::SellerStanding {
+        rating: Rating { up: 1, down: 1 },
+        items_sold: 2,
+    };
+    assert_eq!(replica.own_rating(&sam_session), Ok(sam_standing));
+    let sue_standing = Outcome::SellerStanding {
+        rating: Rating { up: 0, down: 1 },
+        items_sold: 1,
+    };
+    assert_eq!(replica.own_rating(&sue_session), Ok(sue_standing));
 }
 
 // Exactly once.
