@@ -178,6 +178,11 @@ impl History {
         self.with(|inner| inner.surprises.push(text));
     }
 
+    /// Calls made so far.
+    pub fn call_count(&self) -> u64 {
+        self.with(|inner| inner.calls.values().sum())
+    }
+
     /// A copy of everything so far.
     pub fn snapshot(&self) -> HistorySnapshot {
         self.with(|inner| HistorySnapshot {

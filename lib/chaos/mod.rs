@@ -43,7 +43,7 @@ pub use options::{parse_args, ChaosOptions, Command, USAGE};
 pub use summary::ChaosReport;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,8 @@ use workload::{create_account, Account, BuyerClient, Client, SellerClient, Share
 const ITEMS_PER_SELLER: usize = 3;
 /// How long the clients keep going, fault-free, after the nemesis stops.
 const QUIET_TAIL: Duration = Duration::from_secs(2);
+/// How often a progress line goes to stderr.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 /// How long a new cluster may take to elect a product-DB leader.
 const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -98,9 +100,12 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosReport, ChaosError> {
         duration: options.duration,
         max_faults: (options.duration.as_secs() as usize).max(1),
     };
-    let faults = nemesis::run(&mut cluster, &plan, shared.clock);
+    let struck = Arc::new(AtomicUsize::new(0));
+    let progress = start_progress(&shared, &struck, options.duration)?;
+    let faults = nemesis::run(&mut cluster, &plan, shared.clock, &struck);
     std::thread::sleep(QUIET_TAIL);
     shared.stop.store(true, Ordering::Relaxed);
+    let _ = progress.join();
     for thread in threads {
         if thread.join().is_err() {
             shared
@@ -132,6 +137,35 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosReport, ChaosError> {
         end,
         checks,
     })
+}
+
+/// A line on stderr every [`PROGRESS_EVERY`] until the clients stop.
+fn start_progress(
+    shared: &Arc<Shared>,
+    struck: &Arc<AtomicUsize>,
+    duration: Duration,
+) -> Result<std::thread::JoinHandle<()>, ChaosError> {
+    let (shared, struck) = (shared.clone(), struck.clone());
+    let started = Instant::now();
+    std::thread::Builder::new()
+        .name("progress".into())
+        .spawn(move || {
+            let mut next = PROGRESS_EVERY;
+            while !shared.stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+                if started.elapsed() >= next {
+                    next += PROGRESS_EVERY;
+                    eprintln!(
+                        "chaos: {:.1}/{:.1} min, {} calls, {} faults",
+                        started.elapsed().as_secs_f64() / 60.0,
+                        duration.as_secs_f64() / 60.0,
+                        shared.history.call_count(),
+                        struck.load(Ordering::Relaxed)
+                    );
+                }
+            }
+        })
+        .map_err(|e| ChaosError::Setup(format!("cannot start the progress thread: {e}")))
 }
 
 fn wait_for_leader(cluster: &ChaosCluster) -> Result<(), ChaosError> {

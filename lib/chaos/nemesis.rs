@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -101,7 +102,12 @@ pub struct NemesisPlan {
 
 /// Runs the schedule against `cluster` until the plan's end; returns what
 /// it did. The cluster is healed when it returns.
-pub fn run(cluster: &mut ChaosCluster, plan: &NemesisPlan, clock: RunClock) -> FaultLog {
+pub fn run(
+    cluster: &mut ChaosCluster,
+    plan: &NemesisPlan,
+    clock: RunClock,
+    struck: &AtomicUsize,
+) -> FaultLog {
     let mut rng = StdRng::seed_from_u64(plan.seed ^ 0x006e_656d_6573_6973);
     let mut log = FaultLog::default();
     let end = Instant::now() + plan.duration;
@@ -116,12 +122,15 @@ pub fn run(cluster: &mut ChaosCluster, plan: &NemesisPlan, clock: RunClock) -> F
         });
         let at = clock.now();
         match strike(cluster, kind, held, &mut rng) {
-            Ok(detail) => log.events.push(FaultEvent {
-                kind,
-                at,
-                held,
-                detail,
-            }),
+            Ok(detail) => {
+                log.events.push(FaultEvent {
+                    kind,
+                    at,
+                    held,
+                    detail,
+                });
+                struck.fetch_add(1, Ordering::Relaxed);
+            }
             Err(why) => log.failures.push(format!("{kind}: {why}")),
         }
         let gap = Duration::from_millis(rng.gen_range(300..1500));
