@@ -293,16 +293,9 @@ impl ChaosCluster {
             .count()
     }
 
-    /// Whether every replica of `kind` answers a status call.
-    pub fn replicas_answer(&self, kind: DatabaseKind) -> bool {
-        let component = match kind {
-            DatabaseKind::Product => Component::ProductDb,
-            DatabaseKind::Customer => Component::CustomerDb,
-        };
-        let client = self.database_client(kind);
-        (0..self.config.count(component)).all(|i| client.status(i, CONTROL_TIMEOUT).is_ok())
-    }
-
+    /// A fresh control client for every use: a gRPC channel to a replica
+    /// that was just killed can sit in reconnect backoff for seconds, and
+    /// the nemesis must see a restarted replica at once.
     fn database_client(&self, kind: DatabaseKind) -> DatabaseClient<(), ()> {
         let component = match kind {
             DatabaseKind::Product => Component::ProductDb,

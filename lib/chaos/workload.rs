@@ -157,11 +157,10 @@ impl Client {
             .api
             .send(call, &request_id, Instant::now() + CALL_DEADLINE);
         let end = reply.as_ref().map(|_| self.shared.clock.now());
-        reply.is_none().then(|| {
-            self.shared
-                .history
-                .unresolved(self.describe(call, None).to_string())
-        });
+        if reply.is_none() {
+            let text = self.describe(call, None).to_string();
+            self.shared.history.unresolved(text);
+        }
         (reply, start, end)
     }
 
