@@ -1,10 +1,12 @@
 //! The apply thread ("sequencer-apply"): the only owner of the application
 //! state. It takes the core's tasks in order:
 //!
-//! - `Expect`: remember the reply owed to one of this member's broadcasts.
+//! - `Expect`: remember the replies owed to one of this member's broadcasts
+//!   (one per request of its batch).
 //! - `Deliver`: apply the next delivery in the total order to the state
-//!   machine; if this member broadcast it (`sender == me`), answer the
-//!   waiting reply with the result, matched by `local_seq`. Every
+//!   machine, request by request in the batch's order; if this member
+//!   broadcast it (`sender == me`), answer the waiting replies with the
+//!   results, matched by `local_seq` and then by position. Every
 //!   `snapshot_every` deliveries, write a snapshot image (fsync, rename)
 //!   and publish it as durable, which lets the core forget that history.
 //! - `Install`: replace the state with a fetched snapshot, durably.
@@ -28,6 +30,7 @@ use super::image::{Image, LatestImage};
 use super::limits::EXPIRY_SWEEP_INTERVAL;
 use super::progress::{count, Progress};
 use super::reply::PendingReplies;
+use super::request_batch;
 
 /// The answer to a request whose delivery a state transfer skipped: the
 /// result is in the donor's state machine, not here. The retry is answered
@@ -85,8 +88,8 @@ impl<S: StateMachine> ApplyLoop<S> {
 
     fn handle(&mut self, task: ApplyTask<S::Result>) -> WalResult<()> {
         match task {
-            ApplyTask::Expect { local_seq, reply } => {
-                self.pending.expect(local_seq, reply, Instant::now());
+            ApplyTask::Expect { local_seq, replies } => {
+                self.pending.expect(local_seq, replies, Instant::now());
             }
             ApplyTask::Deliver(delivery) => {
                 self.apply(delivery);
@@ -102,41 +105,75 @@ impl<S: StateMachine> ApplyLoop<S> {
         Ok(())
     }
 
-    /// Applies one delivery and answers its reply if it is ours.
+    /// Applies one delivery and answers its replies if it is ours.
     fn apply(&mut self, delivery: Delivery) {
         if delivery.global <= self.applied.global {
             // Covered by a snapshot installed after the core queued it.
             if delivery.sender == self.me {
-                if let Some(reply) = self.pending.take(delivery.local_seq) {
-                    reply.fail(COVERED_BY_TRANSFER);
+                if let Some(replies) = self.pending.take(delivery.local_seq) {
+                    replies
+                        .into_iter()
+                        .for_each(|reply| reply.fail(COVERED_BY_TRANSFER));
                 }
             }
             return;
         }
         // Panics on a gap or a repeat: the core hands deliveries in order.
         self.applied.advance(&delivery);
-        let result = match serde_json::from_slice::<S::Request>(&delivery.payload) {
-            Ok(request) => Ok(self.state.apply(&request)),
-            Err(undecodable) => {
-                // The same bytes fail alike on every replica, so skipping
-                // them keeps the replicas equal.
-                error!(
-                    "sequencer {}: delivery {} does not decode: {undecodable}",
-                    self.me, delivery.global
-                );
-                Err(format!("the request does not decode: {undecodable}"))
-            }
-        };
+        let results = self.apply_requests(&delivery);
         self.progress.publish_applied(delivery.global);
         if delivery.sender != self.me {
             return;
         }
-        if let Some(reply) = self.pending.take(delivery.local_seq) {
-            match result {
-                Ok(result) => reply.send(Ok(result)),
-                Err(why) => reply.fail(why),
+        let Some(replies) = self.pending.take(delivery.local_seq) else {
+            return;
+        };
+        match results {
+            Ok(results) => {
+                // One result per request of our own batch; a reply left
+                // over (never, unless the batch was misbuilt) answers
+                // `Unavailable` as it drops.
+                for (reply, result) in replies.into_iter().zip(results) {
+                    match result {
+                        Ok(result) => reply.send(Ok(result)),
+                        Err(why) => reply.fail(why),
+                    }
+                }
             }
+            Err(why) => replies
+                .into_iter()
+                .for_each(|reply| reply.fail(why.clone())),
         }
+    }
+
+    /// Applies the requests of one delivery in order: each one's result, or
+    /// why it does not decode. Bytes that do not decode fail alike on every
+    /// replica, so skipping them keeps the replicas equal.
+    fn apply_requests(
+        &mut self,
+        delivery: &Delivery,
+    ) -> Result<Vec<Result<S::Result, String>>, String> {
+        let requests = request_batch::requests(&delivery.payload).map_err(|undecodable| {
+            error!(
+                "sequencer {}: delivery {} is not a request batch: {undecodable}",
+                self.me, delivery.global
+            );
+            format!("the request batch does not decode: {undecodable}")
+        })?;
+        let results = requests
+            .into_iter()
+            .map(|bytes| match serde_json::from_slice::<S::Request>(bytes) {
+                Ok(request) => Ok(self.state.apply(&request)),
+                Err(undecodable) => {
+                    error!(
+                        "sequencer {}: a request of delivery {} does not decode: {undecodable}",
+                        self.me, delivery.global
+                    );
+                    Err(format!("the request does not decode: {undecodable}"))
+                }
+            })
+            .collect();
+        Ok(results)
     }
 
     /// Writes the state as a snapshot image, durably, then publishes it.

@@ -4,7 +4,9 @@
 //! 1. Wait for an event on the inbox (or the stop signal).
 //! 2. Handle it, then every event already queued (up to
 //!    `BATCH_EVENTS_MAX`): peer messages go to `Member::step`, ticks to
-//!    `Member::tick`, client requests to `Member::broadcast`.
+//!    `Member::tick`; client requests are gathered and go to
+//!    `Member::broadcast` together, as one request batch
+//!    (`request_batch.rs`), once the queue is drained.
 //! 3. Flush the batch's output, in the order the protocol requires:
 //!    persist every record and fsync once (so many requests share one
 //!    fsync), *then* send the messages (they claim what is now durable),
@@ -32,6 +34,7 @@ use super::journal::Journal;
 use super::limits::BATCH_EVENTS_MAX;
 use super::progress::{count, Lifecycle, Progress};
 use super::reply::Reply;
+use super::request_batch::RequestBatch;
 
 /// Everything the core thread owns.
 pub(super) struct CoreLoop<R> {
@@ -48,6 +51,8 @@ pub(super) struct CoreLoop<R> {
     pub(super) transfer_tasks: Sender<TransferTask>,
     pub(super) progress: Arc<Progress>,
     pub(super) catch_up: CatchUp,
+    /// Client requests taken since the last broadcast, with their replies.
+    pub(super) requests: RequestBatch<Reply<R>>,
 }
 
 /// Why the loop ended.
@@ -111,6 +116,7 @@ impl<R: Send + 'static> CoreLoop<R> {
             };
             self.handle(event)?;
         }
+        self.broadcast_requests()?;
         // What this batch made us hold goes out with its flush, not at the
         // next tick: peers deliver once a majority's watermarks say so.
         self.member.announce_watermark();
@@ -134,7 +140,7 @@ impl<R: Send + 'static> CoreLoop<R> {
         match event {
             CoreEvent::Message { from, message } => self.on_message(from, message),
             CoreEvent::Tick => self.on_tick(),
-            CoreEvent::Broadcast { payload, reply } => return self.on_broadcast(payload, reply),
+            CoreEvent::Broadcast { payload, reply } => return self.on_request(payload, reply),
             CoreEvent::SnapshotFetched(image) => return self.on_snapshot_fetched(image),
             CoreEvent::Digest(reply) => {
                 let task = ApplyTask::Digest(reply);
@@ -168,16 +174,35 @@ impl<R: Send + 'static> CoreLoop<R> {
         self.member.tick();
     }
 
-    fn on_broadcast(&mut self, payload: Vec<u8>, reply: Reply<R>) -> Result<(), Halt> {
+    /// Gathers a client request into the batch, broadcasting the batch
+    /// first if the request would not fit in it.
+    fn on_request(&mut self, payload: Vec<u8>, reply: Reply<R>) -> Result<(), Halt> {
+        let payload_bytes_max = self.member.config().payload_bytes_max;
+        if self.requests.is_full_for(&payload, payload_bytes_max) {
+            self.broadcast_requests()?;
+        }
+        self.requests.push(payload, reply);
+        Ok(())
+    }
+
+    /// Broadcasts the gathered requests as one batch, if there are any.
+    fn broadcast_requests(&mut self) -> Result<(), Halt> {
+        if self.requests.is_empty() {
+            return Ok(());
+        }
+        let (payload, replies) = self.requests.take();
         match self.member.broadcast(payload) {
             // Queued before the batch's deliveries, so the apply thread
-            // knows the reply before it can see the delivery.
+            // knows the replies before it can see the delivery.
             Ok(local_seq) => self
                 .apply_tasks
-                .send(ApplyTask::Expect { local_seq, reply })
+                .send(ApplyTask::Expect { local_seq, replies })
                 .map_err(|_| Halt::ApplyGone),
             Err(refused) => {
-                reply.fail(refused.to_string());
+                let why = refused.to_string();
+                replies
+                    .into_iter()
+                    .for_each(|reply| reply.fail(why.clone()));
                 Ok(())
             }
         }

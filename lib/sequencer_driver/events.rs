@@ -41,13 +41,13 @@ pub(super) enum CoreEvent<R> {
 
 /// Work for the apply thread, in the order the core queued it.
 pub(super) enum ApplyTask<R> {
-    /// Own broadcast `local_seq` was taken: answer `reply` when it is
+    /// Own broadcast `local_seq` was taken: answer `replies` when it is
     /// delivered. Queued before any delivery of it can be.
     Expect {
         /// The broadcast's number in this member's stream.
         local_seq: LocalSeq,
-        /// The reply owed.
-        reply: Reply<R>,
+        /// The replies owed, one per request of the batch, in its order.
+        replies: Vec<Reply<R>>,
     },
     /// Apply the next delivery in the total order.
     Deliver(Delivery),

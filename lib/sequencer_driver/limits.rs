@@ -19,6 +19,10 @@ pub const CORE_INBOX_MAX: usize = 4096;
 /// batch's messages (and so everyone's deliveries) without end.
 pub const BATCH_EVENTS_MAX: usize = 1024;
 
+/// Client requests one broadcast carries (`request_batch.rs`); the
+/// payload size bounds them too.
+pub const REQUESTS_PER_BATCH_MAX: usize = 256;
+
 /// Core messages packed into one datagram (`batch.rs`); the datagram size
 /// bounds them too. A flush sends each peer a few messages (its Requests,
 /// Sequences and one heartbeat), so this is rarely reached.
@@ -74,4 +78,6 @@ const _: () = assert!(CHUNK_BYTES_MAX + CHUNK_HEADER_BYTES <= DATAGRAM_PAYLOAD_B
 const _: () = assert!(TRANSFER_BYTES_MAX as usize <= SNAPSHOT_BYTES_MAX - 16);
 // One batch of events must fit in the inbox it drains.
 const _: () = assert!(BATCH_EVENTS_MAX <= CORE_INBOX_MAX);
+// A batch's count is a u16.
+const _: () = assert!(REQUESTS_PER_BATCH_MAX <= u16::MAX as usize);
 const _: () = assert!(TRANSFER_RETRY_FIRST.as_millis() <= TRANSFER_RETRY_MAX.as_millis());

@@ -46,6 +46,7 @@
 //!   stops them.
 //! - `catch_up.rs`: when a restarted member takes requests again.
 //! - `reply.rs`: replies answered exactly once; the pending table.
+//! - `request_batch.rs`: the client requests one broadcast carries.
 //! - `transfer_message.rs`, `transfer_fetch.rs`, `transfer_serve.rs`: the
 //!   state-transfer protocol, its fetching side and its serving side.
 //! - `wire.rs`: byte reading and writing for the driver's two formats.
@@ -68,6 +69,7 @@ mod progress;
 mod recovery;
 mod replicator;
 mod reply;
+mod request_batch;
 mod router;
 mod state_transfer;
 mod threads;
@@ -83,7 +85,7 @@ mod tests;
 pub use errors::DriverError;
 pub use limits::{
     APPLY_QUEUE_MAX, BATCH_EVENTS_MAX, CHUNK_BYTES_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX,
-    PENDING_REPLIES_MAX, TRANSFER_BYTES_MAX,
+    PENDING_REPLIES_MAX, REQUESTS_PER_BATCH_MAX, TRANSFER_BYTES_MAX,
 };
 pub use options::{
     SequencerOptions, LOG_REWRITE_RECORDS_DEFAULT, LOG_SEGMENT_BYTES_DEFAULT,

@@ -23,6 +23,7 @@ use super::options::SequencerOptions;
 use super::progress::{count, DriverStatus, Lifecycle, Progress};
 use super::recovery::{recover, Recovered};
 use super::reply::{PendingReplies, Reply};
+use super::request_batch::{self, RequestBatch};
 use super::router::Router;
 use super::state_transfer::StateTransfer;
 use super::threads::Threads;
@@ -36,7 +37,8 @@ use super::transfer_serve::Server;
 /// tests). Dropping it without either stops the threads as a crash does.
 pub struct SequencerReplicator<S: StateMachine> {
     index: usize,
-    payload_bytes_max: usize,
+    /// The largest encoded request `submit` takes.
+    request_bytes_max: usize,
     inbox: Sender<CoreEvent<S::Result>>,
     progress: Arc<Progress>,
     running: Mutex<Option<Running>>,
@@ -94,7 +96,9 @@ impl<S: StateMachine> SequencerReplicator<S> {
         let transport = Arc::new(transport);
         let local_addr = transport.local_addr();
         let progress = Arc::new(Progress::new(recovered.applied.global));
-        let payload_bytes_max = recovered.member.config().payload_bytes_max;
+        // A request travels inside a request batch, whose header counts too.
+        let request_bytes_max =
+            request_batch::request_bytes_max(recovered.member.config().payload_bytes_max);
         let channels = Channels {
             core: bounded(CORE_INBOX_MAX),
             apply: bounded(APPLY_QUEUE_MAX),
@@ -105,7 +109,7 @@ impl<S: StateMachine> SequencerReplicator<S> {
         info!("sequencer {}: started on {local_addr}", options.index);
         Ok(SequencerReplicator {
             index: options.index,
-            payload_bytes_max,
+            request_bytes_max,
             inbox,
             progress,
             running: Mutex::new(Some(Running { threads, transport })),
@@ -192,8 +196,8 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
             Ok(payload) => payload,
             Err(error) => return reply.fail(format!("the request does not encode: {error}")),
         };
-        if payload.len() > self.payload_bytes_max {
-            let (len, max) = (payload.len(), self.payload_bytes_max);
+        if payload.len() > self.request_bytes_max {
+            let (len, max) = (payload.len(), self.request_bytes_max);
             return reply.fail(format!("a request of {len} bytes exceeds {max}"));
         }
         match self.inbox.try_send(CoreEvent::Broadcast { payload, reply }) {
@@ -292,6 +296,7 @@ fn spawn_threads<S: StateMachine>(
         transfer_tasks: channels.transfer.0.clone(),
         progress: Arc::clone(progress),
         catch_up: CatchUp::new(members, me, held_at_start),
+        requests: RequestBatch::new(),
     };
     threads.spawn("sequencer-core", move || core.run())?;
     let transfer = StateTransfer {

@@ -1,6 +1,7 @@
 //! The answer owed to each submitted request: [`Reply`], which is called
 //! exactly once whatever happens, and [`PendingReplies`], the apply thread's
-//! bounded table of replies waiting for their request's delivery here.
+//! bounded table of replies waiting for their broadcast's delivery here
+//! (one entry per broadcast, holding the replies of its request batch).
 //!
 //! "Exactly once" is enforced by the type rather than by care: a `Reply`
 //! that is dropped unanswered (a queue dropped at shutdown, a thread that
@@ -49,10 +50,18 @@ impl<R> Drop for Reply<R> {
     }
 }
 
-/// A reply and the moment it gives up.
+/// A broadcast's replies and the moment they give up.
 struct Pending<R> {
-    reply: Reply<R>,
+    replies: Vec<Reply<R>>,
     deadline: Instant,
+}
+
+impl<R> Pending<R> {
+    fn fail(self, why: &str) {
+        for reply in self.replies {
+            reply.fail(why);
+        }
+    }
 }
 
 /// Replies to this member's own broadcasts, by local number, until the
@@ -73,32 +82,35 @@ impl<R> PendingReplies<R> {
         }
     }
 
-    /// How many replies wait.
+    /// How many broadcasts have replies waiting.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.waiting.len()
     }
 
-    /// Registers the reply owed when `local_seq` is delivered. Refuses (and
-    /// answers `Unavailable`) when the table is full.
+    /// Registers the replies owed when `local_seq` is delivered. Refuses
+    /// (and answers `Unavailable`) when the table is full.
     ///
     /// # Panics
     /// If `local_seq` is not above every registered number: the core hands
     /// out local numbers in increasing order, once each.
-    pub(super) fn expect(&mut self, local_seq: LocalSeq, reply: Reply<R>, now: Instant) {
+    pub(super) fn expect(&mut self, local_seq: LocalSeq, replies: Vec<Reply<R>>, now: Instant) {
         if let Some((last, _)) = self.waiting.last_key_value() {
             assert!(local_seq > *last, "reply for {local_seq} after {last}");
         }
-        if self.waiting.len() >= PENDING_REPLIES_MAX {
-            return reply.fail("too many requests waiting for delivery; retry later");
-        }
         let deadline = now + self.timeout;
-        self.waiting.insert(local_seq, Pending { reply, deadline });
+        let pending = Pending { replies, deadline };
+        if self.waiting.len() >= PENDING_REPLIES_MAX {
+            return pending.fail("too many requests waiting for delivery; retry later");
+        }
+        self.waiting.insert(local_seq, pending);
     }
 
-    /// The reply owed for `local_seq`, if it still waits.
-    pub(super) fn take(&mut self, local_seq: LocalSeq) -> Option<Reply<R>> {
-        self.waiting.remove(&local_seq).map(|pending| pending.reply)
+    /// The replies owed for `local_seq`, if they still wait.
+    pub(super) fn take(&mut self, local_seq: LocalSeq) -> Option<Vec<Reply<R>>> {
+        self.waiting
+            .remove(&local_seq)
+            .map(|pending| pending.replies)
     }
 
     /// Answers `Unavailable` to every reply whose deadline has passed. The
@@ -109,7 +121,7 @@ impl<R> PendingReplies<R> {
             if entry.get().deadline > now {
                 return;
             }
-            entry.remove().reply.fail(
+            entry.remove().fail(
                 "timed out waiting for the request to be delivered; \
                  retry with the same request id",
             );
@@ -123,7 +135,7 @@ impl<R> PendingReplies<R> {
     pub(super) fn fail_up_to(&mut self, local_seq: LocalSeq, why: &str) {
         let later = self.waiting.split_off(&local_seq.next());
         for (_, pending) in std::mem::replace(&mut self.waiting, later) {
-            pending.reply.fail(why);
+            pending.fail(why);
         }
     }
 }

@@ -48,9 +48,11 @@ fn pending_replies_expire_in_order_and_are_taken_once() {
     let start = Instant::now();
     for local in 1..=3 {
         let at = start + Duration::from_secs(local);
-        pending.expect(LocalSeq(local), recording(&answers), at);
+        pending.expect(LocalSeq(local), vec![recording(&answers)], at);
     }
-    pending.take(LocalSeq(2)).expect("waiting").send(Ok(2));
+    let mut taken = pending.take(LocalSeq(2)).expect("waiting");
+    assert_eq!(taken.len(), 1);
+    taken.remove(0).send(Ok(2));
     assert!(pending.take(LocalSeq(2)).is_none(), "taken once");
     pending.expire(start + Duration::from_secs(11));
     assert_eq!((pending.len(), unavailable(&answers)), (1, 1));
@@ -64,7 +66,7 @@ fn the_table_is_bounded_and_a_snapshot_fails_what_it_covers() {
     let mut pending = PendingReplies::new(Duration::from_secs(10));
     let now = Instant::now();
     for local in 1..=PENDING_REPLIES_MAX as u64 + 1 {
-        pending.expect(LocalSeq(local), recording(&answers), now);
+        pending.expect(LocalSeq(local), vec![recording(&answers)], now);
     }
     assert_eq!(pending.len(), PENDING_REPLIES_MAX);
     assert_eq!(unavailable(&answers), 1, "the one over the bound");
@@ -77,4 +79,23 @@ fn the_table_is_bounded_and_a_snapshot_fails_what_it_covers() {
         PENDING_REPLIES_MAX + 1,
         "dropped ones answer"
     );
+}
+
+#[test]
+fn a_batch_s_replies_are_taken_and_failed_together() {
+    let answers = Answers::default();
+    let mut pending = PendingReplies::new(Duration::from_secs(10));
+    let now = Instant::now();
+    let batch = |n| (0..n).map(|_| recording(&answers)).collect::<Vec<_>>();
+    pending.expect(LocalSeq(1), batch(3), now);
+    pending.expect(LocalSeq(2), batch(2), now + Duration::from_secs(5));
+    let taken = pending.take(LocalSeq(1)).expect("waiting");
+    assert_eq!(taken.len(), 3, "every reply of the batch");
+    for (position, reply) in taken.into_iter().enumerate() {
+        reply.send(Ok(position as u32));
+    }
+    pending.expire(now + Duration::from_secs(20));
+    let got = answers.lock().expect("lock").clone();
+    assert_eq!(got[..3], [Ok(0), Ok(1), Ok(2)]);
+    assert_eq!(unavailable(&answers), 2, "the second batch expired whole");
 }

@@ -135,6 +135,28 @@ fn concurrent_requests_are_applied_in_one_order_everywhere() {
 }
 
 #[test]
+fn requests_taken_together_share_one_broadcast() {
+    // Goal: request batching, with one reply per request in its place.
+    // Method: 40 clients submit 10 adds each at replica 0 at once. A round
+    // of the order takes at least a few fsyncs, so requests queue up behind
+    // it and go out together: the order needs fewer global numbers than
+    // requests. Every reply must still name its own place.
+    let cluster = Cluster::start(5, |_| {});
+    cluster.wait_serving();
+    let acked = run_load(&cluster, &[0], 40, 10, 1);
+    assert_eq!(acked.len(), 400, "no loss, no refusal");
+    // Every reply came from replica 0's delivery: its count is final here.
+    let numbers = cluster.status(0).delivered;
+    let state = cluster.converged_state();
+    assert_eq!(state.order.len(), 400);
+    check_exactly_once(&state, &acked);
+    assert!(
+        numbers < 400,
+        "{numbers} global numbers for 400 requests: none shared a broadcast"
+    );
+}
+
+#[test]
 fn with_fifteen_percent_loss_the_replicas_still_converge() {
     // Goal: loss recovery. Method: every replica's fault switch drops 15%
     // of outgoing datagrams while 10 clients submit 20 adds each; then all
