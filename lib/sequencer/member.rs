@@ -134,7 +134,7 @@ impl Member {
         }
         let me = self.config.id;
         let local_seq = self.order.sender_held_up_to(me).next();
-        let in_flight = local_seq.0 - 1 - self.order.sender_delivered_up_to(me).0;
+        let in_flight = self.broadcasts_in_flight();
         if in_flight >= self.config.broadcasts_in_flight_max {
             return Err(SequencerError::Backpressure {
                 in_flight,
@@ -310,6 +310,12 @@ impl Member {
     /// its base) and truncate its log of records.
     pub fn persisted_state(&self) -> PersistedState {
         self.order.persisted_state()
+    }
+
+    /// This member's own broadcasts not yet delivered here.
+    pub fn broadcasts_in_flight(&self) -> u64 {
+        let me = self.config.id;
+        self.order.sender_held_up_to(me).0 - self.order.sender_delivered_up_to(me).0
     }
 
     /// The last number handed to the application.

@@ -6,7 +6,9 @@
 //!    `BATCH_EVENTS_MAX`): peer messages go to `Member::step`, ticks to
 //!    `Member::tick`; client requests are gathered and go to
 //!    `Member::broadcast` together, as one request batch
-//!    (`request_batch.rs`), once the queue is drained.
+//!    (`request_batch.rs`), once the queue is drained and fewer than
+//!    `BATCHES_IN_FLIGHT_MAX` of this member's batches are undelivered
+//!    (else at a later wake-up: a delivery, a message or the next tick).
 //! 3. Flush the batch's output, in the order the protocol requires:
 //!    persist every record and fsync once (so many requests share one
 //!    fsync), *then* send the messages (they claim what is now durable),
@@ -31,7 +33,7 @@ use super::catch_up::CatchUp;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::Image;
 use super::journal::Journal;
-use super::limits::BATCH_EVENTS_MAX;
+use super::limits::{BATCHES_IN_FLIGHT_MAX, BATCH_EVENTS_MAX};
 use super::progress::{count, Lifecycle, Progress};
 use super::reply::Reply;
 use super::request_batch::RequestBatch;
@@ -116,7 +118,9 @@ impl<R: Send + 'static> CoreLoop<R> {
             };
             self.handle(event)?;
         }
-        self.broadcast_requests()?;
+        if self.member.broadcasts_in_flight() < BATCHES_IN_FLIGHT_MAX {
+            self.broadcast_requests()?;
+        }
         // What this batch made us hold goes out with its flush, not at the
         // next tick: peers deliver once a majority's watermarks say so.
         self.member.announce_watermark();

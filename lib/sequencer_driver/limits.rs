@@ -23,6 +23,13 @@ pub const BATCH_EVENTS_MAX: usize = 1024;
 /// payload size bounds them too.
 pub const REQUESTS_PER_BATCH_MAX: usize = 256;
 
+/// While this many of the member's own request batches are undelivered,
+/// the core gathers new requests instead of broadcasting them: they go out
+/// together once one is delivered. Under load this keeps batches large and
+/// the global numbers (each costing every member messages, wake-ups and an
+/// fsync) few; a request that finds nothing in flight goes at once.
+pub const BATCHES_IN_FLIGHT_MAX: u64 = 1;
+
 /// Core messages packed into one datagram (`batch.rs`); the datagram size
 /// bounds them too. A flush sends each peer a few messages (its Requests,
 /// Sequences and one heartbeat), so this is rarely reached.
