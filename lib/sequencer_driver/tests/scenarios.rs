@@ -157,6 +157,40 @@ fn requests_taken_together_share_one_broadcast() {
 }
 
 #[test]
+fn requests_wait_while_the_member_s_own_batch_is_undelivered() {
+    // Goal: the in-flight gate. Method: replica 0's outgoing datagrams are
+    // dropped, so its first request cannot be delivered; five more
+    // requests submitted meanwhile must wait, gathered, and go out as one
+    // batch once the first is delivered: two global numbers for six
+    // requests, each answered with its own place.
+    let cluster = Cluster::start(5, |_| {});
+    cluster.wait_serving();
+    let before = cluster.status(0).delivered;
+    cluster.faults[0].set_drop_outgoing(1.0);
+    let first = cluster.submit_async(0, add(1, "k", 1));
+    let rest: Vec<_> = (2..=6)
+        .map(|id| {
+            let answer = cluster.submit_async(0, add(id, "k", 1));
+            // Apart, so that without the gate each would leave on its own.
+            thread::sleep(Duration::from_millis(10));
+            answer
+        })
+        .collect();
+    assert!(first.try_recv().is_err(), "nothing is delivered while cut off");
+    cluster.faults[0].set_drop_outgoing(0.0);
+    let mut places = BTreeSet::new();
+    for answer in std::iter::once(first).chain(rest) {
+        match answer.recv_timeout(WAIT_MAX).expect("a reply") {
+            Ok(ToyResult::Added { position, .. }) => assert!(places.insert(position)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(places.len(), 6);
+    let numbers = cluster.status(0).delivered - before;
+    assert_eq!(numbers, 2, "the first request, then the five gathered");
+}
+
+#[test]
 fn with_fifteen_percent_loss_the_replicas_still_converge() {
     // Goal: loss recovery. Method: every replica's fault switch drops 15%
     // of outgoing datagrams while 10 clients submit 20 adds each; then all
