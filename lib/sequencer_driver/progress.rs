@@ -69,6 +69,8 @@ pub(super) struct Progress {
     lifecycle: AtomicU8,
     crashed: AtomicBool,
     serving: AtomicBool,
+    /// A `Tick` waits in the core's inbox (the ticker queues at most one).
+    tick_queued: AtomicBool,
     next_global: AtomicU64,
     held_up_to: AtomicU64,
     delivered: AtomicU64,
@@ -95,6 +97,7 @@ impl Progress {
             lifecycle: AtomicU8::new(Lifecycle::Running as u8),
             crashed: AtomicBool::new(false),
             serving: AtomicBool::new(false),
+            tick_queued: AtomicBool::new(false),
             next_global: AtomicU64::new(applied.0 + 1),
             held_up_to: AtomicU64::new(applied.0),
             delivered: AtomicU64::new(applied.0),
@@ -169,6 +172,16 @@ impl Progress {
     /// Whether a crash was asked for.
     pub(super) fn crashed(&self) -> bool {
         self.crashed.load(Ordering::Acquire)
+    }
+
+    /// Marks a tick as queued; false if one was queued already.
+    pub(super) fn queue_tick(&self) -> bool {
+        !self.tick_queued.swap(true, Ordering::AcqRel)
+    }
+
+    /// The queued tick was taken (or never made it into the inbox).
+    pub(super) fn tick_taken(&self) {
+        self.tick_queued.store(false, Ordering::Release);
     }
 
     /// A storage failure: the replica stops taking part.

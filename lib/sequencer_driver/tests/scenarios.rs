@@ -176,7 +176,10 @@ fn requests_wait_while_the_member_s_own_batch_is_undelivered() {
             answer
         })
         .collect();
-    assert!(first.try_recv().is_err(), "nothing is delivered while cut off");
+    assert!(
+        first.try_recv().is_err(),
+        "nothing is delivered while cut off"
+    );
     cluster.faults[0].set_drop_outgoing(0.0);
     let mut places = BTreeSet::new();
     for answer in std::iter::once(first).chain(rest) {
