@@ -1,9 +1,11 @@
 //! The core thread ("sequencer-core"): the only owner of the protocol's
 //! [`Member`] and of the log. It runs one loop:
 //!
-//! 1. Wait for an event on the inbox (or the stop signal).
-//! 2. Handle it, then every event already queued (up to
-//!    `BATCH_EVENTS_MAX`): peer messages go to `Member::step`, ticks to
+//! 1. Wait for an event on the inbox or a datagram from the transport (or
+//!    the stop signal).
+//! 2. Handle it, then every event and datagram already queued (up to
+//!    `BATCH_EVENTS_MAX`): peer messages (decoded by `router.rs`, here on
+//!    this thread) go to `Member::step`, ticks to
 //!    `Member::tick`; client requests are gathered and go to
 //!    `Member::broadcast` together, as one request batch
 //!    (`request_batch.rs`), once the queue is drained and fewer than
@@ -25,7 +27,7 @@ use crossbeam_channel::{bounded, select, Receiver, Sender};
 use log::{debug, error, info};
 
 use crate::sequencer::{Destination, Member, MemberId, Message};
-use crate::transport::UdpTransport;
+use crate::transport::{Datagram, UdpTransport};
 use crate::wal::WalError;
 
 use super::batch;
@@ -37,14 +39,19 @@ use super::limits::{BATCHES_IN_FLIGHT_MAX, BATCH_EVENTS_MAX};
 use super::progress::{count, Lifecycle, Progress};
 use super::reply::Reply;
 use super::request_batch::RequestBatch;
+use super::router::Router;
 
 /// Everything the core thread owns.
 pub(super) struct CoreLoop<R> {
     pub(super) member: Member,
     pub(super) journal: Journal,
     pub(super) transport: Arc<UdpTransport>,
-    /// Peer messages, ticks, broadcasts and fetched snapshots.
+    /// Ticks, broadcasts and fetched snapshots.
     pub(super) inbox: Receiver<CoreEvent<R>>,
+    /// Datagrams from peers (the transport's inbound channel).
+    pub(super) datagrams: Receiver<Datagram>,
+    /// Decodes them; hands state-transfer messages on.
+    pub(super) router: Router,
     /// Disconnects when the replicator stops.
     pub(super) stop: Receiver<()>,
     /// Deliveries and reply registrations, in order.
@@ -55,6 +62,12 @@ pub(super) struct CoreLoop<R> {
     pub(super) catch_up: CatchUp,
     /// Client requests taken since the last broadcast, with their replies.
     pub(super) requests: RequestBatch<Reply<R>>,
+}
+
+/// One input of the loop.
+enum Input<R> {
+    Event(CoreEvent<R>),
+    Datagram(Datagram),
 }
 
 /// Why the loop ended.
@@ -98,7 +111,11 @@ impl<R: Send + 'static> CoreLoop<R> {
         loop {
             let first = select! {
                 recv(self.inbox) -> event => match event {
-                    Ok(event) => event,
+                    Ok(event) => Input::Event(event),
+                    Err(_) => return Halt::Stopped,
+                },
+                recv(self.datagrams) -> datagram => match datagram {
+                    Ok(datagram) => Input::Datagram(datagram),
                     Err(_) => return Halt::Stopped,
                 },
                 recv(self.stop) -> _ => return Halt::Stopped,
@@ -110,13 +127,23 @@ impl<R: Send + 'static> CoreLoop<R> {
     }
 
     /// Steps 2 to 4 of the loop.
-    fn run_batch(&mut self, first: CoreEvent<R>) -> Result<(), Halt> {
-        self.handle(first)?;
-        for _ in 1..BATCH_EVENTS_MAX {
-            let Ok(event) = self.inbox.try_recv() else {
+    fn run_batch(&mut self, first: Input<R>) -> Result<(), Halt> {
+        self.take(first)?;
+        // Both queues in turn, so neither starves the other.
+        let mut taken = 1;
+        while taken < BATCH_EVENTS_MAX {
+            let before = taken;
+            if let Ok(event) = self.inbox.try_recv() {
+                self.handle(event)?;
+                taken += 1;
+            }
+            if let Ok(datagram) = self.datagrams.try_recv() {
+                self.on_datagram(datagram);
+                taken += 1;
+            }
+            if taken == before {
                 break;
-            };
-            self.handle(event)?;
+            }
         }
         if self.member.broadcasts_in_flight() < BATCHES_IN_FLIGHT_MAX {
             self.broadcast_requests()?;
@@ -140,9 +167,18 @@ impl<R: Send + 'static> CoreLoop<R> {
         Ok(())
     }
 
+    fn take(&mut self, input: Input<R>) -> Result<(), Halt> {
+        match input {
+            Input::Event(event) => self.handle(event),
+            Input::Datagram(datagram) => {
+                self.on_datagram(datagram);
+                Ok(())
+            }
+        }
+    }
+
     fn handle(&mut self, event: CoreEvent<R>) -> Result<(), Halt> {
         match event {
-            CoreEvent::Message { from, message } => self.on_message(from, message),
             CoreEvent::Tick => self.on_tick(),
             CoreEvent::Broadcast { payload, reply } => return self.on_request(payload, reply),
             CoreEvent::SnapshotFetched(image) => return self.on_snapshot_fetched(image),
@@ -152,6 +188,12 @@ impl<R: Send + 'static> CoreLoop<R> {
             }
         }
         Ok(())
+    }
+
+    fn on_datagram(&mut self, datagram: Datagram) {
+        for (from, message) in self.router.route(datagram) {
+            self.on_message(from, message);
+        }
     }
 
     fn on_message(&mut self, from: MemberId, message: Message) {

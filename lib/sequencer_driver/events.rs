@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 
 use crate::replication::StateDigest;
-use crate::sequencer::{Delivery, LocalSeq, MemberId, Message, SnapshotNeeded};
+use crate::sequencer::{Delivery, LocalSeq, MemberId, SnapshotNeeded};
 
 use super::image::Image;
 use super::reply::Reply;
@@ -16,13 +16,6 @@ use super::transfer_message::TransferMessage;
 
 /// An input of the protocol core, for the core thread.
 pub(super) enum CoreEvent<R> {
-    /// A decoded message from peer `from` (the router decoded it).
-    Message {
-        /// The sending member, known from the datagram's source address.
-        from: MemberId,
-        /// The message.
-        message: Message,
-    },
     /// One tick interval passed (from the ticker thread).
     Tick,
     /// A client request to broadcast (from `submit`), and its reply.

@@ -8,14 +8,14 @@ use std::time::Duration;
 use crate::transport::PAYLOAD_BYTES_MAX as DATAGRAM_PAYLOAD_BYTES_MAX;
 use crate::wal::SNAPSHOT_BYTES_MAX;
 
-/// Events waiting in the core thread's inbox (peer messages, ticks,
-/// broadcasts, fetched snapshots). A full inbox drops peer messages (the
-/// protocol asks again) and ticks (the next one comes), and refuses
-/// submissions with `Unavailable`: the replica is overloaded.
+/// Events waiting in the core thread's inbox (ticks, broadcasts, fetched
+/// snapshots; peers' datagrams wait in the transport's own channel). A full
+/// inbox drops ticks (the next one comes) and refuses submissions with
+/// `Unavailable`: the replica is overloaded.
 pub const CORE_INBOX_MAX: usize = 4096;
 
-/// Events the core thread handles before it persists and sends: one fsync
-/// covers them all. Bounded so that a flood of input cannot delay the
+/// Events and datagrams the core thread handles before it persists and
+/// sends: one fsync covers them all. Bounded so that a flood of input cannot delay the
 /// batch's messages (and so everyone's deliveries) without end.
 pub const BATCH_EVENTS_MAX: usize = 1024;
 

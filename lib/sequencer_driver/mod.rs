@@ -10,16 +10,17 @@
 //! bounded (`limits.rs`) and named after what flows on it.
 //!
 //! ```text
-//!  peers ─UDP─> udp-receiver ─datagrams─> datagram-router ─┬─ core messages ──> core inbox
-//!               (transport)                                └─ transfer msgs ──> transfer inbox
+//!  peers ─UDP─> udp-receiver ─── datagrams ──────────────────────────────> sequencer-core
+//!               (transport)
 //!  sequencer-tick ─── Tick ─────────────────────────────────────────────────> core inbox
 //!  submit() ───────── Broadcast(request, reply) ────────────────────────────> core inbox
 //!  state-transfer ─── SnapshotFetched(image) ───────────────────────────────> core inbox
 //!
-//!  core inbox ──> sequencer-core    owns the Member and the log; per batch:
+//!  core inbox ──> sequencer-core    owns the Member and the log; decodes datagrams
+//!                   │               (router.rs); per batch:
 //!                   │               persist (one fsync) → send → hand on
 //!                   ├─ messages ──────────────────────────> udp-sender ─UDP─> peers
-//!                   ├─ fetch orders ──────────────────────> transfer inbox
+//!                   ├─ fetch orders, transfer messages ───> transfer inbox
 //!                   └─ apply tasks (Expect, Deliver, Install) ──> sequencer-apply
 //!                                   owns the state machine, the pending replies, the snapshots
 //!
@@ -41,9 +42,9 @@
 //!   [`DriverError`], the bounds.
 //! - `recovery.rs`, `journal.rs`, `image.rs`: what is on disk and how a
 //!   member comes back from it.
-//! - `core_loop.rs`, `apply_loop.rs`, `ticker.rs`, `router.rs`,
-//!   `state_transfer.rs`: one file per thread; `threads.rs` starts and
-//!   stops them.
+//! - `core_loop.rs`, `apply_loop.rs`, `ticker.rs`, `state_transfer.rs`:
+//!   one file per thread; `threads.rs` starts and stops them.
+//! - `router.rs`: decodes datagrams for the core thread.
 //! - `catch_up.rs`: when a restarted member takes requests again.
 //! - `reply.rs`: replies answered exactly once; the pending table.
 //! - `request_batch.rs`: the client requests one broadcast carries.

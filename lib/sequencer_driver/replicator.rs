@@ -291,6 +291,12 @@ fn spawn_threads<S: StateMachine>(
         journal: recovered.journal,
         transport: Arc::clone(transport),
         inbox: channels.core.1,
+        datagrams: transport.inbound().clone(),
+        router: Router {
+            me,
+            transfer_inbox: channels.transfer.0.clone(),
+            progress: Arc::clone(progress),
+        },
         stop: stop.clone(),
         apply_tasks: channels.apply.0,
         transfer_tasks: channels.transfer.0.clone(),
@@ -312,15 +318,6 @@ fn spawn_threads<S: StateMachine>(
         server: Server::new(members),
     };
     threads.spawn("state-transfer", move || transfer.run())?;
-    let router = Router {
-        me,
-        datagrams: transport.inbound().clone(),
-        core_inbox: channels.core.0.clone(),
-        transfer_inbox: channels.transfer.0,
-        stop: stop.clone(),
-        progress: Arc::clone(progress),
-    };
-    threads.spawn("datagram-router", move || router.run())?;
     let (tick, core_inbox, ticker_progress) = (options.tick, channels.core.0, Arc::clone(progress));
     threads.spawn("sequencer-tick", move || {
         run_ticker(tick, core_inbox, stop, ticker_progress)

@@ -1,115 +1,86 @@
-//! The router thread ("datagram-router"): takes the datagrams the UDP
-//! receiver accepted (right size, known sender, good frame checksum),
-//! decodes them, and routes them by their magic: core messages ("SQ") to
-//! the core's inbox, state-transfer messages ("ST") to the state-transfer
-//! thread. Decoding here keeps it off the core thread.
+//! The datagram router: decodes the datagrams the UDP receiver accepted
+//! (right size, known sender, good frame checksum) and routes them by their
+//! magic. Core messages ("SQ", or several in an "SB" batch) go back to the
+//! caller, the core thread, which steps them at once; state-transfer
+//! messages ("ST") go to the state-transfer thread. It runs on the core
+//! thread rather than a thread of its own: a datagram then wakes one thread
+//! on its way in, not two.
 //!
 //! Anything that does not decode is dropped and counted; nothing a peer
 //! (or a stranger who got past the address filter) sends can panic it.
 
 use std::sync::Arc;
 
-use crossbeam_channel::{select, Receiver, Sender, TrySendError};
+use crossbeam_channel::{Sender, TrySendError};
 use log::debug;
 
 use crate::sequencer::{MemberId, Message};
 use crate::transport::Datagram;
 
 use super::batch::{self, BATCH_MAGIC};
-use super::events::{CoreEvent, TransferTask};
+use super::events::TransferTask;
 use super::progress::{count, Progress};
 use super::transfer_message::{TransferMessage, TRANSFER_MAGIC};
 
 /// The magic of the core's messages (see `sequencer/codec.rs`).
 const CORE_MAGIC: [u8; 2] = *b"SQ";
 
-/// Where the router sends what it decoded.
-pub(super) struct Router<R> {
+/// What the router needs besides the datagram.
+pub(super) struct Router {
     pub(super) me: MemberId,
-    /// The transport's inbound channel.
-    pub(super) datagrams: Receiver<Datagram>,
-    pub(super) core_inbox: Sender<CoreEvent<R>>,
+    /// State-transfer messages go here.
     pub(super) transfer_inbox: Sender<TransferTask>,
-    pub(super) stop: Receiver<()>,
     pub(super) progress: Arc<Progress>,
 }
 
-impl<R> Router<R> {
-    /// The thread's body, until `stop` disconnects or a consumer is gone.
-    pub(super) fn run(self) {
-        loop {
-            let datagram = select! {
-                recv(self.datagrams) -> datagram => match datagram {
-                    Ok(datagram) => datagram,
-                    Err(_) => return,
-                },
-                recv(self.stop) -> _ => return,
-            };
-            if !self.route(datagram) {
-                return;
-            }
-        }
-    }
-
-    /// Decodes and forwards one datagram; false once a consumer is gone.
-    fn route(&self, datagram: Datagram) -> bool {
+impl Router {
+    /// Decodes one datagram: its core messages, in order, for the caller
+    /// to step; a state-transfer message is handed on here.
+    pub(super) fn route(&self, datagram: Datagram) -> Vec<(MemberId, Message)> {
         // The transport's peer table includes this member's own address
         // (its stop wake-up datagram comes from there): never a peer.
         let Some(peer) = self.peer(datagram.peer) else {
             count(&self.progress.malformed_datagrams);
-            return true;
+            return Vec::new();
         };
         let magic = datagram.payload.get(..2);
         if magic == Some(&CORE_MAGIC[..]) {
             match Message::decode(&datagram.payload) {
-                Ok(message) => {
-                    let event = CoreEvent::Message {
-                        from: peer,
-                        message,
-                    };
-                    return self.forward(&self.core_inbox, event);
-                }
+                Ok(message) => return vec![(peer, message)],
                 Err(error) => debug!("sequencer: bad message from {peer}: {error}"),
             }
         } else if magic == Some(&BATCH_MAGIC[..]) {
             match batch::unpack(&datagram.payload) {
-                Ok(messages) => return self.route_batch(peer, &messages),
+                Ok(messages) => return self.decode_batch(peer, &messages),
                 Err(error) => debug!("sequencer: bad batch from {peer}: {error}"),
             }
         } else if magic == Some(&TRANSFER_MAGIC[..]) {
             match TransferMessage::decode(&datagram.payload) {
                 Ok(message) => {
-                    let task = TransferTask::FromPeer { peer, message };
-                    return self.forward(&self.transfer_inbox, task);
+                    self.forward(TransferTask::FromPeer { peer, message });
+                    return Vec::new();
                 }
                 Err(error) => debug!("sequencer: bad transfer message from {peer}: {error}"),
             }
         }
         count(&self.progress.malformed_datagrams);
-        true
+        Vec::new()
     }
 
-    /// Decodes and forwards each message of a batch, in order; one that does
-    /// not decode is dropped and counted, and the others still go.
-    fn route_batch(&self, peer: MemberId, messages: &[&[u8]]) -> bool {
+    /// The messages of a batch, in order; one that does not decode is
+    /// dropped and counted, and the others still go.
+    fn decode_batch(&self, peer: MemberId, messages: &[&[u8]]) -> Vec<(MemberId, Message)> {
+        let mut decoded = Vec::with_capacity(messages.len());
         for bytes in messages {
-            let message = match Message::decode(bytes) {
-                Ok(message) => message,
+            match Message::decode(bytes) {
+                Ok(message) => decoded.push((peer, message)),
                 Err(error) => {
                     debug!("sequencer: bad message in a batch from {peer}: {error}");
                     count(&self.progress.malformed_datagrams);
-                    continue;
                 }
-            };
-            let event = CoreEvent::Message {
-                from: peer,
-                message,
-            };
-            if !self.forward(&self.core_inbox, event) {
-                return false;
             }
         }
-        true
+        decoded
     }
 
     /// The member id of transport peer `index`, unless it is this member.
@@ -118,16 +89,11 @@ impl<R> Router<R> {
         (peer != self.me).then_some(peer)
     }
 
-    /// Hands `item` on without blocking: a full inbox drops it (UDP might
-    /// have lost it as well; the protocols ask again).
-    fn forward<T>(&self, inbox: &Sender<T>, item: T) -> bool {
-        match inbox.try_send(item) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                count(&self.progress.inbox_full_drops);
-                true
-            }
-            Err(TrySendError::Disconnected(_)) => false,
+    /// Hands a task to the state-transfer thread without blocking: a full
+    /// inbox drops it (UDP might have lost it as well; peers ask again).
+    fn forward(&self, task: TransferTask) {
+        if let Err(TrySendError::Full(_)) = self.transfer_inbox.try_send(task) {
+            count(&self.progress.inbox_full_drops);
         }
     }
 }

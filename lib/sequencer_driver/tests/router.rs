@@ -7,7 +7,7 @@ use crossbeam_channel::bounded;
 
 use crate::sequencer::{Body, GlobalSeq, MemberId, Message, Watermark};
 use crate::sequencer_driver::batch;
-use crate::sequencer_driver::events::{CoreEvent, TransferTask};
+use crate::sequencer_driver::events::TransferTask;
 use crate::sequencer_driver::progress::Progress;
 use crate::sequencer_driver::router::Router;
 use crate::sequencer_driver::transfer_message::TransferMessage;
@@ -15,50 +15,34 @@ use crate::transport::Datagram;
 
 #[test]
 fn garbage_is_counted_and_good_messages_are_routed() {
-    let (datagrams_in, datagrams) = bounded(16);
-    let (core_inbox, core) = bounded::<CoreEvent<u32>>(16);
     let (transfer_inbox, transfer) = bounded(16);
-    let (_stop_sender, stop) = bounded(0);
     let progress = Arc::new(Progress::new(GlobalSeq(0)));
     let router = Router {
         me: MemberId(1),
-        datagrams,
-        core_inbox,
         transfer_inbox,
-        stop,
         progress: Arc::clone(&progress),
     };
     let (heartbeat, request) = (heartbeat(), chunk_request());
     let garbage = garbage(&heartbeat, &request);
     let count = garbage.len() as u64;
     for (peer, payload) in garbage {
-        datagrams_in
-            .send(Datagram { peer, payload })
-            .expect("queue");
+        assert!(router.route(Datagram { peer, payload }).is_empty());
     }
-    datagrams_in
-        .send(Datagram {
-            peer: 0,
-            payload: heartbeat,
-        })
-        .expect("queue");
-    datagrams_in
-        .send(Datagram {
-            peer: 2,
-            payload: request,
-        })
-        .expect("queue");
-    drop(datagrams_in);
-    router.run();
+    let core = router.route(Datagram {
+        peer: 0,
+        payload: heartbeat,
+    });
+    let transferred = router.route(Datagram {
+        peer: 2,
+        payload: request,
+    });
     assert_eq!(progress.status(None).malformed_datagrams, count);
-    assert!(matches!(
-        core.try_recv(),
-        Ok(CoreEvent::Message {
-            from: MemberId(0),
-            ..
-        })
-    ));
-    assert!(core.try_recv().is_err());
+    assert_eq!(core.len(), 1);
+    assert_eq!(core[0].0, MemberId(0));
+    assert!(
+        transferred.is_empty(),
+        "a transfer message is not the core's"
+    );
     assert!(matches!(
         transfer.try_recv(),
         Ok(TransferTask::FromPeer {
@@ -73,17 +57,11 @@ fn a_batch_reaches_the_core_as_its_messages_in_order() {
     // A batch datagram carries several core messages; the core must see
     // each, in the sender's order, and a bad one inside must not stop the
     // rest (it is counted as malformed).
-    let (datagrams_in, datagrams) = bounded(16);
-    let (core_inbox, core) = bounded::<CoreEvent<u32>>(16);
     let (transfer_inbox, _transfer) = bounded(16);
-    let (_stop_sender, stop) = bounded(0);
     let progress = Arc::new(Progress::new(GlobalSeq(0)));
     let router = Router {
         me: MemberId(1),
-        datagrams,
-        core_inbox,
         transfer_inbox,
-        stop,
         progress: Arc::clone(&progress),
     };
     let moved = |held: u64| {
@@ -98,21 +76,12 @@ fn a_batch_reaches_the_core_as_its_messages_in_order() {
     let messages = vec![moved(1), b"SQ garbage".to_vec(), moved(2), moved(3)];
     let packed = batch::pack(messages);
     assert_eq!(packed.len(), 1, "four small messages fit one datagram");
-    for payload in packed {
-        datagrams_in
-            .send(Datagram { peer: 2, payload })
-            .expect("queue");
-    }
-    drop(datagrams_in);
-    router.run();
-    let held: Vec<u64> = core
-        .try_iter()
-        .map(|event| match event {
-            CoreEvent::Message {
-                from: MemberId(2),
-                message,
-            } => message.watermark.held_up_to.0,
-            _ => panic!("only peer 2's messages were sent"),
+    let held: Vec<u64> = packed
+        .into_iter()
+        .flat_map(|payload| router.route(Datagram { peer: 2, payload }))
+        .map(|(from, message)| {
+            assert_eq!(from, MemberId(2), "only peer 2's messages were sent");
+            message.watermark.held_up_to.0
         })
         .collect();
     assert_eq!(held, vec![1, 2, 3]);
