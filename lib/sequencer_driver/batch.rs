@@ -14,7 +14,7 @@ use crate::sequencer::DecodeError;
 use crate::transport::PAYLOAD_BYTES_MAX as DATAGRAM_PAYLOAD_BYTES_MAX;
 
 use super::limits::BATCH_MESSAGES_MAX;
-use super::wire::{check_count, Reader, Writer};
+use super::wire::{read_parts, write_parts, Reader, Writer};
 
 /// The magic of a batch datagram.
 pub(super) const BATCH_MAGIC: [u8; 2] = *b"SB";
@@ -56,13 +56,8 @@ fn seal(mut group: Vec<Vec<u8>>) -> Vec<u8> {
     }
     let body: usize = group.iter().map(|m| LENGTH_BYTES + m.len()).sum();
     let mut writer = Writer::new(BATCH_MAGIC, body + 2);
-    let count = u16::try_from(group.len()).expect("BATCH_MESSAGES_MAX fits a u16");
-    writer.u16(count);
-    for message in &group {
-        let length = u32::try_from(message.len()).expect("a message fits a datagram");
-        writer.u32(length);
-        writer.bytes(message);
-    }
+    let parts: Vec<&[u8]> = group.iter().map(Vec::as_slice).collect();
+    write_parts(&mut writer, &parts);
     writer.finish()
 }
 
@@ -70,19 +65,7 @@ fn seal(mut group: Vec<Vec<u8>>) -> Vec<u8> {
 /// decoded as a `Message`).
 pub(super) fn unpack(datagram: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
     let mut reader = Reader::open(datagram, BATCH_MAGIC)?;
-    let count = reader.u16()?;
-    check_count(
-        "messages in a batch",
-        u64::from(count),
-        BATCH_MESSAGES_MAX as u64,
-    )?;
-    let mut messages = Vec::with_capacity(usize::from(count));
-    for _ in 0..count {
-        let length = reader.u32()?;
-        messages.push(reader.take(length as usize)?);
-    }
-    reader.finish()?;
-    Ok(messages)
+    read_parts(&mut reader, "messages in a batch", BATCH_MESSAGES_MAX)
 }
 
 #[cfg(test)]

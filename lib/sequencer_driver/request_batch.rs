@@ -17,7 +17,7 @@
 use crate::sequencer::DecodeError;
 
 use super::limits::REQUESTS_PER_BATCH_MAX;
-use super::wire::{check_count, Reader, Writer};
+use super::wire::{read_parts, write_parts, Reader, Writer};
 
 /// The magic of a request batch.
 const REQUEST_BATCH_MAGIC: [u8; 2] = *b"RB";
@@ -75,15 +75,9 @@ impl<T> RequestBatch<T> {
         let requests = std::mem::take(&mut self.requests);
         let mut writer = Writer::new(REQUEST_BATCH_MAGIC, self.bytes);
         self.bytes = HEADER_BYTES;
-        let count = u16::try_from(requests.len()).expect("REQUESTS_PER_BATCH_MAX fits a u16");
-        writer.u16(count);
-        let mut withs = Vec::with_capacity(requests.len());
-        for (request, with) in requests {
-            let length = u32::try_from(request.len()).expect("a request fits a payload");
-            writer.u32(length);
-            writer.bytes(&request);
-            withs.push(with);
-        }
+        let (bytes, withs): (Vec<Vec<u8>>, Vec<T>) = requests.into_iter().unzip();
+        let parts: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+        write_parts(&mut writer, &parts);
         (writer.finish(), withs)
     }
 }
@@ -94,19 +88,7 @@ pub(super) fn requests(payload: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
         return Ok(vec![payload]);
     }
     let mut reader = Reader::open(payload, REQUEST_BATCH_MAGIC)?;
-    let count = reader.u16()?;
-    check_count(
-        "requests in a batch",
-        u64::from(count),
-        REQUESTS_PER_BATCH_MAX as u64,
-    )?;
-    let mut requests = Vec::with_capacity(usize::from(count));
-    for _ in 0..count {
-        let length = reader.u32()?;
-        requests.push(reader.take(length as usize)?);
-    }
-    reader.finish()?;
-    Ok(requests)
+    read_parts(&mut reader, "requests in a batch", REQUESTS_PER_BATCH_MAX)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Little-endian writing and bounds-checked reading for the driver's two
-//! byte formats (snapshot images in `image.rs`, state-transfer messages in
-//! `transfer_message.rs`). Errors reuse the sequencer's [`DecodeError`], so
+//! Little-endian writing and bounds-checked reading for the driver's byte
+//! formats (snapshot images in `image.rs`, state-transfer messages in
+//! `transfer_message.rs`, the length-prefixed lists of `batch.rs` and
+//! `request_batch.rs`). Errors reuse the sequencer's [`DecodeError`], so
 //! every decoding failure in the customer DB's replication reads alike.
 //! Reading garbage returns an error; it never panics or over-allocates.
 
@@ -123,6 +124,38 @@ impl<'a> Reader<'a> {
         let slice = self.take(N)?;
         Ok(slice.try_into().expect("take returned N bytes"))
     }
+}
+
+/// Writes a list of byte strings: a `u16` count, then each one's `u32`
+/// length and bytes (the layout of `batch.rs` and `request_batch.rs`).
+///
+/// # Panics
+/// If there are more than `u16::MAX` parts or one is over `u32::MAX` bytes:
+/// callers bound both far lower.
+pub(super) fn write_parts(writer: &mut Writer, parts: &[&[u8]]) {
+    writer.u16(u16::try_from(parts.len()).expect("a part count fits a u16"));
+    for part in parts {
+        writer.u32(u32::try_from(part.len()).expect("a part fits a u32 length"));
+        writer.bytes(part);
+    }
+}
+
+/// Reads what `write_parts` wrote, refusing more than `max` parts, up to
+/// the end of the bytes.
+pub(super) fn read_parts<'a>(
+    reader: &mut Reader<'a>,
+    what: &'static str,
+    max: usize,
+) -> Result<Vec<&'a [u8]>, DecodeError> {
+    let count = reader.u16()?;
+    check_count(what, u64::from(count), max as u64)?;
+    let mut parts = Vec::with_capacity(usize::from(count));
+    for _ in 0..count {
+        let length = reader.u32()?;
+        parts.push(reader.take(length as usize)?);
+    }
+    reader.finish()?;
+    Ok(parts)
 }
 
 /// Fails with `TooMany` when `count` exceeds `max`.
