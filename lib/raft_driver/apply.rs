@@ -22,7 +22,7 @@ use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
 use log::{error, info, warn};
 
 use crate::raft::{Entry, EntryId, EntryKind, NodeId, Snapshot};
-use crate::replication::{ReplicationError, StateDigest, StateMachine};
+use crate::replication::{ReplicationError, SnapshotSchedule, StateDigest, StateMachine};
 use crate::wal;
 
 use super::codec::{decode_proposal, ProposalTag};
@@ -45,7 +45,7 @@ pub struct ApplyLoop<S: StateMachine> {
     /// The index of the latest snapshot taken or loaded.
     pub snapshot_index: u64,
     /// Take a snapshot after this many entries.
-    pub snapshot_every: u64,
+    pub snapshot_schedule: SnapshotSchedule,
     /// Where snapshots are saved.
     pub snapshots: SharedSnapshots,
     /// Tasks from the core.
@@ -212,10 +212,14 @@ impl<S: StateMachine> ApplyLoop<S> {
         true
     }
 
-    /// Every `snapshot_every` entries: save a snapshot, then ask the core
-    /// to compact the log up to it.
+    /// Every `snapshot_every_entries` entries, at this replica's phase of
+    /// that interval: save a snapshot, then ask the core to compact the log
+    /// up to it.
     fn maybe_snapshot(&mut self) {
-        if self.applied.index.0 - self.snapshot_index < self.snapshot_every {
+        if !self
+            .snapshot_schedule
+            .is_due(self.snapshot_index, self.applied.index.0)
+        {
             return;
         }
         if let Some(data) = self.save_snapshot() {

@@ -10,7 +10,9 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use log::info;
 
 use crate::raft::Role;
-use crate::replication::{ReplicaStatus, Replicator, ReplyTo, StateDigest, StateMachine};
+use crate::replication::{
+    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
+};
 use crate::transport::{FaultSwitch, UdpTransport};
 
 use super::apply::ApplyLoop;
@@ -290,7 +292,11 @@ fn spawn_threads<S: StateMachine>(
         state: recovered.state,
         applied: recovered.applied,
         snapshot_index: recovered.applied.index.0,
-        snapshot_every: options.snapshot_every_entries,
+        snapshot_schedule: SnapshotSchedule::new(
+            options.snapshot_every_entries,
+            options.index,
+            options.peers.len(),
+        ),
         snapshots: recovered.snapshots,
         tasks: channels.apply.1,
         core_inbox: channels.core.0.clone(),

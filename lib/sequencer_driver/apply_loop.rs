@@ -7,7 +7,8 @@
 //!   machine, request by request in the batch's order; if this member
 //!   broadcast it (`sender == me`), answer the waiting replies with the
 //!   results, matched by `local_seq` and then by position. Every
-//!   `snapshot_every` deliveries, write a snapshot image (fsync, rename)
+//!   `snapshot_every` deliveries (at this member's phase of that interval,
+//!   so that members do not all write at once), write a snapshot image (fsync, rename)
 //!   and publish it as durable, which lets the core forget that history.
 //! - `Install`: replace the state with a fetched snapshot, durably.
 //!
@@ -21,7 +22,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use log::{debug, error, warn};
 
-use crate::replication::{StateDigest, StateMachine};
+use crate::replication::{SnapshotSchedule, StateDigest, StateMachine};
 use crate::sequencer::{Delivery, MemberId, SnapshotPoint};
 use crate::wal::{Snapshot, SnapshotStore, WalResult};
 
@@ -46,7 +47,8 @@ pub(super) struct ApplyLoop<S: StateMachine> {
     pub(super) applied: SnapshotPoint,
     /// The point of the newest durable snapshot.
     pub(super) snapshot_at: SnapshotPoint,
-    pub(super) snapshot_every: u64,
+    /// When to snapshot (at this member's phase of the interval).
+    pub(super) snapshot_schedule: SnapshotSchedule,
     pub(super) snapshots: SnapshotStore,
     pub(super) latest: LatestImage,
     pub(super) pending: PendingReplies<S::Result>,
@@ -93,7 +95,8 @@ impl<S: StateMachine> ApplyLoop<S> {
             }
             ApplyTask::Deliver(delivery) => {
                 self.apply(delivery);
-                if self.applied.global.0 - self.snapshot_at.global.0 >= self.snapshot_every {
+                let (last, applied) = (self.snapshot_at.global.0, self.applied.global.0);
+                if self.snapshot_schedule.is_due(last, applied) {
                     self.take_snapshot()?;
                 }
             }

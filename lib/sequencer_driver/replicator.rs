@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use log::info;
 
-use crate::replication::{ReplicaStatus, Replicator, ReplyTo, StateDigest, StateMachine};
+use crate::replication::{
+    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
+};
 use crate::transport::{FaultSwitch, UdpTransport};
 
 use super::apply_loop::ApplyLoop;
@@ -278,7 +280,11 @@ fn spawn_threads<S: StateMachine>(
         state: recovered.state,
         snapshot_at: recovered.applied.clone(),
         applied: recovered.applied,
-        snapshot_every: options.snapshot_every,
+        snapshot_schedule: SnapshotSchedule::new(
+            options.snapshot_every,
+            me.index(),
+            usize::from(members),
+        ),
         snapshots: recovered.snapshots,
         latest: latest.clone(),
         pending: PendingReplies::new(options.reply_timeout),
