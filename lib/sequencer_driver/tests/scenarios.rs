@@ -161,8 +161,8 @@ fn requests_wait_while_the_member_s_own_batch_is_undelivered() {
     // Goal: the in-flight gate. Method: replica 0's outgoing datagrams are
     // dropped, so its first request cannot be delivered; five more
     // requests submitted meanwhile must wait, gathered, and go out as one
-    // batch once the first is delivered: two global numbers for six
-    // requests, each answered with its own place.
+    // batch once the first is delivered: at most two global numbers for
+    // six requests, each answered with its own place.
     let cluster = Cluster::start(5, |_| {});
     cluster.wait_serving();
     let before = cluster.status(0).delivered;
@@ -189,8 +189,14 @@ fn requests_wait_while_the_member_s_own_batch_is_undelivered() {
         }
     }
     assert_eq!(places.len(), 6);
+    // The first batch, then one for everything gathered behind it: two
+    // numbers, or one if a slow fsync held the core until all six had
+    // queued. Without the gate, each later request leaves on its own.
     let numbers = cluster.status(0).delivered - before;
-    assert_eq!(numbers, 2, "the first request, then the five gathered");
+    assert!(
+        (1..=2).contains(&numbers),
+        "{numbers} global numbers: the requests behind the first did not wait"
+    );
 }
 
 #[test]
