@@ -44,7 +44,8 @@ pub struct ApplyLoop<S: StateMachine> {
     pub applied: EntryId,
     /// The index of the latest snapshot taken or loaded.
     pub snapshot_index: u64,
-    /// Take a snapshot after this many entries.
+    /// When to take a snapshot: every `snapshot_every_entries` entries, at
+    /// this replica's phase of that interval.
     pub snapshot_schedule: SnapshotSchedule,
     /// Where snapshots are saved.
     pub snapshots: SharedSnapshots,

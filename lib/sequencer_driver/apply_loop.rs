@@ -8,8 +8,9 @@
 //!   broadcast it (`sender == me`), answer the waiting replies with the
 //!   results, matched by `local_seq` and then by position. Every
 //!   `snapshot_every` deliveries (at this member's phase of that interval,
-//!   so that members do not all write at once), write a snapshot image (fsync, rename)
-//!   and publish it as durable, which lets the core forget that history.
+//!   so that members do not all write at once), write a snapshot image
+//!   (fsync, rename) and publish it as durable, which lets the core forget
+//!   that history.
 //! - `Install`: replace the state with a fetched snapshot, durably.
 //!
 //! Between tasks it expires replies that waited longer than the reply
@@ -30,7 +31,7 @@ use super::events::ApplyTask;
 use super::image::{Image, LatestImage};
 use super::limits::EXPIRY_SWEEP_INTERVAL;
 use super::progress::{count, Progress};
-use super::reply::PendingReplies;
+use super::reply::{fail_all, PendingReplies};
 use super::request_batch;
 
 /// The answer to a request whose delivery a state transfer skipped: the
@@ -114,9 +115,7 @@ impl<S: StateMachine> ApplyLoop<S> {
             // Covered by a snapshot installed after the core queued it.
             if delivery.sender == self.me {
                 if let Some(replies) = self.pending.take(delivery.local_seq) {
-                    replies
-                        .into_iter()
-                        .for_each(|reply| reply.fail(COVERED_BY_TRANSFER));
+                    fail_all(replies, COVERED_BY_TRANSFER);
                 }
             }
             return;
@@ -143,9 +142,7 @@ impl<S: StateMachine> ApplyLoop<S> {
                     }
                 }
             }
-            Err(why) => replies
-                .into_iter()
-                .for_each(|reply| reply.fail(why.clone())),
+            Err(why) => fail_all(replies, &why),
         }
     }
 

@@ -37,7 +37,7 @@ use super::image::Image;
 use super::journal::Journal;
 use super::limits::{BATCHES_IN_FLIGHT_MAX, BATCH_EVENTS_MAX};
 use super::progress::{count, Lifecycle, Progress};
-use super::reply::Reply;
+use super::reply::{fail_all, Reply};
 use super::request_batch::RequestBatch;
 use super::router::Router;
 
@@ -246,10 +246,7 @@ impl<R: Send + 'static> CoreLoop<R> {
                 .send(ApplyTask::Expect { local_seq, replies })
                 .map_err(|_| Halt::ApplyGone),
             Err(refused) => {
-                let why = refused.to_string();
-                replies
-                    .into_iter()
-                    .for_each(|reply| reply.fail(why.clone()));
+                fail_all(replies, &refused.to_string());
                 Ok(())
             }
         }

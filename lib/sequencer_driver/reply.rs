@@ -58,9 +58,14 @@ struct Pending<R> {
 
 impl<R> Pending<R> {
     fn fail(self, why: &str) {
-        for reply in self.replies {
-            reply.fail(why);
-        }
+        fail_all(self.replies, why);
+    }
+}
+
+/// Answers `Unavailable(why)` to every reply of a batch.
+pub(super) fn fail_all<R>(replies: Vec<Reply<R>>, why: &str) {
+    for reply in replies {
+        reply.fail(why);
     }
 }
 

@@ -158,6 +158,32 @@ pub(super) fn read_parts<'a>(
     Ok(parts)
 }
 
+/// For the tests of a format built on `write_parts` (magic, version, then
+/// the parts): `decode` refuses every cut of `good` from `cuts_from` bytes
+/// on, a trailing byte, a count over the bound and a length past the end.
+/// `good` must hold at least one part.
+#[cfg(test)]
+pub(super) fn assert_parts_garbage_refused(
+    good: &[u8],
+    cuts_from: usize,
+    refuses: impl Fn(&[u8]) -> bool,
+) {
+    for cut in cuts_from..good.len() {
+        assert!(refuses(&good[..cut]), "cut at {cut}");
+    }
+    let mut trailing = good.to_vec();
+    trailing.push(0);
+    assert!(refuses(&trailing), "a trailing byte");
+    // After the magic (2 bytes) and the version (1): the count, then the
+    // first part's length.
+    let mut too_many = good.to_vec();
+    too_many[3..5].copy_from_slice(&u16::MAX.to_le_bytes());
+    assert!(refuses(&too_many), "a count over the bound");
+    let mut huge_length = good.to_vec();
+    huge_length[5..9].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(refuses(&huge_length), "a length past the end");
+}
+
 /// Fails with `TooMany` when `count` exceeds `max`.
 pub(super) fn check_count(what: &'static str, count: u64, max: u64) -> Result<(), DecodeError> {
     if count > max {
