@@ -172,6 +172,34 @@ pub struct ReplicaStatus {
     pub next_global: u64,
     /// Sequencer: the highest delivered global number.
     pub delivered: u64,
+    /// Sequencer: the member's view, if it has views.
+    pub view: Option<ViewSummary>,
+}
+
+/// A sequencer member's view, for cluster-status.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewSummary {
+    /// The view number it is in, or is changing to.
+    pub number: u64,
+    /// The installed view's turn list (member indexes).
+    pub members: Vec<usize>,
+    /// True if this member takes turns in its view.
+    pub in_view: bool,
+    /// True while a view change is under way here.
+    pub changing: bool,
+    /// Whose turn the next number is (None while unknown).
+    pub turn: Option<usize>,
+    /// Turn-list members suspected after a silence.
+    pub suspicions: u64,
+    /// View changes begun or joined.
+    pub view_changes: u64,
+    /// Members taken back into the turns.
+    pub rejoins: u64,
+    /// Items this member is asking peers to retransmit now.
+    pub retransmits_pending: u64,
+    /// Messages dropped: from other views, contradicting, malformed,
+    /// refused, or lost to a full inbox.
+    pub drops: u64,
 }
 
 #[cfg(test)]

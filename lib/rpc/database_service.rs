@@ -136,6 +136,19 @@ fn status_reply(status: &ReplicaStatus) -> StatusReply {
     reply.set_applied_index(status.applied_index);
     reply.set_next_global(status.next_global);
     reply.set_delivered(status.delivered);
+    if let Some(view) = &status.view {
+        reply.set_has_view(true);
+        reply.set_view(view.number);
+        reply.set_view_members(view.members.iter().map(|m| *m as u32).collect());
+        reply.set_in_view(view.in_view);
+        reply.set_changing(view.changing);
+        reply.set_turn(view.turn.map_or(-1, |t| t as i32));
+        reply.set_suspicions(view.suspicions);
+        reply.set_view_changes(view.view_changes);
+        reply.set_rejoins(view.rejoins);
+        reply.set_retransmits_pending(view.retransmits_pending);
+        reply.set_drops(view.drops);
+    }
     reply
 }
 

@@ -4,7 +4,8 @@
 //! and a CRC-32 trailer. Decoding garbage returns an error; it never panics.
 //!
 //! ```text
-//! message = magic "SQ" | version u8 = 1 | kind u8 | watermark | body | crc32 u32
+//! message = magic "SQ" | version u8 = 2 | kind u8 | stamp | watermark | body | crc32 u32
+//! stamp = view u64 | log_view u64
 //! watermark = held_up_to u64 | senders u16 (<= MEMBERS_MAX) | senders x u64
 //! kind 1 Request    = sender u16 | local_seq u64 | length u32 (<= PAYLOAD_BYTES_MAX) | bytes
 //! kind 2 Sequence   = global u64 | sender u16 | local_seq u64
@@ -12,36 +13,55 @@
 //!        missing    = 1 u8 | global u64   or   2 u8 | sender u16 | local_seq u64
 //! kind 4 Heartbeat  = (nothing)
 //! kind 5 Compacted  = base u64
+//! kind 6 StartViewChange = (nothing)
+//! kind 7 DoViewChange    = delivered u64 | bindings
+//! kind 8 NewView         = members | start u64 | after u64 | bindings
+//! kind 9 GetView         = delivered u64
+//!        bindings   = count u16 (<= VIEW_BINDINGS_MAX) | count x (sender u16 | local_seq u64)
+//!        members    = count u16 (<= MEMBERS_MAX) | count x id u16
 //! record = magic "SR" | version u8 = 1 | kind u8 | body | crc32 u32
 //! kind 1 Request  = sender u16 | local_seq u64 | length u32 | bytes
 //! kind 2 Sequence = global u64 | sender u16 | local_seq u64
 //! kind 3 Base     = global u64 | senders u16 | senders x u64
+//! kind 4 ViewChange = view u64
+//! kind 5 NewView    = view u64 | members | start u64 | truncate_after u64
 //! ```
+//! Messages are at version 2 (version 1 had no stamp and no view change):
+//! every member of a group must run the same version. Records stay at
+//! version 1 (kinds 4 and 5 are new), so a log written before views replays.
 //! The CRC covers every byte before it. Group-level checks (ids below `n`)
 //! are [`Message::validate`]'s job, not the codec's.
 
 use super::config::{MEMBERS_MAX, PAYLOAD_BYTES_MAX, RETRANSMIT_ITEMS_MAX};
 use super::errors::DecodeError;
 use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
-use super::message::{Body, Message, Missing, Watermark};
+use super::message::{Body, Message, Missing, Watermark, VIEW_BINDINGS_MAX};
 use super::persist::{Record, SnapshotPoint};
+use super::view::{View, ViewStamp};
 
 const MESSAGE_MAGIC: [u8; 2] = *b"SQ";
 const RECORD_MAGIC: [u8; 2] = *b"SR";
-const VERSION: u8 = 1;
+const MESSAGE_VERSION: u8 = 2;
+const RECORD_VERSION: u8 = 1;
 
 impl Message {
     /// Encodes the message as one datagram.
     pub fn encode(&self) -> Vec<u8> {
-        let mut writer = Writer::new(MESSAGE_MAGIC);
+        let mut writer = Writer::new(MESSAGE_MAGIC, MESSAGE_VERSION);
         let kind = match &self.body {
             Body::Request { .. } => 1,
             Body::Sequence { .. } => 2,
             Body::Retransmit { .. } => 3,
             Body::Heartbeat => 4,
             Body::Compacted { .. } => 5,
+            Body::StartViewChange => 6,
+            Body::DoViewChange { .. } => 7,
+            Body::NewView { .. } => 8,
+            Body::GetView { .. } => 9,
         };
         writer.u8(kind);
+        writer.u64(self.stamp.view);
+        writer.u64(self.stamp.log_view);
         writer.u64(self.watermark.held_up_to.0);
         writer.local_seqs(&self.watermark.requests_held_up_to);
         match &self.body {
@@ -64,16 +84,39 @@ impl Message {
                 writer.u16(missing.len() as u16);
                 missing.iter().for_each(|item| writer.missing(item));
             }
-            Body::Heartbeat => {}
+            Body::Heartbeat | Body::StartViewChange => {}
+            Body::GetView { delivered } => writer.u64(delivered.0),
             Body::Compacted { base } => writer.u64(base.0),
+            Body::DoViewChange {
+                delivered,
+                bindings,
+            } => {
+                writer.u64(delivered.0);
+                writer.bindings(bindings);
+            }
+            Body::NewView {
+                members,
+                start,
+                after,
+                bindings,
+            } => {
+                writer.members(members);
+                writer.u64(start.0);
+                writer.u64(after.0);
+                writer.bindings(bindings);
+            }
         }
         writer.finish()
     }
 
     /// Decodes one datagram; any malformed input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
-        let mut reader = Reader::open(bytes, MESSAGE_MAGIC)?;
+        let mut reader = Reader::open(bytes, MESSAGE_MAGIC, MESSAGE_VERSION)?;
         let kind = reader.u8()?;
+        let stamp = ViewStamp {
+            view: reader.u64()?,
+            log_view: reader.u64()?,
+        };
         let held_up_to = GlobalSeq(reader.u64()?);
         let requests_held_up_to = reader.local_seqs()?;
         let body = match kind {
@@ -105,10 +148,25 @@ impl Message {
             5 => Body::Compacted {
                 base: GlobalSeq(reader.u64()?),
             },
+            6 => Body::StartViewChange,
+            7 => Body::DoViewChange {
+                delivered: GlobalSeq(reader.u64()?),
+                bindings: reader.bindings()?,
+            },
+            8 => Body::NewView {
+                members: reader.members()?,
+                start: GlobalSeq(reader.u64()?),
+                after: GlobalSeq(reader.u64()?),
+                bindings: reader.bindings()?,
+            },
+            9 => Body::GetView {
+                delivered: GlobalSeq(reader.u64()?),
+            },
             other => return Err(DecodeError::UnknownKind(other)),
         };
         reader.finish()?;
         Ok(Message {
+            stamp,
             watermark: Watermark {
                 held_up_to,
                 requests_held_up_to,
@@ -121,7 +179,7 @@ impl Message {
 impl Record {
     /// Encodes the record as one log entry (the driver adds its own framing).
     pub fn encode(&self) -> Vec<u8> {
-        let mut writer = Writer::new(RECORD_MAGIC);
+        let mut writer = Writer::new(RECORD_MAGIC, RECORD_VERSION);
         match self {
             Record::Request { origin, payload } => {
                 writer.u8(1);
@@ -136,13 +194,27 @@ impl Record {
                 writer.u64(point.global.0);
                 writer.local_seqs(&point.delivered_local);
             }
+            Record::ViewChange { view } => {
+                writer.u8(4);
+                writer.u64(*view);
+            }
+            Record::NewView {
+                view,
+                truncate_after,
+            } => {
+                writer.u8(5);
+                writer.u64(view.number);
+                writer.members(&view.members);
+                writer.u64(view.start.0);
+                writer.u64(truncate_after.0);
+            }
         }
         writer.finish()
     }
 
     /// Decodes one log entry; any malformed input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
-        let mut reader = Reader::open(bytes, RECORD_MAGIC)?;
+        let mut reader = Reader::open(bytes, RECORD_MAGIC, RECORD_VERSION)?;
         let record = match reader.u8()? {
             1 => {
                 let (sender, local_seq, payload) = reader.request()?;
@@ -162,6 +234,17 @@ impl Record {
                     delivered_local: reader.local_seqs()?,
                 })
             }
+            4 => Record::ViewChange {
+                view: reader.u64()?,
+            },
+            5 => Record::NewView {
+                view: View {
+                    number: reader.u64()?,
+                    members: reader.members()?,
+                    start: GlobalSeq(reader.u64()?),
+                },
+                truncate_after: GlobalSeq(reader.u64()?),
+            },
             other => return Err(DecodeError::UnknownKind(other)),
         };
         reader.finish()?;
@@ -175,10 +258,10 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(magic: [u8; 2]) -> Writer {
+    fn new(magic: [u8; 2], version: u8) -> Writer {
         let mut bytes = Vec::with_capacity(64);
         bytes.extend_from_slice(&magic);
-        bytes.push(VERSION);
+        bytes.push(version);
         Writer { bytes }
     }
 
@@ -226,6 +309,25 @@ impl Writer {
         self.u64(local_seq.0);
     }
 
+    fn bindings(&mut self, bindings: &[Origin]) {
+        assert!(
+            bindings.len() <= VIEW_BINDINGS_MAX,
+            "{} bindings",
+            bindings.len()
+        );
+        self.u16(bindings.len() as u16);
+        for origin in bindings {
+            self.u16(origin.sender.0);
+            self.u64(origin.local_seq.0);
+        }
+    }
+
+    fn members(&mut self, members: &[MemberId]) {
+        assert!(members.len() <= usize::from(MEMBERS_MAX), "turn list");
+        self.u16(members.len() as u16);
+        members.iter().for_each(|member| self.u16(member.0));
+    }
+
     fn missing(&mut self, item: &Missing) {
         match item {
             Missing::Sequence(global) => {
@@ -256,7 +358,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// Checks the CRC trailer, the magic and the version; the reader then
     /// covers the bytes between the header and the trailer.
-    fn open(bytes: &'a [u8], magic: [u8; 2]) -> Result<Reader<'a>, DecodeError> {
+    fn open(bytes: &'a [u8], magic: [u8; 2], version: u8) -> Result<Reader<'a>, DecodeError> {
         if bytes.len() < 2 + 1 + 4 {
             return Err(DecodeError::Truncated { at: 0, needed: 7 });
         }
@@ -268,7 +370,7 @@ impl<'a> Reader<'a> {
         if crc32fast::hash(contents) != crc {
             return Err(DecodeError::Checksum);
         }
-        if contents[2] != VERSION {
+        if contents[2] != version {
             return Err(DecodeError::BadVersion(contents[2]));
         }
         Ok(Reader {
@@ -344,6 +446,26 @@ impl<'a> Reader<'a> {
         let sender = MemberId(self.u16()?);
         let local_seq = LocalSeq(self.u64()?);
         Ok((global, Origin { sender, local_seq }))
+    }
+
+    fn bindings(&mut self) -> Result<Vec<Origin>, DecodeError> {
+        let count = self.count(2, "view bindings", VIEW_BINDINGS_MAX as u64)?;
+        let mut bindings = Vec::with_capacity(count);
+        for _ in 0..count {
+            let sender = MemberId(self.u16()?);
+            let local_seq = LocalSeq(self.u64()?);
+            bindings.push(Origin { sender, local_seq });
+        }
+        Ok(bindings)
+    }
+
+    fn members(&mut self) -> Result<Vec<MemberId>, DecodeError> {
+        let count = self.count(2, "turn list", u64::from(MEMBERS_MAX))?;
+        let mut members = Vec::with_capacity(count);
+        for _ in 0..count {
+            members.push(MemberId(self.u16()?));
+        }
+        Ok(members)
     }
 
     fn missing(&mut self) -> Result<Missing, DecodeError> {

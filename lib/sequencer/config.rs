@@ -5,6 +5,7 @@
 
 use super::errors::SequencerError;
 use super::ids::MemberId;
+use super::message::VIEW_BINDINGS_MAX;
 
 /// Most members a group may have; bounds the watermark vector in every message.
 pub const MEMBERS_MAX: u16 = 64;
@@ -56,6 +57,27 @@ pub struct Config {
     pub payload_bytes_max: usize,
     /// Most items named in one Retransmit message.
     pub retransmit_items_max: usize,
+    /// A member suspects a member of the turn list that it has not heard
+    /// from in its view for this long, and starts a view change. Heartbeats
+    /// come every `heartbeat_interval_ticks`, so this is several of them.
+    pub suspect_ticks: u64,
+    /// A view change that has not started its view after this long moves
+    /// on to the next view (whose coordinator is the next member).
+    pub view_change_timeout_ticks: u64,
+    /// While a view change is under way, StartViewChange and DoViewChange go
+    /// out again this often (they may be lost).
+    pub view_change_resend_ticks: u64,
+    /// A coordinator that has a majority's DoViewChange waits this long for
+    /// the rest before it starts the view, so that every live member gets a
+    /// turn in it.
+    pub view_gather_ticks: u64,
+    /// A member takes turns in a new view only if its delivered number is
+    /// at most this far behind the most advanced member's: it must not hold
+    /// the order up while it catches up.
+    pub rejoin_lag_max: u64,
+    /// A live member outside the turn list that has caught up for this long
+    /// is taken back in by a view change.
+    pub rejoin_ready_ticks: u64,
 }
 
 impl Config {
@@ -74,6 +96,12 @@ impl Config {
             history_max: 4096,
             payload_bytes_max: PAYLOAD_BYTES_MAX,
             retransmit_items_max: 64,
+            suspect_ticks: 60,
+            view_change_timeout_ticks: 60,
+            view_change_resend_ticks: 10,
+            view_gather_ticks: 2,
+            rejoin_lag_max: 64,
+            rejoin_ready_ticks: 20,
         }
     }
 
@@ -84,7 +112,7 @@ impl Config {
 
     /// Checks every rule; the error names the one broken.
     pub fn validate(&self) -> Result<(), SequencerError> {
-        let rules: [(bool, &str); 11] = [
+        let rules: [(bool, &str); 15] = [
             (self.members >= 1, "members must be at least 1"),
             (
                 self.members <= MEMBERS_MAX,
@@ -118,6 +146,27 @@ impl Config {
             (
                 (1..=RETRANSMIT_ITEMS_MAX).contains(&self.retransmit_items_max),
                 "retransmit_items_max must be in 1..=RETRANSMIT_ITEMS_MAX",
+            ),
+            (
+                // A DoViewChange carries the undelivered Sequences: the
+                // holdback window, and as much again of deliveries an
+                // application lost in a crash.
+                self.holdback_max <= VIEW_BINDINGS_MAX as u64 / 2,
+                "holdback_max must be <= VIEW_BINDINGS_MAX / 2",
+            ),
+            (
+                self.suspect_ticks > self.heartbeat_interval_ticks,
+                // Silence must span more than one heartbeat interval.
+                "suspect_ticks must be > heartbeat_interval_ticks",
+            ),
+            (
+                self.view_change_timeout_ticks > self.view_change_resend_ticks
+                    && self.view_change_resend_ticks >= 1,
+                "view_change_timeout_ticks must be > view_change_resend_ticks >= 1",
+            ),
+            (
+                self.view_gather_ticks < self.view_change_timeout_ticks,
+                "view_gather_ticks must be < view_change_timeout_ticks",
             ),
         ];
         match rules.iter().find(|(holds, _)| !holds) {

@@ -11,7 +11,8 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct MemberId(pub u16);
 
-/// A position in the total order. Number `k` is assigned by member `k mod n`.
+/// A position in the total order, assigned by the member whose turn it is
+/// in the current view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct GlobalSeq(pub u64);
 
@@ -39,13 +40,6 @@ impl GlobalSeq {
     /// The number after this one.
     pub fn next(self) -> GlobalSeq {
         GlobalSeq(self.0 + 1)
-    }
-
-    /// The member whose turn it is to assign this number: `k mod n`.
-    pub fn sequencer(self, members: u16) -> MemberId {
-        assert!(members > 0, "a group has at least one member");
-        // The remainder is below `members`, which fits in u16.
-        MemberId((self.0 % u64::from(members)) as u16)
     }
 }
 

@@ -9,6 +9,13 @@ use std::fmt::Write as _;
 use super::config::{MEMBERS_MAX, RETRANSMIT_ITEMS_MAX};
 use super::errors::SequencerError;
 use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
+use super::view::ViewStamp;
+
+/// Most Sequence bindings one view-change message (`DoViewChange`,
+/// `NewView`) carries: 10 bytes each, so they fit in one datagram with room
+/// to spare. A member's undelivered Sequences are bounded by the holdback
+/// window (`Config::holdback_max`, asserted below this in `Config::validate`).
+pub const VIEW_BINDINGS_MAX: usize = 4_096;
 
 /// What a member holds, durably: everything a receiver needs to count a
 /// majority and to find trailing gaps.
@@ -68,12 +75,47 @@ pub enum Body {
         /// The highest global number the answering member has forgotten.
         base: GlobalSeq,
     },
+    /// The sender stopped working in its old view and asks everyone to
+    /// change to the view in the stamp (it suspects a member, or a member
+    /// is ready to rejoin the turns).
+    StartViewChange,
+    /// To the new view's coordinator: the sender's log, for the view in the
+    /// stamp; `stamp.log_view` is the view the log belongs to. It holds every
+    /// Sequence up to `delivered` (final) and `bindings` right after it.
+    DoViewChange {
+        /// The sender's delivered number.
+        delivered: GlobalSeq,
+        /// The Sequences `delivered + 1, delivered + 2, ...` it holds
+        /// contiguously, as the requests they name.
+        bindings: Vec<Origin>,
+    },
+    /// The view in the stamp starts: its turn list and start, and its log's
+    /// Sequences `after + 1 ..= start - 1`. Sent by the coordinator to all,
+    /// and by any member working in the view to one that lags behind it.
+    NewView {
+        /// The turn list.
+        members: Vec<MemberId>,
+        /// The first number assigned in the view.
+        start: GlobalSeq,
+        /// The bindings follow this number.
+        after: GlobalSeq,
+        /// The Sequences `after + 1, ...` of the view's log.
+        bindings: Vec<Origin>,
+    },
+    /// The sender saw a view it has not installed: please send `NewView`
+    /// with the view's log from its delivered number on.
+    GetView {
+        /// The asker's delivered number.
+        delivered: GlobalSeq,
+    },
 }
 
 /// A message between members: the body and the sender's watermark. The sender
 /// itself is not in the message: the driver knows it from the socket address.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
+    /// The sender's view, and the view of the log it holds.
+    pub stamp: ViewStamp,
     /// The sending member's watermark when the message was made.
     pub watermark: Watermark,
     /// What the message says.
@@ -128,7 +170,33 @@ impl Message {
             }
             Body::Heartbeat => "heartbeat".to_string(),
             Body::Compacted { base } => format!("compacted up to {base}"),
+            Body::StartViewChange => "start view change".to_string(),
+            Body::DoViewChange {
+                delivered,
+                bindings,
+            } => format!(
+                "do view change: delivered {delivered}, then {}",
+                describe_bindings(bindings)
+            ),
+            Body::NewView {
+                members,
+                start,
+                after,
+                bindings,
+            } => {
+                let listed: Vec<String> = members.iter().map(|m| m.0.to_string()).collect();
+                format!(
+                    "new view [{}] from {start}: after {after}, {}",
+                    listed.join(" "),
+                    describe_bindings(bindings)
+                )
+            }
+            Body::GetView { delivered } => format!("get view after {delivered}"),
         };
+        let _ = write!(line, " | v{}", self.stamp.view);
+        if !self.stamp.is_normal() {
+            let _ = write!(line, " (log v{})", self.stamp.log_view);
+        }
         let _ = write!(line, " | held {} requests [", self.watermark.held_up_to);
         for (index, held) in self.watermark.requests_held_up_to.iter().enumerate() {
             let separator = if index == 0 { "" } else { " " };
@@ -187,7 +255,33 @@ impl Message {
                     }
                 }
             }
-            Body::Heartbeat | Body::Compacted { .. } => {}
+            Body::DoViewChange { bindings, .. } => check_bindings(members, bindings)?,
+            Body::NewView {
+                members: listed,
+                start,
+                after,
+                bindings,
+            } => {
+                check_bindings(members, bindings)?;
+                let ascending = listed.windows(2).all(|pair| pair[0] < pair[1]);
+                if listed.is_empty() || !ascending || listed.iter().any(|m| m.0 >= members) {
+                    return invalid(format!("new view lists {} members badly", listed.len()));
+                }
+                if after.0 + bindings.len() as u64 + 1 != start.0 {
+                    return invalid(format!(
+                        "new view from {start} with bindings {}..{}",
+                        after.0 + 1,
+                        after.0 + bindings.len() as u64
+                    ));
+                }
+            }
+            Body::Heartbeat
+            | Body::Compacted { .. }
+            | Body::StartViewChange
+            | Body::GetView { .. } => {}
+        }
+        if self.stamp.log_view > self.stamp.view {
+            return invalid("log view above view".to_string());
         }
         Ok(())
     }
@@ -201,6 +295,26 @@ impl Missing {
             Missing::Request(origin) => origin.to_string(),
         }
     }
+}
+
+/// `[2/7 0/3 ...]`, at most the first eight.
+fn describe_bindings(bindings: &[Origin]) -> String {
+    let shown: Vec<String> = bindings.iter().take(8).map(Origin::to_string).collect();
+    let more = if bindings.len() > 8 { " ..." } else { "" };
+    format!("[{}{more}]", shown.join(" "))
+}
+
+fn check_bindings(members: u16, bindings: &[Origin]) -> Result<(), SequencerError> {
+    if bindings.len() > VIEW_BINDINGS_MAX {
+        return Err(SequencerError::InvalidMessage(format!(
+            "{} bindings",
+            bindings.len()
+        )));
+    }
+    for origin in bindings {
+        check_origin(members, origin.sender, origin.local_seq)?;
+    }
+    Ok(())
 }
 
 fn check_origin(members: u16, sender: MemberId, local_seq: LocalSeq) -> Result<(), SequencerError> {

@@ -12,8 +12,9 @@
 //! 1. **Request.** A member that takes a client request gives it the next
 //!    number in its own stream, `local_seq` (1, 2, 3, ...), holds it, and
 //!    sends `Request(sender, local_seq, payload)` to all.
-//! 2. **Sequence.** Global number `k` (1, 2, 3, ...) is assigned by member
-//!    `k mod n` alone, with `Sequence(k -> sender/local_seq)` to all, and only
+//! 2. **Sequence.** Global number `k` (1, 2, 3, ...) is assigned by the
+//!    member whose turn it is in the current view alone (member `k mod n`
+//!    in view 0; see "Views" below), with `Sequence(k -> sender/local_seq)` to all, and only
 //!    once it holds every Sequence below `k` and every Request those name, and
 //!    the Request it names is the sender's next unnumbered one (per-sender
 //!    FIFO: `sender/5` is never numbered before `sender/4`). So each number is
@@ -32,7 +33,7 @@
 //!    numbers (below a Sequence received, or below a peer's watermark: that is
 //!    how a lost *last* message is found, from heartbeats). Each missing item
 //!    is asked for by a `Retransmit` (a negative acknowledgement), first from
-//!    its original sender (member `k mod n` for Sequence `k`, the sender for
+//!    its original sender (the owner of `k` in the view for Sequence `k`, the sender for
 //!    a Request), then, with back-off (2, 4, 8, ... times `nack_delay_ticks`,
 //!    capped), round the original sender and every member whose watermark
 //!    says it holds the item: so recovery does not depend on the original
@@ -89,28 +90,21 @@
 //! durable here, then [`Member::install_snapshot`]. To compact its log the
 //! driver may rewrite it as [`Member::persisted_state`].
 
-//! # When a member is down
+//! # Views: when a member is down
 //!
-//! Its sequencing turns cannot be taken by anyone else (only member `k mod n`
-//! may assign `k`; that is what makes the order agree without consensus).
-//! So while member `m` is down, numbers keep being assigned and delivered up
-//! to the first `k` with `k mod n == m`, then **the total order stalls at
-//! `k`**: requests are still accepted, broadcast and held everywhere (up to
-//! `broadcasts_in_flight_max` per member, then `broadcast` answers
-//! `Backpressure`), but nothing new is delivered. Nothing is lost or
-//! reordered: every number below `k` is held by a majority, and no member can
-//! assign past `k`. When `m` returns, it restores its persisted state (which
-//! includes every assignment it ever sent), catches up on the Sequences and
-//! Requests below `k` by retransmission, assigns `k` to a held request, and
-//! the others resume behind it within a few round trips.
-//!
-//! A safe improvement, not implemented: let the group *agree* (with a
-//! consensus round among a majority, as a view change) that member `m` is
-//! excluded from a given number on, and renumber the turns among the rest. It
-//! is safe only through agreement; a member that merely suspects `m` is down
-//! and takes its turn could assign `k` differently from `m`, which might still
-//! be running and have sent its own `k` to a minority.
-//!
+//! Number `k` is assigned by the member whose turn it is in the current
+//! [`View`]: its turn list `L` and start `s` give `k >= s` to
+//! `L[(k - s) mod |L|]` (view 0 lists everyone from 0: member `k mod n`).
+//! A member silent for `suspect_ticks` is suspected, and a majority agrees
+//! on a new view without it: each member stops working in the old view
+//! (persisted), sends its log to the new view's coordinator
+//! (`DoViewChange`), and the coordinator starts the view from the highest
+//! `log_view`'s longest log (`NewView`). So every number delivered anywhere
+//! keeps its request in every later view, and a minority can neither form a
+//! view nor deliver in an old one. Returning members catch up and are taken
+//! back in by another view change. `member/views.rs` has the handlers;
+//! docs/SEQUENCER.md, section 5, the protocol and its safety argument.
+
 //! # Bounds
 //!
 //! Sequences are kept only up to `delivered + holdback_max` and Requests up
@@ -129,6 +123,9 @@
 //! - `peers.rs`: peers' watermarks; majority and everyone arithmetic.
 //! - `message.rs`, `codec.rs`: [`Message`], `describe()`, the wire format.
 //! - `persist.rs`: [`Record`], [`PersistedState`], [`SnapshotPoint`].
+//! - `view.rs`: [`View`], [`ViewStamp`], the coordinator of a view.
+//! - `view_change.rs`: a view change under way; the coordinator's choice.
+//! - `member/views.rs`: the view change's handlers on [`Member`].
 //! - `output.rs`, `config.rs`, `errors.rs`, `ids.rs`: the rest of the API.
 //! - `tests/`: rule tests, codec tests and the seeded simulation.
 
@@ -145,6 +142,8 @@ mod output;
 mod peers;
 mod persist;
 mod retransmit;
+mod view;
+mod view_change;
 
 #[cfg(test)]
 mod tests;
@@ -152,7 +151,8 @@ mod tests;
 pub use config::{Config, MEMBERS_MAX, PAYLOAD_BYTES_MAX, RETRANSMIT_ITEMS_MAX};
 pub use errors::{DecodeError, SequencerError};
 pub use ids::{GlobalSeq, LocalSeq, MemberId, Origin};
-pub use member::{Member, Status};
-pub use message::{Body, Message, Missing, Watermark};
+pub use member::{Member, Status, ViewCounters};
+pub use message::{Body, Message, Missing, Watermark, VIEW_BINDINGS_MAX};
 pub use output::{Delivery, Destination, Output, SnapshotNeeded};
 pub use persist::{PersistedState, Record, SnapshotPoint};
+pub use view::{coordinator, View, ViewStamp};

@@ -91,7 +91,7 @@ impl Order {
             ));
         }
         let mut order = Order::new(members as u16);
-        order.reset_to(state.base.clone());
+        let _empty = order.reset_to(state.base.clone());
         for (origin, payload) in &state.requests {
             if origin.sender.index() >= members {
                 return Err(format!("persisted request {origin} from outside the group"));
@@ -113,7 +113,7 @@ impl Order {
             ));
         }
         if applied.global > order.held_up_to {
-            order.install(applied.clone());
+            let _dropped = order.install(applied.clone());
             return Ok((order, true));
         }
         while order.delivered_up_to < applied.global {
@@ -227,11 +227,11 @@ impl Order {
                 requests.insert(origin, payload.clone());
             }
         }
-        PersistedState {
-            base: self.base.clone(),
-            sequences: self.sequences.clone(),
-            requests,
-        }
+        let mut state = PersistedState::new(self.senders.len() as u16);
+        state.base = self.base.clone();
+        state.sequences = self.sequences.clone();
+        state.requests = requests;
+        state
     }
 
     /// Adds a request. A duplicate must carry the same payload: two payloads
@@ -278,6 +278,36 @@ impl Order {
         self.advance_sequenced();
         self.advance_held();
         Insertion::Added
+    }
+
+    /// Drops every Sequence above the delivered prefix, for a view change:
+    /// those may be bindings of an older view that the new view replaced.
+    /// The requests stay; the ones no longer numbered are numbered again.
+    pub(super) fn truncate_undelivered(&mut self) {
+        let _dropped = self.sequences.split_off(&self.delivered_up_to.next());
+        for sender in &mut self.senders {
+            sender.numbered_up_to = sender.delivered_up_to;
+        }
+        self.sequenced_up_to = self.delivered_up_to;
+        self.held_up_to = self.delivered_up_to;
+    }
+
+    /// The requests named by Sequences `after + 1 ..= up_to`, all held.
+    pub(super) fn bindings(&self, after: GlobalSeq, up_to: GlobalSeq) -> Vec<Origin> {
+        (after.0 + 1..=up_to.0)
+            .map(|global| self.sequences[&GlobalSeq(global)])
+            .collect()
+    }
+
+    /// True if Sequence `global -> origin` can be inserted without breaking
+    /// per-sender FIFO at the contiguous prefix: a binding that continues
+    /// the prefix must name its sender's next unnumbered request. (Bindings
+    /// beyond a gap are checked when the gap fills.)
+    pub(super) fn continues_fifo(&self, global: GlobalSeq, origin: Origin) -> bool {
+        if global != self.sequenced_up_to.next() {
+            return !self.base.covers(origin);
+        }
+        origin.local_seq == self.senders[origin.sender.index()].numbered_up_to.next()
     }
 
     /// Among the requests not yet numbered, the first one in FIFO order of
@@ -354,8 +384,10 @@ impl Order {
     }
 
     /// Jumps to a snapshot point ahead of the delivered prefix: forgets
-    /// everything it covers and keeps what lies beyond it.
-    pub(super) fn install(&mut self, point: SnapshotPoint) {
+    /// everything it covers and keeps what lies beyond it that continues it
+    /// (see `reset_to`). True if Sequences were dropped: the caller must
+    /// persist that.
+    pub(super) fn install(&mut self, point: SnapshotPoint) -> bool {
         assert!(
             point.global > self.delivered_up_to,
             "installing a snapshot that is not ahead"
@@ -365,12 +397,16 @@ impl Order {
             self.senders.len(),
             "snapshot point for another group size"
         );
-        self.reset_to(point);
+        self.reset_to(point)
     }
 
     /// Makes `point` the base and the delivered prefix, then recomputes every
-    /// watermark over what is kept.
-    fn reset_to(&mut self, point: SnapshotPoint) {
+    /// watermark over what is kept. Of the Sequences above the point, only
+    /// the contiguous run that continues each sender's order is kept: the
+    /// point may come from a later view than those Sequences, whose bindings
+    /// may differ; Sequences beyond a gap were never claimed, so dropping
+    /// them costs a retransmission at most. True if any were dropped.
+    fn reset_to(&mut self, point: SnapshotPoint) -> bool {
         self.sequences = self.sequences.split_off(&point.global.next());
         for (index, sender) in self.senders.iter_mut().enumerate() {
             let covered = point.delivered_local[index];
@@ -382,12 +418,24 @@ impl Order {
                 sender.held_up_to = sender.held_up_to.next();
             }
         }
+        let mut numbered = point.delivered_local.clone();
+        let mut global = point.global.next();
+        while let Some(origin) = self.sequences.get(&global) {
+            let next = &mut numbered[origin.sender.index()];
+            if origin.local_seq != next.next() {
+                break;
+            }
+            *next = origin.local_seq;
+            global = global.next();
+        }
+        let dropped = !self.sequences.split_off(&global).is_empty();
         self.sequenced_up_to = point.global;
         self.held_up_to = point.global;
         self.delivered_up_to = point.global;
         self.base = point;
         self.advance_sequenced();
         self.advance_held();
+        dropped
     }
 
     /// Extends the contiguous Sequence prefix, checking per-sender FIFO: each

@@ -25,8 +25,9 @@ impl Peers {
         }
     }
 
-    /// Merges a watermark heard from `from` (not this member).
-    pub(super) fn update(&mut self, from: MemberId, heard: &Watermark) {
+    /// Merges the per-sender part of a watermark heard from `from` (not this
+    /// member): requests are named by their senders, whatever the view.
+    pub(super) fn update_requests(&mut self, from: MemberId, heard: &Watermark) {
         assert_ne!(from, self.me, "a member does not hear its own watermark");
         let known = &mut self.known[from.index()];
         assert_eq!(
@@ -34,7 +35,6 @@ impl Peers {
             heard.requests_held_up_to.len(),
             "watermark length"
         );
-        known.held_up_to = known.held_up_to.max(heard.held_up_to);
         for (mine, theirs) in known
             .requests_held_up_to
             .iter_mut()
@@ -42,6 +42,27 @@ impl Peers {
         {
             *mine = (*mine).max(*theirs);
         }
+    }
+
+    /// Merges the global part of a watermark heard from `from`, which works
+    /// in this member's view: only then does its held prefix mean this
+    /// view's log.
+    pub(super) fn update_held(&mut self, from: MemberId, held_up_to: GlobalSeq) {
+        let known = &mut self.known[from.index()];
+        known.held_up_to = known.held_up_to.max(held_up_to);
+    }
+
+    /// A new view: what peers held of older views' logs says nothing about
+    /// the new one (bindings above the delivered prefix may be replaced).
+    pub(super) fn reset_held(&mut self) {
+        for known in &mut self.known {
+            known.held_up_to = GlobalSeq(0);
+        }
+    }
+
+    /// What `member` is known to hold of this view's log.
+    pub(super) fn held_up_to(&self, member: MemberId) -> GlobalSeq {
+        self.known[member.index()].held_up_to
     }
 
     /// The highest number that at least `majority` members, this one included

@@ -8,13 +8,21 @@
 //! - Own `Request`: a restarted member must never reuse a `local_seq` for a
 //!   different payload, or two members could hold different requests under
 //!   one name.
-//! - Own `Sequence`: only member `k mod n` assigns `k`; if it forgot an
+//! - Own `Sequence`: only one member assigns `k` in a view; if it forgot an
 //!   assignment it had sent and assigned `k` again to another request after a
 //!   restart, members would deliver different things as number `k`.
 //! - Received `Request`/`Sequence`: the watermark in every outgoing message
 //!   claims "I hold these". Others deliver once a majority claims so, which
 //!   is what makes a delivered number survive the crash of a minority. A claim
 //!   that a crash can erase would break that.
+//! - `ViewChange`: the member left its view for a higher one. It must never
+//!   again acknowledge or assign anything in the old view (its DoViewChange
+//!   showed the new view's coordinator its log as it stood), so the fact
+//!   must survive a restart.
+//! - `NewView`: the member installed a view: it dropped every Sequence
+//!   above `truncate_after` (its delivered number; those were bindings of
+//!   older views the new view may have replaced) and takes the view's log
+//!   (the Sequence records that follow).
 //! - `Base`: the member has forgotten everything up to a snapshot point (the
 //!   application state covers it). Written only after the application's
 //!   snapshot is durable.
@@ -26,6 +34,7 @@ use std::collections::BTreeMap;
 
 use super::ids::{GlobalSeq, LocalSeq, Origin};
 use super::output::Delivery;
+use super::view::View;
 
 /// The state after delivering `1..=global`: the application's snapshot point.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +67,20 @@ pub enum Record {
     /// Everything up to this point is forgotten (garbage-collected after every
     /// member held it, or replaced by an installed snapshot).
     Base(SnapshotPoint),
+    /// The member left its view and is changing to view `view`.
+    ViewChange {
+        /// The view it is changing to.
+        view: u64,
+    },
+    /// The member installed `view`: every Sequence above `truncate_after`
+    /// is dropped; the view's own follow as `Sequence` records.
+    NewView {
+        /// The view installed.
+        view: View,
+        /// Sequences above this number (the member's delivered number then)
+        /// are forgotten.
+        truncate_after: GlobalSeq,
+    },
 }
 
 /// Everything a member needs to restart: what it holds above its base.
@@ -71,6 +94,10 @@ pub struct PersistedState {
     pub sequences: BTreeMap<GlobalSeq, Origin>,
     /// Requests held above the base's per-sender numbers.
     pub requests: BTreeMap<Origin, Vec<u8>>,
+    /// The view whose log the member holds (view 0 at the start).
+    pub view: View,
+    /// The higher view the member is changing to, if a change is under way.
+    pub changing_to: Option<u64>,
 }
 
 impl SnapshotPoint {
@@ -114,6 +141,8 @@ impl PersistedState {
             base: SnapshotPoint::start(members),
             sequences: BTreeMap::new(),
             requests: BTreeMap::new(),
+            view: View::initial(members),
+            changing_to: None,
         }
     }
 
@@ -139,6 +168,25 @@ impl PersistedState {
                 self.sequences = self.sequences.split_off(&point.global.next());
                 let base = &self.base;
                 self.requests.retain(|origin, _| !base.covers(*origin));
+            }
+            Record::ViewChange { view } => {
+                let current = self.changing_to.unwrap_or(self.view.number);
+                if *view > current {
+                    self.changing_to = Some(*view);
+                }
+            }
+            Record::NewView {
+                view,
+                truncate_after,
+            } => {
+                if view.number < self.view.number {
+                    return;
+                }
+                let _dropped = self.sequences.split_off(&truncate_after.next());
+                if self.changing_to.is_some_and(|to| to <= view.number) {
+                    self.changing_to = None;
+                }
+                self.view = view.clone();
             }
         }
     }

@@ -6,8 +6,8 @@
 //! `member.rs`), asked for after `nack_delay_ticks` (a reordered message often
 //! fills the gap by itself), then again after 2, 4, 8, ... times that delay,
 //! capped at `nack_backoff_max_ticks`, until it is held. Whom to ask: the
-//! first attempt goes to the item's original sender (member `k mod n` for
-//! Sequence `k`, the sender for a Request). Later attempts rotate through the
+//! first attempt goes to the item's original sender (the member whose turn
+//! Sequence `k` is in the current view, the sender for a Request). Later attempts rotate through the
 //! original sender and every member whose watermark says it holds the item, so
 //! one member being down does not stop recovery of what others hold.
 
@@ -82,22 +82,28 @@ pub(super) fn backoff_ticks(sent: u32, nack_delay_ticks: u64, nack_backoff_max_t
 /// Whom to ask for `item` at attempt `sent`: the original sender first, then
 /// round the original sender and every known holder. None if nobody but this
 /// member could have it.
+/// `owner` is the member whose turn the number is in the current view, for a
+/// Sequence (None below the view's start).
 pub(super) fn target(
     item: &Missing,
     sent: u32,
-    members: u16,
+    owner: Option<MemberId>,
     me: MemberId,
     peers: &Peers,
 ) -> Option<MemberId> {
     let original = match item {
-        Missing::Sequence(global) => global.sequencer(members),
-        Missing::Request(origin) => origin.sender,
+        Missing::Sequence(_) => owner,
+        Missing::Request(origin) => Some(origin.sender),
     };
-    let mut candidates: Vec<MemberId> = Vec::with_capacity(usize::from(members));
-    if original != me {
+    let mut candidates: Vec<MemberId> = Vec::new();
+    if let Some(original) = original.filter(|original| *original != me) {
         candidates.push(original);
     }
-    candidates.extend(peers.holders(item).filter(|holder| *holder != original));
+    candidates.extend(
+        peers
+            .holders(item)
+            .filter(|holder| Some(*holder) != original),
+    );
     if candidates.is_empty() {
         return None;
     }
@@ -174,6 +180,14 @@ impl Nacks {
         self.requests_scanned_up_to
             .iter_mut()
             .for_each(|scanned| *scanned = LocalSeq(0));
+    }
+
+    /// Drops every Sequence asked for: a new view may bind those numbers
+    /// otherwise, and its watermarks will show again what is missing.
+    pub(super) fn forget_sequences(&mut self) {
+        self.pending
+            .retain(|item, _| matches!(item, Missing::Request(_)));
+        self.sequences_scanned_up_to = GlobalSeq(0);
     }
 
     /// Drops every item that is now held: it was answered (or filled by a

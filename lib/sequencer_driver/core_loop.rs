@@ -82,6 +82,11 @@ enum Halt {
     Storage(WalError),
 }
 
+/// Why a request is refused while the member does not work in a view with
+/// a majority.
+pub(super) const NOT_WORKING: &str = "not in a working view of the group (a view change is \
+     under way, or no majority is heard); try another replica";
+
 impl<R: Send + 'static> CoreLoop<R> {
     /// The thread's body; returns when stopped or failed.
     pub(super) fn run(mut self) {
@@ -219,6 +224,14 @@ impl<R: Send + 'static> CoreLoop<R> {
             .min(self.member.delivered_up_to());
         self.member.applied_durably(durable);
         self.member.tick();
+        if !self.member.is_serving() && !self.requests.is_empty() {
+            // Gathered requests wait for this member's batch in flight,
+            // which a member outside a working view may never deliver. They
+            // were never broadcast, so failing them changes nothing: the
+            // frontend retries at another member at once.
+            let (_, replies) = self.requests.take();
+            fail_all(replies, NOT_WORKING);
+        }
     }
 
     /// Gathers a client request into the batch, broadcasting the batch
@@ -349,6 +362,8 @@ impl<R: Send + 'static> CoreLoop<R> {
     fn publish(&mut self) {
         let status = self.member.status();
         self.progress.publish_member(&status);
+        self.progress
+            .publish_view(&status, self.member.is_serving());
         let serving = self.catch_up.check(status.delivered_up_to);
         let running = self.progress.lifecycle() == Lifecycle::Running;
         if serving && running && !self.progress.is_serving() {

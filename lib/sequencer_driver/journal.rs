@@ -99,8 +99,17 @@ impl Journal {
 /// The records that rebuild `state` when replayed: the base first, so that
 /// it supersedes any older record replayed before it.
 pub(super) fn state_records(state: &PersistedState) -> Vec<Record> {
-    let mut records = Vec::with_capacity(1 + state.requests.len() + state.sequences.len());
+    let mut records = Vec::with_capacity(3 + state.requests.len() + state.sequences.len());
     records.push(Record::Base(state.base.clone()));
+    // The view before the Sequences: installing it drops every Sequence
+    // above its truncation point, and there are none yet above the base.
+    records.push(Record::NewView {
+        view: state.view.clone(),
+        truncate_after: state.base.global,
+    });
+    if let Some(view) = state.changing_to {
+        records.push(Record::ViewChange { view });
+    }
     for (origin, payload) in &state.requests {
         records.push(Record::Request {
             origin: *origin,

@@ -8,8 +8,9 @@
 //! reads it at every tick to let the protocol forget history.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Mutex;
 
-use crate::sequencer::{GlobalSeq, Status};
+use crate::sequencer::{GlobalSeq, MemberId, Status, View, ViewCounters};
 use crate::transport::TransportStats;
 
 /// Where the replica is in its life.
@@ -43,6 +44,8 @@ pub struct DriverStatus {
     pub delivered: u64,
     /// Forgotten by the protocol (covered by a snapshot) up to here.
     pub base: u64,
+    /// Items the member is asking its peers to retransmit.
+    pub missing: u64,
     /// Applied to the state machine.
     pub applied: u64,
     /// Covered by the newest durable snapshot.
@@ -61,6 +64,26 @@ pub struct DriverStatus {
     pub inbox_full_drops: u64,
     /// The UDP transport's counters (`None` once stopped).
     pub transport: Option<TransportStats>,
+    /// The member's views: where it stands and what happened.
+    pub view: ViewReport,
+}
+
+/// One member's view, as the core last published it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewReport {
+    /// The view the member is in, or is changing to.
+    pub number: u64,
+    /// The installed view: turn list and start.
+    pub installed: View,
+    /// A view change is under way here.
+    pub changing: bool,
+    /// The member works in its view and hears from a majority: it takes
+    /// requests (once caught up after its start).
+    pub working: bool,
+    /// Whose turn the next number is.
+    pub turn: Option<MemberId>,
+    /// Suspicions, view changes, rejoins, refused contradictions, drops.
+    pub counters: ViewCounters,
 }
 
 /// The shared atomics behind [`DriverStatus`], plus the stop flags.
@@ -75,6 +98,7 @@ pub(super) struct Progress {
     held_up_to: AtomicU64,
     delivered: AtomicU64,
     base: AtomicU64,
+    missing: AtomicU64,
     applied: AtomicU64,
     applied_durably: AtomicU64,
     pub(super) snapshots_taken: AtomicU64,
@@ -83,6 +107,9 @@ pub(super) struct Progress {
     pub(super) malformed_datagrams: AtomicU64,
     pub(super) invalid_messages: AtomicU64,
     pub(super) inbox_full_drops: AtomicU64,
+    /// The member works in a view with a majority (read by `submit`).
+    working: AtomicBool,
+    view: Mutex<ViewReport>,
 }
 
 /// Adds one to a counter.
@@ -102,6 +129,7 @@ impl Progress {
             held_up_to: AtomicU64::new(applied.0),
             delivered: AtomicU64::new(applied.0),
             base: AtomicU64::new(0),
+            missing: AtomicU64::new(0),
             applied: AtomicU64::new(applied.0),
             applied_durably: AtomicU64::new(applied.0),
             snapshots_taken: AtomicU64::new(0),
@@ -110,6 +138,15 @@ impl Progress {
             malformed_datagrams: AtomicU64::new(0),
             invalid_messages: AtomicU64::new(0),
             inbox_full_drops: AtomicU64::new(0),
+            working: AtomicBool::new(true),
+            view: Mutex::new(ViewReport {
+                number: 0,
+                installed: View::initial(0),
+                changing: false,
+                working: true,
+                turn: None,
+                counters: ViewCounters::default(),
+            }),
         }
     }
 
@@ -122,6 +159,29 @@ impl Progress {
         self.delivered
             .store(status.delivered_up_to.0, Ordering::Relaxed);
         self.base.store(status.base.0, Ordering::Relaxed);
+        self.missing.store(status.missing as u64, Ordering::Relaxed);
+    }
+
+    /// The core's view after a batch; `working` is `Member::is_serving`.
+    pub(super) fn publish_view(&self, status: &Status, working: bool) {
+        self.working.store(working, Ordering::Release);
+        let report = ViewReport {
+            number: status.view,
+            installed: status.installed.clone(),
+            changing: status.changing,
+            working,
+            turn: status.turn,
+            counters: status.counters,
+        };
+        *self
+            .view
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = report;
+    }
+
+    /// Whether the member works in a view with a majority.
+    pub(super) fn is_working(&self) -> bool {
+        self.working.load(Ordering::Acquire)
     }
 
     /// The apply thread's number after each delivery.
@@ -151,7 +211,9 @@ impl Progress {
 
     /// Whether submissions are taken now.
     pub(super) fn takes_requests(&self) -> bool {
-        self.serving.load(Ordering::Acquire) && self.lifecycle() == Lifecycle::Running
+        self.serving.load(Ordering::Acquire)
+            && self.is_working()
+            && self.lifecycle() == Lifecycle::Running
     }
 
     /// Marks the start of a stop; a crash also tells the threads to stop
@@ -221,6 +283,7 @@ impl Progress {
             held_up_to: read(&self.held_up_to),
             delivered: read(&self.delivered),
             base: read(&self.base),
+            missing: read(&self.missing),
             applied: read(&self.applied),
             snapshot: read(&self.applied_durably),
             snapshots_taken: read(&self.snapshots_taken),
@@ -230,6 +293,11 @@ impl Progress {
             invalid_messages: read(&self.invalid_messages),
             inbox_full_drops: read(&self.inbox_full_drops),
             transport,
+            view: self
+                .view
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
         }
     }
 }

@@ -10,13 +10,14 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use log::info;
 
 use crate::replication::{
-    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
+    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine, ViewSummary,
 };
 use crate::transport::{FaultSwitch, UdpTransport};
 
 use super::apply_loop::ApplyLoop;
 use super::catch_up::CatchUp;
 use super::core_loop::CoreLoop;
+use super::core_loop::NOT_WORKING;
 use super::errors::DriverError;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::LatestImage;
@@ -176,6 +177,7 @@ impl<S: StateMachine> SequencerReplicator<S> {
             return None;
         }
         Some(match self.progress.lifecycle() {
+            Lifecycle::Running if self.progress.is_serving() => NOT_WORKING,
             Lifecycle::Running => "catching up with the group; try another replica",
             Lifecycle::Stopping | Lifecycle::Stopped => "the replica is shutting down",
             Lifecycle::Failed => "the replica's storage failed",
@@ -235,6 +237,7 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
     fn status(&self) -> ReplicaStatus {
         let status = self.progress.status(None);
         let role = match (status.lifecycle, status.serving) {
+            (Lifecycle::Running, true) if !status.view.working => "view-change",
             (Lifecycle::Running, true) => "member",
             (Lifecycle::Running, false) => "recovering",
             (Lifecycle::Stopping | Lifecycle::Stopped, _) => "stopped",
@@ -250,6 +253,7 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
             applied_index: status.applied,
             next_global: status.next_global,
             delivered: status.delivered,
+            view: Some(view_summary(&status, self.index)),
         }
     }
 }
@@ -257,6 +261,28 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
 impl<S: StateMachine> Drop for SequencerReplicator<S> {
     fn drop(&mut self) {
         self.stop(true);
+    }
+}
+
+/// The view part of cluster-status.
+fn view_summary(status: &DriverStatus, me: usize) -> ViewSummary {
+    let view = &status.view;
+    let counters = &view.counters;
+    ViewSummary {
+        number: view.number,
+        members: view.installed.members.iter().map(|m| m.index()).collect(),
+        in_view: view.installed.members.iter().any(|m| m.index() == me),
+        changing: view.changing,
+        turn: view.turn.map(|m| m.index()),
+        suspicions: counters.suspicions,
+        view_changes: counters.view_changes,
+        rejoins: counters.rejoins,
+        retransmits_pending: status.missing,
+        drops: counters.other_view_drops
+            + counters.contradictions
+            + status.malformed_datagrams
+            + status.invalid_messages
+            + status.inbox_full_drops,
     }
 }
 

@@ -110,6 +110,20 @@ pub fn status_json(status: &ProcessStatus) -> Value {
             "next_global": r.get_next_global(),
             "delivered": r.get_delivered(),
         });
+        if r.get_has_view() {
+            value["replication"]["view"] = json!({
+                "number": r.get_view(),
+                "members": r.get_view_members(),
+                "in_view": r.get_in_view(),
+                "changing": r.get_changing(),
+                "turn": if r.get_turn() < 0 { Value::Null } else { json!(r.get_turn()) },
+                "suspicions": r.get_suspicions(),
+                "view_changes": r.get_view_changes(),
+                "rejoins": r.get_rejoins(),
+                "retransmits_pending": r.get_retransmits_pending(),
+                "drops": r.get_drops(),
+            });
+        }
     }
     value
 }
@@ -146,10 +160,37 @@ pub fn status_line(status: &ProcessStatus) -> String {
                     r.get_next_global(),
                     r.get_delivered()
                 ));
+                if r.get_has_view() {
+                    line.push_str(&view_columns(r));
+                }
             }
             line
         }
     }
+}
+
+/// The sequencer view columns: ` view=3 members=0,1,2,4 in_view=yes ...`.
+fn view_columns(r: &StatusReply) -> String {
+    let members: Vec<String> = r.get_view_members().iter().map(u32::to_string).collect();
+    let yes_no = |flag: bool| if flag { "yes" } else { "no" };
+    let turn = if r.get_turn() < 0 {
+        "-".to_string()
+    } else {
+        r.get_turn().to_string()
+    };
+    format!(
+        " view={} members={} in_view={} changing={} turn={turn} suspicions={} \
+         view_changes={} rejoins={} retransmits={} drops={}",
+        r.get_view(),
+        members.join(","),
+        yes_no(r.get_in_view()),
+        yes_no(r.get_changing()),
+        r.get_suspicions(),
+        r.get_view_changes(),
+        r.get_rejoins(),
+        r.get_retransmits_pending(),
+        r.get_drops()
+    )
 }
 
 /// The `cluster-status` program.

@@ -6,9 +6,12 @@
 //!   canonical history (so of each other's), with no gap and no duplicate;
 //! - per-sender FIFO: a sender's requests are delivered 1, 2, 3, ...;
 //! - integrity: a delivered payload is what its sender broadcast;
-//! - durability: nothing is delivered before a majority holds it;
-//! - one number, one request: no number is assigned twice differently and no
-//!   request is numbered twice.
+//! - durability: nothing is delivered before a majority holds it (the same
+//!   binding, in its durable records);
+//! - survival across views: once a number is delivered in view `v`, every
+//!   Sequence for it persisted by a member whose installed view is `v` or
+//!   later names the delivered request;
+//! - integrity: no request is delivered at two numbers.
 //!
 //! A violation panics with the seed, so the schedule can be replayed.
 
@@ -21,7 +24,9 @@ use crate::sequencer::{
 /// What one member durably holds, according to the records it persisted.
 #[derive(Default)]
 struct Holdings {
-    sequences: BTreeSet<GlobalSeq>,
+    sequences: BTreeMap<GlobalSeq, Origin>,
+    /// The view installed, by the member's records.
+    view: u64,
     requests: BTreeSet<Origin>,
     /// Every number up to here is held with its request (or in a snapshot).
     held_up_to: u64,
@@ -37,11 +42,12 @@ struct Holdings {
 pub(super) struct Checker {
     seed: u64,
     majority: usize,
-    /// The canonical history: the first delivery of each number decides it.
+    /// The canonical history: the first delivery of each number decides
+    /// it; with the lowest view it was delivered in.
     history: Vec<Origin>,
-    /// Every Sequence ever persisted anywhere: number -> request, and back.
-    assigned: HashMap<GlobalSeq, Origin>,
-    numbered: HashMap<Origin, GlobalSeq>,
+    delivered_in_view: Vec<u64>,
+    /// Where each delivered request sits in the history.
+    position: HashMap<Origin, GlobalSeq>,
     /// Every accepted broadcast and its payload.
     broadcasts: BTreeMap<Origin, Vec<u8>>,
     holdings: Vec<Holdings>,
@@ -61,8 +67,8 @@ impl Checker {
             seed,
             majority: usize::from(members) / 2 + 1,
             history: Vec::new(),
-            assigned: HashMap::new(),
-            numbered: HashMap::new(),
+            delivered_in_view: Vec::new(),
+            position: HashMap::new(),
             broadcasts: BTreeMap::new(),
             holdings,
         }
@@ -92,19 +98,40 @@ impl Checker {
                 self.holdings[member.index()].requests.insert(*origin);
             }
             Record::Sequence { global, origin } => {
-                let first = *self.assigned.entry(*global).or_insert(*origin);
-                assert_eq!(
-                    first, *origin,
-                    "seed {seed}: number {global} assigned to {first} and {origin}"
+                let holdings = &mut self.holdings[member.index()];
+                let index = global.0 as usize - 1;
+                if let Some(delivered) = self.history.get(index) {
+                    if holdings.view >= self.delivered_in_view[index] {
+                        assert_eq!(
+                            delivered, origin,
+                            "seed {seed}: {member} in v{} binds {global} to {origin}, \
+                             delivered in v{} as {delivered}",
+                            holdings.view, self.delivered_in_view[index]
+                        );
+                    }
+                }
+                let previous = holdings.sequences.insert(*global, *origin);
+                assert!(
+                    previous.is_none() || previous == Some(*origin),
+                    "seed {seed}: {member} persisted two bindings for {global} in one log"
                 );
-                let once = *self.numbered.entry(*origin).or_insert(*global);
-                assert_eq!(
-                    once, *global,
-                    "seed {seed}: request {origin} numbered {once} and {global}"
-                );
-                self.holdings[member.index()].sequences.insert(*global);
             }
-            Record::Base(_) => {}
+            Record::Base(_) | Record::ViewChange { .. } => {}
+            Record::NewView {
+                view,
+                truncate_after,
+            } => {
+                let holdings = &mut self.holdings[member.index()];
+                assert!(
+                    view.number >= holdings.view,
+                    "seed {seed}: {member} installed v{} after v{}",
+                    view.number,
+                    holdings.view
+                );
+                holdings.view = view.number;
+                let _dropped = holdings.sequences.split_off(&truncate_after.next());
+                holdings.held_up_to = holdings.held_up_to.min(truncate_after.0);
+            }
         }
         self.advance(member);
     }
@@ -187,15 +214,28 @@ impl Checker {
             position + 1,
             "seed {seed}: {member} delivered {origin} with a gap or twice"
         );
+        let view = self.holdings[member.index()].view;
         match self.history.get(position as usize) {
             Some(canonical) => {
                 assert_eq!(
                     *canonical, origin,
                     "seed {seed}: {member} breaks total order at {}",
                     delivery.global
-                )
+                );
+                let first = &mut self.delivered_in_view[position as usize];
+                *first = (*first).min(view);
             }
-            None => self.history.push(origin),
+            None => {
+                let twice = self.position.insert(origin, delivery.global);
+                assert!(
+                    twice.is_none(),
+                    "seed {seed}: {origin} delivered at {:?} and {}",
+                    twice,
+                    delivery.global
+                );
+                self.history.push(origin);
+                self.delivered_in_view.push(view);
+            }
         }
         let broadcast = self.broadcasts.get(&origin);
         assert_eq!(
@@ -215,7 +255,13 @@ impl Checker {
         let holders = self
             .holdings
             .iter()
-            .filter(|holdings| holdings.held_up_to >= delivery.global.0)
+            .filter(|holdings| {
+                holdings.held_up_to >= delivery.global.0
+                    && holdings
+                        .sequences
+                        .get(&delivery.global)
+                        .is_none_or(|held| *held == origin)
+            })
             .count();
         assert!(
             holders >= self.majority,
@@ -227,6 +273,11 @@ impl Checker {
     /// How many numbers `member` delivered.
     pub(super) fn delivered_count(&self, member: MemberId) -> u64 {
         self.holdings[member.index()].delivered.len() as u64
+    }
+
+    /// The highest number delivered anywhere.
+    pub(super) fn history_len(&self) -> u64 {
+        self.history.len() as u64
     }
 
     /// How many broadcasts were accepted.
@@ -272,10 +323,10 @@ impl Checker {
         }
         loop {
             let next = GlobalSeq(holdings.held_up_to + 1);
-            let Some(origin) = self.assigned.get(&next) else {
+            let Some(origin) = holdings.sequences.get(&next) else {
                 return;
             };
-            if !holdings.sequences.contains(&next) || !holdings.requests.contains(origin) {
+            if !holdings.requests.contains(origin) {
                 return;
             }
             holdings.held_up_to = next.0;

@@ -5,7 +5,7 @@
 use super::Rng;
 use crate::sequencer::{
     Body, DecodeError, GlobalSeq, LocalSeq, MemberId, Message, Missing, Origin, Record,
-    SnapshotPoint, Watermark,
+    SnapshotPoint, View, ViewStamp, Watermark,
 };
 
 fn sample_messages() -> Vec<Message> {
@@ -46,10 +46,32 @@ fn sample_messages() -> Vec<Message> {
         Body::Compacted {
             base: GlobalSeq(40),
         },
+        Body::StartViewChange,
+        Body::DoViewChange {
+            delivered: GlobalSeq(8),
+            bindings: vec![origin, origin],
+        },
+        Body::NewView {
+            members: vec![MemberId(0), MemberId(2), MemberId(4)],
+            start: GlobalSeq(11),
+            after: GlobalSeq(8),
+            bindings: vec![origin, origin],
+        },
+        Body::GetView {
+            delivered: GlobalSeq(3),
+        },
     ];
     bodies
         .into_iter()
         .map(|body| Message {
+            stamp: ViewStamp {
+                view: 3,
+                log_view: if matches!(body, Body::DoViewChange { .. }) {
+                    1
+                } else {
+                    3
+                },
+            },
             watermark: watermark.clone(),
             body,
         })
@@ -74,6 +96,15 @@ fn sample_records() -> Vec<Record> {
             global: GlobalSeq(70),
             delivered_local: vec![LocalSeq(5), LocalSeq(0)],
         }),
+        Record::ViewChange { view: 6 },
+        Record::NewView {
+            view: View {
+                number: 6,
+                members: vec![MemberId(1), MemberId(3)],
+                start: GlobalSeq(80),
+            },
+            truncate_after: GlobalSeq(71),
+        },
     ]
 }
 
@@ -109,7 +140,7 @@ fn describe_is_one_line() {
     let lines: Vec<String> = sample_messages().iter().map(Message::describe).collect();
     assert_eq!(
         lines[0],
-        "request 2/7 (12 bytes) | held #9 requests [3 4 0 1 18446744073709551615]"
+        "request 2/7 (12 bytes) | v3 | held #9 requests [3 4 0 1 18446744073709551615]"
     );
     assert!(lines[2].starts_with("sequence #10 = 2/7 |"));
     assert!(lines[3].starts_with("retransmit [#4 2/7] |"));

@@ -95,6 +95,10 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
     let broadcasts: u64 = results.iter().map(|stats| stats.broadcasts).sum();
     let crashes: u64 = results.iter().map(|stats| stats.crashes).sum();
     let snapshots: u64 = results.iter().map(|stats| stats.snapshots).sum();
+    let partitions: u64 = results.iter().map(|stats| stats.partitions).sum();
+    let pauses: u64 = results.iter().map(|stats| stats.pauses).sum();
+    let views: u64 = results.iter().map(|stats| stats.views).sum();
+    let with_views = results.iter().filter(|stats| stats.views > 0).count();
     let slowest = results
         .iter()
         .map(|stats| stats.convergence_ticks)
@@ -102,7 +106,9 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
         .unwrap_or(0);
     println!(
         "{} seeds in {:.1?}: {broadcasts} broadcasts, {crashes} crashes, \
-         {snapshots} snapshot installs, slowest convergence {slowest} ticks (bound {})",
+         {snapshots} snapshot installs, {partitions} partitions, {pauses} pauses, \
+         {views} views installed ({with_views} runs changed views), \
+         slowest convergence {slowest} ticks (bound {})",
         seeds.len(),
         started.elapsed(),
         sim::LIVENESS_TICKS_MAX

@@ -5,11 +5,17 @@
 use super::sim::sim_config;
 use crate::sequencer::{
     Body, Config, Destination, GlobalSeq, LocalSeq, Member, MemberId, Message, Missing, Origin,
-    Output, PersistedState, Record, SequencerError, SnapshotPoint, Watermark,
+    Output, PersistedState, Record, SequencerError, SnapshotPoint, ViewStamp, Watermark,
 };
 
+/// A member that never suspects its (silent, hand-driven) peers: the view
+/// change has its own tests (`views.rs`).
 fn member(members: u16, id: u16) -> Member {
-    Member::new(sim_config(members, MemberId(id), 64)).expect("valid config")
+    let config = Config {
+        suspect_ticks: 1_000_000,
+        ..sim_config(members, MemberId(id), 64)
+    };
+    Member::new(config).expect("valid config")
 }
 
 fn watermark(held_up_to: u64, requests: &[u64]) -> Watermark {
@@ -26,6 +32,7 @@ fn zeros(members: u16) -> Watermark {
 fn request(sender: u16, local_seq: u64, watermark: Watermark) -> Message {
     let payload = format!("payload {sender}/{local_seq}").into_bytes();
     Message {
+        stamp: ViewStamp::default(),
         watermark,
         body: Body::Request {
             sender: MemberId(sender),
@@ -41,11 +48,16 @@ fn sequence(global: u64, sender: u16, local_seq: u64, watermark: Watermark) -> M
         sender: MemberId(sender),
         local_seq: LocalSeq(local_seq),
     };
-    Message { watermark, body }
+    Message {
+        stamp: ViewStamp::default(),
+        watermark,
+        body,
+    }
 }
 
 fn heartbeat(watermark: Watermark) -> Message {
     Message {
+        stamp: ViewStamp::default(),
         watermark,
         body: Body::Heartbeat,
     }
@@ -249,12 +261,29 @@ fn duplicates_are_ignored() {
 }
 
 #[test]
-#[should_panic(expected = "sequence #1 names both 3/1 and 4/1")]
-fn a_conflicting_sequence_is_fatal() {
-    // Two requests under one number would break total order: crash loudly.
+fn a_conflicting_sequence_is_refused_and_counted() {
+    // Two requests under one number would break total order. A peer that
+    // says so broke the protocol (or forgot its disk): refuse the message,
+    // count it, persist nothing, and keep running (no crash loop).
     let mut member = member(5, 0);
     step(&mut member, 1, sequence(1, 3, 1, zeros(5)));
-    step(&mut member, 1, sequence(1, 4, 1, zeros(5)));
+    let refused = step(&mut member, 1, sequence(1, 4, 1, zeros(5)));
+    assert!(refused.to_persist.is_empty());
+    assert_eq!(member.status().counters.contradictions, 1);
+    let request = step(&mut member, 3, request(3, 1, zeros(5)));
+    let other_payload = Message {
+        stamp: ViewStamp::default(),
+        watermark: zeros(5),
+        body: Body::Request {
+            sender: MemberId(3),
+            local_seq: LocalSeq(1),
+            payload: b"another payload".to_vec(),
+        },
+    };
+    assert_eq!(request.to_persist.len(), 1);
+    let refused = step(&mut member, 3, other_payload);
+    assert!(refused.to_persist.is_empty());
+    assert_eq!(member.status().counters.contradictions, 2);
 }
 
 #[test]
@@ -288,6 +317,7 @@ fn retransmit_is_answered_from_history_or_with_compacted() {
     let mut sequencer = Member::new(sim_config(3, MemberId(1), 0)).expect("valid config");
     step(&mut sequencer, 0, request(0, 1, watermark(0, &[1, 0, 0])));
     let ask = |items: Vec<Missing>| Message {
+        stamp: ViewStamp::default(),
         watermark: zeros(3),
         body: Body::Retransmit { missing: items },
     };
@@ -349,6 +379,7 @@ fn compacted_answer_asks_the_driver_for_a_snapshot() {
         &mut member,
         1,
         Message {
+            stamp: ViewStamp::default(),
             watermark: zeros(3),
             body: Body::Compacted { base: GlobalSeq(4) },
         },

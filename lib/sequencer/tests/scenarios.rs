@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use super::sim::sim_config;
 use crate::sequencer::{
     Destination, GlobalSeq, LocalSeq, Member, MemberId, Message, Origin, PersistedState, Record,
-    SequencerError, SnapshotPoint,
+    SequencerError, SnapshotPoint, View,
 };
 
 /// A lossless cluster: messages arrive in order at the next `settle`.
@@ -104,11 +104,12 @@ impl Cluster {
 }
 
 #[test]
-fn a_down_member_stalls_its_turn_and_the_group_resumes_when_it_returns() {
-    // Issue 4: "While one member is down the others must not lose or reorder
-    // anything." Member 2 is down: #1 (member 1's turn) is delivered, #2
-    // (member 2's turn) stalls everything behind it; on its return the group
-    // delivers all, in one order.
+fn a_down_member_is_left_out_of_the_turns_and_taken_back_when_it_returns() {
+    // The view change: "the loss of any one member must not stop the
+    // group". Member 2 is down: the others suspect it after `suspect_ticks`,
+    // agree on a view without it, and deliver everything, in one order; on
+    // its return it catches up, delivers the same, and a second view change
+    // takes it back into the turns.
     let mut cluster = Cluster::new(3);
     cluster.crash(2);
     for _ in 0..4 {
@@ -116,15 +117,12 @@ fn a_down_member_stalls_its_turn_and_the_group_resumes_when_it_returns() {
         cluster.drain(0);
     }
     cluster.run(100);
-    assert_eq!(cluster.delivered[0].len(), 1, "stalled at member 2's turn");
+    assert_eq!(cluster.delivered[0].len(), 4, "delivered without member 2");
     assert_eq!(cluster.delivered[0], cluster.delivered[1]);
-    assert_eq!(
-        cluster.member(1).status().next_global,
-        GlobalSeq(2),
-        "nobody took #2"
-    );
+    let view = cluster.member(1).status().installed;
+    assert_eq!(view.members, vec![MemberId(0), MemberId(1)], "{view}");
     cluster.restart(2);
-    cluster.run(100);
+    cluster.run(200);
     for delivered in &cluster.delivered {
         let locals: Vec<u64> = delivered.iter().map(|origin| origin.local_seq.0).collect();
         assert_eq!(
@@ -133,6 +131,9 @@ fn a_down_member_stalls_its_turn_and_the_group_resumes_when_it_returns() {
             "all delivered, in FIFO order, everywhere"
         );
     }
+    let view = cluster.member(2).status().installed;
+    assert_eq!(view.members.len(), 3, "member 2 takes turns again: {view}");
+    assert_eq!(cluster.member(0).status().installed, view);
 }
 
 #[test]
@@ -170,7 +171,14 @@ fn restore_jumps_to_an_application_snapshot_the_log_does_not_record() {
     let config = sim_config(3, MemberId(0), 64);
     let mut member = Member::restore(config, PersistedState::new(3), point.clone()).expect("jump");
     assert_eq!(member.delivered_up_to(), GlobalSeq(6));
-    assert_eq!(member.take_output().to_persist, vec![Record::Base(point)]);
+    let truncate = Record::NewView {
+        view: View::initial(3),
+        truncate_after: GlobalSeq(6),
+    };
+    assert_eq!(
+        member.take_output().to_persist,
+        vec![Record::Base(point), truncate]
+    );
 }
 
 #[test]

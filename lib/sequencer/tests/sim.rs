@@ -48,6 +48,12 @@ pub(super) struct Options {
     /// (`Member::announce_watermark`, as the driver does after each batch)
     /// instead of only at their next tick.
     pub(super) announce: bool,
+    /// Per tick, the chance that a partition begins: a minority of the
+    /// group is cut off from the rest, both ways, for a while.
+    pub(super) partition: f64,
+    /// Per tick and member, the chance that it is paused (SIGSTOP): no
+    /// ticks, and what arrives waits in its socket until it resumes.
+    pub(super) pause: f64,
 }
 
 impl Options {
@@ -68,6 +74,8 @@ impl Options {
             app_flush_every: [1, 1, 4][rng.below(3) as usize],
             full_stop_tick: rng.chance(0.1).then(|| rng.below(fault_ticks)),
             announce: rng.chance(0.5),
+            partition: [0.0, 0.0, 0.01, 0.03][rng.below(4) as usize],
+            pause: [0.0, 0.0, 0.002, 0.01][rng.below(4) as usize],
         }
     }
 }
@@ -88,6 +96,8 @@ struct Node {
     app: SnapshotPoint,
     app_durable: SnapshotPoint,
     restart_tick: u64,
+    /// Paused until this tick (no ticks; arrivals wait).
+    paused_until: u64,
 }
 
 /// What one run showed, for the summary.
@@ -97,6 +107,10 @@ pub(super) struct RunStats {
     pub(super) convergence_ticks: u64,
     pub(super) crashes: u64,
     pub(super) snapshots: u64,
+    pub(super) partitions: u64,
+    pub(super) pauses: u64,
+    /// The highest view any member installed.
+    pub(super) views: u64,
 }
 
 /// A group, its network and its referee.
@@ -109,6 +123,9 @@ pub(super) struct Simulation {
     checker: Checker,
     faults: bool,
     stats: RunStats,
+    /// The members cut off from the rest, and until when.
+    cut_off: Vec<MemberId>,
+    cut_until: u64,
 }
 
 /// The member config of the simulation: short timeouts and small windows,
@@ -123,6 +140,12 @@ pub(super) fn sim_config(members: u16, id: MemberId, history_max: u64) -> Config
         broadcasts_in_flight_max: 8,
         history_max,
         retransmit_items_max: 16,
+        suspect_ticks: 20,
+        view_change_timeout_ticks: 20,
+        view_change_resend_ticks: 4,
+        view_gather_ticks: 2,
+        rejoin_lag_max: 8,
+        rejoin_ready_ticks: 10,
         ..Config::new(members, id)
     }
 }
@@ -141,6 +164,7 @@ impl Simulation {
                     app: SnapshotPoint::start(options.members),
                     app_durable: SnapshotPoint::start(options.members),
                     restart_tick: 0,
+                    paused_until: 0,
                 }
             })
             .collect();
@@ -153,6 +177,8 @@ impl Simulation {
             network: BTreeMap::new(),
             faults: true,
             stats: RunStats::default(),
+            cut_off: Vec::new(),
+            cut_until: 0,
         }
     }
 
@@ -162,6 +188,10 @@ impl Simulation {
             self.step_tick();
         }
         self.faults = false;
+        self.cut_off.clear();
+        for node in &mut self.nodes {
+            node.paused_until = 0;
+        }
         let healed_tick = self.now_tick;
         while !self.converged() {
             let waited = self.now_tick - healed_tick;
@@ -178,6 +208,13 @@ impl Simulation {
         }
         self.checker.check_complete();
         self.stats.broadcasts = self.checker.broadcast_count();
+        self.stats.views = self
+            .nodes
+            .iter()
+            .filter_map(|node| node.member.as_ref())
+            .map(|member| member.status().installed.number)
+            .max()
+            .unwrap_or(0);
         self.stats.convergence_ticks = self.now_tick - healed_tick;
         self.stats
     }
@@ -203,15 +240,25 @@ impl Simulation {
     fn step_tick(&mut self) {
         self.now_tick += 1;
         self.crash_and_restart();
+        self.partition_and_pause();
         if self.faults && self.rng.chance(self.options.broadcast) {
             self.client_request();
         }
         let mut due = self.network.remove(&self.now_tick).unwrap_or_default();
         self.rng.shuffle(&mut due);
         for flight in due {
-            self.deliver(flight);
+            let paused_until = self.nodes[flight.to.index()].paused_until;
+            if paused_until > self.now_tick {
+                // Waits in the paused process's socket buffer.
+                self.network.entry(paused_until).or_default().push(flight);
+            } else {
+                self.deliver(flight);
+            }
         }
         for index in 0..self.nodes.len() {
+            if self.nodes[index].paused_until > self.now_tick {
+                continue;
+            }
             let applied = self.nodes[index].app_durable.global.0;
             if let Some(member) = self.nodes[index].member.as_mut() {
                 member.tick();
@@ -239,13 +286,49 @@ impl Simulation {
         );
         let holdback = status.next_global.0 - 1 - status.delivered_up_to.0;
         // After a restart the log may hold Sequences up to the window of the
-        // deliveries the application lost, which it never forgets.
-        let holdback_max = 32 + self.options.app_flush_every;
+        // deliveries the application lost, which it never forgets; a new
+        // view's log reaches a window past the most advanced voter's
+        // delivered number, which may be ahead of this member's.
+        let behind = self.checker.history_len() - status.delivered_up_to.0;
+        let holdback_max = 32 + self.options.app_flush_every + behind;
         assert!(
             holdback <= holdback_max,
             "seed {seed}: {} holds back {holdback}",
             status.id
         );
+    }
+
+    /// Begins and ends partitions (a minority cut off from the rest) and
+    /// pauses (a member frozen, then resumed believing its old view).
+    fn partition_and_pause(&mut self) {
+        if !self.faults {
+            return;
+        }
+        let members = u64::from(self.options.members);
+        if self.now_tick >= self.cut_until && !self.cut_off.is_empty() {
+            self.cut_off.clear();
+        }
+        if self.cut_off.is_empty() && members > 2 && self.rng.chance(self.options.partition) {
+            let minority = 1 + self.rng.below((members - 1) / 2);
+            while (self.cut_off.len() as u64) < minority {
+                let member = MemberId(self.rng.below(members) as u16);
+                if !self.cut_off.contains(&member) {
+                    self.cut_off.push(member);
+                }
+            }
+            self.cut_until = self.now_tick + 10 + self.rng.below(80);
+            self.stats.partitions += 1;
+        }
+        for index in 0..self.nodes.len() {
+            let node = &self.nodes[index];
+            if node.member.is_some()
+                && node.paused_until <= self.now_tick
+                && self.rng.chance(self.options.pause)
+            {
+                self.nodes[index].paused_until = self.now_tick + 5 + self.rng.below(60);
+                self.stats.pauses += 1;
+            }
+        }
     }
 
     fn crash_and_restart(&mut self) {
@@ -305,6 +388,9 @@ impl Simulation {
     /// A client asks a random live member to broadcast a unique payload.
     fn client_request(&mut self) {
         let index = self.rng.below(u64::from(self.options.members)) as usize;
+        if self.nodes[index].paused_until > self.now_tick {
+            return;
+        }
         let Some(member) = self.nodes[index].member.as_mut() else {
             return;
         };
@@ -422,9 +508,10 @@ impl Simulation {
             Destination::Member(to) => vec![to],
         };
         for to in targets {
+            let cut = self.cut_off.contains(&from) != self.cut_off.contains(&to);
             let copies = if !self.faults {
                 1
-            } else if self.rng.chance(self.options.loss) {
+            } else if cut || self.rng.chance(self.options.loss) {
                 0
             } else if self.rng.chance(self.options.duplicate) {
                 2

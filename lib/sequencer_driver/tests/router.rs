@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::bounded;
 
-use crate::sequencer::{Body, GlobalSeq, MemberId, Message, Watermark};
+use crate::sequencer::{Body, GlobalSeq, MemberId, Message, ViewStamp, Watermark};
 use crate::sequencer_driver::batch;
 use crate::sequencer_driver::events::TransferTask;
 use crate::sequencer_driver::progress::Progress;
@@ -68,6 +68,7 @@ fn a_batch_reaches_the_core_as_its_messages_in_order() {
         let mut watermark = Watermark::empty(3);
         watermark.held_up_to = GlobalSeq(held);
         Message {
+            stamp: ViewStamp::default(),
             watermark,
             body: Body::Heartbeat,
         }
@@ -90,6 +91,7 @@ fn a_batch_reaches_the_core_as_its_messages_in_order() {
 
 fn heartbeat() -> Vec<u8> {
     Message {
+        stamp: ViewStamp::default(),
         watermark: Watermark::empty(3),
         body: Body::Heartbeat,
     }

@@ -344,9 +344,10 @@ fn a_replica_behind_forgotten_history_catches_up_by_state_transfer() {
 #[test]
 fn a_retry_after_a_timeout_gets_the_first_result() {
     // Goal: a frontend's retry is never applied twice. Method: stall the
-    // order (crash the member whose turn is next), submit an add that
-    // times out, restart the member; the add is then delivered, and its
-    // retries, at other replicas, are answered with its first result.
+    // order (crash three of five, the member whose turn is next among them:
+    // no majority, so no view change either), submit an add that times
+    // out, restart them; the add is then delivered, and its retries, at
+    // other replicas, are answered with its first result.
     let tune = |options: &mut SequencerOptions| {
         options.reply_timeout = Duration::from_millis(300);
     };
@@ -355,14 +356,15 @@ fn a_retry_after_a_timeout_gets_the_first_result() {
     cluster.submit(0, add(1, "x", 1)).expect("first add");
     let delivered = cluster.wait_quiet();
     let stalled = ((delivered + 1) % 5) as usize;
-    cluster.crash(stalled);
+    let down = [stalled, (stalled + 3) % 5, (stalled + 4) % 5];
+    down.iter().for_each(|&member| cluster.crash(member));
     let asked = (stalled + 1) % 5;
     let first = cluster.submit(asked, add(777, "x", 5));
     assert!(
         matches!(first, Err(ReplicationError::Unavailable(_))),
         "{first:?}"
     );
-    cluster.restart(stalled);
+    down.iter().for_each(|&member| cluster.restart(member));
     cluster.wait_serving();
     let retry = cluster.submit((stalled + 2) % 5, add(777, "x", 5));
     let again = cluster.submit(stalled, add(777, "x", 5));

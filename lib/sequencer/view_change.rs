@@ -1,0 +1,138 @@
+//! The view change's bookkeeping: [`ViewChange`] is one change under way at
+//! one member (its target view, its timers, and at the coordinator the logs
+//! gathered), and [`choose`] is the coordinator's decision: the new view's
+//! log and turn list from a majority's logs.
+//!
+//! The rule (docs/SEQUENCER.md, section 9, gives the safety argument): take
+//! the log of the highest `log_view`, among those the longest; cut it at the
+//! first Sequence whose Request no voter holds (nobody could ever deliver
+//! it, so nothing delivered is lost by cutting there); the new view starts
+//! right after. Members whose delivered number is within `rejoin_lag_max`
+//! of the most advanced voter's take turns in it.
+
+use std::collections::BTreeMap;
+
+use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
+
+/// One member's log, as its DoViewChange told it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Vote {
+    /// The view the log belongs to.
+    pub(super) log_view: u64,
+    /// Every Sequence up to here is delivered at the voter (final).
+    pub(super) delivered: GlobalSeq,
+    /// The voter's Sequences right after `delivered`, contiguous.
+    pub(super) bindings: Vec<Origin>,
+    /// Per sender, the voter holds that sender's requests up to here.
+    pub(super) requests_held_up_to: Vec<LocalSeq>,
+}
+
+/// What the coordinator decided: the new view's turn list, start and log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Decision {
+    /// The turn list, ascending.
+    pub(super) members: Vec<MemberId>,
+    /// The bindings follow this number.
+    pub(super) after: GlobalSeq,
+    /// The log's Sequences `after + 1 ..`; the view starts right after them.
+    pub(super) bindings: Vec<Origin>,
+}
+
+/// A view change under way at one member.
+#[derive(Clone, Debug)]
+pub(super) struct ViewChange {
+    /// The view being changed to.
+    pub(super) view: u64,
+    /// When the change began here (the timeout counts from it).
+    pub(super) started_tick: u64,
+    /// When StartViewChange and DoViewChange last went out.
+    pub(super) sent_tick: u64,
+    /// At the coordinator: the logs gathered, one per member (the first).
+    pub(super) votes: BTreeMap<MemberId, Vote>,
+    /// At the coordinator: when a majority's logs were in.
+    pub(super) majority_tick: Option<u64>,
+    /// At the coordinator: the view was decided (once per view: a second
+    /// decision could differ from the first).
+    pub(super) decided: bool,
+}
+
+impl ViewChange {
+    /// A change to `view` that begins at `now_tick`.
+    pub(super) fn new(view: u64, now_tick: u64) -> ViewChange {
+        ViewChange {
+            view,
+            started_tick: now_tick,
+            sent_tick: now_tick,
+            votes: BTreeMap::new(),
+            majority_tick: None,
+            decided: false,
+        }
+    }
+
+    /// Records `from`'s log (the first one counts: a member's log does not
+    /// change while it changes views).
+    pub(super) fn vote(&mut self, from: MemberId, vote: Vote, now_tick: u64, majority: usize) {
+        self.votes.entry(from).or_insert(vote);
+        if self.votes.len() >= majority && self.majority_tick.is_none() {
+            self.majority_tick = Some(now_tick);
+        }
+    }
+
+    /// True once the coordinator may decide: a majority's logs are in, and
+    /// either every member's is or the gathering time has passed.
+    pub(super) fn ready(&self, now_tick: u64, members: u16, gather_ticks: u64) -> bool {
+        match self.majority_tick {
+            None => false,
+            Some(tick) => {
+                self.votes.len() == usize::from(members) || now_tick >= tick + gather_ticks
+            }
+        }
+    }
+}
+
+/// The coordinator's decision over a majority's votes.
+///
+/// # Errors
+/// A description of the contradiction, if the chosen log ends below what
+/// some voter delivered (impossible unless a member broke the protocol).
+pub(super) fn choose(
+    votes: &BTreeMap<MemberId, Vote>,
+    rejoin_lag_max: u64,
+) -> Result<Decision, String> {
+    let top_of = |vote: &Vote| vote.delivered.0 + vote.bindings.len() as u64;
+    let chosen = votes
+        .values()
+        .max_by_key(|vote| (vote.log_view, top_of(vote)))
+        .ok_or("no votes")?;
+    let someone_holds = |origin: &Origin| {
+        votes
+            .values()
+            .any(|vote| vote.requests_held_up_to[origin.sender.index()] >= origin.local_seq)
+    };
+    let kept = chosen
+        .bindings
+        .iter()
+        .take_while(|origin| someone_holds(origin))
+        .count();
+    let top = chosen.delivered.0 + kept as u64;
+    let most_delivered = votes
+        .values()
+        .map(|vote| vote.delivered.0)
+        .max()
+        .unwrap_or(0);
+    if top < most_delivered {
+        return Err(format!(
+            "the chosen log ends at #{top}, below #{most_delivered} delivered by a voter"
+        ));
+    }
+    let members = votes
+        .iter()
+        .filter(|(_, vote)| vote.delivered.0 + rejoin_lag_max >= most_delivered)
+        .map(|(member, _)| *member)
+        .collect();
+    Ok(Decision {
+        members,
+        after: chosen.delivered,
+        bindings: chosen.bindings[..kept].to_vec(),
+    })
+}
