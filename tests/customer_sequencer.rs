@@ -7,12 +7,12 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use marketplace::customer::{CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult};
 use marketplace::market::{ItemId, RequestId, Role, SessionToken};
 use marketplace::rpc::DatabaseClient;
-use support::{Cluster, Options};
+use support::{wait_until, Cluster, Options};
 
 const REPLICAS: usize = 5;
 const CLIENTS: usize = 6;
@@ -129,8 +129,9 @@ fn replicas_agree_under_packet_loss_and_a_restarted_replica_catches_up() {
         }
     }
 
-    // While member 2 is down the order stalls at its next sequencing turn;
-    // the adds below wait, and go through once it is back.
+    // While member 2 is down the others go on in a view without it (the
+    // adds below are answered); once back it catches up and serves the
+    // same state.
     cluster.kill("customer-db", 2);
     let writer = cluster.customer_db().prefer(0);
     let adds = {
@@ -148,8 +149,7 @@ fn replicas_agree_under_packet_loss_and_a_restarted_replica_catches_up() {
         })
     };
     cluster.restart("customer-db", 2);
-    adds.join()
-        .expect("the adds went through once member 2 was back");
+    adds.join().expect("the adds went through");
     cluster.wait_converged("customer-db", &admin);
     let reader = cluster.customer_db().prefer(2);
     for session in &sessions {
@@ -158,5 +158,78 @@ fn replicas_agree_under_packet_loss_and_a_restarted_replica_catches_up() {
             ADDS_PER_CLIENT + 1,
             "the restarted replica caught up"
         );
+    }
+}
+
+/// Cuts customer-db `isolated` off from the others, both ways, or heals.
+fn cut_off(admin: &CustomerClient, isolated: Option<usize>) {
+    for replica in 0..REPLICAS {
+        let cut: Vec<usize> = match isolated {
+            None => Vec::new(),
+            Some(victim) if victim == replica => (0..REPLICAS).filter(|&r| r != replica).collect(),
+            Some(victim) => vec![victim],
+        };
+        let settings = format!(r#"{{"cut_peers": {cut:?}}}"#);
+        admin
+            .set_faults(replica, &settings, TIMEOUT)
+            .expect("the fault switch is set");
+    }
+}
+
+#[test]
+fn a_partitioned_member_answers_nothing_stale_and_rejoins_when_healed() {
+    // One member's UDP is cut both ways for 30 s while it keeps running.
+    // Meanwhile every acknowledged add is seen by the next read, and the
+    // reads start at the cut-off member (which must refuse rather than
+    // answer from its old state). Healed, it rejoins the turns, and every
+    // member holds the same state, with every add exactly once.
+    const HELD: Duration = Duration::from_secs(30);
+    let cluster = Cluster::start(Options {
+        customer_dbs: REPLICAS,
+        seller_servers: 1,
+        buyer_servers: 1,
+        ..Options::default()
+    });
+    let admin = cluster.customer_db();
+    let session = shop(cluster.customer_db(), 0);
+    cut_off(&admin, Some(2));
+    let writer = cluster.customer_db().prefer(0);
+    let cut_at = Instant::now();
+    let mut expected = ADDS_PER_CLIENT;
+    while cut_at.elapsed() < HELD {
+        let add = CustomerCommand::CartAdd {
+            session: session.clone(),
+            item: item(),
+            quantity: 1,
+            available: 1_000_000,
+        };
+        assert!(matches!(run(&writer, add), CustomerOutcome::Cart(_)));
+        expected += 1;
+        // A fresh client each time, so that each read tries member 2 first.
+        let reader = cluster.customer_db().prefer(2);
+        assert_eq!(cart_units(&reader, &session), expected, "a stale read");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let isolated = admin.status(2, TIMEOUT).expect("member 2 runs");
+    assert!(
+        isolated.get_changing() || !isolated.get_view_members().contains(&2),
+        "the cut-off member does not work in the majority's view"
+    );
+    cut_off(&admin, None);
+    wait_until(
+        "member 2 takes turns again",
+        Duration::from_secs(30),
+        || {
+            (0..REPLICAS).all(|replica| {
+                admin.status(replica, TIMEOUT).is_ok_and(|status| {
+                    !status.get_changing() && status.get_view_members().len() == REPLICAS
+                })
+            })
+        },
+    );
+    cluster.wait_converged("customer-db", &admin);
+    for replica in 0..REPLICAS {
+        let reader = cluster.customer_db().prefer(replica);
+        assert_eq!(cart_units(&reader, &session), expected, "replica {replica}");
     }
 }

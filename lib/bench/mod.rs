@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! bench [--config conf/local.json] [--loads 1+1,10+10,100+100] [--calls 1000]
-//!       [--scenarios A,B,C,D] [--out docs/evaluation] [--no-start]
+//!       [--scenarios A,B,C,D,E] [--out docs/evaluation] [--no-start]
 //!       [--ramp-ms 10] [--kill-at 0.33]
 //! ```
 //!
@@ -74,7 +74,7 @@ pub struct RunResult {
     pub recorder: Recorder,
     /// From the start of the load to its last call's end.
     pub wall: Duration,
-    /// The kill, for scenarios B-D.
+    /// The kill, for scenarios B-E.
     pub kill: Option<KillRecord>,
     /// CPU time the bench process itself used during the run (its clients
     /// share the machine with the cluster).

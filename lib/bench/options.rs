@@ -14,16 +14,17 @@ use super::BenchError;
 /// Usage text of `bench --help`.
 pub const USAGE: &str = "\
 usage: bench [--config conf/local.json] [--loads 1+1,10+10,100+100] [--calls 1000]
-             [--scenarios A,B,C,D] [--out docs/evaluation] [--no-start]
+             [--scenarios A,B,C,D,E] [--out docs/evaluation] [--no-start]
              [--ramp-ms 10] [--kill-at 0.33]
   --loads      sellers+buyers per run, comma-separated
   --calls      load calls per client (setup and logout come on top)
   --scenarios  A all healthy; B kill a seller-server and a buyer-server in use;
-               C kill a product-DB follower; D kill the product-DB leader
+               C kill a product-DB follower; D kill the product-DB leader;
+               E kill a customer-DB member in use (it stays down)
   --out        folder for report.md, *.csv and *.svg
   --no-start   do not start the cluster (scripts/run.sh) when it is not up
   --ramp-ms    pause between two client threads' starts
-  --kill-at    share of the run's calls after which B-D kill (0..1)";
+  --kill-at    share of the run's calls after which B-E kill (0..1)";
 
 /// Most calls per client (keeps catalogue keywords within 8 characters).
 const CALLS_MAX: usize = 100_000;
@@ -251,7 +252,7 @@ mod tests {
             "--loads 0+0",
             "--loads 0+5",
             "--loads 3",
-            "--scenarios E",
+            "--scenarios F",
             "--scenarios ,",
             "--kill-at 1.5",
             "--colour red",

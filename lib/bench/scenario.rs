@@ -28,11 +28,20 @@ pub enum Scenario {
     C,
     /// The product-DB leader is killed.
     D,
+    /// A customer-DB member that clients' calls reach (the one frontend 0
+    /// starts on) is killed and stays down: the others go on in a new view.
+    E,
 }
 
 impl Scenario {
     /// Every scenario, in order.
-    pub const ALL: [Scenario; 4] = [Scenario::A, Scenario::B, Scenario::C, Scenario::D];
+    pub const ALL: [Scenario; 5] = [
+        Scenario::A,
+        Scenario::B,
+        Scenario::C,
+        Scenario::D,
+        Scenario::E,
+    ];
 
     /// Its letter.
     pub fn letter(self) -> &'static str {
@@ -41,6 +50,7 @@ impl Scenario {
             Scenario::B => "B",
             Scenario::C => "C",
             Scenario::D => "D",
+            Scenario::E => "E",
         }
     }
 
@@ -51,6 +61,7 @@ impl Scenario {
             Scenario::B => "one seller-server and one buyer-server in use are killed",
             Scenario::C => "one product-DB follower is killed",
             Scenario::D => "the product-DB leader is killed",
+            Scenario::E => "a customer-DB member in use is killed and stays down",
         }
     }
 
@@ -79,6 +90,8 @@ impl Scenario {
                 need(Component::BuyerServer, 2)
             }
             Scenario::C | Scenario::D => need(Component::ProductDb, 2),
+            // Two of three would be no majority: the group needs n >= 3.
+            Scenario::E => need(Component::CustomerDb, 3),
         }
     }
 }
@@ -95,7 +108,9 @@ impl FromStr for Scenario {
         Scenario::ALL
             .into_iter()
             .find(|s| s.letter().eq_ignore_ascii_case(text.trim()))
-            .ok_or_else(|| BenchError::Usage(format!("unknown scenario {text:?} (A, B, C or D)")))
+            .ok_or_else(|| {
+                BenchError::Usage(format!("unknown scenario {text:?} (A, B, C, D or E)"))
+            })
     }
 }
 
@@ -231,6 +246,10 @@ pub fn choose_targets(
             .find(|e| role_of(e) == "leader")
             .map(|e| vec![product(e)])
             .ok_or_else(|| BenchError::Cluster("no product-DB leader to kill".into())),
+        Scenario::E => Ok(vec![Target {
+            component: Component::CustomerDb,
+            index: 0,
+        }]),
     }
 }
 

@@ -293,6 +293,31 @@ impl ChaosCluster {
             .count()
     }
 
+    /// Cuts replica `isolated` of `kind` off from the others, both ways
+    /// (each side drops the other's datagrams), or heals every cut with
+    /// `None`. Returns how many replicas took the setting.
+    pub fn cut_off(&self, kind: DatabaseKind, isolated: Option<usize>) -> usize {
+        let component = match kind {
+            DatabaseKind::Product => Component::ProductDb,
+            DatabaseKind::Customer => Component::CustomerDb,
+        };
+        let client = self.database_client(kind);
+        let count = self.config.count(component);
+        (0..count)
+            .filter(|&i| self.running.contains_key(&(component, i)))
+            .filter(|&i| !self.paused.contains(&(component, i)))
+            .filter(|&i| {
+                let cut: Vec<usize> = match isolated {
+                    None => Vec::new(),
+                    Some(victim) if victim == i => (0..count).filter(|&j| j != i).collect(),
+                    Some(victim) => vec![victim],
+                };
+                let settings = json!({ "cut_peers": cut }).to_string();
+                client.set_faults(i, &settings, CONTROL_TIMEOUT).is_ok()
+            })
+            .count()
+    }
+
     /// A fresh control client for every use: a gRPC channel to a replica
     /// that was just killed can sit in reconnect backoff for seconds, and
     /// the nemesis must see a restarted replica at once.

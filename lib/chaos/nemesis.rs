@@ -34,6 +34,15 @@ pub enum FaultKind {
     KillCustomerMember,
     /// SIGSTOP, then SIGCONT, of a customer-DB member.
     PauseCustomerMember,
+    /// kill -9 of two customer-DB members, kept down 5-30 s (the rest go on
+    /// in a view without them), then restarted (they rejoin).
+    KillTwoCustomerMembers,
+    /// One customer-DB member's UDP cut both ways for 5-30 s while it runs.
+    PartitionCustomerMember,
+    /// A customer-DB member paused for 1-5 s: longer than the suspicion
+    /// time, so the others change views while it sleeps, and it wakes up
+    /// believing the old view.
+    PauseCustomerMemberAcrossViewChange,
     /// Loss of a share of the product DB's datagrams.
     ProductUdpLoss,
     /// Loss of a share of the customer DB's datagrams.
@@ -49,6 +58,11 @@ impl fmt::Display for FaultKind {
             FaultKind::PauseProductLeader => "pause + resume the product-DB leader",
             FaultKind::KillCustomerMember => "kill -9 + restart a customer-DB member",
             FaultKind::PauseCustomerMember => "pause + resume a customer-DB member",
+            FaultKind::KillTwoCustomerMembers => "kill -9 two customer-DB members, 5-30 s down",
+            FaultKind::PartitionCustomerMember => "partition a customer-DB member, 5-30 s",
+            FaultKind::PauseCustomerMemberAcrossViewChange => {
+                "pause a customer-DB member across a view change"
+            }
             FaultKind::ProductUdpLoss => "UDP loss on the product DB",
             FaultKind::CustomerUdpLoss => "UDP loss on the customer DB",
         })
@@ -118,6 +132,10 @@ pub fn run(
             FaultKind::KillCustomerMember | FaultKind::PauseCustomerMember => {
                 rng.gen_range(200..1500)
             }
+            FaultKind::KillTwoCustomerMembers | FaultKind::PartitionCustomerMember => {
+                rng.gen_range(5_000..30_000)
+            }
+            FaultKind::PauseCustomerMemberAcrossViewChange => rng.gen_range(1_000..5_000),
             _ => rng.gen_range(300..2500),
         });
         let at = clock.now();
@@ -142,13 +160,16 @@ pub fn run(
 
 fn draw_kind(rng: &mut StdRng) -> FaultKind {
     match rng.gen_range(0..100) {
-        0..16 => FaultKind::KillFrontend,
-        16..30 => FaultKind::KillProductFollower,
-        30..44 => FaultKind::KillProductLeader,
-        44..56 => FaultKind::PauseProductLeader,
-        56..70 => FaultKind::KillCustomerMember,
-        70..80 => FaultKind::PauseCustomerMember,
-        80..90 => FaultKind::ProductUdpLoss,
+        0..14 => FaultKind::KillFrontend,
+        14..26 => FaultKind::KillProductFollower,
+        26..38 => FaultKind::KillProductLeader,
+        38..48 => FaultKind::PauseProductLeader,
+        48..58 => FaultKind::KillCustomerMember,
+        58..66 => FaultKind::PauseCustomerMember,
+        66..72 => FaultKind::KillTwoCustomerMembers,
+        72..78 => FaultKind::PartitionCustomerMember,
+        78..84 => FaultKind::PauseCustomerMemberAcrossViewChange,
+        84..92 => FaultKind::ProductUdpLoss,
         _ => FaultKind::CustomerUdpLoss,
     }
 }
@@ -197,9 +218,35 @@ fn strike(
             let index = rng.gen_range(0..customer_count);
             crash_for((Component::CustomerDb, index), cluster, held)
         }
-        FaultKind::PauseCustomerMember => {
+        FaultKind::PauseCustomerMember | FaultKind::PauseCustomerMemberAcrossViewChange => {
             let index = rng.gen_range(0..customer_count);
             pause_for((Component::CustomerDb, index), cluster, held)
+        }
+        FaultKind::KillTwoCustomerMembers => {
+            if customer_count < 5 {
+                return Err("fewer than five customer-DB members".into());
+            }
+            let first = rng.gen_range(0..customer_count);
+            let second = (first + rng.gen_range(1..customer_count)) % customer_count;
+            let members = [
+                (Component::CustomerDb, first),
+                (Component::CustomerDb, second),
+            ];
+            members.iter().for_each(|member| cluster.kill(*member));
+            std::thread::sleep(held);
+            for member in members {
+                cluster
+                    .restart(member)
+                    .map_err(|e| format!("restart failed: {e}"))?;
+            }
+            Ok(format!("customer-db {first} and {second}"))
+        }
+        FaultKind::PartitionCustomerMember => {
+            let index = rng.gen_range(0..customer_count);
+            let struck = cluster.cut_off(DatabaseKind::Customer, Some(index));
+            std::thread::sleep(held);
+            cluster.cut_off(DatabaseKind::Customer, None);
+            Ok(format!("customer-db {index} ({struck} replicas told)"))
         }
         FaultKind::ProductUdpLoss | FaultKind::CustomerUdpLoss => {
             let database = if kind == FaultKind::ProductUdpLoss {
@@ -245,4 +292,5 @@ pub fn heal(cluster: &mut ChaosCluster, log: &mut FaultLog) {
     for database in [DatabaseKind::Product, DatabaseKind::Customer] {
         cluster.set_udp_loss(database, 0.0, 0);
     }
+    cluster.cut_off(DatabaseKind::Customer, None);
 }
