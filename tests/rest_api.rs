@@ -404,3 +404,38 @@ fn malformed_requests_get_a_4xx_and_change_nothing() {
     let (status, _) = cluster.http(SELLER, "GET", "/health", None, None, None);
     assert_eq!(status, 200, "the frontend is still serving");
 }
+
+#[test]
+fn a_request_id_returns_its_first_result_only_to_the_same_request() {
+    // A client chooses its own X-Request-Id: reusing another caller's id
+    // must not hand over that caller's result (here: alice's session
+    // token, to someone who does not know her password).
+    let cluster = Cluster::start(Options::default());
+    let login = |password: &str| {
+        cluster.http(
+            BUYER,
+            "POST",
+            "/buyer/login",
+            None,
+            Some("shared-login-id"),
+            Some(json!({"name": "alice", "password": password})),
+        )
+    };
+    let (status, _) = cluster.http(
+        BUYER,
+        "POST",
+        "/buyer/accounts",
+        None,
+        None,
+        Some(json!({"name": "alice", "password": "secret"})),
+    );
+    assert_eq!(status, 201);
+    let (status, first) = login("secret");
+    assert_eq!(status, 200, "{first}");
+    let token = first["session"].as_str().expect("a session").to_string();
+    let (status, retry) = login("secret");
+    assert_eq!((status, &retry["session"]), (200, &first["session"]), "a retry");
+    let (status, stolen) = login("guess");
+    assert_eq!(status, 409, "{stolen}");
+    assert!(!stolen.to_string().contains(&token), "{stolen}");
+}

@@ -100,6 +100,21 @@ pub enum CustomerCommand {
 }
 
 impl CustomerCommand {
+    /// Who asks and what, for the request log: the command with the fields
+    /// a frontend derives anew on each attempt blanked (a login's token,
+    /// which the receiving replica draws; an add's `available`, read from
+    /// the product DB just before). A retry has the same fingerprint; the
+    /// same id from another caller, or for another command, does not.
+    pub fn fingerprint(&self) -> String {
+        let mut stable = self.clone();
+        match &mut stable {
+            CustomerCommand::Login { token, .. } => *token = SessionToken(String::new()),
+            CustomerCommand::CartAdd { available, .. } => *available = 0,
+            _ => {}
+        }
+        serde_json::to_string(&stable).unwrap_or_default()
+    }
+
     /// True for commands that change nothing but a session's last-active
     /// time; they are not kept in the request log. `BeginPurchase` is one:
     /// a retried purchase must see the purchase's completion, not the first

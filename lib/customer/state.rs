@@ -44,7 +44,7 @@ use super::profile::{BuyerProfile, SellerProfile};
 use super::session::{check_token, EndedSession, Sessions};
 use crate::market::{
     limits, validate_name, BuyerId, ItemId, MarketError, Price, PurchasedLine, RequestId,
-    RequestLog, Role, SellerId, SessionToken, Thumb,
+    request_id_reused, Replay, RequestLog, Role, SellerId, SessionToken, Thumb,
 };
 
 /// Every seller and buyer, their sessions, carts, purchases and feedback,
@@ -112,12 +112,15 @@ impl CustomerState {
         // The id becomes a key of the request log, so one that breaks the
         // id limits is refused before anything is stored under it.
         RequestId::parse(&request.request_id.0)?;
-        if let Some(first_result) = self.requests.get(&request.request_id) {
-            return first_result.clone();
+        let fingerprint = request.command.fingerprint();
+        match self.requests.replay(&request.request_id, &fingerprint) {
+            Replay::Repeat(first_result) => return first_result.clone(),
+            Replay::Reused => return Err(request_id_reused(&request.request_id)),
+            Replay::Fresh => {}
         }
         let result = self.execute(&request.command, request.now_ms);
         self.requests
-            .record(request.request_id.clone(), result.clone());
+            .record(request.request_id.clone(), fingerprint, result.clone());
         result
     }
 

@@ -17,7 +17,7 @@ pub use item::{
     PurchasedLine, Rating, Thumb,
 };
 pub use price::Price;
-pub use request_log::RequestLog;
+pub use request_log::{request_id_reused, Replay, RequestLog};
 
 /// Limits on user input, checked by the state machines (and early by the
 /// frontends, for clear errors before a round trip).

@@ -3,10 +3,18 @@ use std::collections::{HashMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::limits;
-use super::RequestId;
+use super::{MarketError, RequestId};
 
 /// The results of the most recent requests, by request id: what makes a
 /// retried command return its first result instead of applying twice.
+///
+/// A client chooses its own request id, so an id alone proves nothing: each
+/// result is kept with the *fingerprint* of the request that made it (who
+/// asked, and what: the caller's session or credentials and the command's
+/// own fields, not the ones a frontend derives anew on a retry). A repeated
+/// id returns the first result only with the same fingerprint; with another
+/// it is [`Replay::Reused`], which the state machines refuse (409) without
+/// changing anything.
 ///
 /// It lives inside each database's state machine, so it is replicated,
 /// snapshotted and restored with the state, and a retry that reaches another
@@ -24,28 +32,49 @@ use super::RequestId;
     )
 )]
 pub struct RequestLog<O> {
-    results: HashMap<RequestId, O>,
+    results: HashMap<RequestId, (String, O)>,
     order: VecDeque<RequestId>,
     capacity: usize,
 }
 
-/// How a `RequestLog` is stored: its capacity and entries, oldest first.
+/// What the log says about a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Replay<'a, O> {
+    /// The id is not in the log: apply the request.
+    Fresh,
+    /// The same request came before: its first result.
+    Repeat(&'a O),
+    /// The id was used by another request (another caller, or another
+    /// command): refuse, change nothing.
+    Reused,
+}
+
+/// How a `RequestLog` is stored: its capacity and entries, oldest first,
+/// and each entry's fingerprint (absent in snapshots written before
+/// fingerprints: such entries match any request, as they did then).
 #[derive(Serialize, Deserialize)]
 struct StoredRequestLog<O> {
     capacity: usize,
     entries: Vec<(RequestId, O)>,
+    #[serde(default)]
+    fingerprints: Vec<String>,
 }
 
 impl<O: Clone> From<RequestLog<O>> for StoredRequestLog<O> {
     fn from(mut log: RequestLog<O>) -> Self {
-        let entries = log
+        let (entries, fingerprints) = log
             .order
             .drain(..)
-            .filter_map(|id| log.results.remove(&id).map(|result| (id, result)))
-            .collect();
+            .filter_map(|id| {
+                log.results
+                    .remove(&id)
+                    .map(|(fingerprint, result)| ((id, result), fingerprint))
+            })
+            .unzip();
         StoredRequestLog {
             capacity: log.capacity,
             entries,
+            fingerprints,
         }
     }
 }
@@ -53,8 +82,9 @@ impl<O: Clone> From<RequestLog<O>> for StoredRequestLog<O> {
 impl<O: Clone> From<StoredRequestLog<O>> for RequestLog<O> {
     fn from(stored: StoredRequestLog<O>) -> Self {
         let mut log = RequestLog::with_capacity(stored.capacity.max(1));
+        let mut fingerprints = stored.fingerprints.into_iter();
         for (id, result) in stored.entries {
-            log.record(id, result);
+            log.record(id, fingerprints.next().unwrap_or_default(), result);
         }
         log
     }
@@ -76,14 +106,21 @@ impl<O: Clone> RequestLog<O> {
         }
     }
 
-    /// The first result of `id`, if it is still kept.
-    pub fn get(&self, id: &RequestId) -> Option<&O> {
-        self.results.get(id)
+    /// What the log holds for request `id` with `fingerprint`.
+    pub fn replay(&self, id: &RequestId, fingerprint: &str) -> Replay<'_, O> {
+        match self.results.get(id) {
+            None => Replay::Fresh,
+            // An empty stored fingerprint is a legacy entry (see above).
+            Some((first, result)) if first == fingerprint || first.is_empty() => {
+                Replay::Repeat(result)
+            }
+            Some(_) => Replay::Reused,
+        }
     }
 
-    /// Records the result of `id`, evicting the oldest when full. Recording
-    /// an id twice keeps the first result.
-    pub fn record(&mut self, id: RequestId, result: O) {
+    /// Records the result of `id` (made by a request with `fingerprint`),
+    /// evicting the oldest when full. Recording an id twice keeps the first.
+    pub fn record(&mut self, id: RequestId, fingerprint: String, result: O) {
         if self.results.contains_key(&id) {
             return;
         }
@@ -93,7 +130,7 @@ impl<O: Clone> RequestLog<O> {
             }
         }
         self.order.push_back(id.clone());
-        self.results.insert(id, result);
+        self.results.insert(id, (fingerprint, result));
     }
 
     /// Number of results kept.
@@ -113,6 +150,15 @@ impl<O: Clone> Default for RequestLog<O> {
     }
 }
 
+/// The refusal of a request id that another request used first.
+pub fn request_id_reused(id: &RequestId) -> MarketError {
+    MarketError::Conflict(format!(
+        "request id {:?} was used by another request; a retry must repeat the request \
+         exactly, and a new request needs a new id",
+        id.0
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,29 +167,42 @@ mod tests {
     fn keeps_the_first_result_and_evicts_oldest_first() {
         let mut log = RequestLog::with_capacity(2);
         let id = |s: &str| RequestId(s.to_string());
-        log.record(id("a"), 1);
-        log.record(id("a"), 99);
-        assert_eq!(log.get(&id("a")), Some(&1));
-        log.record(id("b"), 2);
-        log.record(id("c"), 3);
-        assert_eq!(log.get(&id("a")), None);
-        assert_eq!(log.get(&id("b")), Some(&2));
+        log.record(id("a"), "f".into(), 1);
+        log.record(id("a"), "f".into(), 99);
+        assert_eq!(log.replay(&id("a"), "f"), Replay::Repeat(&1));
+        log.record(id("b"), "f".into(), 2);
+        log.record(id("c"), "f".into(), 3);
+        assert_eq!(log.replay(&id("a"), "f"), Replay::Fresh);
+        assert_eq!(log.replay(&id("b"), "f"), Replay::Repeat(&2));
         assert_eq!(log.len(), 2);
+    }
+
+    #[test]
+    fn a_repeated_id_with_another_fingerprint_is_reused_not_repeated() {
+        let mut log = RequestLog::with_capacity(4);
+        let id = RequestId("x".to_string());
+        log.record(id.clone(), "alice logs in".into(), 7);
+        assert_eq!(log.replay(&id, "alice logs in"), Replay::Repeat(&7));
+        assert_eq!(log.replay(&id, "mallory logs in"), Replay::Reused);
     }
 
     #[test]
     fn is_stored_in_apply_order_and_restored_whole() {
         let mut log = RequestLog::with_capacity(10);
         for (n, id) in ["z", "a", "m"].iter().enumerate() {
-            log.record(RequestId(id.to_string()), n);
+            log.record(RequestId(id.to_string()), format!("f{n}"), n);
         }
         let text = serde_json::to_string(&log).unwrap();
         assert_eq!(
             text,
-            r#"{"capacity":10,"entries":[["z",0],["a",1],["m",2]]}"#
+            r#"{"capacity":10,"entries":[["z",0],["a",1],["m",2]],"fingerprints":["f0","f1","f2"]}"#
         );
         let back: RequestLog<usize> = serde_json::from_str(&text).unwrap();
-        assert_eq!(back.get(&RequestId("a".into())), Some(&1));
+        assert_eq!(back.replay(&RequestId("a".into()), "f1"), Replay::Repeat(&1));
         assert_eq!(back.len(), 3);
+        // A snapshot written before fingerprints still restores.
+        let legacy = r#"{"capacity":10,"entries":[["a",1]]}"#;
+        let back: RequestLog<usize> = serde_json::from_str(legacy).unwrap();
+        assert_eq!(back.replay(&RequestId("a".into()), "any"), Replay::Repeat(&1));
     }
 }

@@ -6,6 +6,7 @@
 //! Every check runs before the first change, so a request that fails changes
 //! nothing (except that a failed write's answer is kept for its retries).
 
+use crate::market::{request_id_reused, Replay};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -67,12 +68,18 @@ impl ProductState {
         // The id becomes a key of the request log, so one that breaks the
         // id limits is refused before anything is stored under it.
         RequestId::parse(&request.request_id.0)?;
-        if let Some(first_result) = self.requests.get(&request.request_id) {
-            return first_result.clone();
+        // Every field of a product command comes from the caller (purchase
+        // lines from the customer DB's first answer), so a retry repeats
+        // the whole command: it is the fingerprint.
+        let fingerprint = serde_json::to_string(&request.command).unwrap_or_default();
+        match self.requests.replay(&request.request_id, &fingerprint) {
+            Replay::Repeat(first_result) => return first_result.clone(),
+            Replay::Reused => return Err(request_id_reused(&request.request_id)),
+            Replay::Fresh => {}
         }
         let result = self.execute(&request.command);
         let request_id = request.request_id.clone();
-        self.requests.record(request_id, result.clone());
+        self.requests.record(request_id, fingerprint, result.clone());
         result
     }
 
@@ -916,6 +923,25 @@ mod tests {
         assert!(matches!(first, Ok(Purchased(_))), "got {first:?}");
         assert_eq!(state.apply(&buy), first);
         assert_eq!(state.items[0].quantity, 3);
+    }
+
+    #[test]
+    fn a_request_id_used_by_another_command_is_refused_and_changes_nothing() {
+        // Another caller reusing a purchase's id must not get its receipt
+        // (nor buy anything): 409, the state untouched.
+        let mut state = ProductState::new();
+        let put = request("put-1", put_item(1, draft(2, &[], 5)));
+        assert_eq!(state.apply(&put), item_put(2, 1));
+        let buy = request("buy-1", purchase(&[(item_id(2, 1), 2)]));
+        let first = state.apply(&buy);
+        assert!(first.is_ok(), "got {first:?}");
+        let other = request("buy-1", purchase(&[(item_id(2, 1), 1)]));
+        assert!(
+            matches!(state.apply(&other), Err(MarketError::Conflict(_))),
+            "a reused id"
+        );
+        assert_eq!(state.items[0].quantity, 3);
+        assert_eq!(state.apply(&buy), first, "the first caller's retry");
     }
 
     #[test]
