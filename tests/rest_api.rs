@@ -434,8 +434,39 @@ fn a_request_id_returns_its_first_result_only_to_the_same_request() {
     assert_eq!(status, 200, "{first}");
     let token = first["session"].as_str().expect("a session").to_string();
     let (status, retry) = login("secret");
-    assert_eq!((status, &retry["session"]), (200, &first["session"]), "a retry");
+    assert_eq!(
+        (status, &retry["session"]),
+        (200, &first["session"]),
+        "a retry"
+    );
     let (status, stolen) = login("guess");
     assert_eq!(status, 409, "{stolen}");
     assert!(!stolen.to_string().contains(&token), "{stolen}");
+}
+
+#[test]
+fn a_purchase_under_the_longest_request_id_completes() {
+    // The purchase's last step goes to the customer DB under a longer id
+    // derived from the client's; every id the API accepts must complete
+    // (stock sold, receipt in the history, cart emptied).
+    let cluster = Cluster::start(Options::default());
+    let seller = account(&cluster, "seller", "s");
+    let item = put_item(&cluster, &seller, 5);
+    let buyer = account(&cluster, "buyer", "b");
+    assert_eq!(add(&cluster, &buyer, &item, 2).0, 200);
+    let id = "p".repeat(64);
+    let (status, body) = cluster.http(
+        BUYER,
+        "POST",
+        "/buyer/purchase",
+        Some(&buyer),
+        Some(&id),
+        Some(card()),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(stock(&cluster, &buyer, &item), 3);
+    let (_, history) = cluster.http(BUYER, "GET", "/buyer/history", Some(&buyer), None, None);
+    assert_eq!(history["purchases"].as_array().unwrap().len(), 1);
+    let (_, cart) = cluster.http(BUYER, "GET", "/buyer/cart", Some(&buyer), None, None);
+    assert_eq!(cart["cart"].as_array().map(Vec::len), Some(0), "{cart}");
 }

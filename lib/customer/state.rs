@@ -43,8 +43,8 @@ use super::command::{
 use super::profile::{BuyerProfile, SellerProfile};
 use super::session::{check_token, EndedSession, Sessions};
 use crate::market::{
-    limits, validate_name, BuyerId, ItemId, MarketError, Price, PurchasedLine, RequestId,
-    request_id_reused, Replay, RequestLog, Role, SellerId, SessionToken, Thumb,
+    limits, request_id_reused, validate_name, BuyerId, ItemId, MarketError, Price, PurchasedLine,
+    Replay, RequestId, RequestLog, Role, SellerId, SessionToken, Thumb,
 };
 
 /// Every seller and buyer, their sessions, carts, purchases and feedback,
@@ -111,7 +111,7 @@ impl CustomerState {
         }
         // The id becomes a key of the request log, so one that breaks the
         // id limits is refused before anything is stored under it.
-        RequestId::parse(&request.request_id.0)?;
+        RequestId::parse_for_database(&request.request_id.0)?;
         let fingerprint = request.command.fingerprint();
         match self.requests.replay(&request.request_id, &fingerprint) {
             Replay::Repeat(first_result) => return first_result.clone(),

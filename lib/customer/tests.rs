@@ -1153,7 +1153,7 @@ fn reads_are_not_recorded() {
 #[test]
 fn a_malformed_request_id_is_refused_and_not_recorded() {
     let mut replica = Replica::new();
-    let long = "r".repeat(limits::REQUEST_ID_CHARS_MAX + 1);
+    let long = "r".repeat(limits::DATABASE_REQUEST_ID_CHARS_MAX + 1);
     for id in ["", "has space", long.as_str()] {
         let command = Command::CreateAccount {
             role: Role::Buyer,

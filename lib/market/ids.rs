@@ -137,17 +137,34 @@ impl fmt::Display for SessionToken {
 pub struct RequestId(pub String);
 
 impl RequestId {
-    /// Checks length and characters (printable ASCII, no spaces).
+    /// Checks a client's id: length and characters (printable ASCII, no
+    /// spaces).
     pub fn parse(text: &str) -> Result<Self, MarketError> {
+        Self::parse_within(text, limits::REQUEST_ID_CHARS_MAX)
+    }
+
+    /// Checks an id a database is asked to keep: a client's, or one a
+    /// frontend derived from it for a step of its own
+    /// ([`RequestId::purchase_step`]), which is longer.
+    pub fn parse_for_database(text: &str) -> Result<Self, MarketError> {
+        Self::parse_within(text, limits::DATABASE_REQUEST_ID_CHARS_MAX)
+    }
+
+    /// The id of a purchase's last step (completing it in the customer
+    /// DB), derived from the purchase's own id.
+    pub fn purchase_step(purchase: &RequestId) -> RequestId {
+        RequestId(format!("{}{}", purchase.0, limits::PURCHASE_STEP_SUFFIX))
+    }
+
+    fn parse_within(text: &str, chars_max: usize) -> Result<Self, MarketError> {
         let ok = !text.is_empty()
-            && text.len() <= limits::REQUEST_ID_CHARS_MAX
+            && text.len() <= chars_max
             && text.bytes().all(|b| b.is_ascii_graphic());
         if ok {
             Ok(RequestId(text.to_string()))
         } else {
             Err(MarketError::invalid(format!(
-                "request id must be 1..={} printable ASCII characters",
-                limits::REQUEST_ID_CHARS_MAX
+                "request id must be 1..={chars_max} printable ASCII characters"
             )))
         }
     }

@@ -38,8 +38,16 @@ pub mod limits {
     pub const PRICE_CENTS_MAX: u64 = 100_000_000;
     /// Distinct items in one cart.
     pub const CART_LINES_MAX: usize = 100;
-    /// Request ids: 1..=64 printable ASCII characters.
+    /// Request ids from clients: 1..=64 printable ASCII characters.
     pub const REQUEST_ID_CHARS_MAX: usize = 64;
+    /// A purchase's last step goes to the customer DB under the purchase's
+    /// id with this suffix (its own id: the first step used the plain one).
+    pub const PURCHASE_STEP_SUFFIX: &str = "/complete";
+    /// Request ids the databases take: a client's, or a purchase step's.
+    pub const DATABASE_REQUEST_ID_CHARS_MAX: usize =
+        REQUEST_ID_CHARS_MAX + PURCHASE_STEP_SUFFIX.len();
+    // Any id the API accepts must make a step id the databases accept.
+    const _: () = assert!(DATABASE_REQUEST_ID_CHARS_MAX >= REQUEST_ID_CHARS_MAX + 9);
     /// Results of this many recent requests are kept for exactly-once retries.
     pub const REQUEST_LOG_ENTRIES_MAX: usize = 100_000;
 }

@@ -198,11 +198,17 @@ mod tests {
             r#"{"capacity":10,"entries":[["z",0],["a",1],["m",2]],"fingerprints":["f0","f1","f2"]}"#
         );
         let back: RequestLog<usize> = serde_json::from_str(&text).unwrap();
-        assert_eq!(back.replay(&RequestId("a".into()), "f1"), Replay::Repeat(&1));
+        assert_eq!(
+            back.replay(&RequestId("a".into()), "f1"),
+            Replay::Repeat(&1)
+        );
         assert_eq!(back.len(), 3);
         // A snapshot written before fingerprints still restores.
         let legacy = r#"{"capacity":10,"entries":[["a",1]]}"#;
         let back: RequestLog<usize> = serde_json::from_str(legacy).unwrap();
-        assert_eq!(back.replay(&RequestId("a".into()), "any"), Replay::Repeat(&1));
+        assert_eq!(
+            back.replay(&RequestId("a".into()), "any"),
+            Replay::Repeat(&1)
+        );
     }
 }

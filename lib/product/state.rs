@@ -67,7 +67,7 @@ impl ProductState {
         }
         // The id becomes a key of the request log, so one that breaks the
         // id limits is refused before anything is stored under it.
-        RequestId::parse(&request.request_id.0)?;
+        RequestId::parse_for_database(&request.request_id.0)?;
         // Every field of a product command comes from the caller (purchase
         // lines from the customer DB's first answer), so a retry repeats
         // the whole command: it is the fingerprint.
@@ -79,7 +79,8 @@ impl ProductState {
         }
         let result = self.execute(&request.command);
         let request_id = request.request_id.clone();
-        self.requests.record(request_id, fingerprint, result.clone());
+        self.requests
+            .record(request_id, fingerprint, result.clone());
         result
     }
 
@@ -980,7 +981,11 @@ mod tests {
     #[test]
     fn a_write_with_a_malformed_request_id_is_refused_and_not_recorded() {
         let mut state = ProductState::new();
-        for id in ["", "with space", &"x".repeat(65)] {
+        for id in [
+            "",
+            "with space",
+            &"x".repeat(limits::DATABASE_REQUEST_ID_CHARS_MAX + 1),
+        ] {
             let put = request(id, put_item(1, draft(0, &[], 1)));
             assert!(
                 is_invalid_input(&state.apply(&put)),

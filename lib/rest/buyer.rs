@@ -266,7 +266,7 @@ fn purchase(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
         purchase: purchase.clone(),
         lines: sold,
     };
-    let step_id = RequestId(format!("{purchase}/complete"));
+    let step_id = RequestId::purchase_step(&purchase);
     match backends.customer(&step_id, complete)? {
         CustomerOutcome::Purchased(record) => {
             Ok((200, json!({ "purchase": json::purchase(&record) })))
