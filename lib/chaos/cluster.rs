@@ -364,6 +364,8 @@ fn loopback_host(seed: u64) -> String {
     format!("127.{a}.{b}.{c}")
 }
 
+// Ports stay below the kernel's ephemeral range (32768 on Linux), where
+// an outgoing connection could take one (see config::bind_error).
 fn cluster_file(host: &str, shape: &ClusterShape, seed: u64, data_dir: &Path) -> Value {
     let replicas = |count: usize, base: u16| -> Vec<Value> {
         (0..count as u16)
@@ -379,11 +381,11 @@ fn cluster_file(host: &str, shape: &ClusterShape, seed: u64, data_dir: &Path) ->
         "session_timeout_ms": 3_600_000,
         "financial": {"approve_probability": shape.approve_probability, "seed": seed},
         "raft": {"snapshot_every_entries": shape.snapshot_every_entries},
-        "product_db": replicas(shape.product_dbs, 31000),
-        "customer_db": replicas(shape.customer_dbs, 32000),
-        "seller_server": frontends(shape.seller_servers, 33000),
-        "buyer_server": frontends(shape.buyer_servers, 34000),
-        "financial_service": frontends(1, 35000),
+        "product_db": replicas(shape.product_dbs, 26000),
+        "customer_db": replicas(shape.customer_dbs, 27000),
+        "seller_server": frontends(shape.seller_servers, 28000),
+        "buyer_server": frontends(shape.buyer_servers, 29000),
+        "financial_service": frontends(1, 30000),
         "data_dir": data_dir,
     })
 }

@@ -347,7 +347,7 @@ impl ClusterConfig {
         self.data_dir.join(format!("{component}-{index}"))
     }
 
-    fn all_addresses(&self) -> Vec<SocketAddr> {
+    pub(crate) fn all_addresses(&self) -> Vec<SocketAddr> {
         let replicas = self.product_db.iter().chain(&self.customer_db);
         let frontends = self
             .seller_server

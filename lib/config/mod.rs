@@ -2,9 +2,11 @@
 //! command-line flags they share. Owns parsing and validation only.
 
 mod args;
+mod bind;
 mod cluster;
 
 pub use args::{Args, ArgsError};
+pub use bind::{bind_error, ephemeral_port_range};
 pub use cluster::{
     ClusterConfig, Component, ConfigError, FinancialSettings, FrontendNode, RaftSettings,
     ReplicaNode, DEFAULT_CLUSTER_FILE,

@@ -45,7 +45,8 @@ impl HttpServer {
         context: Arc<C>,
         routes: Vec<Route<C>>,
     ) -> std::io::Result<HttpServer> {
-        let listener = std::net::TcpListener::bind(address)?;
+        let listener = std::net::TcpListener::bind(address)
+            .map_err(|error| crate::config::bind_error("HTTP", address, error))?;
         disable_nagle(&listener)?;
         let server =
             tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;

@@ -76,8 +76,9 @@ impl<S: StateMachine> SequencerReplicator<S> {
     pub fn start(options: SequencerOptions, initial_state: S) -> Result<Self, DriverError> {
         options.validate()?;
         let address = options.peers[options.index];
-        let socket =
-            UdpSocket::bind(address).map_err(DriverError::io(format!("bind {address}")))?;
+        let socket = UdpSocket::bind(address)
+            .map_err(|error| crate::config::bind_error("UDP", address, error))
+            .map_err(DriverError::io(format!("bind {address}")))?;
         Self::start_on(socket, options, initial_state)
     }
 

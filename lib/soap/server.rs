@@ -70,7 +70,8 @@ pub fn serve(
             "at least one worker is needed",
         ));
     }
-    let listener = TcpListener::bind(listener_addr)?;
+    let listener = TcpListener::bind(listener_addr)
+        .map_err(|error| crate::config::bind_error("SOAP", listener_addr, error))?;
     let addr = listener.local_addr()?;
     let server = tiny_http::Server::from_listener(listener, None).map_err(io::Error::other)?;
     let shared = Arc::new(Shared {

@@ -79,6 +79,8 @@ fn random_loopback_host() -> String {
 }
 
 /// The cluster file for `options` on `host`.
+// Ports stay below the kernel's ephemeral range (32768 on Linux), where
+// an outgoing connection could take one (see config::bind_error).
 pub fn cluster_file(host: &str, options: &Options) -> Value {
     let replicas = |count: usize, base: u16| -> Vec<Value> {
         (0..count as u16)
