@@ -34,6 +34,36 @@ pub struct CheckReport {
     pub anomalies: Vec<Anomaly>,
 }
 
+/// The exit status of a run with these checks: 1 on any anomaly, else 3
+/// if some object was not decided (skipped, or out of budget: a check that
+/// did not finish proves nothing), else 0.
+pub fn exit_status(checks: &CheckReport, other_anomalies: usize) -> i32 {
+    if !checks.anomalies.is_empty() || other_anomalies > 0 {
+        1
+    } else if !checks.skipped.is_empty() || !checks.inconclusive.is_empty() {
+        3
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod exit_status_tests {
+    use super::*;
+
+    #[test]
+    fn an_undecided_object_is_never_a_pass() {
+        let mut checks = CheckReport::default();
+        assert_eq!(exit_status(&checks, 0), 0);
+        checks.inconclusive.push("buyer 3".into());
+        assert_eq!(exit_status(&checks, 0), 3);
+        checks.inconclusive.clear();
+        checks.skipped.push("item 1-1: too many operations".into());
+        assert_eq!(exit_status(&checks, 0), 3);
+        assert_eq!(exit_status(&checks, 1), 1, "an anomaly outranks it");
+    }
+}
+
 /// A purchase as a history lists it: its id and units per item.
 pub type ListedPurchase = (String, BTreeMap<String, u32>);
 

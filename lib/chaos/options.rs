@@ -15,7 +15,9 @@ and 2 buyer servers, the financial service) on a loopback address of its
 own, runs S sellers and B buyers against it while a nemesis crashes, pauses
 and restarts processes and drops UDP datagrams for M minutes (default 2),
 restarts the whole cluster from its data folders, checks the history, and
-prints a summary. Exit status: 0 no anomaly, 1 anomalies, 2 the run failed.
+prints a summary. Exit status: 0 no anomaly and every object decided,
+1 anomalies, 2 the run failed, 3 some object undecided (skipped, or the
+checker ran out of budget): a timeout is never a pass.
 
   --seed N       seed of the fault schedule and the clients (default: time)
   --minutes M    minutes of faults, a decimal (default 2)

@@ -46,6 +46,12 @@ impl ChaosReport {
             + self.faults.failures.len()
     }
 
+    /// The run's exit status (see `check::exit_status`).
+    pub fn exit_status(&self) -> i32 {
+        let others = self.anomaly_count() - self.checks.anomalies.len();
+        super::check::exit_status(&self.checks, others)
+    }
+
     /// Calls made in all.
     pub fn calls(&self) -> u64 {
         self.snapshot.calls.values().sum()
@@ -112,6 +118,13 @@ impl fmt::Display for ChaosReport {
             checks.skipped.len(),
             checks.inconclusive.len()
         )?;
+        let undecided = checks.skipped.len() + checks.inconclusive.len();
+        if undecided > 0 {
+            writeln!(
+                f,
+                "undecided: {undecided} objects (not a pass; exit status 3):"
+            )?;
+        }
         for line in checks.skipped.iter().chain(&checks.inconclusive) {
             writeln!(f, "  not checked: {line}")?;
         }
