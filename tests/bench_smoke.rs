@@ -1,8 +1,10 @@
 //! The bench in its smallest form against a real cluster of its own, so it
 //! cannot rot: one seller and one buyer, a few calls each, scenario A and
 //! scenario B (the bench kills a frontend in use through the test's own
-//! process control, and restarts it). Every operation must show in the
-//! report, every report file must exist, and no call may fail.
+//! process control, and restarts it), and scenario E (a customer-DB member
+//! in use killed: the others go on in a new view). Every operation must
+//! show in the report, every report file must exist, no call may fail, and
+//! every kill must land inside its run however fast the machine.
 
 mod support;
 
@@ -36,6 +38,7 @@ fn the_smallest_bench_runs_every_operation_without_errors() {
     // Some cards declined, so the bench's retry of a declined purchase runs.
     let cluster = Cluster::start(Options {
         approve_probability: 0.7,
+        customer_dbs: 3,
         ..Options::default()
     });
     let out = tempfile::tempdir().unwrap();
@@ -46,7 +49,7 @@ fn the_smallest_bench_runs_every_operation_without_errors() {
             buyers: 1,
         }],
         calls: 30,
-        scenarios: vec![Scenario::A, Scenario::B],
+        scenarios: vec![Scenario::A, Scenario::B, Scenario::E],
         out: out.path().to_path_buf(),
         start_cluster: false,
         ramp: Duration::from_millis(5),
@@ -70,6 +73,9 @@ fn check_results(report: &BenchReport) {
     let kill = report.runs[1].kill.as_ref().expect("scenario B kills");
     let killed: Vec<String> = kill.targets.iter().map(|t| t.to_string()).collect();
     assert_eq!(killed, ["seller-server 0", "buyer-server 0"]);
+    let kill = report.runs[2].kill.as_ref().expect("scenario E kills");
+    let killed: Vec<String> = kill.targets.iter().map(|t| t.to_string()).collect();
+    assert_eq!(killed, ["customer-db 0"]);
     for run in &report.runs {
         for op in Operation::ALL {
             let calls = run.recorder.operation(*op).calls();

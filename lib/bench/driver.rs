@@ -190,8 +190,14 @@ pub fn run_load(spec: &LoadSpec<'_>) -> Result<LoadOutcome, BenchError> {
         _ => put_catalogue(spec, &shared)?,
     };
     std::thread::scope(|scope| {
+        // The targets are picked before the clients start: the pick asks
+        // every process for its status, which can take longer than a short
+        // run, and a kill must land inside the run on any machine.
         let killer = match &spec.kill {
-            Some(plan) => Some(spawn_killer(scope, plan, &shared, killer_rx)?),
+            Some(plan) => {
+                let early_pick = ((plan.choose)(), Instant::now());
+                Some(spawn_killer(scope, plan, early_pick, &shared, killer_rx)?)
+            }
             None => None,
         };
         let handles = match spawn_clients(scope, spec, &shared) {
@@ -366,6 +372,7 @@ fn collect(
 fn spawn_killer<'scope, 'env>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     plan: &'env KillPlan<'env>,
+    (early_pick, picked_at): (Result<Vec<Target>, BenchError>, Instant),
     shared: &'env RunShared,
     messages: Receiver<KillerMessage>,
 ) -> Result<ScopedJoinHandle<'scope, KillRecord>, BenchError> {
@@ -373,7 +380,6 @@ fn spawn_killer<'scope, 'env>(
         .name("killer".into())
         .spawn_scoped(scope, move || {
             let mut record = KillRecord::default();
-            let (early_pick, picked_at) = ((plan.choose)(), Instant::now());
             if !matches!(messages.recv(), Ok(KillerMessage::Kill)) {
                 record.error = Some("the load ended before the kill point".into());
                 return record;
