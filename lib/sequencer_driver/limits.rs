@@ -8,6 +8,24 @@ use std::time::Duration;
 use crate::transport::PAYLOAD_BYTES_MAX as DATAGRAM_PAYLOAD_BYTES_MAX;
 use crate::wal::SNAPSHOT_BYTES_MAX;
 
+/// A member suspects a member of the turn list it has not heard from in
+/// its view for this long, and starts a view change. Converted to ticks of
+/// whatever tick the replica runs (`SequencerOptions::sequencer_config`), so
+/// the time holds at every tick. Several heartbeat intervals, and short
+/// enough that a kill costs the callers well under a second.
+pub const SUSPECT_AFTER: Duration = Duration::from_millis(300);
+
+/// A view change that has not started its view after this long moves on to
+/// the next view (and coordinator).
+pub const VIEW_CHANGE_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// While a view change is under way its messages go out again this often.
+pub const VIEW_CHANGE_RESEND: Duration = Duration::from_millis(50);
+
+/// A live member outside the turn list is taken back in once it has kept up
+/// for this long.
+pub const REJOIN_READY_AFTER: Duration = Duration::from_millis(100);
+
 /// Events waiting in the core thread's inbox (ticks, broadcasts, fetched
 /// snapshots; peers' datagrams wait in the transport's own channel). A full
 /// inbox drops ticks (the next one comes) and refuses submissions with

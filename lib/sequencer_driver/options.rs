@@ -12,6 +12,7 @@ use crate::transport::{FaultSwitch, PEERS_MAX};
 use crate::wal::{FileSystem, StdFileSystem};
 
 use super::errors::DriverError;
+use super::limits;
 
 /// The default tick: heartbeats, retransmission timers and the wait before
 /// a moved watermark is announced are counted in ticks, so the tick sets the
@@ -124,6 +125,15 @@ impl SequencerOptions {
     pub(super) fn sequencer_config(&self) -> Config {
         let mut config = Config::new(self.members(), self.member_id());
         config.history_max = self.history_max;
+        // The view change's times are durations; the core counts ticks.
+        let ticks =
+            |time: Duration| (time.as_micros() / self.tick.as_micros().max(1)).max(1) as u64;
+        config.suspect_ticks =
+            ticks(limits::SUSPECT_AFTER).max(config.heartbeat_interval_ticks + 1);
+        config.view_change_resend_ticks = ticks(limits::VIEW_CHANGE_RESEND);
+        config.view_change_timeout_ticks =
+            ticks(limits::VIEW_CHANGE_TIMEOUT).max(config.view_change_resend_ticks + 1);
+        config.rejoin_ready_ticks = ticks(limits::REJOIN_READY_AFTER);
         config
     }
 
