@@ -310,7 +310,8 @@ mod tests {
     fn scenarios_parse_in_either_case() {
         assert_eq!("b".parse::<Scenario>().unwrap(), Scenario::B);
         assert_eq!(" D".parse::<Scenario>().unwrap(), Scenario::D);
-        assert!("E".parse::<Scenario>().is_err());
-        assert!(!Scenario::A.kills() && Scenario::D.kills());
+        assert_eq!("e".parse::<Scenario>().unwrap(), Scenario::E);
+        assert!("F".parse::<Scenario>().is_err());
+        assert!(!Scenario::A.kills() && Scenario::D.kills() && Scenario::E.kills());
     }
 }

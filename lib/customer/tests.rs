@@ -1085,13 +1085,20 @@ fn a_repeated_write_applies_once_and_returns_the_first_result() {
         Ok(Outcome::AccountCreated { id: 1 })
     );
     assert_eq!(
-        replica.run_as("same", create("sue")),
-        Ok(Outcome::AccountCreated { id: 1 })
+        replica.run_as("same", create("sam")),
+        Ok(Outcome::AccountCreated { id: 1 }),
+        "the retry gets the first result"
     );
+    // The same id for another request is refused and changes nothing: it
+    // must not hand over sam's result either.
+    assert!(matches!(
+        replica.run_as("same", create("sue")),
+        Err(MarketError::Conflict(_))
+    ));
     assert_eq!(
         replica.create(Role::Seller, "sue"),
         2,
-        "sue was not created by the retry"
+        "sue was not created under sam's id"
     );
 }
 
