@@ -156,7 +156,10 @@ impl<S: StateMachine> CoreLoop<S> {
     fn on_event(&mut self, event: CoreEvent<S>) -> Result<(), Halt> {
         match event {
             CoreEvent::Peer(message) => self.node.step(message),
-            CoreEvent::Tick => self.node.tick(),
+            CoreEvent::Tick => {
+                self.status.tick_gate.taken();
+                self.node.tick();
+            }
             CoreEvent::Propose { request, reply } => self.propose(request, reply)?,
             CoreEvent::Read { request, reply } => self.start_read(request, reply)?,
             CoreEvent::Compact { index, data } => self.compact(index, data),

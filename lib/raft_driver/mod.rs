@@ -43,8 +43,8 @@
 //! - `storage.rs`: what is persisted when (step 2 of the recipe).
 //! - `apply.rs`: the raft-apply thread; snapshots.
 //! - `proposals.rs`: replies answered exactly once; the pending tables.
-//! - `receiver.rs`, `ticker.rs`: the raft-udp-receiver and raft-ticker
-//!   threads; `threads.rs` starts and stops them all.
+//! - `receiver.rs`: the raft-udp-receiver thread (raft-ticker runs
+//!   `replication::Ticker`, shared with the sequencer); `threads.rs` starts and stops them all.
 //! - `recovery.rs`: a replica back from its data directory.
 //! - `codec.rs`: the log record, proposal tag, hard state and read formats.
 //! - `events.rs`: what flows on the two queues.
@@ -69,7 +69,6 @@ mod replicator;
 mod status;
 mod storage;
 mod threads;
-mod ticker;
 
 #[cfg(test)]
 mod tests;

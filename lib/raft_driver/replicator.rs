@@ -11,7 +11,7 @@ use log::info;
 
 use crate::raft::Role;
 use crate::replication::{
-    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
+    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine, Ticker,
 };
 use crate::transport::{FaultSwitch, UdpTransport};
 
@@ -26,7 +26,6 @@ use super::receiver::UdpReceiver;
 use super::recovery::{recover, Recovered};
 use super::status::{count, DriverStatus, Lifecycle, SharedStatus};
 use super::threads::Threads;
-use super::ticker::run_ticker;
 
 /// One replica of a Raft-replicated database, as a [`Replicator`].
 ///
@@ -329,9 +328,13 @@ fn spawn_threads<S: StateMachine>(
         status: Arc::clone(status),
     };
     threads.spawn("raft-udp-receiver", move || receiver.run())?;
-    let (tick, core_inbox, ticker_status) = (options.tick, channels.core.0, Arc::clone(status));
-    threads.spawn("raft-ticker", move || {
-        run_ticker(tick, core_inbox, stop, ticker_status)
-    })?;
+    let ticker = Ticker {
+        interval: options.tick,
+        inbox: channels.core.0,
+        tick: || CoreEvent::Tick,
+        gate: Arc::clone(&status.tick_gate),
+        dropped: Arc::clone(&status.counters.ticks_dropped),
+    };
+    threads.spawn("raft-ticker", move || ticker.run(stop))?;
     Ok(threads)
 }

@@ -4,9 +4,10 @@
 //! counts what it dropped. `submit` reads the view to redirect at once.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::raft::{LogIndex, NodeId, RaftCounters, RaftStatus, Role, Term};
+use crate::replication::TickGate;
 use crate::transport::TransportStats;
 
 use super::recovery::RecoveryReport;
@@ -92,8 +93,8 @@ pub struct LiveCounters {
     pub malformed_dropped: AtomicU64,
     /// See [`DriverCounters::inbox_full_drops`].
     pub inbox_full_drops: AtomicU64,
-    /// See [`DriverCounters::ticks_dropped`].
-    pub ticks_dropped: AtomicU64,
+    /// See [`DriverCounters::ticks_dropped`] (shared with the ticker).
+    pub ticks_dropped: Arc<AtomicU64>,
     /// See [`DriverCounters::submissions_refused`].
     pub submissions_refused: AtomicU64,
     /// See [`DriverCounters::readys`].
@@ -154,6 +155,8 @@ pub struct SharedStatus {
     crashing: AtomicBool,
     /// What the threads did and dropped.
     pub counters: LiveCounters,
+    /// At most one tick waits in the core's inbox (`replication::Ticker`).
+    pub tick_gate: Arc<TickGate>,
 }
 
 impl SharedStatus {
@@ -166,6 +169,7 @@ impl SharedStatus {
             lifecycle: RwLock::new(Lifecycle::Running),
             crashing: AtomicBool::new(false),
             counters: LiveCounters::default(),
+            tick_gate: Arc::new(TickGate::new()),
         }
     }
 

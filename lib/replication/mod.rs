@@ -8,12 +8,16 @@
 //! sequencer (`crate::sequencer_driver`) once it is delivered in the total
 //! order. Both apply requests to the same kind of [`StateMachine`].
 
+mod ticker;
+
 use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::transport::FaultSwitch;
+
+pub use ticker::{TickGate, Ticker};
 
 /// A deterministic state machine: the same requests in the same order give
 /// the same results and state on every replica. Everything that varies

@@ -215,7 +215,7 @@ impl<R: Send + 'static> CoreLoop<R> {
     }
 
     fn on_tick(&mut self) {
-        self.progress.tick_taken();
+        self.progress.tick_gate.taken();
         // The apply thread's durable snapshot lets the protocol forget
         // history up to it (never beyond what was delivered here).
         let durable = self

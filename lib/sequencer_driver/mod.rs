@@ -42,8 +42,9 @@
 //!   [`DriverError`], the bounds.
 //! - `recovery.rs`, `journal.rs`, `image.rs`: what is on disk and how a
 //!   member comes back from it.
-//! - `core_loop.rs`, `apply_loop.rs`, `ticker.rs`, `state_transfer.rs`:
-//!   one file per thread; `threads.rs` starts and stops them.
+//! - `core_loop.rs`, `apply_loop.rs`, `state_transfer.rs`: one file per
+//!   thread (the ticker is `replication::Ticker`, shared with Raft);
+//!   `threads.rs` starts and stops them.
 //! - `router.rs`: decodes datagrams for the core thread.
 //! - `catch_up.rs`: when a restarted member takes requests again.
 //! - `reply.rs`: replies answered exactly once; the pending table.
@@ -74,7 +75,6 @@ mod request_batch;
 mod router;
 mod state_transfer;
 mod threads;
-mod ticker;
 mod transfer_fetch;
 mod transfer_message;
 mod transfer_serve;

@@ -8,8 +8,9 @@
 //! reads it at every tick to let the protocol forget history.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use crate::replication::TickGate;
 use crate::sequencer::{GlobalSeq, MemberId, Status, View, ViewCounters};
 use crate::transport::TransportStats;
 
@@ -92,8 +93,8 @@ pub(super) struct Progress {
     lifecycle: AtomicU8,
     crashed: AtomicBool,
     serving: AtomicBool,
-    /// A `Tick` waits in the core's inbox (the ticker queues at most one).
-    tick_queued: AtomicBool,
+    /// At most one `Tick` waits in the core's inbox (`replication::Ticker`).
+    pub(super) tick_gate: Arc<TickGate>,
     next_global: AtomicU64,
     held_up_to: AtomicU64,
     delivered: AtomicU64,
@@ -106,7 +107,7 @@ pub(super) struct Progress {
     pub(super) chunks_served: AtomicU64,
     pub(super) malformed_datagrams: AtomicU64,
     pub(super) invalid_messages: AtomicU64,
-    pub(super) inbox_full_drops: AtomicU64,
+    pub(super) inbox_full_drops: Arc<AtomicU64>,
     /// The member works in a view with a majority (read by `submit`).
     working: AtomicBool,
     view: Mutex<ViewReport>,
@@ -124,7 +125,7 @@ impl Progress {
             lifecycle: AtomicU8::new(Lifecycle::Running as u8),
             crashed: AtomicBool::new(false),
             serving: AtomicBool::new(false),
-            tick_queued: AtomicBool::new(false),
+            tick_gate: Arc::new(TickGate::new()),
             next_global: AtomicU64::new(applied.0 + 1),
             held_up_to: AtomicU64::new(applied.0),
             delivered: AtomicU64::new(applied.0),
@@ -137,7 +138,7 @@ impl Progress {
             chunks_served: AtomicU64::new(0),
             malformed_datagrams: AtomicU64::new(0),
             invalid_messages: AtomicU64::new(0),
-            inbox_full_drops: AtomicU64::new(0),
+            inbox_full_drops: Arc::new(AtomicU64::new(0)),
             working: AtomicBool::new(true),
             view: Mutex::new(ViewReport {
                 number: 0,
@@ -234,16 +235,6 @@ impl Progress {
     /// Whether a crash was asked for.
     pub(super) fn crashed(&self) -> bool {
         self.crashed.load(Ordering::Acquire)
-    }
-
-    /// Marks a tick as queued; false if one was queued already.
-    pub(super) fn queue_tick(&self) -> bool {
-        !self.tick_queued.swap(true, Ordering::AcqRel)
-    }
-
-    /// The queued tick was taken (or never made it into the inbox).
-    pub(super) fn tick_taken(&self) {
-        self.tick_queued.store(false, Ordering::Release);
     }
 
     /// A storage failure: the replica stops taking part.

@@ -10,7 +10,8 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use log::info;
 
 use crate::replication::{
-    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine, ViewSummary,
+    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine, Ticker,
+    ViewSummary,
 };
 use crate::transport::{FaultSwitch, UdpTransport};
 
@@ -30,7 +31,6 @@ use super::request_batch::{self, RequestBatch};
 use super::router::Router;
 use super::state_transfer::StateTransfer;
 use super::threads::Threads;
-use super::ticker::run_ticker;
 use super::transfer_serve::Server;
 
 /// One member of the customer DB's sequencer group, as a [`Replicator`].
@@ -351,9 +351,13 @@ fn spawn_threads<S: StateMachine>(
         server: Server::new(members),
     };
     threads.spawn("state-transfer", move || transfer.run())?;
-    let (tick, core_inbox, ticker_progress) = (options.tick, channels.core.0, Arc::clone(progress));
-    threads.spawn("sequencer-tick", move || {
-        run_ticker(tick, core_inbox, stop, ticker_progress)
-    })?;
+    let ticker = Ticker {
+        interval: options.tick,
+        inbox: channels.core.0,
+        tick: || CoreEvent::Tick,
+        gate: Arc::clone(&progress.tick_gate),
+        dropped: Arc::clone(&progress.inbox_full_drops),
+    };
+    threads.spawn("sequencer-tick", move || ticker.run(stop))?;
     Ok(threads)
 }
