@@ -95,6 +95,18 @@ impl Cart {
         Ok(())
     }
 
+    /// Takes up to `quantity` units of `item` out, as far as the cart holds
+    /// them (none is fine); a line left with no units goes.
+    fn take(&mut self, item: ItemId, quantity: u32) {
+        if let Ok(index) = self.position(item) {
+            let line = &mut self.lines[index];
+            line.quantity = line.quantity.saturating_sub(quantity);
+            if line.quantity == 0 {
+                self.lines.remove(index);
+            }
+        }
+    }
+
     /// Where `item`'s line is (`Ok`), or where it would go (`Err`).
     fn position(&self, item: ItemId) -> Result<usize, usize> {
         self.lines.binary_search_by(|line| line.item.cmp(&item))
@@ -137,6 +149,19 @@ impl Carts {
     pub(super) fn clear(&mut self) {
         self.live = Cart::default();
         self.saved = Cart::default();
+    }
+
+    /// Takes what a purchase bought out of both carts. Whatever else is in
+    /// them stays: another session of the same buyer may have added to the
+    /// cart between the purchase's first step and its last, and what was not
+    /// bought must not vanish with the purchase.
+    pub(super) fn take_bought(&mut self, bought: impl Iterator<Item = (ItemId, u32)> + Clone) {
+        for (item, quantity) in bought.clone() {
+            self.live.take(item, quantity);
+        }
+        for (item, quantity) in bought {
+            self.saved.take(item, quantity);
+        }
     }
 
     /// Drops unsaved changes: the live cart becomes the saved one.

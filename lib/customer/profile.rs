@@ -53,8 +53,9 @@ struct BoughtItem {
 
 impl BuyerProfile {
     /// Appends `record` to the history, counts its units, remembers its
-    /// items for feedback and empties both carts (what was in them has just
-    /// been bought). Returns the record's index in the history.
+    /// items for feedback and takes what it bought out of both carts (what
+    /// else is there, added meanwhile by another session, stays). Returns
+    /// the record's index in the history.
     pub(super) fn record_purchase(&mut self, record: PurchaseRecord) -> usize {
         for line in &record.lines {
             self.items_purchased = self
@@ -67,7 +68,8 @@ impl BuyerProfile {
                 feedback: None,
             });
         }
-        self.carts.clear();
+        let bought = record.lines.iter().map(|line| (line.item, line.quantity));
+        self.carts.take_bought(bought);
         self.history.push(record);
         self.history.len() - 1
     }

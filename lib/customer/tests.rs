@@ -849,6 +849,32 @@ fn complete_purchase_records_history_counts_and_empties_both_carts() {
 }
 
 #[test]
+fn what_another_session_added_during_a_purchase_stays_in_the_cart() {
+    // Purchase is two customer-DB steps around the sale. A second session of
+    // the same buyer adds to the cart in between: a new item, and more of an
+    // item being bought. Completing takes out what was bought; the rest
+    // stays (before, the whole cart was emptied, unbought units included).
+    let mut replica = Replica::new();
+    let (seller, _) = replica.seller("sam");
+    let (buyer, session) = replica.buyer("ann");
+    replica.add(&session, 1, 2).expect("in stock");
+    replica.save(&session).expect("live session");
+    let other = replica.log_in(Role::Buyer, "ann");
+    assert!(matches!(
+        replica.begin(&session, "p1"),
+        Ok(Outcome::PurchaseStarted { .. })
+    ));
+    replica.add(&other, 7, 1).expect("in stock");
+    replica.add(&other, 1, 3).expect("in stock");
+    let bought = vec![line(1, seller, 2)];
+    assert!(matches!(
+        replica.complete(buyer, "p1", bought),
+        Ok(Outcome::Purchased(_))
+    ));
+    assert_eq!(replica.cart(&session), [(1, 3), (7, 1)], "not bought: kept");
+}
+
+#[test]
 fn complete_purchase_applies_once_per_purchase_id() {
     // A second CompletePurchase with the same purchase id but a new request
     // id, later, returns the first record and counts nothing again.
