@@ -441,22 +441,20 @@ impl<'a> Reader<'a> {
         Ok((sender, local_seq, self.take(length)?.to_vec()))
     }
 
-    fn sequence(&mut self) -> Result<(GlobalSeq, Origin), DecodeError> {
-        let global = GlobalSeq(self.u64()?);
+    fn origin(&mut self) -> Result<Origin, DecodeError> {
         let sender = MemberId(self.u16()?);
         let local_seq = LocalSeq(self.u64()?);
-        Ok((global, Origin { sender, local_seq }))
+        Ok(Origin { sender, local_seq })
+    }
+
+    fn sequence(&mut self) -> Result<(GlobalSeq, Origin), DecodeError> {
+        let global = GlobalSeq(self.u64()?);
+        Ok((global, self.origin()?))
     }
 
     fn bindings(&mut self) -> Result<Vec<Origin>, DecodeError> {
         let count = self.count(2, "view bindings", VIEW_BINDINGS_MAX as u64)?;
-        let mut bindings = Vec::with_capacity(count);
-        for _ in 0..count {
-            let sender = MemberId(self.u16()?);
-            let local_seq = LocalSeq(self.u64()?);
-            bindings.push(Origin { sender, local_seq });
-        }
-        Ok(bindings)
+        (0..count).map(|_| self.origin()).collect()
     }
 
     fn members(&mut self) -> Result<Vec<MemberId>, DecodeError> {
