@@ -136,3 +136,95 @@ pub(super) fn choose(
         bindings: chosen.bindings[..kept].to_vec(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(sender: u16, local_seq: u64) -> Origin {
+        Origin {
+            sender: MemberId(sender),
+            local_seq: LocalSeq(local_seq),
+        }
+    }
+
+    fn vote(log_view: u64, delivered: u64, bindings: &[Origin], held: [u64; 3]) -> Vote {
+        Vote {
+            log_view,
+            delivered: GlobalSeq(delivered),
+            bindings: bindings.to_vec(),
+            requests_held_up_to: held.iter().map(|local| LocalSeq(*local)).collect(),
+        }
+    }
+
+    fn votes(list: Vec<(u16, Vote)>) -> BTreeMap<MemberId, Vote> {
+        list.into_iter().map(|(id, v)| (MemberId(id), v)).collect()
+    }
+
+    #[test]
+    fn the_highest_log_view_wins_over_a_longer_older_log() {
+        // VRR 4.2: an older view's longer log is unsafe, since the later
+        // view may have bound its numbers otherwise.
+        let held = [5, 5, 5];
+        let decision = choose(
+            &votes(vec![
+                (
+                    0,
+                    vote(1, 4, &[origin(0, 1), origin(1, 1), origin(2, 1)], held),
+                ),
+                (1, vote(2, 4, &[origin(2, 1)], held)),
+                (2, vote(0, 3, &[], held)),
+            ]),
+            64,
+        )
+        .expect("a decision");
+        assert_eq!(decision.after, GlobalSeq(4));
+        assert_eq!(decision.bindings, [origin(2, 1)]);
+    }
+
+    #[test]
+    fn the_log_is_cut_at_the_first_request_no_voter_holds() {
+        // Nobody could ever deliver a number whose request nobody holds, and
+        // every number after it waits for it: the view starts there.
+        let decision = choose(
+            &votes(vec![
+                (
+                    0,
+                    vote(1, 0, &[origin(0, 1), origin(1, 2), origin(0, 2)], [2, 1, 0]),
+                ),
+                (1, vote(1, 0, &[origin(0, 1)], [1, 1, 0])),
+            ]),
+            64,
+        )
+        .expect("a decision");
+        assert_eq!(decision.bindings, [origin(0, 1)], "1/2 is held by no voter");
+    }
+
+    #[test]
+    fn only_voters_close_to_the_front_take_turns() {
+        let held = [0, 0, 0];
+        let decision = choose(
+            &votes(vec![
+                (0, vote(1, 100, &[], held)),
+                (2, vote(1, 99, &[], held)),
+                (4, vote(1, 10, &[], held)),
+            ]),
+            8,
+        )
+        .expect("a decision");
+        assert_eq!(decision.members, [MemberId(0), MemberId(2)]);
+    }
+
+    #[test]
+    fn a_log_that_ends_below_a_voters_delivered_number_is_refused() {
+        // Only a broken member can make this: say so instead of starting.
+        let refused = choose(
+            &votes(vec![
+                (0, vote(3, 2, &[], [0, 0, 0])),
+                (1, vote(2, 7, &[], [0, 0, 0])),
+            ]),
+            64,
+        );
+        assert!(refused.is_err(), "{refused:?}");
+    }
+}

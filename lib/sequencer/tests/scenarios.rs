@@ -193,3 +193,60 @@ fn restore_refuses_an_application_behind_the_forgotten_prefix() {
     let result = Member::restore(config, disk, SnapshotPoint::start(3));
     assert!(matches!(result, Err(SequencerError::RestoreInvalid(_))));
 }
+
+#[test]
+fn a_minority_never_forms_a_view_and_stops_serving() {
+    // "A minority can never form a view": two of five are left; they
+    // suspect the others and change views, but no view starts without a
+    // majority's logs, nothing is delivered, and both say they do not serve
+    // (so frontends go elsewhere at once). When the three return, one view
+    // starts for all and every request is delivered, in one order.
+    let mut cluster = Cluster::new(5);
+    (2..5).for_each(|id| cluster.crash(id));
+    cluster.member(0).broadcast(b"op".to_vec()).expect("room");
+    cluster.drain(0);
+    cluster.run(200);
+    for id in 0..2 {
+        let status = cluster.member(id).status();
+        assert_eq!(
+            status.installed.number, 0,
+            "m{id} installed {}",
+            status.installed
+        );
+        assert!(status.changing && !cluster.member(id).is_serving());
+    }
+    assert!(cluster.delivered[0].is_empty() && cluster.delivered[1].is_empty());
+    (2..5).for_each(|id| cluster.restart(id));
+    cluster.run(300);
+    let view = cluster.member(0).status().installed;
+    assert!(view.number > 0);
+    for id in 0..5 {
+        assert_eq!(cluster.member(id).status().installed, view, "m{id}");
+        assert_eq!(cluster.delivered[usize::from(id)].len(), 1, "m{id}");
+    }
+}
+
+#[test]
+fn a_paused_member_wakes_up_in_the_old_view_and_catches_up() {
+    // Member 3 "sleeps" (it neither ticks nor hears anything) while the
+    // others change views without it and deliver. Woken, it still believes
+    // view 0; its first contact with the new view makes it ask for the view
+    // (GetView), install it from its delivered number, deliver the same
+    // requests, and be taken back into the turns.
+    let mut cluster = Cluster::new(5);
+    let sleeper = cluster.members[3].take();
+    for _ in 0..3 {
+        cluster.member(1).broadcast(b"op".to_vec()).expect("room");
+        cluster.drain(1);
+    }
+    cluster.run(150);
+    assert_eq!(cluster.delivered[1].len(), 3);
+    assert!(cluster.member(0).status().installed.number > 0);
+    cluster.members[3] = sleeper;
+    assert_eq!(cluster.member(3).status().installed.number, 0);
+    cluster.run(300);
+    assert_eq!(cluster.delivered[3], cluster.delivered[1]);
+    let view = cluster.member(0).status().installed;
+    assert_eq!(cluster.member(3).status().installed, view);
+    assert_eq!(view.members.len(), 5, "member 3 takes turns again: {view}");
+}
