@@ -174,7 +174,7 @@ impl Member {
     /// member delivered; refuses (logged, counted) a log that contradicts it.
     fn accept_view(&mut self, view: View, after: GlobalSeq, bindings: &[Origin]) {
         let delivered = self.order.delivered_up_to();
-        if let Err(why) = self.check_view_log(&view, after, bindings) {
+        if let Err(why) = self.check_view_log(after, bindings) {
             warn!("{} refuses {view}: {why}", self.config.id);
             self.counters.contradictions += 1;
             return;
@@ -215,19 +215,17 @@ impl Member {
     }
 
     /// Why a view's log cannot be installed here, if it cannot: it must
-    /// reach down to the delivered number and up past it, agree with every
+    /// reach down to the delivered number, agree with every
     /// delivered number still held, and keep each sender's requests in order.
-    fn check_view_log(
-        &self,
-        view: &View,
-        after: GlobalSeq,
-        bindings: &[Origin],
-    ) -> Result<(), String> {
+    fn check_view_log(&self, after: GlobalSeq, bindings: &[Origin]) -> Result<(), String> {
         let delivered = self.order.delivered_up_to();
-        let top = GlobalSeq(view.start.0 - 1);
-        if after > delivered || top < delivered {
+        // The log may end below the delivered number: a member that caught
+        // up by state transfer after the view started is already past it
+        // (its delivered numbers are final, so the view's log agrees with
+        // them); it takes the view's later numbers by retransmission.
+        if after > delivered {
             return Err(format!(
-                "its log {after}..{top} does not cover delivered {delivered}"
+                "its log starts after {after}, above delivered {delivered}"
             ));
         }
         let mut numbered: Vec<LocalSeq> = self.order.snapshot_point().delivered_local;
@@ -256,8 +254,19 @@ impl Member {
         if !self.is_normal() || stamp.view > self.view.number || self.view.number == 0 {
             return;
         }
+        // An asker already past the view's start needs none of its log.
         let top = GlobalSeq(self.view.start.0 - 1);
         let after = delivered.min(top);
+        if after == top {
+            let body = Body::NewView {
+                members: self.view.members.clone(),
+                start: self.view.start,
+                after,
+                bindings: Vec::new(),
+            };
+            self.send(Destination::Member(from), body);
+            return;
+        }
         let too_long = top.0 - after.0 > VIEW_BINDINGS_MAX as u64;
         if after < self.order.base().global || too_long {
             let base = self
