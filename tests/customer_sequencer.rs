@@ -10,7 +10,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use marketplace::customer::{CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult};
-use marketplace::market::{ItemId, RequestId, Role, SessionToken};
+use marketplace::market::{ItemId, MarketError, RequestId, Role, SessionToken};
 use marketplace::rpc::DatabaseClient;
 use support::{wait_until, Cluster, Options};
 
@@ -25,6 +25,7 @@ fn run(client: &CustomerClient, command: CustomerCommand) -> CustomerOutcome {
     let request = CustomerRequest {
         request_id: RequestId::random(),
         now_ms: 0,
+        read_by: None,
         command,
     };
     match client.execute(&request).expect("the customer DB answers") {
@@ -232,4 +233,76 @@ fn a_partitioned_member_answers_nothing_stale_and_rejoins_when_healed() {
         let reader = cluster.customer_db().prefer(replica);
         assert_eq!(cart_units(&reader, &session), expected, "replica {replica}");
     }
+}
+
+/// Logs `name` in (creating the account first) through `client`.
+fn account_and_session(client: &CustomerClient, name: &str) -> SessionToken {
+    let create = CustomerCommand::CreateAccount {
+        role: Role::Buyer,
+        name: name.to_string(),
+        password: "pw".to_string(),
+    };
+    assert!(matches!(
+        run(client, create),
+        CustomerOutcome::AccountCreated { .. }
+    ));
+    let login = CustomerCommand::Login {
+        role: Role::Buyer,
+        name: name.to_string(),
+        password: "pw".to_string(),
+        token: SessionToken(String::new()),
+    };
+    match run(client, login) {
+        CustomerOutcome::LoggedIn { session, .. } => session,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn sessions_end_on_time_when_one_member_receives_every_call() {
+    // The customer DB's time is the median of the members' latest clock
+    // readings, so a member no client talks to must keep reading its clock
+    // into the log. Every member reads once (an account each), then every
+    // call goes to member 0 only: an idle session must still end about one
+    // timeout after its last use, while a busy one stays.
+    const SESSION_TIMEOUT: Duration = Duration::from_millis(2_000);
+    const GRACE: Duration = Duration::from_secs(3);
+    let cluster = Cluster::start(Options {
+        customer_dbs: REPLICAS,
+        seller_servers: 1,
+        buyer_servers: 1,
+        session_timeout_ms: SESSION_TIMEOUT.as_millis() as u64,
+        ..Options::default()
+    });
+    for member in 1..REPLICAS {
+        account_and_session(
+            &cluster.customer_db().prefer(member),
+            &format!("reader{member}"),
+        );
+    }
+    let member_0 = cluster.customer_db().prefer(0);
+    let idle = account_and_session(&member_0, "idle");
+    let busy = account_and_session(&member_0, "busy");
+    let idle_since = Instant::now();
+    let touch = |session: &SessionToken| {
+        member_0.execute(&CustomerRequest {
+            request_id: RequestId::random(),
+            now_ms: 0,
+            read_by: None,
+            command: CustomerCommand::Touch {
+                role: Role::Buyer,
+                session: session.clone(),
+            },
+        })
+    };
+    // The busy session is used every 100 ms through the whole wait.
+    while idle_since.elapsed() < SESSION_TIMEOUT + GRACE {
+        assert!(matches!(touch(&busy), Ok(Ok(_))), "the busy session lives");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        matches!(touch(&idle), Ok(Err(MarketError::Unauthenticated(_)))),
+        "the idle session ended within {:?} of its last use",
+        SESSION_TIMEOUT + GRACE
+    );
 }

@@ -8,7 +8,8 @@ use crate::config::Component;
 use crate::customer::CustomerState;
 use crate::replication::Replicator;
 use crate::rpc::{
-    customer_service, environment, serve_database, stamp_customer_request, DatabaseService,
+    customer_service, environment, serve_database, start_clock_readings, CustomerStamp,
+    DatabaseService,
 };
 use crate::sequencer_driver::{SequencerOptions, SequencerReplicator};
 use crate::transport::FaultSwitch;
@@ -33,7 +34,13 @@ pub fn run_customer_db(arguments: impl IntoIterator<Item = String>) -> Result<()
     let replicator = SequencerReplicator::start(options, state)
         .map_err(|e| Failure::runtime("cannot start the sequencer", e))?;
     let replicator: Arc<dyn Replicator<CustomerState>> = Arc::new(replicator);
-    let service = customer_service(DatabaseService::new(replicator, stamp_customer_request));
+    let stamp = Arc::new(CustomerStamp::new(index as u16));
+    start_clock_readings(replicator.clone(), stamp.clone())
+        .map_err(|e| Failure::runtime("cannot start the clock readings", e))?;
+    let service = customer_service(DatabaseService::new(
+        replicator,
+        Arc::new(move |request| stamp.stamp(request)),
+    ));
     let _server = serve_database(environment("customer-db"), address, service)
         .map_err(|e| Failure::runtime(&format!("cannot serve gRPC on {address}"), e))?;
     log::info!("customer-db {index} serving gRPC on {address}");

@@ -33,7 +33,7 @@ pub fn run_product_db(arguments: impl IntoIterator<Item = String>) -> Result<(),
     let replicator = RaftReplicator::start(options, ProductState::new())
         .map_err(|e| Failure::runtime("cannot start Raft", e))?;
     let replicator: Arc<dyn Replicator<ProductState>> = Arc::new(replicator);
-    let service = product_service(DatabaseService::new(replicator, stamp_nothing));
+    let service = product_service(DatabaseService::new(replicator, Arc::new(stamp_nothing)));
     let _server = serve_database(environment("product-db"), address, service)
         .map_err(|e| Failure::runtime(&format!("cannot serve gRPC on {address}"), e))?;
     log::info!("product-db {index} serving gRPC on {address}");

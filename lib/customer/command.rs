@@ -15,9 +15,15 @@ pub struct CustomerRequest {
     /// A retry with the same id gets the first result (writes only).
     pub request_id: RequestId,
     /// Wall-clock milliseconds since the Unix epoch, read once by the
-    /// customer-DB replica that received the request, so that every replica
-    /// judges session expiry at the same instant.
+    /// customer-DB replica that received the request. Every replica applies
+    /// the same reading; the time they judge by is the median of the
+    /// replicas' latest readings (`clock.rs`).
     pub now_ms: u64,
+    /// The index of the replica that read `now_ms` (absent in requests
+    /// written before the median rule, and from clients: the receiving
+    /// replica fills it in).
+    #[serde(default)]
+    pub read_by: Option<u16>,
     /// What to do.
     pub command: CustomerCommand,
 }
@@ -27,6 +33,11 @@ pub struct CustomerRequest {
 /// wrong role is treated as unknown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CustomerCommand {
+    /// Nothing but the receiving replica's clock reading, which it puts
+    /// into the log when it has put nothing there for a while, so that the
+    /// agreed time moves on (`clock.rs`). Not kept in the request log.
+    /// -> `Done`
+    ClockReading,
     /// New account; names are unique per role. -> `AccountCreated`
     CreateAccount {
         role: Role,

@@ -12,6 +12,7 @@
 
 mod account;
 mod cart;
+mod clock;
 mod command;
 mod pairs;
 mod profile;
@@ -20,6 +21,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use clock::CLOCK_READING_EVERY;
 pub use command::{
     CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult, PurchaseRecord,
 };

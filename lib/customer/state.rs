@@ -1,7 +1,9 @@
 //! `CustomerState`: the customer database's state machine. `apply` is the
 //! only way in. The rules it keeps:
 //!
-//! - **Deterministic.** The only clock is the request's `now_ms`, and
+//! - **Deterministic.** The only clock is the replicas' readings carried
+//!   in the requests (`now_ms`), of which the state keeps the median
+//!   (`clock.rs`: one replica's bad clock cannot end sessions), and
 //!   session tokens arrive inside `Login`. Everything read in order is
 //!   ordered (`BTreeMap`, `BTreeSet`, sorted `Vec`), so replicas that apply
 //!   the same requests in the same order hold equal states and give equal
@@ -10,9 +12,9 @@
 //!   the request log is answered with its first result, errors included,
 //!   and not applied again. Reads are never recorded.
 //! - **Sessions.** Every request first ends the sessions idle for the
-//!   timeout or longer (last activity + timeout <= now). A command naming a
-//!   session that is unknown, ended or of the other role is refused as
-//!   `Unauthenticated`. Every command that names a live session of the right
+//!   timeout or longer (last activity + timeout <= now, the agreed time).
+//!   A command naming a session that is unknown, ended or of the other role
+//!   is refused as `Unauthenticated`. Every command that names a live session of the right
 //!   role counts as activity (reads too, and commands that then fail: the
 //!   user was active), and a session's last activity never goes back.
 //! - **Accounts.** Ids count from 1, separately per role. Names are unique
@@ -37,6 +39,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::account::Accounts;
+use super::clock::AgreedClock;
 use super::command::{
     CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult, PurchaseRecord,
 };
@@ -64,6 +67,9 @@ pub struct CustomerState {
     purchases: BTreeMap<RequestId, CompletedPurchase>,
     /// The first result of each recent write, by request id.
     requests: RequestLog<CustomerResult>,
+    /// The time the replicas agree on (absent from older snapshots).
+    #[serde(default)]
+    clock: AgreedClock,
 }
 
 /// Where a completed purchase's record is.
@@ -93,21 +99,27 @@ impl CustomerState {
             buyer_sessions: Sessions::default(),
             purchases: BTreeMap::new(),
             requests: RequestLog::new(),
+            clock: AgreedClock::default(),
         }
     }
 
     /// Applies one request and returns its result.
     ///
-    /// Sessions idle at `request.now_ms` end first, whatever the command.
-    /// Then a read (`CustomerCommand::is_read_only`) is answered from the
+    /// The request's clock reading moves the agreed time (`clock.rs`), and
+    /// sessions idle at that time end first, whatever the command. A
+    /// `ClockReading` does nothing else. Then a read (`CustomerCommand::is_read_only`) is answered from the
     /// state and never recorded: recording it would evict results that
     /// retries of writes still need. A write whose request id is in the
     /// request log gets its first result, errors included, without being
     /// applied again; any other write is applied and its result recorded.
     pub fn apply(&mut self, request: &CustomerRequest) -> CustomerResult {
-        self.expire_sessions(request.now_ms);
+        let now_ms = self.clock.observe(request.read_by, request.now_ms);
+        self.expire_sessions(now_ms);
+        if matches!(request.command, CustomerCommand::ClockReading) {
+            return Ok(CustomerOutcome::Done);
+        }
         if request.command.is_read_only() {
-            return self.execute(&request.command, request.now_ms);
+            return self.execute(&request.command, now_ms);
         }
         // The id becomes a key of the request log, so one that breaks the
         // id limits is refused before anything is stored under it.
@@ -118,7 +130,7 @@ impl CustomerState {
             Replay::Reused => return Err(request_id_reused(&request.request_id)),
             Replay::Fresh => {}
         }
-        let result = self.execute(&request.command, request.now_ms);
+        let result = self.execute(&request.command, now_ms);
         self.requests
             .record(request.request_id.clone(), fingerprint, result.clone());
         result
@@ -142,6 +154,7 @@ impl CustomerState {
     fn execute(&mut self, command: &CustomerCommand, now_ms: u64) -> CustomerResult {
         use CustomerCommand as Command;
         match command {
+            Command::ClockReading => Ok(CustomerOutcome::Done),
             Command::CreateAccount {
                 role,
                 name,

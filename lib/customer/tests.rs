@@ -22,6 +22,8 @@ use CustomerOutcome as Outcome;
 struct Replica {
     state: CustomerState,
     now_ms: u64,
+    /// Which replica read `now_ms` (`None`: one clock for everything).
+    read_by: Option<u16>,
     requests: u64,
     tokens: u64,
 }
@@ -31,6 +33,7 @@ impl Replica {
         Replica {
             state: CustomerState::new(TIMEOUT_MS),
             now_ms: 0,
+            read_by: None,
             requests: 0,
             tokens: 0,
         }
@@ -48,6 +51,7 @@ impl Replica {
         let request = CustomerRequest {
             request_id: RequestId(request_id.to_string()),
             now_ms: self.now_ms,
+            read_by: self.read_by,
             command,
         };
         let result = self.state.apply(&request);
@@ -56,6 +60,14 @@ impl Replica {
     }
 
     fn at(&mut self, now_ms: u64) -> &mut Self {
+        self.now_ms = now_ms;
+        self
+    }
+
+    /// The next requests arrive at replica `read_by`, whose clock reads
+    /// `now_ms`.
+    fn read_by(&mut self, read_by: u16, now_ms: u64) -> &mut Self {
+        self.read_by = Some(read_by);
         self.now_ms = now_ms;
         self
     }
@@ -409,6 +421,65 @@ fn a_session_expires_exactly_when_idle_for_the_timeout() {
     );
     replica.at(2 * TIMEOUT_MS - 1);
     assert!(replica.touch(Role::Buyer, &late).is_ok());
+}
+
+#[test]
+fn clocks_ahead_by_the_timeout_end_no_session_until_a_majority_has_passed_it() {
+    // The time the replicas agree on is the median of their latest clock
+    // readings (TIMEOUT_MS = 1000 here). Replicas 3 and 4 read clocks five
+    // timeouts ahead: their requests end no session. A session ends when a
+    // third clock has passed its last use by the timeout.
+    let mut replica = Replica::new();
+    for member in 0..5 {
+        replica
+            .read_by(member, 100)
+            .run(CustomerCommand::ClockReading)
+            .unwrap();
+    }
+    let (_, session) = replica.buyer("ann");
+    replica.read_by(4, 100 + 5 * TIMEOUT_MS);
+    assert!(
+        replica.touch(Role::Buyer, &session).is_ok(),
+        "one clock ahead"
+    );
+    replica.read_by(3, 100 + 5 * TIMEOUT_MS);
+    assert!(
+        replica.touch(Role::Buyer, &session).is_ok(),
+        "two clocks ahead"
+    );
+    replica.read_by(0, 1_099);
+    assert!(
+        replica.touch(Role::Buyer, &session).is_ok(),
+        "idle 999 ms by the median"
+    );
+    replica.read_by(1, 2_098);
+    assert!(
+        replica.touch(Role::Buyer, &session).is_ok(),
+        "idle 999 ms again"
+    );
+    replica.read_by(2, 3_098);
+    assert!(
+        is_unauthenticated(&replica.touch(Role::Buyer, &session)),
+        "the median is a timeout past the last use: ended"
+    );
+}
+
+#[test]
+fn a_clock_reading_changes_nothing_but_the_time_and_is_not_logged() {
+    let without_clock = |state: &CustomerState| {
+        let mut value = serde_json::to_value(state).unwrap();
+        value.as_object_mut().unwrap().remove("clock");
+        value
+    };
+    let mut replica = Replica::new();
+    let (_, session) = replica.buyer("ann");
+    replica.add(&session, 1, 1).unwrap();
+    let before = replica.state.clone();
+    replica
+        .read_by(0, 10)
+        .run(CustomerCommand::ClockReading)
+        .unwrap();
+    assert_eq!(without_clock(&before), without_clock(&replica.state));
 }
 
 #[test]
@@ -1266,6 +1337,9 @@ impl Workload {
         CustomerRequest {
             request_id: RequestId(request_id),
             now_ms: self.now_ms,
+            // Five replicas in turn (drawn without the generator, whose
+            // sequence the chosen seeds rely on).
+            read_by: Some((self.requests % 5) as u16),
             command: self.command(),
         }
     }

@@ -71,6 +71,7 @@ impl Backends {
         let request = CustomerRequest {
             request_id: request_id.clone(),
             now_ms: 0,
+            read_by: None,
             command,
         };
         self.customer.execute(&request)?

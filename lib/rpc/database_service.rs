@@ -21,14 +21,17 @@ use crate::transport::FaultSettings;
 /// Serves one database's `Execute` and `Status` calls.
 pub struct DatabaseService<S: StateMachine> {
     replicator: Arc<dyn Replicator<S>>,
-    stamp: fn(&mut S::Request),
+    stamp: Stamp<S>,
 }
+
+/// What a replica writes into a request before it is replicated.
+pub type Stamp<S> = Arc<dyn Fn(&mut <S as StateMachine>::Request) + Send + Sync>;
 
 impl<S: StateMachine> Clone for DatabaseService<S> {
     fn clone(&self) -> Self {
         DatabaseService {
             replicator: self.replicator.clone(),
-            stamp: self.stamp,
+            stamp: self.stamp.clone(),
         }
     }
 }
@@ -36,7 +39,7 @@ impl<S: StateMachine> Clone for DatabaseService<S> {
 impl<S: StateMachine> DatabaseService<S> {
     /// A service over `replicator`; `stamp` fills in the values this
     /// replica chooses (time, tokens) before the request is replicated.
-    pub fn new(replicator: Arc<dyn Replicator<S>>, stamp: fn(&mut S::Request)) -> Self {
+    pub fn new(replicator: Arc<dyn Replicator<S>>, stamp: Stamp<S>) -> Self {
         DatabaseService { replicator, stamp }
     }
 

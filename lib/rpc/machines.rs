@@ -1,10 +1,7 @@
 //! How each database's state machine plugs into the replication layer, and
 //! what the receiving replica fills in before a request is replicated.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use crate::customer::{CustomerCommand, CustomerRequest, CustomerResult, CustomerState};
-use crate::market::SessionToken;
+use crate::customer::{CustomerRequest, CustomerResult, CustomerState};
 use crate::product::{ProductRequest, ProductResult, ProductState};
 use crate::replication::StateMachine;
 
@@ -52,16 +49,3 @@ impl StateMachine for CustomerState {
 
 /// Product requests carry nothing that a replica chooses.
 pub fn stamp_nothing(_request: &mut ProductRequest) {}
-
-/// The receiving customer-DB replica reads the clock once and draws the
-/// session token of a login, and writes both into the request: every replica
-/// then applies the same values, which is what keeps them identical.
-pub fn stamp_customer_request(request: &mut CustomerRequest) {
-    request.now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| since.as_millis() as u64)
-        .unwrap_or(0);
-    if let CustomerCommand::Login { token, .. } = &mut request.command {
-        *token = SessionToken(format!("{:032x}", rand::random::<u128>()));
-    }
-}

@@ -5,15 +5,17 @@
 //! Both databases speak the same two calls, `Execute` and `Status`
 //! (proto/marketplace.proto); what differs is the state machine behind them.
 
+mod customer_clock;
 mod database_client;
 mod database_service;
 mod machines;
 
+pub use customer_clock::{start_clock_readings, CustomerStamp};
 pub use database_client::{DatabaseClient, DatabaseKind};
 pub use database_service::{
-    customer_service, product_service, serve_database, DatabaseService, RunningServer,
+    customer_service, product_service, serve_database, DatabaseService, RunningServer, Stamp,
 };
-pub use machines::{stamp_customer_request, stamp_nothing};
+pub use machines::stamp_nothing;
 
 use std::sync::Arc;
 
