@@ -24,7 +24,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use log::{debug, error, warn};
 
 use crate::replication::{SnapshotSchedule, StateDigest, StateMachine};
-use crate::sequencer::{Delivery, MemberId, SnapshotPoint};
+use crate::sequencer::{Delivery, GlobalSeq, MemberId, SnapshotPoint};
 use crate::wal::{Snapshot, SnapshotStore, WalResult};
 
 use super::events::ApplyTask;
@@ -48,6 +48,8 @@ pub(super) struct ApplyLoop<S: StateMachine> {
     pub(super) applied: SnapshotPoint,
     /// The point of the newest durable snapshot.
     pub(super) snapshot_at: SnapshotPoint,
+    /// Where the last snapshot was tried (it may have failed).
+    pub(super) snapshot_tried_at: GlobalSeq,
     /// When to snapshot (at this member's phase of the interval).
     pub(super) snapshot_schedule: SnapshotSchedule,
     pub(super) snapshots: SnapshotStore,
@@ -66,16 +68,7 @@ impl<S: StateMachine> ApplyLoop<S> {
                 return;
             }
             match self.tasks.recv_timeout(EXPIRY_SWEEP_INTERVAL) {
-                Ok(task) => {
-                    if let Err(failure) = self.handle(task) {
-                        error!(
-                            "sequencer {}: snapshot failed, the replica stops: {failure}",
-                            self.me
-                        );
-                        self.progress.fail();
-                        return;
-                    }
-                }
+                Ok(task) => self.handle(task),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -89,24 +82,41 @@ impl<S: StateMachine> ApplyLoop<S> {
         }
     }
 
-    fn handle(&mut self, task: ApplyTask<S::Result>) -> WalResult<()> {
+    fn handle(&mut self, task: ApplyTask<S::Result>) {
         match task {
             ApplyTask::Expect { local_seq, replies } => {
                 self.pending.expect(local_seq, replies, Instant::now());
             }
             ApplyTask::Deliver(delivery) => {
                 self.apply(delivery);
-                let (last, applied) = (self.snapshot_at.global.0, self.applied.global.0);
-                if self.snapshot_schedule.is_due(last, applied) {
-                    self.take_snapshot()?;
-                }
+                self.snapshot_if_due();
             }
-            ApplyTask::Install { image, done } => self.install(image, &done)?,
+            ApplyTask::Install { image, done } => self.install(image, &done),
             ApplyTask::Digest(reply) => {
                 let _ = reply.send(StateDigest::of(self.applied.global.0, &self.state));
             }
         }
-        Ok(())
+    }
+
+    /// Takes a snapshot at this member's point of the interval. One that
+    /// fails (a full disk, a state past the snapshot limit) is reported and
+    /// tried again one interval later: the member keeps serving, and its
+    /// log keeps what the snapshot would have let it forget.
+    fn snapshot_if_due(&mut self) {
+        let last = self.snapshot_at.global.0.max(self.snapshot_tried_at.0);
+        let applied = self.applied.global;
+        if !self.snapshot_schedule.is_due(last, applied.0) {
+            return;
+        }
+        self.snapshot_tried_at = applied;
+        if let Err(failure) = self.take_snapshot() {
+            count(&self.progress.snapshots_failed);
+            error!(
+                "sequencer {}: snapshot at {applied} failed, next try at #{}: {failure}",
+                self.me,
+                self.snapshot_schedule.next_after(applied.0)
+            );
+        }
     }
 
     /// Applies one delivery and answers its replies if it is ours.
@@ -203,11 +213,11 @@ impl<S: StateMachine> ApplyLoop<S> {
 
     /// Replaces the state with a fetched image if it is ahead; says on
     /// `done` whether it did.
-    fn install(&mut self, image: Arc<Image>, done: &Sender<bool>) -> WalResult<()> {
+    fn install(&mut self, image: Arc<Image>, done: &Sender<bool>) {
         let global = image.global();
         if global <= self.applied.global {
             let _ = done.send(false);
-            return Ok(());
+            return;
         }
         let state = match S::restore(image.app()) {
             Ok(state) => state,
@@ -217,18 +227,27 @@ impl<S: StateMachine> ApplyLoop<S> {
                     self.me
                 );
                 let _ = done.send(false);
-                return Ok(());
+                return;
             }
         };
         // Durable before the state changes hands, so a crash right after
-        // the core's `Base` record always finds the snapshot it names.
-        self.store(Arc::clone(&image))?;
+        // the core's `Base` record always finds the snapshot it names. One
+        // that cannot be stored is not installed; the transfer is tried
+        // again.
+        if let Err(failure) = self.store(Arc::clone(&image)) {
+            count(&self.progress.snapshots_failed);
+            error!(
+                "sequencer {}: fetched snapshot at {global} not stored: {failure}",
+                self.me
+            );
+            let _ = done.send(false);
+            return;
+        }
         self.state = state;
         self.applied = image.point.clone();
         self.progress.publish_applied(global);
         let mine = image.point.delivered_local[self.me.index()];
         self.pending.fail_up_to(mine, COVERED_BY_TRANSFER);
         let _ = done.send(true);
-        Ok(())
     }
 }

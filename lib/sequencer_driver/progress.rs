@@ -53,6 +53,9 @@ pub struct DriverStatus {
     pub snapshot: u64,
     /// Snapshots taken here.
     pub snapshots_taken: u64,
+    /// Snapshots that could not be written (each is reported in the log
+    /// and tried again one interval later).
+    pub snapshots_failed: u64,
     /// Snapshots fetched from a peer and installed (state transfers).
     pub transfers_installed: u64,
     /// Chunks of this replica's snapshot sent to peers.
@@ -103,6 +106,7 @@ pub(super) struct Progress {
     applied: AtomicU64,
     applied_durably: AtomicU64,
     pub(super) snapshots_taken: AtomicU64,
+    pub(super) snapshots_failed: AtomicU64,
     pub(super) transfers_installed: AtomicU64,
     pub(super) chunks_served: AtomicU64,
     pub(super) malformed_datagrams: AtomicU64,
@@ -134,6 +138,7 @@ impl Progress {
             applied: AtomicU64::new(applied.0),
             applied_durably: AtomicU64::new(applied.0),
             snapshots_taken: AtomicU64::new(0),
+            snapshots_failed: AtomicU64::new(0),
             transfers_installed: AtomicU64::new(0),
             chunks_served: AtomicU64::new(0),
             malformed_datagrams: AtomicU64::new(0),
@@ -278,6 +283,7 @@ impl Progress {
             applied: read(&self.applied),
             snapshot: read(&self.applied_durably),
             snapshots_taken: read(&self.snapshots_taken),
+            snapshots_failed: read(&self.snapshots_failed),
             transfers_installed: read(&self.transfers_installed),
             chunks_served: read(&self.chunks_served),
             malformed_datagrams: read(&self.malformed_datagrams),

@@ -306,6 +306,7 @@ fn spawn_threads<S: StateMachine>(
         me,
         state: recovered.state,
         snapshot_at: recovered.applied.clone(),
+        snapshot_tried_at: recovered.applied.global,
         applied: recovered.applied,
         snapshot_schedule: SnapshotSchedule::new(
             options.snapshot_every,

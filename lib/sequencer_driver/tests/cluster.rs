@@ -81,6 +81,11 @@ impl Cluster {
         options
     }
 
+    /// Replica `index`'s data directory.
+    pub(crate) fn data_dir(&self, index: usize) -> &std::path::Path {
+        self.dirs[index].path()
+    }
+
     /// The replicas, by index, that are running.
     pub(crate) fn running(&self) -> Vec<usize> {
         (0..self.replicas.len())
