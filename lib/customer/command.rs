@@ -127,14 +127,19 @@ impl CustomerCommand {
     }
 
     /// True for commands that change nothing but a session's last-active
-    /// time; they are not kept in the request log. `BeginPurchase` is one:
-    /// a retried purchase must see the purchase's completion, not the first
-    /// answer of its first step.
+    /// time; they are not kept in the request log.
+    ///
+    /// `BeginPurchase` changes nothing either, but it is kept: its first
+    /// answer (the lines handed out, or "cart is empty") is final for the
+    /// purchase's id. A frontend thread whose client has gone may resend it
+    /// seconds later, after another frontend answered the client and the
+    /// client refilled the cart; answered afresh, it would buy the new cart
+    /// under the old id (found by the chaos suite). Kept, it gets the first
+    /// answer, and the product DB sees the same sale again.
     pub fn is_read_only(&self) -> bool {
         matches!(
             self,
             CustomerCommand::Touch { .. }
-                | CustomerCommand::BeginPurchase { .. }
                 | CustomerCommand::OwnRating { .. }
                 | CustomerCommand::SellerRating { .. }
                 | CustomerCommand::CartShow { .. }
