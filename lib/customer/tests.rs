@@ -890,7 +890,11 @@ fn a_purchase_s_first_answer_is_final_for_its_id() {
     let empty = replica.begin_as_sent(&session, "p1");
     assert_eq!(empty, Err(MarketError::invalid("cart is empty")));
     replica.add(&session, 3, 1).expect("in stock");
-    assert_eq!(replica.begin_as_sent(&session, "p1"), empty, "still refused");
+    assert_eq!(
+        replica.begin_as_sent(&session, "p1"),
+        empty,
+        "still refused"
+    );
     let started = replica.begin_as_sent(&session, "p2");
     assert_eq!(
         started,

@@ -1,12 +1,15 @@
 //! The database side of gRPC: decode a command, let the replica fill in
 //! what it chooses, hand it to the replicator, and answer when the
-//! replicator reports. Handlers never block: the answer is sent from
-//! whichever thread applied the command.
+//! replicator reports. Handlers never block: the thread that applied the
+//! command hands the result over (`reply_slot.rs`), and the call's
+//! completion queue sends it and keeps the call until it is sent.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use grpcio::{RpcContext, RpcStatus, RpcStatusCode, Server, ServerBuilder, UnarySink};
+use grpcio::{
+    RpcContext, RpcStatus, RpcStatusCode, Server, ServerBuilder, UnarySink, UnarySinkResult,
+};
 
 use crate::customer::CustomerState;
 use crate::pb::marketplace::{
@@ -17,6 +20,8 @@ use crate::pb::marketplace_grpc::{create_customer_db, create_product_db, Custome
 use crate::product::ProductState;
 use crate::replication::{ReplicaStatus, ReplicationError, Replicator, StateMachine};
 use crate::transport::FaultSettings;
+
+use super::reply_slot::reply_slot;
 
 /// Serves one database's `Execute` and `Status` calls.
 pub struct DatabaseService<S: StateMachine> {
@@ -43,7 +48,7 @@ impl<S: StateMachine> DatabaseService<S> {
         DatabaseService { replicator, stamp }
     }
 
-    fn execute(&self, call: CommandRequest, sink: UnarySink<CommandReply>) {
+    fn execute(&self, ctx: &RpcContext, call: CommandRequest, sink: UnarySink<CommandReply>) {
         let mut request: S::Request = match serde_json::from_slice(call.get_command()) {
             Ok(request) => request,
             Err(error) => {
@@ -52,34 +57,43 @@ impl<S: StateMachine> DatabaseService<S> {
                     RpcStatusCode::INVALID_ARGUMENT,
                     format!("undecodable command: {error}"),
                 );
-                drop(sink.fail(status));
+                send_on(ctx, sink.fail(status));
                 return;
             }
         };
         (self.stamp)(&mut request);
+        let (sender, receiver) = reply_slot();
         self.replicator
-            .submit(request, Box::new(move |result| answer::<S>(sink, result)));
+            .submit(request, Box::new(move |result| sender.send(result)));
+        ctx.spawn(async move {
+            let result = receiver.await.unwrap_or_else(|| {
+                Err(ReplicationError::Unavailable(
+                    "the replica dropped the request".into(),
+                ))
+            });
+            let _ = answer::<S>(sink, result).await;
+        });
     }
 
-    fn status(&self, sink: UnarySink<StatusReply>) {
-        drop(sink.success(status_reply(&self.replicator.status())));
+    fn status(&self, ctx: &RpcContext, sink: UnarySink<StatusReply>) {
+        send_on(ctx, sink.success(status_reply(&self.replicator.status())));
     }
 
-    fn digest(&self, sink: UnarySink<DigestReply>) {
+    fn digest(&self, ctx: &RpcContext, sink: UnarySink<DigestReply>) {
         let digest = self.replicator.digest();
         let mut reply = DigestReply::new();
         reply.set_applied_index(digest.applied_index);
         reply.set_state_crc(digest.state_crc);
-        drop(sink.success(reply));
+        send_on(ctx, sink.success(reply));
     }
 
     /// Reads or changes the UDP fault switch: how tests and demonstrations
     /// make a running replica lose packets.
-    fn set_faults(&self, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
+    fn set_faults(&self, ctx: &RpcContext, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
         let Some(switch) = self.replicator.fault_switch() else {
             let status =
                 RpcStatus::with_message(RpcStatusCode::UNIMPLEMENTED, "no UDP transport".into());
-            drop(sink.fail(status));
+            send_on(ctx, sink.fail(status));
             return;
         };
         if !call.get_settings_json().is_empty() {
@@ -88,32 +102,37 @@ impl<S: StateMachine> DatabaseService<S> {
                 .and_then(|settings| switch.apply(&settings).map_err(|e| e.to_string()));
             if let Err(error) = applied {
                 let status = RpcStatus::with_message(RpcStatusCode::INVALID_ARGUMENT, error);
-                drop(sink.fail(status));
+                send_on(ctx, sink.fail(status));
                 return;
             }
             log::warn!("UDP fault switch set to {}", call.get_settings_json());
         }
         let mut reply = FaultsReply::new();
         reply.set_settings_json(serde_json::to_string(&switch.settings()).unwrap_or_default());
-        drop(sink.success(reply));
+        send_on(ctx, sink.success(reply));
     }
 }
 
-/// Sends the result of one command. Dropping the future that `success`
-/// returns is fine: the reply is already queued in gRPC's core, and the
-/// future would only tell when it left.
+/// Keeps a sending call alive on its completion queue until gRPC reports
+/// the answer sent (see `reply_slot.rs` for why it may not be dropped).
+fn send_on(ctx: &RpcContext, sending: UnarySinkResult) {
+    ctx.spawn(async move {
+        let _ = sending.await;
+    });
+}
+
+/// Sends the result of one command; resolves once it is sent.
 fn answer<S: StateMachine>(
     sink: UnarySink<CommandReply>,
     result: Result<S::Result, ReplicationError>,
-) {
+) -> UnarySinkResult {
     let mut reply = CommandReply::new();
     match result {
         Ok(outcome) => match serde_json::to_vec(&outcome) {
             Ok(bytes) => reply.set_outcome(bytes),
             Err(error) => {
                 let status = RpcStatus::with_message(RpcStatusCode::INTERNAL, error.to_string());
-                drop(sink.fail(status));
-                return;
+                return sink.fail(status);
             }
         },
         Err(ReplicationError::NotLeader { leader }) => {
@@ -121,11 +140,10 @@ fn answer<S: StateMachine>(
             reply.set_leader_hint(leader.map_or(-1, |l| l as i32));
         }
         Err(ReplicationError::Unavailable(why)) => {
-            drop(sink.fail(RpcStatus::with_message(RpcStatusCode::UNAVAILABLE, why)));
-            return;
+            return sink.fail(RpcStatus::with_message(RpcStatusCode::UNAVAILABLE, why));
         }
     }
-    drop(sink.success(reply));
+    sink.success(reply)
 }
 
 fn status_reply(status: &ReplicaStatus) -> StatusReply {
@@ -156,38 +174,38 @@ fn status_reply(status: &ReplicaStatus) -> StatusReply {
 }
 
 impl ProductDb for DatabaseService<ProductState> {
-    fn execute(&mut self, _: RpcContext, call: CommandRequest, sink: UnarySink<CommandReply>) {
-        DatabaseService::execute(self, call, sink)
+    fn execute(&mut self, ctx: RpcContext, call: CommandRequest, sink: UnarySink<CommandReply>) {
+        DatabaseService::execute(self, &ctx, call, sink)
     }
 
-    fn status(&mut self, _: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
-        DatabaseService::status(self, sink)
+    fn status(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
+        DatabaseService::status(self, &ctx, sink)
     }
 
-    fn digest(&mut self, _: RpcContext, _: StatusRequest, sink: UnarySink<DigestReply>) {
-        DatabaseService::digest(self, sink)
+    fn digest(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<DigestReply>) {
+        DatabaseService::digest(self, &ctx, sink)
     }
 
-    fn set_faults(&mut self, _: RpcContext, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
-        DatabaseService::set_faults(self, call, sink)
+    fn set_faults(&mut self, ctx: RpcContext, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
+        DatabaseService::set_faults(self, &ctx, call, sink)
     }
 }
 
 impl CustomerDb for DatabaseService<CustomerState> {
-    fn execute(&mut self, _: RpcContext, call: CommandRequest, sink: UnarySink<CommandReply>) {
-        DatabaseService::execute(self, call, sink)
+    fn execute(&mut self, ctx: RpcContext, call: CommandRequest, sink: UnarySink<CommandReply>) {
+        DatabaseService::execute(self, &ctx, call, sink)
     }
 
-    fn status(&mut self, _: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
-        DatabaseService::status(self, sink)
+    fn status(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
+        DatabaseService::status(self, &ctx, sink)
     }
 
-    fn digest(&mut self, _: RpcContext, _: StatusRequest, sink: UnarySink<DigestReply>) {
-        DatabaseService::digest(self, sink)
+    fn digest(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<DigestReply>) {
+        DatabaseService::digest(self, &ctx, sink)
     }
 
-    fn set_faults(&mut self, _: RpcContext, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
-        DatabaseService::set_faults(self, call, sink)
+    fn set_faults(&mut self, ctx: RpcContext, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
+        DatabaseService::set_faults(self, &ctx, call, sink)
     }
 }
 

@@ -9,6 +9,7 @@ mod customer_clock;
 mod database_client;
 mod database_service;
 mod machines;
+mod reply_slot;
 
 pub use customer_clock::{start_clock_readings, CustomerStamp};
 pub use database_client::{DatabaseClient, DatabaseKind};

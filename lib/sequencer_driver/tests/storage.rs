@@ -136,7 +136,10 @@ fn a_snapshot_that_fails_is_reported_and_retried_and_the_member_serves_on() {
     let taken_before = cluster.status(0).snapshots_taken;
     for id in 0..40 {
         let outcome = cluster.submit(0, add(id, "k", 1));
-        assert!(outcome.is_ok(), "request {id} through member 0: {outcome:?}");
+        assert!(
+            outcome.is_ok(),
+            "request {id} through member 0: {outcome:?}"
+        );
     }
     let status = cluster.status(0);
     assert!(status.snapshots_failed >= 2, "{status:?}");
