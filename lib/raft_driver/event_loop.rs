@@ -22,16 +22,19 @@
 //!
 //! It may call: the node, `RaftStorage` (which blocks on the wal-writer
 //! thread for the fsync), the transport (`send` never blocks) and the apply
-//! queue (which blocks when full: the core then slows to the apply pace).
-//! It never waits on anything that waits on it, so nothing deadlocks.
+//! queue (which never blocks: while raft-apply is busy, for example writing
+//! a large snapshot, tasks wait in the queue's backlog and the core keeps
+//! sending heartbeats; it refuses new proposals and reads while the backlog
+//! is full). It never waits on anything that waits on it, so nothing
+//! deadlocks.
 
 use std::sync::Arc;
 
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::{select, Receiver};
 use log::{debug, error, warn};
 
 use crate::raft::{LogIndex, Message, RaftError, RaftNode, RaftStatus, Ready, Role, Term};
-use crate::replication::StateMachine;
+use crate::replication::{ApplyQueue, StateMachine};
 use crate::transport::UdpTransport;
 use crate::wal::WalError;
 
@@ -41,6 +44,9 @@ use super::limits::BATCH_EVENTS_MAX;
 use super::proposals::Reply;
 use super::status::{count, Lifecycle, SharedStatus};
 use super::storage::{RaftStorage, Written};
+
+/// Why a proposal or read is refused while raft-apply is far behind.
+const APPLYING_BEHIND: &str = "the replica is applying behind (a snapshot may be under way); retry";
 
 /// Why the core loop stops before it is told to.
 enum Halt {
@@ -62,7 +68,7 @@ pub struct CoreLoop<S: StateMachine> {
     /// Peer messages, ticks, proposals, reads and compactions.
     pub inbox: Receiver<CoreEvent<S>>,
     /// Committed entries, snapshots, replies and reads for raft-apply.
-    pub apply_tasks: Sender<ApplyTask<S>>,
+    pub apply: ApplyQueue<ApplyTask<S>>,
     /// Disconnects when the replicator stops.
     pub stop: Receiver<()>,
     /// Where the node's status is published.
@@ -103,6 +109,7 @@ impl<S: StateMachine> CoreLoop<S> {
 
     /// One turn of the loop: a batch of events, then every Ready.
     fn run_batch(&mut self, first: CoreEvent<S>) -> Result<(), Halt> {
+        self.apply.move_on().map_err(|_| Halt::ApplyGone)?;
         self.on_event(first)?;
         for _ in 1..BATCH_EVENTS_MAX {
             match self.inbox.try_recv() {
@@ -132,16 +139,16 @@ impl<S: StateMachine> CoreLoop<S> {
         // 4. The snapshot first (it replaces the state machine), then the
         //    entries after it, in log order.
         if let Some(snapshot) = ready.snapshot_to_persist {
-            self.to_apply(ApplyTask::Install(snapshot))?;
+            self.hand_to_apply(ApplyTask::Install(snapshot))?;
         }
         if !ready.committed_entries.is_empty() {
-            self.to_apply(ApplyTask::Committed(ready.committed_entries))?;
+            self.hand_to_apply(ApplyTask::Committed(ready.committed_entries))?;
         }
         // 5. Queued behind the entries: the apply thread answers each read
         //    once it has applied up to the read's index.
         for read in ready.read_states {
             match decode_read_context(&read.request_ctx) {
-                Ok(id) => self.to_apply(ApplyTask::ReadConfirmed {
+                Ok(id) => self.hand_to_apply(ApplyTask::ReadConfirmed {
                     id,
                     index: read.index.0,
                 })?,
@@ -172,6 +179,10 @@ impl<S: StateMachine> CoreLoop<S> {
     /// commit (that takes at least one more Ready), so it is always there
     /// in time.
     fn propose(&mut self, request: Vec<u8>, reply: Reply<S::Result>) -> Result<(), Halt> {
+        if self.apply.is_behind() {
+            reply.fail(APPLYING_BEHIND);
+            return Ok(());
+        }
         self.proposals += 1;
         let tag = ProposalTag {
             node: self.node.id(),
@@ -179,7 +190,7 @@ impl<S: StateMachine> CoreLoop<S> {
             number: self.proposals,
         };
         match self.node.propose(encode_proposal(tag, &request)) {
-            Ok(_) => self.to_apply(ApplyTask::ExpectProposal {
+            Ok(_) => self.hand_to_apply(ApplyTask::ExpectProposal {
                 number: tag.number,
                 reply,
             }),
@@ -193,10 +204,14 @@ impl<S: StateMachine> CoreLoop<S> {
     /// Starts a ReadIndex read: nothing is written to the log; the leader
     /// confirms with a heartbeat round that it still leads.
     fn start_read(&mut self, request: S::Request, reply: Reply<S::Result>) -> Result<(), Halt> {
+        if self.apply.is_behind() {
+            reply.fail(APPLYING_BEHIND);
+            return Ok(());
+        }
         self.reads += 1;
         let id = self.reads;
         match self.node.read_index(encode_read_context(id)) {
-            Ok(()) => self.to_apply(ApplyTask::ExpectRead { id, request, reply }),
+            Ok(()) => self.hand_to_apply(ApplyTask::ExpectRead { id, request, reply }),
             Err(error) => {
                 refuse(reply, error);
                 Ok(())
@@ -226,7 +241,7 @@ impl<S: StateMachine> CoreLoop<S> {
         if self.leading_in.is_some() && self.leading_in != leading_now {
             let leader = status.leader.map(|leader| leader.0);
             // If raft-apply is gone, the replies went with it.
-            let _ = self.apply_tasks.send(ApplyTask::SteppedDown { leader });
+            let _ = self.apply.push(ApplyTask::SteppedDown { leader });
         }
         self.leading_in = leading_now;
     }
@@ -252,8 +267,8 @@ impl<S: StateMachine> CoreLoop<S> {
         }
     }
 
-    fn to_apply(&self, task: ApplyTask<S>) -> Result<(), Halt> {
-        self.apply_tasks.send(task).map_err(|_| Halt::ApplyGone)
+    fn hand_to_apply(&mut self, task: ApplyTask<S>) -> Result<(), Halt> {
+        self.apply.push(task).map_err(|_| Halt::ApplyGone)
     }
 
     /// Waits for the next event; `None` once stopped.

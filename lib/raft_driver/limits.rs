@@ -17,8 +17,9 @@ pub const CORE_INBOX_MAX: usize = 4096;
 pub const BATCH_EVENTS_MAX: usize = 1024;
 
 /// Tasks waiting for the raft-apply thread (committed entries, snapshots to
-/// load, replies to expect, confirmed reads). The core blocks when it is
-/// full: applying is then the bottleneck and the core slows to its pace.
+/// load, replies to expect, confirmed reads). Beyond it, as many again wait
+/// in the core's backlog (`replication::ApplyQueue`), which never blocks
+/// the core; with the backlog full, new proposals and reads are refused.
 pub const APPLY_QUEUE_MAX: usize = 1024;
 
 /// Proposals of this node waiting for their entry to be applied. Raft

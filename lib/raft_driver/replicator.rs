@@ -11,7 +11,8 @@ use log::info;
 
 use crate::raft::Role;
 use crate::replication::{
-    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine, Ticker,
+    ApplyQueue, ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
+    Ticker,
 };
 use crate::transport::{FaultSwitch, UdpTransport};
 
@@ -312,7 +313,7 @@ fn spawn_threads<S: StateMachine>(
         storage: recovered.storage,
         transport: Arc::clone(transport),
         inbox: channels.core.1,
-        apply_tasks: channels.apply.0,
+        apply: ApplyQueue::new(channels.apply.0, APPLY_QUEUE_MAX),
         stop: stop.clone(),
         status: Arc::clone(status),
         incarnation,

@@ -8,6 +8,7 @@
 //! sequencer (`crate::sequencer_driver`) once it is delivered in the total
 //! order. Both apply requests to the same kind of [`StateMachine`].
 
+mod apply_queue;
 mod ticker;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 use crate::transport::FaultSwitch;
 
+pub use apply_queue::{ApplyQueue, ApplyThreadGone};
 pub use ticker::{TickGate, Ticker};
 
 /// A deterministic state machine: the same requests in the same order give

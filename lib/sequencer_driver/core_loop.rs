@@ -26,6 +26,7 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, select, Receiver, Sender};
 use log::{debug, error, info};
 
+use crate::replication::ApplyQueue;
 use crate::sequencer::{Destination, Member, MemberId, Message};
 use crate::transport::{Datagram, UdpTransport};
 use crate::wal::WalError;
@@ -54,8 +55,9 @@ pub(super) struct CoreLoop<R> {
     pub(super) router: Router,
     /// Disconnects when the replicator stops.
     pub(super) stop: Receiver<()>,
-    /// Deliveries and reply registrations, in order.
-    pub(super) apply_tasks: Sender<ApplyTask<R>>,
+    /// Deliveries and reply registrations, in order; never blocks the
+    /// core (a busy apply thread must not silence this member).
+    pub(super) apply: ApplyQueue<ApplyTask<R>>,
     /// Fetch orders for the state-transfer thread.
     pub(super) transfer_tasks: Sender<TransferTask>,
     pub(super) progress: Arc<Progress>,
@@ -84,6 +86,10 @@ enum Halt {
 
 /// Why a request is refused while the member does not work in a view with
 /// a majority.
+/// Why a client request is refused while the apply thread is far behind.
+const APPLYING_BEHIND: &str =
+    "the replica is applying behind (a snapshot may be under way); retry at another member";
+
 pub(super) const NOT_WORKING: &str = "not in a working view of the group (a view change is \
      under way, or no majority is heard); try another replica";
 
@@ -133,6 +139,7 @@ impl<R: Send + 'static> CoreLoop<R> {
 
     /// Steps 2 to 4 of the loop.
     fn run_batch(&mut self, first: Input<R>) -> Result<(), Halt> {
+        self.apply.move_on().map_err(|_| Halt::ApplyGone)?;
         self.take(first)?;
         // Both queues in turn, so neither starves the other.
         let mut taken = 1;
@@ -189,7 +196,7 @@ impl<R: Send + 'static> CoreLoop<R> {
             CoreEvent::SnapshotFetched(image) => return self.on_snapshot_fetched(image),
             CoreEvent::Digest(reply) => {
                 let task = ApplyTask::Digest(reply);
-                return self.apply_tasks.send(task).map_err(|_| Halt::ApplyGone);
+                return self.apply.push(task).map_err(|_| Halt::ApplyGone);
             }
         }
         Ok(())
@@ -237,6 +244,10 @@ impl<R: Send + 'static> CoreLoop<R> {
     /// Gathers a client request into the batch, broadcasting the batch
     /// first if the request would not fit in it.
     fn on_request(&mut self, payload: Vec<u8>, reply: Reply<R>) -> Result<(), Halt> {
+        if self.apply.is_behind() {
+            reply.fail(APPLYING_BEHIND);
+            return Ok(());
+        }
         let payload_bytes_max = self.member.config().payload_bytes_max;
         if self.requests.is_full_for(&payload, payload_bytes_max) {
             self.broadcast_requests()?;
@@ -255,8 +266,8 @@ impl<R: Send + 'static> CoreLoop<R> {
             // Queued before the batch's deliveries, so the apply thread
             // knows the replies before it can see the delivery.
             Ok(local_seq) => self
-                .apply_tasks
-                .send(ApplyTask::Expect { local_seq, replies })
+                .apply
+                .push(ApplyTask::Expect { local_seq, replies })
                 .map_err(|_| Halt::ApplyGone),
             Err(refused) => {
                 fail_all(replies, &refused.to_string());
@@ -280,7 +291,10 @@ impl<R: Send + 'static> CoreLoop<R> {
         }
         let (done, installed) = bounded(1);
         let task = ApplyTask::Install { image, done };
-        self.apply_tasks.send(task).map_err(|_| Halt::ApplyGone)?;
+        self.apply.push(task).map_err(|_| Halt::ApplyGone)?;
+        // The core waits for the install below, so everything before it
+        // must reach the apply thread now.
+        self.apply.hand_over_all().map_err(|_| Halt::ApplyGone)?;
         if !installed.recv().map_err(|_| Halt::ApplyGone)? {
             return Ok(());
         }
@@ -309,7 +323,7 @@ impl<R: Send + 'static> CoreLoop<R> {
         self.send(output.messages);
         for delivery in output.deliveries {
             let task = ApplyTask::Deliver(delivery);
-            self.apply_tasks.send(task).map_err(|_| Halt::ApplyGone)?;
+            self.apply.push(task).map_err(|_| Halt::ApplyGone)?;
         }
         if let Some(needed) = output.snapshot_needed {
             // A full inbox loses the order; the next `Compacted` answer

@@ -54,8 +54,9 @@ pub const BATCHES_IN_FLIGHT_MAX: u64 = 1;
 pub const BATCH_MESSAGES_MAX: usize = 256;
 
 /// Tasks waiting for the apply thread (deliveries, reply registrations,
-/// snapshot installs). The core blocks when it is full: applying is then
-/// the bottleneck, and the core slows to its pace.
+/// snapshot installs). Beyond it, as many again wait in the core's backlog
+/// (`replication::ApplyQueue`), which never blocks the core; with the
+/// backlog full, new client requests are refused.
 pub const APPLY_QUEUE_MAX: usize = 4096;
 
 /// Replies waiting for their request's delivery here. The protocol already

@@ -10,8 +10,8 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use log::info;
 
 use crate::replication::{
-    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine, Ticker,
-    ViewSummary,
+    ApplyQueue, ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
+    Ticker, ViewSummary,
 };
 use crate::transport::{FaultSwitch, UdpTransport};
 
@@ -332,7 +332,7 @@ fn spawn_threads<S: StateMachine>(
             progress: Arc::clone(progress),
         },
         stop: stop.clone(),
-        apply_tasks: channels.apply.0,
+        apply: ApplyQueue::new(channels.apply.0, APPLY_QUEUE_MAX),
         transfer_tasks: channels.transfer.0.clone(),
         progress: Arc::clone(progress),
         catch_up: CatchUp::new(members, me, held_at_start),

@@ -60,6 +60,11 @@ impl Cluster {
     /// `n` fresh replicas; `tune` adjusts every replica's options (at every
     /// start and restart).
     pub fn start(n: usize, disk: Disk, tune: fn(&mut RaftOptions)) -> Cluster {
+        Cluster::start_with(n, disk, tune, Toy::default())
+    }
+
+    /// As [`Cluster::start`], every replica starting from `initial`.
+    pub fn start_with(n: usize, disk: Disk, tune: fn(&mut RaftOptions), initial: Toy) -> Cluster {
         // RUST_LOG=info shows what the threads do (with --nocapture).
         let _ = env_logger::builder().is_test(true).try_init();
         let sockets: Vec<UdpSocket> = (0..n)
@@ -81,7 +86,8 @@ impl Cluster {
         };
         for (index, socket) in sockets.into_iter().enumerate() {
             let options = cluster.options(index);
-            let replica = RaftReplicator::start_on(socket, options, Toy::default()).expect("start");
+            let replica =
+                RaftReplicator::start_on(socket, options, initial.clone()).expect("start");
             cluster.replicas.write().unwrap()[index] = Some(Arc::new(replica));
         }
         cluster

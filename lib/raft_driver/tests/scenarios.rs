@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::cluster::{wait_until, Cluster, Disk};
 use super::toy::{put, Toy, ToyRequest, ToyResult};
 use crate::raft_driver::{Lifecycle, RaftOptions, LOG_DIR};
-use crate::replication::ReplicationError;
+use crate::replication::{ReplicationError, Replicator};
 
 /// Snapshots every 50 entries and 4 KiB log segments, so that compaction
 /// really drops segments and a lagging follower needs InstallSnapshot.
@@ -334,4 +334,63 @@ fn cut_last_segment(log_dir: &std::path::Path, bytes: u64) {
         .open(last)
         .expect("open");
     file.set_len(length - bytes).expect("truncate");
+}
+
+/// Goal: a leader whose apply thread spends longer than an election
+/// timeout writing a snapshot keeps its leadership under write load
+/// (issue 13). Before, the core blocked on the full apply queue and sent no
+/// heartbeats, so the followers elected a new leader for no fault.
+/// Method: five replicas whose snapshots take 1.5 s (the election timeout
+/// is 100-200 ms), a snapshot every 500 entries, and writes submitted to
+/// the leader at a steady 2 per ms for 4 s without waiting for answers
+/// (as many clients would), so tasks pile up while a snapshot is written;
+/// some are refused while the leader applies behind. Every write is
+/// answered, and no replica ever leaves the leader's term.
+#[test]
+fn a_slow_snapshot_under_write_load_costs_no_leadership() {
+    const LOAD: Duration = Duration::from_secs(4);
+    let slow = Toy {
+        snapshot_delay: Duration::from_millis(1_500),
+        ..Toy::default()
+    };
+    let cluster = Cluster::start_with(
+        5,
+        Disk::Fast,
+        |options| options.snapshot_every_entries = 500,
+        slow,
+    );
+    let leader = cluster.wait_leader();
+    let term = cluster.status(leader).term;
+    let replica = cluster.replica(leader).expect("the leader runs");
+    let (answers, answered) = crossbeam_channel::unbounded();
+    let started = Instant::now();
+    let mut writes = 0u64;
+    while started.elapsed() < LOAD {
+        for _ in 0..2 {
+            writes += 1;
+            let answers = answers.clone();
+            replica.submit(
+                put(writes, &format!("k{}", writes % 7), writes as i64),
+                Box::new(move |outcome| {
+                    let _ = answers.send(outcome);
+                }),
+            );
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    let (mut applied, mut refused) = (0, 0);
+    for _ in 1..=writes {
+        match answered.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok(_)) => applied += 1,
+            Ok(Err(ReplicationError::Unavailable(_))) => refused += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    println!("{applied} writes applied, {refused} refused while applying behind");
+    assert!(applied > 0);
+    for index in 0..5 {
+        let status = cluster.status(index);
+        assert_eq!(status.term, term, "replica {index} left term {term:?}");
+    }
+    assert_eq!(cluster.status(leader).role, crate::raft::Role::Leader);
 }

@@ -4,6 +4,7 @@
 //! product DB's does.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,10 @@ pub struct Toy {
     pub order: Vec<u64>,
     /// The first result of every put, by id.
     pub answered: BTreeMap<u64, ToyResult>,
+    /// How long taking a snapshot takes on top of encoding it, as for a
+    /// large state on a slow disk (not part of the state).
+    #[serde(skip)]
+    pub snapshot_delay: Duration,
 }
 
 impl StateMachine for Toy {
@@ -70,6 +75,7 @@ impl StateMachine for Toy {
     }
 
     fn snapshot(&self) -> Vec<u8> {
+        std::thread::sleep(self.snapshot_delay);
         serde_json::to_vec(self).expect("a toy state encodes")
     }
 

@@ -41,6 +41,11 @@ impl Cluster {
     /// `n` fresh replicas; `tune` adjusts every replica's options (at every
     /// start and restart).
     pub(crate) fn start(n: usize, tune: fn(&mut SequencerOptions)) -> Cluster {
+        Cluster::start_with(n, tune, Toy::default())
+    }
+
+    /// As [`Cluster::start`], every replica starting from `initial`.
+    pub(crate) fn start_with(n: usize, tune: fn(&mut SequencerOptions), initial: Toy) -> Cluster {
         // RUST_LOG=debug shows what the threads do (with --nocapture).
         let _ = env_logger::builder().is_test(true).try_init();
         let sockets: Vec<UdpSocket> = (0..n)
@@ -64,7 +69,7 @@ impl Cluster {
         };
         for (index, socket) in sockets.into_iter().enumerate() {
             let options = cluster.options(index);
-            let replica = SequencerReplicator::start_on(socket, options, Toy::default());
+            let replica = SequencerReplicator::start_on(socket, options, initial.clone());
             cluster.replicas[index] = Some(replica.expect("start"));
         }
         cluster

@@ -377,3 +377,51 @@ fn a_retry_after_a_timeout_gets_the_first_result() {
     assert_eq!(state.order, vec![1, 777]);
     assert_eq!(state.counters["x"], 6);
 }
+
+/// Goal: a member whose apply thread spends longer than the suspicion time
+/// writing a snapshot is not suspected under load (issue 13). Before, its
+/// core blocked on the full apply queue and sent nothing, so the others
+/// changed views without it for no fault. Method: three members whose
+/// snapshots take 1.5 s (suspicion after 300 ms), a snapshot every 300
+/// deliveries, and requests submitted to member 0 at a steady 2 per ms for
+/// 3 s without waiting for answers; some are refused while member 0
+/// applies behind. Every request is answered; no member ever suspects
+/// another or leaves view 0.
+#[test]
+fn a_slow_snapshot_under_load_causes_no_view_change() {
+    const LOAD: Duration = Duration::from_secs(3);
+    let slow = Toy {
+        snapshot_delay: Duration::from_millis(1_500),
+        ..Toy::default()
+    };
+    let cluster = Cluster::start_with(3, |options| options.snapshot_every = 300, slow);
+    cluster.wait_serving();
+    let started = std::time::Instant::now();
+    let mut answers = Vec::new();
+    let mut id = 0;
+    while started.elapsed() < LOAD {
+        for _ in 0..2 {
+            id += 1;
+            answers.push(cluster.submit_async(0, add(id, &key_of(id), 1)));
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    let (mut applied, mut refused) = (0, 0);
+    for answer in answers {
+        match answer.recv_timeout(WAIT_MAX) {
+            Ok(Ok(_)) => applied += 1,
+            Ok(Err(ReplicationError::Unavailable(_))) => refused += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    println!("{applied} requests applied, {refused} refused while applying behind");
+    assert!(applied > 0);
+    for index in 0..3 {
+        let view = cluster.status(index).view;
+        assert_eq!(
+            (view.number, view.counters.suspicions),
+            (0, 0),
+            "member {index}: {view:?}"
+        );
+    }
+}

@@ -39,6 +39,10 @@ pub(crate) struct Toy {
     pub(crate) order: Vec<u64>,
     /// The first result of every add, by id.
     pub(crate) answered: BTreeMap<u64, ToyResult>,
+    /// How long taking a snapshot takes on top of encoding it, as for a
+    /// large state on a slow disk (not part of the state).
+    #[serde(skip)]
+    pub(crate) snapshot_delay: std::time::Duration,
 }
 
 impl StateMachine for Toy {
@@ -63,7 +67,7 @@ impl StateMachine for Toy {
                 result
             }
             ToyRequest::Read { key } => ToyResult::Value(*self.counters.get(key).unwrap_or(&0)),
-            ToyRequest::Dump => ToyResult::Dump(self.snapshot()),
+            ToyRequest::Dump => ToyResult::Dump(encode(self)),
         }
     }
 
@@ -72,7 +76,8 @@ impl StateMachine for Toy {
     }
 
     fn snapshot(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a toy state encodes")
+        std::thread::sleep(self.snapshot_delay);
+        encode(self)
     }
 
     fn restore(bytes: &[u8]) -> Result<Toy, String> {
@@ -87,4 +92,8 @@ pub(crate) fn add(id: u64, key: &str, amount: i64) -> ToyRequest {
         key: key.to_string(),
         amount,
     }
+}
+
+fn encode(toy: &Toy) -> Vec<u8> {
+    serde_json::to_vec(toy).expect("a toy state encodes")
 }
