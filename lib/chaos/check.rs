@@ -64,6 +64,46 @@ mod exit_status_tests {
     }
 }
 
+#[cfg(test)]
+mod first_anomaly_tests {
+    use super::*;
+    use crate::chaos::models::ItemFacts;
+    use std::sync::Arc;
+
+    fn record(item: &str, call: u64, op: ItemOp) -> Record {
+        Record {
+            key: Key::Item(item.to_string()),
+            call,
+            ret: Some(call + 1),
+            client: 0,
+            text: Arc::from("call"),
+            effect: Effect::Item(op),
+        }
+    }
+
+    #[test]
+    fn checking_can_stop_at_the_first_anomaly() {
+        let facts = ItemFacts {
+            quantity: 5,
+            price: 100,
+        };
+        let stale = ItemFacts {
+            quantity: 9,
+            ..facts
+        };
+        let mut snapshot = HistorySnapshot::default();
+        for item in ["1-1", "1-2", "1-3"] {
+            snapshot.records.push(record(item, 0, ItemOp::Put(facts)));
+            snapshot.records.push(record(item, 10, ItemOp::Read(stale)));
+        }
+        let all = check_histories(&snapshot, false);
+        assert_eq!((all.anomalies.len(), all.skipped.len()), (3, 0));
+        let first = check_histories(&snapshot, true);
+        assert_eq!((first.anomalies.len(), first.skipped.len()), (1, 2));
+        assert!(first.skipped[0].contains("--first-anomaly"));
+    }
+}
+
 /// A purchase as a history lists it: its id and units per item.
 pub type ListedPurchase = (String, BTreeMap<String, u32>);
 
@@ -78,14 +118,21 @@ pub struct FinalState {
     pub items_sold: BTreeMap<u64, u64>,
 }
 
-/// Checks every object's history.
-pub fn check_histories(snapshot: &HistorySnapshot) -> CheckReport {
+/// Checks every object's history; with `first_anomaly`, stops at the first
+/// object found not linearizable and lists the rest as not checked.
+pub fn check_histories(snapshot: &HistorySnapshot, first_anomaly: bool) -> CheckReport {
     let mut report = CheckReport::default();
     let mut by_key: BTreeMap<&Key, Vec<&Record>> = BTreeMap::new();
     for record in &snapshot.records {
         by_key.entry(&record.key).or_default().push(record);
     }
     for (key, records) in by_key {
+        if first_anomaly && !report.anomalies.is_empty() {
+            report
+                .skipped
+                .push(format!("{key:?}: not checked (--first-anomaly)"));
+            continue;
+        }
         if snapshot.tainted.contains(key)
             || (snapshot.all_items_tainted && matches!(key, Key::Item(_)))
         {

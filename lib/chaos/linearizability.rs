@@ -16,9 +16,17 @@
 //! A (linearized set, state) pair seen before is a dead end already
 //! explored, which keeps the search polynomial on the histories a real
 //! system produces.
+//!
+//! **Memory.** The memo keeps a 64-bit hash of each state, not the state
+//! (a buyer's state holds a whole cart), and at most [`MEMO_ENTRIES_MAX`]
+//! pairs; past that the search goes on without remembering more (still
+//! correct, only slower), so memory stays bounded whatever the budget. A
+//! hash collision could only make the search skip a branch, with odds of
+//! about 2^-64 per pair (as for the set's hash below).
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 
 /// The sequential specification of one object.
 pub trait Model {
@@ -59,6 +67,10 @@ pub enum Verdict {
 /// The search's step budget: far beyond what the per-key histories of a
 /// chaos run need, and a bound on a pathological one.
 pub const DEFAULT_BUDGET: u64 = 20_000_000;
+
+/// The most (linearized set, state hash) pairs the memo keeps: each is 24
+/// bytes, about 40 with the table's own, so about 160 MB at most.
+pub const MEMO_ENTRIES_MAX: usize = 4_000_000;
 
 /// An event in time order; `op` indexes the history.
 #[derive(Clone, Copy, Debug)]
@@ -211,19 +223,58 @@ pub fn check<M: Model>(
     history: &[Timed<M::Operation>],
     budget: u64,
 ) -> Verdict {
+    search(model, initial, history, budget, MEMO_ENTRIES_MAX).0
+}
+
+/// What a search cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SearchCost {
+    /// Steps taken (each tries or undoes one operation).
+    pub steps: u64,
+    /// Pairs the memo held at the end.
+    pub memo_entries: usize,
+}
+
+/// [`check`] with the memo bounded at `memo_max` pairs, and what it cost.
+pub fn search<M: Model>(
+    model: &M,
+    initial: M::State,
+    history: &[Timed<M::Operation>],
+    budget: u64,
+    memo_max: usize,
+) -> (Verdict, SearchCost) {
+    let mut memo = Memo {
+        seen: HashSet::new(),
+        max: memo_max,
+    };
+    let mut steps = 0u64;
+    let verdict = walk(model, initial, history, budget, &mut memo, &mut steps);
+    let cost = SearchCost {
+        steps,
+        memo_entries: memo.seen.len(),
+    };
+    (verdict, cost)
+}
+
+fn walk<M: Model>(
+    model: &M,
+    initial: M::State,
+    history: &[Timed<M::Operation>],
+    budget: u64,
+    memo: &mut Memo,
+    steps: &mut u64,
+) -> Verdict {
     let mut list = EventList::new(history);
     let mut linearized = OpSet::empty();
-    let mut memo: HashSet<(OpSet, M::State)> = HashSet::new();
     // Operations linearized so far, with the state before each.
     let mut stack: Vec<(usize, M::State)> = Vec::new();
     let mut state = initial;
     let mut cursor = list.first();
     let mut deepest = 0usize;
     let mut stuck = Vec::new();
-    let mut steps = 0u64;
     while list.first() != list.head() {
-        steps += 1;
-        if steps > budget {
+        *steps += 1;
+        if *steps > budget {
             return Verdict::Inconclusive;
         }
         if cursor == list.head() {
@@ -235,7 +286,7 @@ pub fn check<M: Model>(
         if event.is_call {
             if let Some(next_state) = model.step(&state, &history[event.op].operation) {
                 let next_set = linearized.with(event.op);
-                if memo.insert((next_set, next_state.clone())) {
+                if memo.first_visit(next_set, &next_state) {
                     stack.push((event.op, state));
                     state = next_state;
                     linearized = next_set;
@@ -263,6 +314,30 @@ pub fn check<M: Model>(
         }
     }
     Verdict::Linearizable
+}
+
+/// The (linearized set, state) pairs the search has explored.
+struct Memo {
+    seen: HashSet<(OpSet, u64)>,
+    /// Pairs kept at most.
+    max: usize,
+}
+
+impl Memo {
+    /// False if the pair was explored before; true (and remembered, while
+    /// there is room) if not.
+    fn first_visit<S: Hash>(&mut self, set: OpSet, state: &S) -> bool {
+        let mut hasher = DefaultHasher::new();
+        state.hash(&mut hasher);
+        let key = (set, hasher.finish());
+        if self.seen.contains(&key) {
+            return false;
+        }
+        if self.seen.len() < self.max {
+            self.seen.insert(key);
+        }
+        true
+    }
 }
 
 /// The operations still in the list whose call comes at or before
@@ -439,6 +514,34 @@ mod tests {
             check(&Register, 0, &history, 2_000_000),
             Verdict::Linearizable
         );
+    }
+
+    #[test]
+    fn a_full_memo_bounds_memory_and_changes_no_verdict() {
+        // The memo stops growing at its bound; the search goes on without it.
+        let mut history = Vec::new();
+        for wave in 0..6u64 {
+            let base = wave * 100;
+            for writer in 0..3u32 {
+                history.push(op(
+                    base + u64::from(writer),
+                    base + 50,
+                    RegisterOp::Write(writer),
+                ));
+            }
+            history.push(op(base + 10, base + 40, RegisterOp::Read(2)));
+        }
+        let (full, full_cost) = search(&Register, 0, &history, 2_000_000, usize::MAX);
+        let (bounded, bounded_cost) = search(&Register, 0, &history, 2_000_000, 5);
+        assert_eq!(
+            (full, bounded.clone()),
+            (Verdict::Linearizable, Verdict::Linearizable)
+        );
+        assert!(full_cost.memo_entries > 5, "{full_cost:?}");
+        assert_eq!(bounded_cost.memo_entries, 5);
+        history.push(op(1_000, 1_001, RegisterOp::Read(7)));
+        let (stale, _) = search(&Register, 0, &history, 2_000_000, 5);
+        assert!(matches!(stale, Verdict::NotLinearizable { .. }));
     }
 
     #[test]

@@ -24,6 +24,7 @@
 
 mod api;
 mod check;
+mod checker_timing;
 mod cluster;
 mod error;
 mod final_state;
@@ -121,7 +122,7 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosReport, ChaosError> {
     let end = final_state::read_back(&cluster, &shared, &sellers, &buyers)?;
 
     let snapshot = shared.history.snapshot();
-    let mut checks = check::check_histories(&snapshot);
+    let mut checks = check::check_histories(&snapshot, options.first_anomaly);
     checks
         .anomalies
         .extend(check::check_invariants(&snapshot, &end));
@@ -297,6 +298,10 @@ fn start_clients(
 pub fn main_with_args(args: impl IntoIterator<Item = String>) -> i32 {
     let options = match parse_args(args) {
         Ok(Command::Run(options)) => options,
+        Ok(Command::TimeChecker { ops, seed }) => {
+            print!("{}", checker_timing::time_checker(ops, seed));
+            return 0;
+        }
         Ok(Command::Help) => {
             println!("{USAGE}");
             return 0;

@@ -8,7 +8,8 @@ use super::ChaosError;
 /// How to use the binary.
 pub const USAGE: &str = "\
 usage: chaos [--seed N] [--minutes M] [--sellers S] [--buyers B]
-             [--dir DIR] [--keep] [--bin-dir DIR]
+             [--dir DIR] [--keep] [--bin-dir DIR] [--first-anomaly]
+       chaos --time-checker [--ops N] [--seed N]
 
 Starts its own cluster (5 product-DB and 5 customer-DB replicas, 2 seller
 and 2 buyer servers, the financial service) on a loopback address of its
@@ -26,7 +27,13 @@ checker ran out of budget): a timeout is never a pass.
   --dir DIR      where the cluster file, data and logs go (default: a new
                  folder under the system's temp folder, removed after)
   --keep         keep that folder
-  --bin-dir DIR  where the cluster's binaries are (default: next to chaos)";
+  --bin-dir DIR  where the cluster's binaries are (default: next to chaos)
+  --first-anomaly  stop checking at the first object found not
+                 linearizable (the rest are listed as not checked)
+  --time-checker times the linearizability checker on generated histories
+                 of one item (--ops operations, default 10000, from 10
+                 concurrent clients): one linearizable, one with a stale
+                 read; no cluster is started";
 
 /// A run's settings.
 #[derive(Clone, Debug)]
@@ -45,6 +52,8 @@ pub struct ChaosOptions {
     pub keep: bool,
     /// Where the binaries are; `None`: next to the current executable.
     pub bin_dir: Option<PathBuf>,
+    /// Stop checking at the first object found not linearizable.
+    pub first_anomaly: bool,
 }
 
 impl Default for ChaosOptions {
@@ -57,6 +66,7 @@ impl Default for ChaosOptions {
             dir: None,
             keep: false,
             bin_dir: None,
+            first_anomaly: false,
         }
     }
 }
@@ -66,6 +76,8 @@ impl Default for ChaosOptions {
 pub enum Command {
     /// Run with these options.
     Run(ChaosOptions),
+    /// Time the checker on generated histories of `ops` operations.
+    TimeChecker { ops: usize, seed: u64 },
     /// Print the usage.
     Help,
 }
@@ -78,6 +90,8 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Ch
             .map_or(1, |d| d.as_secs()),
         ..ChaosOptions::default()
     };
+    let mut time_checker = false;
+    let mut ops = 10_000usize;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
@@ -105,8 +119,27 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Ch
             "--dir" => options.dir = Some(PathBuf::from(value("--dir")?)),
             "--keep" => options.keep = true,
             "--bin-dir" => options.bin_dir = Some(PathBuf::from(value("--bin-dir")?)),
+            "--first-anomaly" => options.first_anomaly = true,
+            "--time-checker" => time_checker = true,
+            "--ops" => {
+                let text = value("--ops")?;
+                ops = match text.parse::<usize>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => n,
+                    _ => {
+                        return Err(ChaosError::Usage(format!(
+                            "--ops takes a count from 1 to 1000000, not {text:?}"
+                        )))
+                    }
+                };
+            }
             other => return Err(ChaosError::Usage(format!("unknown argument {other:?}"))),
         }
+    }
+    if time_checker {
+        return Ok(Command::TimeChecker {
+            ops,
+            seed: options.seed,
+        });
     }
     Ok(Command::Run(options))
 }
