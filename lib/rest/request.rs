@@ -31,11 +31,15 @@ pub enum ReadError {
     TooLarge,
     /// A header or the body is malformed (400).
     Bad(MarketError),
+    /// The body comes in a transfer coding this server does not know
+    /// (501, as RFC 9112 section 6.1 says); its length is then unknown.
+    UnknownTransferCoding(String),
 }
 
 impl ApiRequest {
     /// Reads method, path, headers and a bounded body from tiny_http.
     pub fn read(request: &mut tiny_http::Request) -> Result<ApiRequest, ReadError> {
+        check_framing(request.headers())?;
         if request
             .body_length()
             .is_some_and(|length| length > BODY_BYTES_MAX)
@@ -106,6 +110,48 @@ impl ApiRequest {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
+}
+
+/// Refuses, before any of the body is read, a request whose body length
+/// cannot be known for sure: a transfer coding other than `chunked` (which
+/// tiny_http would read as chunked), or a `Content-Length` beside a
+/// `Transfer-Encoding`, or two different `Content-Length`s (request
+/// smuggling: a proxy and this server could split the bytes differently;
+/// RFC 9112 section 6.3 says to treat it as an error).
+fn check_framing(headers: &[tiny_http::Header]) -> Result<(), ReadError> {
+    let values = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |h| h.field.equiv(name))
+            .map(|h| h.value.as_str().trim().to_ascii_lowercase())
+    };
+    let codings: Vec<String> = values("Transfer-Encoding")
+        .flat_map(|value| {
+            value
+                .split(',')
+                .map(|coding| coding.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if let Some(unknown) = codings.iter().find(|coding| coding.as_str() != "chunked") {
+        return Err(ReadError::UnknownTransferCoding(unknown.clone()));
+    }
+    let lengths: Vec<String> = values("Content-Length").collect();
+    if !codings.is_empty() && !lengths.is_empty() {
+        return Err(ReadError::Bad(MarketError::invalid(
+            "both Content-Length and Transfer-Encoding: the body's length is ambiguous",
+        )));
+    }
+    if lengths.iter().any(|length| length != &lengths[0])
+        || lengths
+            .first()
+            .is_some_and(|length| length.parse::<u64>().is_err())
+    {
+        return Err(ReadError::Bad(MarketError::invalid(
+            "Content-Length must be one number",
+        )));
+    }
+    Ok(())
 }
 
 fn parse_query(query: &str) -> Vec<(String, String)> {
