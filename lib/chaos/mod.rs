@@ -269,7 +269,8 @@ fn start_clients(
         }
     }
     for buyer in buyers {
-        for writer in [true, false] {
+        // Two writing sessions and a reading one per buyer.
+        for writer in [true, true, false] {
             number += 1;
             let client = Client::login(
                 number,

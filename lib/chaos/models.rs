@@ -128,6 +128,10 @@ pub enum BuyerOp {
     PurchaseRefused,
     /// A purchase refused because the cart is empty.
     PurchaseOfEmptyCart,
+    /// A cart change or a purchase refused because another session's
+    /// purchase held the cart: no change (and no constraint, since the
+    /// hold is not part of the model's state).
+    Busy,
     /// The history as listed: how many purchases, and the
     /// [`history_fingerprint`] of their lines, oldest first (a history only
     /// grows, so the record keeps its fingerprint rather than its copy).
@@ -185,7 +189,7 @@ impl Model for BuyerModel {
                 *expected.entry(item.clone()).or_insert(0) += quantity;
                 (expected == *cart).then(|| with_cart(cart))?
             }
-            BuyerOp::AddRefused => Some(state.clone()),
+            BuyerOp::AddRefused | BuyerOp::Busy => Some(state.clone()),
             BuyerOp::Remove {
                 item,
                 quantity,

@@ -75,7 +75,7 @@ impl fmt::Display for ChaosReport {
         )?;
         writeln!(
             f,
-            "clients: {} sellers x 2 sessions, {} buyers x (writer + reader)",
+            "clients: {} sellers x 2 sessions, {} buyers x (2 writers + reader)",
             self.sellers, self.buyers
         )?;
         let calls: Vec<String> = self

@@ -4,10 +4,10 @@
 //! first changes them. Every call is recorded in the [`History`] with what
 //! it means for each object it touched.
 //!
-//! One writer per buyer: a purchase is several steps over two databases
-//! (read the cart, charge, take the stock, record the sale and empty the
-//! cart), atomic towards readers but not towards a second writer of the
-//! same cart; see the README's note on concurrent carts.
+//! Two writing sessions per buyer: a purchase holds the cart from its first
+//! step to its last, so the other session's cart changes (and purchases)
+//! meanwhile are refused with 409, which the models take as no change; see
+//! the README's note on concurrent carts.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -477,7 +477,15 @@ impl SellerClient {
     }
 }
 
-/// A buyer's client. The writer changes the cart and buys; the reader, on
+/// True if the call was refused because a purchase by another session held
+/// the buyer's cart.
+fn is_busy(reply: &Reply) -> bool {
+    reply.status == 409
+        && reply.error_kind() == "conflict"
+        && reply.error_message().contains("being bought")
+}
+
+/// A buyer's client. Writers change the cart and buy; the reader, on
 /// another session of the same buyer, only reads.
 pub struct BuyerClient {
     /// The session.
@@ -601,6 +609,7 @@ impl BuyerClient {
             Some(reply) if matches!(reply.error_kind(), "insufficient_stock" | "not_found") => {
                 BuyerOp::AddRefused
             }
+            Some(reply) if is_busy(reply) => BuyerOp::Busy,
             // A cart line is capped; a refusal for it changes nothing.
             Some(reply) if reply.status == 400 && reply.error_message().contains("cart line") => {
                 BuyerOp::AddRefused
@@ -633,6 +642,7 @@ impl BuyerClient {
                 },
                 None => return self.client.surprise(text),
             },
+            Some(reply) if is_busy(reply) => BuyerOp::Busy,
             Some(reply) if reply.status == 404 || reply.status == 400 => BuyerOp::RemoveRefused {
                 item: item.id,
                 quantity,
@@ -667,6 +677,7 @@ impl BuyerClient {
             Some(reply) if reply.status == 200 => {
                 self.record_buyer(start, end, &text, BuyerOp::Clear)
             }
+            Some(reply) if is_busy(&reply) => self.record_buyer(start, end, &text, BuyerOp::Busy),
             None => self.client.shared.history.taint(Key::Buyer(self.buyer)),
             Some(_) => self.client.surprise(text),
         }
@@ -722,6 +733,7 @@ impl BuyerClient {
                 BuyerOp::PurchaseRefused
             }
             400 if reply.error_message().contains("empty") => BuyerOp::PurchaseOfEmptyCart,
+            409 if is_busy(&reply) => BuyerOp::Busy,
             _ => return self.client.surprise(text),
         };
         self.record_buyer(start, end, &text, op);

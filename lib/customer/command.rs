@@ -99,6 +99,10 @@ pub enum CustomerCommand {
         purchase: RequestId,
         lines: Vec<PurchasedLine>,
     },
+    /// Abandons a purchase after its first step (the card was declined, the
+    /// stock was short): the cart is released. Changes nothing if the
+    /// purchase does not hold the cart. -> `Done`
+    AbortPurchase { buyer: BuyerId, purchase: RequestId },
     /// Records a buyer's thumb on an item they bought (once per item) and
     /// counts it on its seller. -> `FeedbackRecorded`
     Feedback {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cart::Carts;
 use super::command::PurchaseRecord;
-use crate::market::{ItemId, MarketError, Rating, SellerId, Thumb};
+use crate::market::{limits, ItemId, MarketError, Rating, RequestId, SellerId, Thumb};
 
 /// A seller's own data.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -40,6 +40,18 @@ pub(super) struct BuyerProfile {
     /// Every item the buyer ever bought: what feedback may be given on.
     #[serde(with = "super::pairs")]
     bought: BTreeMap<ItemId, BoughtItem>,
+    /// The purchase under way, which holds the cart (absent in older
+    /// snapshots).
+    #[serde(default)]
+    purchase_under_way: Option<CartHold>,
+}
+
+/// A purchase holding the buyer's cart: no other command changes the cart
+/// until the purchase completes, is abandoned, or `until_ms` passes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct CartHold {
+    purchase: RequestId,
+    until_ms: u64,
 }
 
 /// An item a buyer bought.
@@ -52,6 +64,43 @@ struct BoughtItem {
 }
 
 impl BuyerProfile {
+    /// Refuses a change of the cart while a purchase other than
+    /// `purchase` holds it.
+    pub(super) fn check_cart_free(
+        &self,
+        purchase: Option<&RequestId>,
+        now_ms: u64,
+    ) -> Result<(), MarketError> {
+        match &self.purchase_under_way {
+            Some(hold) if now_ms < hold.until_ms && Some(&hold.purchase) != purchase => {
+                Err(MarketError::Conflict(
+                    "the cart is being bought by a purchase under way; try again when it ends"
+                        .into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `purchase` holds the cart from now for at most `PURCHASE_HOLD_MS`.
+    pub(super) fn hold_cart(&mut self, purchase: &RequestId, now_ms: u64) {
+        self.purchase_under_way = Some(CartHold {
+            purchase: purchase.clone(),
+            until_ms: now_ms.saturating_add(limits::PURCHASE_HOLD_MS),
+        });
+    }
+
+    /// Releases the cart if `purchase` holds it.
+    pub(super) fn release_cart(&mut self, purchase: &RequestId) {
+        if self
+            .purchase_under_way
+            .as_ref()
+            .is_some_and(|hold| &hold.purchase == purchase)
+        {
+            self.purchase_under_way = None;
+        }
+    }
+
     /// Appends `record` to the history, counts its units, remembers its
     /// items for feedback and takes what it bought out of both carts (what
     /// else is there, added meanwhile by another session, stays). Returns

@@ -26,8 +26,11 @@
 //!   to the saved one; while another session is live it stays, because that
 //!   session may still be working on it.
 //! - **Purchases** take two commands around the product DB's sale:
-//!   `BeginPurchase` hands out the cart and `CompletePurchase` records the
-//!   sale. Both are idempotent by purchase id, apart from the request log.
+//!   `BeginPurchase` hands out the cart and holds it for the purchase (no
+//!   other command changes it) and `CompletePurchase` records the sale and
+//!   releases it; `AbortPurchase` releases it after a refusal, and the hold
+//!   ends by itself after `PURCHASE_HOLD_MS`. Begin and Complete are
+//!   idempotent by purchase id, apart from the request log.
 //! - **Feedback** only on an item the buyer bought, once per item; it counts
 //!   on the item's seller.
 //! - **No panics on input.** Every field from the network is checked against
@@ -183,6 +186,12 @@ impl CustomerState {
                 purchase,
                 lines,
             } => self.complete_purchase(*buyer, purchase, lines, now_ms),
+            Command::AbortPurchase { buyer, purchase } => {
+                if let Some(profile) = self.buyers.profile_mut(*buyer) {
+                    profile.release_cart(purchase);
+                }
+                Ok(CustomerOutcome::Done)
+            }
             Command::Feedback {
                 session,
                 item,
@@ -197,6 +206,7 @@ impl CustomerState {
                 quantity,
                 available,
             } => self.with_buyer(session, now_ms, |buyer| {
+                buyer.check_cart_free(None, now_ms)?;
                 buyer.carts.live.add(*item, *quantity, *available)?;
                 Ok(show_cart(buyer))
             }),
@@ -205,11 +215,15 @@ impl CustomerState {
                 item,
                 quantity,
             } => self.with_buyer(session, now_ms, |buyer| {
+                buyer.check_cart_free(None, now_ms)?;
                 buyer.carts.live.remove(*item, *quantity)?;
                 Ok(show_cart(buyer))
             }),
             Command::CartSave { session } => self.with_buyer(session, now_ms, save_cart),
-            Command::CartClear { session } => self.with_buyer(session, now_ms, clear_cart),
+            Command::CartClear { session } => self.with_buyer(session, now_ms, |buyer| {
+                buyer.check_cart_free(None, now_ms)?;
+                clear_cart(buyer)
+            }),
             Command::CartShow { session } => {
                 self.with_buyer(session, now_ms, |buyer| Ok(show_cart(buyer)))
             }
@@ -368,13 +382,15 @@ impl CustomerState {
         if let Some(record) = self.completed_record(buyer, purchase)? {
             return Ok(CustomerOutcome::Purchased(record));
         }
-        let cart = &self.session_buyer(buyer).carts.live;
-        if cart.is_empty() {
+        let profile = self.session_buyer(buyer);
+        profile.check_cart_free(Some(purchase), now_ms)?;
+        if profile.carts.live.is_empty() {
             return Err(MarketError::invalid("cart is empty"));
         }
+        profile.hold_cart(purchase, now_ms);
         Ok(CustomerOutcome::PurchaseStarted {
             buyer,
-            lines: cart.lines().to_vec(),
+            lines: profile.carts.live.lines().to_vec(),
         })
     }
 
@@ -403,6 +419,7 @@ impl CustomerState {
             lines: lines.to_vec(),
         };
         let history_index = profile.record_purchase(record.clone());
+        profile.release_cart(purchase);
         self.purchases.insert(
             purchase.clone(),
             CompletedPurchase {

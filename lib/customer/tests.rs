@@ -30,8 +30,12 @@ struct Replica {
 
 impl Replica {
     fn new() -> Self {
+        Replica::with_session_timeout(TIMEOUT_MS)
+    }
+
+    fn with_session_timeout(timeout_ms: u64) -> Self {
         Replica {
-            state: CustomerState::new(TIMEOUT_MS),
+            state: CustomerState::new(timeout_ms),
             now_ms: 0,
             read_by: None,
             requests: 0,
@@ -903,6 +907,12 @@ fn a_purchase_s_first_answer_is_final_for_its_id() {
             lines: vec![line_of(3, 1)]
         })
     );
+    replica
+        .run(Command::AbortPurchase {
+            buyer,
+            purchase: RequestId("p2".into()),
+        })
+        .expect("abandoned");
     replica.add(&session, 4, 2).expect("in stock");
     assert_eq!(
         replica.begin_as_sent(&session, "p2"),
@@ -962,28 +972,80 @@ fn complete_purchase_records_history_counts_and_empties_both_carts() {
 }
 
 #[test]
-fn what_another_session_added_during_a_purchase_stays_in_the_cart() {
-    // Purchase is two customer-DB steps around the sale. A second session of
-    // the same buyer adds to the cart in between: a new item, and more of an
-    // item being bought. Completing takes out what was bought; the rest
-    // stays (before, the whole cart was emptied, unbought units included).
+fn a_purchase_holds_the_cart_until_it_completes() {
+    // Purchase is two customer-DB steps around the sale. Between them, the
+    // cart is held: another session's add, remove and clear, and a second
+    // purchase, are refused (409) and change nothing; reads see the cart as
+    // it is. Completing takes out what was bought and releases the cart.
+    // (Before, a remove in between could take out units being bought.)
     let mut replica = Replica::new();
     let (seller, _) = replica.seller("sam");
     let (buyer, session) = replica.buyer("ann");
     replica.add(&session, 1, 2).expect("in stock");
-    replica.save(&session).expect("live session");
     let other = replica.log_in(Role::Buyer, "ann");
     assert!(matches!(
         replica.begin(&session, "p1"),
         Ok(Outcome::PurchaseStarted { .. })
     ));
-    replica.add(&other, 7, 1).expect("in stock");
-    replica.add(&other, 1, 3).expect("in stock");
+    let held = |result: CustomerResult| matches!(result, Err(MarketError::Conflict(_)));
+    assert!(held(replica.add(&other, 7, 1)));
+    assert!(held(replica.remove(&other, 1, 1)));
+    assert!(held(replica.run(Command::CartClear {
+        session: other.clone()
+    })));
+    assert!(held(replica.begin(&other, "p2")));
+    assert_eq!(replica.cart(&other), [(1, 2)], "nothing changed");
     let bought = vec![line(1, seller, 2)];
     assert!(matches!(
         replica.complete(buyer, "p1", bought),
         Ok(Outcome::Purchased(_))
     ));
+    assert!(replica.cart(&session).is_empty());
+    replica.add(&other, 7, 1).expect("released");
+}
+
+#[test]
+fn an_abandoned_purchase_releases_the_cart_and_so_does_time() {
+    let mut replica = Replica::with_session_timeout(10 * limits::PURCHASE_HOLD_MS);
+    let (buyer, session) = replica.buyer("ann");
+    replica.add(&session, 1, 2).expect("in stock");
+    assert!(replica.begin(&session, "p1").is_ok());
+    let abort = |purchase: &str| Command::AbortPurchase {
+        buyer,
+        purchase: RequestId(purchase.to_string()),
+    };
+    replica.run(abort("p9")).expect("another purchase: nothing");
+    assert!(matches!(
+        replica.add(&session, 3, 1),
+        Err(MarketError::Conflict(_))
+    ));
+    replica.run(abort("p1")).expect("released");
+    replica.add(&session, 3, 1).expect("free again");
+    // A purchase whose frontend died holds the cart until its time runs out.
+    assert!(replica.begin(&session, "p2").is_ok());
+    replica.at(limits::PURCHASE_HOLD_MS - 1);
+    assert!(matches!(
+        replica.add(&session, 3, 1),
+        Err(MarketError::Conflict(_))
+    ));
+    replica.at(limits::PURCHASE_HOLD_MS);
+    replica.add(&session, 3, 1).expect("the hold ran out");
+}
+
+#[test]
+fn what_is_added_after_a_hold_ran_out_stays_in_the_cart() {
+    // A purchase completing after its hold ran out (a frontend stalled for
+    // longer than PURCHASE_HOLD_MS) takes out only what it bought.
+    let mut replica = Replica::with_session_timeout(10 * limits::PURCHASE_HOLD_MS);
+    let (seller, _) = replica.seller("sam");
+    let (buyer, session) = replica.buyer("ann");
+    replica.add(&session, 1, 2).expect("in stock");
+    assert!(replica.begin(&session, "p1").is_ok());
+    replica.at(limits::PURCHASE_HOLD_MS);
+    replica.add(&session, 7, 1).expect("in stock");
+    replica.add(&session, 1, 3).expect("in stock");
+    let bought = vec![line(1, seller, 2)];
+    assert!(replica.complete(buyer, "p1", bought).is_ok());
     assert_eq!(replica.cart(&session), [(1, 3), (7, 1)], "not bought: kept");
 }
 

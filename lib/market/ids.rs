@@ -156,6 +156,11 @@ impl RequestId {
         RequestId(format!("{}{}", purchase.0, limits::PURCHASE_STEP_SUFFIX))
     }
 
+    /// The id of the step that abandons a purchase after its first step.
+    pub fn purchase_abort_step(purchase: &RequestId) -> RequestId {
+        RequestId(format!("{}{}", purchase.0, limits::PURCHASE_ABORT_SUFFIX))
+    }
+
     fn parse_within(text: &str, chars_max: usize) -> Result<Self, MarketError> {
         let ok = !text.is_empty()
             && text.len() <= chars_max

@@ -43,11 +43,23 @@ pub mod limits {
     /// A purchase's last step goes to the customer DB under the purchase's
     /// id with this suffix (its own id: the first step used the plain one).
     pub const PURCHASE_STEP_SUFFIX: &str = "/complete";
+    /// A purchase abandoned after its first step (card declined, stock
+    /// short) says so to the customer DB under the purchase's id with this
+    /// suffix, which releases the cart.
+    pub const PURCHASE_ABORT_SUFFIX: &str = "/abort";
     /// Request ids the databases take: a client's, or a purchase step's.
     pub const DATABASE_REQUEST_ID_CHARS_MAX: usize =
         REQUEST_ID_CHARS_MAX + PURCHASE_STEP_SUFFIX.len();
-    // Any id the API accepts must make a step id the databases accept.
+    // Any id the API accepts must make step ids the databases accept.
     const _: () = assert!(DATABASE_REQUEST_ID_CHARS_MAX >= REQUEST_ID_CHARS_MAX + 9);
+    const _: () = assert!(
+        DATABASE_REQUEST_ID_CHARS_MAX >= REQUEST_ID_CHARS_MAX + PURCHASE_ABORT_SUFFIX.len()
+    );
+    /// A purchase holds its buyer's cart from its first step until it
+    /// completes or is abandoned, and at most this long (by the customer
+    /// DB's agreed time): a frontend that died mid-purchase releases the
+    /// cart this way. Far longer than a purchase takes, failovers included.
+    pub const PURCHASE_HOLD_MS: u64 = 30_000;
     /// Results of this many recent requests are kept for exactly-once retries.
     pub const REQUEST_LOG_ENTRIES_MAX: usize = 100_000;
 }

@@ -3,7 +3,9 @@
 use serde_json::{json, Value};
 
 use crate::customer::{CustomerCommand, CustomerOutcome};
-use crate::market::{CartLine, Category, ItemId, MarketError, RequestId, Role, Thumb};
+use crate::market::{
+    CartLine, Category, ItemId, MarketError, PurchasedLine, RequestId, Role, Thumb,
+};
 use crate::product::{ProductCommand, ProductOutcome};
 use crate::soap::{PaymentDecision, PaymentRequest, SoapError};
 
@@ -233,13 +235,18 @@ fn clear_cart(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply 
 }
 
 /// A purchase in four steps, each safe to repeat with the same request id:
-/// 1. the customer DB hands over the cart (or the receipt, if this purchase
-///    already completed: a retry after a crash);
+/// 1. the customer DB hands over the cart and holds it for this purchase
+///    (or the receipt, if this purchase already completed: a retry after a
+///    crash); its answer is final for the purchase's id;
 /// 2. the financial service approves the card (its answer is a function of
 ///    the request id, so a retry gets the same answer);
 /// 3. the product DB sells every line or none (idempotent by request id);
-/// 4. the customer DB records history and counts and empties the cart
-///    (idempotent by purchase id).
+/// 4. the customer DB records history and counts, takes what was bought out
+///    of the cart and releases it (idempotent by purchase id).
+///
+/// A purchase refused at step 2 or 3 releases the cart at once. One whose
+/// fate is unknown (a database did not answer) keeps it, so that a retry
+/// completes it; the hold ends by itself after `PURCHASE_HOLD_MS`.
 fn purchase(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     let session = request.session()?;
     let card: Card = body::parse(&request.body)?;
@@ -255,11 +262,18 @@ fn purchase(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
         CustomerOutcome::PurchaseStarted { buyer, lines } => (buyer, lines),
         other => return Err(unexpected(other)),
     };
-    let amount_cents = cart_total_cents(backends, &request.request_id, &lines)?;
-    authorize(backends, &purchase, card, amount_cents)?;
-    let sold = match backends.product(&request.request_id, ProductCommand::Purchase { lines })? {
-        ProductOutcome::Purchased(sold) => sold,
-        other => return Err(unexpected(other)),
+    let sold = match pay_and_sell(backends, request, &purchase, card, lines) {
+        Ok(sold) => sold,
+        Err(refusal) if !matches!(refusal, MarketError::Unavailable(_)) => {
+            let abort = CustomerCommand::AbortPurchase {
+                buyer,
+                purchase: purchase.clone(),
+            };
+            // Best effort: if this is lost, the hold runs out by itself.
+            let _ = backends.customer(&RequestId::purchase_abort_step(&purchase), abort);
+            return Err(refusal);
+        }
+        Err(unknown) => return Err(unknown),
     };
     let complete = CustomerCommand::CompletePurchase {
         buyer,
@@ -271,6 +285,22 @@ fn purchase(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
         CustomerOutcome::Purchased(record) => {
             Ok((200, json!({ "purchase": json::purchase(&record) })))
         }
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Steps 2 and 3 of a purchase: the card, then the sale.
+fn pay_and_sell(
+    backends: &Backends,
+    request: &ApiRequest,
+    purchase: &RequestId,
+    card: Card,
+    lines: Vec<CartLine>,
+) -> Result<Vec<PurchasedLine>, MarketError> {
+    let amount_cents = cart_total_cents(backends, &request.request_id, &lines)?;
+    authorize(backends, purchase, card, amount_cents)?;
+    match backends.product(&request.request_id, ProductCommand::Purchase { lines })? {
+        ProductOutcome::Purchased(sold) => Ok(sold),
         other => Err(unexpected(other)),
     }
 }
