@@ -89,7 +89,9 @@ fn why_skip() -> Option<String> {
             .output()
             .is_ok_and(|o| o.status.success());
         if !found {
-            return Some(format!("{tool} is not installed (apt-get install {package})"));
+            return Some(format!(
+                "{tool} is not installed (apt-get install {package})"
+            ));
         }
     }
     let probe = format!("mkt-probe-{}", std::process::id());
@@ -108,7 +110,10 @@ fn why_skip() -> Option<String> {
 }
 
 fn our_namespaces() -> Vec<String> {
-    let output = Command::new("ip").args(["netns", "list"]).output().expect("ip netns list");
+    let output = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip netns list");
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| line.split_whitespace().next())
@@ -169,7 +174,9 @@ fn watchdog() -> Arc<AtomicBool> {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        say(&format!("over the time limit of {TIME_LIMIT:?}: taking the hosts down"));
+        say(&format!(
+            "over the time limit of {TIME_LIMIT:?}: taking the hosts down"
+        ));
         down();
         std::process::exit(101);
     });
@@ -198,7 +205,10 @@ fn cluster_status() -> Vec<Value> {
 }
 
 fn replicas<'a>(status: &'a [Value], component: &str) -> Vec<&'a Value> {
-    status.iter().filter(|p| p["component"] == component).collect()
+    status
+        .iter()
+        .filter(|p| p["component"] == component)
+        .collect()
 }
 
 /// The product DB's leader: (index, term, address), once one is known.
@@ -216,7 +226,10 @@ fn product_leader() -> (usize, u64, String) {
                 leader["address"].as_str().unwrap().to_string(),
             );
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "no product-DB leader");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no product-DB leader"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -244,7 +257,11 @@ impl Client {
             .expect("start a client in the client host");
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Client { child, stdin, stdout }
+        Client {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     fn send(&mut self, line: &str) -> Value {
@@ -252,7 +269,10 @@ impl Client {
         self.stdin.flush().unwrap();
         let mut reply = String::new();
         self.stdout.read_line(&mut reply).expect("read the client");
-        assert!(!reply.is_empty(), "the client exited before answering {line:?}");
+        assert!(
+            !reply.is_empty(),
+            "the client exited before answering {line:?}"
+        );
         serde_json::from_str(&reply).unwrap_or_else(|_| panic!("not JSON: {reply}"))
     }
 
@@ -296,7 +316,13 @@ fn helper_start(host: &str, mode: &str) -> Child {
     Command::new(script())
         .args(["run", "--on", host])
         .arg(exe)
-        .args(["--ignored", "--exact", "namespace_helper", "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "namespace_helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("HOSTS_HELPER", mode)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -310,7 +336,10 @@ fn helper_finish(child: Child) -> Vec<String> {
     let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
         // libtest may print "test namespace_helper ... " on the same line.
-        .filter_map(|l| l.find("HELPER ").map(|at| l[at + "HELPER ".len()..].to_string()))
+        .filter_map(|l| {
+            l.find("HELPER ")
+                .map(|at| l[at + "HELPER ".len()..].to_string())
+        })
         .collect();
     assert!(
         !lines.is_empty(),
@@ -345,7 +374,10 @@ fn check_the_cluster_files_differ_only_in_addresses() {
         }
     }
     to_loopback(&mut moved);
-    assert_eq!(moved, local, "conf/hosts.json is conf/local.json but for addresses");
+    assert_eq!(
+        moved, local,
+        "conf/hosts.json is conf/local.json but for addresses"
+    );
 }
 
 /// Every process is up, at its address, and runs in the namespace of the
@@ -358,16 +390,29 @@ fn check_every_process_is_on_its_host() {
         let component = process["component"].as_str().unwrap();
         let index = process["index"].as_u64().unwrap();
         let address = process["address"].as_str().unwrap();
-        assert_eq!(process["up"], true, "{component} {index} is down: {process}");
+        assert_eq!(
+            process["up"], true,
+            "{component} {index} is down: {process}"
+        );
         let host = host_of_ip(ip_of(address))
             .unwrap_or_else(|| panic!("{component} {index} at {address}: on no host"));
         // The process really runs in that host's namespace.
         let pid_file = run_dir().join(format!("pids/{component}-{index}.pid"));
         let pid = std::fs::read_to_string(&pid_file).expect("a pid file");
-        let its_net = std::fs::metadata(format!("/proc/{}/ns/net", pid.trim())).unwrap().ino();
-        let host_net = std::fs::metadata(format!("/run/netns/{host}")).unwrap().ino();
-        assert_eq!(its_net, host_net, "{component} {index} does not run in {host}");
-        per_host.entry(host).or_default().push(format!("{component} {index}"));
+        let its_net = std::fs::metadata(format!("/proc/{}/ns/net", pid.trim()))
+            .unwrap()
+            .ino();
+        let host_net = std::fs::metadata(format!("/run/netns/{host}"))
+            .unwrap()
+            .ino();
+        assert_eq!(
+            its_net, host_net,
+            "{component} {index} does not run in {host}"
+        );
+        per_host
+            .entry(host)
+            .or_default()
+            .push(format!("{component} {index}"));
     }
     // The replicas of one database are on five different hosts.
     for component in ["product-db", "customer-db"] {
@@ -411,7 +456,10 @@ fn run_every_client_operation() {
     buyer.ok("login bob pw2");
     let found = buyer.ok("search 3 lamp");
     assert_eq!(found["items"][0]["id"], lamp.as_str(), "{found}");
-    assert_eq!(cents(&buyer.ok(&format!("item {lamp}"))["item"]["price"]), 1000);
+    assert_eq!(
+        cents(&buyer.ok(&format!("item {lamp}"))["item"]["price"]),
+        1000
+    );
     buyer.ok(&format!("add {lamp} 2"));
     buyer.ok(&format!("add {chair} 1"));
     buyer.ok(&format!("remove {chair} 1"));
@@ -433,7 +481,10 @@ fn run_every_client_operation() {
     }
     let bought = bought.expect("a purchase approved in ten tries");
     assert_eq!(cents(&bought["purchase"]["total"]), 2000, "{bought}");
-    assert_eq!(buyer.ok("history")["purchases"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        buyer.ok("history")["purchases"].as_array().unwrap().len(),
+        1
+    );
     buyer.ok(&format!("feedback {lamp} up"));
     let rating = buyer.ok(&format!("seller-rating {seller_id}"));
     assert_eq!(rating["up"], 1, "{rating}");
@@ -454,7 +505,9 @@ struct Sent {
 fn partition_the_product_leader() {
     let (leader, term, leader_address) = product_leader();
     let leader_host = host_of_ip(ip_of(&leader_address)).unwrap();
-    say(&format!("product-DB leader: replica {leader} on {leader_host}, term {term}"));
+    say(&format!(
+        "product-DB leader: replica {leader} on {leader_host}, term {term}"
+    ));
 
     // The writer uses the seller servers on the other hosts: a client that
     // holds a connection to a frontend on the cut host waits for its HTTP
@@ -470,8 +523,11 @@ fn partition_the_product_leader() {
         .collect();
     writer_config["seller_server"] = json!(frontends);
     let writer_config_path = run_dir().join("writer.json");
-    std::fs::write(&writer_config_path, serde_json::to_vec_pretty(&writer_config).unwrap())
-        .unwrap();
+    std::fs::write(
+        &writer_config_path,
+        serde_json::to_vec_pretty(&writer_config).unwrap(),
+    )
+    .unwrap();
 
     let mut writer = Client::start("seller-client", &writer_config_path);
     writer.ok("login alice pw1");
@@ -491,7 +547,12 @@ fn partition_the_product_leader() {
                 cents += 1;
                 let sent = Instant::now();
                 let reply = writer.send(&format!("change-price {item} {}", price_text(cents)));
-                let write = Sent { sent, answered: Instant::now(), cents, ok: reply["ok"] == true };
+                let write = Sent {
+                    sent,
+                    answered: Instant::now(),
+                    cents,
+                    ok: reply["ok"] == true,
+                };
                 if !write.ok {
                     say(&format!("a write failed: {reply}"));
                 }
@@ -500,7 +561,13 @@ fn partition_the_product_leader() {
         })
     };
     let acked_after = |since: Instant| -> Vec<Sent> {
-        writes.lock().unwrap().iter().filter(|w| w.ok && w.sent >= since).cloned().collect()
+        writes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|w| w.ok && w.sent >= since)
+            .cloned()
+            .collect()
     };
     let wait_for = |what: &str, timeout: Duration, count: usize, since: Instant| {
         let started = Instant::now();
@@ -510,7 +577,12 @@ fn partition_the_product_leader() {
         }
     };
     let test_start = Instant::now();
-    wait_for("writes before the cut", Duration::from_secs(20), 10, test_start);
+    wait_for(
+        "writes before the cut",
+        Duration::from_secs(20),
+        10,
+        test_start,
+    );
 
     // Watch the majority's replicas for a new leader from the moment of the cut.
     let majority: Vec<String> = replicas(&cluster_status(), "product-db")
@@ -533,9 +605,10 @@ fn partition_the_product_leader() {
     };
     let watched = helper_finish(watcher);
     say(&format!("after the cut: {}", watched.join("; ")));
-    let new_leader = watched.iter().find(|l| l.starts_with("leader ")).unwrap_or_else(|| {
-        panic!("no new leader on the majority side: {watched:?}")
-    });
+    let new_leader = watched
+        .iter()
+        .find(|l| l.starts_with("leader "))
+        .unwrap_or_else(|| panic!("no new leader on the majority side: {watched:?}"));
     let after_ms: u64 = new_leader
         .rsplit_once("after_ms ")
         .and_then(|(_, ms)| ms.parse().ok())
@@ -554,14 +627,21 @@ fn partition_the_product_leader() {
         resumed.as_millis(),
         acked_after(cut).len()
     ));
-    assert!(resumed <= WRITES_RESUME_WITHIN, "writes resumed only after {resumed:?}");
+    assert!(
+        resumed <= WRITES_RESUME_WITHIN,
+        "writes resumed only after {resumed:?}"
+    );
 
     // The old leader, still running inside its host, answers no stale read:
     // anything it returns must be at least the price last acknowledged when
     // the read began. Asked at the cut, and again once the majority has
     // moved on by many writes.
     let reads = [
-        ("at the cut", floor_at_cut, read_at_cut.join().expect("the read at the cut")),
+        (
+            "at the cut",
+            floor_at_cut,
+            read_at_cut.join().expect("the read at the cut"),
+        ),
         {
             let floor = acked_after(test_start).last().unwrap().cents;
             let answer = helper(leader_host, &format!("read {leader_address} {item}"), None);
@@ -593,7 +673,7 @@ fn partition_the_product_leader() {
     hosts_ok(&["heal"]);
     let healed = Instant::now();
     let writes = writes.lock().unwrap().clone();
-    let last_acked = writes.iter().filter(|w| w.ok).next_back().unwrap().cents;
+    let last_acked = writes.iter().rfind(|w| w.ok).unwrap().cents;
     let last_sent = writes.last().unwrap().cents;
 
     // Every replica of both databases converges (digest: applied index and
@@ -603,13 +683,20 @@ fn partition_the_product_leader() {
             .iter()
             .map(|p| p["address"].as_str().unwrap().to_string())
             .collect();
-        let result = helper("mkt-client", &format!("digests {kind} {}", addresses.join(",")), None);
+        let result = helper(
+            "mkt-client",
+            &format!("digests {kind} {}", addresses.join(",")),
+            None,
+        );
         say(&format!(
             "{component} after healing ({} ms): {}",
             healed.elapsed().as_millis(),
             result.join("; ")
         ));
-        assert!(result[0].starts_with("converged"), "{component}: {result:?}");
+        assert!(
+            result[0].starts_with("converged"),
+            "{component}: {result:?}"
+        );
     }
     // cluster-status agrees: every process up, the product replicas at one
     // applied index, the old leader a follower of the new term.
@@ -704,7 +791,9 @@ fn namespace_helper() {
     };
     let words: Vec<&str> = mode.split_whitespace().collect();
     let addresses = |list: &str| -> Vec<std::net::SocketAddr> {
-        list.split(',').map(|a| a.parse().expect("an address")).collect()
+        list.split(',')
+            .map(|a| a.parse().expect("an address"))
+            .collect()
     };
     match words.as_slice() {
         ["read", address, item] => {
@@ -712,7 +801,9 @@ fn namespace_helper() {
             let stub = ProductDbClient::new(channel);
             let request = ProductRequest {
                 request_id: RequestId(format!("hosts-read-{}", std::process::id())),
-                command: ProductCommand::GetItem { item: item.parse().expect("an item id") },
+                command: ProductCommand::GetItem {
+                    item: item.parse().expect("an item id"),
+                },
             };
             let mut call = CommandRequest::new();
             call.set_command(serde_json::to_vec(&request).unwrap());
