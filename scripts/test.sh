@@ -23,4 +23,13 @@ if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import zeep" 2>/dev/null;
   export MARKETPLACE_ZEEP_PYTHON="$venv/bin/python"
 fi
 
+# tests/hosts.rs runs the cluster on network-namespace hosts and cuts one
+# off with iptables: as root, install iptables if it is missing (best
+# effort; without it the test says it was skipped and why).
+if [ "$(id -u)" -eq 0 ] && ! command -v iptables >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "installing iptables for the hosts test" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables; } >/dev/null 2>&1 ||
+    echo "note: could not install iptables; the hosts test will be skipped" >&2
+fi
+
 cargo test --release "$@"
