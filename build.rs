@@ -16,8 +16,9 @@ fn main() {
         .pure()
         .include("proto")
         .input("proto/marketplace.proto")
+        .input("proto/health.proto")
         .parse_and_typecheck()
-        .expect("proto/marketplace.proto parses");
+        .expect("the files in proto/ parse");
     let descriptors: Vec<protobuf::descriptor::FileDescriptorProto> = parsed
         .file_descriptors
         .iter()
@@ -46,7 +47,7 @@ fn main() {
     }
     std::fs::write(
         out_dir.join("mod.rs"),
-        "pub mod marketplace;\npub mod marketplace_grpc;\n",
+        "pub mod marketplace;\npub mod marketplace_grpc;\npub mod health;\npub mod health_grpc;\n",
     )
     .expect("mod.rs writes");
 }

@@ -9,12 +9,12 @@ use crate::customer::CustomerState;
 use crate::replication::Replicator;
 use crate::rpc::{
     customer_service, environment, serve_database, start_clock_readings, CustomerStamp,
-    DatabaseService,
+    DatabaseService, CUSTOMER_DB_SERVICE,
 };
 use crate::sequencer_driver::{SequencerOptions, SequencerReplicator};
 use crate::transport::FaultSwitch;
 
-use super::{park_forever, server_setup, Failure};
+use super::{health_of, park_forever, server_setup, Failure};
 
 /// Serves replica `--index` of the customer DB until killed.
 pub fn run_customer_db(arguments: impl IntoIterator<Item = String>) -> Result<(), Failure> {
@@ -37,11 +37,12 @@ pub fn run_customer_db(arguments: impl IntoIterator<Item = String>) -> Result<()
     let stamp = Arc::new(CustomerStamp::new(index as u16));
     start_clock_readings(replicator.clone(), stamp.clone())
         .map_err(|e| Failure::runtime("cannot start the clock readings", e))?;
+    let health = health_of(CUSTOMER_DB_SERVICE, &replicator);
     let service = customer_service(DatabaseService::new(
         replicator,
         Arc::new(move |request| stamp.stamp(request)),
     ));
-    let _server = serve_database(environment("customer-db"), address, service)
+    let _server = serve_database(environment("customer-db"), address, service, health)
         .map_err(|e| Failure::runtime(&format!("cannot serve gRPC on {address}"), e))?;
     log::info!("customer-db {index} serving gRPC on {address}");
     park_forever()

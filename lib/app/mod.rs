@@ -79,6 +79,18 @@ pub fn server_setup(
     Ok((config, index))
 }
 
+/// The gRPC health service of a database replica, reading its status.
+pub fn health_of<S: crate::replication::StateMachine>(
+    service_name: &'static str,
+    replicator: &std::sync::Arc<dyn crate::replication::Replicator<S>>,
+) -> crate::rpc::HealthService {
+    let replicator = replicator.clone();
+    crate::rpc::HealthService::new(
+        service_name,
+        std::sync::Arc::new(move || replicator.status()),
+    )
+}
+
 /// Blocks the calling thread for good: servers run on their own threads
 /// and end with the process (SIGTERM or SIGKILL).
 pub fn park_forever() -> ! {

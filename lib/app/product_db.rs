@@ -8,10 +8,13 @@ use crate::config::Component;
 use crate::product::ProductState;
 use crate::raft_driver::{RaftOptions, RaftReplicator};
 use crate::replication::Replicator;
-use crate::rpc::{environment, product_service, serve_database, stamp_nothing, DatabaseService};
+use crate::rpc::{
+    environment, product_service, serve_database, stamp_nothing, DatabaseService,
+    PRODUCT_DB_SERVICE,
+};
 use crate::transport::FaultSwitch;
 
-use super::{park_forever, server_setup, Failure};
+use super::{health_of, park_forever, server_setup, Failure};
 
 /// Serves replica `--index` of the product DB until killed.
 pub fn run_product_db(arguments: impl IntoIterator<Item = String>) -> Result<(), Failure> {
@@ -33,8 +36,9 @@ pub fn run_product_db(arguments: impl IntoIterator<Item = String>) -> Result<(),
     let replicator = RaftReplicator::start(options, ProductState::new())
         .map_err(|e| Failure::runtime("cannot start Raft", e))?;
     let replicator: Arc<dyn Replicator<ProductState>> = Arc::new(replicator);
+    let health = health_of(PRODUCT_DB_SERVICE, &replicator);
     let service = product_service(DatabaseService::new(replicator, Arc::new(stamp_nothing)));
-    let _server = serve_database(environment("product-db"), address, service)
+    let _server = serve_database(environment("product-db"), address, service, health)
         .map_err(|e| Failure::runtime(&format!("cannot serve gRPC on {address}"), e))?;
     log::info!("product-db {index} serving gRPC on {address}");
     park_forever()

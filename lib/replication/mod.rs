@@ -182,6 +182,18 @@ pub struct ReplicaStatus {
     pub view: Option<ViewSummary>,
 }
 
+impl ReplicaStatus {
+    /// True if the replica takes part in answering calls now: a Raft
+    /// replica that leads or follows a known leader, a sequencer member
+    /// working in its view (what the gRPC health check reports).
+    pub fn serves(&self) -> bool {
+        match self.protocol.as_str() {
+            "sequencer" => self.role == "member",
+            _ => matches!(self.role.as_str(), "leader" | "follower") && self.leader.is_some(),
+        }
+    }
+}
+
 /// A sequencer member's view, for cluster-status.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewSummary {

@@ -21,6 +21,7 @@ use crate::product::ProductState;
 use crate::replication::{ReplicaStatus, ReplicationError, Replicator, StateMachine};
 use crate::transport::FaultSettings;
 
+use super::health::HealthService;
 use super::reply_slot::reply_slot;
 
 /// Serves one database's `Execute` and `Status` calls.
@@ -226,9 +227,11 @@ pub fn serve_database(
     environment: Arc<grpcio::Environment>,
     address: SocketAddr,
     service: grpcio::Service,
+    health: HealthService,
 ) -> Result<RunningServer, grpcio::Error> {
     let mut server = ServerBuilder::new(environment)
         .register_service(service)
+        .register_service(health.into_service())
         .build()?;
     server.add_listening_port(address.to_string(), grpcio::ServerCredentials::insecure())?;
     server.start();

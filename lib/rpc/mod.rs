@@ -8,6 +8,7 @@
 mod customer_clock;
 mod database_client;
 mod database_service;
+mod health;
 mod machines;
 mod reply_slot;
 
@@ -16,6 +17,7 @@ pub use database_client::{DatabaseClient, DatabaseKind};
 pub use database_service::{
     customer_service, product_service, serve_database, DatabaseService, RunningServer, Stamp,
 };
+pub use health::{HealthService, StatusSource, CUSTOMER_DB_SERVICE, PRODUCT_DB_SERVICE};
 pub use machines::stamp_nothing;
 
 use std::sync::Arc;
