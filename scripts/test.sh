@@ -32,4 +32,13 @@ if [ "$(id -u)" -eq 0 ] && ! command -v iptables >/dev/null 2>&1 && command -v a
     echo "note: could not install iptables; the hosts test will be skipped" >&2
 fi
 
+# tests/live_view.rs loads cluster-status's live view in headless
+# Chromium (Debian's package): installed if missing, as root (best effort;
+# without it the test checks the page's data only and says so).
+if [ "$(id -u)" -eq 0 ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium for the live-view test" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 ||
+    echo "note: could not install chromium; the live view's browser check will be skipped" >&2
+fi
+
 cargo test --release "$@"

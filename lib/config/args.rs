@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use super::cluster::DEFAULT_CLUSTER_FILE;
 
 /// The flags the binaries share: `--config FILE`, `--index N`, `--json`,
-/// `--list` and `--help`. Each binary takes the ones it needs; the rest are refused
+/// `--list`, `--serve` and `--help`. Each binary takes the ones it needs; the rest are refused
 /// with a message naming them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Args {
@@ -16,6 +16,8 @@ pub struct Args {
     pub json: bool,
     /// `--list` was given (cluster-status: print the processes, ask none).
     pub list: bool,
+    /// `--serve ADDRESS` (cluster-status: serve the live view there).
+    pub serve: Option<std::net::SocketAddr>,
     /// `--help` was given.
     pub help: bool,
 }
@@ -44,6 +46,7 @@ impl Args {
             index: None,
             json: false,
             list: false,
+            serve: None,
             help: false,
         };
         let mut arguments = arguments.into_iter();
@@ -78,6 +81,15 @@ impl Args {
                 }
                 "--json" => args.json = true,
                 "--list" => args.list = true,
+                "--serve" => {
+                    let text = value()?;
+                    let address = text.parse().map_err(|_| {
+                        ArgsError(format!(
+                            "--serve takes an address like 127.0.0.1:8080, got {text:?}"
+                        ))
+                    })?;
+                    args.serve = Some(address);
+                }
                 _ => return Err(ArgsError(format!("unknown argument {argument:?}"))),
             }
         }

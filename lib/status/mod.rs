@@ -2,6 +2,9 @@
 //! up and, for database replicas, what their replication layer reports.
 //! Exit status 0 when every process answers, 1 otherwise, so scripts can
 //! wait on it. `--list` prints the processes without asking them.
+//! `--serve ADDRESS` serves a live view instead (`live.rs`).
+
+mod live;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -195,13 +198,20 @@ fn view_columns(r: &StatusReply) -> String {
 
 /// The `cluster-status` program.
 pub fn run_cluster_status(arguments: impl IntoIterator<Item = String>) -> Result<bool, String> {
-    let args =
-        Args::parse(arguments, &["--config", "--json", "--list"]).map_err(|e| e.to_string())?;
+    let args = Args::parse(arguments, &["--config", "--json", "--list", "--serve"])
+        .map_err(|e| e.to_string())?;
     if args.help {
-        println!("usage: cluster-status [--config conf/local.json] [--json] [--list]");
+        println!(
+            "usage: cluster-status [--config conf/local.json] [--json] [--list]\n       \
+             cluster-status [--config conf/local.json] --serve 127.0.0.1:8080"
+        );
         return Ok(true);
     }
     let config = ClusterConfig::load(&args.config).map_err(|e| e.to_string())?;
+    if let Some(address) = args.serve {
+        live::serve_live_view(config, address)?;
+        return Ok(true);
+    }
     if args.list {
         // For scripts: every process as `component index address`.
         for component in Component::ALL {

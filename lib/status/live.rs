@@ -1,0 +1,239 @@
+//! `cluster-status --serve ADDRESS`: a live view of the cluster, a web page
+//! served by the project itself (tiny_http), no framework.
+//!
+//! Two threads, each with one job: `status-sampler` asks every process every
+//! `SAMPLE_EVERY` (the same probe as the one-shot `cluster-status`) and keeps
+//! the last `HISTORY_SAMPLES` samples, noting as events what changed between
+//! two of them (a process down or up, a new Raft leader, a new view); the
+//! caller's thread serves `/` (the page) and `/status.json` (its data, which
+//! the page fetches every 500 ms).
+//!
+//! `/status.json`: `{"at_ms", "processes": [...], "history": [...],
+//! "events": [...]}`. `processes` is what `cluster-status --json` prints;
+//! `history` holds, per sample, `at_ms` and per database replica
+//! (`"product-db 0"`) its applied index, or null while it is down; `events`
+//! holds `{"at_ms", "what"}`, oldest first, within the history's minute.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use super::{probe_cluster, status_json, ProcessStatus};
+use crate::config::{ClusterConfig, Component};
+
+/// How often the cluster is asked.
+const SAMPLE_EVERY: Duration = Duration::from_millis(500);
+/// Samples kept: one minute's worth.
+const HISTORY_SAMPLES: usize = 120;
+
+/// What the sampler keeps.
+#[derive(Default)]
+struct Live {
+    latest: Vec<Value>,
+    history: VecDeque<Value>,
+    events: VecDeque<(u64, String)>,
+    /// Per process ("product-db 0"): up, role, term, view, as last seen.
+    last: BTreeMap<String, (bool, String, u64, u64)>,
+}
+
+/// Serves the live view on `address` until the process ends.
+pub fn serve_live_view(config: ClusterConfig, address: SocketAddr) -> Result<(), String> {
+    let server = tiny_http::Server::http(address)
+        .map_err(|e| format!("cannot serve the live view on {address}: {e}"))?;
+    let live = Arc::new(Mutex::new(Live::default()));
+    let sampled = live.clone();
+    std::thread::Builder::new()
+        .name("status-sampler".into())
+        .spawn(move || loop {
+            let statuses = probe_cluster(&config);
+            record(&mut lock(&sampled), &statuses, now_ms());
+            std::thread::sleep(SAMPLE_EVERY);
+        })
+        .map_err(|e| format!("cannot start the sampler: {e}"))?;
+    println!("live view on http://{address}/ (data at /status.json)");
+    for request in server.incoming_requests() {
+        let (content_type, body, status) = match request.url() {
+            "/" | "/index.html" => ("text/html; charset=utf-8", PAGE.to_string(), 200),
+            "/status.json" => ("application/json", snapshot(&lock(&live)).to_string(), 200),
+            _ => ("text/plain", "not found".to_string(), 404),
+        };
+        let header = tiny_http::Header::from_bytes("Content-Type", content_type)
+            .expect("a valid static header");
+        let response = tiny_http::Response::from_string(body)
+            .with_status_code(status)
+            .with_header(header);
+        let _ = request.respond(response);
+    }
+    Ok(())
+}
+
+fn lock(live: &Mutex<Live>) -> std::sync::MutexGuard<'_, Live> {
+    live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+/// Takes one sample: the processes, the applied indexes, and what changed.
+fn record(live: &mut Live, statuses: &[ProcessStatus], at_ms: u64) {
+    let mut applied = serde_json::Map::new();
+    for status in statuses {
+        let name = format!("{} {}", status.component.name(), status.index);
+        let replication = status.replication.as_ref();
+        if matches!(
+            status.component,
+            Component::ProductDb | Component::CustomerDb
+        ) {
+            applied.insert(
+                name.clone(),
+                replication.map_or(Value::Null, |r| json!(r.get_applied_index())),
+            );
+        }
+        let now = (
+            status.up,
+            replication.map_or(String::new(), |r| r.get_role().to_string()),
+            replication.map_or(0, |r| r.get_term()),
+            replication.map_or(0, |r| r.get_view()),
+        );
+        if let Some(before) = live.last.get(&name) {
+            for what in changes(&name, before, &now) {
+                live.events.push_back((at_ms, what));
+            }
+        }
+        live.last.insert(name, now);
+    }
+    live.latest = statuses.iter().map(status_json).collect();
+    live.history
+        .push_back(json!({ "at_ms": at_ms, "applied": applied }));
+    while live.history.len() > HISTORY_SAMPLES {
+        live.history.pop_front();
+    }
+    let oldest = live
+        .history
+        .front()
+        .map_or(0, |sample| sample["at_ms"].as_u64().unwrap_or(0));
+    while live.events.front().is_some_and(|(at, _)| *at < oldest) {
+        live.events.pop_front();
+    }
+}
+
+/// What changed at one process between two samples, in words.
+fn changes(
+    name: &str,
+    before: &(bool, String, u64, u64),
+    now: &(bool, String, u64, u64),
+) -> Vec<String> {
+    let mut what = Vec::new();
+    if before.0 != now.0 {
+        what.push(format!("{name} {}", if now.0 { "up" } else { "down" }));
+    }
+    if now.1 == "leader" && (before.1 != "leader" || before.2 != now.2) {
+        what.push(format!("{name} leads (term {})", now.2));
+    }
+    if now.0 && before.0 && now.3 > before.3 {
+        what.push(format!("{name} in view {}", now.3));
+    }
+    what
+}
+
+fn snapshot(live: &Live) -> Value {
+    json!({
+        "at_ms": now_ms(),
+        "processes": live.latest,
+        "history": live.history,
+        "events": live.events.iter().map(|(at, what)| json!({"at_ms": at, "what": what})).collect::<Vec<_>>(),
+    })
+}
+
+/// The page: a table of the processes and, per database, a chart of each
+/// replica's applied index over the last minute with the events marked.
+/// Rows carry `id="<component>-<index>"`, `data-up` and `data-role`, so a
+/// browser test can read the state from the DOM.
+const PAGE: &str = r##"<!doctype html>
+<html><head><meta charset="utf-8"><title>marketplace: live view</title>
+<style>
+body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; } td, th { padding: 2px 10px; text-align: left; }
+tr[data-up="false"] { color: #b00; } tr[data-role="leader"] { font-weight: bold; }
+.chart { margin: 1em 0; } .events { font-size: 12px; color: #555; }
+</style></head>
+<body>
+<h1>marketplace: live view</h1>
+<p id="updated">waiting for the first sample...</p>
+<table><thead><tr><th>process</th><th>address</th><th>state</th><th>role</th>
+<th>term / view</th><th>leader / turn</th><th>commit / delivered</th><th>applied</th></tr></thead>
+<tbody id="processes"></tbody></table>
+<div class="chart"><h3>product DB: applied index, last minute</h3><svg id="chart-product-db" width="720" height="120"></svg></div>
+<div class="chart"><h3>customer DB: applied index, last minute</h3><svg id="chart-customer-db" width="720" height="120"></svg></div>
+<h3>events</h3><ul id="events" class="events"></ul>
+<script>
+const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"];
+function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
+function row(p) {
+  const tr = document.createElement("tr");
+  tr.id = p.component + "-" + p.index;
+  tr.dataset.up = p.up;
+  const r = p.replication || {};
+  tr.dataset.role = r.role || "";
+  const view = r.view ? "view " + r.view.number + (r.view.changing ? " (changing)" : "") : "";
+  const termView = r.protocol === "raft" ? "term " + r.term : view;
+  const leaderTurn = r.protocol === "raft" ? (r.leader ?? "-") : (r.view ? (r.view.turn ?? "-") : "");
+  const commit = r.protocol === "raft" ? r.commit_index : (r.delivered ?? "");
+  [p.component + " " + p.index, p.address, p.up ? "up" : "DOWN", r.role || "", termView,
+   leaderTurn, commit ?? "", r.applied_index ?? ""].forEach(t => tr.appendChild(cell(String(t))));
+  return tr;
+}
+function chart(svg, prefix, history, events) {
+  while (svg.firstChild) svg.removeChild(svg.firstChild);
+  if (history.length < 2) return;
+  const t0 = history[0].at_ms, t1 = history[history.length - 1].at_ms;
+  const names = Object.keys(history[history.length - 1].applied).filter(n => n.startsWith(prefix));
+  let lo = Infinity, hi = -Infinity;
+  history.forEach(s => names.forEach(n => { const v = s.applied[n]; if (v != null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }));
+  if (!isFinite(lo)) return;
+  const x = t => 10 + 700 * (t - t0) / Math.max(1, t1 - t0);
+  const y = v => 110 - 100 * (v - lo) / Math.max(1, hi - lo);
+  const ns = "http://www.w3.org/2000/svg";
+  events.filter(e => e.what.startsWith(prefix)).forEach(e => {
+    const line = document.createElementNS(ns, "line");
+    line.setAttribute("x1", x(e.at_ms)); line.setAttribute("x2", x(e.at_ms));
+    line.setAttribute("y1", 0); line.setAttribute("y2", 120);
+    line.setAttribute("stroke", e.what.endsWith("down") ? "#d00" : "#999");
+    line.setAttribute("stroke-dasharray", "3,3");
+    const title = document.createElementNS(ns, "title"); title.textContent = e.what; line.appendChild(title);
+    svg.appendChild(line);
+  });
+  names.forEach((n, i) => {
+    const points = history.filter(s => s.applied[n] != null).map(s => x(s.at_ms) + "," + y(s.applied[n])).join(" ");
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", points); line.setAttribute("fill", "none");
+    line.setAttribute("stroke", colors[i % colors.length]); line.setAttribute("stroke-width", "1.5");
+    const title = document.createElementNS(ns, "title"); title.textContent = n; line.appendChild(title);
+    svg.appendChild(line);
+  });
+}
+async function refresh() {
+  try {
+    const data = await (await fetch("/status.json")).json();
+    const body = document.getElementById("processes");
+    body.replaceChildren(...data.processes.map(row));
+    chart(document.getElementById("chart-product-db"), "product-db", data.history, data.events);
+    chart(document.getElementById("chart-customer-db"), "customer-db", data.history, data.events);
+    const list = document.getElementById("events");
+    list.replaceChildren(...data.events.slice().reverse().map(e => {
+      const li = document.createElement("li");
+      li.textContent = new Date(e.at_ms).toLocaleTimeString() + "  " + e.what; return li; }));
+    document.getElementById("updated").textContent = "updated " + new Date(data.at_ms).toLocaleTimeString();
+  } catch (e) {
+    document.getElementById("updated").textContent = "cannot reach cluster-status: " + e;
+  }
+}
+refresh(); setInterval(refresh, 500);
+</script></body></html>
+"##;
