@@ -63,7 +63,7 @@ fn rendered_page(address: SocketAddr) -> Option<String> {
                 "--no-sandbox",
                 "--disable-gpu",
                 "--hide-scrollbars",
-                "--window-size=1000,760",
+                "--window-size=1000,1080",
                 "--virtual-time-budget=3000",
                 action,
             ])
@@ -107,6 +107,28 @@ fn the_live_view_shows_a_kill_and_the_new_leader() {
         },
     );
     let old_leader = old_leader.unwrap();
+    // Calls at a frontend show as calls per second (health checks aside).
+    for _ in 0..40 {
+        cluster.http(
+            ("seller-server", 0),
+            "GET",
+            "/seller/items",
+            None,
+            None,
+            None,
+        );
+    }
+    wait_until(
+        "the live view shows calls per second",
+        Duration::from_secs(10),
+        || {
+            status(address).is_some_and(|data| {
+                replicas(&data, "seller-server")
+                    .iter()
+                    .any(|p| p["calls_per_s"].as_f64().is_some_and(|rate| rate > 0.0))
+            })
+        },
+    );
     let page = page_html(address);
     assert!(
         page.contains("<svg id=\"chart-product-db\""),

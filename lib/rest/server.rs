@@ -3,7 +3,7 @@
 //! route table that maps method + path pattern to a handler.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -26,6 +26,15 @@ pub struct Route<C> {
     pub pattern: &'static str,
     /// What serves it.
     pub handler: RouteHandler<C>,
+}
+
+/// Calls answered (health checks aside), and those answered with a 5xx
+/// status, since the server started: `GET /health` reports them (the live
+/// view's calls per second).
+#[derive(Default)]
+struct CallCounts {
+    calls: AtomicU64,
+    errors: AtomicU64,
 }
 
 /// A running server; `shutdown` stops it.
@@ -54,13 +63,15 @@ impl HttpServer {
         let server = Arc::new(server);
         let stopping = Arc::new(AtomicBool::new(false));
         let routes = Arc::new(routes);
+        let counts = Arc::new(CallCounts::default());
         let workers = (0..workers)
             .map(|n| {
                 let (server, stopping) = (server.clone(), stopping.clone());
                 let (context, routes) = (context.clone(), routes.clone());
+                let counts = counts.clone();
                 std::thread::Builder::new()
                     .name(format!("http-worker-{n}"))
-                    .spawn(move || serve_requests(&server, &stopping, &*context, &routes))
+                    .spawn(move || serve_requests(&server, &stopping, &*context, &routes, &counts))
             })
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(HttpServer {
@@ -127,6 +138,7 @@ fn serve_requests<C>(
     stopping: &AtomicBool,
     context: &C,
     routes: &[Route<C>],
+    counts: &CallCounts,
 ) {
     while !stopping.load(Ordering::SeqCst) {
         let mut request = match server.recv() {
@@ -136,7 +148,10 @@ fn serve_requests<C>(
                 return;
             }
         };
-        let (status, body) = answer(&mut request, context, routes);
+        let (status, body) = answer(&mut request, context, routes, counts);
+        if status >= 500 {
+            counts.errors.fetch_add(1, Ordering::Relaxed);
+        }
         let text = body.to_string();
         let response = tiny_http::Response::from_string(text)
             .with_status_code(status)
@@ -153,7 +168,12 @@ fn json_content_type() -> tiny_http::Header {
         .expect("a valid static header")
 }
 
-fn answer<C>(request: &mut tiny_http::Request, context: &C, routes: &[Route<C>]) -> (u16, Value) {
+fn answer<C>(
+    request: &mut tiny_http::Request,
+    context: &C,
+    routes: &[Route<C>],
+    counts: &CallCounts,
+) -> (u16, Value) {
     let api_request = match ApiRequest::read(request) {
         Ok(api_request) => api_request,
         Err(ReadError::TooLarge) => {
@@ -171,8 +191,17 @@ fn answer<C>(request: &mut tiny_http::Request, context: &C, routes: &[Route<C>])
         }
     };
     if api_request.method == "GET" && api_request.segments == ["health"] {
-        return (200, json!({ "status": "ok" }));
+        return (
+            200,
+            json!({
+                "status": "ok",
+                "calls": counts.calls.load(Ordering::Relaxed),
+                "errors": counts.errors.load(Ordering::Relaxed),
+            }),
+        );
     }
+    // Every call but a health check counts.
+    counts.calls.fetch_add(1, Ordering::Relaxed);
     let mut path_known = false;
     for route in routes {
         let Some(parameters) = match_pattern(route.pattern, &api_request.segments) else {

@@ -10,8 +10,11 @@
 //!
 //! `/status.json`: `{"at_ms", "processes": [...], "history": [...],
 //! "events": [...]}`. `processes` is what `cluster-status --json` prints;
-//! `history` holds, per sample, `at_ms` and per database replica
-//! (`"product-db 0"`) its applied index, or null while it is down; `events`
+//! `history` holds, per sample, `at_ms`, per database replica
+//! (`"product-db 0"`) its applied index (`applied`, null while it is down)
+//! and per frontend its calls per second since the sample before
+//! (`calls_per_s`, null while it is down); a frontend's entry in
+//! `processes` also has `calls_per_s` and `errors_per_s` (5xx); `events`
 //! holds `{"at_ms", "what"}`, oldest first, within the history's minute.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -37,6 +40,8 @@ struct Live {
     events: VecDeque<(u64, String)>,
     /// Per process ("product-db 0"): up, role, term, view, as last seen.
     last: BTreeMap<String, (bool, String, u64, u64)>,
+    /// Per frontend: when, and its calls and errors, at the last sample.
+    last_calls: BTreeMap<String, (u64, u64, u64)>,
 }
 
 /// Serves the live view on `address` until the process ends.
@@ -83,8 +88,33 @@ fn now_ms() -> u64 {
 /// Takes one sample: the processes, the applied indexes, and what changed.
 fn record(live: &mut Live, statuses: &[ProcessStatus], at_ms: u64) {
     let mut applied = serde_json::Map::new();
+    let mut calls_per_s = serde_json::Map::new();
+    let mut rates = BTreeMap::new();
     for status in statuses {
         let name = format!("{} {}", status.component.name(), status.index);
+        if let Some((calls, errors)) = status.calls {
+            let rate = live
+                .last_calls
+                .get(&name)
+                .and_then(|(at, before, before_errors)| {
+                    let seconds = at_ms.saturating_sub(*at) as f64 / 1000.0;
+                    (seconds > 0.0 && calls >= *before).then(|| {
+                        let per_s =
+                            |now: u64, then: u64| ((now - then.min(now)) as f64 / seconds).round();
+                        (per_s(calls, *before), per_s(errors, *before_errors))
+                    })
+                });
+            live.last_calls.insert(name.clone(), (at_ms, calls, errors));
+            if let Some((calls, errors)) = rate {
+                calls_per_s.insert(name.clone(), json!(calls));
+                rates.insert(name.clone(), (calls, errors));
+            }
+        } else if matches!(
+            status.component,
+            Component::SellerServer | Component::BuyerServer
+        ) {
+            calls_per_s.insert(name.clone(), Value::Null);
+        }
         let replication = status.replication.as_ref();
         if matches!(
             status.component,
@@ -108,9 +138,20 @@ fn record(live: &mut Live, statuses: &[ProcessStatus], at_ms: u64) {
         }
         live.last.insert(name, now);
     }
-    live.latest = statuses.iter().map(status_json).collect();
+    live.latest = statuses
+        .iter()
+        .map(|status| {
+            let mut value = status_json(status);
+            let name = format!("{} {}", status.component.name(), status.index);
+            if let Some((calls, errors)) = rates.get(&name) {
+                value["calls_per_s"] = json!(calls);
+                value["errors_per_s"] = json!(errors);
+            }
+            value
+        })
+        .collect();
     live.history
-        .push_back(json!({ "at_ms": at_ms, "applied": applied }));
+        .push_back(json!({ "at_ms": at_ms, "applied": applied, "calls_per_s": calls_per_s }));
     while live.history.len() > HISTORY_SAMPLES {
         live.history.pop_front();
     }
@@ -167,10 +208,11 @@ tr[data-up="false"] { color: #b00; } tr[data-role="leader"] { font-weight: bold;
 <h1>marketplace: live view</h1>
 <p id="updated">waiting for the first sample...</p>
 <table><thead><tr><th>process</th><th>address</th><th>state</th><th>role</th>
-<th>term / view</th><th>leader / turn</th><th>commit / delivered</th><th>applied</th></tr></thead>
+<th>term / view</th><th>leader / turn</th><th>commit / delivered</th><th>applied</th><th>calls/s (5xx)</th></tr></thead>
 <tbody id="processes"></tbody></table>
 <div class="chart"><h3>product DB: applied index, last minute</h3><svg id="chart-product-db" width="720" height="120"></svg></div>
 <div class="chart"><h3>customer DB: applied index, last minute</h3><svg id="chart-customer-db" width="720" height="120"></svg></div>
+<div class="chart"><h3>frontends: calls per second, last minute</h3><svg id="chart-frontends" width="720" height="120"></svg></div>
 <h3>events</h3><ul id="events" class="events"></ul>
 <script>
 const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"];
@@ -185,22 +227,23 @@ function row(p) {
   const termView = r.protocol === "raft" ? "term " + r.term : view;
   const leaderTurn = r.protocol === "raft" ? (r.leader ?? "-") : (r.view ? (r.view.turn ?? "-") : "");
   const commit = r.protocol === "raft" ? r.commit_index : (r.delivered ?? "");
+  const calls = p.calls_per_s != null ? p.calls_per_s + " (" + p.errors_per_s + ")" : "";
   [p.component + " " + p.index, p.address, p.up ? "up" : "DOWN", r.role || "", termView,
-   leaderTurn, commit ?? "", r.applied_index ?? ""].forEach(t => tr.appendChild(cell(String(t))));
+   leaderTurn, commit ?? "", r.applied_index ?? "", calls].forEach(t => tr.appendChild(cell(String(t))));
   return tr;
 }
-function chart(svg, prefix, history, events) {
+function chart(svg, prefix, history, events, field) {
   while (svg.firstChild) svg.removeChild(svg.firstChild);
   if (history.length < 2) return;
   const t0 = history[0].at_ms, t1 = history[history.length - 1].at_ms;
-  const names = Object.keys(history[history.length - 1].applied).filter(n => n.startsWith(prefix));
+  const names = Object.keys(history[history.length - 1][field]).filter(n => prefix.some(p => n.startsWith(p)));
   let lo = Infinity, hi = -Infinity;
-  history.forEach(s => names.forEach(n => { const v = s.applied[n]; if (v != null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }));
+  history.forEach(s => names.forEach(n => { const v = (s[field] || {})[n]; if (v != null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }));
   if (!isFinite(lo)) return;
   const x = t => 10 + 700 * (t - t0) / Math.max(1, t1 - t0);
   const y = v => 110 - 100 * (v - lo) / Math.max(1, hi - lo);
   const ns = "http://www.w3.org/2000/svg";
-  events.filter(e => e.what.startsWith(prefix)).forEach(e => {
+  events.filter(e => prefix.some(p => e.what.startsWith(p))).forEach(e => {
     const line = document.createElementNS(ns, "line");
     line.setAttribute("x1", x(e.at_ms)); line.setAttribute("x2", x(e.at_ms));
     line.setAttribute("y1", 0); line.setAttribute("y2", 120);
@@ -210,7 +253,7 @@ function chart(svg, prefix, history, events) {
     svg.appendChild(line);
   });
   names.forEach((n, i) => {
-    const points = history.filter(s => s.applied[n] != null).map(s => x(s.at_ms) + "," + y(s.applied[n])).join(" ");
+    const points = history.filter(s => (s[field] || {})[n] != null).map(s => x(s.at_ms) + "," + y(s[field][n])).join(" ");
     const line = document.createElementNS(ns, "polyline");
     line.setAttribute("points", points); line.setAttribute("fill", "none");
     line.setAttribute("stroke", colors[i % colors.length]); line.setAttribute("stroke-width", "1.5");
@@ -223,8 +266,9 @@ async function refresh() {
     const data = await (await fetch("/status.json")).json();
     const body = document.getElementById("processes");
     body.replaceChildren(...data.processes.map(row));
-    chart(document.getElementById("chart-product-db"), "product-db", data.history, data.events);
-    chart(document.getElementById("chart-customer-db"), "customer-db", data.history, data.events);
+    chart(document.getElementById("chart-product-db"), ["product-db"], data.history, data.events, "applied");
+    chart(document.getElementById("chart-customer-db"), ["customer-db"], data.history, data.events, "applied");
+    chart(document.getElementById("chart-frontends"), ["seller-server", "buyer-server"], data.history, data.events, "calls_per_s");
     const list = document.getElementById("events");
     list.replaceChildren(...data.events.slice().reverse().map(e => {
       const li = document.createElement("li");

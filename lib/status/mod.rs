@@ -33,6 +33,8 @@ pub struct ProcessStatus {
     pub up: bool,
     /// The replication report of a database replica that answered.
     pub replication: Option<StatusReply>,
+    /// A frontend's calls answered and 5xx answers since it started.
+    pub calls: Option<(u64, u64)>,
 }
 
 /// Asks every process, all at once, and returns their answers in file order.
@@ -67,15 +69,22 @@ fn probe(
         Component::CustomerDb => Some(DatabaseKind::Customer),
         _ => None,
     };
-    let (up, replication) = match kind {
+    let (up, replication, calls) = match kind {
         Some(kind) => {
             let client: DatabaseClient<(), ()> = DatabaseClient::new(environment, kind, &[address]);
             match client.status(0, ANSWER_TIMEOUT) {
-                Ok(reply) => (true, Some(reply)),
-                Err(_) => (false, None),
+                Ok(reply) => (true, Some(reply), None),
+                Err(_) => (false, None, None),
             }
         }
-        None => (http_health(address), None),
+        None => match http_health(address) {
+            Some(health) => {
+                let count = |name: &str| health[name].as_u64();
+                let calls = count("calls").zip(count("errors"));
+                (true, None, calls)
+            }
+            None => (false, None, None),
+        },
     };
     ProcessStatus {
         component,
@@ -83,15 +92,16 @@ fn probe(
         address,
         up,
         replication,
+        calls,
     }
 }
 
-fn http_health(address: SocketAddr) -> bool {
+/// A frontend's (or the financial service's) `/health` answer, if it gave
+/// one.
+fn http_health(address: SocketAddr) -> Option<Value> {
     let agent = ureq::AgentBuilder::new().timeout(ANSWER_TIMEOUT).build();
-    agent
-        .get(&format!("http://{address}/health"))
-        .call()
-        .is_ok()
+    let response = agent.get(&format!("http://{address}/health")).call().ok()?;
+    Some(response.into_json().unwrap_or(Value::Null))
 }
 
 /// The JSON form of one process's status.
@@ -102,6 +112,10 @@ pub fn status_json(status: &ProcessStatus) -> Value {
         "address": status.address.to_string(),
         "up": status.up,
     });
+    if let Some((calls, errors)) = status.calls {
+        value["calls"] = json!(calls);
+        value["errors"] = json!(errors);
+    }
     if let Some(r) = &status.replication {
         value["replication"] = json!({
             "protocol": r.get_protocol(),
