@@ -116,7 +116,7 @@ impl<S: StateMachine> DatabaseService<S> {
 
 /// Keeps a sending call alive on its completion queue until gRPC reports
 /// the answer sent (see `reply_slot.rs` for why it may not be dropped).
-fn send_on(ctx: &RpcContext, sending: UnarySinkResult) {
+pub(super) fn send_on(ctx: &RpcContext, sending: UnarySinkResult) {
     ctx.spawn(async move {
         let _ = sending.await;
     });

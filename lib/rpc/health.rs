@@ -19,6 +19,8 @@ use crate::pb::health::{
 use crate::pb::health_grpc::{create_health, Health};
 use crate::replication::ReplicaStatus;
 
+use super::database_service::send_on;
+
 /// The service names a product-DB and a customer-DB replica answer for
 /// (besides "", the replica as a whole).
 pub const PRODUCT_DB_SERVICE: &str = "marketplace.ProductDb";
@@ -67,10 +69,7 @@ impl Health for HealthService {
                     self.service_name
                 ),
             );
-            let sending = sink.fail(status);
-            ctx.spawn(async move {
-                let _ = sending.await;
-            });
+            send_on(&ctx, sink.fail(status));
             return;
         }
         let mut reply = HealthCheckResponse::new();
@@ -79,9 +78,6 @@ impl Health for HealthService {
         } else {
             HealthCheckResponse_ServingStatus::NOT_SERVING
         });
-        let sending = sink.success(reply);
-        ctx.spawn(async move {
-            let _ = sending.await;
-        });
+        send_on(&ctx, sink.success(reply));
     }
 }

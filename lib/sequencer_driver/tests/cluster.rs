@@ -202,9 +202,19 @@ impl Cluster {
         let dumps: Vec<(usize, Vec<u8>)> = self
             .running()
             .into_iter()
-            .map(|i| match self.submit(i, ToyRequest::Dump) {
-                Ok(ToyResult::Dump(bytes)) => (i, bytes),
-                other => panic!("replica {i} dump: {other:?}"),
+            .map(|i| {
+                // A member in a view change refuses the read (correctly);
+                // on a busy machine a silence can start one here.
+                let mut dump = None;
+                wait_until(&format!("replica {i} answers a dump"), || {
+                    match self.submit(i, ToyRequest::Dump) {
+                        Ok(ToyResult::Dump(bytes)) => dump = Some(bytes),
+                        Err(ReplicationError::Unavailable(_)) => {}
+                        other => panic!("replica {i} dump: {other:?}"),
+                    }
+                    dump.is_some()
+                });
+                (i, dump.expect("answered"))
             })
             .collect();
         for (index, bytes) in &dumps[1..] {
