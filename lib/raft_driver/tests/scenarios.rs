@@ -340,8 +340,8 @@ fn cut_last_segment(log_dir: &std::path::Path, bytes: u64) {
 /// timeout writing a snapshot keeps its leadership under write load
 /// (issue 13). Before, the core blocked on the full apply queue and sent no
 /// heartbeats, so the followers elected a new leader for no fault.
-/// Method: five replicas whose snapshots take 1.5 s (the election timeout
-/// is 100-200 ms), a snapshot every 500 entries, and writes submitted to
+/// Method: five replicas whose snapshots take 2.5 s (the election timeout
+/// is 600-900 ms), a snapshot every 500 entries, and writes submitted to
 /// the leader at a steady 2 per ms for 4 s without waiting for answers
 /// (as many clients would), so tasks pile up while a snapshot is written;
 /// some are refused while the leader applies behind. Every write is
@@ -350,13 +350,19 @@ fn cut_last_segment(log_dir: &std::path::Path, bytes: u64) {
 fn a_slow_snapshot_under_write_load_costs_no_leadership() {
     const LOAD: Duration = Duration::from_secs(4);
     let slow = Toy {
-        snapshot_delay: Duration::from_millis(1_500),
+        snapshot_delay: Duration::from_millis(2_500),
         ..Toy::default()
     };
     let cluster = Cluster::start_with(
         5,
         Disk::Fast,
-        |options| options.snapshot_every_entries = 500,
+        |options| {
+            options.snapshot_every_entries = 500;
+            // 600-900 ms: far below the snapshot's 2.5 s, far above what a
+            // busy test machine stalls a thread for.
+            options.election_ticks_min = 40;
+            options.election_ticks_max = 60;
+        },
         slow,
     );
     let leader = cluster.wait_leader();
