@@ -50,6 +50,10 @@ pub struct SequencerOptions {
     pub data_dir: PathBuf,
     /// The tick interval (see [`TICK_DEFAULT`]).
     pub tick: Duration,
+    /// Silence after which a turn-list member is suspected (see
+    /// `limits::SUSPECT_AFTER`, the default; tests that load the machine
+    /// heavily raise it).
+    pub suspect_after: Duration,
     /// Take a snapshot of the application state after this many deliveries;
     /// only then may the member forget the history the snapshot covers.
     pub snapshot_every: u64,
@@ -84,6 +88,7 @@ impl SequencerOptions {
             peers,
             data_dir: data_dir.into(),
             tick: TICK_DEFAULT,
+            suspect_after: limits::SUSPECT_AFTER,
             snapshot_every: SNAPSHOT_EVERY_DEFAULT,
             reply_timeout: REPLY_TIMEOUT_DEFAULT,
             faults: FaultSwitch::new(),
@@ -128,8 +133,7 @@ impl SequencerOptions {
         // The view change's times are durations; the core counts ticks.
         let ticks =
             |time: Duration| (time.as_micros() / self.tick.as_micros().max(1)).max(1) as u64;
-        config.suspect_ticks =
-            ticks(limits::SUSPECT_AFTER).max(config.heartbeat_interval_ticks + 1);
+        config.suspect_ticks = ticks(self.suspect_after).max(config.heartbeat_interval_ticks + 1);
         config.view_change_resend_ticks = ticks(limits::VIEW_CHANGE_RESEND);
         config.view_change_timeout_ticks =
             ticks(limits::VIEW_CHANGE_TIMEOUT).max(config.view_change_resend_ticks + 1);

@@ -382,7 +382,7 @@ fn a_retry_after_a_timeout_gets_the_first_result() {
 /// writing a snapshot is not suspected under load (issue 13). Before, its
 /// core blocked on the full apply queue and sent nothing, so the others
 /// changed views without it for no fault. Method: three members whose
-/// snapshots take 1.5 s (suspicion after 300 ms), a snapshot every 300
+/// snapshots take 2.5 s (suspicion after 1 s here), a snapshot every 300
 /// deliveries, and requests submitted to member 0 at a steady 2 per ms for
 /// 3 s without waiting for answers; some are refused while member 0
 /// applies behind. Every request is answered; no member ever suspects
@@ -391,10 +391,19 @@ fn a_retry_after_a_timeout_gets_the_first_result() {
 fn a_slow_snapshot_under_load_causes_no_view_change() {
     const LOAD: Duration = Duration::from_secs(3);
     let slow = Toy {
-        snapshot_delay: Duration::from_millis(1_500),
+        snapshot_delay: Duration::from_millis(2_500),
         ..Toy::default()
     };
-    let cluster = Cluster::start_with(3, |options| options.snapshot_every = 300, slow);
+    let cluster = Cluster::start_with(
+        3,
+        |options| {
+            options.snapshot_every = 300;
+            // Far below the snapshot's 2.5 s, far above what a busy test
+            // machine stalls a thread for.
+            options.suspect_after = Duration::from_secs(1);
+        },
+        slow,
+    );
     cluster.wait_serving();
     let started = std::time::Instant::now();
     let mut answers = Vec::new();
