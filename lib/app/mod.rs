@@ -13,8 +13,11 @@ pub use frontend::{run_buyer_server, run_seller_server};
 pub use product_db::run_product_db;
 
 use std::fmt::Display;
+use std::sync::Arc;
 
 use crate::config::{Args, ClusterConfig, Component};
+use crate::replication::{Replicator, StateMachine};
+use crate::rpc::HealthService;
 
 /// Sets up logging (`RUST_LOG`, default `info`) with the process's name.
 pub fn init_logging() {
@@ -80,15 +83,12 @@ pub fn server_setup(
 }
 
 /// The gRPC health service of a database replica, reading its status.
-pub fn health_of<S: crate::replication::StateMachine>(
+pub fn health_of<S: StateMachine>(
     service_name: &'static str,
-    replicator: &std::sync::Arc<dyn crate::replication::Replicator<S>>,
-) -> crate::rpc::HealthService {
+    replicator: &Arc<dyn Replicator<S>>,
+) -> HealthService {
     let replicator = replicator.clone();
-    crate::rpc::HealthService::new(
-        service_name,
-        std::sync::Arc::new(move || replicator.status()),
-    )
+    HealthService::new(service_name, Arc::new(move || replicator.status()))
 }
 
 /// Blocks the calling thread for good: servers run on their own threads

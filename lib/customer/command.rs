@@ -131,7 +131,8 @@ impl CustomerCommand {
     }
 
     /// True for commands that change nothing but a session's last-active
-    /// time; they are not kept in the request log.
+    /// time (or, for a `ClockReading`, nothing but what every request
+    /// changes: the agreed time); they are not kept in the request log.
     ///
     /// `BeginPurchase` changes nothing either, but it is kept: its first
     /// answer (the lines handed out, or "cart is empty") is final for the
@@ -143,7 +144,8 @@ impl CustomerCommand {
     pub fn is_read_only(&self) -> bool {
         matches!(
             self,
-            CustomerCommand::Touch { .. }
+            CustomerCommand::ClockReading
+                | CustomerCommand::Touch { .. }
                 | CustomerCommand::OwnRating { .. }
                 | CustomerCommand::SellerRating { .. }
                 | CustomerCommand::CartShow { .. }

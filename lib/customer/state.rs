@@ -14,8 +14,8 @@
 //! - **Sessions.** Every request first ends the sessions idle for the
 //!   timeout or longer (last activity + timeout <= now, the agreed time).
 //!   A command naming a session that is unknown, ended or of the other role
-//!   is refused as `Unauthenticated`. Every command that names a live session of the right
-//!   role counts as activity (reads too, and commands that then fail: the
+//!   is refused as `Unauthenticated`. Every command that names a live
+//!   session of the right role counts as activity (reads too, and commands that then fail: the
 //!   user was active), and a session's last activity never goes back.
 //! - **Accounts.** Ids count from 1, separately per role. Names are unique
 //!   per role. Passwords are stored as given (a production system would
@@ -109,18 +109,15 @@ impl CustomerState {
     /// Applies one request and returns its result.
     ///
     /// The request's clock reading moves the agreed time (`clock.rs`), and
-    /// sessions idle at that time end first, whatever the command. A
-    /// `ClockReading` does nothing else. Then a read (`CustomerCommand::is_read_only`) is answered from the
-    /// state and never recorded: recording it would evict results that
+    /// sessions idle at that time end first, whatever the command. Then a
+    /// read (`CustomerCommand::is_read_only`, a bare `ClockReading` too) is
+    /// answered from the state and never recorded: recording it would evict results that
     /// retries of writes still need. A write whose request id is in the
     /// request log gets its first result, errors included, without being
     /// applied again; any other write is applied and its result recorded.
     pub fn apply(&mut self, request: &CustomerRequest) -> CustomerResult {
         let now_ms = self.clock.observe(request.read_by, request.now_ms);
         self.expire_sessions(now_ms);
-        if matches!(request.command, CustomerCommand::ClockReading) {
-            return Ok(CustomerOutcome::Done);
-        }
         if request.command.is_read_only() {
             return self.execute(&request.command, now_ms);
         }
@@ -205,8 +202,7 @@ impl CustomerState {
                 item,
                 quantity,
                 available,
-            } => self.with_buyer(session, now_ms, |buyer| {
-                buyer.check_cart_free(None, now_ms)?;
+            } => self.changing_cart(session, now_ms, |buyer| {
                 buyer.carts.live.add(*item, *quantity, *available)?;
                 Ok(show_cart(buyer))
             }),
@@ -214,16 +210,12 @@ impl CustomerState {
                 session,
                 item,
                 quantity,
-            } => self.with_buyer(session, now_ms, |buyer| {
-                buyer.check_cart_free(None, now_ms)?;
+            } => self.changing_cart(session, now_ms, |buyer| {
                 buyer.carts.live.remove(*item, *quantity)?;
                 Ok(show_cart(buyer))
             }),
             Command::CartSave { session } => self.with_buyer(session, now_ms, save_cart),
-            Command::CartClear { session } => self.with_buyer(session, now_ms, |buyer| {
-                buyer.check_cart_free(None, now_ms)?;
-                clear_cart(buyer)
-            }),
+            Command::CartClear { session } => self.changing_cart(session, now_ms, clear_cart),
             Command::CartShow { session } => {
                 self.with_buyer(session, now_ms, |buyer| Ok(show_cart(buyer)))
             }
@@ -325,6 +317,20 @@ impl CustomerState {
     ) -> CustomerResult {
         let buyer = self.enter(Role::Buyer, session, now_ms)?;
         action(self.session_buyer(buyer))
+    }
+
+    /// Runs `action`, a change of the live cart, for the buyer holding
+    /// `session`, unless a purchase holds the cart.
+    fn changing_cart(
+        &mut self,
+        session: &SessionToken,
+        now_ms: u64,
+        action: impl FnOnce(&mut BuyerProfile) -> CustomerResult,
+    ) -> CustomerResult {
+        self.with_buyer(session, now_ms, |buyer| {
+            buyer.check_cart_free(None, now_ms)?;
+            action(buyer)
+        })
     }
 
     /// The profile of a buyer who holds a session.

@@ -34,7 +34,7 @@ use crossbeam_channel::{select, Receiver};
 use log::{debug, error, warn};
 
 use crate::raft::{LogIndex, Message, RaftError, RaftNode, RaftStatus, Ready, Role, Term};
-use crate::replication::{ApplyQueue, StateMachine};
+use crate::replication::{ApplyQueue, ApplyThreadGone, StateMachine, APPLYING_BEHIND};
 use crate::transport::UdpTransport;
 use crate::wal::WalError;
 
@@ -45,9 +45,6 @@ use super::proposals::Reply;
 use super::status::{count, Lifecycle, SharedStatus};
 use super::storage::{RaftStorage, Written};
 
-/// Why a proposal or read is refused while raft-apply is far behind.
-const APPLYING_BEHIND: &str = "the replica is applying behind (a snapshot may be under way); retry";
-
 /// Why the core loop stops before it is told to.
 enum Halt {
     /// A write failed: what is on disk is unknown, so this node can no
@@ -55,6 +52,12 @@ enum Halt {
     Storage(WalError),
     /// The apply thread is gone (stopping, or it failed).
     ApplyGone,
+}
+
+impl From<ApplyThreadGone> for Halt {
+    fn from(_: ApplyThreadGone) -> Halt {
+        Halt::ApplyGone
+    }
 }
 
 /// The raft-core thread's state.
@@ -109,7 +112,7 @@ impl<S: StateMachine> CoreLoop<S> {
 
     /// One turn of the loop: a batch of events, then every Ready.
     fn run_batch(&mut self, first: CoreEvent<S>) -> Result<(), Halt> {
-        self.apply.move_on().map_err(|_| Halt::ApplyGone)?;
+        self.apply.move_on()?;
         self.on_event(first)?;
         for _ in 1..BATCH_EVENTS_MAX {
             match self.inbox.try_recv() {
@@ -268,7 +271,7 @@ impl<S: StateMachine> CoreLoop<S> {
     }
 
     fn hand_to_apply(&mut self, task: ApplyTask<S>) -> Result<(), Halt> {
-        self.apply.push(task).map_err(|_| Halt::ApplyGone)
+        Ok(self.apply.push(task)?)
     }
 
     /// Waits for the next event; `None` once stopped.

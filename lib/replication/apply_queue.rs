@@ -16,6 +16,10 @@ use std::collections::VecDeque;
 
 use crossbeam_channel::{Sender, TrySendError};
 
+/// Why a core refuses client work while its queue [`is_behind`](ApplyQueue::is_behind).
+pub const APPLYING_BEHIND: &str =
+    "the replica is applying behind (a snapshot may be under way); retry";
+
 /// The apply thread has stopped; nothing more can be applied.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ApplyThreadGone;

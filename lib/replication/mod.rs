@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::transport::FaultSwitch;
 
-pub use apply_queue::{ApplyQueue, ApplyThreadGone};
+pub use apply_queue::{ApplyQueue, ApplyThreadGone, APPLYING_BEHIND};
 pub use ticker::{TickGate, Ticker};
 
 /// A deterministic state machine: the same requests in the same order give

@@ -174,41 +174,42 @@ fn status_reply(status: &ReplicaStatus) -> StatusReply {
     reply
 }
 
-impl ProductDb for DatabaseService<ProductState> {
-    fn execute(&mut self, ctx: RpcContext, call: CommandRequest, sink: UnarySink<CommandReply>) {
-        DatabaseService::execute(self, &ctx, call, sink)
-    }
+/// The generated `ProductDb` and `CustomerDb` traits have the same four
+/// calls; both forward to the one `DatabaseService` above.
+macro_rules! serve_calls {
+    ($service:ident for $state:ty) => {
+        impl $service for DatabaseService<$state> {
+            fn execute(
+                &mut self,
+                ctx: RpcContext,
+                call: CommandRequest,
+                sink: UnarySink<CommandReply>,
+            ) {
+                DatabaseService::execute(self, &ctx, call, sink)
+            }
 
-    fn status(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
-        DatabaseService::status(self, &ctx, sink)
-    }
+            fn status(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
+                DatabaseService::status(self, &ctx, sink)
+            }
 
-    fn digest(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<DigestReply>) {
-        DatabaseService::digest(self, &ctx, sink)
-    }
+            fn digest(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<DigestReply>) {
+                DatabaseService::digest(self, &ctx, sink)
+            }
 
-    fn set_faults(&mut self, ctx: RpcContext, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
-        DatabaseService::set_faults(self, &ctx, call, sink)
-    }
+            fn set_faults(
+                &mut self,
+                ctx: RpcContext,
+                call: FaultsRequest,
+                sink: UnarySink<FaultsReply>,
+            ) {
+                DatabaseService::set_faults(self, &ctx, call, sink)
+            }
+        }
+    };
 }
 
-impl CustomerDb for DatabaseService<CustomerState> {
-    fn execute(&mut self, ctx: RpcContext, call: CommandRequest, sink: UnarySink<CommandReply>) {
-        DatabaseService::execute(self, &ctx, call, sink)
-    }
-
-    fn status(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
-        DatabaseService::status(self, &ctx, sink)
-    }
-
-    fn digest(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<DigestReply>) {
-        DatabaseService::digest(self, &ctx, sink)
-    }
-
-    fn set_faults(&mut self, ctx: RpcContext, call: FaultsRequest, sink: UnarySink<FaultsReply>) {
-        DatabaseService::set_faults(self, &ctx, call, sink)
-    }
-}
+serve_calls!(ProductDb for ProductState);
+serve_calls!(CustomerDb for CustomerState);
 
 /// A started gRPC server; dropping it shuts it down.
 pub struct RunningServer {

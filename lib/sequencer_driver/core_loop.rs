@@ -26,7 +26,7 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, select, Receiver, Sender};
 use log::{debug, error, info};
 
-use crate::replication::ApplyQueue;
+use crate::replication::{ApplyQueue, ApplyThreadGone, APPLYING_BEHIND};
 use crate::sequencer::{Destination, Member, MemberId, Message};
 use crate::transport::{Datagram, UdpTransport};
 use crate::wal::WalError;
@@ -84,12 +84,14 @@ enum Halt {
     Storage(WalError),
 }
 
+impl From<ApplyThreadGone> for Halt {
+    fn from(_: ApplyThreadGone) -> Halt {
+        Halt::ApplyGone
+    }
+}
+
 /// Why a request is refused while the member does not work in a view with
 /// a majority.
-/// Why a client request is refused while the apply thread is far behind.
-const APPLYING_BEHIND: &str =
-    "the replica is applying behind (a snapshot may be under way); retry at another member";
-
 pub(super) const NOT_WORKING: &str = "not in a working view of the group (a view change is \
      under way, or no majority is heard); try another replica";
 
@@ -139,7 +141,7 @@ impl<R: Send + 'static> CoreLoop<R> {
 
     /// Steps 2 to 4 of the loop.
     fn run_batch(&mut self, first: Input<R>) -> Result<(), Halt> {
-        self.apply.move_on().map_err(|_| Halt::ApplyGone)?;
+        self.apply.move_on()?;
         self.take(first)?;
         // Both queues in turn, so neither starves the other.
         let mut taken = 1;
@@ -196,7 +198,7 @@ impl<R: Send + 'static> CoreLoop<R> {
             CoreEvent::SnapshotFetched(image) => return self.on_snapshot_fetched(image),
             CoreEvent::Digest(reply) => {
                 let task = ApplyTask::Digest(reply);
-                return self.apply.push(task).map_err(|_| Halt::ApplyGone);
+                return Ok(self.apply.push(task)?);
             }
         }
         Ok(())
@@ -268,7 +270,7 @@ impl<R: Send + 'static> CoreLoop<R> {
             Ok(local_seq) => self
                 .apply
                 .push(ApplyTask::Expect { local_seq, replies })
-                .map_err(|_| Halt::ApplyGone),
+                .map_err(Halt::from),
             Err(refused) => {
                 fail_all(replies, &refused.to_string());
                 Ok(())
@@ -291,10 +293,10 @@ impl<R: Send + 'static> CoreLoop<R> {
         }
         let (done, installed) = bounded(1);
         let task = ApplyTask::Install { image, done };
-        self.apply.push(task).map_err(|_| Halt::ApplyGone)?;
+        self.apply.push(task)?;
         // The core waits for the install below, so everything before it
         // must reach the apply thread now.
-        self.apply.hand_over_all().map_err(|_| Halt::ApplyGone)?;
+        self.apply.hand_over_all()?;
         if !installed.recv().map_err(|_| Halt::ApplyGone)? {
             return Ok(());
         }
@@ -323,7 +325,7 @@ impl<R: Send + 'static> CoreLoop<R> {
         self.send(output.messages);
         for delivery in output.deliveries {
             let task = ApplyTask::Deliver(delivery);
-            self.apply.push(task).map_err(|_| Halt::ApplyGone)?;
+            self.apply.push(task)?;
         }
         if let Some(needed) = output.snapshot_needed {
             // A full inbox loses the order; the next `Compacted` answer
