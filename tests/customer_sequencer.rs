@@ -306,3 +306,78 @@ fn sessions_end_on_time_when_one_member_receives_every_call() {
         SESSION_TIMEOUT + GRACE
     );
 }
+
+#[test]
+fn a_member_restarted_with_an_empty_data_folder_recovers_under_a_new_incarnation() {
+    // Member 2's disk is replaced: it is killed, its data folder deleted,
+    // and it starts again with nothing. It must not take part with what it
+    // forgot: it asks the group, installs a view above every view the
+    // others report, and numbers its requests in a new incarnation (its
+    // first life's numbers 1, 2, ... are taken). Then it is taken back into
+    // the turns, serves writes of its own, and holds the same state.
+    let mut cluster = Cluster::start(Options {
+        customer_dbs: REPLICAS,
+        seller_servers: 1,
+        buyer_servers: 1,
+        ..Options::default()
+    });
+    let admin = cluster.customer_db();
+    // Its first life broadcasts requests of its own.
+    let session = shop(cluster.customer_db_member(2), 2);
+    cluster.kill("customer-db", 2);
+    let folder = cluster.data_dir("customer-db", 2);
+    std::fs::remove_dir_all(&folder).expect("the data folder is deleted");
+    let writer = cluster.customer_db().prefer(0);
+    for _ in 0..5 {
+        let add = CustomerCommand::CartAdd {
+            session: session.clone(),
+            item: item(),
+            quantity: 1,
+            available: 1_000_000,
+        };
+        run(&writer, add);
+    }
+    cluster.restart("customer-db", 2);
+    wait_until(
+        "member 2 recovers and takes turns again",
+        Duration::from_secs(30),
+        || {
+            admin.status(2, TIMEOUT).is_ok_and(|status| {
+                status.get_incarnation() > 0
+                    && status.get_role() == "member"
+                    && status.get_view_members().len() == REPLICAS
+            })
+        },
+    );
+    let status = admin.status(2, TIMEOUT).expect("member 2 answers");
+    println!(
+        "member 2 recovered in incarnation {}, now in view {}",
+        status.get_incarnation(),
+        status.get_view()
+    );
+    // Its own requests now: answered by it alone, applied once everywhere.
+    let own = cluster.customer_db_member(2);
+    for _ in 0..5 {
+        let add = CustomerCommand::CartAdd {
+            session: session.clone(),
+            item: item(),
+            quantity: 1,
+            available: 1_000_000,
+        };
+        run(&own, add);
+    }
+    cluster.wait_converged("customer-db", &admin);
+    for replica in 0..REPLICAS {
+        let reader = cluster.customer_db_member(replica);
+        assert_eq!(
+            cart_units(&reader, &session),
+            ADDS_PER_CLIENT + 10,
+            "replica {replica}: every add applied once"
+        );
+    }
+    let log = cluster.log("customer-db", 2);
+    assert!(
+        log.contains("its requests are numbered in incarnation"),
+        "member 2 says how it recovered"
+    );
+}

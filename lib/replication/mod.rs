@@ -213,6 +213,9 @@ pub struct ViewSummary {
     pub view_changes: u64,
     /// Members taken back into the turns.
     pub rejoins: u64,
+    /// The incarnation its requests are numbered in (0, or the view it
+    /// recovered into after losing its disk).
+    pub incarnation: u64,
     /// Items this member is asking peers to retransmit now.
     pub retransmits_pending: u64,
     /// Messages dropped: from other views, contradicting, malformed,

@@ -170,6 +170,7 @@ fn status_reply(status: &ReplicaStatus) -> StatusReply {
         reply.set_rejoins(view.rejoins);
         reply.set_retransmits_pending(view.retransmits_pending);
         reply.set_drops(view.drops);
+        reply.set_incarnation(view.incarnation);
     }
     reply
 }

@@ -4,7 +4,7 @@
 //! and a CRC-32 trailer. Decoding garbage returns an error; it never panics.
 //!
 //! ```text
-//! message = magic "SQ" | version u8 = 2 | kind u8 | stamp | watermark | body | crc32 u32
+//! message = magic "SQ" | version u8 = 3 | kind u8 | stamp | watermark | body | crc32 u32
 //! stamp = view u64 | log_view u64
 //! watermark = held_up_to u64 | senders u16 (<= MEMBERS_MAX) | senders x u64
 //! kind 1 Request    = sender u16 | local_seq u64 | length u32 (<= PAYLOAD_BYTES_MAX) | bytes
@@ -17,6 +17,9 @@
 //! kind 7 DoViewChange    = delivered u64 | bindings
 //! kind 8 NewView         = members | start u64 | after u64 | bindings
 //! kind 9 GetView         = delivered u64
+//! kind 10 Recover        = nonce u64
+//! kind 11 RecoverAnswer  = nonce u64 | standing u8 | own nonce u64
+//!        standing   = 1 Blank | 2 NewWithYou | 3 Member | 4 Recovering (own nonce: Blank's, else 0)
 //!        bindings   = count u16 (<= VIEW_BINDINGS_MAX) | count x (sender u16 | local_seq u64)
 //!        members    = count u16 (<= MEMBERS_MAX) | count x id u16
 //! record = magic "SR" | version u8 = 1 | kind u8 | body | crc32 u32
@@ -25,23 +28,26 @@
 //! kind 3 Base     = global u64 | senders u16 | senders x u64
 //! kind 4 ViewChange = view u64
 //! kind 5 NewView    = view u64 | members | start u64 | truncate_after u64
+//! kind 6 Recovering  = nonce u64
+//! kind 7 Incarnation = incarnation u64 | count u16 (<= MEMBERS_MAX) | count x nonce u64
 //! ```
-//! Messages are at version 2 (version 1 had no stamp and no view change):
-//! every member of a group must run the same version. Records stay at
-//! version 1 (kinds 4 and 5 are new), so a log written before views replays.
+//! Messages are at version 3 (version 1 had no stamp and no view change,
+//! version 2 no recovery and no StartViewChange round): every member of a
+//! group must run the same version. Records stay at version 1 (kinds 4 to 7
+//! are new), so a log written before views and incarnations replays.
 //! The CRC covers every byte before it. Group-level checks (ids below `n`)
 //! are [`Message::validate`]'s job, not the codec's.
 
 use super::config::{MEMBERS_MAX, PAYLOAD_BYTES_MAX, RETRANSMIT_ITEMS_MAX};
 use super::errors::DecodeError;
 use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
-use super::message::{Body, Message, Missing, Watermark, VIEW_BINDINGS_MAX};
+use super::message::{Body, Message, Missing, Standing, Watermark, VIEW_BINDINGS_MAX};
 use super::persist::{Record, SnapshotPoint};
 use super::view::{View, ViewStamp};
 
 const MESSAGE_MAGIC: [u8; 2] = *b"SQ";
 const RECORD_MAGIC: [u8; 2] = *b"SR";
-const MESSAGE_VERSION: u8 = 2;
+const MESSAGE_VERSION: u8 = 3;
 const RECORD_VERSION: u8 = 1;
 
 impl Message {
@@ -58,6 +64,8 @@ impl Message {
             Body::DoViewChange { .. } => 7,
             Body::NewView { .. } => 8,
             Body::GetView { .. } => 9,
+            Body::Recover { .. } => 10,
+            Body::RecoverAnswer { .. } => 11,
         };
         writer.u8(kind);
         writer.u64(self.stamp.view);
@@ -86,6 +94,18 @@ impl Message {
             }
             Body::Heartbeat | Body::StartViewChange => {}
             Body::GetView { delivered } => writer.u64(delivered.0),
+            Body::Recover { nonce } => writer.u64(*nonce),
+            Body::RecoverAnswer { nonce, standing } => {
+                writer.u64(*nonce);
+                let (tag, own_nonce) = match standing {
+                    Standing::Blank { nonce } => (1, *nonce),
+                    Standing::NewWithYou => (2, 0),
+                    Standing::Member => (3, 0),
+                    Standing::Recovering => (4, 0),
+                };
+                writer.u8(tag);
+                writer.u64(own_nonce);
+            }
             Body::Compacted { base } => writer.u64(base.0),
             Body::DoViewChange {
                 delivered,
@@ -162,6 +182,22 @@ impl Message {
             9 => Body::GetView {
                 delivered: GlobalSeq(reader.u64()?),
             },
+            10 => Body::Recover {
+                nonce: reader.u64()?,
+            },
+            11 => {
+                let nonce = reader.u64()?;
+                let tag = reader.u8()?;
+                let own_nonce = reader.u64()?;
+                let standing = match tag {
+                    1 => Standing::Blank { nonce: own_nonce },
+                    2 => Standing::NewWithYou,
+                    3 => Standing::Member,
+                    4 => Standing::Recovering,
+                    other => return Err(DecodeError::UnknownKind(other)),
+                };
+                Body::RecoverAnswer { nonce, standing }
+            }
             other => return Err(DecodeError::UnknownKind(other)),
         };
         reader.finish()?;
@@ -208,6 +244,19 @@ impl Record {
                 writer.u64(view.start.0);
                 writer.u64(truncate_after.0);
             }
+            Record::Recovering { nonce } => {
+                writer.u8(6);
+                writer.u64(*nonce);
+            }
+            Record::Incarnation {
+                incarnation,
+                new_group_with,
+            } => {
+                writer.u8(7);
+                writer.u64(*incarnation);
+                let nonces: Vec<LocalSeq> = new_group_with.iter().map(|n| LocalSeq(*n)).collect();
+                writer.local_seqs(&nonces);
+            }
         }
         writer.finish()
     }
@@ -244,6 +293,14 @@ impl Record {
                     start: GlobalSeq(reader.u64()?),
                 },
                 truncate_after: GlobalSeq(reader.u64()?),
+            },
+            6 => Record::Recovering {
+                nonce: reader.u64()?,
+            },
+            7 => Record::Incarnation {
+                incarnation: reader.u64()?,
+                // A list of u64 up to MEMBERS_MAX long, as a watermark's.
+                new_group_with: reader.local_seqs()?.into_iter().map(|n| n.0).collect(),
             },
             other => return Err(DecodeError::UnknownKind(other)),
         };

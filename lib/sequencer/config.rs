@@ -78,6 +78,12 @@ pub struct Config {
     /// A live member outside the turn list that has caught up for this long
     /// is taken back in by a view change.
     pub rejoin_ready_ticks: u64,
+    /// Tags the recovery queries of a member that starts with an empty disk
+    /// ([`Member::recover`](super::Member::recover)), until it recovers
+    /// (persisted: a restart in the middle keeps it). The driver draws it
+    /// at random at every start, so that each lost disk asks under a nonce
+    /// of its own; used only by `recover`.
+    pub recovery_nonce: u64,
 }
 
 impl Config {
@@ -102,6 +108,7 @@ impl Config {
             view_gather_ticks: 2,
             rejoin_lag_max: 64,
             rejoin_ready_ticks: 20,
+            recovery_nonce: 0,
         }
     }
 

@@ -34,6 +34,9 @@ pub enum SequencerError {
     /// A persisted state or snapshot point cannot be restored or installed as
     /// asked; the string says why.
     RestoreInvalid(String),
+    /// The member started with an empty disk and has not recovered yet: it
+    /// takes no requests (send the client to another member).
+    Recovering,
 }
 
 /// Why a byte string is not a valid encoded message or record.
@@ -71,6 +74,10 @@ impl fmt::Display for SequencerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SequencerError::ConfigInvalid(rule) => write!(f, "invalid sequencer config: {rule}"),
+            SequencerError::Recovering => write!(
+                f,
+                "this member is recovering from an empty disk; try another replica"
+            ),
             SequencerError::PayloadTooLarge { len, max } => {
                 write!(f, "payload of {len} bytes is larger than the maximum {max}")
             }

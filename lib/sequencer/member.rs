@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+mod recovering;
 mod views;
 
 use log::{debug, trace, warn};
@@ -23,6 +24,7 @@ use super::order::{Insertion, Order};
 use super::output::{Destination, Output, SnapshotNeeded};
 use super::peers::Peers;
 use super::persist::{PersistedState, Record, SnapshotPoint};
+use super::recovery::Recovery;
 use super::retransmit::{self, Answer, Nacks};
 use super::view::{coordinator, View, ViewStamp};
 use super::view_change::ViewChange;
@@ -52,6 +54,11 @@ pub struct Status {
     pub turn: Option<MemberId>,
     /// What happened to views here, for graders.
     pub counters: ViewCounters,
+    /// The incarnation this member numbers its requests in (0, or the view
+    /// its last recovery from an empty disk installed).
+    pub incarnation: u64,
+    /// True while it recovers from an empty disk (it takes no part yet).
+    pub recovering: bool,
 }
 
 /// Counts of view events at one member since it started.
@@ -101,6 +108,15 @@ pub struct Member {
     /// Per member, the last tick this member asked it for its view.
     asked_view: Vec<u64>,
     counters: ViewCounters,
+    /// The incarnation this member's own requests are numbered in.
+    incarnation: u64,
+    /// A recovery from an empty disk under way, if any: until it ends the
+    /// member votes, acknowledges, sequences and delivers nothing.
+    recovery: Option<Recovery>,
+    /// Per member, the nonce under which it answered blank when this member
+    /// started a new group: its query under that nonce is answered
+    /// `NewWithYou` (kept in memory only: after a restart, `Member`).
+    started_with: Vec<Option<u64>>,
 }
 
 impl Member {
@@ -115,6 +131,27 @@ impl Member {
             PersistedState::new(members),
             SnapshotPoint::start(members),
         )
+    }
+
+    /// A member that starts with an empty disk (no log at all), whatever its
+    /// past: it asks the group before it takes part (see `recovery.rs`), and
+    /// starts as in [`Member::new`] only if the whole group is new. The
+    /// application state is at `applied` (the group start, or a snapshot
+    /// the driver kept).
+    ///
+    /// # Errors
+    /// As [`Member::restore`].
+    pub fn recover(config: Config, applied: SnapshotPoint) -> Result<Member, SequencerError> {
+        let mut state = PersistedState::new(config.members);
+        // 0 stands for "no nonce" in `Record::Incarnation`.
+        let nonce = config.recovery_nonce.max(1);
+        state.recovering = Some(nonce);
+        let mut member = Member::restore(config, state, applied)?;
+        member
+            .output
+            .to_persist
+            .insert(0, Record::Recovering { nonce });
+        Ok(member)
     }
 
     /// A member restarting from what it persisted. The application state
@@ -154,13 +191,32 @@ impl Member {
             now_tick: 0,
             order,
             view: state.view.clone(),
-            changing: state.changing_to.map(|view| ViewChange::new(view, 0)),
+            changing: state
+                .changing_to
+                .map(|view| ViewChange::new(view, 0, config.id)),
             last_heard: vec![0; members],
             ready_since: vec![None; members],
             asked_view: vec![0; members],
             counters: ViewCounters::default(),
+            incarnation: state.incarnation,
+            recovery: None,
+            started_with: (0..members)
+                .map(|index| state.new_group_with.get(index).copied().filter(|n| *n != 0))
+                .collect(),
             config,
         };
+        if let Some(nonce) = state.recovering {
+            // A restart in the middle of a recovery asks again, under the
+            // same nonce: the disk is still the one that started empty, so
+            // the others' `NewWithYou` still holds for it.
+            member.recovery = Some(Recovery::new(nonce, 0));
+            member.changing = None;
+            member.finish_query();
+            if let Some(recovery) = &member.recovery {
+                let nonce = recovery.nonce;
+                member.send(Destination::All, Body::Recover { nonce });
+            }
+        }
         if jumped {
             // The application installed a snapshot the log does not record;
             // the Sequences that do not continue it are dropped (`install`).
@@ -197,8 +253,16 @@ impl Member {
                 max: self.config.payload_bytes_max,
             });
         }
+        if self.recovery.is_some() {
+            return Err(SequencerError::Recovering);
+        }
         let me = self.config.id;
-        let local_seq = self.order.sender_held_up_to(me).next();
+        let held = self.order.sender_held_up_to(me);
+        let local_seq = if held.incarnation() < self.incarnation {
+            LocalSeq::first(self.incarnation)
+        } else {
+            held.next()
+        };
         let in_flight = self.broadcasts_in_flight();
         if in_flight >= self.config.broadcasts_in_flight_max {
             return Err(SequencerError::Backpressure {
@@ -253,6 +317,24 @@ impl Member {
         message.validate(self.config.members, self.config.payload_bytes_max)?;
         trace!("{} <- {from}: {}", self.config.id, message.describe());
         let stamp = message.stamp;
+        match message.body {
+            // A recovering member's query and its answers say nothing about
+            // views or holdings that others may count: handled apart.
+            Body::Recover { nonce } => {
+                self.on_recover(from, nonce);
+                return Ok(());
+            }
+            Body::RecoverAnswer { nonce, standing } => {
+                self.on_recover_answer(from, stamp, nonce, standing);
+                return Ok(());
+            }
+            _ if self.is_asking() => return Ok(()),
+            _ => {}
+        }
+        let enters_view_change = matches!(
+            message.body,
+            Body::StartViewChange | Body::DoViewChange { .. }
+        );
         let in_my_view = stamp.view == self.current_view();
         if in_my_view {
             self.last_heard[from.index()] = self.now_tick;
@@ -300,9 +382,15 @@ impl Member {
                 self.on_new_view(from, view, after, &bindings);
             }
             Body::GetView { delivered } => self.on_get_view(from, stamp, delivered),
+            Body::Recover { .. } | Body::RecoverAnswer { .. } => {}
         }
-        if !brought_view {
+        if self.recovery.is_some() {
+            self.follow_view_recovering(from, stamp);
+        } else if !brought_view {
             self.follow_view(from, stamp);
+        }
+        if enters_view_change {
+            self.note_entered(from, stamp.view);
         }
         self.maybe_sequence();
         self.maybe_deliver();
@@ -314,6 +402,11 @@ impl Member {
     /// watermark moved or the member was quiet for the heartbeat interval.
     pub fn tick(&mut self) {
         self.now_tick += 1;
+        if self.recovery.is_some() {
+            self.recovery_tick();
+            self.send_due_retransmits();
+            return;
+        }
         if self.changing.is_some() {
             self.view_change_tick();
         } else {
@@ -340,7 +433,10 @@ impl Member {
     /// heartbeat per batch (not per message) carries the moved watermark
     /// out with the batch's other messages, after the same fsync.
     pub fn announce_watermark(&mut self) {
-        if self.config.members > 1 && self.order.watermark() != self.advertised {
+        if self.recovery.is_none()
+            && self.config.members > 1
+            && self.order.watermark() != self.advertised
+        {
             self.send(Destination::All, Body::Heartbeat);
         }
     }
@@ -423,13 +519,17 @@ impl Member {
         let mut state = self.order.persisted_state();
         state.view = self.view.clone();
         state.changing_to = self.changing.as_ref().map(|change| change.view);
+        state.incarnation = self.incarnation;
+        state.recovering = self.recovery.as_ref().map(|recovery| recovery.nonce);
+        state.new_group_with = self.new_group_with();
         state
     }
 
     /// This member's own broadcasts not yet delivered here.
     pub fn broadcasts_in_flight(&self) -> u64 {
         let me = self.config.id;
-        self.order.sender_held_up_to(me).0 - self.order.sender_delivered_up_to(me).0
+        let held = self.order.sender_held_up_to(me);
+        held.count_after(self.order.sender_delivered_up_to(me))
     }
 
     /// The last number handed to the application.
@@ -457,6 +557,8 @@ impl Member {
             changing: self.changing.is_some(),
             turn: self.view.owner(next_global),
             counters: self.counters,
+            incarnation: self.incarnation,
+            recovering: self.recovery.is_some(),
         }
     }
 
@@ -465,7 +567,7 @@ impl Member {
     /// included, within the suspicion time. A member that cannot should
     /// send callers elsewhere at once instead of holding them.
     pub fn is_serving(&self) -> bool {
-        if self.changing.is_some() {
+        if !self.is_normal() {
             return false;
         }
         let heard = (0..self.config.members)
@@ -505,7 +607,7 @@ impl Member {
         for (index, theirs) in watermark.requests_held_up_to.iter().enumerate() {
             let sender = MemberId(index as u16);
             let mine = self.order.sender_held_up_to(sender);
-            let up_to = (*theirs).min(self.request_window_end(sender));
+            let up_to = (*theirs).min(self.request_window_end(sender, theirs.incarnation()));
             if up_to > mine {
                 self.nacks
                     .register_requests(&self.order, sender, (mine, up_to), due_tick);
@@ -530,7 +632,7 @@ impl Member {
         }
         let held_before = self.order.sender_held_up_to(origin.sender);
         assert!(
-            origin.local_seq <= self.request_window_end(origin.sender),
+            self.in_requests_window(origin),
             "request {origin} beyond window"
         );
         assert_eq!(
@@ -560,7 +662,7 @@ impl Member {
             .is_some_and(|held| held == payload)
         {
             Some("duplicate")
-        } else if origin.local_seq > self.request_window_end(origin.sender) {
+        } else if !self.in_requests_window(origin) {
             Some("beyond the requests window; it will be asked for again")
         } else {
             None
@@ -608,12 +710,16 @@ impl Member {
                 due_tick,
             );
         }
-        let sender_held = self.order.sender_held_up_to(origin.sender);
-        if origin.local_seq > sender_held {
-            // The named Request and, by FIFO, every earlier one of its sender.
-            let range = (sender_held, origin.local_seq);
-            self.nacks
-                .register_requests(&self.order, origin.sender, range, due_tick);
+        if !self.order.holds(&Missing::Request(origin)) {
+            // The named Request and, by FIFO, every earlier one of its
+            // sender. (The held mark may have jumped past it to a later
+            // incarnation, so the Request itself is checked, not the mark.)
+            let sender_held = self.order.sender_held_up_to(origin.sender);
+            if origin.local_seq > sender_held {
+                let range = (sender_held, origin.local_seq);
+                self.nacks
+                    .register_requests(&self.order, origin.sender, range, due_tick);
+            }
             self.nacks.register(Missing::Request(origin), due_tick);
         }
     }
@@ -838,16 +944,20 @@ impl Member {
         self.output.messages.push((destination, message));
     }
 
-    /// The view this member is in, or is changing to.
+    /// The view this member is in, is changing to, or (recovering) asks for.
     pub(super) fn current_view(&self) -> u64 {
+        if let Some(asked) = self.recovery.as_ref().and_then(|r| r.asking_for) {
+            return asked;
+        }
         self.changing
             .as_ref()
             .map_or(self.view.number, |change| change.view)
     }
 
-    /// True if the member works in its installed view.
+    /// True if the member works in its installed view (not changing views,
+    /// not recovering).
     pub(super) fn is_normal(&self) -> bool {
-        self.changing.is_none()
+        self.changing.is_none() && self.recovery.is_none()
     }
 
     /// The stamp of every message this member sends now.
@@ -863,9 +973,23 @@ impl Member {
         GlobalSeq(self.order.delivered_up_to().0 + self.config.holdback_max)
     }
 
-    /// The highest local number of `sender` kept: the requests window.
-    fn request_window_end(&self, sender: MemberId) -> LocalSeq {
-        LocalSeq(self.order.sender_delivered_up_to(sender).0 + self.config.requests_window)
+    /// The highest local number of `sender` in `incarnation` kept: the
+    /// requests window past its delivered number, or from the start of a
+    /// later incarnation (none in an earlier one: those are delivered).
+    fn request_window_end(&self, sender: MemberId, incarnation: u64) -> LocalSeq {
+        let delivered = self.order.sender_delivered_up_to(sender);
+        let window = self.config.requests_window;
+        match incarnation.cmp(&delivered.incarnation()) {
+            std::cmp::Ordering::Equal => LocalSeq(delivered.0 + window),
+            std::cmp::Ordering::Greater => LocalSeq(LocalSeq::first(incarnation).0 - 1 + window),
+            std::cmp::Ordering::Less => delivered,
+        }
+    }
+
+    /// True if `origin` lies in its sender's requests window.
+    fn in_requests_window(&self, origin: Origin) -> bool {
+        let incarnation = origin.local_seq.incarnation();
+        origin.local_seq <= self.request_window_end(origin.sender, incarnation)
     }
 
     /// Registers the Requests named by held Sequences but not held (after a

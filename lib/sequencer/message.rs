@@ -108,6 +108,41 @@ pub enum Body {
         /// The asker's delivered number.
         delivered: GlobalSeq,
     },
+    /// From a member that started with an empty disk: which view is the
+    /// group in, and does anybody hold anything? Every member answers with
+    /// `RecoverAnswer` and the same nonce (drawn at random for each start,
+    /// so answers meant for an earlier attempt are told apart).
+    Recover {
+        /// The asker's nonce.
+        nonce: u64,
+    },
+    /// The answer to `Recover`; the stamp carries the answerer's view.
+    RecoverAnswer {
+        /// The asker's nonce, echoed.
+        nonce: u64,
+        /// Where the answerer stands.
+        standing: Standing,
+    },
+}
+
+/// What a member says of itself in answer to `Recover`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// It started with an empty disk too and is still asking, under its
+    /// own nonce; it holds nothing.
+    Blank {
+        /// The answerer's own query nonce.
+        nonce: u64,
+    },
+    /// It started a new group while the asker was blank under the very
+    /// nonce it asks with now: everything it holds, and every view it knows,
+    /// came after the asker's disk was empty.
+    NewWithYou,
+    /// A member with a past: the stamp's view is durable at it.
+    Member,
+    /// It is recovering from an empty disk itself and has decided to wait
+    /// for a new view: its view is no durable fact.
+    Recovering,
 }
 
 /// A message between members: the body and the sender's watermark. The sender
@@ -192,6 +227,10 @@ impl Message {
                 )
             }
             Body::GetView { delivered } => format!("get view after {delivered}"),
+            Body::Recover { nonce } => format!("recover (nonce {nonce:x})"),
+            Body::RecoverAnswer { nonce, standing } => {
+                format!("recover answer (nonce {nonce:x}): {standing:?}")
+            }
         };
         let _ = write!(line, " | v{}", self.stamp.view);
         if !self.stamp.is_normal() {
@@ -278,7 +317,9 @@ impl Message {
             Body::Heartbeat
             | Body::Compacted { .. }
             | Body::StartViewChange
-            | Body::GetView { .. } => {}
+            | Body::GetView { .. }
+            | Body::Recover { .. }
+            | Body::RecoverAnswer { .. } => {}
         }
         if self.stamp.log_view > self.stamp.view {
             return invalid("log view above view".to_string());

@@ -13,6 +13,8 @@
 //! Per sender it keeps the same idea for local numbers: requests held
 //! contiguously, requests numbered by the Sequences up to `sequenced_up_to`
 //! (per-sender FIFO makes that a prefix too), and requests delivered.
+//! "Contiguous" follows the sender's stream ([`LocalSeq::follows`]): the
+//! next number, or else the first request of a later incarnation.
 //!
 //! The store doubles as the retransmission history: an entry stays until it
 //! is delivered *and* [`Order::collect_garbage`] is told every member holds it
@@ -21,7 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
+use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin, INCARNATION_MAX};
 use super::message::{Missing, Watermark};
 use super::output::Delivery;
 use super::persist::{PersistedState, SnapshotPoint};
@@ -48,6 +50,38 @@ struct SenderLog {
     numbered_up_to: LocalSeq,
     /// Requests `1..=delivered_up_to` are delivered.
     delivered_up_to: LocalSeq,
+}
+
+impl SenderLog {
+    /// The request held that may come right after `after` in the sender's
+    /// stream: the next number, else the first request of the lowest later
+    /// incarnation held (the next number is preferred: an earlier life's
+    /// request may still be numbered until its successor's first is).
+    fn next_held(&self, after: LocalSeq) -> Option<LocalSeq> {
+        let next = LocalSeq(after.0 + 1);
+        if next.incarnation() == after.incarnation() && self.requests.contains_key(&next) {
+            return Some(next);
+        }
+        let later = after.incarnation().checked_add(1)?;
+        if later > INCARNATION_MAX {
+            return None;
+        }
+        self.requests
+            .range(LocalSeq::first(later)..)
+            .map(|(local_seq, _)| *local_seq)
+            .find(|local_seq| local_seq.counter() == 1)
+    }
+
+    /// Extends `held_up_to` along the sender's stream. Across a jump to a
+    /// later incarnation the claim covers requests of the earlier one that
+    /// this member lacks; those are never needed once the jump is numbered,
+    /// and claiming them only makes a peer ask here in vain, never lets a
+    /// number be delivered without its request held by a majority.
+    fn advance_held(&mut self) {
+        while let Some(next) = self.next_held(self.held_up_to) {
+            self.held_up_to = next;
+        }
+    }
 }
 
 /// The holdback queue, the delivered prefix and the retransmission history.
@@ -249,9 +283,7 @@ impl Order {
             return Insertion::Duplicate;
         }
         sender.requests.insert(origin.local_seq, payload.to_vec());
-        while sender.requests.contains_key(&sender.held_up_to.next()) {
-            sender.held_up_to = sender.held_up_to.next();
-        }
+        sender.advance_held();
         self.advance_held();
         Insertion::Added
     }
@@ -307,7 +339,9 @@ impl Order {
         if global != self.sequenced_up_to.next() {
             return !self.base.covers(origin);
         }
-        origin.local_seq == self.senders[origin.sender.index()].numbered_up_to.next()
+        origin
+            .local_seq
+            .follows(self.senders[origin.sender.index()].numbered_up_to)
     }
 
     /// Among the requests not yet numbered, the first one in FIFO order of
@@ -322,9 +356,9 @@ impl Order {
         (0..members)
             .map(|offset| (start.index() + offset) % members)
             .find_map(|index| {
-                let local_seq = self.senders[index].numbered_up_to.next();
-                let held = self.senders[index].requests.contains_key(&local_seq);
-                held.then_some(Origin {
+                let local_seq =
+                    self.senders[index].next_held(self.senders[index].numbered_up_to)?;
+                Some(Origin {
                     sender: MemberId(index as u16),
                     local_seq,
                 })
@@ -341,9 +375,8 @@ impl Order {
         );
         let origin = self.sequences[&global];
         let sender = &mut self.senders[origin.sender.index()];
-        assert_eq!(
-            origin.local_seq,
-            sender.delivered_up_to.next(),
+        assert!(
+            origin.local_seq.follows(sender.delivered_up_to),
             "per-sender FIFO broken: delivering {global} = {origin} after local {}",
             sender.delivered_up_to
         );
@@ -379,6 +412,11 @@ impl Order {
             );
             self.base.delivered_local[origin.sender.index()] = origin.local_seq;
         }
+        // Requests of an earlier incarnation that nobody numbered before its
+        // sender's next life began are void: they sort below the base now.
+        for (sender, covered) in self.senders.iter_mut().zip(&self.base.delivered_local) {
+            sender.requests = sender.requests.split_off(&LocalSeq(covered.0 + 1));
+        }
         self.base.global = up_to;
         self.base.clone()
     }
@@ -410,19 +448,17 @@ impl Order {
         self.sequences = self.sequences.split_off(&point.global.next());
         for (index, sender) in self.senders.iter_mut().enumerate() {
             let covered = point.delivered_local[index];
-            sender.requests = sender.requests.split_off(&covered.next());
+            sender.requests = sender.requests.split_off(&LocalSeq(covered.0 + 1));
             sender.delivered_up_to = covered;
             sender.numbered_up_to = covered;
             sender.held_up_to = sender.held_up_to.max(covered);
-            while sender.requests.contains_key(&sender.held_up_to.next()) {
-                sender.held_up_to = sender.held_up_to.next();
-            }
+            sender.advance_held();
         }
         let mut numbered = point.delivered_local.clone();
         let mut global = point.global.next();
         while let Some(origin) = self.sequences.get(&global) {
             let next = &mut numbered[origin.sender.index()];
-            if origin.local_seq != next.next() {
+            if !origin.local_seq.follows(*next) {
                 break;
             }
             *next = origin.local_seq;
@@ -443,9 +479,8 @@ impl Order {
     fn advance_sequenced(&mut self) {
         while let Some(origin) = self.sequences.get(&self.sequenced_up_to.next()).copied() {
             let sender = &mut self.senders[origin.sender.index()];
-            assert_eq!(
-                origin.local_seq,
-                sender.numbered_up_to.next(),
+            assert!(
+                origin.local_seq.follows(sender.numbered_up_to),
                 "per-sender FIFO broken: {} names {origin} after local {}",
                 self.sequenced_up_to.next(),
                 sender.numbered_up_to

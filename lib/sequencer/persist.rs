@@ -26,6 +26,12 @@
 //! - `Base`: the member has forgotten everything up to a snapshot point (the
 //!   application state covers it). Written only after the application's
 //!   snapshot is durable.
+//! - `Recovering`: the member started with an empty disk and must not vote,
+//!   acknowledge or sequence until it has recovered (docs/SEQUENCER.md,
+//!   section 5.7); a restart in the middle of recovery must not forget that.
+//! - `Incarnation`: the member's requests are numbered in this incarnation
+//!   from now on (0 for a member that started with the group); it ends a
+//!   recovery.
 //!
 //! [`PersistedState::apply`] replays records in order; a driver may also
 //! rewrite its log as the current [`PersistedState`] to compact it.
@@ -81,6 +87,20 @@ pub enum Record {
         /// are forgotten.
         truncate_after: GlobalSeq,
     },
+    /// The member started with an empty disk and is recovering.
+    Recovering {
+        /// Tags its queries, for as long as it recovers (restarts included).
+        nonce: u64,
+    },
+    /// The member numbers its requests in this incarnation from now on.
+    Incarnation {
+        /// The incarnation: 0, or the view its recovery installed.
+        incarnation: u64,
+        /// If it started a new group: per member, the nonce under which that
+        /// member answered blank (0: it did not), to answer its query
+        /// `NewWithYou` later. Empty after a recovery.
+        new_group_with: Vec<u64>,
+    },
 }
 
 /// Everything a member needs to restart: what it holds above its base.
@@ -98,6 +118,12 @@ pub struct PersistedState {
     pub view: View,
     /// The higher view the member is changing to, if a change is under way.
     pub changing_to: Option<u64>,
+    /// The incarnation the member's own requests are numbered in.
+    pub incarnation: u64,
+    /// While the member recovers from an empty disk: its query nonce.
+    pub recovering: Option<u64>,
+    /// See [`Record::Incarnation`].
+    pub new_group_with: Vec<u64>,
 }
 
 impl SnapshotPoint {
@@ -124,9 +150,8 @@ impl SnapshotPoint {
     pub fn advance(&mut self, delivery: &Delivery) {
         assert_eq!(delivery.global, self.global.next(), "delivery out of order");
         let local = &mut self.delivered_local[delivery.sender.index()];
-        assert_eq!(
-            delivery.local_seq,
-            local.next(),
+        assert!(
+            delivery.local_seq.follows(*local),
             "delivery out of its sender's order"
         );
         *local = delivery.local_seq;
@@ -143,6 +168,9 @@ impl PersistedState {
             requests: BTreeMap::new(),
             view: View::initial(members),
             changing_to: None,
+            incarnation: 0,
+            recovering: None,
+            new_group_with: Vec::new(),
         }
     }
 
@@ -187,6 +215,15 @@ impl PersistedState {
                     self.changing_to = None;
                 }
                 self.view = view.clone();
+            }
+            Record::Recovering { nonce } => self.recovering = Some(*nonce),
+            Record::Incarnation {
+                incarnation,
+                new_group_with,
+            } => {
+                self.incarnation = self.incarnation.max(*incarnation);
+                self.recovering = None;
+                self.new_group_with = new_group_with.clone();
             }
         }
     }

@@ -163,9 +163,14 @@ impl Nacks {
     ) {
         let (after, up_to) = range;
         let scanned = &mut self.requests_scanned_up_to[sender.index()];
-        let start = after.max(*scanned).0 + 1;
+        let mut start = LocalSeq(after.max(*scanned).0 + 1);
+        if up_to.incarnation() > start.incarnation() {
+            // A later incarnation: what the earlier one sent beyond `after`
+            // is asked for only if a Sequence names it.
+            start = LocalSeq::first(up_to.incarnation());
+        }
         *scanned = (*scanned).max(up_to);
-        for local_seq in (start..=up_to.0).map(LocalSeq) {
+        for local_seq in (start.0..=up_to.0).map(LocalSeq) {
             let item = Missing::Request(super::ids::Origin { sender, local_seq });
             if !order.holds(&item) {
                 self.register(item, due_tick);

@@ -10,7 +10,7 @@
 //! right after. Members whose delivered number is within `rejoin_lag_max`
 //! of the most advanced voter's take turns in it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
 
@@ -47,6 +47,9 @@ pub(super) struct ViewChange {
     pub(super) started_tick: u64,
     /// When StartViewChange and DoViewChange last went out.
     pub(super) sent_tick: u64,
+    /// The members known to have entered this view change (this one
+    /// included): the vote goes out once they are a majority.
+    pub(super) entered: BTreeSet<MemberId>,
     /// At the coordinator: the logs gathered, one per member (the first).
     pub(super) votes: BTreeMap<MemberId, Vote>,
     /// At the coordinator: when a majority's logs were in.
@@ -57,12 +60,13 @@ pub(super) struct ViewChange {
 }
 
 impl ViewChange {
-    /// A change to `view` that begins at `now_tick`.
-    pub(super) fn new(view: u64, now_tick: u64) -> ViewChange {
+    /// A change to `view` that `me` begins at `now_tick`.
+    pub(super) fn new(view: u64, now_tick: u64, me: MemberId) -> ViewChange {
         ViewChange {
             view,
             started_tick: now_tick,
             sent_tick: now_tick,
+            entered: BTreeSet::from([me]),
             votes: BTreeMap::new(),
             majority_tick: None,
             decided: false,

@@ -380,7 +380,8 @@ impl<R: Send + 'static> CoreLoop<R> {
         self.progress.publish_member(&status);
         self.progress
             .publish_view(&status, self.member.is_serving());
-        let serving = self.catch_up.check(status.delivered_up_to);
+        // A member recovering an empty disk has nothing to catch up to yet.
+        let serving = !status.recovering && self.catch_up.check(status.delivered_up_to);
         let running = self.progress.lifecycle() == Lifecycle::Running;
         if serving && running && !self.progress.is_serving() {
             info!(

@@ -110,6 +110,13 @@ pub(super) fn state_records(state: &PersistedState) -> Vec<Record> {
     if let Some(view) = state.changing_to {
         records.push(Record::ViewChange { view });
     }
+    match state.recovering {
+        Some(nonce) => records.push(Record::Recovering { nonce }),
+        None => records.push(Record::Incarnation {
+            incarnation: state.incarnation,
+            new_group_with: state.new_group_with.clone(),
+        }),
+    }
     for (origin, payload) in &state.requests {
         records.push(Record::Request {
             origin: *origin,

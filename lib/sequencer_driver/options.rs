@@ -138,6 +138,9 @@ impl SequencerOptions {
         config.view_change_timeout_ticks =
             ticks(limits::VIEW_CHANGE_TIMEOUT).max(config.view_change_resend_ticks + 1);
         config.rejoin_ready_ticks = ticks(limits::REJOIN_READY_AFTER);
+        // Used only if this start recovers an empty disk; drawn anew at
+        // every start (see `Config::recovery_nonce`).
+        config.recovery_nonce = rand::random();
         config
     }
 

@@ -88,6 +88,10 @@ pub struct ViewReport {
     pub turn: Option<MemberId>,
     /// Suspicions, view changes, rejoins, refused contradictions, drops.
     pub counters: ViewCounters,
+    /// The incarnation its requests are numbered in.
+    pub incarnation: u64,
+    /// It started with an empty disk and has not recovered yet.
+    pub recovering_disk: bool,
 }
 
 /// The shared atomics behind [`DriverStatus`], plus the stop flags.
@@ -152,6 +156,8 @@ impl Progress {
                 working: true,
                 turn: None,
                 counters: ViewCounters::default(),
+                incarnation: 0,
+                recovering_disk: false,
             }),
         }
     }
@@ -178,6 +184,8 @@ impl Progress {
             working,
             turn: status.turn,
             counters: status.counters,
+            incarnation: status.incarnation,
+            recovering_disk: status.recovering,
         };
         *self
             .view

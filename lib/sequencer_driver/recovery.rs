@@ -11,7 +11,10 @@
 //!    written only after the snapshot that covers it is durable) and
 //!    re-delivers what the log holds beyond the snapshot once a majority is
 //!    heard from. A snapshot ahead of the log (an installed state transfer
-//!    whose `Base` record was lost in a crash) is taken as is.
+//!    whose `Base` record was lost in a crash) is taken as is. An empty log
+//!    (a first start, or a replaced disk) starts `Member::recover` instead:
+//!    the member asks the group before it takes part, and starts a new
+//!    group only if every other member is new too.
 //!
 //! Catching up with the peers is the running driver's job (see
 //! `catch_up.rs`).
@@ -93,7 +96,18 @@ pub(super) fn recover<S: StateMachine>(
         persisted.sequences.len(),
         persisted.requests.len()
     );
-    let member = Member::restore(options.sequencer_config(), persisted, applied.clone())?;
+    let config = options.sequencer_config();
+    let member = if log.entries.is_empty() {
+        // No log at all: a first start, or a disk that was replaced. The
+        // member asks the group which before it takes part (`Member::recover`).
+        info!(
+            "sequencer {}: the log is empty; asking the group whether it is new",
+            options.index
+        );
+        Member::recover(config, applied.clone())?
+    } else {
+        Member::restore(config, persisted, applied.clone())?
+    };
     Ok(Recovered {
         member,
         journal: Journal::new(wal, options.log_rewrite_records),

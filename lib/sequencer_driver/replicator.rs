@@ -238,6 +238,7 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
     fn status(&self) -> ReplicaStatus {
         let status = self.progress.status(None);
         let role = match (status.lifecycle, status.serving) {
+            (Lifecycle::Running, _) if status.view.recovering_disk => "disk-recovery",
             (Lifecycle::Running, true) if !status.view.working => "view-change",
             (Lifecycle::Running, true) => "member",
             (Lifecycle::Running, false) => "recovering",
@@ -278,6 +279,7 @@ fn view_summary(status: &DriverStatus, me: usize) -> ViewSummary {
         suspicions: counters.suspicions,
         view_changes: counters.view_changes,
         rejoins: counters.rejoins,
+        incarnation: view.incarnation,
         retransmits_pending: status.missing,
         drops: counters.other_view_drops
             + counters.contradictions

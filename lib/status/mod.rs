@@ -139,6 +139,7 @@ pub fn status_json(status: &ProcessStatus) -> Value {
                 "rejoins": r.get_rejoins(),
                 "retransmits_pending": r.get_retransmits_pending(),
                 "drops": r.get_drops(),
+                "incarnation": r.get_incarnation(),
             });
         }
     }
@@ -197,7 +198,7 @@ fn view_columns(r: &StatusReply) -> String {
     };
     format!(
         " view={} members={} in_view={} changing={} turn={turn} suspicions={} \
-         view_changes={} rejoins={} retransmits={} drops={}",
+         view_changes={} rejoins={} retransmits={} drops={} incarnation={}",
         r.get_view(),
         members.join(","),
         yes_no(r.get_in_view()),
@@ -206,7 +207,8 @@ fn view_columns(r: &StatusReply) -> String {
         r.get_view_changes(),
         r.get_rejoins(),
         r.get_retransmits_pending(),
-        r.get_drops()
+        r.get_drops(),
+        r.get_incarnation()
     )
 }
 

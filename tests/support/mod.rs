@@ -299,6 +299,24 @@ impl Cluster {
         )
     }
 
+    /// A gRPC client of one customer-DB member only (no failover).
+    pub fn customer_db_member(
+        &self,
+        index: usize,
+    ) -> DatabaseClient<CustomerRequest, CustomerResult> {
+        DatabaseClient::new(
+            environment("test"),
+            DatabaseKind::Customer,
+            &[self.address("customer-db", index)],
+        )
+    }
+
+    /// The data folder of one replica.
+    pub fn data_dir(&self, component: &str, index: usize) -> PathBuf {
+        let root = self.config["data_dir"].as_str().expect("data_dir");
+        Path::new(root).join(format!("{component}-{index}"))
+    }
+
     fn replica_addresses(&self, component: &str) -> Vec<SocketAddr> {
         let count = self.config[component.replace('-', "_")]
             .as_array()

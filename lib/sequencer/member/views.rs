@@ -11,6 +11,12 @@
 //!   which belong to no view.
 //! - Changing to view `w` is persisted (`Record::ViewChange`) before the
 //!   member's DoViewChange leaves, so a restart cannot return to the old view.
+//! - A member sends its DoViewChange for `w` only once a majority (itself
+//!   included) is known to have entered `w` (their StartViewChange or
+//!   DoViewChange for `w`): VR Revisited's StartViewChange round. Every
+//!   vote for `w` is then backed by a majority that persisted `w`, which is
+//!   what lets a member that lost its disk find every view it may have
+//!   voted in (docs/SEQUENCER.md, section 5.7).
 //! - A member installs a view only from a NewView whose log reaches down to
 //!   its own delivered number, so installing drops no Sequence it held that
 //!   might have been delivered elsewhere; otherwise it asks (GetView).
@@ -36,9 +42,10 @@ impl Member {
             "{} starts a view change to v{view} (installed {})",
             self.config.id, self.view
         );
+        assert!(self.recovery.is_none(), "a recovering member changes views");
         self.counters.view_changes += 1;
         self.output.to_persist.push(Record::ViewChange { view });
-        self.changing = Some(ViewChange::new(view, self.now_tick));
+        self.changing = Some(ViewChange::new(view, self.now_tick, self.config.id));
         self.send(Destination::All, Body::StartViewChange);
         self.send_vote();
         self.try_decide();
@@ -48,9 +55,14 @@ impl Member {
     /// to (or counts it, at the coordinator). A log longer than a message
     /// can carry sits this view change out (safe: it only lacks a vote).
     fn send_vote(&mut self) {
-        let Some(view) = self.changing.as_ref().map(|change| change.view) else {
+        let majority = self.config.majority();
+        let Some(change) = self.changing.as_ref() else {
             return;
         };
+        if change.entered.len() < majority {
+            return;
+        }
+        let view = change.view;
         let delivered = self.order.delivered_up_to();
         let top = self.order.sequenced_up_to();
         if top.0 - delivered.0 > VIEW_BINDINGS_MAX as u64 {
@@ -76,6 +88,22 @@ impl Member {
         }
     }
 
+    /// `from` is known to have entered view `view` (its StartViewChange or
+    /// DoViewChange): once a majority has, this member's vote may go.
+    pub(super) fn note_entered(&mut self, from: MemberId, view: u64) {
+        let majority = self.config.majority();
+        let Some(change) = self.changing.as_mut() else {
+            return;
+        };
+        if change.view != view || !change.entered.insert(from) {
+            return;
+        }
+        if change.entered.len() == majority {
+            self.send_vote();
+            self.try_decide();
+        }
+    }
+
     fn count_vote(&mut self, from: MemberId, vote: Vote) {
         let (now_tick, majority) = (self.now_tick, self.config.majority());
         if let Some(change) = self.changing.as_mut() {
@@ -94,7 +122,7 @@ impl Member {
         watermark: &Watermark,
     ) {
         let for_me = coordinator(stamp.view, self.config.members) == self.config.id;
-        if stamp.view != self.current_view() || !for_me || self.is_normal() {
+        if stamp.view != self.current_view() || !for_me || self.changing.is_none() {
             self.counters.other_view_drops += 1;
             return;
         }
@@ -161,6 +189,9 @@ impl Member {
         if view.number < current || (view.number == current && self.is_normal()) {
             return;
         }
+        if self.recovery.is_some() && !self.may_recover_into(view.number) {
+            return;
+        }
         if after > self.order.delivered_up_to() {
             // Installing would drop Sequences held between the delivered
             // number and `after`: ask for the log from the delivered number.
@@ -198,6 +229,9 @@ impl Member {
             });
         }
         info!("{} installs {view}", self.config.id);
+        if self.recovery.is_some() {
+            self.end_recovery(view.number);
+        }
         self.view = view;
         self.changing = None;
         self.counters.views_installed += 1;
@@ -240,7 +274,7 @@ impl Member {
                 }
             }
             let next = &mut numbered[origin.sender.index()];
-            if origin.local_seq != next.next() {
+            if !origin.local_seq.follows(*next) {
                 return Err(format!("{global} = {origin} breaks its sender's order"));
             }
             *next = origin.local_seq;
@@ -305,7 +339,7 @@ impl Member {
     }
 
     /// Sends GetView to `from`, at most once per resend interval.
-    fn ask_for_view(&mut self, from: MemberId) {
+    pub(super) fn ask_for_view(&mut self, from: MemberId) {
         let last = self.asked_view[from.index()];
         if last != 0 && self.now_tick < last + self.config.view_change_resend_ticks {
             return;

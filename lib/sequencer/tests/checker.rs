@@ -4,14 +4,21 @@
 //!
 //! - total order: every member's delivered sequence is a prefix of one
 //!   canonical history (so of each other's), with no gap and no duplicate;
-//! - per-sender FIFO: a sender's requests are delivered 1, 2, 3, ...;
+//! - per-sender FIFO: a sender's requests are delivered 1, 2, 3, ..., and
+//!   after a lost disk 1, 2, 3, ... of a later incarnation;
 //! - integrity: a delivered payload is what its sender broadcast;
-//! - durability: nothing is delivered before a majority holds it (the same
-//!   binding, in its durable records);
+//! - durability: no number is delivered first before a majority holds it
+//!   (the same binding, in its durable records), where a member that lost
+//!   its disk still counts with what it held before the loss (peers may
+//!   count its last claims; what makes that safe is that it votes in no
+//!   view change until it recovers, docs/SEQUENCER.md, section 5.7), and
+//!   never more than one such member;
 //! - survival across views: once a number is delivered in view `v`, every
 //!   Sequence for it persisted by a member whose installed view is `v` or
 //!   later names the delivered request;
-//! - integrity: no request is delivered at two numbers.
+//! - integrity: no request is delivered at two numbers, and no sender
+//!   names two broadcasts alike (a member that lost its disk never reuses
+//!   a name of its earlier life).
 //!
 //! A violation panics with the seed, so the schedule can be replayed.
 
@@ -51,6 +58,8 @@ pub(super) struct Checker {
     /// Every accepted broadcast and its payload.
     broadcasts: BTreeMap<Origin, Vec<u8>>,
     holdings: Vec<Holdings>,
+    /// Per member, what it held when it last lost its disk.
+    lost: Vec<Option<Holdings>>,
 }
 
 impl Checker {
@@ -71,6 +80,7 @@ impl Checker {
             position: HashMap::new(),
             broadcasts: BTreeMap::new(),
             holdings,
+            lost: (0..members).map(|_| None).collect(),
         }
     }
 
@@ -116,7 +126,10 @@ impl Checker {
                     "seed {seed}: {member} persisted two bindings for {global} in one log"
                 );
             }
-            Record::Base(_) | Record::ViewChange { .. } => {}
+            Record::Base(_)
+            | Record::ViewChange { .. }
+            | Record::Recovering { .. }
+            | Record::Incarnation { .. } => {}
             Record::NewView {
                 view,
                 truncate_after,
@@ -177,6 +190,21 @@ impl Checker {
             .collect();
     }
 
+    /// Notes that `member` lost its disk: it holds nothing any more, and its
+    /// application starts over.
+    pub(super) fn on_wipe(&mut self, member: MemberId) {
+        let members = self.holdings.len();
+        let before = std::mem::replace(
+            &mut self.holdings[member.index()],
+            Holdings {
+                delivered_local: vec![0; members],
+                requests_up_to: vec![0; members],
+                ..Holdings::default()
+            },
+        );
+        self.lost[member.index()] = Some(before);
+    }
+
     /// Checks that what `member` claims to hold (its watermark, sent with its
     /// next message) is backed by records it persisted.
     pub(super) fn check_claims(&self, member: MemberId, claimed: &Watermark) {
@@ -215,6 +243,7 @@ impl Checker {
             "seed {seed}: {member} delivered {origin} with a gap or twice"
         );
         let view = self.holdings[member.index()].view;
+        let first_delivery = self.history.len() as u64 == position;
         match self.history.get(position as usize) {
             Some(canonical) => {
                 assert_eq!(
@@ -245,27 +274,35 @@ impl Checker {
         );
         let holdings = &mut self.holdings[member.index()];
         let last_local = &mut holdings.delivered_local[origin.sender.index()];
-        assert_eq!(
-            delivery.local_seq.0,
-            *last_local + 1,
+        assert!(
+            delivery.local_seq.follows(LocalSeq(*last_local)),
             "seed {seed}: {member} breaks FIFO with {origin}"
         );
         *last_local = delivery.local_seq.0;
         holdings.delivered.push(origin);
-        let holders = self
+        if !first_delivery {
+            // Decided earlier: the history check above is the one that
+            // matters (holders may have lost their disks since).
+            return;
+        }
+        let holds = |holdings: &Holdings| {
+            holdings.held_up_to >= delivery.global.0
+                && holdings
+                    .sequences
+                    .get(&delivery.global)
+                    .is_none_or(|held| *held == origin)
+        };
+        let holders = self.holdings.iter().filter(|h| holds(h)).count();
+        let lost_holders = self
             .holdings
             .iter()
-            .filter(|holdings| {
-                holdings.held_up_to >= delivery.global.0
-                    && holdings
-                        .sequences
-                        .get(&delivery.global)
-                        .is_none_or(|held| *held == origin)
-            })
+            .zip(&self.lost)
+            .filter(|(now, lost)| !holds(now) && lost.as_ref().is_some_and(holds))
             .count();
         assert!(
-            holders >= self.majority,
-            "seed {seed}: {member} delivered {} while only {holders} members held it",
+            holders + lost_holders.min(1) >= self.majority,
+            "seed {seed}: {member} delivered {} while only {holders} members held it \
+             ({lost_holders} before losing their disk)",
             delivery.global
         );
     }
@@ -285,11 +322,37 @@ impl Checker {
         self.broadcasts.len() as u64
     }
 
-    /// The final check: every accepted broadcast was delivered exactly once
+    /// The broadcasts every member must deliver, given each sender's
+    /// current incarnation: those delivered anywhere, and every one of a
+    /// current incarnation. What an earlier life broadcast and nobody
+    /// delivered may be void (its sender lost its disk).
+    fn expected(&self, incarnations: &[u64]) -> BTreeSet<Origin> {
+        self.broadcasts
+            .keys()
+            .copied()
+            .filter(|origin| {
+                self.position.contains_key(origin)
+                    || origin.local_seq.incarnation() == incarnations[origin.sender.index()]
+            })
+            .collect()
+    }
+
+    /// True if every member delivered the whole history and it holds every
+    /// expected broadcast.
+    pub(super) fn is_complete(&self, incarnations: &[u64]) -> bool {
+        let expected = self.expected(incarnations);
+        expected.len() == self.history.len()
+            && self
+                .holdings
+                .iter()
+                .all(|holdings| holdings.delivered.len() == self.history.len())
+    }
+
+    /// The final check: every expected broadcast was delivered exactly once
     /// by every member, and all members delivered the same history.
-    pub(super) fn check_complete(&self) {
+    pub(super) fn check_complete(&self, incarnations: &[u64]) {
         let seed = self.seed;
-        let expected: BTreeSet<Origin> = self.broadcasts.keys().copied().collect();
+        let expected = self.expected(incarnations);
         for (index, holdings) in self.holdings.iter().enumerate() {
             let delivered: BTreeSet<Origin> = holdings.delivered.iter().copied().collect();
             assert_eq!(
@@ -314,11 +377,8 @@ impl Checker {
         let holdings = &mut self.holdings[member.index()];
         for (index, up_to) in holdings.requests_up_to.iter_mut().enumerate() {
             let sender = MemberId(index as u16);
-            while holdings.requests.contains(&Origin {
-                sender,
-                local_seq: LocalSeq(*up_to + 1),
-            }) {
-                *up_to += 1;
+            while let Some(next) = next_held(&holdings.requests, sender, LocalSeq(*up_to)) {
+                *up_to = next.0;
             }
         }
         loop {
@@ -332,4 +392,23 @@ impl Checker {
             holdings.held_up_to = next.0;
         }
     }
+}
+
+/// The request of `sender` held that may follow `after` in its stream: the
+/// next number, else the first of the lowest later incarnation held (the
+/// rule members use for their claims).
+fn next_held(requests: &BTreeSet<Origin>, sender: MemberId, after: LocalSeq) -> Option<LocalSeq> {
+    let next = LocalSeq(after.0 + 1);
+    let origin = |local_seq| Origin { sender, local_seq };
+    if next.incarnation() == after.incarnation() && requests.contains(&origin(next)) {
+        return Some(next);
+    }
+    let later = after.incarnation() + 1;
+    if later > crate::sequencer::INCARNATION_MAX {
+        return None;
+    }
+    requests
+        .range(origin(LocalSeq::first(later))..=origin(LocalSeq(u64::MAX)))
+        .map(|held| held.local_seq)
+        .find(|local_seq| local_seq.counter() == 1)
 }

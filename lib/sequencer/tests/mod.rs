@@ -97,6 +97,7 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
     let snapshots: u64 = results.iter().map(|stats| stats.snapshots).sum();
     let partitions: u64 = results.iter().map(|stats| stats.partitions).sum();
     let pauses: u64 = results.iter().map(|stats| stats.pauses).sum();
+    let wipes: u64 = results.iter().map(|stats| stats.wipes).sum();
     let views: u64 = results.iter().map(|stats| stats.views).sum();
     let with_views = results.iter().filter(|stats| stats.views > 0).count();
     let slowest = results
@@ -107,6 +108,7 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
     println!(
         "{} seeds in {:.1?}: {broadcasts} broadcasts, {crashes} crashes, \
          {snapshots} snapshot installs, {partitions} partitions, {pauses} pauses, \
+         {wipes} lost disks, \
          {views} views installed ({with_views} runs changed views), \
          slowest convergence {slowest} ticks (bound {})",
         seeds.len(),

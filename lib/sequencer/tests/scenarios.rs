@@ -63,6 +63,46 @@ impl Cluster {
         }
         let delivered = self.member(id).delivered_up_to();
         self.member(id).applied_durably(delivered);
+        if let Some(need) = output.snapshot_needed {
+            self.transfer_snapshot(id, need.base);
+        }
+    }
+
+    /// A state transfer to `id` from a live member that delivered `base`.
+    fn transfer_snapshot(&mut self, id: u16, base: GlobalSeq) {
+        let donor = (0..self.members.len()).find(|index| {
+            *index != usize::from(id)
+                && self.members[*index]
+                    .as_ref()
+                    .is_some_and(|member| member.delivered_up_to() >= base)
+        });
+        let Some(donor) = donor else { return };
+        let point = self.members[donor].as_ref().expect("live").snapshot_point();
+        let prefix = self.delivered[donor][..point.global.0 as usize].to_vec();
+        self.delivered[usize::from(id)] = prefix;
+        self.member(id)
+            .install_snapshot(point)
+            .expect("a snapshot ahead installs");
+        self.drain(id);
+    }
+
+    /// The member crashes and its disk is replaced: nothing of it is left.
+    fn wipe(&mut self, id: u16) {
+        let index = usize::from(id);
+        let size = self.members.len() as u16;
+        self.members[index] = None;
+        self.disks[index] = PersistedState::new(size);
+        self.delivered[index].clear();
+    }
+
+    /// Starts a member with an empty disk (`Member::recover`).
+    fn start_empty(&mut self, id: u16, nonce: u64) {
+        let size = self.members.len() as u16;
+        let mut config = sim_config(size, MemberId(id), 64);
+        config.recovery_nonce = nonce;
+        let member = Member::recover(config, SnapshotPoint::start(size)).expect("valid");
+        self.members[usize::from(id)] = Some(member);
+        self.drain(id);
     }
 
     /// Runs `ticks` ticks, delivering every message (dropping those to
@@ -249,4 +289,91 @@ fn a_paused_member_wakes_up_in_the_old_view_and_catches_up() {
     let view = cluster.member(0).status().installed;
     assert_eq!(cluster.member(3).status().installed, view);
     assert_eq!(view.members.len(), 5, "member 3 takes turns again: {view}");
+}
+
+#[test]
+fn a_member_that_lost_its_disk_recovers_in_a_new_view_under_a_new_incarnation() {
+    // Member 2 broadcasts, then loses its disk. Started empty, it must not
+    // take part with what it forgot: it asks the others, installs a view
+    // above every view they report, and numbers its requests in that view's
+    // incarnation, since its first life's numbers are taken. It is then
+    // taken back into the turns, and every member delivers one order in
+    // which each request appears once.
+    let mut cluster = Cluster::new(3);
+    for _ in 0..3 {
+        cluster
+            .member(2)
+            .broadcast(b"first life".to_vec())
+            .expect("room");
+        cluster.drain(2);
+    }
+    cluster.run(20);
+    assert_eq!(cluster.delivered[0].len(), 3);
+    let view_before = cluster.member(0).status().view;
+    cluster.wipe(2);
+    cluster.start_empty(2, 99);
+    assert!(cluster.member(2).status().recovering);
+    assert_eq!(
+        cluster.member(2).broadcast(b"too early".to_vec()),
+        Err(SequencerError::Recovering)
+    );
+    cluster.run(200);
+    let status = cluster.member(2).status();
+    assert!(!status.recovering, "recovered");
+    assert!(status.incarnation > view_before, "{status:?}");
+    assert_eq!(status.installed.members.len(), 3, "back in the turns");
+    let local = cluster.member(2).broadcast(b"second life".to_vec());
+    assert_eq!(local, Ok(LocalSeq::first(status.incarnation)));
+    cluster.drain(2);
+    cluster.run(20);
+    let second = Origin {
+        sender: MemberId(2),
+        local_seq: LocalSeq::first(status.incarnation),
+    };
+    for member in 0..3 {
+        assert_eq!(cluster.delivered[member], cluster.delivered[0]);
+        assert_eq!(cluster.delivered[member].len(), 4, "member {member}");
+        assert_eq!(cluster.delivered[member][3], second);
+    }
+}
+
+#[test]
+fn a_new_group_of_empty_disks_starts_once_every_member_answered() {
+    // A new group: every member starts with an empty disk and asks. Member
+    // 0 and 1 come up first; alone they cannot tell a new group from a
+    // group whose third member holds their past, so they wait. Once member
+    // 2 is up, all three start in view 0, incarnation 0, and serve, even
+    // though the first ones take requests before the last has decided.
+    let mut cluster = Cluster::new(3);
+    cluster.wipe(0);
+    cluster.wipe(1);
+    cluster.wipe(2);
+    cluster.start_empty(0, 10);
+    cluster.start_empty(1, 11);
+    cluster.run(100);
+    assert!(cluster.member(0).status().recovering, "waits for member 2");
+    cluster.start_empty(2, 12);
+    cluster.run(1);
+    // Whoever has started takes a request at once.
+    for id in 0..3 {
+        if !cluster.member(id).status().recovering {
+            cluster
+                .member(id)
+                .broadcast(b"early".to_vec())
+                .expect("room");
+            cluster.drain(id);
+        }
+    }
+    cluster.run(50);
+    for id in 0..3 {
+        let status = cluster.member(id).status();
+        assert!(!status.recovering, "member {id} started");
+        assert_eq!((status.view, status.incarnation), (0, 0), "member {id}");
+    }
+    cluster.member(2).broadcast(b"late".to_vec()).expect("room");
+    cluster.drain(2);
+    cluster.run(20);
+    assert!(!cluster.delivered[0].is_empty());
+    assert_eq!(cluster.delivered[1], cluster.delivered[0]);
+    assert_eq!(cluster.delivered[2], cluster.delivered[0]);
 }

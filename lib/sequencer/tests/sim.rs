@@ -3,7 +3,10 @@
 //! Goal: show that safety holds on every step under loss (up to 30%),
 //! duplication, reordering and crash/restart, and that once the faults stop
 //! every accepted broadcast is delivered everywhere within a bounded number
-//! of ticks. Method (after TigerBeetle's VOPR): one seed derives the fault
+//! of ticks. Some crashes lose the disk (a replaced disk): the member
+//! starts empty and must recover (docs/SEQUENCER.md, section 5.7); what its
+//! earlier life broadcast and nobody numbered may then be void, and
+//! nothing else. Method (after TigerBeetle's VOPR): one seed derives the fault
 //! rates and the workload; a *fault phase* runs clients, a lossy network and
 //! crashes; a *liveness phase* restarts every member, stops loss and new
 //! requests, and must converge within `LIVENESS_TICKS_MAX`. A [`Checker`]
@@ -54,6 +57,14 @@ pub(super) struct Options {
     /// Per tick and member, the chance that it is paused (SIGSTOP): no
     /// ticks, and what arrives waits in its socket until it resumes.
     pub(super) pause: f64,
+    /// The chance that a crash also loses the member's disk (groups of 3 or
+    /// more, one member at a time: a group survives the loss of a minority's
+    /// disks, not more).
+    pub(super) wipe: f64,
+    /// The group starts as a real one does: every member with an empty
+    /// disk, asking the others before it takes part (while clients already
+    /// send requests to the first ones up).
+    pub(super) boot_empty: bool,
 }
 
 impl Options {
@@ -76,6 +87,8 @@ impl Options {
             announce: rng.chance(0.5),
             partition: [0.0, 0.0, 0.01, 0.03][rng.below(4) as usize],
             pause: [0.0, 0.0, 0.002, 0.01][rng.below(4) as usize],
+            wipe: [0.0, 0.0, 0.3, 1.0][rng.below(4) as usize],
+            boot_empty: rng.chance(0.25),
         }
     }
 }
@@ -98,6 +111,11 @@ struct Node {
     restart_tick: u64,
     /// Paused until this tick (no ticks; arrivals wait).
     paused_until: u64,
+    /// Its disk was lost in the crash: it restarts empty and recovers.
+    wiped: bool,
+    /// Nothing was ever persisted: a restart is a start with an empty log.
+    /// (A member that started with a new group in `new` has persisted that.)
+    log_empty: bool,
 }
 
 /// What one run showed, for the summary.
@@ -109,6 +127,8 @@ pub(super) struct RunStats {
     pub(super) snapshots: u64,
     pub(super) partitions: u64,
     pub(super) pauses: u64,
+    /// Crashes that lost the disk.
+    pub(super) wipes: u64,
     /// The highest view any member installed.
     pub(super) views: u64,
 }
@@ -157,14 +177,25 @@ impl Simulation {
         let options = Options::from_seed(&mut rng, members);
         let nodes = (0..options.members)
             .map(|id| {
-                let config = sim_config(options.members, MemberId(id), options.history_max);
+                let mut config = sim_config(options.members, MemberId(id), options.history_max);
+                config.recovery_nonce = rng.next_u64();
+                let start = SnapshotPoint::start(options.members);
+                let member = if options.boot_empty {
+                    Member::recover(config, start)
+                } else {
+                    Member::new(config)
+                };
+                // A member started as part of a new group has said so on its
+                // disk (a first start persists its incarnation).
                 Node {
-                    member: Some(Member::new(config).expect("valid config")),
+                    member: Some(member.expect("valid config")),
                     disk: PersistedState::new(options.members),
+                    log_empty: options.boot_empty,
                     app: SnapshotPoint::start(options.members),
                     app_durable: SnapshotPoint::start(options.members),
                     restart_tick: 0,
                     paused_until: 0,
+                    wiped: false,
                 }
             })
             .collect();
@@ -206,7 +237,12 @@ impl Simulation {
             );
             self.step_tick();
         }
-        self.checker.check_complete();
+        let incarnations: Vec<u64> = self
+            .nodes
+            .iter()
+            .map(|node| node.member.as_ref().expect("all up").status().incarnation)
+            .collect();
+        self.checker.check_complete(&incarnations);
         self.stats.broadcasts = self.checker.broadcast_count();
         self.stats.views = self
             .nodes
@@ -229,10 +265,15 @@ impl Simulation {
             .collect()
     }
 
+    /// Every member is up, delivered the same history, and that history
+    /// holds every broadcast of every sender's current incarnation.
     fn converged(&self) -> bool {
-        let all = self.checker.broadcast_count();
-        self.nodes.iter().all(|node| node.member.is_some())
-            && (0..self.options.members).all(|id| self.checker.delivered_count(MemberId(id)) == all)
+        let incarnations: Option<Vec<u64>> = self
+            .nodes
+            .iter()
+            .map(|node| node.member.as_ref().map(|m| m.status().incarnation))
+            .collect();
+        incarnations.is_some_and(|incarnations| self.checker.is_complete(&incarnations))
     }
 
     /// One tick: crashes and restarts, client requests, the messages due
@@ -355,8 +396,40 @@ impl Simulation {
                 && self.rng.chance(self.options.crash)
             {
                 self.crash(index);
+                if self.may_wipe(index) && self.rng.chance(self.options.wipe) {
+                    self.wipe(index);
+                }
             }
         }
+    }
+
+    /// True if member `index` may lose its disk now: the group has three
+    /// members or more, and no other member lost its disk and has not
+    /// recovered yet.
+    fn may_wipe(&self, index: usize) -> bool {
+        self.options.members >= 3
+            && self.nodes.iter().enumerate().all(|(other, node)| {
+                other == index || !(node.wiped || node.disk.recovering.is_some())
+            })
+    }
+
+    /// The crashed member's disk is replaced: its log and its application
+    /// state are gone. Its datagrams still in flight are dropped too (a
+    /// disk takes longer to replace than a datagram lives).
+    fn wipe(&mut self, index: usize) {
+        self.stats.wipes += 1;
+        let members = self.options.members;
+        let id = MemberId(index as u16);
+        let node = &mut self.nodes[index];
+        node.wiped = true;
+        node.log_empty = true;
+        node.disk = PersistedState::new(members);
+        node.app = SnapshotPoint::start(members);
+        node.app_durable = SnapshotPoint::start(members);
+        for flights in self.network.values_mut() {
+            flights.retain(|flight| flight.from != id);
+        }
+        self.checker.on_wipe(id);
     }
 
     /// Crashes a member: its memory and its application's undurable part
@@ -376,9 +449,17 @@ impl Simulation {
     /// durable point.
     fn restart(&mut self, index: usize) {
         let id = MemberId(index as u16);
-        let config = sim_config(self.options.members, id, self.options.history_max);
+        let mut config = sim_config(self.options.members, id, self.options.history_max);
+        config.recovery_nonce = self.rng.next_u64();
         let node = &mut self.nodes[index];
-        let member = Member::restore(config, node.disk.clone(), node.app_durable.clone());
+        // An empty log starts a recovery, as the driver does (a member that
+        // crashed before it persisted anything cannot tell either).
+        let empty = node.log_empty;
+        let member = if std::mem::take(&mut node.wiped) || empty {
+            Member::recover(config, node.app_durable.clone())
+        } else {
+            Member::restore(config, node.disk.clone(), node.app_durable.clone())
+        };
         let seed = self.rng.seed();
         node.member =
             Some(member.unwrap_or_else(|error| panic!("seed {seed}: restore {id}: {error}")));
@@ -444,6 +525,7 @@ impl Simulation {
         for record in &output.to_persist {
             self.checker.on_persist(id, record);
             self.nodes[id.index()].disk.apply(record);
+            self.nodes[id.index()].log_empty = false;
         }
         let member = self.nodes[id.index()].member.as_ref().expect("live");
         self.checker.check_claims(id, &member.watermark());

@@ -1,0 +1,189 @@
+//! Recovery from an empty disk, as handlers on [`Member`]: the query
+//! (`Recover` and its answers), the wait for a view above every view the
+//! group reported, and the end of the recovery when one is installed.
+//! `recovery.rs` holds the decision; docs/SEQUENCER.md, section 5.7, the
+//! protocol and why it is safe.
+//!
+//! While it recovers, a member sends no heartbeat and no vote, assigns and
+//! delivers nothing, and its messages carry a changing stamp, so no peer
+//! counts its watermark: everything it claimed in its earlier life is
+//! gone, and none of it may count again.
+
+use log::{info, warn};
+
+use super::Member;
+use crate::sequencer::ids::{MemberId, INCARNATION_MAX};
+use crate::sequencer::message::{Body, Standing};
+use crate::sequencer::output::Destination;
+use crate::sequencer::persist::Record;
+use crate::sequencer::recovery::{Answer, Outcome};
+use crate::sequencer::view::ViewStamp;
+
+impl Member {
+    /// A `Recover` query: every member answers where it stands (and, in
+    /// the stamp, its view).
+    pub(super) fn on_recover(&mut self, from: MemberId, nonce: u64) {
+        let standing = match &self.recovery {
+            Some(recovery) if recovery.asking_for.is_none() => Standing::Blank {
+                nonce: recovery.nonce,
+            },
+            Some(_) => Standing::Recovering,
+            None if self.started_with[from.index()] == Some(nonce) => Standing::NewWithYou,
+            None => Standing::Member,
+        };
+        let body = Body::RecoverAnswer { nonce, standing };
+        self.send(Destination::Member(from), body);
+    }
+
+    /// An answer to this member's `Recover` query (of this start: the nonce).
+    pub(super) fn on_recover_answer(
+        &mut self,
+        from: MemberId,
+        stamp: ViewStamp,
+        nonce: u64,
+        standing: Standing,
+    ) {
+        let Some(recovery) = self.recovery.as_mut() else {
+            return;
+        };
+        if recovery.nonce != nonce || recovery.asking_for.is_some() {
+            return;
+        }
+        let answer = Answer {
+            view: stamp.view,
+            standing,
+        };
+        recovery.answers.insert(from, answer);
+        self.finish_query();
+    }
+
+    /// Decides, if the answers allow it: a first start, or the view to ask
+    /// for.
+    pub(super) fn finish_query(&mut self) {
+        let (members, me, majority) = (self.config.members, self.config.id, self.config.majority());
+        let patience = self.config.view_change_timeout_ticks;
+        let Some(recovery) = self.recovery.as_mut() else {
+            return;
+        };
+        if recovery.asking_for.is_some() {
+            return;
+        }
+        let patient = self.now_tick >= recovery.started_tick + patience;
+        match recovery.decide(members, me, majority, patient) {
+            None => {}
+            Some(Outcome::FirstStart) => {
+                info!("{me} starts with a new group (every other member is new)");
+                self.started_with = recovery.blank_nonces(members);
+                self.recovery = None;
+                let new_group_with = self.new_group_with();
+                self.output.to_persist.push(Record::Incarnation {
+                    incarnation: 0,
+                    new_group_with,
+                });
+                self.last_heard
+                    .iter_mut()
+                    .for_each(|tick| *tick = self.now_tick);
+            }
+            Some(Outcome::AskFor(view)) => {
+                info!("{me} lost its disk: it recovers in a view from v{view} on");
+                recovery.asking_for = Some(view);
+                recovery.sent_tick = self.now_tick;
+                self.ask_everyone_for_a_view();
+            }
+        }
+    }
+
+    /// A tick while recovering: the query goes out again until it is
+    /// decided, then the request for a view.
+    pub(super) fn recovery_tick(&mut self) {
+        self.finish_query();
+        let resend = self.config.view_change_resend_ticks;
+        let Some(recovery) = self.recovery.as_mut() else {
+            return;
+        };
+        if self.now_tick < recovery.sent_tick + resend {
+            return;
+        }
+        recovery.sent_tick = self.now_tick;
+        match recovery.asking_for {
+            None => {
+                let nonce = recovery.nonce;
+                self.send(Destination::All, Body::Recover { nonce });
+            }
+            Some(_) => {
+                self.ask_everyone_for_a_view();
+                self.send_due_retransmits();
+            }
+        }
+    }
+
+    /// True while the member still asks who it is: it takes in nothing but
+    /// answers (it must stay blank for the others' first starts).
+    pub(super) fn is_asking(&self) -> bool {
+        self.recovery
+            .as_ref()
+            .is_some_and(|recovery| recovery.asking_for.is_none())
+    }
+
+    /// Sends GetView to all, stamped with the view asked for: members in a
+    /// lower view start a view change to it (without this member, which
+    /// does not vote), members working in it or later send their NewView.
+    fn ask_everyone_for_a_view(&mut self) {
+        let delivered = self.order.delivered_up_to();
+        self.send(Destination::All, Body::GetView { delivered });
+    }
+
+    /// Reacts to a stamp while recovering: a view at or above the one asked
+    /// for, worked in by `from`, is asked for. Nothing else: a recovering
+    /// member joins no view change.
+    pub(super) fn follow_view_recovering(&mut self, from: MemberId, stamp: ViewStamp) {
+        let Some(asked) = self.recovery.as_ref().and_then(|r| r.asking_for) else {
+            return;
+        };
+        if stamp.view >= asked && stamp.is_normal() {
+            self.ask_for_view(from);
+        }
+    }
+
+    /// True if installing `view` ends the recovery and the view can number
+    /// an incarnation; a recovering member installs nothing else.
+    pub(super) fn may_recover_into(&self, view: u64) -> bool {
+        let Some(asked) = self.recovery.as_ref().and_then(|r| r.asking_for) else {
+            return false;
+        };
+        if view > INCARNATION_MAX {
+            warn!(
+                "{} cannot recover into v{view}: above the highest incarnation",
+                self.config.id
+            );
+            return false;
+        }
+        view >= asked
+    }
+
+    /// Ends the recovery in the view just installed: the member's requests
+    /// are numbered in incarnation `view` from now on, which no earlier life
+    /// of it used (every earlier one was a view at most the highest the
+    /// group reported, below this one).
+    pub(super) fn end_recovery(&mut self, view: u64) {
+        info!(
+            "{} recovered in v{view}: its requests are numbered in incarnation {view}",
+            self.config.id
+        );
+        self.recovery = None;
+        self.incarnation = view;
+        self.output.to_persist.push(Record::Incarnation {
+            incarnation: view,
+            new_group_with: Vec::new(),
+        });
+    }
+
+    /// `started_with` as persisted (0 for none), empty if it started no
+    /// new group.
+    pub(super) fn new_group_with(&self) -> Vec<u64> {
+        if self.started_with.iter().all(Option::is_none) {
+            return Vec::new();
+        }
+        self.started_with.iter().map(|n| n.unwrap_or(0)).collect()
+    }
+}
