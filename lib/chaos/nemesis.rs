@@ -43,6 +43,10 @@ pub enum FaultKind {
     /// time, so the others change views while it sleeps, and it wakes up
     /// believing the old view.
     PauseCustomerMemberAcrossViewChange,
+    /// kill -9 of a customer-DB member, its data folder deleted (a
+    /// replaced disk), restarted 1-10 s later: it must recover from the
+    /// group under a new incarnation (docs/SEQUENCER.md, section 5.7).
+    WipeCustomerMember,
     /// Loss of a share of the product DB's datagrams.
     ProductUdpLoss,
     /// Loss of a share of the customer DB's datagrams.
@@ -62,6 +66,9 @@ impl fmt::Display for FaultKind {
             FaultKind::PartitionCustomerMember => "partition a customer-DB member, 5-30 s",
             FaultKind::PauseCustomerMemberAcrossViewChange => {
                 "pause a customer-DB member across a view change"
+            }
+            FaultKind::WipeCustomerMember => {
+                "kill -9 a customer-DB member, delete its data folder, restart"
             }
             FaultKind::ProductUdpLoss => "UDP loss on the product DB",
             FaultKind::CustomerUdpLoss => "UDP loss on the customer DB",
@@ -140,6 +147,7 @@ pub fn run(
             // attempt at a frontend, so a frontend thread outlives its
             // client and resends a purchase step late (docs/CHAOS.md).
             FaultKind::PauseCustomerMemberAcrossViewChange => rng.gen_range(1_000..6_000),
+            FaultKind::WipeCustomerMember => rng.gen_range(1_000..10_000),
             _ => rng.gen_range(300..2500),
         });
         let at = clock.now();
@@ -180,7 +188,8 @@ fn draw_kind(rng: &mut StdRng) -> FaultKind {
         66..72 => FaultKind::KillTwoCustomerMembers,
         72..78 => FaultKind::PartitionCustomerMember,
         78..84 => FaultKind::PauseCustomerMemberAcrossViewChange,
-        84..92 => FaultKind::ProductUdpLoss,
+        84..89 => FaultKind::ProductUdpLoss,
+        89..94 => FaultKind::WipeCustomerMember,
         _ => FaultKind::CustomerUdpLoss,
     }
 }
@@ -251,6 +260,21 @@ fn strike(
                     .map_err(|e| format!("restart failed: {e}"))?;
             }
             Ok(format!("customer-db {first} and {second}"))
+        }
+        FaultKind::WipeCustomerMember => {
+            let index = rng.gen_range(0..customer_count);
+            let member = (Component::CustomerDb, index);
+            cluster.kill(member);
+            let folder = cluster
+                .config()
+                .replica_data_dir(Component::CustomerDb, index);
+            std::fs::remove_dir_all(&folder)
+                .map_err(|e| format!("cannot delete {}: {e}", folder.display()))?;
+            std::thread::sleep(held);
+            cluster
+                .restart(member)
+                .map_err(|e| format!("restart failed: {e}"))?;
+            Ok(format!("customer-db {index}, {} deleted", folder.display()))
         }
         FaultKind::PartitionCustomerMember => {
             let index = rng.gen_range(0..customer_count);
