@@ -50,6 +50,17 @@ fn item() -> ItemId {
     "1-1".parse().unwrap()
 }
 
+/// Adds one unit of `item()` to the session's cart; the answer is the cart.
+fn add_one(client: &CustomerClient, session: &SessionToken) {
+    let add = CustomerCommand::CartAdd {
+        session: session.clone(),
+        item: item(),
+        quantity: 1,
+        available: 1_000_000,
+    };
+    assert!(matches!(run(client, add), CustomerOutcome::Cart(_)));
+}
+
 /// One client's life: account, login, `ADDS_PER_CLIENT` single-unit adds.
 fn shop(client: CustomerClient, number: usize) -> SessionToken {
     let name = format!("buyer{number}");
@@ -77,13 +88,7 @@ fn shop(client: CustomerClient, number: usize) -> SessionToken {
         other => panic!("unexpected {other:?}"),
     };
     for _ in 0..ADDS_PER_CLIENT {
-        let add = CustomerCommand::CartAdd {
-            session: session.clone(),
-            item: item(),
-            quantity: 1,
-            available: 1_000_000,
-        };
-        assert!(matches!(run(&client, add), CustomerOutcome::Cart(_)));
+        add_one(&client, &session);
     }
     session
 }
@@ -139,13 +144,7 @@ fn replicas_agree_under_packet_loss_and_a_restarted_replica_catches_up() {
         let sessions = sessions.clone();
         std::thread::spawn(move || {
             for session in sessions {
-                let add = CustomerCommand::CartAdd {
-                    session,
-                    item: item(),
-                    quantity: 1,
-                    available: 1_000_000,
-                };
-                run(&writer, add);
+                add_one(&writer, &session);
             }
         })
     };
@@ -198,13 +197,7 @@ fn a_partitioned_member_answers_nothing_stale_and_rejoins_when_healed() {
     let cut_at = Instant::now();
     let mut expected = ADDS_PER_CLIENT;
     while cut_at.elapsed() < HELD {
-        let add = CustomerCommand::CartAdd {
-            session: session.clone(),
-            item: item(),
-            quantity: 1,
-            available: 1_000_000,
-        };
-        assert!(matches!(run(&writer, add), CustomerOutcome::Cart(_)));
+        add_one(&writer, &session);
         expected += 1;
         // A fresh client each time, so that each read tries member 2 first.
         let reader = cluster.customer_db().prefer(2);
@@ -329,13 +322,7 @@ fn a_member_restarted_with_an_empty_data_folder_recovers_under_a_new_incarnation
     std::fs::remove_dir_all(&folder).expect("the data folder is deleted");
     let writer = cluster.customer_db().prefer(0);
     for _ in 0..5 {
-        let add = CustomerCommand::CartAdd {
-            session: session.clone(),
-            item: item(),
-            quantity: 1,
-            available: 1_000_000,
-        };
-        run(&writer, add);
+        add_one(&writer, &session);
     }
     cluster.restart("customer-db", 2);
     wait_until(
@@ -358,13 +345,7 @@ fn a_member_restarted_with_an_empty_data_folder_recovers_under_a_new_incarnation
     // Its own requests now: answered by it alone, applied once everywhere.
     let own = cluster.customer_db_member(2);
     for _ in 0..5 {
-        let add = CustomerCommand::CartAdd {
-            session: session.clone(),
-            item: item(),
-            quantity: 1,
-            available: 1_000_000,
-        };
-        run(&own, add);
+        add_one(&own, &session);
     }
     cluster.wait_converged("customer-db", &admin);
     for replica in 0..REPLICAS {
