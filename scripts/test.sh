@@ -41,4 +41,25 @@ if [ "$(id -u)" -eq 0 ] && ! command -v chromium >/dev/null 2>&1 && command -v a
     echo "note: could not install chromium; the live view's browser check will be skipped" >&2
 fi
 
+# tests/container.rs builds the container image and runs a cluster from it
+# with podman (runc, as this kind of machine needs): installed if missing,
+# as root (best effort; without it the test says it was skipped and why).
+if [ "$(id -u)" -eq 0 ] && ! command -v podman >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "installing podman for the container test" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      podman buildah fuse-overlayfs slirp4netns catatonit uidmap runc; } >/dev/null 2>&1 ||
+    echo "note: could not install podman; the container test will be skipped" >&2
+fi
+
+# The same test checks the Kubernetes manifests against the API's schemas
+# with kubernetes-validate (PyPI), best effort as for zeep.
+k8s_venv="$ROOT/target/k8s-venv"
+if [ ! -x "$k8s_venv/bin/kubernetes-validate" ] && command -v python3 >/dev/null 2>&1; then
+  { python3 -m venv "$k8s_venv" && "$k8s_venv/bin/pip" install -q "kubernetes-validate==1.37.0"; } >/dev/null 2>&1 ||
+    echo "note: could not install kubernetes-validate; the manifests' schema check will be skipped" >&2
+fi
+if [ -x "$k8s_venv/bin/kubernetes-validate" ]; then
+  export MARKETPLACE_K8S_VALIDATE="$k8s_venv/bin/kubernetes-validate"
+fi
+
 cargo test --release "$@"

@@ -1,0 +1,732 @@
+//! The container deployment (docs/DEPLOY.md), for real: scripts/image.sh
+//! builds the runtime image from the binaries of this build, and
+//! scripts/deploy.sh runs a cluster from it on two "hosts" (two loopback
+//! addresses of the test's own), each started from the same cluster file
+//! with `--host`, every process in a container of its own with
+//! `--network host` and every database replica's data in a volume. The
+//! clients run in containers of the image too. Then every container is
+//! removed and started again from the volumes, and what was written is
+//! still there.
+//!
+//! Needs root and podman (scripts/test.sh installs it when it can); without
+//! them the test prints "skipped: <why>" and passes. Podman runs with a
+//! configuration and a storage of the test's own, in its temporary folder,
+//! so nothing of the machine's own podman is seen or touched, and
+//! everything (containers, volumes, the image, the storage) goes on every
+//! path. The test also checks that podman made no network link or nft
+//! table on the machine (`--network host` needs none).
+//!
+//! The second test checks the Kubernetes manifests (conf/deploy/k8s).
+
+mod support;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use marketplace::config::ClusterConfig;
+use serde_json::{json, Value};
+use support::{binary, cluster_file, wait_until, Options};
+
+/// Where the image expects the cluster file (conf/deploy/Containerfile).
+const CONFIG_IN_CONTAINER: &str = "/etc/marketplace/cluster.json";
+
+/// The longest any one podman or script call may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn repository() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `command` to its end, or kills it after `timeout`; returns its
+/// output, or why there is none.
+fn try_run_bounded(command: &mut Command, timeout: Duration) -> Result<Output, String> {
+    let what = format!("{command:?}");
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
+    // Pipes are drained by threads, so a chatty command cannot block on a
+    // full pipe while we wait for it.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stderr.read_to_end(&mut bytes);
+        bytes
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() <= timeout => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            outcome => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(match outcome {
+                    Err(e) => format!("waiting for {what}: {e}"),
+                    _ => format!("{what} did not finish within {timeout:?}"),
+                });
+            }
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// `try_run_bounded`, panicking on a timeout.
+fn run_bounded(command: &mut Command, timeout: Duration) -> Output {
+    try_run_bounded(command, timeout).unwrap_or_else(|why| panic!("{why}"))
+}
+
+/// Written to stderr directly, not through `eprintln!`, which the test
+/// harness captures: a skip must be seen.
+fn say(text: &str) {
+    let _ = writeln!(std::io::stderr(), "container test: {text}");
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Podman with the test's own configuration and storage.
+struct Podman {
+    /// Holds containers.conf, storage.conf and podman's storage; removed
+    /// last, after podman has let go of everything in it.
+    dir: tempfile::TempDir,
+}
+
+impl Podman {
+    fn new() -> Podman {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        // The two settings this kind of machine needs (HOSTS.md): podman's
+        // default ulimits cannot be set here, and crun refuses cgroups v1
+        // hybrid mode. Everything else of podman's state is kept in the
+        // temporary folder.
+        let containers_conf = format!(
+            "[containers]\n\
+             default_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n\
+             [engine]\n\
+             runtime = \"runc\"\n\
+             cgroup_manager = \"cgroupfs\"\n\
+             events_logger = \"none\"\n\
+             tmp_dir = \"{tmp}\"\n\
+             [network]\n\
+             network_config_dir = \"{net}\"\n",
+            tmp = root.join("libpod").display(),
+            net = root.join("networks").display(),
+        );
+        let storage_conf = format!(
+            "[storage]\ndriver = \"overlay\"\ngraphroot = \"{}\"\nrunroot = \"{}\"\n",
+            root.join("storage").display(),
+            root.join("run").display(),
+        );
+        std::fs::write(root.join("containers.conf"), containers_conf).unwrap();
+        std::fs::write(root.join("storage.conf"), storage_conf).unwrap();
+        Podman { dir }
+    }
+
+    /// Sets the environment that points podman at the test's own setup.
+    fn configure(&self, command: &mut Command) {
+        command
+            .env("CONTAINERS_CONF", self.dir.path().join("containers.conf"))
+            .env(
+                "CONTAINERS_STORAGE_CONF",
+                self.dir.path().join("storage.conf"),
+            )
+            .env("ENGINE", "podman");
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("podman");
+        command.args(args).stdin(Stdio::null());
+        self.configure(&mut command);
+        command
+    }
+
+    /// Runs podman; panics with its output if it fails.
+    fn run(&self, args: &[&str]) -> String {
+        let output = run_bounded(&mut self.command(args), COMMAND_TIMEOUT);
+        assert!(
+            output.status.success(),
+            "podman {args:?} failed: {}{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    }
+
+    /// Runs one of the repository's scripts with this podman.
+    fn script(&self, script: &str, args: &[&str]) -> String {
+        let mut command = Command::new(repository().join("scripts").join(script));
+        command.args(args).stdin(Stdio::null());
+        self.configure(&mut command);
+        let output = run_bounded(&mut command, COMMAND_TIMEOUT);
+        assert!(
+            output.status.success(),
+            "scripts/{script} {args:?} failed: {}{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    }
+
+    /// Names of the containers in this storage that run now.
+    fn running_containers(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .run(&["ps", "--format", "{{.Names}}"])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for Podman {
+    /// Removes every container, volume and image of the test's storage
+    /// (which holds nothing else), then the storage itself. Best effort and
+    /// bounded: it runs on every path, panics included.
+    fn drop(&mut self) {
+        let limit = Duration::from_secs(60);
+        for args in [
+            &["rm", "--all", "--force", "--volumes"][..],
+            &["volume", "rm", "--all", "--force"],
+            &["rmi", "--all", "--force"],
+            &["system", "reset", "--force"],
+        ] {
+            let _ = try_run_bounded(&mut self.command(args), limit);
+        }
+        // An overlay mount left behind would keep the folder from going.
+        let root = self.dir.path().to_string_lossy().into_owned();
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let mut ours: Vec<&str> = mounts
+            .lines()
+            .filter_map(|line| line.split(' ').nth(1))
+            .filter(|point| point.starts_with(&root))
+            .collect();
+        ours.sort_by_key(|point| std::cmp::Reverse(point.len()));
+        for point in ours {
+            let _ = Command::new("umount").args(["-l", point]).status();
+        }
+    }
+}
+
+/// Why the container test cannot run here, if it cannot.
+fn container_test_unavailable() -> Option<String> {
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("needs root (podman with --network host as root)".into());
+    }
+    for (tool, package) in [
+        ("podman", "podman"),
+        ("ldd", "libc-bin"),
+        ("strip", "binutils"),
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return Some(format!(
+                "{tool} is not installed (apt-get install {package}; scripts/test.sh installs podman as root)"
+            ));
+        }
+    }
+    None
+}
+
+fn random_loopback_pair() -> (String, String) {
+    let a = 10 + rand::random::<u8>() % 200;
+    let b = rand::random::<u8>();
+    let c = 1 + rand::random::<u8>() % 250;
+    (format!("127.{a}.{b}.{c}"), format!("127.{a}.{b}.{}", c + 1))
+}
+
+/// What podman would leave on the machine's network if it set up a
+/// network: its links (podman0, cni-podman*, veth*), nft tables of its
+/// own (netavark, podman, cni) and IP forwarding. Only these, so that
+/// other work on the machine cannot fail the test.
+fn podman_network_traces() -> (Vec<String>, Vec<String>, String) {
+    let links = try_run_bounded(
+        Command::new("ip").args(["-o", "link", "show"]),
+        Duration::from_secs(10),
+    )
+    .map(|o| text(&o.stdout))
+    .unwrap_or_default();
+    let mut links: Vec<String> = links
+        .lines()
+        .filter_map(|line| line.split(": ").nth(1))
+        .map(|name| name.split('@').next().unwrap_or(name).to_string())
+        .filter(|name| {
+            ["podman", "cni", "veth"]
+                .iter()
+                .any(|p| name.starts_with(p))
+        })
+        .collect();
+    links.sort();
+    let tables = try_run_bounded(
+        Command::new("nft").args(["list", "tables"]),
+        Duration::from_secs(10),
+    )
+    .map(|o| text(&o.stdout))
+    .unwrap_or_default();
+    let mut tables: Vec<String> = tables
+        .lines()
+        .filter(|t| ["netavark", "podman", "cni"].iter().any(|p| t.contains(p)))
+        .map(str::to_string)
+        .collect();
+    tables.sort();
+    let forwarding = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default();
+    (links, tables, forwarding)
+}
+
+/// A client of the image, in a container on the host's network, over a
+/// whole script; returns its output lines.
+fn client_in_container(
+    podman: &Podman,
+    image: &str,
+    config: &Path,
+    client: &str,
+    script: &str,
+) -> Vec<String> {
+    let mount = format!("{}:{CONFIG_IN_CONTAINER}:ro,z", config.display());
+    let mut command = podman.command(&[
+        "run",
+        "--rm",
+        "--interactive",
+        "--network",
+        "host",
+        "--volume",
+        &mount,
+        image,
+        client,
+        "--config",
+        CONFIG_IN_CONTAINER,
+    ]);
+    let script_file = podman.dir.path().join(format!("{client}-script.txt"));
+    std::fs::write(&script_file, script).unwrap();
+    command.stdin(std::fs::File::open(&script_file).unwrap());
+    let output = run_bounded(&mut command, COMMAND_TIMEOUT);
+    assert!(
+        output.status.success(),
+        "{client} in a container failed: {}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout).lines().map(str::to_string).collect()
+}
+
+/// The cluster: three replicas of each database, one seller, buyer and
+/// financial service, split over two hosts. Host A: replicas 0 and 1, the
+/// seller server and the financial service; host B: replicas 2 and the
+/// buyer server (so the buyer server calls the financial service on the
+/// other host).
+fn two_host_cluster(host_a: &str, host_b: &str) -> Value {
+    let options = Options {
+        product_dbs: 3,
+        customer_dbs: 3,
+        seller_servers: 1,
+        buyer_servers: 1,
+        approve_probability: 1.0,
+        ..Options::default()
+    };
+    let mut config = cluster_file(host_a, &options);
+    let move_to_b = |address: &mut Value| {
+        let moved = address.as_str().unwrap().replace(host_a, host_b);
+        *address = json!(moved);
+    };
+    for database in ["product_db", "customer_db"] {
+        move_to_b(&mut config[database][2]["grpc"]);
+        move_to_b(&mut config[database][2]["peer"]);
+    }
+    move_to_b(&mut config["buyer_server"][0]["http"]);
+    // Inside the containers: the volume (scripts/deploy.sh refuses others).
+    config["data_dir"] = json!("/var/lib/marketplace");
+    config
+}
+
+#[test]
+fn the_image_runs_a_cluster_deployed_host_by_host_from_one_cluster_file() {
+    if let Some(why) = container_test_unavailable() {
+        say(&format!("skipped: {why}"));
+        return;
+    }
+    let started = Instant::now();
+    let network_before = podman_network_traces();
+    let podman = Podman::new();
+    let info = run_bounded(&mut podman.command(&["info"]), COMMAND_TIMEOUT);
+    if !info.status.success() {
+        say(&format!(
+            "skipped: podman does not run here: {}",
+            text(&info.stderr).trim()
+        ));
+        return;
+    }
+
+    let suffix = format!("{:08x}", rand::random::<u32>());
+    let image = format!("localhost/marketplace-test-{suffix}:latest");
+    let bin_dir = binary("product-db").parent().unwrap().to_path_buf();
+    let build_started = Instant::now();
+    podman.script(
+        "image.sh",
+        &["local", "--tag", &image, "--bin", bin_dir.to_str().unwrap()],
+    );
+    let build_time = build_started.elapsed();
+
+    let (host_a, host_b) = random_loopback_pair();
+    let config = two_host_cluster(&host_a, &host_b);
+    let config_path = podman.dir.path().join("cluster.json");
+    std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    let config_arg = config_path.to_str().unwrap();
+    // A prefix of the test's own: its containers can never be taken for
+    // (or collide with) a deployment's mkt-*.
+    let prefix = format!("mkt-test-{suffix}");
+    let deploy = |command: &str, host: &str| -> String {
+        let mut args = vec![
+            command, "--config", config_arg, "--host", host, "--image", &image,
+        ];
+        if command == "down" {
+            args.push("--volumes");
+        }
+        let mut process = Command::new(repository().join("scripts/deploy.sh"));
+        process
+            .args(&args)
+            .env("MARKETPLACE_PREFIX", &prefix)
+            .stdin(Stdio::null());
+        podman.configure(&mut process);
+        let output = run_bounded(&mut process, COMMAND_TIMEOUT);
+        assert!(
+            output.status.success(),
+            "deploy.sh {args:?}: {}{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    };
+    let names = |list: &[&str]| -> Vec<String> {
+        let mut names: Vec<String> = list.iter().map(|n| format!("{prefix}-{n}")).collect();
+        names.sort();
+        names
+    };
+    let on_a = names(&[
+        "product-db-0",
+        "product-db-1",
+        "customer-db-0",
+        "customer-db-1",
+        "seller-server-0",
+        "financial-service-0",
+    ]);
+    let on_b = names(&["product-db-2", "customer-db-2", "buyer-server-0"]);
+    let everything = {
+        let mut all = [on_a.clone(), on_b.clone()].concat();
+        all.sort();
+        all
+    };
+
+    // Each host starts exactly its own processes, as the file places them.
+    let up_started = Instant::now();
+    let printed = deploy("up", &host_a);
+    assert_eq!(podman.running_containers(), on_a, "host A: {printed}");
+    deploy("up", &host_b);
+    assert_eq!(podman.running_containers(), everything);
+    let cluster_up = || {
+        Command::new(binary("cluster-status"))
+            .args(["--config", config_arg])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    wait_until(
+        "every process in the containers answers",
+        Duration::from_secs(60),
+        cluster_up,
+    );
+    let up_time = up_started.elapsed();
+    let status = deploy("status", &host_b);
+    for name in &on_b {
+        assert!(status.contains(&format!("{name} ")), "{status}");
+    }
+    assert_eq!(status.matches(" up\n").count(), on_b.len(), "{status}");
+
+    // A seller and a buyer, each a client in a container of the image.
+    let seller = client_in_container(
+        &podman,
+        &image,
+        &config_path,
+        "seller-client",
+        "create-account alice pw1\nlogin alice pw1\n\
+         put \"Blue lamp\" 3 new 12.50 5 lamp blue\n",
+    );
+    assert_eq!(seller.len(), 3, "{seller:?}");
+    assert!(seller.iter().all(|l| l.starts_with("ok")), "{seller:?}");
+    assert_eq!(seller[2], "ok item_id=3-1");
+    let buyer = client_in_container(
+        &podman,
+        &image,
+        &config_path,
+        "buyer-client",
+        "create-account bob pw2\nlogin bob pw2\nsearch 3 lamp\nadd 3-1 2\n\
+         buy \"Bob B\" 4111111111111111 12/30\n",
+    );
+    assert_eq!(buyer.len(), 7, "{buyer:?}");
+    assert!(buyer[2].starts_with("ok 1 items"), "{buyer:?}");
+    assert!(buyer[3].contains("3-1 name=\"Blue lamp\""), "{buyer:?}");
+    assert!(
+        buyer[6].starts_with("ok purchase_id=") && buyer[6].contains("total=25.00"),
+        "{buyer:?}"
+    );
+
+    // Every container goes (the volumes stay) and comes back: the
+    // replicas start from their volumes, and the purchase is remembered.
+    let plain_down = |host: &str| {
+        let mut process = Command::new(repository().join("scripts/deploy.sh"));
+        process
+            .args(["down", "--config", config_arg, "--host", host])
+            .args(["--image", &image])
+            .env("MARKETPLACE_PREFIX", &prefix)
+            .stdin(Stdio::null());
+        podman.configure(&mut process);
+        let output = run_bounded(&mut process, COMMAND_TIMEOUT);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    };
+    plain_down(&host_a);
+    plain_down(&host_b);
+    assert!(podman.running_containers().is_empty());
+    assert!(
+        !cluster_up(),
+        "nothing answers once the containers are gone"
+    );
+    let volumes = podman.run(&["volume", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(
+        volumes.lines().filter(|v| v.ends_with("-data")).count(),
+        6,
+        "one volume per replica: {volumes}"
+    );
+    deploy("up", &host_a);
+    deploy("up", &host_b);
+    wait_until(
+        "every process answers again",
+        Duration::from_secs(60),
+        cluster_up,
+    );
+    let seller = client_in_container(
+        &podman,
+        &image,
+        &config_path,
+        "seller-client",
+        "login alice pw1\nlist\n",
+    );
+    assert_eq!(seller.len(), 3, "{seller:?}");
+    assert!(seller[2].contains("3-1 name=\"Blue lamp\""), "{seller:?}");
+    assert!(seller[2].contains("quantity=3"), "{seller:?}");
+    let buyer = client_in_container(
+        &podman,
+        &image,
+        &config_path,
+        "buyer-client",
+        "login bob pw2\nhistory\n",
+    );
+    assert!(buyer[1].starts_with("ok 1 purchases"), "{buyer:?}");
+
+    // down --volumes leaves nothing of the deployment.
+    deploy("down", &host_a);
+    deploy("down", &host_b);
+    assert_eq!(podman.run(&["ps", "--all", "--quiet"]), "");
+    assert_eq!(podman.run(&["volume", "ls", "--quiet"]), "");
+    podman.run(&["rmi", &image]);
+    drop(podman);
+    assert_eq!(
+        podman_network_traces(),
+        network_before,
+        "podman left a network link, an nft table or IP forwarding behind"
+    );
+    say(&format!(
+        "image built in {:.1} s, 9 containers up and answering in {:.1} s, {:.1} s in all",
+        build_time.as_secs_f64(),
+        up_time.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    ));
+}
+
+/// The manifests' files, in the order they are applied.
+fn manifest_files() -> Vec<PathBuf> {
+    let dir = repository().join("conf/deploy/k8s");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_kubernetes_manifests_describe_the_cluster_their_cluster_file_names() {
+    let kubectl_found = Command::new("kubectl")
+        .args(["version", "--client"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !kubectl_found {
+        say("skipped: kubectl is not installed (the Kubernetes manifests were not checked)");
+        return;
+    }
+    // kubectl parses every manifest without a cluster (`--local`); apply
+    // --dry-run=client would need an API server for discovery even so.
+    let mut objects = Vec::new();
+    for file in manifest_files() {
+        let output = run_bounded(
+            Command::new("kubectl")
+                .args(["label", "--local", "--output", "json", "-f"])
+                .arg(&file)
+                .arg("checked=yes"),
+            Duration::from_secs(30),
+        );
+        assert!(
+            output.status.success(),
+            "kubectl cannot read {}: {}",
+            file.display(),
+            text(&output.stderr)
+        );
+        let stream = serde_json::Deserializer::from_slice(&output.stdout).into_iter::<Value>();
+        objects.extend(stream.map(|o| o.expect("kubectl prints JSON")));
+    }
+    let find = |kind: &str, name: &str| -> &Value {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}"))
+    };
+
+    let cluster_text = find("ConfigMap", "marketplace-cluster")["data"]["cluster.json"]
+        .as_str()
+        .expect("the ConfigMap holds cluster.json");
+    let cluster: Value = serde_json::from_str(cluster_text).expect("cluster.json is JSON");
+
+    for (database, key, grpc_port, peer_port, health) in [
+        (
+            "product-db",
+            "product_db",
+            15051,
+            15151,
+            "marketplace.ProductDb",
+        ),
+        (
+            "customer-db",
+            "customer_db",
+            15061,
+            15161,
+            "marketplace.CustomerDb",
+        ),
+    ] {
+        let service = find("Service", database);
+        assert_eq!(service["spec"]["clusterIP"], "None", "{database}: headless");
+        assert_eq!(service["spec"]["publishNotReadyAddresses"], true);
+        let set = find("StatefulSet", database);
+        assert_eq!(set["spec"]["serviceName"], database);
+        assert_eq!(set["spec"]["replicas"], 5);
+        assert_eq!(set["spec"]["podManagementPolicy"], "Parallel");
+        let claims = set["spec"]["volumeClaimTemplates"].as_array().unwrap();
+        assert_eq!(claims[0]["metadata"]["name"], "data");
+        let pod = &set["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        let mounts = container["volumeMounts"].as_array().unwrap();
+        assert!(mounts
+            .iter()
+            .any(|m| m["name"] == "data" && m["mountPath"] == cluster["data_dir"]));
+        assert_eq!(container["command"][0], database);
+        assert_eq!(container["readinessProbe"]["grpc"]["port"], grpc_port);
+        assert_eq!(container["readinessProbe"]["grpc"]["service"], health);
+        // Pod N is entry N of the cluster file, at its stable DNS name.
+        let entries = cluster[key].as_array().unwrap();
+        assert_eq!(entries.len(), 5);
+        for (index, entry) in entries.iter().enumerate() {
+            let host = format!("{database}-{index}.{database}");
+            assert_eq!(entry["grpc"], format!("{host}:{grpc_port}"));
+            assert_eq!(entry["peer"], format!("{host}:{peer_port}"));
+        }
+    }
+    for (frontend, key, port, probe) in [
+        ("seller-server", "seller_server", 8001, "/health"),
+        ("buyer-server", "buyer_server", 8011, "/health"),
+        ("financial-service", "financial_service", 8021, "/soap?wsdl"),
+    ] {
+        let deployment = find("Deployment", frontend);
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(container["command"][0], frontend);
+        assert_eq!(container["ports"][0]["containerPort"], port);
+        assert_eq!(container["readinessProbe"]["httpGet"]["path"], probe);
+        assert_eq!(find("Service", frontend)["spec"]["ports"][0]["port"], port);
+        assert_eq!(cluster[key][0]["http"], format!("{frontend}:{port}"));
+    }
+
+    // The config loader takes IP addresses only (every address is a
+    // SocketAddr), so today the binaries refuse this file for its host
+    // names, and for nothing else: with an IP in place of each name it
+    // loads. docs/DEPLOY.md says so; if the loader learns names, this
+    // fails and the docs need changing.
+    let refused = ClusterConfig::parse(Path::new("cluster.json"), cluster_text)
+        .expect_err("host names are refused")
+        .to_string();
+    assert!(refused.contains("invalid socket address"), "{refused}");
+    let mut with_ips = cluster.clone();
+    let mut next_ip = 1;
+    for key in ["product_db", "customer_db"] {
+        for entry in with_ips[key].as_array_mut().unwrap() {
+            for field in ["grpc", "peer"] {
+                let port = entry[field].as_str().unwrap().rsplit(':').next().unwrap();
+                entry[field] = json!(format!("10.0.0.{next_ip}:{port}"));
+            }
+            next_ip += 1;
+        }
+    }
+    for key in ["seller_server", "buyer_server", "financial_service"] {
+        let port = with_ips[key][0]["http"]
+            .as_str()
+            .unwrap()
+            .rsplit(':')
+            .next();
+        with_ips[key][0]["http"] = json!(format!("10.0.0.{next_ip}:{}", port.unwrap()));
+        next_ip += 1;
+    }
+    ClusterConfig::parse(Path::new("cluster.json"), &with_ips.to_string())
+        .expect("with IPs in place of the names, the file loads");
+
+    // A full schema check where the tool is at hand (scripts/test.sh sets
+    // it up with pip, best effort).
+    match std::env::var_os("MARKETPLACE_K8S_VALIDATE") {
+        Some(tool) => {
+            let output = run_bounded(
+                Command::new(tool)
+                    .args(["--strict", "--kubernetes-version", "1.32"])
+                    .args(manifest_files()),
+                Duration::from_secs(60),
+            );
+            assert!(
+                output.status.success(),
+                "kubernetes-validate refuses the manifests: {}{}",
+                text(&output.stdout),
+                text(&output.stderr)
+            );
+        }
+        None => {
+            say("schema check of the manifests skipped: MARKETPLACE_K8S_VALIDATE (kubernetes-validate) is not set; scripts/test.sh sets it");
+        }
+    }
+}
