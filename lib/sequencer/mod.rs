@@ -105,6 +105,18 @@
 //! back in by another view change. `member/views.rs` has the handlers;
 //! docs/SEQUENCER.md, section 5, the protocol and its safety argument.
 
+//! # A lost disk
+//!
+//! A member that starts with an empty log ([`Member::recover`]) cannot tell
+//! what it forgot: what it claimed to hold, the views it voted in, the local
+//! numbers it used. It asks every member, and either starts a new group
+//! (every other member is new too) or asks for a view above every view a
+//! majority reports, takes no part until it installs one, and then numbers
+//! its requests in a new *incarnation* (that view's number, in the high bits
+//! of [`LocalSeq`]). To make "every view it may have voted in" visible to a
+//! majority, a DoViewChange waits until a majority has entered the view.
+//! docs/SEQUENCER.md, section 5.7.
+
 //! # Bounds
 //!
 //! Sequences are kept only up to `delivered + holdback_max` and Requests up
@@ -126,6 +138,9 @@
 //! - `view.rs`: [`View`], [`ViewStamp`], the coordinator of a view.
 //! - `view_change.rs`: a view change under way; the coordinator's choice.
 //! - `member/views.rs`: the view change's handlers on [`Member`].
+//! - `recovery.rs`, `member/recovering.rs`: a member that lost its disk asks
+//!   the group, recovers into a new view and a new incarnation (see "A lost
+//!   disk" below).
 //! - `output.rs`, `config.rs`, `errors.rs`, `ids.rs`: the rest of the API.
 //! - `tests/`: rule tests, codec tests and the seeded simulation.
 
