@@ -115,7 +115,7 @@ pub struct Member {
     recovery: Option<Recovery>,
     /// Per member, the nonce under which it answered blank when this member
     /// started a new group: its query under that nonce is answered
-    /// `NewWithYou` (kept in memory only: after a restart, `Member`).
+    /// `NewWithYou` (persisted in `Record::Incarnation`).
     started_with: Vec<Option<u64>>,
 }
 
@@ -212,10 +212,7 @@ impl Member {
             member.recovery = Some(Recovery::new(nonce, 0));
             member.changing = None;
             member.finish_query();
-            if let Some(recovery) = &member.recovery {
-                let nonce = recovery.nonce;
-                member.send(Destination::All, Body::Recover { nonce });
-            }
+            member.send_query();
         }
         if jumped {
             // The application installed a snapshot the log does not record;
@@ -403,6 +400,8 @@ impl Member {
     pub fn tick(&mut self) {
         self.now_tick += 1;
         if self.recovery.is_some() {
+            // Retransmissions only: a recovering member claims and sends
+            // nothing else (`member/recovering.rs`).
             self.recovery_tick();
             self.send_due_retransmits();
             return;

@@ -106,14 +106,16 @@ impl Member {
         }
         recovery.sent_tick = self.now_tick;
         match recovery.asking_for {
-            None => {
-                let nonce = recovery.nonce;
-                self.send(Destination::All, Body::Recover { nonce });
-            }
-            Some(_) => {
-                self.ask_everyone_for_a_view();
-                self.send_due_retransmits();
-            }
+            None => self.send_query(),
+            Some(_) => self.ask_everyone_for_a_view(),
+        }
+    }
+
+    /// Sends this recovery's query (`Recover` with its nonce) to all.
+    pub(super) fn send_query(&mut self) {
+        if let Some(recovery) = &self.recovery {
+            let nonce = recovery.nonce;
+            self.send(Destination::All, Body::Recover { nonce });
         }
     }
 
