@@ -4,7 +4,7 @@
 //! and a CRC-32 trailer. Decoding garbage returns an error; it never panics.
 //!
 //! ```text
-//! message = magic "SQ" | version u8 = 3 | kind u8 | stamp | watermark | body | crc32 u32
+//! message = magic "SQ" | version u8 = 4 | kind u8 | stamp | watermark | body | crc32 u32
 //! stamp = view u64 | log_view u64
 //! watermark = held_up_to u64 | senders u16 (<= MEMBERS_MAX) | senders x u64
 //! kind 1 Request    = sender u16 | local_seq u64 | length u32 (<= PAYLOAD_BYTES_MAX) | bytes
@@ -19,6 +19,8 @@
 //! kind 9 GetView         = delivered u64
 //! kind 10 Recover        = nonce u64
 //! kind 11 RecoverAnswer  = nonce u64 | standing u8 | own nonce u64
+//! kind 12 ReadQuery      = round u64
+//! kind 13 ReadAnswer     = round u64 | known_up_to u64
 //!        standing   = 1 Blank | 2 NewWithYou | 3 Member | 4 Recovering (own nonce: Blank's, else 0)
 //!        bindings   = count u16 (<= VIEW_BINDINGS_MAX) | count x (sender u16 | local_seq u64)
 //!        members    = count u16 (<= MEMBERS_MAX) | count x id u16
@@ -31,8 +33,9 @@
 //! kind 6 Recovering  = nonce u64
 //! kind 7 Incarnation = incarnation u64 | count u16 (<= MEMBERS_MAX) | count x nonce u64
 //! ```
-//! Messages are at version 3 (version 1 had no stamp and no view change,
-//! version 2 no recovery and no StartViewChange round): every member of a
+//! Messages are at version 4 (version 1 had no stamp and no view change,
+//! version 2 no recovery and no StartViewChange round, version 3 no read
+//! barrier): every member of a
 //! group must run the same version. Records stay at version 1 (kinds 4 to 7
 //! are new), so a log written before views and incarnations replays.
 //! The CRC covers every byte before it. Group-level checks (ids below `n`)
@@ -47,7 +50,7 @@ use super::view::{View, ViewStamp};
 
 const MESSAGE_MAGIC: [u8; 2] = *b"SQ";
 const RECORD_MAGIC: [u8; 2] = *b"SR";
-const MESSAGE_VERSION: u8 = 3;
+const MESSAGE_VERSION: u8 = 4;
 const RECORD_VERSION: u8 = 1;
 
 impl Message {
@@ -66,6 +69,8 @@ impl Message {
             Body::GetView { .. } => 9,
             Body::Recover { .. } => 10,
             Body::RecoverAnswer { .. } => 11,
+            Body::ReadQuery { .. } => 12,
+            Body::ReadAnswer { .. } => 13,
         };
         writer.u8(kind);
         writer.u64(self.stamp.view);
@@ -95,6 +100,11 @@ impl Message {
             Body::Heartbeat | Body::StartViewChange => {}
             Body::GetView { delivered } => writer.u64(delivered.0),
             Body::Recover { nonce } => writer.u64(*nonce),
+            Body::ReadQuery { round } => writer.u64(*round),
+            Body::ReadAnswer { round, known_up_to } => {
+                writer.u64(*round);
+                writer.u64(known_up_to.0);
+            }
             Body::RecoverAnswer { nonce, standing } => {
                 writer.u64(*nonce);
                 let (tag, own_nonce) = match standing {
@@ -198,6 +208,13 @@ impl Message {
                 };
                 Body::RecoverAnswer { nonce, standing }
             }
+            12 => Body::ReadQuery {
+                round: reader.u64()?,
+            },
+            13 => Body::ReadAnswer {
+                round: reader.u64()?,
+                known_up_to: GlobalSeq(reader.u64()?),
+            },
             other => return Err(DecodeError::UnknownKind(other)),
         };
         reader.finish()?;

@@ -84,6 +84,13 @@ pub struct Config {
     /// at random at every start, so that each lost disk asks under a nonce
     /// of its own; used only by `recover`.
     pub recovery_nonce: u64,
+    /// A read that waited this long for its barrier is abandoned (the
+    /// driver orders it instead): a view change may have dropped the number
+    /// it waits for (`read_barrier.rs`). Its question goes again every
+    /// `nack_delay_ticks` to the members that have not answered.
+    pub read_timeout_ticks: u64,
+    /// Reads that may wait here at once; more are refused.
+    pub reads_pending_max: usize,
 }
 
 impl Config {
@@ -109,6 +116,8 @@ impl Config {
             rejoin_lag_max: 64,
             rejoin_ready_ticks: 20,
             recovery_nonce: 0,
+            read_timeout_ticks: 60,
+            reads_pending_max: 4_096,
         }
     }
 
@@ -119,7 +128,7 @@ impl Config {
 
     /// Checks every rule; the error names the one broken.
     pub fn validate(&self) -> Result<(), SequencerError> {
-        let rules: [(bool, &str); 15] = [
+        let rules: [(bool, &str); 17] = [
             (self.members >= 1, "members must be at least 1"),
             (
                 self.members <= MEMBERS_MAX,
@@ -174,6 +183,15 @@ impl Config {
             (
                 self.view_gather_ticks < self.view_change_timeout_ticks,
                 "view_gather_ticks must be < view_change_timeout_ticks",
+            ),
+            (
+                // A question lost once must have time to go again.
+                self.read_timeout_ticks > self.nack_delay_ticks,
+                "read_timeout_ticks must be > nack_delay_ticks",
+            ),
+            (
+                self.reads_pending_max >= 1,
+                "reads_pending_max must be >= 1",
             ),
         ];
         match rules.iter().find(|(holds, _)| !holds) {

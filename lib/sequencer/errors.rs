@@ -37,6 +37,14 @@ pub enum SequencerError {
     /// The member started with an empty disk and has not recovered yet: it
     /// takes no requests (send the client to another member).
     Recovering,
+    /// A read came while the member does not work in a view (a view change
+    /// is under way): it could wait long; send the client elsewhere.
+    NotInView,
+    /// `reads_pending_max` reads are unanswered here; retry later.
+    TooManyReads {
+        /// The configured maximum.
+        max: usize,
+    },
 }
 
 /// Why a byte string is not a valid encoded message or record.
@@ -78,6 +86,12 @@ impl fmt::Display for SequencerError {
                 f,
                 "this member is recovering from an empty disk; try another replica"
             ),
+            SequencerError::NotInView => {
+                write!(f, "this member is changing views; try another replica")
+            }
+            SequencerError::TooManyReads { max } => {
+                write!(f, "{max} reads are waiting here (the maximum); retry later")
+            }
             SequencerError::PayloadTooLarge { len, max } => {
                 write!(f, "payload of {len} bytes is larger than the maximum {max}")
             }

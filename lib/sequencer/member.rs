@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+mod reads;
 mod recovering;
 mod views;
 
@@ -24,6 +25,7 @@ use super::order::{Insertion, Order};
 use super::output::{Destination, Output, SnapshotNeeded};
 use super::peers::Peers;
 use super::persist::{PersistedState, Record, SnapshotPoint};
+use super::read_barrier::ReadBarrier;
 use super::recovery::Recovery;
 use super::retransmit::{self, Answer, Nacks};
 use super::view::{coordinator, View, ViewStamp};
@@ -117,6 +119,8 @@ pub struct Member {
     /// started a new group: its query under that nonce is answered
     /// `NewWithYou` (persisted in `Record::Incarnation`).
     started_with: Vec<Option<u64>>,
+    /// Reads waiting to be answered from the state (`member/reads.rs`).
+    reads: ReadBarrier,
 }
 
 impl Member {
@@ -203,6 +207,7 @@ impl Member {
             started_with: (0..members)
                 .map(|index| state.new_group_with.get(index).copied().filter(|n| *n != 0))
                 .collect(),
+            reads: ReadBarrier::new(),
             config,
         };
         if let Some(nonce) = state.recovering {
@@ -379,6 +384,10 @@ impl Member {
                 self.on_new_view(from, view, after, &bindings);
             }
             Body::GetView { delivered } => self.on_get_view(from, stamp, delivered),
+            Body::ReadQuery { round } => self.on_read_query(from, round),
+            Body::ReadAnswer { round, known_up_to } => {
+                self.on_read_answer(from, round, known_up_to);
+            }
             Body::Recover { .. } | Body::RecoverAnswer { .. } => {}
         }
         if self.recovery.is_some() {
@@ -420,6 +429,7 @@ impl Member {
         self.maybe_deliver();
         self.collect_garbage();
         self.send_due_retransmits();
+        self.reads_tick();
         self.maybe_heartbeat();
     }
 
@@ -846,6 +856,7 @@ impl Member {
             );
             self.output.deliveries.push(delivery);
         }
+        self.release_reads();
     }
 
     // ----- tick work ------------------------------------------------------

@@ -123,6 +123,20 @@ pub enum Body {
         /// Where the answerer stands.
         standing: Standing,
     },
+    /// A read barrier's question (`read_barrier.rs`): what is the highest
+    /// global number you know to be bound? Answered with `ReadAnswer`.
+    ReadQuery {
+        /// The asker's round, echoed in the answer.
+        round: u64,
+    },
+    /// The answer to `ReadQuery`: every number delivered anywhere that this
+    /// member held is at or below `known_up_to`.
+    ReadAnswer {
+        /// The round asked about.
+        round: u64,
+        /// The answerer's highest contiguous Sequence known.
+        known_up_to: GlobalSeq,
+    },
 }
 
 /// What a member says of itself in answer to `Recover`.
@@ -231,6 +245,10 @@ impl Message {
             Body::RecoverAnswer { nonce, standing } => {
                 format!("recover answer (nonce {nonce:x}): {standing:?}")
             }
+            Body::ReadQuery { round } => format!("read query {round}"),
+            Body::ReadAnswer { round, known_up_to } => {
+                format!("read answer {round}: known up to {known_up_to}")
+            }
         };
         let _ = write!(line, " | v{}", self.stamp.view);
         if !self.stamp.is_normal() {
@@ -319,7 +337,9 @@ impl Message {
             | Body::StartViewChange
             | Body::GetView { .. }
             | Body::Recover { .. }
-            | Body::RecoverAnswer { .. } => {}
+            | Body::RecoverAnswer { .. }
+            | Body::ReadQuery { .. }
+            | Body::ReadAnswer { .. } => {}
         }
         if self.stamp.log_view > self.stamp.view {
             return invalid("log view above view".to_string());

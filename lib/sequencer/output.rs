@@ -4,6 +4,7 @@
 use super::ids::{GlobalSeq, LocalSeq, MemberId};
 use super::message::Message;
 use super::persist::Record;
+use super::read_barrier::ReadId;
 
 /// Where a message goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,8 +45,10 @@ pub struct SnapshotNeeded {
 ///
 /// 1. Append `to_persist` to the log and make it durable (fsync).
 /// 2. Send `messages` (only now: they claim what step 1 made durable).
-/// 3. Apply `deliveries` to the state machine, in order.
-/// 4. If `snapshot_needed`, start a state transfer.
+/// 3. Apply `deliveries` to the state machine, in order; then answer the
+///    `reads_ready` from the state (it has every delivery they wait for).
+/// 4. Order the `reads_abandoned` instead (broadcast them as requests).
+/// 5. If `snapshot_needed`, start a state transfer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Output {
     /// Records to make durable before any message of this output is sent.
@@ -54,6 +57,12 @@ pub struct Output {
     pub messages: Vec<(Destination, Message)>,
     /// Requests delivered in the total order, in order.
     pub deliveries: Vec<Delivery>,
+    /// Reads ([`Member::read`](super::Member::read)) that may now be
+    /// answered from the state, once `deliveries` are applied.
+    pub reads_ready: Vec<ReadId>,
+    /// Reads that waited too long for their barrier, or that were pending
+    /// when this member stopped working in its view: not answered here.
+    pub reads_abandoned: Vec<ReadId>,
     /// Set when this member fell behind what its peers still keep.
     pub snapshot_needed: Option<SnapshotNeeded>,
 }
@@ -64,6 +73,8 @@ impl Output {
         self.to_persist.is_empty()
             && self.messages.is_empty()
             && self.deliveries.is_empty()
+            && self.reads_ready.is_empty()
+            && self.reads_abandoned.is_empty()
             && self.snapshot_needed.is_none()
     }
 }

@@ -44,6 +44,7 @@ impl Member {
         );
         assert!(self.recovery.is_none(), "a recovering member changes views");
         self.counters.view_changes += 1;
+        self.abandon_reads();
         self.output.to_persist.push(Record::ViewChange { view });
         self.changing = Some(ViewChange::new(view, self.now_tick, self.config.id));
         self.send(Destination::All, Body::StartViewChange);

@@ -5,7 +5,7 @@
 use super::Rng;
 use crate::sequencer::{
     Body, DecodeError, GlobalSeq, LocalSeq, MemberId, Message, Missing, Origin, Record,
-    SnapshotPoint, View, ViewStamp, Watermark,
+    SnapshotPoint, Standing, View, ViewStamp, Watermark,
 };
 
 fn sample_messages() -> Vec<Message> {
@@ -59,6 +59,16 @@ fn sample_messages() -> Vec<Message> {
         },
         Body::GetView {
             delivered: GlobalSeq(3),
+        },
+        Body::Recover { nonce: 0xfeed },
+        Body::RecoverAnswer {
+            nonce: 0xfeed,
+            standing: Standing::Blank { nonce: 0xbeef },
+        },
+        Body::ReadQuery { round: 12 },
+        Body::ReadAnswer {
+            round: 12,
+            known_up_to: GlobalSeq(40),
         },
     ];
     bodies

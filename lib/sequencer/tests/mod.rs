@@ -100,6 +100,8 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
     let wipes: u64 = results.iter().map(|stats| stats.wipes).sum();
     let views: u64 = results.iter().map(|stats| stats.views).sum();
     let with_views = results.iter().filter(|stats| stats.views > 0).count();
+    let reads_ready: u64 = results.iter().map(|stats| stats.reads_ready).sum();
+    let reads_abandoned: u64 = results.iter().map(|stats| stats.reads_abandoned).sum();
     let slowest = results
         .iter()
         .map(|stats| stats.convergence_ticks)
@@ -110,6 +112,7 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
          {snapshots} snapshot installs, {partitions} partitions, {pauses} pauses, \
          {wipes} lost disks, \
          {views} views installed ({with_views} runs changed views), \
+         {reads_ready} reads answered after their barrier ({reads_abandoned} abandoned), \
          slowest convergence {slowest} ticks (bound {})",
         seeds.len(),
         started.elapsed(),

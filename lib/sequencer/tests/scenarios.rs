@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, VecDeque};
 
 use super::sim::sim_config;
 use crate::sequencer::{
-    Destination, GlobalSeq, LocalSeq, Member, MemberId, Message, Origin, PersistedState, Record,
-    SequencerError, SnapshotPoint, View,
+    Destination, GlobalSeq, LocalSeq, Member, MemberId, Message, Origin, PersistedState, ReadId,
+    Record, SequencerError, SnapshotPoint, View,
 };
 
 /// A lossless cluster: messages arrive in order at the next `settle`.
@@ -20,6 +20,10 @@ struct Cluster {
     /// Members frozen: no ticks, and what is sent to them waits.
     paused: BTreeSet<u16>,
     waiting: VecDeque<(MemberId, MemberId, Message)>,
+    /// Reads handed back ready, with the member's delivered count then.
+    reads_ready: Vec<Vec<(ReadId, usize)>>,
+    /// Reads handed back abandoned.
+    reads_abandoned: Vec<Vec<ReadId>>,
 }
 
 impl Cluster {
@@ -35,6 +39,8 @@ impl Cluster {
             cut: BTreeSet::new(),
             paused: BTreeSet::new(),
             waiting: VecDeque::new(),
+            reads_ready: vec![Vec::new(); usize::from(size)],
+            reads_abandoned: vec![Vec::new(); usize::from(size)],
         }
     }
 
@@ -69,6 +75,10 @@ impl Cluster {
             };
             self.delivered[index].push(origin);
         }
+        let delivered = self.delivered[index].len();
+        let ready = output.reads_ready.iter().map(|read| (*read, delivered));
+        self.reads_ready[index].extend(ready);
+        self.reads_abandoned[index].extend(output.reads_abandoned);
         let delivered = self.member(id).delivered_up_to();
         self.member(id).applied_durably(delivered);
         if let Some(need) = output.snapshot_needed {
@@ -117,19 +127,7 @@ impl Cluster {
     /// crashed members).
     fn run(&mut self, ticks: u64) {
         for _ in 0..ticks {
-            while let Some((from, to, message)) = self.queue.pop_front() {
-                if self.cut.contains(&(from.0, to.0)) {
-                    continue;
-                }
-                if self.paused.contains(&to.0) {
-                    self.waiting.push_back((from, to, message));
-                    continue;
-                }
-                if let Some(member) = self.members[to.index()].as_mut() {
-                    member.step(from, message).expect("valid");
-                    self.drain(to.0);
-                }
-            }
+            while self.step_one() {}
             for id in 0..self.members.len() as u16 {
                 if self.members[usize::from(id)].is_some() && !self.paused.contains(&id) {
                     self.member(id).tick();
@@ -137,6 +135,25 @@ impl Cluster {
                 }
             }
         }
+    }
+
+    /// Hands the first queued message to its member; false if none.
+    fn step_one(&mut self) -> bool {
+        let Some((from, to, message)) = self.queue.pop_front() else {
+            return false;
+        };
+        if self.cut.contains(&(from.0, to.0)) {
+            return true;
+        }
+        if self.paused.contains(&to.0) {
+            self.waiting.push_back((from, to, message));
+            return true;
+        }
+        if let Some(member) = self.members[to.index()].as_mut() {
+            member.step(from, message).expect("valid");
+            self.drain(to.0);
+        }
+        true
     }
 
     /// Cuts every link between a member of `side` and one outside it.
@@ -489,4 +506,75 @@ fn a_vote_waits_until_a_majority_entered_the_view() {
         sender: MemberId(0),
         local_seq: LocalSeq(1),
     }));
+}
+
+#[test]
+fn a_read_waits_for_what_a_majority_knows() {
+    // Member 0 is cut off while 1 and 2 deliver a write (#1 is 1's turn).
+    // A read at 0 must not be answered from 0's state until 0 has
+    // delivered that write: the barrier asks a majority, and any majority
+    // includes 1 or 2.
+    let mut cluster = Cluster::new(3);
+    cluster.partition(&[0]);
+    cluster.member(1).broadcast(b"w".to_vec()).expect("room");
+    cluster.drain(1);
+    cluster.run(3);
+    assert_eq!(cluster.delivered[1].len(), 1);
+    assert_eq!(cluster.delivered[0].len(), 0);
+    let read = cluster.member(0).read().expect("0 works in its view");
+    cluster.drain(0);
+    cluster.run(3);
+    assert!(
+        cluster.reads_ready[0].is_empty(),
+        "no majority answered yet"
+    );
+    cluster.cut.clear();
+    assert!(cluster.run_until(20, |c| !c.reads_ready[0].is_empty()));
+    assert_eq!(
+        cluster.reads_ready[0],
+        vec![(read, 1)],
+        "answered after the write"
+    );
+}
+
+#[test]
+fn a_member_recovering_an_empty_disk_answers_no_read_question() {
+    // 1 and 2 deliver a write while 0 is cut off; then 2 loses its disk.
+    // Recovering, 2 knows nothing of the write: had it answered 0's read
+    // question, {0, 2} would be a majority that never saw the write, and 0
+    // would answer the read without it.
+    let mut cluster = Cluster::new(3);
+    cluster.partition(&[0]);
+    cluster.member(1).broadcast(b"w".to_vec()).expect("room");
+    cluster.drain(1);
+    cluster.run(3);
+    assert_eq!(cluster.delivered[2].len(), 1);
+    cluster.wipe(2);
+    cluster
+        .cut
+        .retain(|link| *link != (0, 2) && *link != (2, 0));
+    let view_before = cluster.member(0).status().view;
+    cluster.start_empty(2, 7);
+    // 2 asks; once a majority with a past answered, it asks for a view.
+    while cluster.member(2).status().view == view_before {
+        assert!(cluster.step_one(), "2 decided to ask for a view");
+    }
+    // Its GetView would push 0 into a view change (which abandons reads):
+    // drop 2's messages to 0 until 0's question is out.
+    cluster.cut.insert((2, 0));
+    while cluster.step_one() {}
+    cluster.cut.remove(&(2, 0));
+    let read = cluster.member(0).read().expect("0 works in its view");
+    cluster.drain(0);
+    cluster.run(30);
+    assert!(
+        cluster.reads_ready[0]
+            .iter()
+            .all(|(_, delivered)| *delivered >= 1),
+        "read answered without the write: {:?}",
+        cluster.reads_ready[0]
+    );
+    let handed_back = cluster.reads_ready[0].iter().any(|(r, _)| *r == read)
+        || cluster.reads_abandoned[0].contains(&read);
+    assert!(handed_back, "the read is answered or abandoned");
 }

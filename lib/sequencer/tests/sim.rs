@@ -17,6 +17,12 @@
 //! "crashed before persisting" is the same as "the input was lost"), applies
 //! deliveries durably and says so (`applied_durably`), and performs state
 //! transfers on `snapshot_needed`. Messages travel encoded, through the codec.
+//!
+//! Clients also read (`Member::read`): each read notes the highest number
+//! delivered anywhere when it began, and when the member hands it back as
+//! ready it must have delivered at least that far (a read never misses a
+//! write that completed before it began); every read is handed back, ready
+//! or abandoned, within the member's read timeout.
 
 use std::collections::BTreeMap;
 
@@ -24,7 +30,7 @@ use super::checker::Checker;
 use super::Rng;
 use crate::sequencer::{
     Config, Destination, GlobalSeq, Member, MemberId, Message, Origin, Output, PersistedState,
-    SnapshotPoint, Status,
+    ReadId, SnapshotPoint, Status,
 };
 
 /// Ticks the group gets, after the faults stop, to deliver everything.
@@ -65,6 +71,8 @@ pub(super) struct Options {
     /// disk, asking the others before it takes part (while clients already
     /// send requests to the first ones up).
     pub(super) boot_empty: bool,
+    /// Per tick, the chance that a client reads at a random member.
+    pub(super) read: f64,
 }
 
 impl Options {
@@ -89,6 +97,7 @@ impl Options {
             pause: [0.0, 0.0, 0.002, 0.01][rng.below(4) as usize],
             wipe: [0.0, 0.0, 0.3, 1.0][rng.below(4) as usize],
             boot_empty: rng.chance(0.25),
+            read: (rng.below(40)) as f64 / 100.0,
         }
     }
 }
@@ -116,6 +125,11 @@ struct Node {
     /// Nothing was ever persisted: a restart is a start with an empty log.
     /// (A member that started with a new group in `new` has persisted that.)
     log_empty: bool,
+    /// Ticks the member has run since it (re)started.
+    ticks_run: u64,
+    /// Its reads not handed back yet: the number each must see delivered,
+    /// and `ticks_run` when it began.
+    reads: BTreeMap<ReadId, (GlobalSeq, u64)>,
 }
 
 /// What one run showed, for the summary.
@@ -131,6 +145,10 @@ pub(super) struct RunStats {
     pub(super) wipes: u64,
     /// The highest view any member installed.
     pub(super) views: u64,
+    /// Reads answered from a member's state after their barrier.
+    pub(super) reads_ready: u64,
+    /// Reads handed back to be ordered instead.
+    pub(super) reads_abandoned: u64,
 }
 
 /// A group, its network and its referee.
@@ -196,6 +214,8 @@ impl Simulation {
                     restart_tick: 0,
                     paused_until: 0,
                     wiped: false,
+                    ticks_run: 0,
+                    reads: BTreeMap::new(),
                 }
             })
             .collect();
@@ -285,6 +305,9 @@ impl Simulation {
         if self.faults && self.rng.chance(self.options.broadcast) {
             self.client_request();
         }
+        if self.faults && self.rng.chance(self.options.read) {
+            self.client_read();
+        }
         let mut due = self.network.remove(&self.now_tick).unwrap_or_default();
         self.rng.shuffle(&mut due);
         for flight in due {
@@ -304,8 +327,10 @@ impl Simulation {
             if let Some(member) = self.nodes[index].member.as_mut() {
                 member.tick();
                 let status = member.status();
+                self.nodes[index].ticks_run += 1;
                 self.check_history_bound(status, applied);
                 self.handle_output(MemberId(index as u16));
+                self.check_reads_answered(index);
             }
         }
     }
@@ -439,6 +464,8 @@ impl Simulation {
         let restart_tick = self.now_tick + 1 + self.rng.below(self.options.down_ticks_max);
         let node = &mut self.nodes[index];
         node.member = None;
+        node.reads.clear();
+        node.ticks_run = 0;
         node.restart_tick = restart_tick;
         node.app = node.app_durable.clone();
         self.checker
@@ -489,6 +516,41 @@ impl Simulation {
             self.checker.on_broadcast(origin, payload);
         }
         self.handle_output(MemberId(index as u16));
+    }
+
+    /// A client asks a random live member for a read.
+    fn client_read(&mut self) {
+        let index = self.rng.below(u64::from(self.options.members)) as usize;
+        let must_see = GlobalSeq(self.checker.history_len());
+        let node = &mut self.nodes[index];
+        if node.paused_until > self.now_tick {
+            return;
+        }
+        let Some(member) = node.member.as_mut() else {
+            return;
+        };
+        if let Ok(read) = member.read() {
+            node.reads.insert(read, (must_see, node.ticks_run));
+        }
+        self.handle_output(MemberId(index as u16));
+    }
+
+    /// Liveness of reads: none waits past the member's read timeout (in
+    /// its own ticks: a paused member's time stands still).
+    fn check_reads_answered(&self, index: usize) {
+        let node = &self.nodes[index];
+        let Some(member) = node.member.as_ref() else {
+            return;
+        };
+        let timeout = member.config().read_timeout_ticks;
+        for (read, (_, began)) in &node.reads {
+            assert!(
+                node.ticks_run - began <= timeout,
+                "seed {}: m{index} read {read:?} waits {} ticks",
+                self.rng.seed(),
+                node.ticks_run - began
+            );
+        }
     }
 
     fn deliver(&mut self, flight: Flight) {
@@ -544,6 +606,21 @@ impl Simulation {
             "seed {}",
             self.rng.seed()
         );
+        for read in &output.reads_ready {
+            let (must_see, _) = node.reads.remove(read).expect("a read handed back once");
+            assert!(
+                node.app.global >= must_see,
+                "seed {}: {id} answers read {read:?} at {}, but {must_see} was delivered \
+                 before it began",
+                self.rng.seed(),
+                node.app.global
+            );
+            self.stats.reads_ready += 1;
+        }
+        for read in &output.reads_abandoned {
+            node.reads.remove(read).expect("a read handed back once");
+            self.stats.reads_abandoned += 1;
+        }
         if node.app.global.0 - node.app_durable.global.0 >= self.options.app_flush_every {
             node.app_durable = node.app.clone();
             member.applied_durably(node.app_durable.global);
