@@ -45,6 +45,11 @@ pub(super) struct AgreedClock {
 }
 
 impl AgreedClock {
+    /// The agreed time now (ms since the epoch; 0 before any reading).
+    pub(super) fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
     /// Takes `reading_ms` from replica `read_by` and returns the agreed time.
     pub(super) fn observe(&mut self, read_by: Option<u16>, reading_ms: u64) -> u64 {
         let latest = self

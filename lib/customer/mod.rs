@@ -16,6 +16,7 @@ mod clock;
 mod command;
 mod pairs;
 mod profile;
+mod query;
 mod session;
 mod state;
 #[cfg(test)]
@@ -25,5 +26,6 @@ pub use clock::CLOCK_READING_EVERY;
 pub use command::{
     CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult, PurchaseRecord,
 };
+pub use query::SESSION_RENEWAL_SHARE;
 pub use session::SESSION_TOKEN_CHARS_MAX;
 pub use state::CustomerState;

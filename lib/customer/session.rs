@@ -68,6 +68,20 @@ impl Sessions {
         *self.sessions_by_user.entry(user).or_insert(0) += 1;
     }
 
+    /// The user and last activity of `token`'s session if it is live at
+    /// `now_ms` (not idle for `timeout_ms`), without marking it active:
+    /// expiry is lazy, so an idle session may still be in the table.
+    pub(super) fn live(
+        &self,
+        token: &SessionToken,
+        now_ms: u64,
+        timeout_ms: u64,
+    ) -> Option<(u64, u64)> {
+        let session = self.by_token.get(token)?;
+        let live = session.last_active_ms.saturating_add(timeout_ms) > now_ms;
+        live.then_some((session.user, session.last_active_ms))
+    }
+
     /// Marks the session active at `now_ms` and returns its user, or `None`
     /// if there is no such live session.
     pub(super) fn touch(&mut self, token: &SessionToken, now_ms: u64) -> Option<u64> {

@@ -58,13 +58,13 @@ use crate::market::{
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CustomerState {
     /// A session ends after this long without activity.
-    session_timeout_ms: u64,
-    sellers: Accounts<SellerProfile>,
-    buyers: Accounts<BuyerProfile>,
+    pub(super) session_timeout_ms: u64,
+    pub(super) sellers: Accounts<SellerProfile>,
+    pub(super) buyers: Accounts<BuyerProfile>,
     /// Seller and buyer sessions are kept apart, so a token used with the
     /// wrong role is simply not found. Tokens are unique across both.
-    seller_sessions: Sessions,
-    buyer_sessions: Sessions,
+    pub(super) seller_sessions: Sessions,
+    pub(super) buyer_sessions: Sessions,
     /// Index over the buyers' histories: where each completed purchase's
     /// record is, so that a retried purchase is found in O(log n).
     purchases: BTreeMap<RequestId, CompletedPurchase>,
@@ -72,7 +72,7 @@ pub struct CustomerState {
     requests: RequestLog<CustomerResult>,
     /// The time the replicas agree on (absent from older snapshots).
     #[serde(default)]
-    clock: AgreedClock,
+    pub(super) clock: AgreedClock,
 }
 
 /// Where a completed purchase's record is.
@@ -537,11 +537,11 @@ fn clear_cart(buyer: &mut BuyerProfile) -> CustomerResult {
 
 /// The error for a session that is unknown, has ended, or is of the other
 /// role. Ended sessions are forgotten, so one message covers all three.
-fn unknown_session() -> MarketError {
+pub(super) fn unknown_session() -> MarketError {
     MarketError::Unauthenticated("unknown or expired session; log in again".to_string())
 }
 
-fn no_such_seller(seller: SellerId) -> MarketError {
+pub(super) fn no_such_seller(seller: SellerId) -> MarketError {
     MarketError::NotFound(format!("no seller with id {seller}"))
 }
 

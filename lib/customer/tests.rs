@@ -1568,3 +1568,119 @@ fn the_same_requests_give_the_same_states_and_results() {
         );
     }
 }
+
+// Queries (`query.rs`).
+
+impl Replica {
+    /// Asks `query` at the current time; the state is not changed.
+    fn query(&self, command: CustomerCommand) -> Option<CustomerResult> {
+        let request = CustomerRequest {
+            request_id: RequestId("query".to_string()),
+            now_ms: self.now_ms,
+            read_by: self.read_by,
+            command,
+        };
+        self.state.query(&request)
+    }
+
+    /// Moves the agreed time to `now_ms` (one clock for every replica).
+    fn agree_on(&mut self, now_ms: u64) {
+        self.at(now_ms)
+            .run(Command::ClockReading)
+            .expect("a clock reading");
+    }
+}
+
+#[test]
+fn a_query_answers_as_ordering_would_and_changes_nothing() {
+    // Each query command, while its session is fresh, gets from `query` the
+    // result that `apply` gives it, errors included, and the state's bytes
+    // stay as they were.
+    let mut replica = Replica::with_session_timeout(60_000);
+    replica.agree_on(1_000);
+    let (seller_id, seller) = replica.seller("sam");
+    let (_, buyer) = replica.buyer("bob");
+    replica.add(&buyer, 1, 2).expect("added");
+    let commands = [
+        Command::Touch {
+            role: Role::Buyer,
+            session: buyer.clone(),
+        },
+        Command::OwnRating {
+            session: seller.clone(),
+        },
+        Command::SellerRating {
+            session: buyer.clone(),
+            seller: seller_id,
+        },
+        Command::SellerRating {
+            session: buyer.clone(),
+            seller: 99,
+        },
+        Command::CartShow {
+            session: buyer.clone(),
+        },
+        Command::History {
+            session: buyer.clone(),
+        },
+        Command::Touch {
+            role: Role::Seller,
+            session: buyer.clone(),
+        },
+    ];
+    for command in commands {
+        let before = serde_json::to_vec(&replica.state).expect("encodes");
+        let answered = replica.query(command.clone());
+        assert_eq!(
+            serde_json::to_vec(&replica.state).expect("encodes"),
+            before,
+            "{command:?}"
+        );
+        let answered = answered.expect("a fresh session needs no renewal");
+        assert_eq!(answered, replica.run(command.clone()), "{command:?}");
+    }
+    let write = Command::CartClear { session: buyer };
+    assert_eq!(replica.query(write), None, "a write is never a query");
+}
+
+#[test]
+fn a_query_is_ordered_to_renew_its_session_once_per_grain() {
+    // Renewing a session changes the state, which only the total order
+    // may do: a query whose session was renewed a grain ago or more is
+    // left to be ordered, and the ordered one renews it.
+    let mut replica = Replica::with_session_timeout(60_000);
+    assert_eq!(replica.state.renewal_grain_ms(), 1_000);
+    replica.agree_on(1_000);
+    let (_, buyer) = replica.buyer("bob");
+    let touch = Command::Touch {
+        role: Role::Buyer,
+        session: buyer,
+    };
+    replica.agree_on(1_999);
+    assert!(replica.query(touch.clone()).is_some(), "within the grain");
+    replica.agree_on(2_000);
+    assert_eq!(replica.query(touch.clone()), None, "due for renewal");
+    replica.run(touch.clone()).expect("renewed");
+    assert!(replica.query(touch).is_some(), "renewed at 2 000");
+}
+
+#[test]
+fn a_query_on_an_idle_session_is_refused_at_the_agreed_time() {
+    // A session idle for the timeout is over for a query too, though no
+    // write has removed it from the table yet; the query's own clock
+    // reading, ahead, does not end it earlier.
+    let mut replica = Replica::with_session_timeout(60_000);
+    replica.agree_on(1_000);
+    let (_, buyer) = replica.buyer("bob");
+    let show = Command::CartShow { session: buyer };
+    replica.at(1_000 + 60_000);
+    assert!(
+        replica
+            .query(show.clone())
+            .is_none_or(|r| !is_unauthenticated(&r)),
+        "the agreed time is still 1 000"
+    );
+    replica.agree_on(1_000 + 60_000);
+    let refused = replica.query(show).expect("answered");
+    assert!(is_unauthenticated(&refused), "{refused:?}");
+}

@@ -37,6 +37,21 @@ pub trait StateMachine: Send + 'static {
     /// without ordering it among writes (Raft's ReadIndex does).
     fn is_read_only(request: &Self::Request) -> bool;
 
+    /// True when `request` may be answered by [`StateMachine::query`] from
+    /// a replica's state, after a read barrier, instead of being ordered
+    /// (the sequencer's reads; docs/SEQUENCER.md, section 6). None by
+    /// default.
+    fn is_query(_request: &Self::Request) -> bool {
+        false
+    }
+
+    /// Answers a query (`is_query`) from the state, changing nothing; or
+    /// `None` when it must be ordered after all (for example, it is due to
+    /// renew a session, which only the total order may change).
+    fn query(&self, _request: &Self::Request) -> Option<Self::Result> {
+        None
+    }
+
     /// The whole state as bytes, for snapshots and state transfer. Equal
     /// states give equal bytes.
     fn snapshot(&self) -> Vec<u8>;

@@ -38,6 +38,14 @@ impl StateMachine for CustomerState {
         request.command.is_read_only()
     }
 
+    fn is_query(request: &CustomerRequest) -> bool {
+        CustomerState::is_query(&request.command)
+    }
+
+    fn query(&self, request: &CustomerRequest) -> Option<CustomerResult> {
+        CustomerState::query(self, request)
+    }
+
     fn snapshot(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a customer state always encodes")
     }

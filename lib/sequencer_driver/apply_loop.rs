@@ -11,27 +11,31 @@
 //!   so that members do not all write at once), write a snapshot image
 //!   (fsync, rename) and publish it as durable, which lets the core forget
 //!   that history.
+//! - `Query`: answer a query from the state (its read barrier is passed),
+//!   or, if the state machine says it must be ordered after all (it would
+//!   renew a session), hand it back to the core as a broadcast.
 //! - `Install`: replace the state with a fetched snapshot, durably.
 //!
 //! Between tasks it expires replies that waited longer than the reply
-//! timeout. It never waits for the core (it talks back only through
-//! `Progress` atomics), so the core may block on the apply queue safely.
+//! timeout. It never waits for the core (it talks back through `Progress`
+//! atomics, and hands queries back with a `try_send` that never blocks), so
+//! the core may block on the apply queue safely.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use log::{debug, error, warn};
 
 use crate::replication::{SnapshotSchedule, StateDigest, StateMachine};
 use crate::sequencer::{Delivery, GlobalSeq, MemberId, SnapshotPoint};
 use crate::wal::{Snapshot, SnapshotStore, WalResult};
 
-use super::events::ApplyTask;
+use super::events::{ApplyTask, CoreEvent};
 use super::image::{Image, LatestImage};
 use super::limits::EXPIRY_SWEEP_INTERVAL;
 use super::progress::{count, Progress};
-use super::reply::{fail_all, PendingReplies};
+use super::reply::{fail_all, PendingReplies, Reply};
 use super::request_batch;
 
 /// The answer to a request whose delivery a state transfer skipped: the
@@ -56,6 +60,8 @@ pub(super) struct ApplyLoop<S: StateMachine> {
     pub(super) latest: LatestImage,
     pub(super) pending: PendingReplies<S::Result>,
     pub(super) tasks: Receiver<ApplyTask<S::Result>>,
+    /// Where queries that must be ordered after all go back to.
+    pub(super) core_inbox: Sender<CoreEvent<S::Result>>,
     pub(super) progress: Arc<Progress>,
 }
 
@@ -91,6 +97,7 @@ impl<S: StateMachine> ApplyLoop<S> {
                 self.apply(delivery);
                 self.snapshot_if_due();
             }
+            ApplyTask::Query { payload, reply } => self.answer_query(payload, reply),
             ApplyTask::Install { image, done } => self.install(image, &done),
             ApplyTask::Digest(reply) => {
                 let _ = reply.send(StateDigest::of(self.applied.global.0, &self.state));
@@ -153,6 +160,30 @@ impl<S: StateMachine> ApplyLoop<S> {
                 }
             }
             Err(why) => fail_all(replies, &why),
+        }
+    }
+
+    /// Answers a query from the state as it is now, which covers every
+    /// delivery its barrier waited for. A query the state machine will not
+    /// answer this way goes back to the core to be broadcast.
+    fn answer_query(&mut self, payload: Vec<u8>, reply: Reply<S::Result>) {
+        let request = match serde_json::from_slice::<S::Request>(&payload) {
+            Ok(request) => request,
+            Err(undecodable) => {
+                return reply.fail(format!("the request does not decode: {undecodable}"));
+            }
+        };
+        if let Some(result) = self.state.query(&request) {
+            count(&self.progress.reads_answered);
+            return reply.send(Ok(result));
+        }
+        count(&self.progress.reads_ordered);
+        let back = CoreEvent::Broadcast { payload, reply };
+        if let Err(TrySendError::Full(CoreEvent::Broadcast { reply, .. })) =
+            self.core_inbox.try_send(back)
+        {
+            count(&self.progress.inbox_full_drops);
+            reply.fail("the replica is overloaded; retry later");
         }
     }
 

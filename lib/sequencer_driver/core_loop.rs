@@ -14,20 +14,27 @@
 //! 3. Flush the batch's output, in the order the protocol requires:
 //!    persist every record and fsync once (so many requests share one
 //!    fsync), *then* send the messages (they claim what is now durable),
-//!    then queue the deliveries for the apply thread, and pass a
-//!    `snapshot_needed` to the state-transfer thread.
+//!    then queue the deliveries for the apply thread, and behind them the
+//!    queries whose read barrier is passed; gather the queries the barrier
+//!    gave up on into the next broadcast; pass a `snapshot_needed` to the
+//!    state-transfer thread.
+//!
+//! A query (`StateMachine::is_query`) is not broadcast: `Member::read`
+//! takes it through a read barrier (a round of questions, no log record,
+//! no fsync), and the apply thread answers it from the state.
 //! 4. Rewrite the log if it is due, and publish progress for `status()`.
 //!
 //! A storage failure stops the loop: a member that cannot make its records
 //! durable must not send another message claiming them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crossbeam_channel::{bounded, select, Receiver, Sender};
 use log::{debug, error, info};
 
 use crate::replication::{ApplyQueue, ApplyThreadGone, APPLYING_BEHIND};
-use crate::sequencer::{Destination, Member, MemberId, Message};
+use crate::sequencer::{Destination, Member, MemberId, Message, ReadId, SequencerError};
 use crate::transport::{Datagram, UdpTransport};
 use crate::wal::WalError;
 
@@ -64,6 +71,8 @@ pub(super) struct CoreLoop<R> {
     pub(super) catch_up: CatchUp,
     /// Client requests taken since the last broadcast, with their replies.
     pub(super) requests: RequestBatch<Reply<R>>,
+    /// Queries waiting for their read barrier, by the member's read id.
+    pub(super) reads: BTreeMap<ReadId, (Vec<u8>, Reply<R>)>,
 }
 
 /// One input of the loop.
@@ -195,6 +204,7 @@ impl<R: Send + 'static> CoreLoop<R> {
         match event {
             CoreEvent::Tick => self.on_tick(),
             CoreEvent::Broadcast { payload, reply } => return self.on_request(payload, reply),
+            CoreEvent::Read { payload, reply } => return self.on_read(payload, reply),
             CoreEvent::SnapshotFetched(image) => return self.on_snapshot_fetched(image),
             CoreEvent::Digest(reply) => {
                 let task = ApplyTask::Digest(reply);
@@ -256,6 +266,33 @@ impl<R: Send + 'static> CoreLoop<R> {
         }
         self.requests.push(payload, reply);
         Ok(())
+    }
+
+    /// Takes a query through the member's read barrier; one the barrier
+    /// cannot take (too many wait) is ordered like a write instead.
+    fn on_read(&mut self, payload: Vec<u8>, reply: Reply<R>) -> Result<(), Halt> {
+        if self.apply.is_behind() {
+            reply.fail(APPLYING_BEHIND);
+            return Ok(());
+        }
+        match self.member.read() {
+            Ok(read) => {
+                self.reads.insert(read, (payload, reply));
+                Ok(())
+            }
+            Err(SequencerError::TooManyReads { .. }) => self.order_read(payload, reply),
+            Err(_) => {
+                reply.fail(NOT_WORKING);
+                Ok(())
+            }
+        }
+    }
+
+    /// Orders a query as a write would be: broadcast, and answered when
+    /// delivered here.
+    fn order_read(&mut self, payload: Vec<u8>, reply: Reply<R>) -> Result<(), Halt> {
+        count(&self.progress.reads_ordered);
+        self.on_request(payload, reply)
     }
 
     /// Broadcasts the gathered requests as one batch, if there are any.
@@ -326,6 +363,17 @@ impl<R: Send + 'static> CoreLoop<R> {
         for delivery in output.deliveries {
             let task = ApplyTask::Deliver(delivery);
             self.apply.push(task)?;
+        }
+        // Behind the deliveries they wait for.
+        for read in output.reads_ready {
+            if let Some((payload, reply)) = self.reads.remove(&read) {
+                self.apply.push(ApplyTask::Query { payload, reply })?;
+            }
+        }
+        for read in output.reads_abandoned {
+            if let Some((payload, reply)) = self.reads.remove(&read) {
+                self.order_read(payload, reply)?;
+            }
         }
         if let Some(needed) = output.snapshot_needed {
             // A full inbox loses the order; the next `Compacted` answer

@@ -25,6 +25,14 @@ pub(super) enum CoreEvent<R> {
         /// Answered when the request is delivered here, or on failure.
         reply: Reply<R>,
     },
+    /// A query (`StateMachine::is_query`, from `submit`): answered from the
+    /// state after a read barrier, not broadcast.
+    Read {
+        /// The request, encoded with serde_json.
+        payload: Vec<u8>,
+        /// Answered from the state, or when the read is ordered after all.
+        reply: Reply<R>,
+    },
     /// A state transfer finished: a peer's snapshot image, checked.
     SnapshotFetched(Arc<Image>),
     /// `digest()` wants a fingerprint of the applied state; the core passes
@@ -44,6 +52,15 @@ pub(super) enum ApplyTask<R> {
     },
     /// Apply the next delivery in the total order.
     Deliver(Delivery),
+    /// Answer a query from the state (its read barrier is passed: every
+    /// delivery it must see was queued before it), or hand it back to the
+    /// core to be ordered (`StateMachine::query` says it must be).
+    Query {
+        /// The request, encoded with serde_json.
+        payload: Vec<u8>,
+        /// Its reply.
+        reply: Reply<R>,
+    },
     /// Install a fetched snapshot (if it is ahead of the state here), make it
     /// durable, and say on `done` whether it was installed.
     Install {

@@ -66,6 +66,11 @@ pub struct DriverStatus {
     pub invalid_messages: u64,
     /// Events dropped because a thread's inbox was full.
     pub inbox_full_drops: u64,
+    /// Reads answered from the state after a read barrier (no broadcast).
+    pub reads_answered: u64,
+    /// Reads ordered after all: abandoned by the barrier, or due to renew
+    /// something (a session) that only the total order may change.
+    pub reads_ordered: u64,
     /// The UDP transport's counters (`None` once stopped).
     pub transport: Option<TransportStats>,
     /// The member's views: where it stands and what happened.
@@ -116,6 +121,8 @@ pub(super) struct Progress {
     pub(super) malformed_datagrams: AtomicU64,
     pub(super) invalid_messages: AtomicU64,
     pub(super) inbox_full_drops: Arc<AtomicU64>,
+    pub(super) reads_answered: AtomicU64,
+    pub(super) reads_ordered: AtomicU64,
     /// The member works in a view with a majority (read by `submit`).
     working: AtomicBool,
     view: Mutex<ViewReport>,
@@ -148,6 +155,8 @@ impl Progress {
             malformed_datagrams: AtomicU64::new(0),
             invalid_messages: AtomicU64::new(0),
             inbox_full_drops: Arc::new(AtomicU64::new(0)),
+            reads_answered: AtomicU64::new(0),
+            reads_ordered: AtomicU64::new(0),
             working: AtomicBool::new(true),
             view: Mutex::new(ViewReport {
                 number: 0,
@@ -297,6 +306,8 @@ impl Progress {
             malformed_datagrams: read(&self.malformed_datagrams),
             invalid_messages: read(&self.invalid_messages),
             inbox_full_drops: read(&self.inbox_full_drops),
+            reads_answered: read(&self.reads_answered),
+            reads_ordered: read(&self.reads_ordered),
             transport,
             view: self
                 .view

@@ -2,6 +2,7 @@
 //! `Replicator<S>` for any state machine `S`. It starts the threads (see
 //! mod.rs), takes requests in `submit`, and reports in `status`.
 
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -205,11 +206,16 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
             let (len, max) = (payload.len(), self.request_bytes_max);
             return reply.fail(format!("a request of {len} bytes exceeds {max}"));
         }
-        match self.inbox.try_send(CoreEvent::Broadcast { payload, reply }) {
+        let event = if S::is_query(&request) {
+            CoreEvent::Read { payload, reply }
+        } else {
+            CoreEvent::Broadcast { payload, reply }
+        };
+        match self.inbox.try_send(event) {
             Ok(()) => {}
             Err(TrySendError::Full(event)) => {
                 count(&self.progress.inbox_full_drops);
-                if let CoreEvent::Broadcast { reply, .. } = event {
+                if let CoreEvent::Broadcast { reply, .. } | CoreEvent::Read { reply, .. } = event {
                     reply.fail("the replica is overloaded; retry later");
                 }
             }
@@ -319,6 +325,7 @@ fn spawn_threads<S: StateMachine>(
         latest: latest.clone(),
         pending: PendingReplies::new(options.reply_timeout),
         tasks: channels.apply.1,
+        core_inbox: channels.core.0.clone(),
         progress: Arc::clone(progress),
     };
     threads.spawn("sequencer-apply", move || apply.run())?;
@@ -339,6 +346,7 @@ fn spawn_threads<S: StateMachine>(
         progress: Arc::clone(progress),
         catch_up: CatchUp::new(members, me, held_at_start),
         requests: RequestBatch::new(),
+        reads: BTreeMap::new(),
     };
     threads.spawn("sequencer-core", move || core.run())?;
     let transfer = StateTransfer {

@@ -157,6 +157,55 @@ fn requests_taken_together_share_one_broadcast() {
 }
 
 #[test]
+fn a_read_sees_every_write_acknowledged_before_it_without_a_broadcast() {
+    // Goal: reads answered from a member's state after its read barrier
+    // are linearizable and write nothing to the order. Method: 100 times,
+    // an add acknowledged at one replica, then at once a read of that key
+    // at another (a different one each time); the read must see the add.
+    // Then 50 reads at each replica: none may move the delivered number.
+    let cluster = Cluster::start(5, |_| {});
+    cluster.wait_serving();
+    for id in 1..=100_u64 {
+        let (writer, reader) = ((id % 5) as usize, ((id + 1 + id / 5) % 5) as usize);
+        let reader = if reader == writer {
+            (reader + 1) % 5
+        } else {
+            reader
+        };
+        let Ok(ToyResult::Added { value, .. }) = cluster.submit(writer, add(id, "k", 1)) else {
+            panic!("add {id} refused");
+        };
+        let read = cluster.submit(reader, ToyRequest::Read { key: "k".into() });
+        assert_eq!(
+            read,
+            Ok(ToyResult::Value(value)),
+            "read at {reader} after add {id}"
+        );
+    }
+    let quiet = cluster.wait_quiet();
+    let answered: u64 = (0..5).map(|i| cluster.status(i).reads_answered).sum();
+    for replica in 0..5 {
+        for _ in 0..50 {
+            let read = cluster.submit(replica, ToyRequest::Read { key: "k".into() });
+            assert_eq!(read, Ok(ToyResult::Value(100)));
+        }
+    }
+    let after: u64 = (0..5).map(|i| cluster.status(i).reads_answered).sum();
+    assert!(
+        after - answered >= 240,
+        "{} of 250 reads answered from the state",
+        after - answered
+    );
+    for replica in 0..5 {
+        assert_eq!(
+            cluster.status(replica).delivered,
+            quiet,
+            "reads broadcast nothing"
+        );
+    }
+}
+
+#[test]
 fn requests_wait_while_the_member_s_own_batch_is_undelivered() {
     // Goal: the in-flight gate. Method: replica 0's outgoing datagrams are
     // dropped, so its first request cannot be delivered; five more

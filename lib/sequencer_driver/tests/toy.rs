@@ -75,6 +75,21 @@ impl StateMachine for Toy {
         !matches!(request, ToyRequest::Add { .. })
     }
 
+    /// A `Read` is answered from the state after a read barrier; a `Dump`
+    /// stays ordered, so that tests can read through the total order.
+    fn is_query(request: &ToyRequest) -> bool {
+        matches!(request, ToyRequest::Read { .. })
+    }
+
+    fn query(&self, request: &ToyRequest) -> Option<ToyResult> {
+        match request {
+            ToyRequest::Read { key } => {
+                Some(ToyResult::Value(*self.counters.get(key).unwrap_or(&0)))
+            }
+            _ => None,
+        }
+    }
+
     fn snapshot(&self) -> Vec<u8> {
         std::thread::sleep(self.snapshot_delay);
         encode(self)
