@@ -1,7 +1,7 @@
 //! Queries: the commands that only read (a session check, the ratings, the
 //! cart, the history), answered from a replica's state without going
 //! through the total order. The sequencer's read barrier makes that
-//! linearizable (docs/SEQUENCER.md, section 6); this file decides what a
+//! linearizable (docs/SEQUENCER.md, section 10); this file decides what a
 //! query may answer without changing anything.
 //!
 //! A session check counts as activity, and activity is a change that only

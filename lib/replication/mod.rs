@@ -39,7 +39,7 @@ pub trait StateMachine: Send + 'static {
 
     /// True when `request` may be answered by [`StateMachine::query`] from
     /// a replica's state, after a read barrier, instead of being ordered
-    /// (the sequencer's reads; docs/SEQUENCER.md, section 6). None by
+    /// (the sequencer's reads; docs/SEQUENCER.md, section 10). None by
     /// default.
     fn is_query(_request: &Self::Request) -> bool {
         false

@@ -117,6 +117,15 @@
 //! majority, a DoViewChange waits until a majority has entered the view.
 //! docs/SEQUENCER.md, section 5.7.
 
+//! # Reads
+//!
+//! A read need not be broadcast: [`Member::read`] asks every member for the
+//! highest number it knows to be bound, and once a majority answered and
+//! this member delivered up to the highest answer, the read is handed back
+//! in [`Output::reads_ready`] to be answered from the application's state.
+//! A read that waits too long is handed back in `reads_abandoned`, to be
+//! broadcast instead. docs/SEQUENCER.md, section 10.
+
 //! # Bounds
 //!
 //! Sequences are kept only up to `delivered + holdback_max` and Requests up
@@ -141,6 +150,8 @@
 //! - `recovery.rs`, `member/recovering.rs`: a member that lost its disk asks
 //!   the group, recovers into a new view and a new incarnation (see "A lost
 //!   disk" below).
+//! - `read_barrier.rs`, `member/reads.rs`: reads answered from a member's
+//!   state once it delivered what a majority knows (see "Reads" above).
 //! - `output.rs`, `config.rs`, `errors.rs`, `ids.rs`: the rest of the API.
 //! - `tests/`: rule tests, codec tests and the seeded simulation.
 

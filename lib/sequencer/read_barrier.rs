@@ -2,7 +2,7 @@
 //! its own state, without putting the read in the total order, and still
 //! never miss a write that completed before the read began. The handlers
 //! that drive it are in `member/reads.rs`; the safety argument is in
-//! docs/SEQUENCER.md, section 6.
+//! docs/SEQUENCER.md, section 10.
 //!
 //! A read waits for a *round*: the member asks every member for the highest
 //! global number it knows to be bound (`ReadQuery`), counts itself, and once

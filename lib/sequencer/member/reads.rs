@@ -1,6 +1,6 @@
 //! Reads answered from this member's state: the read barrier's handlers on
 //! [`Member`]. The bookkeeping is in `read_barrier.rs`; why a read answered
-//! this way never misses a completed write is docs/SEQUENCER.md, section 6.
+//! this way never misses a completed write is docs/SEQUENCER.md, section 10.
 
 use super::Member;
 use crate::sequencer::errors::SequencerError;
@@ -48,7 +48,7 @@ impl Member {
     /// What this member answers to a read question: its contiguous
     /// Sequences known. It covers every number delivered anywhere that this
     /// member held: a Sequence is dropped only by a view change or a state
-    /// transfer, and neither drops a delivered number (section 6).
+    /// transfer, and neither drops a delivered number (SEQUENCER.md, section 10).
     pub(super) fn known_up_to(&self) -> GlobalSeq {
         self.order.sequenced_up_to()
     }
