@@ -39,7 +39,12 @@ impl CustomerStamp {
         if let CustomerCommand::Login { token, .. } = &mut request.command {
             *token = SessionToken(format!("{:032x}", rand::random::<u128>()));
         }
-        self.last_reading_ms.fetch_max(now_ms, Ordering::Relaxed);
+        // A query is answered from the state and never reaches the log
+        // (unless it renews a session): its reading moves no agreed time,
+        // so it must not hold back this replica's clock readings.
+        if !CustomerState::is_query(&request.command) {
+            self.last_reading_ms.fetch_max(now_ms, Ordering::Relaxed);
+        }
     }
 
     /// How long since this replica last stamped a request.
@@ -81,4 +86,44 @@ fn wall_clock_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|since| since.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::Role;
+
+    fn request(command: CustomerCommand) -> CustomerRequest {
+        CustomerRequest {
+            request_id: RequestId("r".into()),
+            now_ms: 0,
+            read_by: None,
+            command,
+        }
+    }
+
+    #[test]
+    fn only_what_reaches_the_log_counts_as_a_clock_reading() {
+        // A replica that receives only queries (answered from its state,
+        // not logged) must still put clock readings into the log; one that
+        // receives writes need not.
+        let stamp = CustomerStamp::new(2);
+        let session = SessionToken("t".into());
+        let mut query = request(CustomerCommand::Touch {
+            role: Role::Buyer,
+            session: session.clone(),
+        });
+        stamp.stamp(&mut query);
+        assert_eq!(query.read_by, Some(2));
+        assert!(
+            stamp.since_last_reading() >= CLOCK_READING_EVERY,
+            "a query is no reading"
+        );
+        let mut write = request(CustomerCommand::CartSave { session });
+        stamp.stamp(&mut write);
+        assert!(
+            stamp.since_last_reading() < CLOCK_READING_EVERY,
+            "a write is one"
+        );
+    }
 }
