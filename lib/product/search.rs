@@ -23,6 +23,8 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
+use crate::market::limits;
+
 #[cfg(test)]
 use crate::market::Item;
 
@@ -61,6 +63,12 @@ pub(super) fn numbers_after(
 /// held by exactly that many. So it costs in proportion to the items it
 /// passes, which are items that match (never the whole category); a page
 /// near the start of a rank costs in proportion to the page.
+///
+/// The worst case: keywords that many items carry but few carry together
+/// (two keywords on 50,000 items each, none on both). The first page then
+/// walks every one of them at the top rank to find none there, about one
+/// seek per list per item; the pages after it start at the lower rank and
+/// do not walk it again.
 pub(super) fn ranked_numbers(
     lists: &[&BTreeSet<u64>],
     after: Option<(usize, u64)>,
@@ -112,16 +120,24 @@ fn next_held_by_at_least(
     threshold: usize,
     from: u64,
 ) -> Option<(u64, usize)> {
+    // A search has at most KEYWORDS_MAX keywords (validated), so the heads
+    // fit in an array: no allocation per round.
+    assert!(lists.len() <= limits::KEYWORDS_MAX, "{} lists", lists.len());
     debug_assert!(threshold >= 1 && threshold <= lists.len());
     let mut from = from;
     loop {
-        let mut heads: Vec<u64> = lists
-            .iter()
-            .filter_map(|list| list.range(from..).next().copied())
-            .collect();
-        if heads.len() < threshold {
+        let mut heads = [0u64; limits::KEYWORDS_MAX];
+        let mut held = 0;
+        for list in lists {
+            if let Some(&head) = list.range(from..).next() {
+                heads[held] = head;
+                held += 1;
+            }
+        }
+        if held < threshold {
             return None;
         }
+        let heads = &mut heads[..held];
         heads.sort_unstable();
         let pivot = heads[threshold - 1];
         if heads[0] == pivot {

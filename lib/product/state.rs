@@ -1503,4 +1503,41 @@ mod tests {
         let error = restored.expect_err("items out of place").to_string();
         assert!(error.contains("is stored at place 1, not 2"), "{error}");
     }
+
+    /// Not a check: prints what one search costs inside the state machine,
+    /// the old scan against the index walk, as the category grows (for
+    /// docs/EVALUATION.md, "Scale"). Run with
+    /// `cargo test --release --lib search_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn search_cost_as_the_category_grows() {
+        let mut market = Market::default();
+        let mut put = 0;
+        for size in [1_000, 10_000, 100_000] {
+            while put < size {
+                let mut keywords = vec!["all"];
+                if put % 1000 == 0 {
+                    keywords.push("rare");
+                }
+                market.put(1, 7, &keywords, 1);
+                put += 1;
+            }
+            for keywords in [&["rare"][..], &["all"], &["rare", "all"]] {
+                let rounds = 20;
+                let started = std::time::Instant::now();
+                for _ in 0..rounds {
+                    let scanned = scanned(&market.state, 7, keywords);
+                    assert!(!scanned.is_empty());
+                }
+                let scan = started.elapsed() / rounds;
+                let started = std::time::Instant::now();
+                for _ in 0..rounds {
+                    let listed = listed(market.run(search(7, keywords)));
+                    assert!(!listed.is_empty());
+                }
+                let index = started.elapsed() / rounds;
+                println!("{size} items, {keywords:?}: scan (whole list) {scan:?}, index (first page) {index:?}");
+            }
+        }
+    }
 }
