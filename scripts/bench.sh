@@ -2,9 +2,12 @@
 # Runs the evaluation (docs/EVALUATION.md) against the cluster of
 # conf/local.json (or $MARKETPLACE_CONFIG), starting it first if it is not up:
 #   scripts/bench.sh [--quick] [bench flags...]
+#   scripts/bench.sh --scale [--sizes 10000,100000] [--samples 200]
 # --quick: 100 calls per client (a few minutes on 2 cores), report in
 # docs/evaluation/quick; otherwise 1000 calls per client, report in
-# docs/evaluation. Any other flag goes to the bench and wins over these
+# docs/evaluation. --scale: the read costs as the catalogue grows, report
+# in docs/evaluation/scale (best on a fresh cluster: scripts/stop.sh, then
+# remove run/). Any other flag goes to the bench and wins over these
 # defaults (e.g. --scenarios A,B or --loads 1+1,10+10;
 # `target/release/bench --help` lists them). Killed processes are
 # restarted between runs with scripts/start-one.sh.
@@ -12,14 +15,18 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 quick=0
+scale=0
 args=()
 for argument in "$@"; do
   case "$argument" in
     --quick) quick=1 ;;
+    --scale) scale=1; args+=("$argument") ;;
     *) args+=("$argument") ;;
   esac
 done
-if ((quick)); then
+if ((scale)); then
+  defaults=(--out docs/evaluation/scale)
+elif ((quick)); then
   defaults=(--calls 100 --out docs/evaluation/quick)
 else
   defaults=(--calls 1000 --out docs/evaluation)

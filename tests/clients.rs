@@ -222,3 +222,44 @@ fn clients_report_bad_lines_without_calling_anyone() {
     assert_eq!(lines[3], "error: unterminated quote");
     assert_eq!(lines[4], "ok commands:");
 }
+
+/// Goal: a list longer than a page shows the first page with `more` at the
+/// end of its count line, and the `more` command shows the rest; a list
+/// that fits on a page prints as before. Method: a seller puts up one item
+/// more than the default page (100) and lists them; a buyer searches.
+#[test]
+fn long_lists_show_a_page_and_more_shows_the_rest() {
+    let cluster = Cluster::start(Options::default());
+    let mut script = String::from("create-account s pw\nlogin s pw\n");
+    for n in 1..=101 {
+        script.push_str(&format!("put item{n} 3 new 1 1 lamp\n"));
+    }
+    script.push_str("list\nmore\nmore\nmore extra\n");
+    let lines = cluster.run_client("seller-client", false, &script);
+    let rest = &lines[2 + 101..];
+    assert_eq!(rest[0], "ok 100 items more");
+    assert!(rest[1].starts_with("  3-1 name=\"item1\""), "{}", rest[1]);
+    assert!(rest[100].starts_with("  3-100 "), "{}", rest[100]);
+    assert_eq!(rest[101], "ok 1 items");
+    assert!(rest[102].starts_with("  3-101 "), "{}", rest[102]);
+    assert!(
+        rest[103].starts_with("error: nothing more to show"),
+        "{}",
+        rest[103]
+    );
+    assert_eq!(rest[104], "error: usage: more");
+    assert_eq!(rest.len(), 105);
+
+    let replies = json_lines(&cluster.run_client(
+        "buyer-client",
+        true,
+        "create-account b pw\nlogin b pw\nsearch 3 lamp\nmore\nsearch 4\nmore\n",
+    ));
+    assert_eq!(replies[2]["items"].as_array().unwrap().len(), 100);
+    assert!(replies[2]["next"].is_string(), "{}", replies[2]);
+    assert_eq!(replies[3]["items"][0]["id"], "3-101");
+    assert!(replies[3].get("next").is_none(), "{}", replies[3]);
+    assert_eq!(replies[4]["items"].as_array().unwrap().len(), 0);
+    assert!(replies[4].get("next").is_none(), "{}", replies[4]);
+    assert_eq!(replies[5]["ok"], false, "{}", replies[5]);
+}

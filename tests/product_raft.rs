@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use marketplace::market::{Category, Condition, ItemDraft, Price, RequestId};
+use marketplace::market::{limits, Category, Condition, ItemDraft, Page, Price, RequestId};
 use marketplace::product::{ProductCommand, ProductOutcome, ProductRequest, ProductResult};
 use marketplace::rpc::DatabaseClient;
 use support::{wait_until, Cluster, Options};
@@ -42,15 +42,33 @@ fn put(client: &ProductClient, name: &str) -> ProductResult {
     client.execute(&request).expect("the product DB answers")
 }
 
-/// Names of the seller's items, read linearizably through the leader.
+/// Names of the seller's items, read linearizably through the leader, page
+/// after page.
 fn listed_names(client: &ProductClient) -> Vec<String> {
-    let request = ProductRequest {
-        request_id: RequestId::random(),
-        command: ProductCommand::ListSellerItems { seller: SELLER },
-    };
-    match client.execute(&request).expect("the product DB answers") {
-        Ok(ProductOutcome::Items(items)) => items.into_iter().map(|item| item.name).collect(),
-        other => panic!("unexpected reply {other:?}"),
+    let mut names = Vec::new();
+    let mut after = None;
+    loop {
+        let page = Page {
+            limit: limits::PAGE_ITEMS_MAX,
+            after,
+        };
+        let request = ProductRequest {
+            request_id: RequestId::random(),
+            command: ProductCommand::ListSellerItems {
+                seller: SELLER,
+                page,
+            },
+        };
+        match client.execute(&request).expect("the product DB answers") {
+            Ok(ProductOutcome::Items { items, next }) => {
+                names.extend(items.into_iter().map(|item| item.name));
+                match next {
+                    Some(cursor) => after = Some(cursor),
+                    None => return names,
+                }
+            }
+            other => panic!("unexpected reply {other:?}"),
+        }
     }
 }
 

@@ -470,3 +470,67 @@ fn a_purchase_under_the_longest_request_id_completes() {
     let (_, cart) = cluster.http(BUYER, "GET", "/buyer/cart", Some(&buyer), None, None);
     assert_eq!(cart["cart"].as_array().map(Vec::len), Some(0), "{cart}");
 }
+
+/// Goal: long lists come in pages (a `limit`, a `next` cursor passed back
+/// as `after`), and a bad limit or cursor is a 400 that changes nothing.
+/// Method: three items; a search and a seller's list read two at a time;
+/// then every kind of bad page parameter, and the list read again whole.
+#[test]
+fn searches_and_lists_come_in_pages_and_bad_pages_are_refused() {
+    let cluster = Cluster::start(Options::default());
+    let seller = account(&cluster, "seller", "s");
+    let buyer = account(&cluster, "buyer", "b");
+    let items: Vec<String> = (0..3).map(|_| put_item(&cluster, &seller, 1)).collect();
+    let get = |frontend, path: &str, session: &str| {
+        let (status, body) = cluster.http(frontend, "GET", path, Some(session), None, None);
+        (status, body)
+    };
+    let ids = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (frontend, path, session) in [
+        (BUYER, "/buyer/items?category=2&keywords=lamp&", &buyer),
+        (SELLER, "/seller/items?", &seller),
+    ] {
+        let (status, first) = get(frontend, &format!("{path}limit=2"), session);
+        assert_eq!(status, 200, "{first}");
+        assert_eq!(ids(&first), items[..2]);
+        let next = first["next"].as_str().expect("a next page").to_string();
+        let (status, second) = get(frontend, &format!("{path}limit=2&after={next}"), session);
+        assert_eq!(status, 200, "{second}");
+        assert_eq!(ids(&second), items[2..]);
+        assert!(second.get("next").is_none(), "the last page: {second}");
+        // The default page holds them all, and says nothing of paging.
+        let (status, whole) = get(frontend, path, session);
+        assert_eq!(status, 200, "{whole}");
+        assert_eq!(ids(&whole), items);
+        assert_eq!(whole.as_object().unwrap().len(), 1, "{whole}");
+        let bad = [
+            "limit=0",
+            "limit=1001",
+            "limit=-1",
+            "limit=two",
+            "after=",
+            "after=nonsense",
+            "after=2:2-1&limit=1",
+            "after=7:2-1",
+        ];
+        for query in bad {
+            let (status, body) = get(frontend, &format!("{path}{query}"), session);
+            assert_eq!(status, 400, "{path}{query}: {body}");
+            assert_eq!(body["error"]["kind"], "invalid_input", "{body}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(
+                message.contains("limit") || message.contains("cursor"),
+                "{query}: {message}"
+            );
+        }
+        let (_, after) = get(frontend, path, session);
+        assert_eq!(after, whole, "the bad pages changed nothing");
+    }
+}

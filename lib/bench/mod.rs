@@ -28,6 +28,9 @@
 //! to `--out`. The exit status is 0 only if no call failed and every kill
 //! happened.
 //!
+//! `bench --scale` measures something else: the read cost as the catalogue
+//! grows (`scale.rs`, docs/EVALUATION.md "Scale").
+//!
 //! Parts: `options.rs` (command line), `workload.rs` (the operation mix),
 //! `http.rs` (REST with failover), `client.rs` (one client's life),
 //! `driver.rs` (threads, ramp-up, kill point, progress), `recorder.rs`
@@ -42,6 +45,7 @@ mod http;
 mod options;
 mod recorder;
 mod report;
+mod scale;
 mod scenario;
 mod workload;
 
@@ -49,6 +53,7 @@ pub use driver::KillRecord;
 pub use error::BenchError;
 pub use options::{parse_args, BenchOptions, Command, Load, USAGE};
 pub use recorder::{Phase, Recorder, Stats};
+pub use scale::{run_scale, Figures, ScaleOptions, SizeResult};
 pub use scenario::{ClusterControl, Scenario, ScriptControl, Target};
 pub use workload::{Operation, Role};
 
@@ -325,6 +330,7 @@ pub fn main_with_args(arguments: Vec<String>) -> Result<(), BenchError> {
             return Ok(());
         }
         Command::Run(options) => options,
+        Command::Scale(scale) => return main_scale(&scale, arguments),
     };
     let control = ScriptControl::new(Path::new("."), &options.config);
     if options.start_cluster {
@@ -354,6 +360,24 @@ pub fn main_with_args(arguments: Vec<String>) -> Result<(), BenchError> {
         0 => Ok(()),
         n => Err(BenchError::CallsFailed(n)),
     }
+}
+
+/// `bench --scale`: starts the cluster if asked and needed, then measures.
+fn main_scale(scale: &ScaleOptions, arguments: Vec<String>) -> Result<(), BenchError> {
+    if scale.start_cluster {
+        let config =
+            ClusterConfig::load(&scale.config).map_err(|e| BenchError::Config(e.to_string()))?;
+        if wait_healthy(&config, Duration::from_secs(1)).is_err() {
+            ScriptControl::new(Path::new("."), &scale.config).start_cluster()?;
+        }
+    }
+    let command = std::iter::once("bench".to_string())
+        .chain(arguments)
+        .collect::<Vec<_>>()
+        .join(" ");
+    run_scale(scale, &command)?;
+    eprintln!("bench: report in {}", scale.out.join("scale.md").display());
+    Ok(())
 }
 
 #[cfg(test)]

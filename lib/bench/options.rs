@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::config::DEFAULT_CLUSTER_FILE;
 
+use super::scale::ScaleOptions;
 use super::scenario::Scenario;
 use super::BenchError;
 
@@ -24,7 +25,19 @@ usage: bench [--config conf/local.json] [--loads 1+1,10+10,100+100] [--calls 100
   --out        folder for report.md, *.csv and *.svg
   --no-start   do not start the cluster (scripts/run.sh) when it is not up
   --ramp-ms    pause between two client threads' starts
-  --kill-at    share of the run's calls after which B-E kill (0..1)";
+  --kill-at    share of the run's calls after which B-E kill (0..1)
+       bench --scale [--sizes 10000,100000] [--samples 200] [--config ...]
+             [--out docs/evaluation/scale] [--no-start]
+  --scale      instead of the scenarios: grow the catalogue to each size and
+               time get-item, searches (selective, broad, paged) and a
+               seller's list at each (docs/EVALUATION.md, section Scale)
+  --sizes      catalogue sizes (items the run puts up), ascending
+  --samples    timed calls per operation and size";
+
+/// Most items `--scale` puts up (the product DB holds at most `ITEMS_MAX`).
+const SCALE_SIZE_MAX: usize = crate::product::ITEMS_MAX;
+/// Most timed calls per operation and size.
+const SAMPLES_MAX: usize = 100_000;
 
 /// Most calls per client (keeps catalogue keywords within 8 characters).
 const CALLS_MAX: usize = 100_000;
@@ -136,6 +149,8 @@ pub enum Command {
     Help,
     /// Run the bench.
     Run(BenchOptions),
+    /// Run the scale measurement (`--scale`).
+    Scale(ScaleOptions),
 }
 
 fn list<T: FromStr<Err = BenchError>>(text: &str) -> Result<Vec<T>, BenchError> {
@@ -160,6 +175,10 @@ fn number<T: FromStr>(flag: &str, text: &str) -> Result<T, BenchError> {
 /// as the next argument or after `=`; a later flag overrides an earlier one.
 pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command, BenchError> {
     let mut options = BenchOptions::default();
+    let mut scale = None::<ScaleOptions>;
+    let mut sizes = vec![10_000, 100_000];
+    let mut samples = 200;
+    let mut out_given = false;
     let mut arguments = arguments.into_iter();
     while let Some(argument) = arguments.next() {
         let (flag, inline) = match argument.split_once('=') {
@@ -178,7 +197,26 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
             "--help" | "-h" => return Ok(Command::Help),
             "--no-start" => options.start_cluster = false,
             "--config" => options.config = PathBuf::from(value()?),
-            "--out" => options.out = PathBuf::from(value()?),
+            "--out" => {
+                options.out = PathBuf::from(value()?);
+                out_given = true;
+            }
+            "--scale" => {
+                scale = Some(ScaleOptions {
+                    config: PathBuf::new(),
+                    sizes: Vec::new(),
+                    samples: 0,
+                    out: PathBuf::new(),
+                    start_cluster: true,
+                })
+            }
+            "--sizes" => {
+                sizes = value()?
+                    .split(',')
+                    .map(|size| number("--sizes", size))
+                    .collect::<Result<_, _>>()?
+            }
+            "--samples" => samples = number("--samples", &value()?)?,
             "--loads" => options.loads = list(&value()?)?,
             "--scenarios" => options.scenarios = list(&value()?)?,
             "--calls" => options.calls = number("--calls", &value()?)?,
@@ -200,6 +238,32 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
         return Err(BenchError::Usage(
             "--kill-at must be between 0 and 1".into(),
         ));
+    }
+    if let Some(mut scale) = scale {
+        if sizes.is_empty()
+            || sizes.windows(2).any(|pair| pair[0] >= pair[1])
+            || sizes[0] == 0
+            || sizes[sizes.len() - 1] > SCALE_SIZE_MAX
+        {
+            return Err(BenchError::Usage(format!(
+                "--sizes must be ascending sizes 1..={SCALE_SIZE_MAX}"
+            )));
+        }
+        if samples == 0 || samples > SAMPLES_MAX {
+            return Err(BenchError::Usage(format!(
+                "--samples must be 1..={SAMPLES_MAX}"
+            )));
+        }
+        scale.config = options.config;
+        scale.sizes = sizes;
+        scale.samples = samples;
+        scale.start_cluster = options.start_cluster;
+        scale.out = if out_given {
+            options.out
+        } else {
+            PathBuf::from("docs/evaluation/scale")
+        };
+        return Ok(Command::Scale(scale));
     }
     Ok(Command::Run(options))
 }
@@ -242,6 +306,28 @@ mod tests {
         assert_eq!(o.kill_at, 0.5);
         assert_eq!(parse("--help").unwrap(), Command::Help);
         assert_eq!(parse("").unwrap(), Command::Run(BenchOptions::default()));
+    }
+
+    #[test]
+    fn reads_the_scale_mode() {
+        let Command::Scale(scale) =
+            parse("--scale --sizes 100,2000 --samples 5 --no-start").unwrap()
+        else {
+            panic!("not a scale run")
+        };
+        assert_eq!(scale.sizes, vec![100, 2000]);
+        assert_eq!(scale.samples, 5);
+        assert_eq!(scale.out, PathBuf::from("docs/evaluation/scale"));
+        assert!(!scale.start_cluster);
+        for line in [
+            "--scale --sizes 2000,100",
+            "--scale --sizes 0",
+            "--scale --sizes 2000000",
+            "--scale --samples 0",
+            "--scale --sizes x",
+        ] {
+            assert!(parse(line).is_err(), "{line}");
+        }
     }
 
     #[test]

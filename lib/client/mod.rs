@@ -12,7 +12,7 @@ mod line;
 mod output;
 mod repl;
 
-pub use commands::{buyer_commands, seller_commands, CommandSpec};
+pub use commands::{buyer_commands, encode, seller_commands, CommandSpec};
 pub use http::{CallError, FrontendClient};
 pub use line::split_line;
 pub use repl::{run_client, ClientKind};

@@ -23,7 +23,15 @@ pub fn render_plain(render: Render, reply: &Value) -> Vec<String> {
             scalar(&reply["down"])
         )],
         Render::Item => vec![format!("ok {}", item_row(&reply["item"]))],
-        Render::Items => rows("items", reply["items"].as_array(), item_row),
+        Render::Items => {
+            let mut lines = rows("items", reply["items"].as_array(), item_row);
+            // More items follow this page: `more` shows them. A list that
+            // fits on one page prints as it did before paging.
+            if reply["next"].is_string() {
+                lines[0].push_str(" more");
+            }
+            lines
+        }
         Render::Cart => match reply.get("cart") {
             Some(cart) => rows("lines", cart.as_array(), cart_row),
             None => vec!["ok".to_string()],
@@ -149,6 +157,18 @@ mod tests {
         let lines = render_plain(Render::Items, &reply);
         assert_eq!(lines[0], "ok 1 items");
         assert_eq!(lines[1], "  3-1 name=\"Blue lamp\" category=3 condition=new price=12.50 quantity=2 seller_id=1 keywords=a up=0 down=1");
+    }
+
+    #[test]
+    fn a_list_with_more_pages_says_so_at_the_end_of_its_count() {
+        let item = json!({"id": "3-1", "name": "x", "category": 3, "keywords": [],
+            "condition": "new", "price": "1.00", "quantity": 1, "seller_id": 1, "feedback": {"up": 0, "down": 0}});
+        let last = json!({"items": [item]});
+        assert_eq!(render_plain(Render::Items, &last)[0], "ok 1 items");
+        let paged = json!({"items": [item], "next": "0:3-1"});
+        let lines = render_plain(Render::Items, &paged);
+        assert_eq!(lines[0], "ok 1 items more");
+        assert_eq!(lines.len(), 2);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use crate::config::{Args, ClusterConfig, Component};
 use crate::market::RequestId;
 
-use super::commands::{buyer_commands, seller_commands, CommandSpec};
+use super::commands::{buyer_commands, encode, seller_commands, Call, CommandSpec, Render};
 use super::http::{CallError, FrontendClient};
 use super::line::split_line;
 use super::output::{render_error, render_json, render_plain};
@@ -26,6 +26,17 @@ struct Client {
     frontends: FrontendClient,
     session: Option<String>,
     json: bool,
+    /// The rest of the last list shown (a search or a seller's list), if
+    /// it did not fit on one page: what `more` shows next.
+    rest_of_list: Option<Continuation>,
+}
+
+/// Where the last list shown goes on: its call and the cursor its last
+/// page ended with (the reply's `next`).
+struct Continuation {
+    path: String,
+    render: Render,
+    after: String,
 }
 
 /// Runs a client over stdin and stdout. Exits 0 at the end of input; errors
@@ -55,6 +66,7 @@ pub fn run_client(
         frontends: FrontendClient::new(endpoints),
         session: None,
         json: args.json,
+        rest_of_list: None,
     };
     let interactive = std::io::stdin().is_terminal();
     let stdin = std::io::stdin();
@@ -80,6 +92,11 @@ pub fn run_client(
             None => continue,
             Some("quit" | "exit") => return Ok(()),
             Some("help") => client.print_help(),
+            Some("more") => {
+                for output in client.more(&words[1..]) {
+                    println!("{output}");
+                }
+            }
             Some(_) => {
                 for output in client.run(&words) {
                     println!("{output}");
@@ -98,6 +115,7 @@ impl Client {
             .map(|c| format!("  {}", c.usage()))
             .collect();
         lines.insert(0, "ok commands:".into());
+        lines.push("  more".into());
         lines.push("  help".into());
         lines.push("  quit".into());
         for line in lines {
@@ -123,6 +141,43 @@ impl Client {
             Ok(call) => call,
             Err(why) => return vec![render_error(self.json, "invalid_input", &why)],
         };
+        let list = call.path.clone();
+        self.send(spec.name, spec.render, call, &list)
+    }
+
+    /// Shows the next page of the last list whose header ended in `more`
+    /// (in JSON mode: whose reply had a `next`), and remembers where that
+    /// page ends in turn.
+    fn more(&mut self, arguments: &[String]) -> Vec<String> {
+        if !arguments.is_empty() {
+            return vec![render_error(self.json, "invalid_input", "usage: more")];
+        }
+        let Some(list) = &self.rest_of_list else {
+            let message = "nothing more to show: `more` goes on with the last search or list \
+                           while it has more items";
+            return vec![render_error(self.json, "invalid_input", message)];
+        };
+        let separator = if list.path.contains('?') { '&' } else { '?' };
+        let path = format!("{}{separator}after={}", list.path, encode(&list.after));
+        let call = Call {
+            method: "GET",
+            path,
+            body: None,
+        };
+        let (render, list) = (list.render, list.path.clone());
+        // A page that fails (no frontend answers) leaves `rest_of_list` as
+        // it was, so `more` can ask for it again.
+        self.send("more", render, call, &list)
+    }
+
+    /// Makes `call` and returns the lines that show its reply. `list` is
+    /// the path of the list the call shows a page of (the call's own path
+    /// but for `more`), kept for `more` if the reply has a `next`.
+    fn send(&mut self, name: &str, render: Render, call: Call, list: &str) -> Vec<String> {
+        if render == Render::Items && name != "more" {
+            // A new list, even one that fails, ends the one before.
+            self.rest_of_list = None;
+        }
         // One id per command: every retry of it, on any frontend, is the
         // same request to the databases.
         let request_id = RequestId::random();
@@ -135,15 +190,23 @@ impl Client {
         );
         match reply {
             Ok(reply) => {
-                match spec.name {
+                match name {
                     "login" => self.session = reply["session"].as_str().map(String::from),
                     "logout" => self.session = None,
                     _ => {}
                 }
+                if render == Render::Items {
+                    // A new list replaces the one `more` went on with.
+                    self.rest_of_list = reply["next"].as_str().map(|next| Continuation {
+                        path: list.to_string(),
+                        render,
+                        after: next.to_string(),
+                    });
+                }
                 if self.json {
                     vec![render_json(&reply)]
                 } else {
-                    render_plain(spec.render, &reply)
+                    render_plain(render, &reply)
                 }
             }
             Err(CallError::Refused { kind, message, .. }) => {

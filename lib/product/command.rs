@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::market::{
-    CartLine, Category, Item, ItemDraft, ItemId, MarketError, Price, PurchasedLine, RequestId,
-    SellerId, Thumb,
+    CartLine, Category, Item, ItemDraft, ItemId, MarketError, Page, PageCursor, Price,
+    PurchasedLine, RequestId, SellerId, Thumb,
 };
 
 /// A command with the id that makes it idempotent.
@@ -36,12 +36,23 @@ pub enum ProductCommand {
         item: ItemId,
         quantity: u32,
     },
-    /// A seller's items that still have units for sale. -> `Items`
-    ListSellerItems { seller: SellerId },
-    /// Items in stock in a category, ranked by matching keywords. -> `Items`
+    /// One page of a seller's items that still have units for sale, by
+    /// item id. -> `Items`
+    ListSellerItems {
+        seller: SellerId,
+        /// A request without it (from a frontend older than paging) gets
+        /// the first page of the default size.
+        #[serde(default)]
+        page: Page,
+    },
+    /// One page of the items in stock in a category, ranked by matching
+    /// keywords. -> `Items`
     Search {
         category: Category,
         keywords: Vec<String>,
+        /// As in `ListSellerItems`.
+        #[serde(default)]
+        page: Page,
     },
     /// One item. -> `Item`
     GetItem { item: ItemId },
@@ -75,8 +86,12 @@ pub enum ProductOutcome {
     Done,
     /// One item.
     Item(Item),
-    /// A list of items.
-    Items(Vec<Item>),
+    /// One page of a list of items, and where the next page starts if
+    /// more items follow (`None`: this page ends the list).
+    Items {
+        items: Vec<Item>,
+        next: Option<PageCursor>,
+    },
     /// What a purchase bought, line by line, at which price and from whom.
     Purchased(Vec<PurchasedLine>),
 }

@@ -4,6 +4,7 @@
 //! replication layer (`crate::replication`) feeds it.
 
 mod command;
+mod index;
 mod search;
 mod state;
 

@@ -1,5 +1,6 @@
-//! The product database's state: every item ever put up for sale, two
-//! indexes to find them, and the request log that makes writes exactly-once.
+//! The product database's state: every item ever put up for sale, the
+//! indexes that find the ones in stock (`index.rs`), and the request log
+//! that makes writes exactly-once.
 //! `ProductState::apply` is the only way in, and it is deterministic: no
 //! clock, no randomness, and every collection it reads in order is ordered.
 //!
@@ -7,15 +8,17 @@
 //! nothing (except that a failed write's answer is kept for its retries).
 
 use crate::market::{request_id_reused, Replay};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::ops::Bound;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::command::{ProductCommand, ProductOutcome, ProductRequest, ProductResult};
-use super::search::rank_by_keywords;
+use super::index::CatalogueIndex;
+use super::search::{normalized, numbers_after, ranked_numbers};
 use crate::market::{
-    limits, validate_keywords, CartLine, Category, Item, ItemDraft, ItemId, MarketError, Price,
-    PurchasedLine, Rating, RequestId, RequestLog, SellerId, Thumb,
+    limits, validate_keywords, CartLine, Category, Item, ItemDraft, ItemId, MarketError, Page,
+    PageCursor, Price, PurchasedLine, Rating, RequestId, RequestLog, SellerId, Thumb,
 };
 
 /// The product DB holds at most this many items. Items are never deleted, so
@@ -26,20 +29,78 @@ pub const ITEMS_MAX: usize = 1_000_000;
 /// Every item for sale, its stock, price and feedback, and the results of
 /// recent writes. Replicas that apply the same requests in the same order
 /// hold equal states and give equal answers.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+///
+/// A snapshot (its serde form) holds the items and the request log only;
+/// the index is rebuilt from the items when a snapshot is restored
+/// (`Deserialize` below). Why not store it: it is a function of the items,
+/// so storing it would only add bytes to every snapshot written, fsynced
+/// and sent to a lagging replica (each in-stock item sits in two to seven
+/// of its sets), and a restored state could then hold an index that
+/// disagrees with its items; rebuilding costs one pass over the items
+/// (about a second at `ITEMS_MAX`), once per restore. Snapshot bytes stay
+/// a function of the state: equal states give equal bytes.
+#[derive(Clone, Debug, Default)]
 pub struct ProductState {
     /// Every item ever put up for sale: item number n is at index n - 1.
     /// A sold-out item stays (it keeps its id and feedback, and can still be
     /// looked up), so numbers are never reused.
     items: Vec<Item>,
-    /// Item numbers by category, ascending: a search's candidates without a
-    /// scan of every item. Derived from `items`; only `put_item` adds to it.
-    numbers_by_category: BTreeMap<Category, Vec<u64>>,
-    /// Item numbers by seller, ascending. Derived from `items`; only
-    /// `put_item` adds to it.
-    numbers_by_seller: BTreeMap<SellerId, Vec<u64>>,
+    /// The in-stock items by category, seller and keyword. Derived from
+    /// `items`: every write that puts up an item or changes its units keeps
+    /// it right (`put_item`, `remove_units`, `purchase`).
+    index: CatalogueIndex,
     /// The first result of each recent write, by request id.
     requests: RequestLog<ProductResult>,
+}
+
+/// What a snapshot of the product state holds, as written.
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    items: &'a [Item],
+    requests: &'a RequestLog<ProductResult>,
+}
+
+/// What a snapshot of the product state holds, as read back. Fields of
+/// older snapshots (they stored `numbers_by_category` and
+/// `numbers_by_seller`) are ignored: the index is rebuilt.
+#[derive(Deserialize)]
+struct Snapshot {
+    items: Vec<Item>,
+    requests: RequestLog<ProductResult>,
+}
+
+impl Serialize for ProductState {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SnapshotRef {
+            items: &self.items,
+            requests: &self.requests,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProductState {
+    /// Reads a snapshot back and rebuilds the index. Refuses items out of
+    /// place (item n must be at index n - 1): every lookup relies on it.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Snapshot { items, requests } = Snapshot::deserialize(deserializer)?;
+        for (position, item) in items.iter().enumerate() {
+            if item.id.number != position as u64 + 1 {
+                return Err(serde::de::Error::custom(format!(
+                    "item {} is stored at place {}, not {}",
+                    item.id,
+                    position + 1,
+                    item.id.number
+                )));
+            }
+        }
+        let index = CatalogueIndex::build(&items);
+        Ok(ProductState {
+            items,
+            index,
+            requests,
+        })
+    }
 }
 
 impl ProductState {
@@ -98,10 +159,12 @@ impl ProductState {
                 item,
                 quantity,
             } => self.remove_units(*seller, *item, *quantity),
-            ProductCommand::ListSellerItems { seller } => {
-                Ok(ProductOutcome::Items(self.seller_items(*seller)))
-            }
-            ProductCommand::Search { category, keywords } => self.search(*category, keywords),
+            ProductCommand::ListSellerItems { seller, page } => self.seller_items(*seller, page),
+            ProductCommand::Search {
+                category,
+                keywords,
+                page,
+            } => self.search(*category, keywords, page),
             ProductCommand::GetItem { item } => Ok(ProductOutcome::Item(self.item(*item)?.clone())),
             ProductCommand::Purchase { lines } => self.purchase(lines),
             ProductCommand::Feedback { item, thumb } => self.feedback(*item, *thumb),
@@ -124,7 +187,7 @@ impl ProductState {
             category: draft.category,
             number,
         };
-        self.items.push(Item {
+        let item = Item {
             id,
             name: draft.name.clone(),
             keywords: draft.keywords.clone(),
@@ -133,15 +196,9 @@ impl ProductState {
             quantity: draft.quantity,
             seller,
             rating: Rating::default(),
-        });
-        self.numbers_by_category
-            .entry(id.category)
-            .or_default()
-            .push(number);
-        self.numbers_by_seller
-            .entry(seller)
-            .or_default()
-            .push(number);
+        };
+        self.index.add(&item);
+        self.items.push(item);
         Ok(ProductOutcome::ItemPut { item: id })
     }
 
@@ -157,45 +214,91 @@ impl ProductState {
         check_quantity(quantity)?;
         let item = self.own_item_mut(seller, id)?;
         // Stock never goes below zero: taking more than there is fails.
-        let Some(left) = item.quantity.checked_sub(quantity) else {
-            return Err(insufficient_stock(id, item.quantity, quantity));
+        let units_before = item.quantity;
+        let Some(left) = units_before.checked_sub(quantity) else {
+            return Err(insufficient_stock(id, units_before, quantity));
         };
         item.quantity = left;
-        Ok(ProductOutcome::Item(item.clone()))
+        let item = item.clone();
+        self.index.units_changed(&item, units_before);
+        Ok(ProductOutcome::Item(item))
     }
 
-    /// `seller`'s items with units for sale, by item id (category, then
-    /// number: the order of `ItemId`).
-    fn seller_items(&self, seller: SellerId) -> Vec<Item> {
-        let numbers = self
-            .numbers_by_seller
-            .get(&seller)
-            .map_or(&[][..], Vec::as_slice);
-        let mut items: Vec<Item> = self
-            .items_numbered(numbers)
-            .filter(|item| item.quantity > 0)
-            .cloned()
-            .collect();
-        items.sort_by_key(|item| item.id);
-        items
+    /// One page of `seller`'s items with units for sale, by item id
+    /// (category, then number: the order of `ItemId`).
+    fn seller_items(&self, seller: SellerId, page: &Page) -> ProductResult {
+        page.validate()?;
+        let start = match page.after {
+            None => Bound::Unbounded,
+            Some(cursor) if cursor.rank == 0 => Bound::Excluded(cursor.item),
+            Some(cursor) => return Err(foreign_cursor(cursor, "a seller's list")),
+        };
+        // One more than the page: whether another page follows.
+        let positions: Vec<(usize, u64)> = self
+            .index
+            .of_seller(seller)
+            .map(|ids| {
+                ids.range((start, Bound::Unbounded))
+                    .take(page.limit + 1)
+                    .map(|id| (0, id.number))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(self.page_of(positions, page.limit))
     }
 
-    /// The in-stock items of `category` by the rule of `search.rs`: with
-    /// keywords, only items carrying at least one of them, most matches
-    /// first, ties by item id; without keywords, all of them by item id.
-    fn search(&self, category: Category, keywords: &[String]) -> ProductResult {
+    /// One page of the in-stock items of `category` by the rule of
+    /// `search.rs`: with keywords, only items carrying at least one of
+    /// them, most matches first, ties by item id; without keywords, all of
+    /// them by item id. Costs in proportion to the items it passes over in
+    /// the index, never to the category's size.
+    fn search(&self, category: Category, keywords: &[String], page: &Page) -> ProductResult {
         check_category(category)?;
         validate_keywords(keywords)?;
-        let numbers = self
-            .numbers_by_category
-            .get(&category)
-            .map_or(&[][..], Vec::as_slice);
-        // The index is ascending by number, which within one category is
-        // ascending by item id.
-        let in_stock = self
-            .items_numbered(numbers)
-            .filter(|item| item.quantity > 0);
-        Ok(ProductOutcome::Items(rank_by_keywords(in_stock, keywords)))
+        page.validate()?;
+        let wanted = normalized(keywords);
+        let after = match page.after {
+            None => None,
+            Some(cursor) => Some(search_position(cursor, category, wanted.len())?),
+        };
+        // One more than the page: whether another page follows.
+        let fetch = page.limit + 1;
+        let positions = if wanted.is_empty() {
+            let numbers = self.index.in_category(category);
+            numbers_after(numbers, after.map(|(_, number)| number), fetch)
+                .into_iter()
+                .map(|number| (0, number))
+                .collect()
+        } else {
+            let lists: Vec<&BTreeSet<u64>> = wanted
+                .iter()
+                .map(|keyword| self.index.with_keyword(category, keyword))
+                .collect();
+            ranked_numbers(&lists, after, fetch)
+        };
+        Ok(self.page_of(positions, page.limit))
+    }
+
+    /// The items at the first `limit` of `positions` ((rank, number) pairs,
+    /// in list order, from the index), and the cursor of the next page if
+    /// `positions` holds more.
+    fn page_of(&self, positions: Vec<(usize, u64)>, limit: usize) -> ProductOutcome {
+        let more = positions.len() > limit;
+        let mut listed = Vec::with_capacity(positions.len().min(limit));
+        let mut next = None;
+        for (rank, number) in positions.into_iter().take(limit) {
+            // The index holds only numbers of existing items.
+            let item = &self.items[(number - 1) as usize];
+            next = Some(PageCursor {
+                rank,
+                item: item.id,
+            });
+            listed.push(item.clone());
+        }
+        ProductOutcome::Items {
+            items: listed,
+            next: if more { next } else { None },
+        }
     }
 
     /// Buys every line at once, or nothing if any line names an unknown item
@@ -207,8 +310,10 @@ impl ProductState {
         let mut purchased = Vec::with_capacity(lines.len());
         for (line, position) in lines.iter().zip(positions) {
             let item = &mut self.items[position];
+            let units_before = item.quantity;
             // `check_purchase` found at least `line.quantity` units.
             item.quantity -= line.quantity;
+            self.index.units_changed(item, units_before);
             purchased.push(PurchasedLine {
                 item: item.id,
                 name: item.name.clone(),
@@ -273,14 +378,6 @@ impl ProductState {
         }
         Ok(item)
     }
-
-    /// The items with these numbers (from an index), in the same order.
-    fn items_numbered<'a>(&'a self, numbers: &'a [u64]) -> impl Iterator<Item = &'a Item> + 'a {
-        numbers.iter().filter_map(|&number| {
-            let position = usize::try_from(number.checked_sub(1)?).ok()?;
-            self.items.get(position)
-        })
-    }
 }
 
 /// Checks a purchase's lines and merges lines naming the same item into the
@@ -332,6 +429,34 @@ fn check_price(price: Price) -> Result<(), MarketError> {
     Price::from_cents(price.cents()).map(|_| ())
 }
 
+/// Where a search's page starts, as a (rank, number) position, from a
+/// cursor; refuses one that cannot come from this search: another
+/// category, or a rank the search cannot give (1..=keywords with keywords,
+/// 0 without).
+fn search_position(
+    cursor: PageCursor,
+    category: Category,
+    keywords: usize,
+) -> Result<(usize, u64), MarketError> {
+    let rank_fits = if keywords == 0 {
+        cursor.rank == 0
+    } else {
+        (1..=keywords).contains(&cursor.rank)
+    };
+    if cursor.item.category != category || !rank_fits {
+        return Err(foreign_cursor(cursor, "this search"));
+    }
+    Ok((cursor.rank, cursor.item.number))
+}
+
+/// The error for a well-formed cursor given to a list it cannot come from.
+fn foreign_cursor(cursor: PageCursor, list: &str) -> MarketError {
+    MarketError::invalid(format!(
+        "cursor {:?} does not come from {list}: pass back the `next` of the previous page",
+        cursor.to_string()
+    ))
+}
+
 /// The error for an item id that names no item.
 fn not_found(id: ItemId) -> MarketError {
     MarketError::NotFound(format!("item {id} not found"))
@@ -348,7 +473,7 @@ fn insufficient_stock(id: ItemId, available: u32, requested: u32) -> MarketError
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
@@ -407,15 +532,16 @@ mod tests {
             );
         }
 
-        /// The whole state but the request log, as JSON: what a failed
-        /// request must leave unchanged (its answer is recorded in the log).
-        fn items_and_indexes(&self) -> Value {
+        /// The whole state but the request log: the items (as JSON) and
+        /// the index, what a failed request must leave unchanged (its
+        /// answer is recorded in the log).
+        fn items_and_indexes(&self) -> (Value, CatalogueIndex) {
             let mut state = serde_json::to_value(&self.state).expect("the state serializes");
             let fields = state.as_object_mut().expect("the state is a JSON object");
             fields
                 .remove("requests")
                 .expect("the state has a request log");
-            state
+            (state, self.state.index.clone())
         }
     }
 
@@ -492,10 +618,27 @@ mod tests {
     }
 
     fn search(category: u8, keywords: &[&str]) -> ProductCommand {
+        search_page(category, keywords, Page::default())
+    }
+
+    fn search_page(category: u8, keywords: &[&str], page: Page) -> ProductCommand {
         ProductCommand::Search {
             category: category_number(category),
             keywords: words(keywords),
+            page,
         }
+    }
+
+    /// The first page of a seller's list, of the default size.
+    fn list(seller: SellerId) -> ProductCommand {
+        ListSellerItems {
+            seller,
+            page: Page::default(),
+        }
+    }
+
+    fn page(limit: usize, after: Option<PageCursor>) -> Page {
+        Page { limit, after }
     }
 
     fn purchase(lines: &[(ItemId, u32)]) -> ProductCommand {
@@ -509,7 +652,7 @@ mod tests {
     /// The ids of a list of items, as text ("2-7").
     fn listed(result: ProductResult) -> Vec<String> {
         match result {
-            Ok(Items(items)) => items.iter().map(|item| item.id.to_string()).collect(),
+            Ok(Items { items, .. }) => items.iter().map(|item| item.id.to_string()).collect(),
             other => panic!("expected a list of items, got {other:?}"),
         }
     }
@@ -716,12 +859,9 @@ mod tests {
         market.put(1, 1, &[], 2); // 1-3
         let sold_out = market.put(1, 0, &[], 1); // 0-4
         market.sell(sold_out, 1);
-        assert_eq!(
-            listed(market.run(ListSellerItems { seller: 1 })),
-            ["1-3", "5-1"]
-        );
-        assert_eq!(listed(market.run(ListSellerItems { seller: 2 })), ["1-2"]);
-        assert!(listed(market.run(ListSellerItems { seller: 3 })).is_empty());
+        assert_eq!(listed(market.run(list(1))), ["1-3", "5-1"]);
+        assert_eq!(listed(market.run(list(2))), ["1-2"]);
+        assert!(listed(market.run(list(3))).is_empty());
     }
 
     #[test]
@@ -961,11 +1101,7 @@ mod tests {
         let mut state = ProductState::new();
         let put = request("put-1", put_item(1, draft(0, &["red"], 1)));
         assert!(state.apply(&put).is_ok());
-        let reads = [
-            get_item(item_id(0, 1)),
-            search(0, &["red"]),
-            ListSellerItems { seller: 1 },
-        ];
+        let reads = [get_item(item_id(0, 1)), search(0, &["red"]), list(1)];
         for (n, read) in reads.into_iter().enumerate() {
             assert!(state.apply(&request(&format!("read-{n}"), read)).is_ok());
         }
@@ -1011,6 +1147,7 @@ mod tests {
             let mut second = ProductState::new();
             for request in halfway {
                 assert_eq!(first.apply(request), second.apply(request), "seed {seed}");
+                check_indexes(&first);
             }
             let snapshot = serde_json::to_string(&first).expect("the state serializes");
             let mut restored: ProductState =
@@ -1019,6 +1156,7 @@ mod tests {
                 let answer = first.apply(request);
                 assert_eq!(answer, second.apply(request), "seed {seed}");
                 assert_eq!(answer, restored.apply(request), "seed {seed}");
+                check_indexes(&restored);
             }
             let state = serde_json::to_value(&first).expect("the state serializes");
             assert_eq!(
@@ -1072,7 +1210,7 @@ mod tests {
             0 | 1 => put_item(seller, draft(category, &keywords, quantity.max(1))),
             2 => change_price(seller, item, cents(rng.gen_range(1..=1000))),
             3 => remove_units(seller, item, quantity),
-            4 => ListSellerItems { seller },
+            4 => list(seller),
             5 => search(category, &keywords),
             6 => purchase(&lines[..rng.gen_range(0..=3)]),
             _ => feedback(item, thumb),
@@ -1083,24 +1221,13 @@ mod tests {
         item_id(rng.gen_range(0..3), rng.gen_range(1..=30))
     }
 
-    /// The indexes list exactly the items, by category and by seller, and
-    /// item n sits at index n - 1.
+    /// Item n sits at index n - 1, and the index is the one built from the
+    /// items afresh: every write kept it right.
     fn check_indexes(state: &ProductState) {
-        let mut by_category: BTreeMap<Category, Vec<u64>> = BTreeMap::new();
-        let mut by_seller: BTreeMap<SellerId, Vec<u64>> = BTreeMap::new();
         for (position, item) in state.items.iter().enumerate() {
             assert_eq!(item.id.number, position as u64 + 1);
-            by_category
-                .entry(item.id.category)
-                .or_default()
-                .push(item.id.number);
-            by_seller
-                .entry(item.seller)
-                .or_default()
-                .push(item.id.number);
         }
-        assert_eq!(state.numbers_by_category, by_category);
-        assert_eq!(state.numbers_by_seller, by_seller);
+        assert_eq!(state.index, CatalogueIndex::build(&state.items));
     }
 
     /// Replays `requests` against a simple model of stock: every item's
@@ -1142,5 +1269,275 @@ mod tests {
             .map(|item| (item.id.number, item.quantity))
             .collect();
         assert_eq!(units, units_expected);
+    }
+
+    /// Every page of a search, `limit` items at a time, joined; checks on
+    /// the way that a page says there is a next one exactly when there is.
+    fn all_pages(
+        state: &mut ProductState,
+        category: u8,
+        keywords: &[&str],
+        limit: usize,
+    ) -> Vec<Item> {
+        let mut listed = Vec::new();
+        let mut after = None;
+        // A bound on the walk: no list has more pages than items.
+        for _ in 0..=state.items.len() {
+            let command = search_page(category, keywords, page(limit, after));
+            let Ok(Items { items, next }) = state.apply(&request("search", command)) else {
+                panic!("the search failed");
+            };
+            assert!(items.len() <= limit);
+            // A next page is announced only after a full page, and only
+            // if it lists something.
+            assert!(next.is_none() || items.len() == limit);
+            assert!(after.is_none() || !items.is_empty());
+            listed.extend(items);
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => return listed,
+            }
+        }
+        panic!("the pages never ended");
+    }
+
+    /// The scan the index replaced: in-stock items of the category, in id
+    /// order, ranked by `search::rank_by_keywords`.
+    fn scanned(state: &ProductState, category: u8, keywords: &[&str]) -> Vec<Item> {
+        let category = category_number(category);
+        let in_stock = state
+            .items
+            .iter()
+            .filter(|item| item.id.category == category && item.quantity > 0);
+        super::super::search::rank_by_keywords(in_stock, &words(keywords))
+    }
+
+    /// Goal: the indexed search lists exactly what the scan it replaced
+    /// listed, in the same order, one page or many, through every kind of
+    /// write that changes what is in stock, and after a snapshot is
+    /// restored. Method: seeded random catalogues over few categories and
+    /// keywords (in mixed case, some repeated on an item) with items put
+    /// up, units removed and bought between searches; every search is
+    /// compared with the scan (the oracle) whole, in pages of random size,
+    /// and the first page of the default size.
+    #[test]
+    fn indexed_search_lists_what_the_scan_listed_on_random_catalogues() {
+        let pool = ["red", "RED", "Lamp", "lamp", "desk", "oak", "x", "Ünï"];
+        for seed in 0..30 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut market = Market::default();
+            for round in 0..6 {
+                for _ in 0..rng.gen_range(0..120) {
+                    let keywords: Vec<&str> = (0..rng.gen_range(0..=5))
+                        .map(|_| pool[rng.gen_range(0..pool.len())])
+                        .collect();
+                    let category = rng.gen_range(0..3);
+                    market.put(
+                        rng.gen_range(1..=3),
+                        category,
+                        &keywords,
+                        rng.gen_range(1..=3),
+                    );
+                }
+                for _ in 0..rng.gen_range(0..60) {
+                    let item = item_id(rng.gen_range(0..3), rng.gen_range(1..=500));
+                    let units = rng.gen_range(1..=2);
+                    if rng.gen_bool(0.5) {
+                        let seller = rng.gen_range(1..=3);
+                        market.run(remove_units(seller, item, units)).ok();
+                    } else {
+                        market.run(purchase(&[(item, units)])).ok();
+                    }
+                }
+                check_indexes(&market.state);
+                let snapshot = serde_json::to_vec(&market.state).expect("encodes");
+                let mut restored: ProductState =
+                    serde_json::from_slice(&snapshot).expect("restores");
+                for _ in 0..20 {
+                    let keywords: Vec<&str> = (0..rng.gen_range(0..=5))
+                        .map(|_| pool[rng.gen_range(0..pool.len())])
+                        .collect();
+                    let category = rng.gen_range(0..4);
+                    let expected = scanned(&market.state, category, &keywords);
+                    let limit = rng.gen_range(1..=7);
+                    let context = format!("seed {seed} round {round} {category} {keywords:?}");
+                    let whole = all_pages(
+                        &mut market.state,
+                        category,
+                        &keywords,
+                        limits::PAGE_ITEMS_MAX,
+                    );
+                    assert_eq!(whole, expected, "{context}");
+                    let paged = all_pages(&mut market.state, category, &keywords, limit);
+                    assert_eq!(paged, expected, "{context}, pages of {limit}");
+                    let from_snapshot = all_pages(&mut restored, category, &keywords, limit);
+                    assert_eq!(from_snapshot, expected, "{context}, restored");
+                    let first = listed(market.run(search(category, &keywords)));
+                    let shown = expected.len().min(limits::PAGE_ITEMS_DEFAULT);
+                    let expected: Vec<String> = expected[..shown]
+                        .iter()
+                        .map(|item| item.id.to_string())
+                        .collect();
+                    assert_eq!(first, expected, "{context}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pages_of_a_search_neither_repeat_nor_skip_while_items_are_put_up() {
+        // Goal: a cursor is a position, not an offset. Method: read page
+        // one, then put up items that rank before the cursor, at it and
+        // after it, and sell one listed on page one; page two must go on
+        // where page one ended, listing the new items ranked after it.
+        let mut market = Market::default();
+        for _ in 0..3 {
+            market.put(1, 4, &["red", "lamp"], 1); // 4-1..4-3: rank 2
+        }
+        for _ in 0..3 {
+            market.put(1, 4, &["red"], 1); // 4-4..4-6: rank 1
+        }
+        let first = market.run(search_page(4, &["red", "lamp"], page(4, None)));
+        let Ok(Items { items, next }) = first else {
+            panic!("the search failed: {first:?}");
+        };
+        let ids: Vec<String> = items.iter().map(|item| item.id.to_string()).collect();
+        assert_eq!(ids, ["4-1", "4-2", "4-3", "4-4"]);
+        assert_eq!(next.map(|cursor| cursor.to_string()), Some("1:4-4".into()));
+        market.put(1, 4, &["red", "lamp"], 1); // 4-7: rank 2, before the cursor
+        market.put(1, 4, &["lamp"], 1); // 4-8: rank 1, after it
+        market.sell(item_id(4, 2), 1);
+        let second = market.run(search_page(4, &["red", "lamp"], page(4, next)));
+        assert_eq!(listed(second), ["4-5", "4-6", "4-8"]);
+    }
+
+    #[test]
+    fn a_sellers_list_comes_in_pages_by_item_id() {
+        let mut market = Market::default();
+        for category in [5, 1, 5, 0, 1] {
+            market.put(1, category, &[], 1); // 5-1, 1-2, 5-3, 0-4, 1-5
+        }
+        market.put(2, 1, &[], 1); // 1-6, another seller's
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let result = market.run(ListSellerItems {
+                seller: 1,
+                page: page(2, after),
+            });
+            let Ok(Items { items, next }) = result else {
+                panic!("the list failed: {result:?}");
+            };
+            seen.push(
+                items
+                    .iter()
+                    .map(|item| item.id.to_string())
+                    .collect::<Vec<_>>(),
+            );
+            after = next;
+            if after.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, [vec!["0-4", "1-2"], vec!["1-5", "5-1"], vec!["5-3"]]);
+        // A list exactly one page long says no more follows.
+        let result = market.run(ListSellerItems {
+            seller: 1,
+            page: page(5, None),
+        });
+        assert!(matches!(result, Ok(Items { next: None, .. })), "{result:?}");
+    }
+
+    #[test]
+    fn bad_limits_and_foreign_cursors_are_refused_and_change_nothing() {
+        let mut market = Market::default();
+        market.put(1, 4, &["red"], 1);
+        market.put(1, 4, &["red", "lamp"], 1);
+        let before = market.items_and_indexes();
+        let cursor = |text: &str| Some(text.parse::<PageCursor>().expect("a cursor"));
+        let refused = [
+            search_page(4, &["red"], page(0, None)),
+            search_page(4, &["red"], page(limits::PAGE_ITEMS_MAX + 1, None)),
+            // Another category's position.
+            search_page(4, &["red"], page(5, cursor("1:3-1"))),
+            // A rank this search cannot give: 2 of one keyword, 1 of none.
+            search_page(4, &["red", "RED"], page(5, cursor("2:4-1"))),
+            search_page(4, &[], page(5, cursor("1:4-1"))),
+            search_page(4, &["red"], page(5, cursor("0:4-1"))),
+            ListSellerItems {
+                seller: 1,
+                page: page(5, cursor("1:4-1")),
+            },
+            ListSellerItems {
+                seller: 1,
+                page: page(0, None),
+            },
+        ];
+        for command in refused {
+            let result = market.run(command.clone());
+            assert!(is_invalid_input(&result), "{command:?} gave {result:?}");
+            assert_eq!(market.items_and_indexes(), before);
+        }
+        // A cursor past the end is a position like any other: an empty page.
+        let result = market.run(search_page(4, &["red"], page(5, cursor("1:4-99"))));
+        assert_eq!(
+            result,
+            Ok(Items {
+                items: Vec::new(),
+                next: None
+            })
+        );
+    }
+
+    #[test]
+    fn a_snapshot_holds_no_index_and_one_out_of_place_is_refused() {
+        let mut market = Market::default();
+        market.put(1, 4, &["red"], 1);
+        market.put(1, 2, &["lamp"], 1);
+        let mut snapshot = serde_json::to_value(&market.state).expect("encodes");
+        let fields: Vec<&String> = snapshot.as_object().expect("an object").keys().collect();
+        assert_eq!(fields, ["items", "requests"]);
+        let items = snapshot["items"].as_array_mut().expect("a list");
+        items.swap(0, 1);
+        let restored = serde_json::from_value::<ProductState>(snapshot);
+        let error = restored.expect_err("items out of place").to_string();
+        assert!(error.contains("is stored at place 1, not 2"), "{error}");
+    }
+
+    /// Not a check: prints what one search costs inside the state machine,
+    /// the old scan against the index walk, as the category grows (for
+    /// docs/EVALUATION.md, "Scale"). Run with
+    /// `cargo test --release --lib search_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn search_cost_as_the_category_grows() {
+        let mut market = Market::default();
+        let mut put = 0;
+        for size in [1_000, 10_000, 100_000] {
+            while put < size {
+                let mut keywords = vec!["all"];
+                if put % 1000 == 0 {
+                    keywords.push("rare");
+                }
+                market.put(1, 7, &keywords, 1);
+                put += 1;
+            }
+            for keywords in [&["rare"][..], &["all"], &["rare", "all"]] {
+                let rounds = 20;
+                let started = std::time::Instant::now();
+                for _ in 0..rounds {
+                    let scanned = scanned(&market.state, 7, keywords);
+                    assert!(!scanned.is_empty());
+                }
+                let scan = started.elapsed() / rounds;
+                let started = std::time::Instant::now();
+                for _ in 0..rounds {
+                    let listed = listed(market.run(search(7, keywords)));
+                    assert!(!listed.is_empty());
+                }
+                let index = started.elapsed() / rounds;
+                println!("{size} items, {keywords:?}: scan (whole list) {scan:?}, index (first page) {index:?}");
+            }
+        }
     }
 }

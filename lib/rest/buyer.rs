@@ -110,8 +110,9 @@ fn check_buyer(backends: &Backends, request: &ApiRequest) -> Result<u64, MarketE
     backends.user_of(&request.request_id, Role::Buyer, request.session()?)
 }
 
-/// `GET /buyer/items?category=3&keywords=a,b`; the session check runs
-/// beside the search (`Backends::read_with_session`).
+/// `GET /buyer/items?category=3&keywords=a,b&limit=100&after=<cursor>`;
+/// the session check runs beside the search (`Backends::read_with_session`).
+/// One page of the results: `limit` and `after` as in docs/API.md.
 fn search(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     let session = request.session()?;
     backends.read_with_session(&request.request_id, Role::Buyer, session, || {
@@ -133,11 +134,14 @@ fn run_search(backends: &Backends, request: &ApiRequest) -> Reply {
         .map(String::from)
         .collect();
     crate::market::validate_keywords(&keywords)?;
-    match backends.product(
-        &request.request_id,
-        ProductCommand::Search { category, keywords },
-    )? {
-        ProductOutcome::Items(items) => Ok((200, json!({ "items": json::items(&items) }))),
+    let page = request.page()?;
+    let command = ProductCommand::Search {
+        category,
+        keywords,
+        page,
+    };
+    match backends.product(&request.request_id, command)? {
+        ProductOutcome::Items { items, next } => Ok((200, json::items_page(&items, next))),
         other => Err(unexpected(other)),
     }
 }

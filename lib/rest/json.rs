@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::customer::PurchaseRecord;
-use crate::market::{CartLine, Item, PurchasedLine, Rating};
+use crate::market::{CartLine, Item, PageCursor, PurchasedLine, Rating};
 
 /// An item.
 pub fn item(item: &Item) -> Value {
@@ -23,6 +23,17 @@ pub fn item(item: &Item) -> Value {
 /// A list of items.
 pub fn items(items: &[Item]) -> Value {
     Value::Array(items.iter().map(item).collect())
+}
+
+/// One page of a list: `{"items": [...]}`, plus `"next"` (the cursor of
+/// the next page) only when more items follow, so a list shorter than a
+/// page reads as it did before paging.
+pub fn items_page(page: &[Item], next: Option<PageCursor>) -> Value {
+    let mut reply = json!({ "items": items(page) });
+    if let Some(cursor) = next {
+        reply["next"] = cursor.to_string().into();
+    }
+    reply
 }
 
 /// Thumbs up and down.
@@ -63,4 +74,52 @@ pub fn purchase(record: &PurchaseRecord) -> Value {
         "lines": record.lines.iter().map(purchased_line).collect::<Vec<_>>(),
         "total": format!("{}.{:02}", total_cents / 100, total_cents % 100),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::{limits, Category, Condition, ItemId, Price};
+    use crate::product::ProductOutcome;
+
+    /// Goal: `ITEM_JSON_BYTES_MAX` (which bounds a page of items against
+    /// gRPC's message limit) holds for the largest item the rules allow.
+    /// Method: every text field at its longest, in 4-byte characters (a
+    /// quote, escaped in 2 bytes, is shorter), every number at its largest.
+    #[test]
+    fn the_largest_item_encodes_within_the_item_limit() {
+        let widest = |chars: usize| "\u{1F600}".repeat(chars);
+        let largest = Item {
+            id: ItemId {
+                category: Category::new(limits::CATEGORY_MAX.into()).expect("a category"),
+                number: u64::MAX,
+            },
+            name: widest(limits::NAME_CHARS_MAX),
+            keywords: vec![widest(limits::KEYWORD_CHARS_MAX); limits::KEYWORDS_MAX],
+            condition: Condition::Used,
+            price: Price::from_cents(limits::PRICE_CENTS_MAX).expect("a price"),
+            quantity: limits::QUANTITY_MAX,
+            seller: u64::MAX,
+            rating: Rating {
+                up: u64::MAX,
+                down: u64::MAX,
+            },
+        };
+        let rest = item(&largest).to_string().len();
+        let database = serde_json::to_string(&largest).expect("encodes").len();
+        assert!(rest <= limits::ITEM_JSON_BYTES_MAX, "REST: {rest} bytes");
+        assert!(
+            database <= limits::ITEM_JSON_BYTES_MAX,
+            "database: {database} bytes"
+        );
+        // A full page, as the product DB sends it, within gRPC's limit.
+        let page = ProductOutcome::Items {
+            items: vec![largest; limits::PAGE_ITEMS_MAX],
+            next: None,
+        };
+        let bytes = serde_json::to_vec(&Ok::<_, ()>(page))
+            .expect("encodes")
+            .len();
+        assert!(bytes <= limits::GRPC_MESSAGE_BYTES_MAX, "{bytes} bytes");
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use crate::market::{MarketError, RequestId, SessionToken};
+use crate::market::{MarketError, Page, RequestId, SessionToken};
 
 use super::BODY_BYTES_MAX;
 
@@ -109,6 +109,13 @@ impl ApiRequest {
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
+    }
+
+    /// Which page of a list the caller asks for: query parameters `limit`
+    /// (default `PAGE_ITEMS_DEFAULT`) and `after` (a cursor from the
+    /// previous page's `next`).
+    pub fn page(&self) -> Result<Page, MarketError> {
+        Page::parse(self.query_value("limit"), self.query_value("after"))
     }
 }
 

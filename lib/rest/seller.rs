@@ -112,13 +112,16 @@ fn put_item(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     }
 }
 
+/// `GET /seller/items?limit=100&after=<cursor>`: one page of the seller's
+/// items with units left (docs/API.md).
 fn list_items(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     let seller = seller_of(backends, request)?;
+    let page = request.page()?;
     match backends.product(
         &request.request_id,
-        ProductCommand::ListSellerItems { seller },
+        ProductCommand::ListSellerItems { seller, page },
     )? {
-        ProductOutcome::Items(items) => Ok((200, json!({ "items": json::items(&items) }))),
+        ProductOutcome::Items { items, next } => Ok((200, json::items_page(&items, next))),
         other => Err(unexpected(other)),
     }
 }
