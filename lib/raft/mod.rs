@@ -75,6 +75,7 @@
 //! * `log.rs`: the in-memory log after the latest snapshot.
 //! * `progress.rs`: the leader's view of each follower; flow control.
 //! * `read_index.rs`: pending linearizable reads.
+//! * `lease.rs`: the leader lease that answers reads without a round.
 //! * `quorum.rs`: majority arithmetic.
 //! * `message.rs`: messages, `describe()`, and the wire format.
 //! * `config.rs`, `errors.rs`, `types.rs`: settings, errors, value types.
@@ -106,6 +107,7 @@
 pub mod config;
 mod election;
 pub mod errors;
+mod lease;
 pub mod log;
 pub mod message;
 pub mod node;
@@ -120,7 +122,7 @@ pub mod types;
 #[cfg(test)]
 mod tests;
 
-pub use config::RaftConfig;
+pub use config::{RaftConfig, ReadMode};
 pub use errors::{DecodeError, RaftError};
 pub use message::{AppendOutcome, Body, Message, RejectHint};
 pub use node::{RaftCounters, RaftNode, RaftStatus};
