@@ -280,3 +280,33 @@ fn a_node_refuses_votes_for_an_election_timeout_after_it_starts() {
         Body::VoteResponse { granted: true }
     ));
 }
+
+/// Why a node refuses votes just after it starts: leader 0 holds its lease
+/// through followers 1 and 2, while 3 and 4, cut off from it for long, are
+/// out of any lease. Then 0 is cut off and follower 1 crashes and restarts
+/// at once, forgetting that it heard from 0. If it voted, 3 would win with
+/// 1, 3 and 4 and commit, while 0 still serves reads on its lease: a stale
+/// read, which the checker would catch. It does not vote, so 3 cannot win
+/// before 0's lease has run out. Reference: thesis 6.4.1 (the restart is
+/// our addition).
+#[test]
+fn a_follower_restarted_at_once_does_not_help_depose_a_leader_in_its_lease() {
+    let mut cluster = lease_cluster(5);
+    elect_with_lease(&mut cluster, 0);
+    cluster.propose(NodeId(0), 1).expect("leader");
+    cluster.stabilize();
+    cluster.network.partition(&[true, true, true, false, false]);
+    tick_all(&mut cluster, 30);
+    assert_eq!(cluster.leader(), Some(NodeId(0)));
+    cluster
+        .network
+        .partition(&[true, false, false, false, false]);
+    cluster.crash(NodeId(1));
+    cluster.start(NodeId(1));
+    assert!(cluster.node(0).holds_lease());
+    // Node 3 has not heard from a leader for 30 ticks: its timer may fire.
+    cluster.elect(NodeId(3));
+    cluster.read(NodeId(0), 1).expect("leader");
+    assert_eq!(cluster.read_states.len(), 1, "a lease read, and not stale");
+    assert_ne!(cluster.node(3).role(), Role::Leader, "1 and 2 refused");
+}

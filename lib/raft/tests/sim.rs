@@ -399,7 +399,13 @@ impl Sim {
         // A stopped process can be killed; what waited for it is lost.
         self.paused_until[id] = None;
         self.held[id].clear();
-        self.restart_at[id] = Some(self.tick + self.rng.gen_range(1..=50));
+        let mut restart_in = self.rng.gen_range(1..=50);
+        // With leases, some replicas come back at once: one that
+        // acknowledged a heartbeat and forgot it must not vote yet.
+        if self.options.lease_reads && self.lease_rng.gen_bool(0.5) {
+            restart_in = 1;
+        }
+        self.restart_at[id] = Some(self.tick + restart_in);
     }
 
     fn restart_due(&mut self) {
