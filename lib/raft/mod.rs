@@ -100,7 +100,12 @@
 //! * Redirects: on a follower both calls fail with
 //!   [`RaftError::NotLeader`], naming the leader if known.
 //! * Time: call [`RaftNode::tick`] at a fixed period; every timeout in
-//!   [`RaftConfig`] counts ticks.
+//!   [`RaftConfig`] counts ticks. A driver that drops ticks while the node
+//!   is held up (so that timers run slow, not in bursts) gives the node its
+//!   clock with [`RaftNode::tick_at`] instead, and before every read with
+//!   [`RaftNode::advance_clock`]: the leader lease of
+//!   [`ReadMode::LeaseBased`] is measured on that clock, and must not run
+//!   slow (docs/RAFT.md §7.1).
 
 #![deny(missing_docs)]
 
