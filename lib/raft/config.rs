@@ -253,6 +253,21 @@ mod tests {
     }
 
     #[test]
+    fn lease_reads_need_check_quorum_and_a_lease() {
+        let mut config = RaftConfig::new(NodeId(0), 3);
+        config.read_mode = ReadMode::LeaseBased;
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(config.lease_ticks(), 6, "10 - 4");
+        config.check_quorum = false;
+        let text = config.validate().unwrap_err().to_string();
+        assert!(text.contains("check_quorum"), "{text}");
+        config.check_quorum = true;
+        config.lease_margin_ticks = config.election_ticks_min;
+        let text = config.validate().unwrap_err().to_string();
+        assert!(text.contains("lease_margin_ticks"), "{text}");
+    }
+
+    #[test]
     fn quorum_is_a_strict_majority() {
         let quorums: Vec<usize> = (1..=7)
             .map(|size| RaftConfig::new(NodeId(0), size).quorum())

@@ -341,7 +341,10 @@ impl RaftNode {
     }
 
     /// Starts an election now, as if the election timer had fired (with a
-    /// pre-vote round first if configured). Does nothing on a leader.
+    /// pre-vote round first if configured). Does nothing on a leader. For
+    /// tests and tools: it skips the wait that the leader lease counts on,
+    /// so with `ReadMode::LeaseBased` call it only on a node whose timer
+    /// could have fired.
     ///
     /// # Panics
     /// If called between `ready` and `advance`.
