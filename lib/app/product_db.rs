@@ -30,6 +30,7 @@ pub fn run_product_db(arguments: impl IntoIterator<Item = String>) -> Result<(),
     options.election_ticks_min = config.raft.election_ticks_min;
     options.election_ticks_max = config.raft.election_ticks_max;
     options.heartbeat_ticks = config.raft.heartbeat_ticks;
+    options.lease_reads = config.raft.lease_reads;
     options.snapshot_every_entries = config.raft.snapshot_every_entries;
     options.faults = FaultSwitch::from_settings(&config.network_faults)
         .map_err(|e| Failure::Usage(format!("network_faults: {e}")))?;

@@ -63,6 +63,10 @@ pub struct RaftSettings {
     pub election_ticks_max: u32,
     /// Heartbeat period, in ticks.
     pub heartbeat_ticks: u32,
+    /// Whether a leader that holds a lease answers reads without a
+    /// heartbeat round (docs/RAFT.md §7.1: it assumes the replicas' clocks
+    /// run at nearly the same rate). Off: every read waits for a round.
+    pub lease_reads: bool,
     /// Snapshot the state machine and compact the log after this many
     /// applied entries.
     pub snapshot_every_entries: u64,
@@ -96,6 +100,7 @@ impl Default for RaftSettings {
             election_ticks_min: 10,
             election_ticks_max: 20,
             heartbeat_ticks: 2,
+            lease_reads: true,
             snapshot_every_entries: 10_000,
         }
     }

@@ -12,6 +12,35 @@ use super::types::NodeId;
 /// small (3, 5, 7); the bound keeps per-peer vectors and messages small.
 pub const CLUSTER_SIZE_MAX: usize = 64;
 
+/// How many ticks shorter than `election_ticks_min` a leader lease is, by
+/// default, for a driver whose ticker works as `replication::Ticker` does
+/// (docs/RAFT.md §7.1 does the arithmetic):
+/// * 1 tick: the leader reads its clock in whole ticks, so it may see a
+///   lease younger than it is by almost one tick;
+/// * 2 ticks: a follower may count two ticks just after a heartbeat arrives
+///   (one waiting in its inbox, one its ticker was about to queue), so its
+///   `election_ticks_min` ticks may pass in `election_ticks_min - 2` periods;
+/// * 1 tick: the drift between two machines' clock rates. With 10 election
+///   ticks this covers rates that differ by up to 1 in 7; quartz clocks and
+///   NTP's slewing differ by less than 1 in 1,000.
+pub const LEASE_MARGIN_TICKS_DEFAULT: u32 = 4;
+
+/// How a leader confirms a linearizable read (`RaftNode::read_index`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Always ReadIndex: one heartbeat round, acknowledged by a majority,
+    /// after the read arrived (thesis §6.4). Assumes nothing about clocks.
+    ReadIndex,
+    /// A leader that holds a lease answers at once, at its commit index;
+    /// without a lease it falls back to ReadIndex (thesis §6.4.1, etcd's
+    /// `ReadOnlyLeaseBased`). Needs `check_quorum`, and assumes that clock
+    /// rates drift apart by less than `lease_margin_ticks` covers
+    /// (docs/RAFT.md §7.1). Every node of a cluster must run the same mode:
+    /// the followers' side of the lease (no vote for a while after a
+    /// restart) is what makes the leaders' side safe.
+    LeaseBased,
+}
+
 /// The largest Append payload, in bytes. A UDP datagram carries at most
 /// 65,507 bytes; this leaves room for headers and the transport's checksum.
 pub const APPEND_BYTES_LIMIT: usize = 60_000;
@@ -38,6 +67,13 @@ pub struct RaftConfig {
     /// Leaders step down when they lose contact with a majority, and nodes in
     /// contact with a leader ignore vote requests (the leader lease).
     pub check_quorum: bool,
+    /// How reads are confirmed; see [`ReadMode`].
+    pub read_mode: ReadMode,
+    /// With `ReadMode::LeaseBased`: the lease lasts `election_ticks_min -
+    /// lease_margin_ticks` ticks from the sending of the heartbeat round a
+    /// majority acknowledged. See [`LEASE_MARGIN_TICKS_DEFAULT`]; only a
+    /// simulation whose nodes tick in lockstep may use less.
+    pub lease_margin_ticks: u32,
     /// Most entries in one Append message.
     pub append_entries_max: usize,
     /// Most entry payload bytes in one Append message (one entry is always
@@ -80,6 +116,8 @@ impl RaftConfig {
             heartbeat_ticks: 2,
             pre_vote: true,
             check_quorum: true,
+            read_mode: ReadMode::ReadIndex,
+            lease_margin_ticks: LEASE_MARGIN_TICKS_DEFAULT,
             append_entries_max: 64,
             append_bytes_max: 48 * 1024,
             entry_bytes_max: 16 * 1024,
@@ -99,9 +137,17 @@ impl RaftConfig {
         self.cluster_size / 2 + 1
     }
 
+    /// How long a leader lease lasts, in ticks, from the sending of the
+    /// heartbeat round that a majority acknowledged.
+    pub fn lease_ticks(&self) -> u32 {
+        self.election_ticks_min
+            .saturating_sub(self.lease_margin_ticks)
+    }
+
     /// Checks every rule and returns the first one broken.
     pub fn validate(&self) -> Result<(), RaftError> {
-        let rules: [(bool, &str); 14] = [
+        let leases = self.read_mode == ReadMode::LeaseBased;
+        let rules: [(bool, &str); 16] = [
             (
                 (1..=CLUSTER_SIZE_MAX).contains(&self.cluster_size),
                 "cluster_size must be 1..=CLUSTER_SIZE_MAX",
@@ -159,6 +205,14 @@ impl RaftConfig {
                 self.snapshot_chunks_inflight_max >= 1,
                 "snapshot_chunks_inflight_max must be at least 1",
             ),
+            (
+                !leases || self.check_quorum,
+                "read_mode LeaseBased needs check_quorum (followers inside a lease refuse votes)",
+            ),
+            (
+                !leases || self.lease_ticks() >= 1,
+                "lease_margin_ticks must be below election_ticks_min",
+            ),
         ];
         match rules.iter().find(|(holds, _)| !holds) {
             Some((_, rule)) => Err(RaftError::ConfigInvalid((*rule).to_string())),
@@ -196,6 +250,21 @@ mod tests {
         config.entry_bytes_max = config.append_bytes_max + 1;
         let text = config.validate().unwrap_err().to_string();
         assert!(text.contains("entry_bytes_max"), "{text}");
+    }
+
+    #[test]
+    fn lease_reads_need_check_quorum_and_a_lease() {
+        let mut config = RaftConfig::new(NodeId(0), 3);
+        config.read_mode = ReadMode::LeaseBased;
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(config.lease_ticks(), 6, "10 - 4");
+        config.check_quorum = false;
+        let text = config.validate().unwrap_err().to_string();
+        assert!(text.contains("check_quorum"), "{text}");
+        config.check_quorum = true;
+        config.lease_margin_ticks = config.election_ticks_min;
+        let text = config.validate().unwrap_err().to_string();
+        assert!(text.contains("lease_margin_ticks"), "{text}");
     }
 
     #[test]

@@ -75,6 +75,7 @@
 //! * `log.rs`: the in-memory log after the latest snapshot.
 //! * `progress.rs`: the leader's view of each follower; flow control.
 //! * `read_index.rs`: pending linearizable reads.
+//! * `lease.rs`: the leader lease that answers reads without a round.
 //! * `quorum.rs`: majority arithmetic.
 //! * `message.rs`: messages, `describe()`, and the wire format.
 //! * `config.rs`, `errors.rs`, `types.rs`: settings, errors, value types.
@@ -99,13 +100,19 @@
 //! * Redirects: on a follower both calls fail with
 //!   [`RaftError::NotLeader`], naming the leader if known.
 //! * Time: call [`RaftNode::tick`] at a fixed period; every timeout in
-//!   [`RaftConfig`] counts ticks.
+//!   [`RaftConfig`] counts ticks. A driver that drops ticks while the node
+//!   is held up (so that timers run slow, not in bursts) gives the node its
+//!   clock with [`RaftNode::tick_at`] instead, and before every read with
+//!   [`RaftNode::advance_clock`]: the leader lease of
+//!   [`ReadMode::LeaseBased`] is measured on that clock, and must not run
+//!   slow (docs/RAFT.md §7.1).
 
 #![deny(missing_docs)]
 
 pub mod config;
 mod election;
 pub mod errors;
+mod lease;
 pub mod log;
 pub mod message;
 pub mod node;
@@ -120,7 +127,7 @@ pub mod types;
 #[cfg(test)]
 mod tests;
 
-pub use config::RaftConfig;
+pub use config::{RaftConfig, ReadMode};
 pub use errors::{DecodeError, RaftError};
 pub use message::{AppendOutcome, Body, Message, RejectHint};
 pub use node::{RaftCounters, RaftNode, RaftStatus};

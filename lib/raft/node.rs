@@ -11,8 +11,9 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::config::RaftConfig;
+use super::config::{RaftConfig, ReadMode};
 use super::errors::RaftError;
+use super::lease::Lease;
 use super::log::RaftLog;
 use super::message::{Body, Message};
 use super::progress::{Progress, ProgressState};
@@ -34,6 +35,8 @@ pub struct RaftCounters {
     pub protocol_violations: u64,
     /// ReadIndex requests dropped because the node stopped being leader.
     pub reads_dropped: u64,
+    /// Reads answered on the leader lease, without a heartbeat round.
+    pub lease_reads: u64,
 }
 
 /// A snapshot of a node's state for monitoring (`cluster-status`).
@@ -70,6 +73,13 @@ pub struct RaftNode {
     pub(super) leader: Option<NodeId>,
     pub(super) log: RaftLog,
     rng: StdRng,
+    /// The node's clock, in ticks since it started: one per `tick`, or what
+    /// the driver reports (`tick_at`, `advance_clock`). The lease is
+    /// measured on it, never on the timers below, which a driver may let
+    /// run slow.
+    pub(super) clock: u64,
+    /// Leaders with `ReadMode::LeaseBased`: the lease (lease.rs).
+    pub(super) lease: Lease,
     /// Ticks since the last election timer reset (followers: since the leader
     /// was last heard; leaders: since the last check-quorum round).
     pub(super) election_elapsed: u32,
@@ -154,6 +164,8 @@ impl RaftNode {
             leader: None,
             log,
             rng: StdRng::seed_from_u64(config.random_seed),
+            clock: 0,
+            lease: Lease::new(config.lease_ticks()),
             election_elapsed: 0,
             heartbeat_elapsed: 0,
             randomized_election_ticks: config.election_ticks_min,
@@ -206,11 +218,30 @@ impl RaftNode {
 
     /// Advances time by one tick: followers and candidates count towards an
     /// election timeout; leaders send heartbeats and check their quorum.
+    /// The clock moves one tick too.
     ///
     /// # Panics
     /// If called between `ready` and `advance`.
     pub fn tick(&mut self) {
+        self.tick_at(self.clock + 1);
+    }
+
+    /// One tick of the timers, as `tick`, with the clock set to `now` ticks
+    /// since the node started (it never goes back). For a driver that
+    /// delivers fewer ticks than time passes, on purpose: a core that was
+    /// held up, or a process that was stopped (SIGSTOP), must not fire a
+    /// burst of timeouts before it reads the messages queued meanwhile, so
+    /// the driver's ticker drops the ticks it could not deliver. Timers then
+    /// run slow, which is safe; a lease must not, so the driver counts the
+    /// time that passed on a monotonic clock and gives it here. Use either
+    /// `tick` or `tick_at`, not both: `tick` counts from the node's own
+    /// clock, and mixing them could run the clock ahead of time.
+    ///
+    /// # Panics
+    /// If called between `ready` and `advance`.
+    pub fn tick_at(&mut self, now: u64) {
         self.assert_no_outstanding_ready("tick");
+        self.clock = self.clock.max(now);
         match self.role {
             Role::Leader => self.tick_leader(),
             Role::Follower | Role::PreCandidate | Role::Candidate => self.tick_election(),
@@ -248,11 +279,17 @@ impl RaftNode {
         Ok(id)
     }
 
-    /// Starts a linearizable read (ReadIndex, see read_index.rs). On the
-    /// leader the read is queued and comes back as a `ReadState` carrying
-    /// `request_ctx` once confirmed; elsewhere it fails with `NotLeader`.
-    /// Reads queued when the node loses leadership are dropped: the driver
-    /// times them out and retries at the new leader.
+    /// Starts a linearizable read. On the leader it comes back as a
+    /// `ReadState` carrying `request_ctx`: in the next `Ready` if the leader
+    /// holds a lease (`ReadMode::LeaseBased`, lease.rs), else once a
+    /// heartbeat round confirms it (ReadIndex, read_index.rs). Elsewhere it
+    /// fails with `NotLeader`. Reads queued when the node loses leadership
+    /// are dropped: the driver times them out and retries at the new leader.
+    ///
+    /// A driver that lets its timers run slow (see `tick_at`) must bring the
+    /// clock up to date with `advance_clock` before each read: a leader that
+    /// was stopped for longer than its lease would otherwise find it still
+    /// valid when it wakes.
     ///
     /// # Panics
     /// If called between `ready` and `advance`.
@@ -263,22 +300,51 @@ impl RaftNode {
                 leader: self.leader,
             });
         }
+        let committed = self.log.committed();
+        // Only once an entry of its own term is committed does a leader know
+        // that its commit index covers every earlier leader's (§8).
+        if self.holds_lease() && committed >= self.term_start_index {
+            self.counters.lease_reads += 1;
+            self.read_states.push(ReadState {
+                request_ctx,
+                index: committed,
+            });
+            return Ok(());
+        }
         if self.reads.is_full() {
             return Err(RaftError::ReadQueueFull {
                 limit: self.config.pending_reads_max,
             });
         }
-        let index = self.log.committed().max(self.term_start_index);
-        let round = self.reads.start(request_ctx, index);
-        // The leader confirms its own round at once.
-        self.progress[self.id.0].read_round_acked = round;
+        self.reads
+            .start(request_ctx, committed.max(self.term_start_index));
         self.heartbeat_pending = true;
-        self.release_reads();
         Ok(())
     }
 
+    /// Moves the clock to `now` ticks since the node started (it never goes
+    /// back), without ticking the timers; see `tick_at` and `read_index`.
+    pub fn advance_clock(&mut self, now: u64) {
+        self.clock = self.clock.max(now);
+    }
+
+    /// The node's clock, in ticks since it started.
+    pub fn clock(&self) -> u64 {
+        self.clock
+    }
+
+    /// Whether this node leads with a valid lease (`ReadMode::LeaseBased`).
+    pub fn holds_lease(&self) -> bool {
+        self.config.read_mode == ReadMode::LeaseBased
+            && self.role == Role::Leader
+            && self.lease.holds(self.clock)
+    }
+
     /// Starts an election now, as if the election timer had fired (with a
-    /// pre-vote round first if configured). Does nothing on a leader.
+    /// pre-vote round first if configured). Does nothing on a leader. For
+    /// tests and tools: it skips the wait that the leader lease counts on,
+    /// so with `ReadMode::LeaseBased` call it only on a node whose timer
+    /// could have fired.
     ///
     /// # Panics
     /// If called between `ready` and `advance`.
@@ -514,6 +580,7 @@ impl RaftNode {
         self.progress.clear();
         self.append_pending = false;
         self.heartbeat_pending = false;
+        self.lease.clear();
         let dropped = self.reads.clear() as u64;
         self.counters.reads_dropped += dropped;
     }
@@ -610,10 +677,17 @@ impl RaftNode {
     /// The leader lease (thesis §6.2 with check-quorum): this node heard from
     /// a live leader less than a minimum election timeout ago, so no election
     /// can be needed yet.
+    ///
+    /// With lease reads, a node that started less than a minimum election
+    /// timeout ago counts as inside a lease too: it may have acknowledged a
+    /// heartbeat just before it crashed, and the leader's read lease counts
+    /// on that promise (lease.rs, docs/RAFT.md §7.1).
     pub(super) fn in_lease(&self) -> bool {
-        self.config.check_quorum
-            && self.leader.is_some()
-            && self.election_elapsed < self.config.election_ticks_min
+        let ticks = self.config.election_ticks_min;
+        let heard_leader = self.leader.is_some() && self.election_elapsed < ticks;
+        let just_started =
+            self.config.read_mode == ReadMode::LeaseBased && self.clock < u64::from(ticks);
+        self.config.check_quorum && (heard_leader || just_started)
     }
 
     /// The ids of the other nodes.

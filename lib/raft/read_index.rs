@@ -5,13 +5,17 @@
 //! 1. records its commit index as the read's index (if it has not yet
 //!    committed an entry of its own term, its no-op's index, since only then
 //!    does it know the true commit index);
-//! 2. starts a heartbeat round; when a majority has answered a round at least
-//!    as new, no other leader can have been elected before the read began;
+//! 2. asks for a heartbeat round; when a majority has answered a round sent
+//!    after the read arrived, no other leader can have been elected before
+//!    the read began;
 //! 3. once its commit index reaches the read's index, it emits a `ReadState`;
 //!    the driver answers the read after applying up to that index.
 //!
-//! Rounds are numbered; followers echo the round of the heartbeat they
-//! answer, so one answer confirms every read of that round and earlier ones.
+//! Every heartbeat broadcast is a new round, numbered; followers echo the
+//! round of the heartbeat they answer, so one answer confirms every read of
+//! that round and earlier ones. (Numbering every broadcast, not only those
+//! that reads ask for, is what lets the leader lease of lease.rs know when
+//! the round a majority answered was sent.)
 
 use std::collections::VecDeque;
 
@@ -24,7 +28,8 @@ pub struct PendingRead {
     pub request_ctx: Vec<u8>,
     /// The commit index the read must wait for.
     pub index: LogIndex,
-    /// The heartbeat round that confirms the read.
+    /// The first heartbeat round that confirms the read: the next one sent
+    /// after it arrived.
     pub round: u64,
 }
 
@@ -46,8 +51,14 @@ impl ReadIndexQueue {
         }
     }
 
-    /// The latest round started.
+    /// The latest round sent.
     pub fn round(&self) -> u64 {
+        self.round
+    }
+
+    /// Numbers a new heartbeat round, about to be broadcast.
+    pub fn next_round(&mut self) -> u64 {
+        self.round += 1;
         self.round
     }
 
@@ -61,13 +72,13 @@ impl ReadIndexQueue {
         self.pending.is_empty()
     }
 
-    /// Queues a read at `index` and starts a new round for it; returns the
-    /// round, which the caller broadcasts in heartbeats.
+    /// Queues a read at `index`, to be confirmed by the next round sent
+    /// (the caller makes sure one is).
     ///
     /// # Panics
     /// If the queue is full (the caller checks first) or `index` is below a
     /// queued read's index (commit indexes never go back).
-    pub fn start(&mut self, request_ctx: Vec<u8>, index: LogIndex) -> u64 {
+    pub fn start(&mut self, request_ctx: Vec<u8>, index: LogIndex) {
         assert!(!self.is_full(), "read queue overflow");
         if let Some(last) = self.pending.back() {
             assert!(
@@ -76,13 +87,11 @@ impl ReadIndexQueue {
                 last.index
             );
         }
-        self.round += 1;
         self.pending.push_back(PendingRead {
             request_ctx,
             index,
-            round: self.round,
+            round: self.round + 1,
         });
-        self.round
     }
 
     /// Releases, in order, the reads whose round a majority confirmed
@@ -118,9 +127,10 @@ mod tests {
     #[test]
     fn reads_wait_for_their_round_and_their_index() {
         let mut queue = ReadIndexQueue::new(4);
-        let first = queue.start(b"a".to_vec(), LogIndex(5));
-        let second = queue.start(b"b".to_vec(), LogIndex(6));
-        assert_eq!((first, second), (1, 2));
+        queue.start(b"a".to_vec(), LogIndex(5));
+        assert_eq!(queue.next_round(), 1);
+        queue.start(b"b".to_vec(), LogIndex(6));
+        assert_eq!(queue.next_round(), 2);
         assert!(
             queue.release(0, LogIndex(9)).is_empty(),
             "no round confirmed"
@@ -141,7 +151,9 @@ mod tests {
     fn the_queue_is_bounded_and_clear_counts_the_dropped() {
         let mut queue = ReadIndexQueue::new(2);
         queue.start(vec![], LogIndex(1));
+        queue.next_round();
         queue.start(vec![], LogIndex(1));
+        queue.next_round();
         assert!(queue.is_full());
         assert_eq!(queue.clear(), 2);
         assert_eq!(queue.round(), 2, "rounds keep counting after a clear");

@@ -179,15 +179,24 @@ impl RaftNode {
     }
 
     /// Leader: a heartbeat to every follower (§5.2), carrying the commit
-    /// index (capped at what each holds) and the latest ReadIndex round.
+    /// index (capped at what each holds) and a new round number, which
+    /// confirms the reads waiting for it once a majority echoes it, and
+    /// starts a lease from now (lease.rs).
     pub(super) fn bcast_heartbeat(&mut self) {
-        let read_round = self.reads.round();
+        let read_round = self.reads.next_round();
+        // The leader confirms its own round at once.
+        self.progress[self.id.0].read_round_acked = read_round;
+        self.lease.on_round_sent(read_round, self.clock);
+        // This broadcast serves the reads that asked for one too.
+        self.heartbeat_pending = false;
         let committed = self.log.committed();
         let peers: Vec<NodeId> = self.peers().collect();
         for peer in peers {
             let commit = self.progress[peer.0].match_index.min(committed);
             self.send_now(peer, Body::Heartbeat { commit, read_round });
         }
+        // Alone, the leader is its own majority.
+        self.on_round_acked();
     }
 
     /// Leader: a follower answered a heartbeat: it is alive, it confirmed a
@@ -209,7 +218,26 @@ impl RaftNode {
         if progress.match_index < self.log.last_index() {
             self.maybe_send_append(from, true);
         }
+        self.on_round_acked();
+    }
+
+    /// Leader: a round was acknowledged (by a follower, or by the leader
+    /// itself as it sent it): the lease runs from the newest round a
+    /// majority acknowledged, and the reads it confirms may go.
+    fn on_round_acked(&mut self) {
+        let confirmed_round = self.confirmed_round();
+        self.lease.on_round_confirmed(confirmed_round);
         self.release_reads();
+    }
+
+    /// Leader: the newest heartbeat round a majority acknowledged.
+    fn confirmed_round(&self) -> u64 {
+        let rounds = self
+            .progress
+            .iter()
+            .map(|progress| progress.read_round_acked)
+            .collect();
+        quorum_value(rounds, self.config.quorum())
     }
 
     /// Leader: emits the reads whose round a majority confirmed and whose
@@ -218,12 +246,7 @@ impl RaftNode {
         if self.reads.is_empty() {
             return;
         }
-        let rounds = self
-            .progress
-            .iter()
-            .map(|progress| progress.read_round_acked)
-            .collect();
-        let confirmed_round = quorum_value(rounds, self.config.quorum());
+        let confirmed_round = self.confirmed_round();
         let released = self.reads.release(confirmed_round, self.log.committed());
         self.read_states.extend(released);
     }

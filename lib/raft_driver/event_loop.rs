@@ -29,6 +29,7 @@
 //! deadlocks.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver};
 use log::{debug, error, warn};
@@ -84,6 +85,31 @@ pub struct CoreLoop<S: StateMachine> {
     pub reads: u64,
     /// The term this node leads in, as of the last batch.
     pub leading_in: Option<Term>,
+    /// Tick periods since the node started, on the monotonic clock.
+    pub clock: TickClock,
+}
+
+/// The node's clock as the driver keeps it: whole tick periods since the
+/// node was made, on the monotonic clock (which runs on while the process
+/// is stopped, unlike the ticker, whose ticks a stalled or stopped core
+/// misses; see `replication::Ticker`). The core's timers follow the ticks
+/// it gets; its lease follows this (`RaftNode::tick_at`, `advance_clock`).
+/// It rounds down and starts no later than the ticker, so it never runs
+/// ahead of time: a lease measured on it is never longer than it looks.
+#[derive(Clone, Copy, Debug)]
+pub struct TickClock {
+    /// When the node's clock was 0.
+    pub origin: Instant,
+    /// One tick.
+    pub tick: Duration,
+}
+
+impl TickClock {
+    /// Whole ticks since `origin`.
+    pub fn now(&self) -> u64 {
+        let ticks = self.origin.elapsed().as_nanos() / self.tick.as_nanos().max(1);
+        u64::try_from(ticks).unwrap_or(u64::MAX)
+    }
 }
 
 impl<S: StateMachine> CoreLoop<S> {
@@ -168,7 +194,7 @@ impl<S: StateMachine> CoreLoop<S> {
             CoreEvent::Peer(message) => self.node.step(message),
             CoreEvent::Tick => {
                 self.status.tick_gate.taken();
-                self.node.tick();
+                self.node.tick_at(self.clock.now());
             }
             CoreEvent::Propose { request, reply } => self.propose(request, reply)?,
             CoreEvent::Read { request, reply } => self.start_read(request, reply)?,
@@ -204,13 +230,18 @@ impl<S: StateMachine> CoreLoop<S> {
         }
     }
 
-    /// Starts a ReadIndex read: nothing is written to the log; the leader
-    /// confirms with a heartbeat round that it still leads.
+    /// Starts a read: nothing is written to the log; the leader answers on
+    /// its lease, or confirms with a heartbeat round that it still leads.
     fn start_read(&mut self, request: S::Request, reply: Reply<S::Result>) -> Result<(), Halt> {
         if self.apply.is_behind() {
             reply.fail(APPLYING_BEHIND);
             return Ok(());
         }
+        // The read was queued before this clock reading, so the lease is
+        // checked at a time after the read began, however long this process
+        // was stopped before it took the read (the ticks it missed meanwhile
+        // may still be on their way, or dropped).
+        self.node.advance_clock(self.clock.now());
         self.reads += 1;
         let id = self.reads;
         match self.node.read_index(encode_read_context(id)) {

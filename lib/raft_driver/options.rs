@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::raft::config::CLUSTER_SIZE_MAX;
-use crate::raft::{NodeId, RaftConfig};
+use crate::raft::{NodeId, RaftConfig, ReadMode};
 use crate::transport::{FaultSwitch, PEERS_MAX};
 use crate::wal::{FileSystem, StdFileSystem};
 
@@ -56,6 +56,10 @@ pub struct RaftOptions {
     pub election_ticks_max: u32,
     /// How often a leader sends heartbeats, in ticks.
     pub heartbeat_ticks: u32,
+    /// A leader that holds a lease answers reads at once, without a
+    /// heartbeat round (`ReadMode::LeaseBased`; docs/RAFT.md §7.1 for the
+    /// clock assumption). Every replica of a cluster must agree.
+    pub lease_reads: bool,
     /// Take a snapshot of the state machine after this many applied
     /// entries; the log before it is then compacted, and a follower that
     /// falls further behind catches up by InstallSnapshot.
@@ -85,6 +89,7 @@ impl RaftOptions {
             election_ticks_min: defaults.election_ticks_min,
             election_ticks_max: defaults.election_ticks_max,
             heartbeat_ticks: defaults.heartbeat_ticks,
+            lease_reads: true,
             snapshot_every_entries: SNAPSHOT_EVERY_ENTRIES_DEFAULT,
             faults: FaultSwitch::new(),
             reply_timeout: REPLY_TIMEOUT_DEFAULT,
@@ -131,6 +136,13 @@ impl RaftOptions {
         config.election_ticks_min = self.election_ticks_min;
         config.election_ticks_max = self.election_ticks_max;
         config.heartbeat_ticks = self.heartbeat_ticks;
+        // The lease margin's default is worked out for this driver's ticker
+        // (replication::Ticker) and clock (event_loop.rs, TickClock).
+        config.read_mode = if self.lease_reads {
+            ReadMode::LeaseBased
+        } else {
+            ReadMode::ReadIndex
+        };
         config.random_seed = random_seed;
         config
     }

@@ -18,7 +18,7 @@ use crate::transport::{FaultSwitch, UdpTransport};
 
 use super::apply::ApplyLoop;
 use super::errors::DriverError;
-use super::event_loop::CoreLoop;
+use super::event_loop::{CoreLoop, TickClock};
 use super::events::{ApplyTask, CoreEvent};
 use super::limits::{APPLY_QUEUE_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX};
 use super::options::RaftOptions;
@@ -320,6 +320,11 @@ fn spawn_threads<S: StateMachine>(
         proposals: 0,
         reads: 0,
         leading_in: None,
+        // Before the ticker starts: the node's clock never runs ahead.
+        clock: TickClock {
+            origin: Instant::now(),
+            tick: options.tick,
+        },
     };
     threads.spawn("raft-core", move || core.run())?;
     let receiver = UdpReceiver {

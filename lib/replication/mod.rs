@@ -34,7 +34,8 @@ pub trait StateMachine: Send + 'static {
     fn apply(&mut self, request: &Self::Request) -> Self::Result;
 
     /// True when `request` changes nothing, so a replicator may answer it
-    /// without ordering it among writes (Raft's ReadIndex does).
+    /// without ordering it among writes (Raft's ReadIndex and lease reads
+    /// do).
     fn is_read_only(request: &Self::Request) -> bool;
 
     /// True when `request` may be answered by [`StateMachine::query`] from

@@ -57,8 +57,11 @@ pub struct Ticker<E> {
 
 impl<E> Ticker<E> {
     /// The thread's body, until `stop` disconnects or the core is gone.
-    /// crossbeam's ticker keeps a fixed schedule: a late tick does not push
-    /// the later ones back.
+    /// crossbeam's ticker, as `select!` takes it, schedules the next tick
+    /// one interval after it took this one: ticks come at least an interval
+    /// apart, and a late one pushes the later ones back (the schedule slips;
+    /// it never bunches). Raft's lease reads count on that spacing at the
+    /// followers (docs/RAFT.md §7.1).
     pub fn run(self, stop: Receiver<()>) {
         let ticks = tick(self.interval);
         loop {

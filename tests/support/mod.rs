@@ -186,6 +186,22 @@ impl Cluster {
         let _ = child.wait();
     }
 
+    /// Sends `signal` ("STOP", "CONT") to one process, as `kill -STOP`
+    /// does: a stopped process keeps its sockets, and what is sent to it
+    /// waits there until it continues.
+    pub fn signal(&self, component: &str, index: usize, signal: &str) {
+        let (_, _, child) = self
+            .processes
+            .iter()
+            .find(|(c, i, _)| c == component && *i == index)
+            .unwrap_or_else(|| panic!("{component} {index} is not running"));
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {component} {index}");
+    }
+
     /// The address clients use for a process.
     pub fn address(&self, component: &str, index: usize) -> SocketAddr {
         let key = component.replace('-', "_");

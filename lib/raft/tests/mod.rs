@@ -1,6 +1,7 @@
 //! Tests of the raft core that span several nodes: the cases of the Raft
-//! paper (`paper.rs`), the seeded simulator (`sim.rs`), the codec fuzzing
-//! (`codec.rs`) and a minimal driver written out (`driver.rs`).
+//! paper (`paper.rs`) and of lease reads (`lease.rs`), the seeded simulator
+//! (`sim.rs`), the codec fuzzing (`codec.rs`) and a minimal driver written
+//! out (`driver.rs`).
 //! `harness.rs` holds the in-memory cluster they share and `checker.rs` the
 //! safety properties checked after every step.
 
@@ -9,6 +10,7 @@ mod codec;
 mod driver;
 mod fuzz;
 mod harness;
+mod lease;
 mod limits;
 mod paper;
 mod sim;

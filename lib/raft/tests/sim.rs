@@ -3,6 +3,16 @@
 //! replicas that crash (also in the middle of writing a `Ready`) and restart
 //! from their disks, clients that propose and read, and periodic compaction.
 //!
+//! Half the seeds that run check-quorum also run lease reads, some with no
+//! lease margin at all (the simulated nodes tick in lockstep, so the margin
+//! for tick granularity and clock drift is not needed here, and a zero
+//! margin makes the lease exactly as long as the followers' promise). Those
+//! seeds also stop replicas for a while, as SIGSTOP would: a stopped
+//! replica gets no ticks and no messages (they wait for it), and when it
+//! wakes its clock is brought up to date as the driver's is, and it may
+//! take a client's read before it reads the messages that waited, which is
+//! when a deposed leader is most tempted to serve a stale read.
+//!
 //! Method (after TigerBeetle's VOPR): each seed picks its own fault rates
 //! ("swarm testing", so that some runs are calm and some brutal), then runs
 //! a fault phase of `FAULT_TICKS` ticks. The checker (checker.rs) verifies
@@ -24,7 +34,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::harness::{Cluster, CrashPoint, TICK_STEPS};
-use crate::raft::{NodeId, RaftError};
+use crate::raft::{Message, NodeId, RaftError, ReadMode};
 
 /// Replicas per simulated cluster.
 const CLUSTER_SIZE: usize = 5;
@@ -39,6 +49,9 @@ const CONVERGE_TICKS_MAX: u64 = 400;
 const LIVENESS_PROPOSALS: u64 = 10;
 /// Ticks a client waits before proposing an unapplied value again.
 const CLIENT_RETRY_TICKS: u64 = 40;
+/// The longest a replica stays stopped, in ticks: several election
+/// timeouts, so that a stopped leader wakes deposed.
+const PAUSE_TICKS_MAX: u64 = 60;
 
 /// The fault rates and settings one seed runs with.
 #[derive(Clone, Debug)]
@@ -66,10 +79,33 @@ struct SimOptions {
     inflight_appends_max: usize,
     heartbeat_ticks: u32,
     snapshot_chunk_bytes: usize,
+    /// Lease reads (only with check-quorum), and their margin.
+    lease_reads: bool,
+    lease_margin_ticks: u32,
+    /// Per-mille chance per tick and replica that it is stopped, and that
+    /// the leader is (only with lease reads).
+    pause_per_mille: u32,
+    leader_pause_per_mille: u32,
 }
 
 impl SimOptions {
-    fn from_seed(rng: &mut StdRng) -> SimOptions {
+    /// The options of a seed. The lease options come from their own random
+    /// stream, so that seeds without leases run the same schedules as
+    /// before leases existed.
+    fn from_seed(seed: u64) -> (SimOptions, StdRng) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut lease_rng = StdRng::seed_from_u64(seed ^ LEASE_STREAM);
+        let mut options = SimOptions::draw(&mut rng);
+        options.lease_reads = options.check_quorum && lease_rng.gen_bool(0.5);
+        if options.lease_reads {
+            options.lease_margin_ticks = [0, 0, 1, 4][lease_rng.gen_range(0..4)];
+            options.pause_per_mille = lease_rng.gen_range(0..=5);
+            options.leader_pause_per_mille = lease_rng.gen_range(0..=30);
+        }
+        (options, rng)
+    }
+
+    fn draw(rng: &mut StdRng) -> SimOptions {
         SimOptions {
             drop_percent: rng.gen_range(0..=30),
             duplicate_percent: rng.gen_range(0..=10),
@@ -90,9 +126,16 @@ impl SimOptions {
             inflight_appends_max: [1, 2, 4][rng.gen_range(0..3)],
             heartbeat_ticks: rng.gen_range(1..=3),
             snapshot_chunk_bytes: [16, 64, 256][rng.gen_range(0..3)],
+            lease_reads: false,
+            lease_margin_ticks: 0,
+            pause_per_mille: 0,
+            leader_pause_per_mille: 0,
         }
     }
 }
+
+/// Mixed into a seed for the lease options' random stream.
+const LEASE_STREAM: u64 = 0x1ea5e;
 
 /// What one seed did, summed over seeds for the report.
 #[derive(Clone, Copy, Debug, Default)]
@@ -101,6 +144,8 @@ struct SimTotals {
     entries_applied: u64,
     entries_committed: u64,
     reads_confirmed: u64,
+    lease_reads: u64,
+    pauses: u64,
     crashes: u64,
     terms_with_leader: u64,
     snapshots_installed: u64,
@@ -112,6 +157,8 @@ impl SimTotals {
         self.entries_applied += other.entries_applied;
         self.entries_committed += other.entries_committed;
         self.reads_confirmed += other.reads_confirmed;
+        self.lease_reads += other.lease_reads;
+        self.pauses += other.pauses;
         self.crashes += other.crashes;
         self.terms_with_leader += other.terms_with_leader;
         self.snapshots_installed += other.snapshots_installed;
@@ -129,6 +176,17 @@ struct Sim {
     /// Per replica, a crash armed for its next Ready.
     armed_crash: Vec<Option<CrashPoint>>,
     partition_until: Option<u64>,
+    /// Per replica, the tick at which a stopped replica wakes, and the
+    /// messages that wait for it meanwhile.
+    paused_until: Vec<Option<u64>>,
+    held: Vec<Vec<Message>>,
+    /// Ticks every running replica has had (all tick in lockstep).
+    ticks_done: u64,
+    /// Per replica, `ticks_done` when it last started: its clock, as a
+    /// driver reads it off the monotonic clock, is the difference.
+    started_at: Vec<u64>,
+    /// For pauses only, so that seeds without them keep their schedules.
+    lease_rng: StdRng,
     next_value: u64,
     next_read: u64,
     totals: SimTotals,
@@ -136,9 +194,12 @@ struct Sim {
 
 impl Sim {
     fn new(seed: u64) -> Sim {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let options = SimOptions::from_seed(&mut rng);
+        let (options, rng) = SimOptions::from_seed(seed);
         let mut cluster = Cluster::new(CLUSTER_SIZE, seed, |config| {
+            if options.lease_reads {
+                config.read_mode = ReadMode::LeaseBased;
+                config.lease_margin_ticks = options.lease_margin_ticks;
+            }
             config.pre_vote = options.pre_vote;
             config.check_quorum = options.check_quorum;
             config.append_entries_max = options.append_entries_max;
@@ -158,6 +219,11 @@ impl Sim {
             restart_at: vec![None; CLUSTER_SIZE],
             armed_crash: vec![None; CLUSTER_SIZE],
             partition_until: None,
+            paused_until: vec![None; CLUSTER_SIZE],
+            held: vec![Vec::new(); CLUSTER_SIZE],
+            ticks_done: 0,
+            started_at: vec![0; CLUSTER_SIZE],
+            lease_rng: StdRng::seed_from_u64(seed ^ LEASE_STREAM ^ 0x9a05e),
             next_value: 1,
             next_read: 1,
             totals: SimTotals::default(),
@@ -170,14 +236,16 @@ impl Sim {
             self.inject_faults();
         }
         self.restart_due();
+        self.wake_due();
         for _ in 0..TICK_STEPS {
             self.cluster.now += 1;
             self.deliver_due();
         }
-        for id in 0..CLUSTER_SIZE {
+        for id in (0..CLUSTER_SIZE).filter(|&id| self.paused_until[id].is_none()) {
             self.cluster.tick(NodeId(id));
             self.cluster.maybe_compact(NodeId(id));
         }
+        self.ticks_done += 1;
         if self.rng.gen_range(0..100) < self.options.propose_percent {
             let value = self.next_value;
             self.next_value += 1;
@@ -196,6 +264,10 @@ impl Sim {
                 return;
             };
             let to = message.to.0;
+            if self.paused_until[to].is_some() {
+                self.held[to].push(message);
+                continue;
+            }
             let crash = self.armed_crash[to].take();
             self.cluster.deliver(message, crash);
             if crash.is_some() && !self.cluster.is_up(to) {
@@ -230,6 +302,61 @@ impl Sim {
             if let Some(leader) = self.cluster.leader() {
                 self.fault_leader(leader.0);
             }
+        }
+        for id in 0..CLUSTER_SIZE {
+            if self.lease_rng.gen_range(0..1000) < self.options.pause_per_mille {
+                self.pause(id);
+            }
+        }
+        if self.lease_rng.gen_range(0..1000) < self.options.leader_pause_per_mille {
+            if let Some(leader) = self.cluster.leader() {
+                self.pause(leader.0);
+            }
+        }
+    }
+
+    /// Stops replica `id` for a while, as SIGSTOP would.
+    fn pause(&mut self, id: usize) {
+        if !self.cluster.is_up(id) || self.paused_until[id].is_some() {
+            return;
+        }
+        self.totals.pauses += 1;
+        let ticks = self.lease_rng.gen_range(1..=PAUSE_TICKS_MAX);
+        self.paused_until[id] = Some(self.tick + ticks);
+    }
+
+    fn wake_due(&mut self) {
+        for id in 0..CLUSTER_SIZE {
+            if self.paused_until[id].is_some_and(|at| at <= self.tick) {
+                self.wake(id);
+            }
+        }
+    }
+
+    /// Replica `id` resumes. Its driver reads the monotonic clock before it
+    /// takes a read (its ticker dropped the ticks it missed); a client's
+    /// read may be taken before the messages that waited, or after.
+    fn wake(&mut self, id: usize) {
+        self.paused_until[id] = None;
+        self.sync_clock(id);
+        let read_first = self.lease_rng.gen_bool(0.5);
+        if read_first {
+            self.read_at(id);
+        }
+        for message in std::mem::take(&mut self.held[id]) {
+            self.cluster.deliver(message, None);
+        }
+        if !read_first {
+            self.read_at(id);
+        }
+    }
+
+    /// Brings replica `id`'s clock up to the ticks that passed since it
+    /// started, as the driver does before every read.
+    fn sync_clock(&mut self, id: usize) {
+        let now = self.ticks_done - self.started_at[id];
+        if let Some(node) = self.cluster.replicas[id].node.as_mut() {
+            node.advance_clock(now);
         }
     }
 
@@ -269,7 +396,16 @@ impl Sim {
 
     fn on_crashed(&mut self, id: usize) {
         self.totals.crashes += 1;
-        self.restart_at[id] = Some(self.tick + self.rng.gen_range(1..=50));
+        // A stopped process can be killed; what waited for it is lost.
+        self.paused_until[id] = None;
+        self.held[id].clear();
+        let mut restart_in = self.rng.gen_range(1..=50);
+        // With leases, some replicas come back at once: one that
+        // acknowledged a heartbeat and forgot it must not vote yet.
+        if self.options.lease_reads && self.lease_rng.gen_bool(0.5) {
+            restart_in = 1;
+        }
+        self.restart_at[id] = Some(self.tick + restart_in);
     }
 
     fn restart_due(&mut self) {
@@ -282,6 +418,7 @@ impl Sim {
     }
 
     fn restart(&mut self, id: usize) {
+        self.started_at[id] = self.ticks_done;
         self.cluster.start(NodeId(id));
         self.cluster
             .checker
@@ -292,7 +429,7 @@ impl Sim {
     fn propose_anywhere(&mut self, value: u64) -> bool {
         let mut target = self.rng.gen_range(0..CLUSTER_SIZE);
         for _ in 0..2 {
-            if !self.cluster.is_up(target) {
+            if !self.cluster.is_up(target) || self.paused_until[target].is_some() {
                 return false;
             }
             match self.cluster.propose(NodeId(target), value) {
@@ -308,14 +445,25 @@ impl Sim {
 
     fn read_anywhere(&mut self) {
         let target = self.rng.gen_range(0..CLUSTER_SIZE);
-        if !self.cluster.is_up(target) {
+        self.read_at(target);
+    }
+
+    /// A client's read at replica `id`, if it runs.
+    fn read_at(&mut self, id: usize) {
+        if !self.cluster.is_up(id) || self.paused_until[id].is_some() {
             return;
         }
+        self.sync_clock(id);
         let context = self.next_read;
         self.next_read += 1;
-        match self.cluster.read(NodeId(target), context) {
+        let answered = self.cluster.read_states.len();
+        match self.cluster.read(NodeId(id), context) {
             Ok(()) | Err(RaftError::NotLeader { .. }) | Err(RaftError::ReadQueueFull { .. }) => {}
             Err(error) => panic!("unexpected read error: {error}"),
+        }
+        // Only a lease answers a read before any message goes out.
+        if self.cluster.read_states.len() > answered {
+            self.totals.lease_reads += 1;
         }
     }
 
@@ -328,6 +476,13 @@ impl Sim {
         // drop the follower back to probing, which makes catching up slow.
         self.cluster.network.delay_steps_max = 1;
         self.armed_crash.fill(None);
+        self.options.pause_per_mille = 0;
+        self.options.leader_pause_per_mille = 0;
+        for id in 0..CLUSTER_SIZE {
+            if self.paused_until[id].is_some() {
+                self.wake(id);
+            }
+        }
         for id in 0..CLUSTER_SIZE {
             if !self.cluster.is_up(id) {
                 self.restart_at[id] = None;
@@ -419,7 +574,7 @@ fn run_seed(seed: u64) -> SimTotals {
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
                 .unwrap_or_default();
-            let options = SimOptions::from_seed(&mut StdRng::seed_from_u64(seed));
+            let (options, _) = SimOptions::from_seed(seed);
             panic!(
                 "raft simulation failed for seed {seed} ({options:?}): {message}\n\
                     replay with RAFT_SIM_SEED={seed}"
@@ -493,16 +648,18 @@ fn simulated_cluster_stays_safe_and_live_under_faults() {
     let totals = run_seeds(first, count);
     println!(
         "raft sim: {count} seeds in {:.1?}: {} ticks, {} terms with a leader, \
-         {} entries committed, {} applied, {} reads confirmed, {} snapshots installed, \
-         {} crashes",
+         {} entries committed, {} applied, {} reads confirmed ({} on a lease), \
+         {} snapshots installed, {} crashes, {} pauses",
         started.elapsed(),
         totals.ticks,
         totals.terms_with_leader,
         totals.entries_committed,
         totals.entries_applied,
         totals.reads_confirmed,
+        totals.lease_reads,
         totals.snapshots_installed,
-        totals.crashes
+        totals.crashes,
+        totals.pauses
     );
     assert!(totals.entries_committed > count, "the runs made progress");
 }
