@@ -142,15 +142,27 @@ impl CustomerCommand {
     /// under the old id (found by the chaos suite). Kept, it gets the first
     /// answer, and the product DB sees the same sale again.
     pub fn is_read_only(&self) -> bool {
-        matches!(
-            self,
-            CustomerCommand::ClockReading
-                | CustomerCommand::Touch { .. }
-                | CustomerCommand::OwnRating { .. }
-                | CustomerCommand::SellerRating { .. }
-                | CustomerCommand::CartShow { .. }
-                | CustomerCommand::History { .. }
-        )
+        matches!(self, CustomerCommand::ClockReading) || self.is_query()
+    }
+
+    /// True for the commands that only read, behind a session check (a
+    /// bare session check, the ratings, the cart, the history): a replica
+    /// may answer them from its state (`CustomerState::query`).
+    pub fn is_query(&self) -> bool {
+        self.query_session().is_some()
+    }
+
+    /// The session a query checks, and the role it must be of; `None` for
+    /// any command that is not a query.
+    pub fn query_session(&self) -> Option<(Role, &SessionToken)> {
+        match self {
+            CustomerCommand::Touch { role, session } => Some((*role, session)),
+            CustomerCommand::OwnRating { session } => Some((Role::Seller, session)),
+            CustomerCommand::SellerRating { session, .. }
+            | CustomerCommand::CartShow { session }
+            | CustomerCommand::History { session } => Some((Role::Buyer, session)),
+            _ => None,
+        }
     }
 }
 

@@ -14,7 +14,7 @@
 
 use super::command::{CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult};
 use super::session::Sessions;
-use super::state::{no_such_seller, unknown_session, CustomerState};
+use super::state::{no_such_seller, show_cart, unknown_session, CustomerState};
 use crate::market::Role;
 
 /// A query renews its session (by being ordered) once the session's last
@@ -23,33 +23,13 @@ use crate::market::Role;
 pub const SESSION_RENEWAL_SHARE: u64 = 60;
 
 impl CustomerState {
-    /// True for the commands [`CustomerState::query`] may answer.
-    pub fn is_query(command: &CustomerCommand) -> bool {
-        matches!(
-            command,
-            CustomerCommand::Touch { .. }
-                | CustomerCommand::OwnRating { .. }
-                | CustomerCommand::SellerRating { .. }
-                | CustomerCommand::CartShow { .. }
-                | CustomerCommand::History { .. }
-        )
-    }
-
     /// Answers a query from the state as it is, changing nothing; `None`
     /// when it must be ordered after all: it is not a query, or its session
     /// is due to be renewed. The time is the agreed time of the state
     /// (`clock.rs`), never the request's own reading: a query must not
     /// answer differently for a replica whose clock runs ahead.
     pub fn query(&self, request: &CustomerRequest) -> Option<CustomerResult> {
-        use CustomerCommand as Command;
-        let (role, session) = match &request.command {
-            Command::Touch { role, session } => (*role, session),
-            Command::OwnRating { session } => (Role::Seller, session),
-            Command::SellerRating { session, .. }
-            | Command::CartShow { session }
-            | Command::History { session } => (Role::Buyer, session),
-            _ => return None,
-        };
+        let (role, session) = request.command.query_session()?;
         let now_ms = self.clock.now_ms();
         let sessions: &Sessions = match role {
             Role::Seller => &self.seller_sessions,
@@ -72,8 +52,9 @@ impl CustomerState {
         self.session_timeout_ms / SESSION_RENEWAL_SHARE
     }
 
-    /// The answer to a query whose session is live and belongs to `user`.
-    fn answer(&self, command: &CustomerCommand, user: u64) -> CustomerResult {
+    /// The answer to a query whose session is live and belongs to `user`,
+    /// here or, once ordered and the session renewed, in `apply`.
+    pub(super) fn answer(&self, command: &CustomerCommand, user: u64) -> CustomerResult {
         use CustomerCommand as Command;
         let buyer = || {
             self.buyers
@@ -98,9 +79,7 @@ impl CustomerState {
                     .ok_or_else(|| no_such_seller(*seller))?;
                 Ok(CustomerOutcome::Rating(profile.rating))
             }
-            Command::CartShow { .. } => {
-                Ok(CustomerOutcome::Cart(buyer().carts.live.lines().to_vec()))
-            }
+            Command::CartShow { .. } => Ok(show_cart(buyer())),
             Command::History { .. } => Ok(CustomerOutcome::History(buyer().history.clone())),
             _ => Ok(CustomerOutcome::Session { user }),
         }

@@ -153,6 +153,12 @@ impl CustomerState {
     /// Runs one command against the state, without the request log.
     fn execute(&mut self, command: &CustomerCommand, now_ms: u64) -> CustomerResult {
         use CustomerCommand as Command;
+        if let Some((role, session)) = command.query_session() {
+            // A query that is ordered (to renew its session) gets the answer
+            // `query` would give, after the renewal.
+            let user = self.enter(role, session, now_ms)?;
+            return self.answer(command, user);
+        }
         match command {
             Command::ClockReading => Ok(CustomerOutcome::Done),
             Command::CreateAccount {
@@ -167,14 +173,6 @@ impl CustomerState {
                 token,
             } => self.log_in(*role, name, password, token, now_ms),
             Command::Logout { role, session } => self.log_out(*role, session),
-            Command::Touch { role, session } => {
-                let user = self.enter(*role, session, now_ms)?;
-                Ok(CustomerOutcome::Session { user })
-            }
-            Command::OwnRating { session } => self.own_rating(session, now_ms),
-            Command::SellerRating { session, seller } => {
-                self.seller_rating(session, *seller, now_ms)
-            }
             Command::BeginPurchase { session, purchase } => {
                 self.begin_purchase(session, purchase, now_ms)
             }
@@ -194,9 +192,6 @@ impl CustomerState {
                 item,
                 thumb,
             } => self.give_feedback(session, *item, *thumb, now_ms),
-            Command::History { session } => self.with_buyer(session, now_ms, |buyer| {
-                Ok(CustomerOutcome::History(buyer.history.clone()))
-            }),
             Command::CartAdd {
                 session,
                 item,
@@ -216,9 +211,11 @@ impl CustomerState {
             }),
             Command::CartSave { session } => self.with_buyer(session, now_ms, save_cart),
             Command::CartClear { session } => self.changing_cart(session, now_ms, clear_cart),
-            Command::CartShow { session } => {
-                self.with_buyer(session, now_ms, |buyer| Ok(show_cart(buyer)))
-            }
+            Command::Touch { .. }
+            | Command::OwnRating { .. }
+            | Command::SellerRating { .. }
+            | Command::History { .. }
+            | Command::CartShow { .. } => unreachable!("queries are answered above"),
         }
     }
 
@@ -343,34 +340,6 @@ impl CustomerState {
             Some(profile) => profile,
             None => panic!("buyer {buyer} holds a session but has no account"),
         }
-    }
-
-    // Ratings.
-
-    fn own_rating(&mut self, session: &SessionToken, now_ms: u64) -> CustomerResult {
-        let seller = self.enter(Role::Seller, session, now_ms)?;
-        match self.sellers.profile(seller) {
-            Some(profile) => Ok(CustomerOutcome::SellerStanding {
-                rating: profile.rating,
-                items_sold: profile.items_sold,
-            }),
-            None => panic!("seller {seller} holds a session but has no account"),
-        }
-    }
-
-    /// A seller's rating, for a buyer.
-    fn seller_rating(
-        &mut self,
-        session: &SessionToken,
-        seller: SellerId,
-        now_ms: u64,
-    ) -> CustomerResult {
-        self.enter(Role::Buyer, session, now_ms)?;
-        let profile = self
-            .sellers
-            .profile(seller)
-            .ok_or_else(|| no_such_seller(seller))?;
-        Ok(CustomerOutcome::Rating(profile.rating))
     }
 
     // Purchases and feedback.
@@ -521,7 +490,7 @@ impl CustomerState {
 }
 
 /// The cart as a result.
-fn show_cart(buyer: &BuyerProfile) -> CustomerOutcome {
+pub(super) fn show_cart(buyer: &BuyerProfile) -> CustomerOutcome {
     CustomerOutcome::Cart(buyer.carts.live.lines().to_vec())
 }
 

@@ -42,7 +42,7 @@ impl CustomerStamp {
         // A query is answered from the state and never reaches the log
         // (unless it renews a session): its reading moves no agreed time,
         // so it must not hold back this replica's clock readings.
-        if !CustomerState::is_query(&request.command) {
+        if !request.command.is_query() {
             self.last_reading_ms.fetch_max(now_ms, Ordering::Relaxed);
         }
     }

@@ -39,7 +39,7 @@ impl StateMachine for CustomerState {
     }
 
     fn is_query(request: &CustomerRequest) -> bool {
-        CustomerState::is_query(&request.command)
+        request.command.is_query()
     }
 
     fn query(&self, request: &CustomerRequest) -> Option<CustomerResult> {
