@@ -207,7 +207,7 @@ impl Member {
             started_with: (0..members)
                 .map(|index| state.new_group_with.get(index).copied().filter(|n| *n != 0))
                 .collect(),
-            reads: ReadBarrier::new(),
+            reads: ReadBarrier::new(config.members, config.id, config.majority()),
             config,
         };
         if let Some(nonce) = state.recovering {

@@ -33,6 +33,11 @@ pub struct ReadId(pub u64);
 /// Reads waiting at one member, from their arrival to their answer.
 #[derive(Clone, Debug)]
 pub(super) struct ReadBarrier {
+    /// The group's size, this member, and how many answers (its own
+    /// included) complete a round.
+    members: u16,
+    me: MemberId,
+    majority: usize,
     /// The last `ReadId` handed out.
     last_read: u64,
     /// The last round started (answers name it).
@@ -69,9 +74,13 @@ struct Waiting {
 }
 
 impl ReadBarrier {
-    /// No reads.
-    pub(super) fn new() -> ReadBarrier {
+    /// No reads, at member `me` of a group of `members` whose rounds
+    /// complete with `majority` answers.
+    pub(super) fn new(members: u16, me: MemberId, majority: usize) -> ReadBarrier {
         ReadBarrier {
+            members,
+            me,
+            majority,
             last_read: 0,
             last_round: 0,
             queued: Vec::new(),
@@ -100,19 +109,14 @@ impl ReadBarrier {
         self.round.is_none() && !self.queued.is_empty()
     }
 
-    /// Starts a round for the queued reads: `me` answers at once with
-    /// `known`. Returns the round's number, for the question.
-    pub(super) fn start_round(
-        &mut self,
-        members: u16,
-        me: MemberId,
-        known: GlobalSeq,
-        now_tick: u64,
-    ) -> u64 {
+    /// Starts a round for the queued reads: this member answers at once
+    /// with `known` (which completes it in a group of one). Returns the
+    /// round's number, for the question.
+    pub(super) fn start_round(&mut self, known: GlobalSeq, now_tick: u64) -> u64 {
         debug_assert!(self.round.is_none(), "one round at a time");
         self.last_round += 1;
-        let mut answered = vec![false; usize::from(members)];
-        answered[me.index()] = true;
+        let mut answered = vec![false; usize::from(self.members)];
+        answered[self.me.index()] = true;
         self.round = Some(Round {
             number: self.last_round,
             sent_tick: now_tick,
@@ -120,19 +124,14 @@ impl ReadBarrier {
             target: known,
             reads: std::mem::take(&mut self.queued),
         });
+        self.complete_if_majority();
         self.last_round
     }
 
-    /// Counts `from`'s answer to round `number`; once `majority` members
-    /// have answered, the round's reads wait for delivery to reach its
-    /// target. An answer to another round, or a repeated one, is ignored.
-    pub(super) fn on_answer(
-        &mut self,
-        from: MemberId,
-        number: u64,
-        known: GlobalSeq,
-        majority: usize,
-    ) {
+    /// Counts `from`'s answer to round `number`; once a majority has
+    /// answered, the round's reads wait for delivery to reach its target.
+    /// An answer to another round, or a repeated one, is ignored.
+    pub(super) fn on_answer(&mut self, from: MemberId, number: u64, known: GlobalSeq) {
         let Some(round) = self.round.as_mut() else {
             return;
         };
@@ -144,12 +143,12 @@ impl ReadBarrier {
         }
         *answered = true;
         round.target = round.target.max(known);
-        self.complete_if_majority(majority);
+        self.complete_if_majority();
     }
 
-    /// Moves the round out to `waiting` if a majority has answered (at once
-    /// in a group of one).
-    pub(super) fn complete_if_majority(&mut self, majority: usize) {
+    /// Moves the round out to `waiting` if a majority has answered.
+    fn complete_if_majority(&mut self) {
+        let majority = self.majority;
         let complete = self
             .round
             .as_ref()

@@ -58,11 +58,8 @@ impl Member {
         if !self.reads.wants_round() {
             return;
         }
-        let known = self.known_up_to();
-        let (members, me) = (self.config.members, self.config.id);
-        let round = self.reads.start_round(members, me, known, self.now_tick);
-        self.reads.complete_if_majority(self.config.majority());
-        if members > 1 {
+        let round = self.reads.start_round(self.known_up_to(), self.now_tick);
+        if self.config.members > 1 {
             self.send(Destination::All, Body::ReadQuery { round });
         }
     }
@@ -83,8 +80,7 @@ impl Member {
     /// Counts an answer to this member's round; a complete round's reads
     /// then wait for delivery, and the next round may start.
     pub(super) fn on_read_answer(&mut self, from: MemberId, round: u64, known: GlobalSeq) {
-        let majority = self.config.majority();
-        self.reads.on_answer(from, round, known, majority);
+        self.reads.on_answer(from, round, known);
         self.maybe_start_read_round();
         self.release_reads();
     }
