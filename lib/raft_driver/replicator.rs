@@ -12,7 +12,7 @@ use log::info;
 use crate::raft::Role;
 use crate::replication::{
     ApplyQueue, ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
-    Ticker,
+    Ticker, OVERLOADED,
 };
 use crate::transport::{FaultSwitch, UdpTransport};
 
@@ -221,7 +221,7 @@ impl<S: StateMachine> Replicator<S> for RaftReplicator<S> {
             Err(TrySendError::Full(event)) => {
                 count(&self.status.counters.submissions_refused, 1);
                 if let CoreEvent::Propose { reply, .. } | CoreEvent::Read { reply, .. } = event {
-                    reply.fail("the replica is overloaded; retry later");
+                    reply.fail(OVERLOADED);
                 }
             }
             // The core is gone: the event's reply answers as it drops.

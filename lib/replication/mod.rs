@@ -21,6 +21,9 @@ use crate::transport::FaultSwitch;
 pub use apply_queue::{ApplyQueue, ApplyThreadGone, APPLYING_BEHIND};
 pub use ticker::{TickGate, Ticker};
 
+/// Why a replica refuses a request whose thread inbox is full.
+pub const OVERLOADED: &str = "the replica is overloaded; retry later";
+
 /// A deterministic state machine: the same requests in the same order give
 /// the same results and state on every replica. Everything that varies
 /// (time, new ids, tokens) comes inside the request.

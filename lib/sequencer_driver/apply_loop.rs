@@ -27,7 +27,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use log::{debug, error, warn};
 
-use crate::replication::{SnapshotSchedule, StateDigest, StateMachine};
+use crate::replication::{SnapshotSchedule, StateDigest, StateMachine, OVERLOADED};
 use crate::sequencer::{Delivery, GlobalSeq, MemberId, SnapshotPoint};
 use crate::wal::{Snapshot, SnapshotStore, WalResult};
 
@@ -183,7 +183,7 @@ impl<S: StateMachine> ApplyLoop<S> {
             self.core_inbox.try_send(back)
         {
             count(&self.progress.inbox_full_drops);
-            reply.fail("the replica is overloaded; retry later");
+            reply.fail(OVERLOADED);
         }
     }
 

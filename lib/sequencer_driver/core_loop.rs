@@ -18,11 +18,11 @@
 //!    queries whose read barrier is passed; gather the queries the barrier
 //!    gave up on into the next broadcast; pass a `snapshot_needed` to the
 //!    state-transfer thread.
+//! 4. Rewrite the log if it is due, and publish progress for `status()`.
 //!
 //! A query (`StateMachine::is_query`) is not broadcast: `Member::read`
 //! takes it through a read barrier (a round of questions, no log record,
 //! no fsync), and the apply thread answers it from the state.
-//! 4. Rewrite the log if it is due, and publish progress for `status()`.
 //!
 //! A storage failure stops the loop: a member that cannot make its records
 //! durable must not send another message claiming them.

@@ -12,7 +12,7 @@ use log::info;
 
 use crate::replication::{
     ApplyQueue, ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
-    Ticker, ViewSummary,
+    Ticker, ViewSummary, OVERLOADED,
 };
 use crate::transport::{FaultSwitch, UdpTransport};
 
@@ -216,7 +216,7 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
             Err(TrySendError::Full(event)) => {
                 count(&self.progress.inbox_full_drops);
                 if let CoreEvent::Broadcast { reply, .. } | CoreEvent::Read { reply, .. } = event {
-                    reply.fail("the replica is overloaded; retry later");
+                    reply.fail(OVERLOADED);
                 }
             }
             // The core is gone: the event's reply answers as it drops.

@@ -66,7 +66,7 @@ impl StateMachine for Toy {
                 self.answered.insert(*id, result.clone());
                 result
             }
-            ToyRequest::Read { key } => ToyResult::Value(*self.counters.get(key).unwrap_or(&0)),
+            ToyRequest::Read { key } => self.value(key),
             ToyRequest::Dump => ToyResult::Dump(encode(self)),
         }
     }
@@ -83,9 +83,7 @@ impl StateMachine for Toy {
 
     fn query(&self, request: &ToyRequest) -> Option<ToyResult> {
         match request {
-            ToyRequest::Read { key } => {
-                Some(ToyResult::Value(*self.counters.get(key).unwrap_or(&0)))
-            }
+            ToyRequest::Read { key } => Some(self.value(key)),
             _ => None,
         }
     }
@@ -97,6 +95,13 @@ impl StateMachine for Toy {
 
     fn restore(bytes: &[u8]) -> Result<Toy, String> {
         serde_json::from_slice(bytes).map_err(|error| error.to_string())
+    }
+}
+
+impl Toy {
+    /// Counter `key`'s value (0 if never added to).
+    fn value(&self, key: &str) -> ToyResult {
+        ToyResult::Value(*self.counters.get(key).unwrap_or(&0))
     }
 }
 
