@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::capacity::account_bytes;
 use crate::market::{validate_name, validate_password, MarketError, Role};
 
 /// One account.
@@ -83,6 +84,19 @@ impl<P: Default> Accounts<P> {
         self.accounts
             .get_mut(index)
             .map(|account| &mut account.profile)
+    }
+
+    /// What the accounts are charged, profiles apart (`capacity.rs`).
+    pub(super) fn bytes(&self) -> u64 {
+        self.accounts
+            .iter()
+            .map(|account| account_bytes(&account.name, &account.password))
+            .sum()
+    }
+
+    /// Every profile, to change.
+    pub(super) fn profiles_mut(&mut self) -> impl Iterator<Item = &mut P> + '_ {
+        self.accounts.iter_mut().map(|account| &mut account.profile)
     }
 
     /// Every profile with its id, in id order.

@@ -164,6 +164,14 @@ impl Carts {
         }
     }
 
+    /// Twice the lines of the larger cart: at least what both hold, and
+    /// what they may hold after a save or a revert, which copy one cart
+    /// over the other. So only `add` ever raises it (by 2 at most), and
+    /// the state's size is checked before an add alone (`capacity.rs`).
+    pub(super) fn lines_bound(&self) -> usize {
+        2 * self.live.lines().len().max(self.saved.lines().len())
+    }
+
     /// Drops unsaved changes: the live cart becomes the saved one.
     pub(super) fn revert_to_saved(&mut self) {
         self.live = self.saved.clone();

@@ -11,6 +11,7 @@
 //! with structured keys are written to JSON snapshots.
 
 mod account;
+mod capacity;
 mod cart;
 mod clock;
 mod command;
@@ -28,4 +29,5 @@ pub use command::{
 };
 pub use query::SESSION_RENEWAL_SHARE;
 pub use session::SESSION_TOKEN_CHARS_MAX;
+pub use capacity::STATE_FIXED_BYTES;
 pub use state::CustomerState;

@@ -44,6 +44,27 @@ pub(super) struct BuyerProfile {
     /// snapshots).
     #[serde(default)]
     purchase_under_way: Option<CartHold>,
+    /// Lines over the whole history (a count kept beside it, so the
+    /// state's size is known without reading the history; not stored:
+    /// `recount` makes it from the history after a restore).
+    #[serde(skip)]
+    purchased_lines: u64,
+}
+
+/// How much of each part a buyer's profile holds (`capacity.rs` charges
+/// them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Footprint {
+    /// Lines the live and the saved cart may hold (`Carts::lines_bound`).
+    pub(super) cart_lines: u64,
+    /// Completed purchases.
+    pub(super) purchases: u64,
+    /// Lines over every completed purchase.
+    pub(super) purchased_lines: u64,
+    /// Distinct items ever bought.
+    pub(super) bought_items: u64,
+    /// The lines a purchase under way holds, if one does.
+    pub(super) held_lines: Option<u64>,
 }
 
 /// A purchase holding the buyer's cart: no other command changes the cart
@@ -52,6 +73,14 @@ pub(super) struct BuyerProfile {
 struct CartHold {
     purchase: RequestId,
     until_ms: u64,
+    /// The lines the cart held when the purchase began: what its last step
+    /// may add to the history (absent in older snapshots: a whole cart).
+    #[serde(default = "cart_lines_max")]
+    lines: u64,
+}
+
+fn cart_lines_max() -> u64 {
+    limits::CART_LINES_MAX as u64
 }
 
 /// An item a buyer bought.
@@ -64,6 +93,33 @@ struct BoughtItem {
 }
 
 impl BuyerProfile {
+    /// How much of each part the profile holds.
+    pub(super) fn footprint(&self) -> Footprint {
+        Footprint {
+            cart_lines: self.carts.lines_bound() as u64,
+            purchases: self.history.len() as u64,
+            purchased_lines: self.purchased_lines,
+            bought_items: self.bought.len() as u64,
+            held_lines: self.purchase_under_way.as_ref().map(|hold| hold.lines),
+        }
+    }
+
+    /// Empties both carts and drops the purchase under way.
+    #[cfg(test)]
+    pub(super) fn forget_carts_for_tests(&mut self) {
+        self.carts.clear();
+        self.purchase_under_way = None;
+    }
+
+    /// Counts the history's lines again (after a restore).
+    pub(super) fn recount(&mut self) {
+        self.purchased_lines = self
+            .history
+            .iter()
+            .map(|record| record.lines.len() as u64)
+            .sum();
+    }
+
     /// Refuses a change of the cart while a purchase other than
     /// `purchase` holds it.
     pub(super) fn check_cart_free(
@@ -87,6 +143,7 @@ impl BuyerProfile {
         self.purchase_under_way = Some(CartHold {
             purchase: purchase.clone(),
             until_ms: now_ms.saturating_add(limits::PURCHASE_HOLD_MS),
+            lines: self.carts.live.lines().len() as u64,
         });
     }
 
@@ -119,6 +176,7 @@ impl BuyerProfile {
         }
         let bought = record.lines.iter().map(|line| (line.item, line.quantity));
         self.carts.take_bought(bought);
+        self.purchased_lines += record.lines.len() as u64;
         self.history.push(record);
         self.history.len() - 1
     }

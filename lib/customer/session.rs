@@ -48,6 +48,11 @@ pub(super) struct Sessions {
 }
 
 impl Sessions {
+    /// Live sessions.
+    pub(super) fn len(&self) -> usize {
+        self.by_token.len()
+    }
+
     /// True when `token` names a live session.
     pub(super) fn contains(&self, token: &SessionToken) -> bool {
         self.by_token.contains_key(token)

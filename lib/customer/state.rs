@@ -42,6 +42,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::account::Accounts;
+use super::capacity::{self, Usage};
 use super::clock::AgreedClock;
 use super::command::{
     CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult, PurchaseRecord,
@@ -73,6 +74,18 @@ pub struct CustomerState {
     /// The time the replicas agree on (absent from older snapshots).
     #[serde(default)]
     pub(super) clock: AgreedClock,
+    /// What the accounts and the buyers' profiles are charged
+    /// (`capacity.rs`). Not stored: a restored state has none until its
+    /// first write that needs it counts it afresh (`counted_usage`).
+    #[serde(skip)]
+    usage: Option<Usage>,
+    /// `CUSTOMER_STATE_BYTES_MAX`, but for tests, which fill a smaller one.
+    #[serde(skip, default = "state_bytes_max")]
+    bytes_max: u64,
+}
+
+fn state_bytes_max() -> u64 {
+    limits::CUSTOMER_STATE_BYTES_MAX
 }
 
 /// Where a completed purchase's record is.
@@ -103,7 +116,41 @@ impl CustomerState {
             purchases: BTreeMap::new(),
             requests: RequestLog::new(),
             clock: AgreedClock::default(),
+            usage: Some(Usage::default()),
+            bytes_max: state_bytes_max(),
         }
+    }
+
+    /// What the accounts and profiles are charged, counted afresh if this
+    /// state was restored and has not counted them yet.
+    fn counted_usage(&mut self) -> &Usage {
+        self.usage.get_or_insert_with(|| {
+            for profile in self.buyers.profiles_mut() {
+                profile.recount();
+            }
+            let mut usage = Usage::default();
+            usage.add(self.sellers.bytes() + self.buyers.bytes());
+            for profile in self.buyers.profiles_mut() {
+                usage.add(capacity::buyer_bytes(profile));
+            }
+            usage
+        })
+    }
+
+    /// What the state is charged (`capacity.rs`), the request log apart
+    /// (it keeps within its own limit by forgetting its oldest results).
+    pub fn charged_bytes(&mut self) -> u64 {
+        let sessions = (self.seller_sessions.len() + self.buyer_sessions.len()) as u64;
+        self.counted_usage().bytes() + sessions * capacity::SESSION_BYTES
+    }
+
+    /// Refuses a write that may add up to `growth` bytes when they would
+    /// take the state past `CUSTOMER_STATE_BYTES_MAX`.
+    fn check_room(&mut self, growth: u64, what: &str) -> Result<(), MarketError> {
+        if self.charged_bytes().saturating_add(growth) > self.bytes_max {
+            return Err(capacity::full(what));
+        }
+        Ok(())
     }
 
     /// Applies one request and returns its result.
@@ -182,9 +229,7 @@ impl CustomerState {
                 lines,
             } => self.complete_purchase(*buyer, purchase, lines, now_ms),
             Command::AbortPurchase { buyer, purchase } => {
-                if let Some(profile) = self.buyers.profile_mut(*buyer) {
-                    profile.release_cart(purchase);
-                }
+                self.change_buyer(*buyer, |profile| profile.release_cart(purchase));
                 Ok(CustomerOutcome::Done)
             }
             Command::Feedback {
@@ -197,10 +242,14 @@ impl CustomerState {
                 item,
                 quantity,
                 available,
-            } => self.changing_cart(session, now_ms, |buyer| {
-                buyer.carts.live.add(*item, *quantity, *available)?;
-                Ok(show_cart(buyer))
-            }),
+            } => {
+                // A new line raises the carts' charge by two lines at most.
+                self.check_room(2 * capacity::CART_LINE_BYTES, "adding to the cart")?;
+                self.changing_cart(session, now_ms, |buyer| {
+                    buyer.carts.live.add(*item, *quantity, *available)?;
+                    Ok(show_cart(buyer))
+                })
+            }
             Command::CartRemove {
                 session,
                 item,
@@ -222,10 +271,16 @@ impl CustomerState {
     // Accounts and sessions.
 
     fn create_account(&mut self, role: Role, name: &str, password: &str) -> CustomerResult {
+        let bytes = capacity::account_bytes(name, password);
+        self.check_room(bytes, "a new account")?;
         let id = match role {
             Role::Seller => self.sellers.create(name, password)?,
             Role::Buyer => self.buyers.create(name, password)?,
         };
+        // A new profile is empty: charged nothing beyond the account.
+        if let Some(usage) = &mut self.usage {
+            usage.add(bytes);
+        }
         Ok(CustomerOutcome::AccountCreated { id })
     }
 
@@ -250,6 +305,7 @@ impl CustomerState {
                 "session token already in use".to_string(),
             ));
         }
+        self.check_room(capacity::SESSION_BYTES, "a new session")?;
         self.sessions_mut(role).open(token.clone(), user, now_ms);
         Ok(CustomerOutcome::LoggedIn {
             session: token.clone(),
@@ -281,7 +337,7 @@ impl CustomerState {
     /// last session ends, the unsaved changes to the cart are dropped.
     fn settle_ended_session(&mut self, role: Role, ended: EndedSession) {
         if role == Role::Buyer && ended.was_users_last {
-            self.session_buyer(ended.user).carts.revert_to_saved();
+            self.change_session_buyer(ended.user, |buyer| buyer.carts.revert_to_saved());
         }
     }
 
@@ -313,7 +369,7 @@ impl CustomerState {
         action: impl FnOnce(&mut BuyerProfile) -> CustomerResult,
     ) -> CustomerResult {
         let buyer = self.enter(Role::Buyer, session, now_ms)?;
-        action(self.session_buyer(buyer))
+        self.change_session_buyer(buyer, action)
     }
 
     /// Runs `action`, a change of the live cart, for the buyer holding
@@ -330,14 +386,37 @@ impl CustomerState {
         })
     }
 
-    /// The profile of a buyer who holds a session.
+    /// Runs `change` on `buyer`'s profile, if the buyer exists, and counts
+    /// what it adds or frees: every change of a buyer's profile goes
+    /// through here.
+    fn change_buyer<T>(
+        &mut self,
+        buyer: BuyerId,
+        change: impl FnOnce(&mut BuyerProfile) -> T,
+    ) -> Option<T> {
+        let profile = self.buyers.profile_mut(buyer)?;
+        let Some(usage) = &mut self.usage else {
+            // Not counted yet: counting will see the change.
+            return Some(change(profile));
+        };
+        let before = capacity::buyer_bytes(profile);
+        let outcome = change(profile);
+        usage.replace(before, capacity::buyer_bytes(profile));
+        Some(outcome)
+    }
+
+    /// `change_buyer` for a buyer who holds a session.
     ///
     /// # Panics
     /// If the buyer has no account: sessions open only for existing
     /// accounts, and accounts are never deleted.
-    fn session_buyer(&mut self, buyer: BuyerId) -> &mut BuyerProfile {
-        match self.buyers.profile_mut(buyer) {
-            Some(profile) => profile,
+    fn change_session_buyer<T>(
+        &mut self,
+        buyer: BuyerId,
+        change: impl FnOnce(&mut BuyerProfile) -> T,
+    ) -> T {
+        match self.change_buyer(buyer, change) {
+            Some(outcome) => outcome,
             None => panic!("buyer {buyer} holds a session but has no account"),
         }
     }
@@ -357,15 +436,22 @@ impl CustomerState {
         if let Some(record) = self.completed_record(buyer, purchase)? {
             return Ok(CustomerOutcome::Purchased(record));
         }
-        let profile = self.session_buyer(buyer);
-        profile.check_cart_free(Some(purchase), now_ms)?;
-        if profile.carts.live.is_empty() {
-            return Err(MarketError::invalid("cart is empty"));
-        }
-        profile.hold_cart(purchase, now_ms);
-        Ok(CustomerOutcome::PurchaseStarted {
-            buyer,
-            lines: profile.carts.live.lines().to_vec(),
+        // The purchase's last step follows a sale and may not be refused,
+        // so the room for its record is taken now (the hold is charged it).
+        self.check_room(
+            capacity::CART_HOLD_BYTES + capacity::purchase_bytes_max(limits::CART_LINES_MAX as u64),
+            "a new purchase",
+        )?;
+        self.change_session_buyer(buyer, |profile| {
+            profile.check_cart_free(Some(purchase), now_ms)?;
+            if profile.carts.live.is_empty() {
+                return Err(MarketError::invalid("cart is empty"));
+            }
+            profile.hold_cart(purchase, now_ms);
+            Ok(CustomerOutcome::PurchaseStarted {
+                buyer,
+                lines: profile.carts.live.lines().to_vec(),
+            })
         })
     }
 
@@ -384,17 +470,20 @@ impl CustomerState {
             return Ok(CustomerOutcome::Purchased(record));
         }
         check_purchased_lines(lines)?;
-        let profile = self
-            .buyers
-            .profile_mut(buyer)
-            .ok_or_else(|| no_such_buyer(buyer))?;
         let record = PurchaseRecord {
             purchase: purchase.clone(),
             at_ms: now_ms,
             lines: lines.to_vec(),
         };
-        let history_index = profile.record_purchase(record.clone());
-        profile.release_cart(purchase);
+        // Not checked for room: the sale is done. Its room was taken by its
+        // first step, whose hold is released here.
+        let history_index = self
+            .change_buyer(buyer, |profile| {
+                let history_index = profile.record_purchase(record.clone());
+                profile.release_cart(purchase);
+                history_index
+            })
+            .ok_or_else(|| no_such_buyer(buyer))?;
         self.purchases.insert(
             purchase.clone(),
             CompletedPurchase {
@@ -446,7 +535,8 @@ impl CustomerState {
         now_ms: u64,
     ) -> CustomerResult {
         let buyer = self.enter(Role::Buyer, session, now_ms)?;
-        let seller = self.session_buyer(buyer).record_feedback(item, thumb)?;
+        let seller =
+            self.change_session_buyer(buyer, |profile| profile.record_feedback(item, thumb))?;
         // As for sales, a seller this DB does not know has no count to keep.
         if let Some(profile) = self.sellers.profile_mut(seller) {
             profile.rating.add(thumb);
@@ -454,9 +544,24 @@ impl CustomerState {
         Ok(CustomerOutcome::FeedbackRecorded { seller })
     }
 
+    /// Empties `buyer`'s carts and ends the purchase under way, outside
+    /// any command (to measure a purchase's record alone).
+    #[cfg(test)]
+    pub(super) fn clear_carts_for_tests(&mut self, buyer: BuyerId) {
+        self.change_session_buyer(buyer, |profile| profile.forget_carts_for_tests());
+    }
+
+    /// Makes the state full at `bytes_max` bytes instead of at
+    /// `CUSTOMER_STATE_BYTES_MAX` (tests fill a small one).
+    #[cfg(test)]
+    pub(super) fn limit_to(&mut self, bytes_max: u64) {
+        self.bytes_max = bytes_max;
+    }
+
     /// Checks every invariant that ties the parts of the state together.
     #[cfg(test)]
     pub(super) fn assert_invariants(&self) {
+        self.assert_counted();
         self.seller_sessions.assert_consistent();
         self.buyer_sessions.assert_consistent();
         for seller in self.seller_sessions.users() {
@@ -486,6 +591,29 @@ impl CustomerState {
                 .and_then(|profile| profile.history.get(completed.history_index));
             assert_eq!(record.map(|record| &record.purchase), Some(purchase));
         }
+    }
+}
+
+#[cfg(test)]
+impl CustomerState {
+    /// The charge kept as the state changed equals one counted afresh, and
+    /// bounds the state's encoding (the request log apart, which bounds
+    /// its own).
+    fn assert_counted(&self) {
+        let Some(usage) = &self.usage else {
+            return;
+        };
+        let mut fresh = self.clone();
+        fresh.usage = None;
+        let fresh_usage = fresh.counted_usage().clone();
+        assert_eq!(usage, &fresh_usage, "charge kept apart from a fresh count");
+        let encoded = serde_json::to_vec(self).expect("a state encodes").len() as u64;
+        let sessions = (self.seller_sessions.len() + self.buyer_sessions.len()) as u64;
+        let charged = usage.bytes() + sessions * capacity::SESSION_BYTES + self.requests.bytes();
+        assert!(
+            encoded <= charged + capacity::STATE_FIXED_BYTES,
+            "a state of {encoded} bytes was charged {charged}"
+        );
     }
 }
 

@@ -1684,3 +1684,238 @@ fn a_query_on_an_idle_session_is_refused_at_the_agreed_time() {
     let refused = replica.query(show).expect("answered");
     assert!(is_unauthenticated(&refused), "{refused:?}");
 }
+
+// Capacity: what the state is charged, and the writes refused when full.
+
+/// The longest name the limits allow, of characters JSON writes at their
+/// widest: 4-byte characters and quotes (escaped to two bytes).
+fn widest_name(tag: u64) -> String {
+    let mut name: String = format!("{tag}\"");
+    while name.chars().count() < limits::NAME_CHARS_MAX {
+        name.push('𝄞');
+    }
+    name
+}
+
+/// The charge bounds the encoding (checked after every request by
+/// `assert_invariants`, with the kept charge equal to a fresh count) over
+/// random work with the widest values the limits allow: names, passwords,
+/// tokens and purchase ids at their longest, full carts, saved carts,
+/// purchases of many lines, feedback, logouts and expiries.
+#[test]
+fn the_charge_bounds_the_snapshot_over_random_work_with_the_widest_values() {
+    for seed in 0..20 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut replica = Replica::new();
+        let password = "\"𝄞".repeat(limits::PASSWORD_CHARS_MAX / 2);
+        let mut sessions: Vec<(u64, SessionToken)> = Vec::new();
+        for step in 0..300u64 {
+            replica.at(step * 50);
+            match rng.gen_range(0..8) {
+                0 => {
+                    let name = widest_name(step);
+                    let created = replica.run(Command::CreateAccount {
+                        role: Role::Buyer,
+                        name: name.clone(),
+                        password: password.clone(),
+                    });
+                    let Ok(Outcome::AccountCreated { id }) = created else {
+                        panic!("seed {seed}: {created:?}");
+                    };
+                    let token = SessionToken(format!("{step:064}"));
+                    let login = replica.run(Command::Login {
+                        role: Role::Buyer,
+                        name,
+                        password: password.clone(),
+                        token: token.clone(),
+                    });
+                    assert!(login.is_ok(), "seed {seed}: {login:?}");
+                    sessions.push((id, token));
+                }
+                _ if sessions.is_empty() => {}
+                1 | 2 => {
+                    let (_, session) = &sessions[rng.gen_range(0..sessions.len())];
+                    let session = session.clone();
+                    let _ = replica.add(&session, rng.gen_range(1..150), 1);
+                }
+                3 => {
+                    let (_, session) = &sessions[rng.gen_range(0..sessions.len())];
+                    let session = session.clone();
+                    let _ = replica.save(&session);
+                }
+                4 | 5 => {
+                    let (buyer, session) = sessions[rng.gen_range(0..sessions.len())].clone();
+                    let purchase = format!("{step}\"{}", "p".repeat(60));
+                    if let Ok(Outcome::PurchaseStarted { lines, .. }) =
+                        replica.begin(&session, &purchase)
+                    {
+                        let sold = lines
+                            .iter()
+                            .map(|cart_line| PurchasedLine {
+                                name: widest_name(cart_line.item.number),
+                                ..line(cart_line.item.number, 1, cart_line.quantity)
+                            })
+                            .collect();
+                        let done = replica.complete(buyer, &purchase, sold);
+                        assert!(done.is_ok(), "seed {seed}: {done:?}");
+                        let _ = replica.feedback(&session, lines[0].item.number, Thumb::Up);
+                    }
+                }
+                6 => {
+                    let (_, session) = sessions.swap_remove(rng.gen_range(0..sessions.len()));
+                    let _ = replica.log_out(Role::Buyer, &session);
+                }
+                _ => {
+                    // Past the session timeout: every session ends, and
+                    // the carts go back to the saved ones.
+                    replica.at(step * 50 + TIMEOUT_MS);
+                    let _ = replica.run(Command::ClockReading);
+                    sessions.clear();
+                }
+            }
+        }
+    }
+}
+
+/// A full customer DB refuses what would grow it (a new account, a new
+/// session, a cart line, a new purchase) with `Full`, changing nothing,
+/// and still serves everything else: reads, removals, and the last step
+/// of a purchase begun before it filled, whose room its first step took.
+#[test]
+fn a_full_customer_db_refuses_growth_and_completes_purchases_under_way() {
+    let mut replica = Replica::new();
+    let (buyer, session) = replica.buyer("ann");
+    replica.add(&session, 1, 2).expect("in stock");
+    let begun = replica.begin(&session, "buy-1");
+    assert!(
+        matches!(begun, Ok(Outcome::PurchaseStarted { .. })),
+        "{begun:?}"
+    );
+    let (_, other) = replica.buyer("bob");
+    replica.add(&other, 2, 1).expect("in stock");
+
+    // Full: less room than one more cart line.
+    let charged = replica.state.charged_bytes();
+    replica.state.limit_to(charged + 1);
+    let before = serde_json::to_value(&replica.state).unwrap();
+    let full = |result: CustomerResult| matches!(result, Err(MarketError::Full(_)));
+    let create = replica.run(Command::CreateAccount {
+        role: Role::Seller,
+        name: "cy".into(),
+        password: PASSWORD.into(),
+    });
+    assert!(full(create.clone()), "{create:?}");
+    let login = replica.run(Command::Login {
+        role: Role::Buyer,
+        name: "ann".into(),
+        password: PASSWORD.into(),
+        token: SessionToken("another".into()),
+    });
+    assert!(full(login.clone()), "{login:?}");
+    let add = replica.add(&other, 3, 1);
+    assert!(full(add.clone()), "{add:?}");
+    let begin = replica.begin(&other, "buy-2");
+    assert!(full(begin.clone()), "{begin:?}");
+    let mut after = serde_json::to_value(&replica.state).unwrap();
+    // Only the request log has changed: it keeps each refusal for retries.
+    after["requests"] = before["requests"].clone();
+    assert_eq!(before, after, "a refused write changed the state");
+
+    assert_eq!(replica.cart(&other), [(2, 1)]);
+    replica.remove(&other, 2, 1).expect("a removal frees room");
+    let completed = replica.complete(buyer, "buy-1", vec![line(1, 1, 2)]);
+    assert!(
+        matches!(completed, Ok(Outcome::Purchased(_))),
+        "{completed:?}"
+    );
+    assert_eq!(replica.history(&session), ["buy-1"]);
+}
+
+/// The state's encoding without the request log (which is charged apart).
+fn encoded_without_requests(state: &CustomerState) -> u64 {
+    let mut value = serde_json::to_value(state).expect("a state encodes");
+    value["requests"] = serde_json::Value::Null;
+    serde_json::to_vec(&value).expect("a value encodes").len() as u64
+}
+
+/// Each part's charge bounds what one such part at its widest adds to the
+/// snapshot: an account, a session, a cart line, a purchase of a full cart
+/// with the items it adds to what may be rated.
+#[test]
+fn each_charge_bounds_what_its_part_adds_to_the_snapshot() {
+    use super::capacity::{account_bytes, purchase_bytes_max, CART_LINE_BYTES, SESSION_BYTES};
+    let mut replica = Replica::new();
+    let name = widest_name(7);
+    let password = "\"𝄞".repeat(limits::PASSWORD_CHARS_MAX / 2);
+    let grew = |replica: &mut Replica, command: CustomerCommand| {
+        let before = encoded_without_requests(&replica.state);
+        let result = replica.run(command);
+        assert!(result.is_ok(), "{result:?}");
+        encoded_without_requests(&replica.state) - before
+    };
+    let account = grew(
+        &mut replica,
+        Command::CreateAccount {
+            role: Role::Buyer,
+            name: name.clone(),
+            password: password.clone(),
+        },
+    );
+    assert!(
+        account <= account_bytes(&name, &password),
+        "account: {account}"
+    );
+    let token = SessionToken("t".repeat(super::session::SESSION_TOKEN_CHARS_MAX));
+    let session = grew(
+        &mut replica,
+        Command::Login {
+            role: Role::Buyer,
+            name,
+            password,
+            token: token.clone(),
+        },
+    );
+    assert!(session <= SESSION_BYTES, "session: {session}");
+    let mut widest_line = 0;
+    for number in 0..limits::CART_LINES_MAX as u64 {
+        let line = grew(
+            &mut replica,
+            Command::CartAdd {
+                session: token.clone(),
+                item: ItemId {
+                    category: Category::new(limits::CATEGORY_MAX.into()).unwrap(),
+                    number: u64::MAX - number,
+                },
+                quantity: limits::QUANTITY_MAX,
+                available: limits::QUANTITY_MAX,
+            },
+        );
+        widest_line = widest_line.max(line);
+    }
+    assert!(widest_line <= CART_LINE_BYTES, "cart line: {widest_line}");
+    let purchase = format!("{}\"", "p".repeat(limits::REQUEST_ID_CHARS_MAX - 1));
+    let Ok(Outcome::PurchaseStarted { buyer, lines }) = replica.begin(&token, &purchase) else {
+        panic!("the purchase did not begin");
+    };
+    let sold: Vec<PurchasedLine> = lines
+        .iter()
+        .map(|cart_line| PurchasedLine {
+            item: cart_line.item,
+            name: widest_name(1),
+            quantity: cart_line.quantity,
+            price: Price::from_cents(limits::PRICE_CENTS_MAX).unwrap(),
+            seller: u64::MAX,
+        })
+        .collect();
+    // The purchase empties the carts; what it adds is measured against a
+    // state whose carts are empty too.
+    let mut emptied = replica.state.clone();
+    emptied.clear_carts_for_tests(buyer);
+    let before = encoded_without_requests(&emptied);
+    let completed = replica.complete(buyer, &purchase, sold);
+    assert!(completed.is_ok(), "{completed:?}");
+    let added = encoded_without_requests(&replica.state) - before;
+    let charge = purchase_bytes_max(limits::CART_LINES_MAX as u64);
+    assert!(added <= charge, "purchase: {added} > {charge}");
+    println!("account {account}, session {session}, cart line {widest_line}, purchase {added}");
+}

@@ -28,6 +28,10 @@ pub enum MarketError {
     CardDeclined(String),
     /// A backend could not be reached or did not answer in time.
     Unavailable(String),
+    /// The database holds as much as its limit allows: the write would
+    /// take it past (`limits::CUSTOMER_STATE_BYTES_MAX`,
+    /// `limits::PRODUCT_STATE_BYTES_MAX`). Nothing was changed.
+    Full(String),
 }
 
 impl MarketError {
@@ -43,6 +47,7 @@ impl MarketError {
             MarketError::InsufficientStock { .. } => "insufficient_stock",
             MarketError::CardDeclined(_) => "card_declined",
             MarketError::Unavailable(_) => "unavailable",
+            MarketError::Full(_) => "full",
         }
     }
 
@@ -61,7 +66,8 @@ impl fmt::Display for MarketError {
             | MarketError::NotFound(m)
             | MarketError::Conflict(m)
             | MarketError::CardDeclined(m)
-            | MarketError::Unavailable(m) => f.write_str(m),
+            | MarketError::Unavailable(m)
+            | MarketError::Full(m) => f.write_str(m),
             MarketError::InsufficientStock {
                 item,
                 available,

@@ -64,6 +64,22 @@ pub mod limits {
     pub const PURCHASE_HOLD_MS: u64 = 30_000;
     /// Results of this many recent requests are kept for exactly-once retries.
     pub const REQUEST_LOG_ENTRIES_MAX: usize = 100_000;
+    /// ... and at most this many bytes of them, as a snapshot holds them: a
+    /// purchase's result and fingerprint hold up to `CART_LINES_MAX` lines
+    /// (some 20 KB), so the count alone would allow gigabytes.
+    pub const REQUEST_LOG_BYTES_MAX: u64 = 64 * 1024 * 1024;
+    /// The customer DB refuses a write that would take its state past this
+    /// many bytes as a snapshot holds them (`customer/capacity.rs` counts
+    /// them), with `MarketError::Full`. About 1 GiB of memory per replica
+    /// at the limit; a million accounts with short names take about a
+    /// fifth of it. `rpc/machines.rs` checks that a state at the limit fits
+    /// in a snapshot and a state transfer.
+    pub const CUSTOMER_STATE_BYTES_MAX: u64 = 512 * 1024 * 1024;
+    /// The product DB refuses a new item that would take its items past
+    /// this many bytes as a snapshot holds them, with `MarketError::Full`
+    /// (as it refuses one past `product::ITEMS_MAX`). A million items with
+    /// short names and keywords take about two thirds of it.
+    pub const PRODUCT_STATE_BYTES_MAX: u64 = 512 * 1024 * 1024;
     /// Items in one page of a search or a seller's list when the caller
     /// names no `limit`: a page a person reads, and what the clients show.
     /// Lists shorter than this look exactly as they did before paging.

@@ -28,13 +28,17 @@ use super::{MarketError, RequestId};
     from = "StoredRequestLog<O>",
     bound(
         serialize = "O: Clone + Serialize",
-        deserialize = "O: Clone + Deserialize<'de>"
+        deserialize = "O: Clone + Serialize + Deserialize<'de>"
     )
 )]
 pub struct RequestLog<O> {
     results: HashMap<RequestId, (String, O)>,
     order: VecDeque<RequestId>,
     capacity: usize,
+    /// What the kept entries take in a snapshot, at most (`entry_bytes`).
+    bytes: u64,
+    /// Eviction starts before `bytes` would pass this.
+    bytes_max: u64,
 }
 
 /// What the log says about a request.
@@ -60,7 +64,7 @@ struct StoredRequestLog<O> {
     fingerprints: Vec<String>,
 }
 
-impl<O: Clone> From<RequestLog<O>> for StoredRequestLog<O> {
+impl<O: Clone + Serialize> From<RequestLog<O>> for StoredRequestLog<O> {
     fn from(mut log: RequestLog<O>) -> Self {
         let (entries, fingerprints) = log
             .order
@@ -79,7 +83,7 @@ impl<O: Clone> From<RequestLog<O>> for StoredRequestLog<O> {
     }
 }
 
-impl<O: Clone> From<StoredRequestLog<O>> for RequestLog<O> {
+impl<O: Clone + Serialize> From<StoredRequestLog<O>> for RequestLog<O> {
     fn from(stored: StoredRequestLog<O>) -> Self {
         let mut log = RequestLog::with_capacity(stored.capacity.max(1));
         let mut fingerprints = stored.fingerprints.into_iter();
@@ -90,19 +94,28 @@ impl<O: Clone> From<StoredRequestLog<O>> for RequestLog<O> {
     }
 }
 
-impl<O: Clone> RequestLog<O> {
-    /// A log keeping the last `REQUEST_LOG_ENTRIES_MAX` results.
+impl<O: Clone + Serialize> RequestLog<O> {
+    /// A log keeping the last `REQUEST_LOG_ENTRIES_MAX` results, and fewer
+    /// when they would take more than `REQUEST_LOG_BYTES_MAX`.
     pub fn new() -> Self {
         Self::with_capacity(limits::REQUEST_LOG_ENTRIES_MAX)
     }
 
-    /// A log keeping the last `capacity` results (tests use small ones).
+    /// A log keeping the last `capacity` results (tests use small ones),
+    /// within `REQUEST_LOG_BYTES_MAX`.
     pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_limits(capacity, limits::REQUEST_LOG_BYTES_MAX)
+    }
+
+    /// A log keeping the last `capacity` results within `bytes_max`.
+    pub fn with_limits(capacity: usize, bytes_max: u64) -> Self {
         assert!(capacity > 0, "a request log must keep at least one result");
         RequestLog {
             results: HashMap::new(),
             order: VecDeque::new(),
             capacity,
+            bytes: 0,
+            bytes_max,
         }
     }
 
@@ -119,18 +132,35 @@ impl<O: Clone> RequestLog<O> {
     }
 
     /// Records the result of `id` (made by a request with `fingerprint`),
-    /// evicting the oldest when full. Recording an id twice keeps the first.
+    /// evicting the oldest while the log is full, by count or by bytes.
+    /// Recording an id twice keeps the first.
     pub fn record(&mut self, id: RequestId, fingerprint: String, result: O) {
         if self.results.contains_key(&id) {
             return;
         }
-        if self.order.len() == self.capacity {
-            if let Some(oldest) = self.order.pop_front() {
-                self.results.remove(&oldest);
-            }
+        let bytes = entry_bytes(&id, &fingerprint, &result);
+        while self.order.len() >= self.capacity
+            || (!self.order.is_empty() && self.bytes + bytes > self.bytes_max)
+        {
+            self.evict_oldest();
         }
+        self.bytes += bytes;
         self.order.push_back(id.clone());
         self.results.insert(id, (fingerprint, result));
+    }
+
+    fn evict_oldest(&mut self) {
+        let Some(oldest) = self.order.pop_front() else {
+            return;
+        };
+        if let Some((fingerprint, result)) = self.results.remove(&oldest) {
+            self.bytes -= entry_bytes(&oldest, &fingerprint, &result);
+        }
+    }
+
+    /// What the kept entries take in a snapshot, at most.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 
     /// Number of results kept.
@@ -144,7 +174,24 @@ impl<O: Clone> RequestLog<O> {
     }
 }
 
-impl<O: Clone> Default for RequestLog<O> {
+/// What one entry takes in a snapshot, at most: its id, fingerprint and
+/// result as JSON, and the punctuation around them. Computed the same way on
+/// every replica from the entry alone, so every replica evicts alike.
+fn entry_bytes<O: Serialize>(id: &RequestId, fingerprint: &str, result: &O) -> u64 {
+    let result_bytes = serde_json::to_vec(result).map_or(0, |json| json.len());
+    // Each string is written with its quotes, and escaped at most 2 bytes
+    // per byte: an id is printable ASCII, and a fingerprint is JSON text,
+    // which holds no control character to escape, only quotes and
+    // backslashes.
+    let text_bytes = 2 * id.0.len() + 2 * fingerprint.len() + 4;
+    (text_bytes + result_bytes + ENTRY_PUNCTUATION_BYTES) as u64
+}
+
+/// The brackets and commas around one stored entry (`["id",result]`, and
+/// the comma before its fingerprint).
+const ENTRY_PUNCTUATION_BYTES: usize = 8;
+
+impl<O: Clone + Serialize> Default for RequestLog<O> {
     fn default() -> Self {
         Self::new()
     }
@@ -210,5 +257,24 @@ mod tests {
             back.replay(&RequestId("a".into()), "any"),
             Replay::Repeat(&1)
         );
+    }
+
+    #[test]
+    fn keeps_within_its_bytes_and_its_snapshot_within_them() {
+        let mut log = RequestLog::with_limits(1_000, 10_000);
+        let big = "\"quoted\" ".repeat(100);
+        for n in 0..100 {
+            let fingerprint = serde_json::to_string(&format!("{big}{n}")).unwrap();
+            log.record(RequestId(format!("r{n}")), fingerprint, big.clone());
+            assert!(log.bytes() <= 10_000, "{} bytes kept", log.bytes());
+            let stored = serde_json::to_vec(&log).unwrap().len() as u64;
+            // The log's own fields (capacity, the two lists) are not charged.
+            assert!(stored <= log.bytes() + 64, "{stored} > {}", log.bytes());
+        }
+        assert!(log.len() < 100, "nothing was evicted by bytes");
+        assert_eq!(log.replay(&RequestId("r99".into()), "x"), Replay::Reused);
+        let back: RequestLog<String> =
+            serde_json::from_slice(&serde_json::to_vec(&log).unwrap()).unwrap();
+        assert_eq!(back.bytes(), log.bytes());
     }
 }

@@ -51,6 +51,22 @@ pub struct ProductState {
     index: CatalogueIndex,
     /// The first result of each recent write, by request id.
     requests: RequestLog<ProductResult>,
+    /// What the items are charged (`item_bytes`): derived from `items`,
+    /// like the index, and made again on a restore.
+    items_bytes: u64,
+}
+
+/// What an item takes in a snapshot besides its name and keywords: the
+/// keys and punctuation, the id, the condition, and every number at its
+/// widest (stock and feedback change after listing, text never does).
+const ITEM_FIXED_BYTES: u64 = 320;
+
+/// What an item is charged: at least its size in a snapshot, whatever its
+/// numbers become.
+fn item_bytes(item: &Item) -> u64 {
+    let text = |text: &str| serde_json::to_string(text).map_or(0, |json| json.len()) as u64;
+    let keywords: u64 = item.keywords.iter().map(|keyword| text(keyword) + 1).sum();
+    ITEM_FIXED_BYTES + text(&item.name) + keywords
 }
 
 /// What a snapshot of the product state holds, as written.
@@ -95,10 +111,12 @@ impl<'de> Deserialize<'de> for ProductState {
             }
         }
         let index = CatalogueIndex::build(&items);
+        let items_bytes = items.iter().map(item_bytes).sum();
         Ok(ProductState {
             items,
             index,
             requests,
+            items_bytes,
         })
     }
 }
@@ -197,6 +215,15 @@ impl ProductState {
             seller,
             rating: Rating::default(),
         };
+        let bytes = item_bytes(&item);
+        if self.items_bytes + bytes > limits::PRODUCT_STATE_BYTES_MAX {
+            return Err(MarketError::Full(format!(
+                "the product database is full ({} MiB of items): the item was not \
+                 listed; nothing was changed",
+                limits::PRODUCT_STATE_BYTES_MAX >> 20
+            )));
+        }
+        self.items_bytes += bytes;
         self.index.add(&item);
         self.items.push(item);
         Ok(ProductOutcome::ItemPut { item: id })
@@ -742,6 +769,68 @@ mod tests {
         }
         assert!(market.state.items.is_empty());
         assert_eq!(market.put_draft(1, good), item_id(1, 1));
+    }
+
+    /// An item's charge bounds its encoding with its text at its widest
+    /// (4-byte characters, quotes escaped) and every number at its widest,
+    /// whatever its stock and feedback become after it was listed.
+    #[test]
+    fn an_items_charge_bounds_its_encoding_at_its_widest() {
+        let widest = |count: usize| -> String {
+            std::iter::once('"')
+                .chain(std::iter::repeat('𝄞'))
+                .take(count)
+                .collect()
+        };
+        let item = Item {
+            id: ItemId {
+                category: category_number(limits::CATEGORY_MAX),
+                number: u64::MAX,
+            },
+            name: widest(limits::NAME_CHARS_MAX),
+            keywords: vec![widest(limits::KEYWORD_CHARS_MAX); limits::KEYWORDS_MAX],
+            condition: Condition::Used,
+            price: cents(1),
+            quantity: 1,
+            seller: u64::MAX,
+            rating: Rating::default(),
+        };
+        let charged = item_bytes(&item);
+        let widened = Item {
+            price: cents(limits::PRICE_CENTS_MAX),
+            quantity: u32::MAX,
+            rating: Rating {
+                up: u64::MAX,
+                down: u64::MAX,
+            },
+            ..item
+        };
+        // The comma between two items of the list.
+        let encoded = serde_json::to_vec(&widened).unwrap().len() as u64 + 1;
+        assert!(encoded <= charged, "{encoded} > {charged}");
+    }
+
+    /// A product DB whose items take `PRODUCT_STATE_BYTES_MAX` refuses a
+    /// new one with `Full`, changing nothing, and keeps serving the rest.
+    #[test]
+    fn put_item_refuses_once_the_items_take_product_state_bytes_max() {
+        let mut market = Market::default();
+        let first = market.put(1, 0, &[], 1);
+        let charged = market.state.items_bytes;
+        market.state.items_bytes = limits::PRODUCT_STATE_BYTES_MAX - charged + 1;
+        let result = market.run(put_item(1, draft(0, &[], 1)));
+        assert!(
+            matches!(result, Err(MarketError::Full(_))),
+            "got {result:?}"
+        );
+        assert_eq!(market.state.items.len(), 1);
+        assert_eq!(market.get(first).quantity, 1);
+        let restored: ProductState =
+            serde_json::from_slice(&serde_json::to_vec(&market.state).unwrap()).unwrap();
+        assert_eq!(
+            restored.items_bytes, charged,
+            "a restored state counts afresh"
+        );
     }
 
     #[test]

@@ -12,6 +12,9 @@ use super::types::NodeId;
 /// small (3, 5, 7); the bound keeps per-peer vectors and messages small.
 pub const CLUSTER_SIZE_MAX: usize = 64;
 
+/// The largest snapshot a follower accepts unless configured otherwise.
+pub const SNAPSHOT_BYTES_MAX_DEFAULT: u64 = 1 << 30;
+
 /// How many ticks shorter than `election_ticks_min` a leader lease is, by
 /// default, for a driver whose ticker works as `replication::Ticker` does
 /// (docs/RAFT.md §7.1 does the arithmetic):
@@ -127,7 +130,7 @@ impl RaftConfig {
             apply_entries_max: 256,
             snapshot_chunk_bytes: 32 * 1024,
             snapshot_chunks_inflight_max: 8,
-            snapshot_bytes_max: 1 << 30,
+            snapshot_bytes_max: SNAPSHOT_BYTES_MAX_DEFAULT,
             random_seed: id.0 as u64,
         }
     }

@@ -127,7 +127,7 @@ pub mod types;
 #[cfg(test)]
 mod tests;
 
-pub use config::{RaftConfig, ReadMode};
+pub use config::{RaftConfig, ReadMode, SNAPSHOT_BYTES_MAX_DEFAULT};
 pub use errors::{DecodeError, RaftError};
 pub use message::{AppendOutcome, Body, Message, RejectHint};
 pub use node::{RaftCounters, RaftNode, RaftStatus};

@@ -10,7 +10,12 @@ pub fn status_of(error: &MarketError) -> u16 {
         MarketError::CardDeclined(_) => 402,
         MarketError::Forbidden(_) => 403,
         MarketError::NotFound(_) => 404,
-        MarketError::Conflict(_) | MarketError::InsufficientStock { .. } => 409,
+        // A full database is the state refusing the write, as a conflict
+        // is: the caller did nothing wrong, and a retry will not help
+        // until something is freed.
+        MarketError::Conflict(_) | MarketError::InsufficientStock { .. } | MarketError::Full(_) => {
+            409
+        }
         MarketError::Unavailable(_) => 503,
     }
 }

@@ -2,8 +2,43 @@
 //! what the receiving replica fills in before a request is replicated.
 
 use crate::customer::{CustomerRequest, CustomerResult, CustomerState};
+use crate::market::limits::{
+    CUSTOMER_STATE_BYTES_MAX, PRODUCT_STATE_BYTES_MAX, REQUEST_LOG_BYTES_MAX,
+};
 use crate::product::{ProductRequest, ProductResult, ProductState};
+use crate::raft::SNAPSHOT_BYTES_MAX_DEFAULT;
 use crate::replication::StateMachine;
+use crate::sequencer_driver::TRANSFER_BYTES_MAX;
+use crate::wal::SNAPSHOT_BYTES_MAX;
+
+// What keeps a snapshot and a state transfer out of reach of any client.
+// Each database refuses a write that would take its state past its limit,
+// counted as an upper bound of the state's snapshot encoding; its request
+// log keeps within its own limit by forgetting its oldest results. What is
+// left of a snapshot (the clock readings, the fields' names, a header) is
+// far below `SNAPSHOT_ENVELOPE_BYTES`.
+const SNAPSHOT_ENVELOPE_BYTES: u64 = 1024 * 1024;
+/// The customer DB's last step of a purchase is never refused (the sale is
+/// done), and is counted against the room its first step took, unless the
+/// frontend took longer than `PURCHASE_HOLD_MS` between the two steps and
+/// the hold was gone. This much room is kept for such late completions:
+/// over twelve thousand of the largest purchases, each a frontend stalled
+/// for half a minute in the middle of a purchase.
+const LATE_PURCHASES_BYTES: u64 = 256 * 1024 * 1024;
+const _: () = assert!(
+    CUSTOMER_STATE_BYTES_MAX
+        + LATE_PURCHASES_BYTES
+        + REQUEST_LOG_BYTES_MAX
+        + SNAPSHOT_ENVELOPE_BYTES
+        <= TRANSFER_BYTES_MAX
+);
+const _: () = assert!(TRANSFER_BYTES_MAX <= SNAPSHOT_BYTES_MAX as u64);
+const _: () = assert!(crate::customer::STATE_FIXED_BYTES <= SNAPSHOT_ENVELOPE_BYTES);
+const _: () = assert!(
+    PRODUCT_STATE_BYTES_MAX + REQUEST_LOG_BYTES_MAX + SNAPSHOT_ENVELOPE_BYTES
+        <= SNAPSHOT_BYTES_MAX_DEFAULT
+);
+const _: () = assert!(SNAPSHOT_BYTES_MAX_DEFAULT <= SNAPSHOT_BYTES_MAX as u64);
 
 impl StateMachine for ProductState {
     type Request = ProductRequest;

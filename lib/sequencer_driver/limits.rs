@@ -79,8 +79,11 @@ pub const TRANSFER_INBOX_MAX: usize = 256;
 pub const CHUNK_BYTES_MAX: usize = 32 * 1024;
 
 /// The largest snapshot image a member fetches (point, application state
-/// and checksum); a chunk announcing more is refused.
-pub const TRANSFER_BYTES_MAX: u64 = 256 * 1024 * 1024;
+/// and checksum); a chunk announcing more is refused. As large as a
+/// snapshot file may be: a state that can be snapshotted can be fetched.
+/// (The image is gathered in memory; nothing is allocated before its
+/// chunks arrive.)
+pub const TRANSFER_BYTES_MAX: u64 = (SNAPSHOT_BYTES_MAX - 16) as u64;
 
 /// The first wait for a chunk before asking again; it doubles per attempt.
 pub const TRANSFER_RETRY_FIRST: Duration = Duration::from_millis(20);
