@@ -21,11 +21,11 @@ use crate::market::{limits, MarketError};
 /// What an account takes besides its name and password: the brackets and
 /// keys around them, the name index's entry, and an empty profile with its
 /// counters at their widest.
-pub(super) const ACCOUNT_FIXED_BYTES: u64 = 384;
+pub(super) const ACCOUNT_FIXED_BYTES: u64 = 256;
 /// One live session: its token (at most 64 ASCII characters, escaped at
 /// most twice) in the session table and in the activity index, the user
 /// and the times, and the user's session count.
-pub(super) const SESSION_BYTES: u64 = 512;
+pub(super) const SESSION_BYTES: u64 = 384;
 /// One cart line (live or saved): an item id and a quantity.
 pub(super) const CART_LINE_BYTES: u64 = 96;
 /// One purchase record without its lines, and its entry in the purchase

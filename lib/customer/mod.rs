@@ -23,11 +23,11 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+pub use capacity::STATE_FIXED_BYTES;
 pub use clock::CLOCK_READING_EVERY;
 pub use command::{
     CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult, PurchaseRecord,
 };
 pub use query::SESSION_RENEWAL_SHARE;
 pub use session::SESSION_TOKEN_CHARS_MAX;
-pub use capacity::STATE_FIXED_BYTES;
 pub use state::CustomerState;

@@ -1865,7 +1865,7 @@ fn each_charge_bounds_what_its_part_adds_to_the_snapshot() {
         account <= account_bytes(&name, &password),
         "account: {account}"
     );
-    let token = SessionToken("t".repeat(super::session::SESSION_TOKEN_CHARS_MAX));
+    let token = SessionToken("\"".repeat(super::session::SESSION_TOKEN_CHARS_MAX));
     let session = grew(
         &mut replica,
         Command::Login {

@@ -70,9 +70,10 @@ pub mod limits {
     pub const REQUEST_LOG_BYTES_MAX: u64 = 64 * 1024 * 1024;
     /// The customer DB refuses a write that would take its state past this
     /// many bytes as a snapshot holds them (`customer/capacity.rs` counts
-    /// them), with `MarketError::Full`. About 1 GiB of memory per replica
-    /// at the limit; a million accounts with short names take about a
-    /// fifth of it. `rpc/machines.rs` checks that a state at the limit fits
+    /// them), with `MarketError::Full`. A million accounts with short names
+    /// are charged about 300 MiB. A replica at the limit needs some 2 GiB
+    /// of memory (the state, and a snapshot being written). `rpc/machines.rs`
+    /// checks that a state at the limit fits
     /// in a snapshot and a state transfer.
     pub const CUSTOMER_STATE_BYTES_MAX: u64 = 512 * 1024 * 1024;
     /// The product DB refuses a new item that would take its items past
