@@ -745,34 +745,50 @@ impl BuyerClient {
 
     /// Reads the purchase history and records it; returns each purchase's
     /// id and units per item.
+    ///
+    /// A history comes a page at a time. It only grows, at its end, and a
+    /// recorded purchase never changes, so the pages read one after another
+    /// make the whole history as the last page found it: one read, at that
+    /// page's moment, which lies between the first call's start and the
+    /// last call's end (the span recorded).
     pub fn read_history(&mut self) -> Option<Vec<ListedPurchase>> {
-        let call = self
-            .client
-            .session_call("GET", "/buyer/history".into(), None);
-        let (reply, start, end) = self.client.send(&call);
-        self.client.shared.history.count_call("history");
-        let reply = reply?;
-        let text = self.client.describe(&call, Some(&reply));
-        let purchases = &reply.body["purchases"];
-        match (reply.status, history_lines(purchases)) {
-            (200, Some(lines)) => {
-                let ids = purchases
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| p["purchase_id"].as_str().unwrap_or("").to_string());
-                let listed = ids.zip(lines.iter().cloned()).collect();
-                let op = BuyerOp::History {
-                    purchases: u32::try_from(lines.len()).unwrap_or(u32::MAX),
-                    fingerprint: history_fingerprint(&lines),
-                };
-                self.record_buyer(start, end, &text, op);
-                Some(listed)
-            }
-            _ => {
+        let mut purchases: Vec<Value> = Vec::new();
+        let mut path = "/buyer/history".to_string();
+        let mut first_start = None;
+        loop {
+            let call = self.client.session_call("GET", path, None);
+            let (reply, start, end) = self.client.send(&call);
+            self.client.shared.history.count_call("history");
+            let first_start = *first_start.get_or_insert(start);
+            let reply = reply?;
+            let text = self.client.describe(&call, Some(&reply));
+            let page = reply.body["purchases"].as_array();
+            let (200, Some(page)) = (reply.status, page) else {
                 self.client.surprise(text);
-                None
+                return None;
+            };
+            purchases.extend(page.iter().cloned());
+            if let Some(next) = reply.body["next"].as_str() {
+                path = format!("/buyer/history?after={next}");
+                continue;
             }
+            let purchases = Value::Array(purchases);
+            let Some(lines) = history_lines(&purchases) else {
+                self.client.surprise(text);
+                return None;
+            };
+            let ids = purchases
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| p["purchase_id"].as_str().unwrap_or("").to_string());
+            let listed = ids.zip(lines.iter().cloned()).collect();
+            let op = BuyerOp::History {
+                purchases: u32::try_from(lines.len()).unwrap_or(u32::MAX),
+                fingerprint: history_fingerprint(&lines),
+            };
+            self.record_buyer(first_start, end, &text, op);
+            return Some(listed);
         }
     }
 

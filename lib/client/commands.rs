@@ -34,6 +34,14 @@ pub enum Render {
     History,
 }
 
+impl Render {
+    /// True for the lists that come a page at a time (`ok N items more`
+    /// when more follow; `more` shows them).
+    pub fn is_paged(self) -> bool {
+        matches!(self, Render::Items | Render::History)
+    }
+}
+
 /// One command of a client.
 pub struct CommandSpec {
     /// The first word.

@@ -45,7 +45,13 @@ pub fn render_plain(render: Render, reply: &Value) -> Vec<String> {
                 scalar(&purchase["total"])
             )]
         }
-        Render::History => history_rows(reply["purchases"].as_array()),
+        Render::History => {
+            let mut lines = history_rows(reply["purchases"].as_array());
+            if reply["next"].is_string() {
+                lines[0].push_str(" more");
+            }
+            lines
+        }
     }
 }
 

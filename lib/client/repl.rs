@@ -26,7 +26,8 @@ struct Client {
     frontends: FrontendClient,
     session: Option<String>,
     json: bool,
-    /// The rest of the last list shown (a search or a seller's list), if
+    /// The rest of the last list shown (a search, a seller's list, a
+    /// history), if
     /// it did not fit on one page: what `more` shows next.
     rest_of_list: Option<Continuation>,
 }
@@ -174,7 +175,7 @@ impl Client {
     /// the path of the list the call shows a page of (the call's own path
     /// but for `more`), kept for `more` if the reply has a `next`.
     fn send(&mut self, name: &str, render: Render, call: Call, list: &str) -> Vec<String> {
-        if render == Render::Items && name != "more" {
+        if render.is_paged() && name != "more" {
             // A new list, even one that fails, ends the one before.
             self.rest_of_list = None;
         }
@@ -195,7 +196,7 @@ impl Client {
                     "logout" => self.session = None,
                     _ => {}
                 }
-                if render == Render::Items {
+                if render.is_paged() {
                     // A new list replaces the one `more` went on with.
                     self.rest_of_list = reply["next"].as_str().map(|next| Continuation {
                         path: list.to_string(),

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::market::{
-    BuyerId, CartLine, ItemId, MarketError, PurchasedLine, Rating, RequestId, Role, SellerId,
-    SessionToken, Thumb,
+    BuyerId, CartLine, HistoryPage, ItemId, MarketError, PurchasedLine, Rating, RequestId, Role,
+    SellerId, SessionToken, Thumb,
 };
 
 /// A command with everything that varies between replicas fixed in it.
@@ -110,8 +110,13 @@ pub enum CustomerCommand {
         item: ItemId,
         thumb: Thumb,
     },
-    /// The buyer's purchases, oldest first. -> `History`
-    History { session: SessionToken },
+    /// One page of the buyer's purchases, oldest first. -> `History`
+    History {
+        session: SessionToken,
+        /// Which page (absent in commands logged before paging: the first).
+        #[serde(default)]
+        page: HistoryPage,
+    },
 }
 
 impl CustomerCommand {
@@ -160,7 +165,7 @@ impl CustomerCommand {
             CustomerCommand::OwnRating { session } => Some((Role::Seller, session)),
             CustomerCommand::SellerRating { session, .. }
             | CustomerCommand::CartShow { session }
-            | CustomerCommand::History { session } => Some((Role::Buyer, session)),
+            | CustomerCommand::History { session, .. } => Some((Role::Buyer, session)),
             _ => None,
         }
     }
@@ -204,7 +209,12 @@ pub enum CustomerOutcome {
     /// Feedback counted on `seller`.
     FeedbackRecorded { seller: SellerId },
     /// The buyer's purchases.
-    History(Vec<PurchaseRecord>),
+    History {
+        /// The page's purchases, oldest first.
+        purchases: Vec<PurchaseRecord>,
+        /// Where the next page starts, if more purchases follow.
+        next: Option<usize>,
+    },
 }
 
 /// The state machine's answer to one request.

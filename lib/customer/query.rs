@@ -80,7 +80,14 @@ impl CustomerState {
                 Ok(CustomerOutcome::Rating(profile.rating))
             }
             Command::CartShow { .. } => Ok(show_cart(buyer())),
-            Command::History { .. } => Ok(CustomerOutcome::History(buyer().history.clone())),
+            Command::History { page, .. } => {
+                page.validate()?;
+                let (purchases, next) = page.of(&buyer().history);
+                Ok(CustomerOutcome::History {
+                    purchases: purchases.to_vec(),
+                    next,
+                })
+            }
             _ => Ok(CustomerOutcome::Session { user }),
         }
     }

@@ -229,8 +229,9 @@ impl Replica {
     fn history(&mut self, session: &SessionToken) -> Vec<String> {
         match self.run(Command::History {
             session: session.clone(),
+            page: Default::default(),
         }) {
-            Ok(Outcome::History(records)) => records
+            Ok(Outcome::History { purchases, .. }) => purchases
                 .into_iter()
                 .map(|record| record.purchase.0)
                 .collect(),
@@ -609,6 +610,7 @@ fn a_session_works_only_for_its_own_role() {
         },
         Command::History {
             session: seller.clone(),
+            page: Default::default(),
         },
     ];
     for command in as_seller.into_iter().chain(as_buyer) {
@@ -1514,7 +1516,10 @@ impl Workload {
                 item,
                 thumb,
             },
-            _ => Command::History { session },
+            _ => Command::History {
+                session,
+                page: Default::default(),
+            },
         }
     }
 }
@@ -1622,6 +1627,7 @@ fn a_query_answers_as_ordering_would_and_changes_nothing() {
         },
         Command::History {
             session: buyer.clone(),
+            page: Default::default(),
         },
         Command::Touch {
             role: Role::Seller,
@@ -1918,4 +1924,42 @@ fn each_charge_bounds_what_its_part_adds_to_the_snapshot() {
     let charge = purchase_bytes_max(limits::CART_LINES_MAX as u64);
     assert!(added <= charge, "purchase: {added} > {charge}");
     println!("account {account}, session {session}, cart line {widest_line}, purchase {added}");
+}
+
+/// A history comes a page at a time, oldest first: `next` is where the
+/// next page starts, absent on the last; a page decoded from the network
+/// with a limit out of range is refused.
+#[test]
+fn a_history_comes_a_page_at_a_time() {
+    use crate::market::HistoryPage;
+    let mut replica = Replica::new();
+    let (seller, _) = replica.seller("sam");
+    let (buyer, session) = replica.buyer("ann");
+    for purchase in ["p1", "p2", "p3"] {
+        let done = replica.complete(buyer, purchase, vec![line(1, seller, 1)]);
+        assert!(done.is_ok(), "{done:?}");
+    }
+    let mut page = |limit: usize, after: usize| {
+        let command = Command::History {
+            session: session.clone(),
+            page: HistoryPage { limit, after },
+        };
+        match replica.run(command) {
+            Ok(Outcome::History { purchases, next }) => {
+                let ids: Vec<String> = purchases.into_iter().map(|p| p.purchase.0).collect();
+                Ok((ids, next))
+            }
+            Err(error) => Err(error),
+            other => panic!("history: {other:?}"),
+        }
+    };
+    assert_eq!(page(2, 0), Ok((vec!["p1".into(), "p2".into()], Some(2))));
+    assert_eq!(page(2, 2), Ok((vec!["p3".into()], None)));
+    assert_eq!(
+        page(50, 0).map(|(ids, next)| (ids.len(), next)),
+        Ok((3, None))
+    );
+    for limit in [0, limits::HISTORY_PAGE_PURCHASES_MAX + 1] {
+        assert!(matches!(page(limit, 0), Err(MarketError::InvalidInput(_))));
+    }
 }

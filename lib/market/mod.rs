@@ -17,7 +17,7 @@ pub use item::{
     validate_keywords, validate_name, validate_password, CartLine, Condition, Item, ItemDraft,
     PurchasedLine, Rating, Thumb,
 };
-pub use page::{Page, PageCursor};
+pub use page::{HistoryPage, Page, PageCursor};
 pub use price::Price;
 pub use request_log::{request_id_reused, Replay, RequestLog};
 
@@ -90,6 +90,17 @@ pub mod limits {
     /// bounds the work and the memory of one call (a search matching 20,000
     /// items took 211 ms end to end when it was unbounded).
     pub const PAGE_ITEMS_MAX: usize = 1_000;
+    /// Purchases in one page of a buyer's history when the caller names no
+    /// `limit`, and the largest `limit` a caller may name: a purchase holds
+    /// up to `CART_LINES_MAX` lines, so a page is far shorter than a page
+    /// of items.
+    pub const HISTORY_PAGE_PURCHASES_MAX: usize = 50;
+    /// One purchase, encoded as JSON (the customer DB's reply, the REST
+    /// reply), takes at most this many bytes: `CART_LINES_MAX` lines of
+    /// at most 300 bytes (a name of 32 characters at 4 bytes each, an item,
+    /// a quantity, a price, a seller) and its id and time. A test in
+    /// `lib/rest/json.rs` encodes the largest purchase both ways.
+    pub const PURCHASE_JSON_BYTES_MAX: usize = CART_LINES_MAX * 300 + 512;
     /// One item, encoded as JSON (the product DB's reply, the REST reply),
     /// takes at most this many bytes: 32 name characters and 5 keywords of 8
     /// at 4 bytes each (serde_json writes UTF-8 as is; control characters,
@@ -103,4 +114,7 @@ pub mod limits {
     // A full page must fit in one reply of the product DB, with room for
     // the envelope.
     const _: () = assert!(PAGE_ITEMS_MAX * ITEM_JSON_BYTES_MAX <= GRPC_MESSAGE_BYTES_MAX / 2);
+    // So must a full page of a history.
+    const _: () =
+        assert!(HISTORY_PAGE_PURCHASES_MAX * PURCHASE_JSON_BYTES_MAX <= GRPC_MESSAGE_BYTES_MAX / 2);
 }

@@ -120,6 +120,81 @@ impl Page {
     }
 }
 
+/// Which page of a buyer's history to return. A history only grows, at its
+/// end, so the cursor is a plain position: how many purchases (oldest
+/// first) the pages before have shown. Purchases made meanwhile come on
+/// later pages; none is repeated or skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// At most this many purchases: 1..=`HISTORY_PAGE_PURCHASES_MAX`.
+    pub limit: usize,
+    /// Start after this many purchases.
+    pub after: usize,
+}
+
+impl Default for HistoryPage {
+    /// The first page, of the largest size (commands logged before
+    /// histories were paged decode to it).
+    fn default() -> Self {
+        HistoryPage {
+            limit: limits::HISTORY_PAGE_PURCHASES_MAX,
+            after: 0,
+        }
+    }
+}
+
+impl HistoryPage {
+    /// A page from a caller's `limit` and `after` (query parameters; `after`
+    /// is the previous page's `next`), each optional.
+    pub fn parse(limit: Option<&str>, after: Option<&str>) -> Result<HistoryPage, MarketError> {
+        let limit = match limit {
+            None => limits::HISTORY_PAGE_PURCHASES_MAX,
+            Some(text) => text.trim().parse().map_err(|_| history_limit_error(text))?,
+        };
+        let after = match after {
+            None => 0,
+            // Digits only: `usize::from_str` would take a leading '+'.
+            Some(text) if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) => {
+                text.parse().map_err(|_| history_cursor_error(text))?
+            }
+            Some(text) => return Err(history_cursor_error(text)),
+        };
+        let page = HistoryPage { limit, after };
+        page.validate()?;
+        Ok(page)
+    }
+
+    /// Checks the limit's range (again, for a page decoded from the network).
+    pub fn validate(&self) -> Result<(), MarketError> {
+        if self.limit == 0 || self.limit > limits::HISTORY_PAGE_PURCHASES_MAX {
+            return Err(history_limit_error(&self.limit.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The purchases of `history` on this page, and the cursor of the next
+    /// page if more follow.
+    pub fn of<'a, T>(&self, history: &'a [T]) -> (&'a [T], Option<usize>) {
+        let start = self.after.min(history.len());
+        let end = start.saturating_add(self.limit).min(history.len());
+        let next = (end < history.len()).then_some(end);
+        (&history[start..end], next)
+    }
+}
+
+fn history_limit_error(text: &str) -> MarketError {
+    MarketError::invalid(format!(
+        "limit must be a whole number 1..={}, got {text:?}",
+        limits::HISTORY_PAGE_PURCHASES_MAX
+    ))
+}
+
+fn history_cursor_error(text: &str) -> MarketError {
+    MarketError::invalid(format!(
+        "cursor {text:?} is not one this API gave out: pass back the `next` of the previous page"
+    ))
+}
+
 fn limit_error(text: &str) -> MarketError {
     MarketError::invalid(format!(
         "limit must be a whole number 1..={}, got {text:?}",
@@ -177,5 +252,38 @@ mod tests {
             }
         }
         assert!(Page::parse(None, Some("")).is_err());
+    }
+
+    #[test]
+    fn a_history_page_is_a_position_in_a_list_that_only_grows() {
+        let history: Vec<u32> = (0..7).collect();
+        let first = HistoryPage::parse(Some("3"), None).expect("a page");
+        assert_eq!(first.of(&history), (&history[0..3], Some(3)));
+        let second = HistoryPage::parse(Some("3"), Some("3")).expect("a page");
+        assert_eq!(second.of(&history), (&history[3..6], Some(6)));
+        let last = HistoryPage::parse(Some("3"), Some("6")).expect("a page");
+        assert_eq!(last.of(&history), (&history[6..7], None));
+        assert_eq!(HistoryPage::default().of(&history), (&history[..], None));
+        let beyond = HistoryPage::parse(None, Some("99")).expect("a page");
+        assert_eq!(beyond.of(&history), (&history[7..], None));
+        let too_large = (limits::HISTORY_PAGE_PURCHASES_MAX + 1).to_string();
+        for (limit, after) in [
+            (Some("0"), None),
+            (Some(too_large.as_str()), None),
+            (None, Some("")),
+            (None, Some("+1")),
+            (None, Some("1:2")),
+            (None, Some("-1")),
+        ] {
+            match HistoryPage::parse(limit, after) {
+                Err(MarketError::InvalidInput(message)) => {
+                    assert!(
+                        message.contains("limit") || message.contains("cursor"),
+                        "{message}"
+                    )
+                }
+                other => panic!("{limit:?} {after:?} gave {other:?}"),
+            }
+        }
     }
 }

@@ -394,11 +394,16 @@ fn seller_rating(backends: &Backends, request: &ApiRequest, parameters: &[String
 fn history(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     let command = CustomerCommand::History {
         session: request.session()?,
+        page: request.history_page()?,
     };
     match backends.customer(&request.request_id, command)? {
-        CustomerOutcome::History(records) => {
-            let purchases: Vec<Value> = records.iter().map(json::purchase).collect();
-            Ok((200, json!({ "purchases": purchases })))
+        CustomerOutcome::History { purchases, next } => {
+            let purchases: Vec<Value> = purchases.iter().map(json::purchase).collect();
+            let mut reply = json!({ "purchases": purchases });
+            if let Some(next) = next {
+                reply["next"] = next.to_string().into();
+            }
+            Ok((200, reply))
         }
         other => Err(unexpected(other)),
     }

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use crate::market::{MarketError, Page, RequestId, SessionToken};
+use crate::market::{HistoryPage, MarketError, Page, RequestId, SessionToken};
 
 use super::BODY_BYTES_MAX;
 
@@ -116,6 +116,12 @@ impl ApiRequest {
     /// previous page's `next`).
     pub fn page(&self) -> Result<Page, MarketError> {
         Page::parse(self.query_value("limit"), self.query_value("after"))
+    }
+
+    /// Which page of a buyer's history the caller asks for: query
+    /// parameters `limit` (default `HISTORY_PAGE_PURCHASES_MAX`) and `after`.
+    pub fn history_page(&self) -> Result<HistoryPage, MarketError> {
+        HistoryPage::parse(self.query_value("limit"), self.query_value("after"))
     }
 }
 
