@@ -122,4 +122,48 @@ mod tests {
             .len();
         assert!(bytes <= limits::GRPC_MESSAGE_BYTES_MAX, "{bytes} bytes");
     }
+
+    /// Goal: `PURCHASE_JSON_BYTES_MAX` (which bounds a page of a history
+    /// against gRPC's message limit) holds for the largest purchase: a full
+    /// cart of lines with every text at its longest in 4-byte characters,
+    /// every number at its largest, and the longest purchase id of quotes.
+    #[test]
+    fn the_largest_purchase_encodes_within_the_purchase_limit() {
+        use crate::customer::{CustomerOutcome, PurchaseRecord};
+        use crate::market::{PurchasedLine, RequestId};
+        let line = PurchasedLine {
+            item: ItemId {
+                category: Category::new(limits::CATEGORY_MAX.into()).expect("a category"),
+                number: u64::MAX,
+            },
+            name: "\u{1F600}".repeat(limits::NAME_CHARS_MAX),
+            quantity: limits::QUANTITY_MAX,
+            price: Price::from_cents(limits::PRICE_CENTS_MAX).expect("a price"),
+            seller: u64::MAX,
+        };
+        let largest = PurchaseRecord {
+            purchase: RequestId("\"".repeat(limits::DATABASE_REQUEST_ID_CHARS_MAX)),
+            at_ms: u64::MAX,
+            lines: vec![line; limits::CART_LINES_MAX],
+        };
+        let rest = purchase(&largest).to_string().len();
+        let database = serde_json::to_string(&largest).expect("encodes").len();
+        assert!(
+            rest <= limits::PURCHASE_JSON_BYTES_MAX,
+            "REST: {rest} bytes"
+        );
+        assert!(
+            database <= limits::PURCHASE_JSON_BYTES_MAX,
+            "database: {database} bytes"
+        );
+        // A full page, as the customer DB sends it, within gRPC's limit.
+        let page = CustomerOutcome::History {
+            purchases: vec![largest; limits::HISTORY_PAGE_PURCHASES_MAX],
+            next: Some(usize::MAX),
+        };
+        let bytes = serde_json::to_vec(&Ok::<_, ()>(page))
+            .expect("encodes")
+            .len();
+        assert!(bytes <= limits::GRPC_MESSAGE_BYTES_MAX, "{bytes} bytes");
+    }
 }
