@@ -83,14 +83,6 @@ fn a_cluster_named_by_dns_names_serves_writes_and_reads() {
     };
     let cluster = Cluster::start_with(options, |config| name_hosts(config, base));
 
-    // Each process with a named entry listens on every interface and says so.
-    for (component, index) in [("product-db", 0), ("seller-server", 1)] {
-        let log = cluster.log(component, index);
-        assert!(
-            log.contains("(all interfaces: its entry localhost:"),
-            "{log}"
-        );
-    }
     // The replicas find each other by name: a Raft leader, a working view.
     wait_until(
         "cluster-status sees every process up, a leader and a view",
@@ -106,6 +98,27 @@ fn a_cluster_named_by_dns_names_serves_writes_and_reads() {
             up && leader && view
         },
     );
+    // (Checked once all answer: a log line follows the listening socket.)
+    // Each process with a named entry listens on every interface and says so.
+    // Replicas bind their UDP peer port that way too, and look peers up.
+    for (component, index) in [
+        ("product-db", 0),
+        ("customer-db", 2),
+        ("seller-server", 1),
+        ("financial-service", 0),
+    ] {
+        let log = cluster.log(component, index);
+        assert!(
+            log.contains("(all interfaces: its entry localhost:"),
+            "{log}"
+        );
+    }
+    for component in ["product-db", "customer-db"] {
+        let log = cluster.log(component, 1);
+        let started = log.matches("(all interfaces: its entry localhost:").count();
+        assert_eq!(started, 1 + usize::from(component == "product-db"), "{log}");
+        assert!(log.contains("udp peer 0: localhost:"), "{log}");
+    }
     let all = statuses(&cluster);
     let product_0 = all.iter().find(|p| p["component"] == "product-db").unwrap();
     assert_eq!(
