@@ -1,12 +1,12 @@
 //! `UdpTransport`: datagrams between a fixed set of peers over one UDP
-//! socket, with two threads whose jobs are plain from their names:
+//! socket, with two threads (three when a peer is named by DNS) whose jobs
+//! are plain from their names:
 //!
 //! - "udp-receiver" reads datagrams and filters them, in this order: too
 //!   large, bad frame or header, unknown sender, meant for another peer,
 //!   fault switch; what survives goes on a bounded crossbeam channel as a
-//!   [`Datagram`] `(peer, payload)`. Every
-//!   drop is counted and logged at debug level, none panics, and the thread
-//!   keeps going. If the channel is full the datagram is dropped rather than
+//!   [`Datagram`] `(peer, payload)`. Every drop is counted and logged at
+//!   debug level, none panics, and the thread keeps going. If the channel is full the datagram is dropped rather than
 //!   blocking the socket: UDP is lossy anyway and the protocols retransmit.
 //! - "udp-sender" takes framed datagrams from a bounded queue and hands them
 //!   to the socket, so `send` never blocks its caller (the protocol's core
