@@ -19,8 +19,13 @@ use super::{health_of, park_forever, server_setup, Failure};
 /// Serves replica `--index` of the customer DB until killed.
 pub fn run_customer_db(arguments: impl IntoIterator<Item = String>) -> Result<(), Failure> {
     let (config, index) = server_setup(Component::CustomerDb, arguments)?;
-    let address = config.customer_db[index].grpc;
-    let peers = config.customer_db.iter().map(|node| node.peer).collect();
+    let entry = &config.customer_db[index].grpc;
+    let address = entry.bind_address();
+    let peers: Vec<_> = config
+        .customer_db
+        .iter()
+        .map(|node| node.peer.clone())
+        .collect();
     let mut options = SequencerOptions::new(
         index,
         peers,
@@ -44,6 +49,9 @@ pub fn run_customer_db(arguments: impl IntoIterator<Item = String>) -> Result<()
     ));
     let _server = serve_database(environment("customer-db"), address, service, health)
         .map_err(|e| Failure::runtime(&format!("cannot serve gRPC on {address}"), e))?;
-    log::info!("customer-db {index} serving gRPC on {address}");
+    log::info!(
+        "customer-db {index} serving gRPC on {}",
+        entry.describe_binding()
+    );
     park_forever()
 }

@@ -11,14 +11,18 @@ const WORKERS: usize = 8;
 /// Serves SOAP until killed.
 pub fn run_financial_service(arguments: impl IntoIterator<Item = String>) -> Result<(), Failure> {
     let (config, index) = server_setup(Component::FinancialService, arguments)?;
-    let address = config.financial_service[index].http;
+    let entry = &config.financial_service[index].http;
+    let address = entry.bind_address();
     let policy = ApprovalPolicy {
         approve_probability: config.financial.approve_probability,
         seed: config.financial.seed,
     };
     let server = serve(address, policy, WORKERS)
         .map_err(|e| Failure::runtime(&format!("cannot serve SOAP on {address}"), e))?;
-    log::info!("financial-service {index} serving SOAP on http://{address}/soap (WSDL at ?wsdl)");
+    log::info!(
+        "financial-service {index} serving SOAP on http://{}/soap (WSDL at ?wsdl)",
+        entry.describe_binding()
+    );
     server
         .wait()
         .map_err(|e| Failure::runtime("financial service stopped", e))

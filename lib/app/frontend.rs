@@ -25,9 +25,10 @@ fn run_frontend(
     arguments: impl IntoIterator<Item = String>,
 ) -> Result<(), Failure> {
     let (config, index) = server_setup(component, arguments)?;
-    let address = config
-        .service_address(component, index)
+    let entry = config
+        .endpoint(component, index)
         .expect("index checked by server_setup");
+    let address = entry.bind_address();
     let backends = Arc::new(Backends::connect(
         &config,
         environment(component.name()),
@@ -35,7 +36,10 @@ fn run_frontend(
     ));
     let server = HttpServer::start(address, WORKERS, backends, routes)
         .map_err(|e| Failure::runtime(&format!("cannot serve HTTP on {address}"), e))?;
-    log::info!("{component} {index} serving REST on {address}");
+    log::info!(
+        "{component} {index} serving REST on {}",
+        entry.describe_binding()
+    );
     server.wait();
     Err(Failure::Runtime(format!(
         "{component} {index} stopped accepting connections"

@@ -19,8 +19,13 @@ use super::{health_of, park_forever, server_setup, Failure};
 /// Serves replica `--index` of the product DB until killed.
 pub fn run_product_db(arguments: impl IntoIterator<Item = String>) -> Result<(), Failure> {
     let (config, index) = server_setup(Component::ProductDb, arguments)?;
-    let address = config.product_db[index].grpc;
-    let peers = config.product_db.iter().map(|node| node.peer).collect();
+    let entry = &config.product_db[index].grpc;
+    let address = entry.bind_address();
+    let peers: Vec<_> = config
+        .product_db
+        .iter()
+        .map(|node| node.peer.clone())
+        .collect();
     let mut options = RaftOptions::new(
         index,
         peers,
@@ -41,6 +46,9 @@ pub fn run_product_db(arguments: impl IntoIterator<Item = String>) -> Result<(),
     let service = product_service(DatabaseService::new(replicator, Arc::new(stamp_nothing)));
     let _server = serve_database(environment("product-db"), address, service, health)
         .map_err(|e| Failure::runtime(&format!("cannot serve gRPC on {address}"), e))?;
-    log::info!("product-db {index} serving gRPC on {address}");
+    log::info!(
+        "product-db {index} serving gRPC on {}",
+        entry.describe_binding()
+    );
     park_forever()
 }

@@ -60,7 +60,7 @@ pub use workload::{Operation, Role};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, FrontendNode};
 
 use driver::{run_load, KillPlan, LoadSpec};
 use scenario::{choose_targets, replication_summary, wait_healthy};
@@ -180,6 +180,18 @@ pub fn run(
     }
 }
 
+/// The frontends' addresses, names looked up once (a bench runs minutes,
+/// on a cluster that does not move).
+fn frontend_addresses(nodes: &[FrontendNode]) -> Result<Vec<std::net::SocketAddr>, BenchError> {
+    nodes
+        .iter()
+        .map(|node| {
+            (node.http.resolve_first())
+                .map_err(|e| BenchError::Config(format!("cannot look up {}: {e}", node.http)))
+        })
+        .collect()
+}
+
 fn run_one(
     scenario: Scenario,
     load: Load,
@@ -205,8 +217,8 @@ fn run_one(
         label: label.clone(),
         load,
         calls: options.calls,
-        sellers: config.seller_server.iter().map(|n| n.http).collect(),
-        buyers: config.buyer_server.iter().map(|n| n.http).collect(),
+        sellers: frontend_addresses(&config.seller_server)?,
+        buyers: frontend_addresses(&config.buyer_server)?,
         names,
         ramp: options.ramp,
         kill,

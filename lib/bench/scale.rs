@@ -145,8 +145,8 @@ impl Run {
     fn set_up(config: &ClusterConfig) -> Result<Run, BenchError> {
         let stamp = format!("{:x}", rand::random::<u32>() & 0xfffff);
         let mut run = Run {
-            sellers: config.seller_server.iter().map(|n| n.http).collect(),
-            buyers: config.buyer_server.iter().map(|n| n.http).collect(),
+            sellers: super::frontend_addresses(&config.seller_server)?,
+            buyers: super::frontend_addresses(&config.buyer_server)?,
             seller_session: String::new(),
             buyer_session: String::new(),
             broad: format!("b{stamp}"),

@@ -3,11 +3,12 @@
 //! `X-Request-Id`, so a call that reached a frontend before it died is
 //! still applied only once.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rand::seq::SliceRandom;
 use serde_json::Value;
+
+use crate::config::NodeAddress;
 
 /// A call that did not get a successful reply.
 #[derive(Debug)]
@@ -33,7 +34,8 @@ impl std::fmt::Display for CallError {
 
 /// A REST client over every frontend of one kind.
 pub struct FrontendClient {
-    endpoints: Vec<SocketAddr>,
+    /// `host:port` each; a name is looked up by ureq on every connection.
+    endpoints: Vec<NodeAddress>,
     current: usize,
     agent: ureq::Agent,
     give_up_after: Duration,
@@ -49,7 +51,7 @@ enum Attempt {
 
 impl FrontendClient {
     /// A client over `endpoints`, starting at a random one.
-    pub fn new(mut endpoints: Vec<SocketAddr>) -> Self {
+    pub fn new(mut endpoints: Vec<NodeAddress>) -> Self {
         assert!(
             !endpoints.is_empty(),
             "a client needs at least one frontend"
@@ -81,7 +83,7 @@ impl FrontendClient {
         let started = Instant::now();
         let mut failures = 0usize;
         loop {
-            let endpoint = self.endpoints[self.current];
+            let endpoint = &self.endpoints[self.current];
             match self.attempt(endpoint, method, path, session, request_id, body) {
                 Attempt::Done(result) => return result,
                 Attempt::TryAnother(error) => {
@@ -106,7 +108,7 @@ impl FrontendClient {
 
     fn attempt(
         &self,
-        endpoint: SocketAddr,
+        endpoint: &NodeAddress,
         method: &str,
         path: &str,
         session: Option<&str>,

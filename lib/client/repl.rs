@@ -60,7 +60,7 @@ pub fn run_client(
     }
     let config = ClusterConfig::load(&args.config).map_err(|e| e.to_string())?;
     let endpoints = (0..config.count(component))
-        .filter_map(|i| config.service_address(component, i))
+        .filter_map(|i| config.endpoint(component, i).cloned())
         .collect();
     let mut client = Client {
         commands,

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use super::node_address::NodeAddress;
 use crate::transport::FaultSettings;
 
 /// Where the binaries look when `--config` is not given.
@@ -106,14 +107,14 @@ impl Default for RaftSettings {
     }
 }
 
-/// A database replica's addresses.
+/// A database replica's addresses (IP or DNS name, see node_address.rs).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplicaNode {
     /// Where frontends call it.
-    pub grpc: SocketAddr,
+    pub grpc: NodeAddress,
     /// Where its peers reach it over UDP.
-    pub peer: SocketAddr,
+    pub peer: NodeAddress,
 }
 
 /// A frontend's (or the financial service's) HTTP address.
@@ -121,7 +122,7 @@ pub struct ReplicaNode {
 #[serde(deny_unknown_fields)]
 pub struct FrontendNode {
     /// Where clients call it.
-    pub http: SocketAddr,
+    pub http: NodeAddress,
 }
 
 /// How the financial service decides.
@@ -302,9 +303,11 @@ impl ClusterConfig {
                 "financial.approve_probability must be in 0..=1, got {p}"
             ));
         }
+        // Names are compared as text (`name:port`): two names for one host
+        // cannot be told apart without a lookup, which loading must not need.
         let mut seen = HashSet::new();
         for address in self.all_addresses() {
-            if !seen.insert(address) {
+            if !seen.insert(address.clone()) {
                 return invalid(format!("address {address} is used twice"));
             }
         }
@@ -322,16 +325,24 @@ impl ClusterConfig {
         }
     }
 
-    /// The address clients of a process use: gRPC for replicas, HTTP for
-    /// the rest.
-    pub fn service_address(&self, component: Component, index: usize) -> Option<SocketAddr> {
+    /// The address clients of a process use, as the file gives it: gRPC
+    /// for replicas, HTTP for the rest. Hand it to gRPC or ureq as text, so
+    /// that a name is looked up on every new connection.
+    pub fn endpoint(&self, component: Component, index: usize) -> Option<&NodeAddress> {
         match component {
-            Component::ProductDb => self.product_db.get(index).map(|n| n.grpc),
-            Component::CustomerDb => self.customer_db.get(index).map(|n| n.grpc),
-            Component::SellerServer => self.seller_server.get(index).map(|n| n.http),
-            Component::BuyerServer => self.buyer_server.get(index).map(|n| n.http),
-            Component::FinancialService => self.financial_service.get(index).map(|n| n.http),
+            Component::ProductDb => self.product_db.get(index).map(|n| &n.grpc),
+            Component::CustomerDb => self.customer_db.get(index).map(|n| &n.grpc),
+            Component::SellerServer => self.seller_server.get(index).map(|n| &n.http),
+            Component::BuyerServer => self.buyer_server.get(index).map(|n| &n.http),
+            Component::FinancialService => self.financial_service.get(index).map(|n| &n.http),
         }
+    }
+
+    /// [`ClusterConfig::endpoint`] as a socket address, looked up now for a
+    /// name (`None` also when the lookup fails): for tools that connect
+    /// at once (the chaos suite, the bench, on loopback files).
+    pub fn service_address(&self, component: Component, index: usize) -> Option<SocketAddr> {
+        self.endpoint(component, index)?.resolve_first().ok()
     }
 
     /// Checks that `index` names a process of `component`.
@@ -352,7 +363,7 @@ impl ClusterConfig {
         self.data_dir.join(format!("{component}-{index}"))
     }
 
-    pub(crate) fn all_addresses(&self) -> Vec<SocketAddr> {
+    pub(crate) fn all_addresses(&self) -> Vec<NodeAddress> {
         let replicas = self.product_db.iter().chain(&self.customer_db);
         let frontends = self
             .seller_server
@@ -360,8 +371,8 @@ impl ClusterConfig {
             .chain(&self.buyer_server)
             .chain(&self.financial_service);
         replicas
-            .flat_map(|n| [n.grpc, n.peer])
-            .chain(frontends.map(|n| n.http))
+            .flat_map(|n| [n.grpc.clone(), n.peer.clone()])
+            .chain(frontends.map(|n| n.http.clone()))
             .collect()
     }
 }
@@ -425,5 +436,67 @@ mod tests {
         let config = parse(SMALL).unwrap();
         assert!(config.check_index(Component::ProductDb, 1).is_err());
         assert!(config.check_index(Component::ProductDb, 0).is_ok());
+    }
+
+    #[test]
+    fn hosts_may_be_dns_names() {
+        let named = SMALL
+            .replace("127.0.0.1:2", "product-db-0.product-db:2")
+            .replace("127.0.0.1:5", "seller-server:5");
+        let config = parse(&named).expect("names are accepted");
+        assert_eq!(
+            config.product_db[0].peer.name(),
+            Some("product-db-0.product-db")
+        );
+        assert_eq!(
+            config
+                .endpoint(Component::SellerServer, 0)
+                .unwrap()
+                .to_string(),
+            "seller-server:5"
+        );
+        assert_eq!(
+            config.service_address(Component::ProductDb, 0),
+            Some("127.0.0.1:1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn bad_names_are_refused_with_a_reason_and_duplicates_by_text() {
+        let bad = SMALL.replace("127.0.0.1:5", "seller_server:5");
+        let error = parse(&bad).unwrap_err();
+        assert!(matches!(error, ConfigError::Parse(..)), "{error}");
+        let message = error.to_string();
+        assert!(message.contains("seller_server:5"), "{message}");
+        assert!(message.contains("holds '_'"), "{message}");
+        let no_port = SMALL.replace("127.0.0.1:5", "seller-server");
+        assert!(parse(&no_port).unwrap_err().to_string().contains("no port"));
+        let bad_port = SMALL.replace("127.0.0.1:5", "seller-server:99999");
+        assert!(parse(&bad_port).unwrap_err().to_string().contains("99999"));
+        let twice = SMALL
+            .replace("127.0.0.1:5", "Frontend:5")
+            .replace("127.0.0.1:6", "frontend:5");
+        let message = parse(&twice).unwrap_err().to_string();
+        assert!(message.contains("frontend:5 is used twice"), "{message}");
+        // One name on two ports is two addresses.
+        let two_ports = SMALL
+            .replace("127.0.0.1:5", "frontend:5")
+            .replace("127.0.0.1:6", "frontend:6");
+        assert!(parse(&two_ports).is_ok());
+    }
+
+    #[test]
+    fn the_kubernetes_cluster_file_parses() {
+        let manifest =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("conf/deploy/k8s/cluster-configmap.yaml");
+        let yaml = std::fs::read_to_string(&manifest).expect("the ConfigMap");
+        // The file is the block after `cluster.json: |`, indented.
+        let (_, block) = yaml.split_once("cluster.json: |").expect("the file's key");
+        let config = parse(block).expect("the ConfigMap's cluster file");
+        assert_eq!(config.count(Component::ProductDb), 5);
+        assert_eq!(
+            config.customer_db[4].peer.to_string(),
+            "customer-db-4.customer-db:15161"
+        );
     }
 }

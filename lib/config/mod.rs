@@ -4,6 +4,7 @@
 mod args;
 mod bind;
 mod cluster;
+mod node_address;
 
 pub use args::{Args, ArgsError};
 pub use bind::{bind_error, ephemeral_port_range};
@@ -11,3 +12,4 @@ pub use cluster::{
     ClusterConfig, Component, ConfigError, FinancialSettings, FrontendNode, RaftSettings,
     ReplicaNode, DEFAULT_CLUSTER_FILE,
 };
+pub use node_address::{AddressError, Host, NodeAddress};

@@ -2,11 +2,11 @@
 //! timing and storage knobs, with [`RaftOptions::validate`] naming the rule
 //! a bad configuration breaks (the Raft core's rules included).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::NodeAddress;
 use crate::raft::config::CLUSTER_SIZE_MAX;
 use crate::raft::{NodeId, RaftConfig, ReadMode};
 use crate::transport::{FaultSwitch, PEERS_MAX};
@@ -40,10 +40,10 @@ pub const LOG_SEGMENT_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
 pub struct RaftOptions {
     /// This replica's index in `peers` (its Raft node id).
     pub index: usize,
-    /// Every replica's UDP address, this one's included, in index order.
-    /// Each must be the exact address the replica binds: peers are told
-    /// apart by the source address of their datagrams.
-    pub peers: Vec<SocketAddr>,
+    /// Every replica's UDP address, this one's included, in index order:
+    /// an IP (bound as given) or a DNS name (this replica binds every
+    /// interface; peers' names are looked up again every few seconds).
+    pub peers: Vec<NodeAddress>,
     /// Where the log (`log/`), the snapshots (`snapshots/`) and the hard
     /// state (`hard_state/`) live.
     pub data_dir: PathBuf,
@@ -79,7 +79,12 @@ pub struct RaftOptions {
 
 impl RaftOptions {
     /// Options with every default, for replica `index` of `peers`.
-    pub fn new(index: usize, peers: Vec<SocketAddr>, data_dir: impl Into<PathBuf>) -> Self {
+    pub fn new(
+        index: usize,
+        peers: impl IntoIterator<Item = impl Into<NodeAddress>>,
+        data_dir: impl Into<PathBuf>,
+    ) -> Self {
+        let peers: Vec<NodeAddress> = peers.into_iter().map(Into::into).collect();
         let defaults = RaftConfig::new(NodeId(0), 1);
         RaftOptions {
             index,

@@ -69,7 +69,7 @@ impl<S: StateMachine> RaftReplicator<S> {
     /// thread that cannot be had.
     pub fn start(options: RaftOptions, initial_state: S) -> Result<Self, DriverError> {
         options.validate()?;
-        let address = options.peers[options.index];
+        let address = options.peers[options.index].bind_address();
         let socket = UdpSocket::bind(address)
             .map_err(|error| crate::config::bind_error("UDP", address, error))
             .map_err(DriverError::io(format!("bind {address}")))?;
@@ -90,9 +90,13 @@ impl<S: StateMachine> RaftReplicator<S> {
         // A fresh seed per start: two replicas restarted together must not
         // draw the same election timeouts.
         let recovered = recover(&options, initial_state, rand::random())?;
-        let transport =
-            UdpTransport::from_socket(socket, options.peers.clone(), options.faults.clone())
-                .map_err(DriverError::io("start the UDP transport"))?;
+        let transport = UdpTransport::from_socket(
+            socket,
+            options.index,
+            options.peers.clone(),
+            options.faults.clone(),
+        )
+        .map_err(DriverError::io("start the UDP transport"))?;
         let transport = Arc::new(transport);
         let local_addr = transport.local_addr();
         let status = Arc::new(SharedStatus::new(
@@ -107,7 +111,12 @@ impl<S: StateMachine> RaftReplicator<S> {
         let inbox = channels.core.0.clone();
         let apply_tasks = channels.apply.0.clone();
         let threads = spawn_threads(&options, recovered, &transport, &status, channels)?;
-        info!("raft {}: started on {local_addr}", options.index);
+        let own = &options.peers[options.index];
+        let bound = match own.name() {
+            Some(_) => own.describe_binding(),
+            None => local_addr.to_string(),
+        };
+        info!("raft {}: started on {bound}", options.index);
         Ok(RaftReplicator {
             index: options.index,
             reply_timeout: options.reply_timeout,

@@ -34,8 +34,9 @@ impl Backends {
         environment: Arc<grpcio::Environment>,
         frontend: usize,
     ) -> Self {
-        let product: Vec<_> = config.product_db.iter().map(|node| node.grpc).collect();
-        let customer: Vec<_> = config.customer_db.iter().map(|node| node.grpc).collect();
+        // Names stay names: gRPC and ureq look them up as they connect.
+        let product: Vec<_> = config.product_db.iter().map(|node| &node.grpc).collect();
+        let customer: Vec<_> = config.customer_db.iter().map(|node| &node.grpc).collect();
         let payment = config
             .financial_service
             .iter()

@@ -4,8 +4,8 @@
 //! Every retry resends the same request with the same request id, so the
 //! database applies it at most once however often it is sent.
 
+use std::ffi::CString;
 use std::marker::PhantomData;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +20,11 @@ use crate::pb::marketplace::{
     StatusRequest,
 };
 use crate::pb::marketplace_grpc::{CustomerDbClient, ProductDbClient};
+
+/// The shortest gap between two DNS lookups of a replica's name by gRPC
+/// (its default is 30 s): the UDP transport's `RESOLVE_INTERVAL`, so that
+/// frontends find a moved replica about as soon as its peers do.
+const DNS_RESOLUTION_GAP: Duration = crate::transport::RESOLVE_INTERVAL;
 
 /// Which database a client talks to (the two have separate gRPC services).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,11 +114,15 @@ enum Attempt<R> {
 }
 
 impl<Q: Serialize, R: DeserializeOwned> DatabaseClient<Q, R> {
-    /// Channels to every replica at `addresses` (connected lazily).
+    /// Channels to every replica at `addresses` (connected lazily), each
+    /// `host:port` with an IP or a DNS name. A name goes to gRPC as it is:
+    /// gRPC's resolver looks it up, and again when a connection fails, so
+    /// a replica that moved (a rescheduled pod: same name, new IP) is found
+    /// at its new address, at most `DNS_RESOLUTION_GAP` after the last look.
     pub fn new(
         environment: Arc<grpcio::Environment>,
         kind: DatabaseKind,
-        addresses: &[SocketAddr],
+        addresses: &[impl std::fmt::Display],
     ) -> Self {
         assert!(!addresses.is_empty(), "a database has at least one replica");
         let stubs = addresses
@@ -124,6 +133,10 @@ impl<Q: Serialize, R: DeserializeOwned> DatabaseClient<Q, R> {
                 let channel = ChannelBuilder::new(environment.clone())
                     .initial_reconnect_backoff(Duration::from_millis(100))
                     .max_reconnect_backoff(Duration::from_secs(1))
+                    .raw_cfg_int(
+                        CString::from(c"grpc.dns_min_time_between_resolutions_ms"),
+                        DNS_RESOLUTION_GAP.as_millis() as i32,
+                    )
                     .connect(&address.to_string());
                 match kind {
                     DatabaseKind::Product => Stub::Product(ProductDbClient::new(channel)),

@@ -2,11 +2,11 @@
 //! timing and storage knobs, with [`SequencerOptions::validate`] naming the
 //! rule a bad configuration breaks.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::NodeAddress;
 use crate::sequencer::{Config, MemberId, MEMBERS_MAX};
 use crate::transport::{FaultSwitch, PEERS_MAX};
 use crate::wal::{FileSystem, StdFileSystem};
@@ -42,10 +42,10 @@ pub const LOG_SEGMENT_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
 pub struct SequencerOptions {
     /// This member's index in `peers` (its member id).
     pub index: usize,
-    /// Every member's UDP address, this one's included, in member-id order.
-    /// Each must be the exact address the member binds: peers are told apart
-    /// by the source address of their datagrams.
-    pub peers: Vec<SocketAddr>,
+    /// Every member's UDP address, this one's included, in member-id order:
+    /// an IP (bound as given) or a DNS name (this member binds every
+    /// interface; peers' names are looked up again every few seconds).
+    pub peers: Vec<NodeAddress>,
     /// Where the log (`log/`) and the snapshots (`snapshots/`) live.
     pub data_dir: PathBuf,
     /// The tick interval (see [`TICK_DEFAULT`]).
@@ -80,7 +80,12 @@ pub struct SequencerOptions {
 
 impl SequencerOptions {
     /// Options with every default, for member `index` of `peers`.
-    pub fn new(index: usize, peers: Vec<SocketAddr>, data_dir: impl Into<PathBuf>) -> Self {
+    pub fn new(
+        index: usize,
+        peers: impl IntoIterator<Item = impl Into<NodeAddress>>,
+        data_dir: impl Into<PathBuf>,
+    ) -> Self {
+        let peers: Vec<NodeAddress> = peers.into_iter().map(Into::into).collect();
         let members = peers.len().min(usize::from(MEMBERS_MAX)) as u16;
         let defaults = Config::new(members.max(1), MemberId(0));
         SequencerOptions {

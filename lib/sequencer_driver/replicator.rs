@@ -76,7 +76,7 @@ impl<S: StateMachine> SequencerReplicator<S> {
     /// thread that cannot be had.
     pub fn start(options: SequencerOptions, initial_state: S) -> Result<Self, DriverError> {
         options.validate()?;
-        let address = options.peers[options.index];
+        let address = options.peers[options.index].bind_address();
         let socket = UdpSocket::bind(address)
             .map_err(|error| crate::config::bind_error("UDP", address, error))
             .map_err(DriverError::io(format!("bind {address}")))?;
@@ -95,9 +95,13 @@ impl<S: StateMachine> SequencerReplicator<S> {
     ) -> Result<Self, DriverError> {
         options.validate()?;
         let recovered = recover(&options, initial_state)?;
-        let transport =
-            UdpTransport::from_socket(socket, options.peers.clone(), options.faults.clone())
-                .map_err(DriverError::io("start the UDP transport"))?;
+        let transport = UdpTransport::from_socket(
+            socket,
+            options.index,
+            options.peers.clone(),
+            options.faults.clone(),
+        )
+        .map_err(DriverError::io("start the UDP transport"))?;
         let transport = Arc::new(transport);
         let local_addr = transport.local_addr();
         let progress = Arc::new(Progress::new(recovered.applied.global));
@@ -111,7 +115,12 @@ impl<S: StateMachine> SequencerReplicator<S> {
         };
         let inbox = channels.core.0.clone();
         let threads = spawn_threads(&options, recovered, &transport, &progress, channels)?;
-        info!("sequencer {}: started on {local_addr}", options.index);
+        let own = &options.peers[options.index];
+        let bound = match own.name() {
+            Some(_) => own.describe_binding(),
+            None => local_addr.to_string(),
+        };
+        info!("sequencer {}: started on {bound}", options.index);
         Ok(SequencerReplicator {
             index: options.index,
             request_bytes_max,

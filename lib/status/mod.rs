@@ -6,13 +6,12 @@
 
 mod live;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::config::{Args, ClusterConfig, Component};
+use crate::config::{Args, ClusterConfig, Component, NodeAddress};
 use crate::pb::marketplace::StatusReply;
 use crate::rpc::{environment, DatabaseClient, DatabaseKind};
 
@@ -27,8 +26,9 @@ pub struct ProcessStatus {
     pub component: Component,
     /// Its index in the cluster file.
     pub index: usize,
-    /// Where it was asked.
-    pub address: SocketAddr,
+    /// Where it was asked, as the cluster file names it (a name is looked
+    /// up at every probe).
+    pub address: NodeAddress,
     /// Whether it answered.
     pub up: bool,
     /// The replication report of a database replica that answered.
@@ -44,8 +44,9 @@ pub fn probe_cluster(config: &ClusterConfig) -> Vec<ProcessStatus> {
     for component in Component::ALL {
         for index in 0..config.count(component) {
             let address = config
-                .service_address(component, index)
-                .expect("index within count");
+                .endpoint(component, index)
+                .expect("index within count")
+                .clone();
             let environment = environment.clone();
             probes.push(std::thread::spawn(move || {
                 probe(environment, component, index, address)
@@ -62,7 +63,7 @@ fn probe(
     environment: Arc<grpcio::Environment>,
     component: Component,
     index: usize,
-    address: SocketAddr,
+    address: NodeAddress,
 ) -> ProcessStatus {
     let kind = match component {
         Component::ProductDb => Some(DatabaseKind::Product),
@@ -71,13 +72,14 @@ fn probe(
     };
     let (up, replication, calls) = match kind {
         Some(kind) => {
-            let client: DatabaseClient<(), ()> = DatabaseClient::new(environment, kind, &[address]);
+            let client: DatabaseClient<(), ()> =
+                DatabaseClient::new(environment, kind, &[&address]);
             match client.status(0, ANSWER_TIMEOUT) {
                 Ok(reply) => (true, Some(reply), None),
                 Err(_) => (false, None, None),
             }
         }
-        None => match http_health(address) {
+        None => match http_health(&address) {
             Some(health) => {
                 let count = |name: &str| health[name].as_u64();
                 let calls = count("calls").zip(count("errors"));
@@ -98,7 +100,7 @@ fn probe(
 
 /// A frontend's (or the financial service's) `/health` answer, if it gave
 /// one.
-fn http_health(address: SocketAddr) -> Option<Value> {
+fn http_health(address: &NodeAddress) -> Option<Value> {
     let agent = ureq::AgentBuilder::new().timeout(ANSWER_TIMEOUT).build();
     let response = agent.get(&format!("http://{address}/health")).call().ok()?;
     Some(response.into_json().unwrap_or(Value::Null))
@@ -233,7 +235,7 @@ pub fn run_cluster_status(arguments: impl IntoIterator<Item = String>) -> Result
         for component in Component::ALL {
             for index in 0..config.count(component) {
                 let address = config
-                    .service_address(component, index)
+                    .endpoint(component, index)
                     .expect("index within count");
                 println!("{component} {index} {address}");
             }

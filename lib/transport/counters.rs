@@ -22,11 +22,20 @@ pub struct TransportStats {
     pub receive_errors: u64,
     /// Incoming datagrams larger than `DATAGRAM_BYTES_MAX`.
     pub dropped_oversized: u64,
-    /// Incoming datagrams from an address not in the peer list.
+    /// Incoming datagrams whose header names a sender not in the peer list.
     pub dropped_unknown_sender: u64,
+    /// Incoming datagrams meant for another peer (sent to an address this
+    /// node took over from it: a stale lookup).
+    pub dropped_misdirected: u64,
+    /// Outgoing datagrams dropped because their peer's name has not
+    /// resolved yet.
+    pub dropped_unresolved: u64,
+    /// Failed lookups of peers' names (each kept its last good address).
+    pub lookup_failures: u64,
     /// Incoming datagrams dropped by the fault switch.
     pub dropped_incoming_by_faults: u64,
-    /// Incoming datagrams whose frame is bad (cut short, bad checksum, ...).
+    /// Incoming datagrams whose frame or header is bad (cut short, bad
+    /// checksum, unknown header version, ...).
     pub dropped_malformed: u64,
     /// Incoming datagrams dropped because the inbound channel was full.
     pub dropped_inbound_queue_full: u64,
@@ -45,6 +54,9 @@ pub(crate) struct TransportCounters {
     pub receive_errors: AtomicU64,
     pub dropped_oversized: AtomicU64,
     pub dropped_unknown_sender: AtomicU64,
+    pub dropped_misdirected: AtomicU64,
+    pub dropped_unresolved: AtomicU64,
+    pub lookup_failures: AtomicU64,
     pub dropped_incoming_by_faults: AtomicU64,
     pub dropped_malformed: AtomicU64,
     pub dropped_inbound_queue_full: AtomicU64,
@@ -68,6 +80,9 @@ impl TransportCounters {
             receive_errors: read(&self.receive_errors),
             dropped_oversized: read(&self.dropped_oversized),
             dropped_unknown_sender: read(&self.dropped_unknown_sender),
+            dropped_misdirected: read(&self.dropped_misdirected),
+            dropped_unresolved: read(&self.dropped_unresolved),
+            lookup_failures: read(&self.lookup_failures),
             dropped_incoming_by_faults: read(&self.dropped_incoming_by_faults),
             dropped_malformed: read(&self.dropped_malformed),
             dropped_inbound_queue_full: read(&self.dropped_inbound_queue_full),

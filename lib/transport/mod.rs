@@ -6,7 +6,8 @@
 //! no more: send a byte string to peer `i`, receive `(peer, bytes)` on a
 //! channel; every datagram framed and checksummed, anything malformed or
 //! from a stranger dropped and counted, never a panic. What the bytes mean
-//! is the protocol's business (its codec).
+//! is the protocol's business (its codec). Peers may be named by IP or by
+//! DNS name; names are looked up again every few seconds (peers.rs says why).
 //!
 //! * `udp.rs`: [`UdpTransport`], its "udp-receiver" and "udp-sender"
 //!   threads, and the size limits.
@@ -15,7 +16,11 @@
 //! * `faults.rs`: [`FaultSwitch`], drops and cuts settable at run time.
 //! * `fault_settings.rs`: [`FaultSettings`], the switch as serde data for
 //!   the cluster file, with `validate`.
-//! * `peers.rs`: the peer table (index to address and back).
+//! * `envelope.rs`: the header inside each frame (version, sender and
+//!   recipient index), by which a datagram's sender is known.
+//! * `peers.rs`: the peer table (index to the address it has now).
+//! * `resolver.rs`: the "udp-resolver" thread that looks named peers up
+//!   again.
 //! * `counters.rs`: [`TransportStats`], what was sent, received and dropped.
 //! * `errors.rs`: [`TransportError`].
 //!
@@ -25,20 +30,24 @@
 #![deny(missing_docs)]
 
 pub mod counters;
+pub mod envelope;
 pub mod errors;
 pub mod fault_settings;
 pub mod faults;
 mod nonblocking;
 mod peers;
+pub mod resolver;
 pub mod udp;
 
 #[cfg(test)]
 mod tests;
 
 pub use counters::TransportStats;
+pub use envelope::{encode_datagram, ENVELOPE_HEADER_BYTES, ENVELOPE_VERSION};
 pub use errors::TransportError;
 pub use fault_settings::{FaultSettings, FaultSettingsError};
 pub use faults::{FaultSwitch, PEERS_MAX};
+pub use resolver::RESOLVE_INTERVAL;
 pub use udp::{
     Datagram, UdpTransport, DATAGRAM_BYTES_MAX, INBOUND_QUEUE_MAX, OUTBOUND_QUEUE_MAX,
     PAYLOAD_BYTES_MAX,

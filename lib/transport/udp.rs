@@ -1,21 +1,28 @@
 //! `UdpTransport`: datagrams between a fixed set of peers over one UDP
-//! socket, with two threads whose jobs are plain from their names:
+//! socket, with two threads (three when a peer is named by DNS) whose jobs
+//! are plain from their names:
 //!
 //! - "udp-receiver" reads datagrams and filters them, in this order: too
-//!   large, unknown sender, fault switch, bad frame; what survives goes on a
-//!   bounded crossbeam channel as a [`Datagram`] `(peer, payload)`. Every
-//!   drop is counted and logged at debug level, none panics, and the thread
-//!   keeps going. If the channel is full the datagram is dropped rather than
+//!   large, bad frame or header, unknown sender, meant for another peer,
+//!   fault switch; what survives goes on a bounded crossbeam channel as a
+//!   [`Datagram`] `(peer, payload)`. Every drop is counted and logged at
+//!   debug level, none panics, and the thread keeps going. If the channel is full the datagram is dropped rather than
 //!   blocking the socket: UDP is lossy anyway and the protocols retransmit.
 //! - "udp-sender" takes framed datagrams from a bounded queue and hands them
 //!   to the socket, so `send` never blocks its caller (the protocol's core
 //!   loop) on a full socket buffer. `send_now` skips it: it sends from the
 //!   caller's thread with `MSG_DONTWAIT`, and only a datagram the kernel
 //!   cannot take at once goes through the queue.
+//! - "udp-resolver", only when some peer is named by DNS, looks the names
+//!   up again every few seconds (resolver.rs, peers.rs).
 //!
-//! Each datagram holds exactly one frame (`len | crc32 | payload`, see
+//! Each datagram holds exactly one frame (`len | crc32 | body`, see
 //! crate::wal::frame): UDP's own checksum is optional and weak, and the
-//! length check catches datagrams cut by a too-small buffer.
+//! length check catches datagrams cut by a too-small buffer. The body is
+//! the transport's header (version, sender index, recipient index; see
+//! envelope.rs) and the payload: a datagram's sender is known by the index
+//! it carries, not by its source address, since a peer named by DNS binds
+//! every interface and may move.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -28,18 +35,23 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use log::{debug, error};
 
 use super::counters::{count, TransportCounters, TransportStats};
+use super::envelope::{decode_datagram, encode_datagram, ENVELOPE_HEADER_BYTES};
 use super::errors::TransportError;
 use super::faults::FaultSwitch;
 use super::nonblocking::{self, Sent};
-use super::peers::PeerTable;
-use crate::wal::frame::{self, FRAME_HEADER_BYTES};
+use super::peers::{system_lookup, Lookup, PeerTable};
+use super::resolver::{spawn_resolver, RESOLVE_INTERVAL};
+use crate::config::NodeAddress;
+use crate::wal::frame::FRAME_HEADER_BYTES;
 
 /// The largest datagram sent or accepted: below the 64 KiB UDP limit, with
 /// room to spare for IP and UDP headers.
 pub const DATAGRAM_BYTES_MAX: usize = 60 * 1024;
 
-/// The largest payload `send` takes: a datagram less its frame header.
-pub const PAYLOAD_BYTES_MAX: usize = DATAGRAM_BYTES_MAX - FRAME_HEADER_BYTES;
+/// The largest payload `send` takes: a datagram less its frame header and
+/// the transport's header.
+pub const PAYLOAD_BYTES_MAX: usize =
+    DATAGRAM_BYTES_MAX - FRAME_HEADER_BYTES - ENVELOPE_HEADER_BYTES;
 
 /// Received datagrams waiting for the consumer; more are dropped.
 pub const INBOUND_QUEUE_MAX: usize = 4096;
@@ -81,6 +93,8 @@ struct Outgoing {
 pub struct UdpTransport {
     socket: Arc<UdpSocket>,
     local_addr: SocketAddr,
+    /// This node's index in the peer list (written into every datagram).
+    me: usize,
     peers: Arc<PeerTable>,
     faults: FaultSwitch,
     counters: Arc<TransportCounters>,
@@ -89,11 +103,14 @@ pub struct UdpTransport {
     outbound: Option<Sender<Outgoing>>,
     stopping: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    /// Dropping it stops the "udp-resolver" thread, if there is one.
+    _resolver_stop: Option<Sender<()>>,
 }
 
 /// What the receiver thread needs.
 struct ReceiverContext {
     socket: Arc<UdpSocket>,
+    me: usize,
     peers: Arc<PeerTable>,
     faults: FaultSwitch,
     counters: Arc<TransportCounters>,
@@ -102,34 +119,64 @@ struct ReceiverContext {
 }
 
 impl UdpTransport {
-    /// Binds `my_addr` and starts the threads. `peers[i]` is the address of
-    /// peer `i` (this node's own address may be among them); it must be the
-    /// exact address each peer binds, since senders are told apart by it.
+    /// Binds peer `me`'s own entry (`NodeAddress::bind_address`: the IP as
+    /// given, every interface for a name) and starts the threads.
+    /// `peers[i]` is the address of peer `i`, this node's own included.
     pub fn bind(
-        my_addr: SocketAddr,
-        peers: Vec<SocketAddr>,
+        me: usize,
+        peers: Vec<NodeAddress>,
         faults: FaultSwitch,
     ) -> io::Result<UdpTransport> {
-        UdpTransport::from_socket(UdpSocket::bind(my_addr)?, peers, faults)
+        let Some(own) = peers.get(me) else {
+            return Err(not_a_peer(me, peers.len()));
+        };
+        UdpTransport::from_socket(UdpSocket::bind(own.bind_address())?, me, peers, faults)
     }
 
     /// Like `bind`, over a socket bound already: tests bind every socket to
     /// port 0 first, then build the peer lists from the ports they got.
+    /// Named peers are looked up once here (a failure is not an error: the
+    /// resolver thread tries again), then every `RESOLVE_INTERVAL`.
     pub fn from_socket(
         socket: UdpSocket,
-        peers: Vec<SocketAddr>,
+        me: usize,
+        peers: Vec<NodeAddress>,
         faults: FaultSwitch,
     ) -> io::Result<UdpTransport> {
-        let peers = Arc::new(PeerTable::new(peers)?);
+        let resolving = (system_lookup(), RESOLVE_INTERVAL);
+        UdpTransport::with_lookup(socket, me, peers, faults, resolving)
+    }
+
+    /// Like `from_socket`, with the lookup and its interval given (tests
+    /// move a peer by changing what its name resolves to).
+    pub(crate) fn with_lookup(
+        socket: UdpSocket,
+        me: usize,
+        peers: Vec<NodeAddress>,
+        faults: FaultSwitch,
+        (lookup, resolve_interval): (Lookup, Duration),
+    ) -> io::Result<UdpTransport> {
+        if me >= peers.len() {
+            return Err(not_a_peer(me, peers.len()));
+        }
         socket.set_read_timeout(Some(RECEIVE_POLL_INTERVAL))?;
         let local_addr = socket.local_addr()?;
-        let socket = Arc::new(socket);
+        let peers = Arc::new(PeerTable::new(peers, local_addr.is_ipv6(), lookup)?);
         let counters = Arc::new(TransportCounters::default());
+        let resolver_stop = if peers.has_names() {
+            peers.refresh(&counters);
+            let (table, counters) = (Arc::clone(&peers), Arc::clone(&counters));
+            Some(spawn_resolver(table, counters, resolve_interval)?)
+        } else {
+            None
+        };
+        let socket = Arc::new(socket);
         let stopping = Arc::new(AtomicBool::new(false));
         let (inbound_sender, inbound) = bounded(INBOUND_QUEUE_MAX);
         let (outbound, outbound_queue) = bounded(OUTBOUND_QUEUE_MAX);
         let context = ReceiverContext {
             socket: Arc::clone(&socket),
+            me,
             peers: Arc::clone(&peers),
             faults: faults.clone(),
             counters: Arc::clone(&counters),
@@ -146,6 +193,7 @@ impl UdpTransport {
         Ok(UdpTransport {
             socket,
             local_addr,
+            me,
             peers,
             faults,
             counters,
@@ -153,6 +201,7 @@ impl UdpTransport {
             outbound: Some(outbound),
             stopping,
             threads: vec![receiver, sender],
+            _resolver_stop: resolver_stop,
         })
     }
 
@@ -182,7 +231,7 @@ impl UdpTransport {
     }
 
     /// Frames `payload` and queues it for `peer`, without blocking. A drop
-    /// (fault switch, full queue) is not an error: it is counted, as UDP
+    /// (fault switch, full queue, a name not resolved yet) is not an error: it is counted, as UDP
     /// loss would go unnoticed. Errors are requests that can never succeed.
     pub fn send(&self, peer: usize, payload: &[u8]) -> Result<(), TransportError> {
         if let Some((address, bytes)) = self.prepare(peer, payload)? {
@@ -217,7 +266,8 @@ impl UdpTransport {
     }
 
     /// Checks `payload` and `peer`, applies the fault switch, and frames
-    /// the payload: `None` when the switch drops it (counted).
+    /// the payload for the peer's address now: `None` when the switch drops
+    /// it or the peer has no address yet (counted).
     fn prepare(
         &self,
         peer: usize,
@@ -230,17 +280,22 @@ impl UdpTransport {
                 max: PAYLOAD_BYTES_MAX,
             });
         }
-        let Some(address) = self.peers.address(peer) else {
+        if peer >= self.peers.len() {
             return Err(TransportError::UnknownPeer {
                 peer,
                 peers: self.peers.len(),
             });
-        };
+        }
         if self.faults.should_drop_outgoing(peer) {
             count(&self.counters.dropped_outgoing_by_faults);
             return Ok(None);
         }
-        Ok(Some((address, frame::encode(payload))))
+        let Some(address) = self.peers.address(peer) else {
+            count(&self.counters.dropped_unresolved);
+            debug!("udp: peer {peer}'s name has not resolved yet; dropping");
+            return Ok(None);
+        };
+        Ok(Some((address, encode_datagram(self.me, peer, payload))))
     }
 
     /// Queues a framed datagram for the sender thread, without blocking.
@@ -331,23 +386,33 @@ impl ReceiverContext {
             );
             return true;
         }
-        let Some(peer) = self.peers.index_of(from) else {
-            count(&counters.dropped_unknown_sender);
-            debug!("udp: dropping a datagram from {from}, not a peer");
-            return true;
+        let envelope = match decode_datagram(bytes, PAYLOAD_BYTES_MAX) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                count(&counters.dropped_malformed);
+                debug!("udp: dropping a malformed datagram from {from}: {error}");
+                return true;
+            }
         };
+        let peer = envelope.sender;
+        if peer >= self.peers.len() {
+            count(&counters.dropped_unknown_sender);
+            debug!("udp: dropping a datagram from {from} claiming to be peer {peer}, not a peer");
+            return true;
+        }
+        if envelope.recipient != self.me {
+            count(&counters.dropped_misdirected);
+            debug!(
+                "udp: dropping a datagram from peer {peer} ({from}) meant for peer {}",
+                envelope.recipient
+            );
+            return true;
+        }
         if self.faults.should_drop_incoming(peer) {
             count(&counters.dropped_incoming_by_faults);
             return true;
         }
-        let payload = match frame::decode_exact(bytes, PAYLOAD_BYTES_MAX) {
-            Ok(payload) => payload.to_vec(),
-            Err(error) => {
-                count(&counters.dropped_malformed);
-                debug!("udp: dropping a malformed datagram from peer {peer} ({from}): {error}");
-                return true;
-            }
-        };
+        let payload = envelope.payload.to_vec();
         // Counted before it is queued, so that a consumer holding the
         // datagram already sees it counted.
         count(&counters.received);
@@ -378,6 +443,12 @@ fn run_sender(socket: &UdpSocket, queue: &Receiver<Outgoing>, counters: &Transpo
             }
         }
     }
+}
+
+/// The error for an own index outside the peer list.
+fn not_a_peer(me: usize, peers: usize) -> io::Error {
+    let message = format!("this node is peer {me}, but there are {peers} peers");
+    io::Error::new(io::ErrorKind::InvalidInput, message)
 }
 
 /// Whether a receive error only means "nothing arrived in time".

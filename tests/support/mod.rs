@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -108,9 +108,15 @@ impl Cluster {
     /// Starts every process of a cluster described by `options` and waits
     /// until each one listens.
     pub fn start(options: Options) -> Cluster {
+        Cluster::start_with(options, |_| {})
+    }
+
+    /// Like `start`, with the cluster file changed by `edit` first.
+    pub fn start_with(options: Options, edit: impl FnOnce(&mut Value)) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let host = random_loopback_host();
         let mut config = cluster_file(&host, &options);
+        edit(&mut config);
         config["data_dir"] = json!(dir.path().join("data"));
         let config_path = dir.path().join("cluster.json");
         std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
@@ -202,7 +208,7 @@ impl Cluster {
         assert!(status.success(), "kill -{signal} {component} {index}");
     }
 
-    /// The address clients use for a process.
+    /// The address clients use for a process (a name looked up now).
     pub fn address(&self, component: &str, index: usize) -> SocketAddr {
         let key = component.replace('-', "_");
         let node = &self.config[&key][index];
@@ -210,7 +216,12 @@ impl Cluster {
             .get("http")
             .or_else(|| node.get("grpc"))
             .expect("address");
-        address.as_str().unwrap().parse().unwrap()
+        let address = address.as_str().unwrap();
+        address
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut found| found.next())
+            .unwrap_or_else(|| panic!("{address} does not resolve"))
     }
 
     fn wait_listening(&self, component: &str, index: usize) {

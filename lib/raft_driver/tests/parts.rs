@@ -323,11 +323,13 @@ fn garbage_and_stale_messages_from_peers_are_dropped_and_counted() {
         term,
         body: Body::HeartbeatResponse { read_round: 0 },
     };
+    // The forger writes its own index (4) into the transport's header.
+    let from_forger = |payload: &[u8]| crate::transport::encode_datagram(4, leader, payload);
     let datagrams = [
         b"no frame at all".to_vec(),
-        crate::wal::frame::encode(b"a frame around garbage"),
-        crate::wal::frame::encode(&message(1, before.term).encode()),
-        crate::wal::frame::encode(&message(4, Term(0)).encode()),
+        from_forger(b"a frame around garbage"),
+        from_forger(&message(1, before.term).encode()),
+        from_forger(&message(4, Term(0)).encode()),
     ];
     for datagram in &datagrams {
         forger.send_to(datagram, target).unwrap();

@@ -109,7 +109,7 @@ fn a_snapshot_for_another_group_size_is_refused() {
         data: image.bytes,
     };
     store.save(&snapshot).expect("save");
-    let peers = (0..MEMBERS)
+    let peers: Vec<std::net::SocketAddr> = (0..MEMBERS)
         .map(|i| format!("127.0.0.1:{}", 9000 + i).parse().expect("address"))
         .collect();
     let options = SequencerOptions::new(0, peers, dir.path());

@@ -10,6 +10,7 @@
 //! deadline.
 
 mod faults;
+mod names;
 mod udp;
 
 use std::net::{SocketAddr, UdpSocket};
@@ -17,6 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{Datagram, FaultSwitch, UdpTransport};
+use crate::config::NodeAddress;
 
 /// How long a test waits for a datagram that must come.
 pub(super) const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,9 +41,14 @@ pub(super) fn cluster(n: usize) -> Vec<UdpTransport> {
         .enumerate()
         .map(|(index, socket)| {
             let faults = FaultSwitch::with_seed(index as u64 + 1);
-            UdpTransport::from_socket(socket, addresses.clone(), faults).expect("transport")
+            UdpTransport::from_socket(socket, index, peers(&addresses), faults).expect("transport")
         })
         .collect()
+}
+
+/// The peer list of these addresses.
+pub(super) fn peers(addresses: &[SocketAddr]) -> Vec<NodeAddress> {
+    addresses.iter().map(|&address| address.into()).collect()
 }
 
 /// The next datagram `transport` receives; fails the test if none comes.

@@ -6,9 +6,11 @@ use std::thread;
 
 use rand::{Rng, SeedableRng};
 
-use super::{cluster, local_socket, next_datagram, wait_until, ARRIVAL_TIMEOUT};
+use super::{cluster, local_socket, next_datagram, peers, wait_until, ARRIVAL_TIMEOUT};
+use crate::transport::envelope::decode_datagram;
 use crate::transport::{
-    Datagram, FaultSwitch, TransportError, UdpTransport, DATAGRAM_BYTES_MAX, PAYLOAD_BYTES_MAX,
+    encode_datagram, Datagram, FaultSwitch, TransportError, UdpTransport, DATAGRAM_BYTES_MAX,
+    PAYLOAD_BYTES_MAX,
 };
 use crate::wal::frame;
 
@@ -84,11 +86,22 @@ fn payload_limits_and_peer_indices_are_checked() {
 fn a_peer_list_with_a_duplicate_address_is_refused() {
     let socket = local_socket();
     let address = socket.local_addr().expect("address");
-    let refused = UdpTransport::from_socket(socket, vec![address, address], FaultSwitch::new());
+    let twice = peers(&[address, address]);
+    let refused = UdpTransport::from_socket(socket, 0, twice, FaultSwitch::new());
     assert_eq!(
         refused.err().map(|error| error.kind()),
         Some(std::io::ErrorKind::InvalidInput)
     );
+}
+
+#[test]
+fn an_own_index_outside_the_peer_list_is_refused() {
+    let socket = local_socket();
+    let address = socket.local_addr().expect("address");
+    let refused = UdpTransport::from_socket(socket, 1, peers(&[address]), FaultSwitch::new());
+    let error = refused.err().expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("peer 1"), "{error}");
 }
 
 /// Datagrams no correct peer sends, each to be dropped as malformed.
@@ -100,7 +113,7 @@ fn malformed_datagrams() -> Vec<Vec<u8>> {
             (0..len).map(|_| rng.gen()).collect()
         })
         .collect();
-    let valid = frame::encode(b"a valid payload");
+    let valid = encode_datagram(1, 0, b"a valid payload");
     for cut in 0..valid.len() {
         datagrams.push(valid[..cut].to_vec());
     }
@@ -113,6 +126,11 @@ fn malformed_datagrams() -> Vec<Vec<u8>> {
     let mut huge_length = valid;
     huge_length[..4].copy_from_slice(&u32::MAX.to_le_bytes());
     datagrams.push(huge_length);
+    // A valid frame without the transport's header (as sent before it),
+    // one too short for the header, and one of an unknown header version.
+    datagrams.push(frame::encode(b"a bare frame"));
+    datagrams.push(frame::encode(&[1, 1]));
+    datagrams.push(frame::encode(&[9, 1, 0, 7]));
     datagrams
 }
 
@@ -122,17 +140,22 @@ fn garbage_is_dropped_and_the_transport_keeps_working() {
     let raw_address = raw.local_addr().expect("address");
     let socket = local_socket();
     let address = socket.local_addr().expect("address");
-    let node = UdpTransport::from_socket(socket, vec![address, raw_address], FaultSwitch::new())
-        .expect("transport");
+    let node = UdpTransport::from_socket(
+        socket,
+        0,
+        peers(&[address, raw_address]),
+        FaultSwitch::new(),
+    )
+    .expect("transport");
     let garbage = malformed_datagrams();
     for datagram in &garbage {
         raw.send_to(datagram, address).expect("send garbage");
     }
     // Oversized: a well-formed frame in a datagram over the limit.
-    let oversized = frame::encode(&vec![1; DATAGRAM_BYTES_MAX]);
+    let oversized = encode_datagram(1, 0, &vec![1; DATAGRAM_BYTES_MAX]);
     raw.send_to(&oversized, address)
         .expect("send an oversized datagram");
-    raw.send_to(&frame::encode(b"marker"), address)
+    raw.send_to(&encode_datagram(1, 0, b"marker"), address)
         .expect("send the marker");
 
     assert_eq!(
@@ -154,19 +177,23 @@ fn garbage_is_dropped_and_the_transport_keeps_working() {
     let mut buffer = [0; 64];
     let (bytes, from) = raw.recv_from(&mut buffer).expect("the reply");
     assert_eq!(from, address);
-    assert_eq!(frame::decode_exact(&buffer[..bytes], 64), Ok(&b"reply"[..]));
+    let reply = decode_datagram(&buffer[..bytes], 64).expect("a valid datagram");
+    assert_eq!((reply.sender, reply.recipient), (0, 1));
+    assert_eq!(reply.payload, b"reply");
 }
 
 #[test]
 fn datagrams_from_unknown_senders_are_dropped() {
+    // A sender is known by the index in its datagram's header: an index
+    // outside the peer list is a stranger, whatever its source address.
     let nodes = cluster(2);
     let stranger = local_socket();
     let target: SocketAddr = nodes[1].local_addr();
     stranger
-        .send_to(&frame::encode(b"let me in"), target)
+        .send_to(&encode_datagram(2, 1, b"let me in"), target)
         .expect("send");
     stranger
-        .send_to(&frame::encode(b"again"), target)
+        .send_to(&encode_datagram(63, 1, b"again"), target)
         .expect("send");
     let counted = || nodes[1].stats().dropped_unknown_sender == 2;
     wait_until("both strangers' datagrams are dropped", counted);
@@ -269,4 +296,30 @@ fn a_cut_peer_is_cut_both_ways_until_healed() {
     );
     nodes[0].send(1, b"to the healed peer").expect("send");
     assert_eq!(next_datagram(&nodes[1]).payload, b"to the healed peer");
+}
+
+#[test]
+fn the_sender_is_known_by_its_header_not_its_source_address() {
+    // A peer that moved (or binds every interface) sends from an address
+    // the others never saw: its index still names it. A datagram meant for
+    // another peer (sent to an address this node took over) is dropped.
+    let nodes = cluster(2);
+    let elsewhere = local_socket();
+    let target = nodes[1].local_addr();
+    elsewhere
+        .send_to(&encode_datagram(1, 0, b"meant for peer 0"), target)
+        .expect("send");
+    let counted = || nodes[1].stats().dropped_misdirected == 1;
+    wait_until("the misdirected datagram is dropped", counted);
+    elsewhere
+        .send_to(&encode_datagram(0, 1, b"peer 0, moved"), target)
+        .expect("send");
+    assert_eq!(
+        next_datagram(&nodes[1]),
+        Datagram {
+            peer: 0,
+            payload: b"peer 0, moved".to_vec()
+        }
+    );
+    assert_eq!(nodes[1].stats().dropped_unknown_sender, 0);
 }
