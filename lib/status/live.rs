@@ -42,6 +42,8 @@ struct Live {
     last: BTreeMap<String, (bool, String, u64, u64)>,
     /// Per frontend: when, and its calls and errors, at the last sample.
     last_calls: BTreeMap<String, (u64, u64, u64)>,
+    /// The highest Raft term any product-DB replica has reported.
+    product_term: u64,
 }
 
 /// Serves the live view on `address` until the process ends.
@@ -138,6 +140,9 @@ fn record(live: &mut Live, statuses: &[ProcessStatus], at_ms: u64) {
         }
         live.last.insert(name, now);
     }
+    if let Some(what) = election(&mut live.product_term, statuses) {
+        live.events.push_back((at_ms, what));
+    }
     live.latest = statuses
         .iter()
         .map(|status| {
@@ -181,6 +186,22 @@ fn changes(
         what.push(format!("{name} in view {}", now.3));
     }
     what
+}
+
+/// An election of the product DB since the last sample, in words: the
+/// highest term reported has risen. One mark per election, whether or not
+/// the leader changed (a leader cut off and elected again, a split vote
+/// that elects nobody), so a failover shows even when a replica that led
+/// before leads again; the first sample only learns the term.
+fn election(highest_term: &mut u64, statuses: &[ProcessStatus]) -> Option<String> {
+    let term = statuses
+        .iter()
+        .filter(|status| status.component == Component::ProductDb)
+        .filter_map(|status| status.replication.as_ref())
+        .map(|replication| replication.get_term())
+        .max()?;
+    let before = std::mem::replace(highest_term, (*highest_term).max(term));
+    (before != 0 && term > before).then(|| format!("product-db election (term {term})"))
 }
 
 fn snapshot(live: &Live) -> Value {
@@ -281,3 +302,55 @@ async function refresh() {
 refresh(); setInterval(refresh, 500);
 </script></body></html>
 "##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::marketplace::StatusReply;
+
+    fn replica(index: usize, term: u64, role: &str) -> ProcessStatus {
+        let mut reply = StatusReply::default();
+        reply.set_term(term);
+        reply.set_role(role.to_string());
+        ProcessStatus {
+            component: Component::ProductDb,
+            index,
+            address: "127.0.0.1:1".parse().expect("an address"),
+            up: true,
+            replication: Some(reply),
+            calls: None,
+        }
+    }
+
+    /// Every election is marked once, also one that ends with the same
+    /// leader as before or with none; the first sample only learns the term.
+    #[test]
+    fn every_election_is_marked_once_whoever_leads_after_it() {
+        let mut live = Live::default();
+        let same_leader = |term| vec![replica(0, term, "leader"), replica(1, term, "follower")];
+        record(&mut live, &same_leader(3), 0);
+        record(&mut live, &same_leader(3), 500);
+        assert!(live.events.is_empty(), "{:?}", live.events);
+        // The same replica leads again, in a new term.
+        record(&mut live, &same_leader(4), 1_000);
+        // A split vote: nobody leads yet.
+        record(
+            &mut live,
+            &[replica(0, 5, "candidate"), replica(1, 5, "candidate")],
+            1_500,
+        );
+        let elections: Vec<&str> = live
+            .events
+            .iter()
+            .map(|(_, what)| what.as_str())
+            .filter(|what| what.contains("election"))
+            .collect();
+        assert_eq!(
+            elections,
+            [
+                "product-db election (term 4)",
+                "product-db election (term 5)"
+            ]
+        );
+    }
+}
