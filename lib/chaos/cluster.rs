@@ -388,18 +388,9 @@ impl ChaosCluster {
         ))
     }
 
-    /// Every replica's digest of `kind` (applied index, state checksum), or
-    /// `None` for one that does not answer.
-    pub fn digests(&self, kind: DatabaseKind) -> Vec<Option<(u64, u32)>> {
-        let client = self.database_client(kind);
-        (0..client.replica_count())
-            .map(|i| {
-                client
-                    .digest(i, CONTROL_TIMEOUT)
-                    .ok()
-                    .map(|d| (d.get_applied_index(), d.get_state_crc()))
-            })
-            .collect()
+    /// A control client of `kind`'s replicas (status, digest, faults).
+    pub fn control_client(&self, kind: DatabaseKind) -> DatabaseClient<(), ()> {
+        self.database_client(kind)
     }
 
     /// Sets every running replica of `kind` to drop `probability` of the

@@ -105,7 +105,11 @@ pub fn strike(
     if client_joins {
         group.push(CLIENT_HOST);
     }
-    control.partition(&group)?;
+    if let Err(why) = control.partition(&group) {
+        // A partition made half-way must not outlive its fault.
+        let _ = control.heal();
+        return Err(why);
+    }
     let cut_at = Instant::now();
     let seen = watch.observe(cluster, &minority, client_joins, held);
     std::thread::sleep(held.saturating_sub(cut_at.elapsed()));
