@@ -92,7 +92,8 @@ impl fmt::Display for AddressError {
             }
             AddressError::BadHostName { address, reason } => write!(
                 f,
-                "address {address:?}: the host is neither an IP address nor a valid DNS name: {reason}"
+                "address {address:?}: the host is neither an IP address \
+                 nor a valid DNS name: {reason}"
             ),
         }
     }

@@ -21,7 +21,8 @@
 //! kind 11 RecoverAnswer  = nonce u64 | standing u8 | own nonce u64
 //! kind 12 ReadQuery      = round u64
 //! kind 13 ReadAnswer     = round u64 | known_up_to u64
-//!        standing   = 1 Blank | 2 NewWithYou | 3 Member | 4 Recovering (own nonce: Blank's, else 0)
+//!        standing   = 1 Blank | 2 NewWithYou | 3 Member | 4 Recovering
+//!                     (own nonce: Blank's, else 0)
 //!        bindings   = count u16 (<= VIEW_BINDINGS_MAX) | count x (sender u16 | local_seq u64)
 //!        members    = count u16 (<= MEMBERS_MAX) | count x id u16
 //! record = magic "SR" | version u8 = 1 | kind u8 | body | crc32 u32
