@@ -95,17 +95,7 @@ fn record(live: &mut Live, statuses: &[ProcessStatus], at_ms: u64) {
     for status in statuses {
         let name = format!("{} {}", status.component.name(), status.index);
         if let Some((calls, errors)) = status.calls {
-            let rate = live
-                .last_calls
-                .get(&name)
-                .and_then(|(at, before, before_errors)| {
-                    let seconds = at_ms.saturating_sub(*at) as f64 / 1000.0;
-                    (seconds > 0.0 && calls >= *before).then(|| {
-                        let per_s =
-                            |now: u64, then: u64| ((now - then.min(now)) as f64 / seconds).round();
-                        (per_s(calls, *before), per_s(errors, *before_errors))
-                    })
-                });
+            let rate = per_second(live.last_calls.get(&name), at_ms, calls, errors);
             live.last_calls.insert(name.clone(), (at_ms, calls, errors));
             if let Some((calls, errors)) = rate {
                 calls_per_s.insert(name.clone(), json!(calls));
@@ -157,6 +147,28 @@ fn record(live: &mut Live, statuses: &[ProcessStatus], at_ms: u64) {
         .collect();
     live.history
         .push_back(json!({ "at_ms": at_ms, "applied": applied, "calls_per_s": calls_per_s }));
+    forget_old(live);
+}
+
+/// A frontend's calls and 5xx answers per second since its last sample
+/// (`last`: when, and its counts then); `None` at its first sample, and
+/// when its calls went back (it restarted).
+fn per_second(
+    last: Option<&(u64, u64, u64)>,
+    at_ms: u64,
+    calls: u64,
+    errors: u64,
+) -> Option<(f64, f64)> {
+    let (at, before, before_errors) = last?;
+    let seconds = at_ms.saturating_sub(*at) as f64 / 1000.0;
+    (seconds > 0.0 && calls >= *before).then(|| {
+        let per_s = |now: u64, then: u64| ((now - then.min(now)) as f64 / seconds).round();
+        (per_s(calls, *before), per_s(errors, *before_errors))
+    })
+}
+
+/// Keeps the last `HISTORY_SAMPLES` samples, and the events within them.
+fn forget_old(live: &mut Live) {
     while live.history.len() > HISTORY_SAMPLES {
         live.history.pop_front();
     }
