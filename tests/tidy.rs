@@ -307,13 +307,17 @@ fn test_modules(lexed: &Lexed) -> Vec<(usize, usize)> {
         }
         let mut j = skip_whitespace(code, i + marker.len());
         while at(code, j) == '#' {
-            let close = (j..code.len()).find(|&k| code[k] == ']').unwrap_or(code.len());
+            let close = (j..code.len())
+                .find(|&k| code[k] == ']')
+                .unwrap_or(code.len());
             j = skip_whitespace(code, close + 1);
         }
         if word_at(code, j, "pub") {
             j = skip_whitespace(code, j + 3);
             if at(code, j) == '(' {
-                let close = (j..code.len()).find(|&k| code[k] == ')').unwrap_or(code.len());
+                let close = (j..code.len())
+                    .find(|&k| code[k] == ')')
+                    .unwrap_or(code.len());
                 j = skip_whitespace(code, close + 1);
             }
         }
@@ -421,7 +425,9 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
 
 /// Test code: in a folder named `tests` or in a file named `tests.rs`.
 fn is_test_path(relative: &str) -> bool {
-    relative.split('/').any(|part| part == "tests" || part == "tests.rs")
+    relative
+        .split('/')
+        .any(|part| part == "tests" || part == "tests.rs")
 }
 
 fn is_exempt(relative: &str) -> bool {
@@ -463,7 +469,10 @@ fn assert_tidy(findings: &[Finding]) {
 fn the_code_keeps_its_limits() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (findings, files) = check_tree(root);
-    assert!(files > 100, "tidy read only {files} files: is the walk broken?");
+    assert!(
+        files > 100,
+        "tidy read only {files} files: is the walk broken?"
+    );
     let (exempt, binding): (Vec<Finding>, Vec<Finding>) =
         findings.into_iter().partition(|f| is_exempt(&f.path));
     if !exempt.is_empty() {
@@ -579,7 +588,10 @@ fn a_function_over_the_limit_is_found_and_one_at_it_is_not() {
     let findings = check_source("lib/x.rs", &source, true);
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert_eq!(findings[0].line, FUNCTION_LINES_MAX + 1);
-    assert!(findings[0].what.contains("`over_limit` is 71 lines"), "{findings:?}");
+    assert!(
+        findings[0].what.contains("`over_limit` is 71 lines"),
+        "{findings:?}"
+    );
 }
 
 #[test]
@@ -589,7 +601,10 @@ fn a_line_over_the_limit_is_found_counting_characters_not_bytes() {
     let findings = check_source("lib/x.rs", &(at_limit + &over), true);
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert_eq!(findings[0].line, 2);
-    assert_eq!(findings[0].to_string(), "lib/x.rs:2: line is 101 columns long (at most 100)");
+    assert_eq!(
+        findings[0].to_string(),
+        "lib/x.rs:2: line is 101 columns long (at most 100)"
+    );
 }
 
 #[test]
