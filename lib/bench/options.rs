@@ -229,6 +229,19 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
             }
         }
     }
+    checked_command(options, scale, sizes, samples, out_given)
+}
+
+/// The command the parsed flags make, once every value is checked against
+/// its limits. `scale` is `Some` when `--scale` was given; `sizes`,
+/// `samples` and `out_given` are what its options take.
+fn checked_command(
+    options: BenchOptions,
+    scale: Option<ScaleOptions>,
+    sizes: Vec<usize>,
+    samples: usize,
+    out_given: bool,
+) -> Result<Command, BenchError> {
     if options.calls == 0 || options.calls > CALLS_MAX {
         return Err(BenchError::Usage(format!(
             "--calls must be 1..={CALLS_MAX}"

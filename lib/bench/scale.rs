@@ -425,15 +425,10 @@ fn summarize(times: &mut [Duration]) -> Figures {
     }
 }
 
-/// `scale.md` (a table per figure, and the largest size against the
-/// smallest) and `scale.csv`.
-fn write_report(
-    out: &Path,
-    command: &str,
-    samples: usize,
-    results: &[SizeResult],
-) -> Result<(), BenchError> {
-    std::fs::create_dir_all(out).map_err(|e| BenchError::Write(out.to_path_buf(), e))?;
+/// The start of `scale.md`: title, command, machine, what was measured,
+/// and the table's head (a column per size, and the ratio when there are
+/// two sizes or more).
+fn report_header(command: &str, samples: usize, results: &[SizeResult]) -> String {
     let mut markdown = String::new();
     let _ = writeln!(
         markdown,
@@ -459,6 +454,19 @@ fn write_report(
         "|---|{}",
         "---|".repeat(results.len() + usize::from(results.len() >= 2))
     );
+    markdown
+}
+
+/// `scale.md` (a table per figure, and the largest size against the
+/// smallest) and `scale.csv`.
+fn write_report(
+    out: &Path,
+    command: &str,
+    samples: usize,
+    results: &[SizeResult],
+) -> Result<(), BenchError> {
+    std::fs::create_dir_all(out).map_err(|e| BenchError::Write(out.to_path_buf(), e))?;
+    let mut markdown = report_header(command, samples, results);
     let mut csv = String::from("operation,size,mean_ms,p50_ms,p99_ms\n");
     for (index, operation) in OPERATIONS.iter().enumerate() {
         let _ = write!(markdown, "| {operation} |");
