@@ -26,9 +26,6 @@
 
 pub mod app;
 pub mod bench;
-// Temporary: lib/chaos still has undocumented items; the lead removes this
-// allow once they are documented.
-#[allow(missing_docs)]
 pub mod chaos;
 pub mod client;
 pub mod config;

@@ -30,8 +30,9 @@ const FUNCTION_LINES_MAX: usize = 70;
 /// The longest a line may be, in characters.
 const LINE_COLUMNS_MAX: usize = 100;
 /// Folders whose findings are listed but do not fail the test: lib/chaos,
-/// written before these rules. Temporary: the lead empties this list once
-/// the folder is tidied.
+/// written before these rules, whose seven functions over 70 lines are
+/// still to be split (its lines and docs follow the rules). Empty this list
+/// once they are.
 const EXEMPT_FOLDERS: &[&str] = &["lib/chaos"];
 
 /// One broken habit, at a line of a file.

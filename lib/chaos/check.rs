@@ -234,7 +234,8 @@ pub fn check_invariants(snapshot: &HistorySnapshot, end: &FinalState) -> Vec<Ano
     if counted != units_in_histories {
         anomalies.push(Anomaly {
             what: format!(
-                "the sellers' counts say {counted} units sold, the buyers' histories {units_in_histories} bought"
+                "the sellers' counts say {counted} units sold, \
+                 the buyers' histories {units_in_histories} bought"
             ),
             evidence: end
                 .items_sold
@@ -272,7 +273,8 @@ pub fn check_invariants(snapshot: &HistorySnapshot, end: &FinalState) -> Vec<Ano
             if u64::from(*left) > u64::from(facts.quantity) || gone != removed + sold {
                 anomalies.push(Anomaly {
                     what: format!(
-                        "item {item}: put up with {}, {left} left, but {removed} removed and {sold} sold",
+                        "item {item}: put up with {}, {left} left, \
+                         but {removed} removed and {sold} sold",
                         facts.quantity
                     ),
                     evidence: Vec::new(),

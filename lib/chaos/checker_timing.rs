@@ -29,7 +29,8 @@ pub fn time_checker(ops: usize, seed: u64) -> String {
     let mut rng = StdRng::seed_from_u64(seed);
     let history = item_history(ops, &mut rng);
     let mut report = format!(
-        "checker timing: one item, {ops} operations from {CLIENTS} concurrent clients, seed {seed}\n"
+        "checker timing: one item, {ops} operations from {CLIENTS} concurrent clients, \
+         seed {seed}\n"
     );
     line(&mut report, "linearizable", &history);
     let stale = with_stale_read(history);

@@ -87,7 +87,12 @@ pub enum Placement {
     Loopback,
     /// On the namespace hosts, at conf/hosts.json's addresses (`file`),
     /// each process in the host its address names.
-    Hosts { control: HostControl, file: Value },
+    Hosts {
+        /// What makes, cuts and heals the hosts (`scripts/hosts.sh`).
+        control: HostControl,
+        /// The cluster file of the hosts (conf/hosts.json's addresses).
+        file: Value,
+    },
 }
 
 /// A running cluster.
@@ -287,7 +292,8 @@ impl ChaosCluster {
         while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
             if started.elapsed() > LISTEN_TIMEOUT {
                 return Err(ChaosError::Cluster(format!(
-                    "{component} {index} did not listen on {address} within {LISTEN_TIMEOUT:?} (log: {})",
+                    "{component} {index} did not listen on {address} within \
+                     {LISTEN_TIMEOUT:?} (log: {})",
                     self.dir.join(format!("{component}-{index}.log")).display()
                 )));
             }
@@ -504,7 +510,11 @@ fn loopback_host(seed: u64) -> String {
 fn cluster_file(host: &str, shape: &ClusterShape, seed: u64, data_dir: &Path) -> Value {
     let replicas = |count: usize, base: u16| -> Vec<Value> {
         (0..count as u16)
-            .map(|i| json!({"grpc": format!("{host}:{}", base + i), "peer": format!("{host}:{}", base + 100 + i)}))
+            .map(|i| {
+                let grpc = format!("{host}:{}", base + i);
+                let peer = format!("{host}:{}", base + 100 + i);
+                json!({"grpc": grpc, "peer": peer})
+            })
             .collect()
     };
     let frontends = |count: usize, base: u16| -> Vec<Value> {

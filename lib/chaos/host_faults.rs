@@ -158,17 +158,18 @@ impl Watch {
         };
         match *self {
             Watch::Nothing => Ok("nothing watched".into()),
-            Watch::ProductLeader { leader, .. } if with_minority => {
-                poll(held, || {
-                    cluster
-                        .product_role(leader)
-                        .filter(|(role, _)| role != "leader")
-                        .map(|(role, _)| format!("the cut-off leader {leader} is {role}"))
-                })
-                .ok_or_else(|| {
-                    format!("product-db {leader}, cut off without a majority, still leads after {held:?}")
-                })
-            }
+            Watch::ProductLeader { leader, .. } if with_minority => poll(held, || {
+                cluster
+                    .product_role(leader)
+                    .filter(|(role, _)| role != "leader")
+                    .map(|(role, _)| format!("the cut-off leader {leader} is {role}"))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "product-db {leader}, cut off without a majority, \
+                         still leads after {held:?}"
+                )
+            }),
             Watch::ProductLeader { leader, term } => {
                 let majority = on_majority(Component::ProductDb);
                 poll(held, || {
@@ -179,7 +180,9 @@ impl Watch {
                             .map(|(_, t)| format!("new leader {i} in term {t} (was {leader})"))
                     })
                 })
-                .ok_or_else(|| format!("no new product-DB leader on the majority side within {held:?}"))
+                .ok_or_else(|| {
+                    format!("no new product-DB leader on the majority side within {held:?}")
+                })
             }
             Watch::CustomerMember { member } if with_minority => poll(held, || {
                 cluster
@@ -188,7 +191,10 @@ impl Watch {
                     .map(|_| format!("the cut-off member {member} left its view"))
             })
             .ok_or_else(|| {
-                format!("customer-db {member}, cut off without a majority, still works in its view after {held:?}")
+                format!(
+                    "customer-db {member}, cut off without a majority, \
+                     still works in its view after {held:?}"
+                )
             }),
             Watch::CustomerMember { member } => {
                 let majority = on_majority(Component::CustomerDb);
@@ -201,7 +207,10 @@ impl Watch {
                     })
                 })
                 .ok_or_else(|| {
-                    format!("the other customer-DB members formed no view without {member} within {held:?}")
+                    format!(
+                        "the other customer-DB members formed no view without {member} \
+                         within {held:?}"
+                    )
                 })
             }
         }

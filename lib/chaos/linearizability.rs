@@ -59,7 +59,11 @@ pub enum Verdict {
     /// No order does. `stuck` holds the operations (indices into the
     /// history) that were pending when the deepest attempt failed: the
     /// sub-history that shows the anomaly.
-    NotLinearizable { stuck: Vec<usize> },
+    NotLinearizable {
+        /// Indices into the history of the operations pending at the
+        /// deepest failed attempt.
+        stuck: Vec<usize>,
+    },
     /// The search gave up after its step budget.
     Inconclusive,
 }

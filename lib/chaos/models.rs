@@ -33,17 +33,39 @@ pub enum ItemOp {
     /// A seller's list did not show the item: it has no units.
     SoldOut,
     /// The price was set.
-    SetPrice { price: u64 },
+    SetPrice {
+        /// The new price, in cents.
+        price: u64,
+    },
     /// `quantity` units were removed, leaving `left`.
-    Remove { quantity: u32, left: u32 },
+    Remove {
+        /// Units taken out.
+        quantity: u32,
+        /// Units the answer said were left.
+        left: u32,
+    },
     /// Removing `quantity` units was refused for want of stock.
-    RemoveRefused { quantity: u32 },
+    RemoveRefused {
+        /// Units the refused call asked to take out.
+        quantity: u32,
+    },
     /// A purchase took `quantity` units at `price`.
-    Buy { quantity: u32, price: u64 },
+    Buy {
+        /// Units bought.
+        quantity: u32,
+        /// Price per unit paid, in cents.
+        price: u64,
+    },
     /// A write whose answer never came: it may have taken effect or not.
-    MaybeSetPrice { price: u64 },
+    MaybeSetPrice {
+        /// The price it asked for, in cents.
+        price: u64,
+    },
     /// Likewise for a removal.
-    MaybeRemove { quantity: u32 },
+    MaybeRemove {
+        /// Units it asked to take out.
+        quantity: u32,
+    },
 }
 
 /// The product DB's items.
@@ -103,26 +125,43 @@ pub struct BuyerState {
 pub enum BuyerOp {
     /// Added units; the cart after it.
     Add {
+        /// The item's id.
         item: String,
+        /// Units added.
         quantity: u32,
+        /// The cart the answer showed: units per item id.
         cart: BTreeMap<String, u32>,
     },
     /// An add refused for the item's stock or existence: no change.
     AddRefused,
     /// Removed units; the cart after it.
     Remove {
+        /// The item's id.
         item: String,
+        /// Units taken out.
         quantity: u32,
+        /// The cart the answer showed: units per item id.
         cart: BTreeMap<String, u32>,
     },
     /// A removal refused: the cart held fewer units of the item.
-    RemoveRefused { item: String, quantity: u32 },
+    RemoveRefused {
+        /// The item's id.
+        item: String,
+        /// Units the refused call asked to take out.
+        quantity: u32,
+    },
     /// The cart as shown.
-    Show { cart: BTreeMap<String, u32> },
+    Show {
+        /// Units per item id.
+        cart: BTreeMap<String, u32>,
+    },
     /// Emptied.
     Clear,
     /// A purchase of exactly these lines, which empties the cart.
-    Purchase { lines: BTreeMap<String, u32> },
+    Purchase {
+        /// Units bought per item id.
+        lines: BTreeMap<String, u32>,
+    },
     /// A purchase refused (card declined, stock): the cart is not empty
     /// and stays.
     PurchaseRefused,
@@ -135,7 +174,12 @@ pub enum BuyerOp {
     /// The history as listed: how many purchases, and the
     /// [`history_fingerprint`] of their lines, oldest first (a history only
     /// grows, so the record keeps its fingerprint rather than its copy).
-    History { purchases: u32, fingerprint: u64 },
+    History {
+        /// Purchases listed.
+        purchases: u32,
+        /// Their lines' fingerprint, oldest first.
+        fingerprint: u64,
+    },
 }
 
 /// The fingerprint of a purchase history: order-sensitive, so a lost,

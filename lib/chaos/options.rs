@@ -90,7 +90,12 @@ pub enum Command {
     /// Run with these options.
     Run(ChaosOptions),
     /// Time the checker on generated histories of `ops` operations.
-    TimeChecker { ops: usize, seed: u64 },
+    TimeChecker {
+        /// Operations per generated history.
+        ops: usize,
+        /// Seed of the generated histories.
+        seed: u64,
+    },
     /// Print the usage.
     Help,
 }
@@ -122,7 +127,8 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Ch
                     .filter(|m: &f64| m.is_finite() && *m > 0.0 && *m <= 24.0 * 60.0)
                     .ok_or_else(|| {
                         ChaosError::Usage(format!(
-                            "--minutes takes a number of minutes above 0, at most a day, not {text:?}"
+                            "--minutes takes a number of minutes above 0, at most a day, \
+                             not {text:?}"
                         ))
                     })?;
                 options.duration = Duration::from_secs_f64(minutes * 60.0);

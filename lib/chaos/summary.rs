@@ -74,7 +74,8 @@ impl fmt::Display for ChaosReport {
         )?;
         writeln!(
             f,
-            "cluster: {} product-DB (Raft) + {} customer-DB (sequencer) replicas, {} seller + {} buyer servers{}",
+            "cluster: {} product-DB (Raft) + {} customer-DB (sequencer) replicas, \
+             {} seller + {} buyer servers{}",
             shape.product_dbs,
             shape.customer_dbs,
             shape.seller_servers,

@@ -709,7 +709,11 @@ impl BuyerClient {
         let call = self.client.session_call(
             "POST",
             "/buyer/purchase".into(),
-            Some(json!({"card_holder": "Chaos Buyer", "card_number": card_number, "expiry": "12/30"})),
+            Some(json!({
+                "card_holder": "Chaos Buyer",
+                "card_number": card_number,
+                "expiry": "12/30",
+            })),
         );
         let (reply, start, end) = self.client.send(&call);
         self.client.shared.history.count_call("purchase");
