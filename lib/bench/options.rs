@@ -27,17 +27,23 @@ usage: bench [--config conf/local.json] [--loads 1+1,10+10,100+100] [--calls 100
   --ramp-ms    pause between two client threads' starts
   --kill-at    share of the run's calls after which B-E kill (0..1)
        bench --scale [--sizes 10000,100000] [--samples 200] [--config ...]
-             [--out docs/evaluation/scale] [--no-start]
-  --scale      instead of the scenarios: grow the catalogue to each size and
-               time get-item, searches (selective, broad, paged) and a
-               seller's list at each (docs/EVALUATION.md, section Scale)
-  --sizes      catalogue sizes (items the run puts up), ascending
-  --samples    timed calls per operation and size";
+             [--out docs/evaluation/scale] [--no-start] [--lag 2000] [--no-lifecycle]
+  --scale      instead of the scenarios: grow the catalogue and the buyer
+               accounts to each size and time get-item, searches (selective,
+               broad, paged), a seller's list, login and purchase at each,
+               then each database's snapshot size and time and the restart
+               and catch-up time of one replica (docs/EVALUATION.md, Scale)
+  --sizes      sizes (items, and accounts, the run puts up), ascending
+  --samples    timed calls per operation and size
+  --lag        writes a replica misses while down, for the catch-up time
+  --no-lifecycle  no snapshot, restart or catch-up figures (no replica killed)";
 
 /// Most items `--scale` puts up (the product DB holds at most `ITEMS_MAX`).
 const SCALE_SIZE_MAX: usize = crate::product::ITEMS_MAX;
 /// Most timed calls per operation and size.
 const SAMPLES_MAX: usize = 100_000;
+/// Most writes a replica misses for the catch-up figure.
+const LAG_MAX: usize = 1_000_000;
 
 /// Most calls per client (keeps catalogue keywords within 8 characters).
 const CALLS_MAX: usize = 100_000;
@@ -178,6 +184,8 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
     let mut scale = None::<ScaleOptions>;
     let mut sizes = vec![10_000, 100_000];
     let mut samples = 200;
+    let mut lag = 2000;
+    let mut lifecycle = true;
     let mut out_given = false;
     let mut arguments = arguments.into_iter();
     while let Some(argument) = arguments.next() {
@@ -208,8 +216,12 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
                     samples: 0,
                     out: PathBuf::new(),
                     start_cluster: true,
+                    lifecycle: true,
+                    lag: 0,
                 })
             }
+            "--lag" => lag = number("--lag", &value()?)?,
+            "--no-lifecycle" => lifecycle = false,
             "--sizes" => {
                 sizes = value()?
                     .split(',')
@@ -254,6 +266,11 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
                 "--samples must be 1..={SAMPLES_MAX}"
             )));
         }
+        if lag == 0 || lag > LAG_MAX {
+            return Err(BenchError::Usage(format!("--lag must be 1..={LAG_MAX}")));
+        }
+        scale.lag = lag;
+        scale.lifecycle = lifecycle;
         scale.config = options.config;
         scale.sizes = sizes;
         scale.samples = samples;
@@ -319,12 +336,20 @@ mod tests {
         assert_eq!(scale.samples, 5);
         assert_eq!(scale.out, PathBuf::from("docs/evaluation/scale"));
         assert!(!scale.start_cluster);
+        assert!(scale.lifecycle);
+        assert_eq!(scale.lag, 2000);
+        let Command::Scale(scale) = parse("--scale --lag=50 --no-lifecycle").unwrap() else {
+            panic!("not a scale run")
+        };
+        assert_eq!((scale.lag, scale.lifecycle), (50, false));
         for line in [
             "--scale --sizes 2000,100",
             "--scale --sizes 0",
             "--scale --sizes 2000000",
             "--scale --samples 0",
             "--scale --sizes x",
+            "--scale --lag 0",
+            "--scale --lag x",
         ] {
             assert!(parse(line).is_err(), "{line}");
         }
