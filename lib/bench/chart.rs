@@ -279,6 +279,15 @@ pub fn write_scale_chart(results: &[SizeResult], path: &Path) -> Result<(), Benc
     })
 }
 
+/// A size as `10k` or `1M`.
+fn size_label(size: f64) -> String {
+    match size.round() as u64 {
+        n if n >= 1_000_000 && n.is_multiple_of(100_000) => format!("{}M", n as f64 / 1e6),
+        n if n >= 1_000 && n.is_multiple_of(1_000) => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
 /// The size axis: from half the smallest size to twice the largest.
 fn size_axis(results: &[SizeResult]) -> std::ops::Range<f64> {
     let size = |r: Option<&SizeResult>| r.map_or(1.0, |r| r.size.max(1) as f64);
@@ -302,6 +311,7 @@ fn calls_against_size(area: &Area<'_>, results: &[SizeResult]) -> DrawResult {
     chart
         .configure_mesh()
         .x_desc("items (and accounts), log scale")
+        .x_label_formatter(&|x| size_label(*x))
         .y_desc("mean ms, log scale")
         .draw()?;
     for (index, operation) in OPERATIONS.iter().enumerate() {
@@ -368,6 +378,7 @@ fn lifecycle_against_size(area: &Area<'_>, results: &[SizeResult]) -> DrawResult
     chart
         .configure_mesh()
         .x_desc("items (and accounts), log scale")
+        .x_label_formatter(&|x| size_label(*x))
         .y_desc("seconds")
         .draw()?;
     for (index, (label, points)) in lines.into_iter().enumerate() {

@@ -5,11 +5,12 @@
 //!   logs for every snapshot it takes ("snapshot at N: B bytes, encoded in
 //!   X ms, written in Y ms": lib/raft_driver/apply.rs,
 //!   lib/sequencer_driver/apply_loop.rs), its last such line;
-//! - **restart**: that replica is killed (SIGKILL) and started again at
-//!   once, nothing written meanwhile; timed from the start until it answers
-//!   its status call, and until it serves again (the health check's rule:
-//!   a Raft replica that follows a known leader, a sequencer member in its
-//!   view) with its applied index at the others';
+//! - **restart**: that replica is killed (SIGKILL) and, once the others
+//!   have settled without it, started again, nothing written meanwhile;
+//!   timed from the start until it answers its status call, and until it
+//!   serves again (the health check's rule: a Raft replica that follows a
+//!   known leader, a sequencer member working in a view, which may still
+//!   be a view without it) with its applied index at the others';
 //! - **catch-up**: the same, but `lag` writes are made while it is down, so
 //!   the time includes fetching them (log entries, or a snapshot when the
 //!   others have compacted them away).

@@ -177,15 +177,43 @@ fn number<T: FromStr>(flag: &str, text: &str) -> Result<T, BenchError> {
         .map_err(|_| BenchError::Usage(format!("{flag} takes a number, got {text:?}")))
 }
 
+/// Refuses scale options out of their ranges.
+fn check_scale(scale: &ScaleOptions) -> Result<(), BenchError> {
+    let sizes = &scale.sizes;
+    if sizes.is_empty()
+        || sizes.windows(2).any(|pair| pair[0] >= pair[1])
+        || sizes[0] == 0
+        || sizes[sizes.len() - 1] > SCALE_SIZE_MAX
+    {
+        return Err(BenchError::Usage(format!(
+            "--sizes must be ascending sizes 1..={SCALE_SIZE_MAX}"
+        )));
+    }
+    if scale.samples == 0 || scale.samples > SAMPLES_MAX {
+        return Err(BenchError::Usage(format!(
+            "--samples must be 1..={SAMPLES_MAX}"
+        )));
+    }
+    if scale.lag == 0 || scale.lag > LAG_MAX {
+        return Err(BenchError::Usage(format!("--lag must be 1..={LAG_MAX}")));
+    }
+    Ok(())
+}
+
 /// Parses the arguments (without the program name). Flags take their value
 /// as the next argument or after `=`; a later flag overrides an earlier one.
 pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command, BenchError> {
     let mut options = BenchOptions::default();
-    let mut scale = None::<ScaleOptions>;
-    let mut sizes = vec![10_000, 100_000];
-    let mut samples = 200;
-    let mut lag = 2000;
-    let mut lifecycle = true;
+    let mut scale_mode = false;
+    let mut scale = ScaleOptions {
+        config: PathBuf::new(),
+        sizes: vec![10_000, 100_000],
+        samples: 200,
+        out: PathBuf::from("docs/evaluation/scale"),
+        start_cluster: true,
+        lifecycle: true,
+        lag: 2000,
+    };
     let mut out_given = false;
     let mut arguments = arguments.into_iter();
     while let Some(argument) = arguments.next() {
@@ -209,26 +237,16 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
                 options.out = PathBuf::from(value()?);
                 out_given = true;
             }
-            "--scale" => {
-                scale = Some(ScaleOptions {
-                    config: PathBuf::new(),
-                    sizes: Vec::new(),
-                    samples: 0,
-                    out: PathBuf::new(),
-                    start_cluster: true,
-                    lifecycle: true,
-                    lag: 0,
-                })
-            }
-            "--lag" => lag = number("--lag", &value()?)?,
-            "--no-lifecycle" => lifecycle = false,
+            "--scale" => scale_mode = true,
+            "--lag" => scale.lag = number("--lag", &value()?)?,
+            "--no-lifecycle" => scale.lifecycle = false,
             "--sizes" => {
-                sizes = value()?
+                scale.sizes = value()?
                     .split(',')
                     .map(|size| number("--sizes", size))
                     .collect::<Result<_, _>>()?
             }
-            "--samples" => samples = number("--samples", &value()?)?,
+            "--samples" => scale.samples = number("--samples", &value()?)?,
             "--loads" => options.loads = list(&value()?)?,
             "--scenarios" => options.scenarios = list(&value()?)?,
             "--calls" => options.calls = number("--calls", &value()?)?,
@@ -251,35 +269,13 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
             "--kill-at must be between 0 and 1".into(),
         ));
     }
-    if let Some(mut scale) = scale {
-        if sizes.is_empty()
-            || sizes.windows(2).any(|pair| pair[0] >= pair[1])
-            || sizes[0] == 0
-            || sizes[sizes.len() - 1] > SCALE_SIZE_MAX
-        {
-            return Err(BenchError::Usage(format!(
-                "--sizes must be ascending sizes 1..={SCALE_SIZE_MAX}"
-            )));
-        }
-        if samples == 0 || samples > SAMPLES_MAX {
-            return Err(BenchError::Usage(format!(
-                "--samples must be 1..={SAMPLES_MAX}"
-            )));
-        }
-        if lag == 0 || lag > LAG_MAX {
-            return Err(BenchError::Usage(format!("--lag must be 1..={LAG_MAX}")));
-        }
-        scale.lag = lag;
-        scale.lifecycle = lifecycle;
+    if scale_mode {
         scale.config = options.config;
-        scale.sizes = sizes;
-        scale.samples = samples;
         scale.start_cluster = options.start_cluster;
-        scale.out = if out_given {
-            options.out
-        } else {
-            PathBuf::from("docs/evaluation/scale")
-        };
+        if out_given {
+            scale.out = options.out;
+        }
+        check_scale(&scale)?;
         return Ok(Command::Scale(scale));
     }
     Ok(Command::Run(options))

@@ -172,8 +172,10 @@ pub fn run_scale(
         result.items_growth = items_growth;
         result.accounts_growth = accounts_growth;
         results.push(result);
+        // After every size, so a run stopped at a larger size (a million
+        // takes long) still reports the sizes before it.
+        write_report(&options.out, command, options, &results)?;
     }
-    write_report(&options.out, command, options, &results)?;
     Ok(results)
 }
 

@@ -124,8 +124,10 @@ fn lifecycle_table(results: &[SizeResult], lag: usize) -> String {
          snapshot as it logged it (state encoded, then written and synced; the \
          apply thread waits for both). Restart: killed (SIGKILL) and started again \
          with nothing written meanwhile; seconds from the start until it answers its \
-         status call / until it serves (a follower of a known leader, a member in its \
-         view) at the others' applied index. Catch-up: the same with {lag} writes \
+         status call / until it serves (the health check's SERVING: a Raft follower of \
+         a known leader, a sequencer member working in a view, which may be one without \
+         it until a view change takes it back into the turns) at the others' applied \
+         index. Catch-up: the same with {lag} writes \
          (items or accounts) made while it was down; \"behind\" is how far its applied \
          index was from the others' when it first answered.\n\n\
          | size | database (replica) | snapshot file | snapshot encode + write | \
