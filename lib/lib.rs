@@ -19,9 +19,16 @@
 //! - [`bench`]: the evaluation: load, failure scenarios, report.
 //! - [`config`]: the cluster file and shared flags.
 //! - [`app`]: what each binary runs.
+//!
+//! Every public item has a doc comment: the build refuses one without.
+
+#![deny(missing_docs)]
 
 pub mod app;
 pub mod bench;
+// Temporary: lib/chaos still has undocumented items; the lead removes this
+// allow once they are documented.
+#[allow(missing_docs)]
 pub mod chaos;
 pub mod client;
 pub mod config;

@@ -4,6 +4,8 @@
 # running the cluster of conf/hosts.json spread over them.
 #
 #   scripts/hosts.sh up [--fresh]        make the hosts, start every process
+#   scripts/hosts.sh up --no-cluster     make the hosts only (for a caller that
+#                                        starts its own processes: chaos --hosts)
 #   scripts/hosts.sh down                stop everything, remove what `up` made
 #   scripts/hosts.sh status              one line per host: address, processes
 #   scripts/hosts.sh run [--on HOST] CMD...   run CMD in the client host (or HOST)
@@ -48,7 +50,7 @@ die() {
 }
 
 usage() {
-  sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '6,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -151,6 +153,10 @@ cmd_up() {
   local fresh=0
   case "${1:-}" in
     --fresh) fresh=1 ;;
+    --no-cluster)
+      cmd_up_hosts_only
+      return
+      ;;
     "") ;;
     *) usage ;;
   esac
@@ -202,6 +208,22 @@ cmd_up() {
   trap - EXIT INT TERM
   echo " - all up"
   cmd_status
+}
+
+# The hosts without the cluster of conf/hosts.json: the chaos suite starts
+# processes of its own in them (chaos --hosts). `down` removes them as usual.
+cmd_up_hosts_only() {
+  check_prerequisites
+  local ns
+  for ns in "$SWITCH" "${HOST_NAMES[@]}"; do
+    netns_exists "$ns" &&
+      die "namespace $ns exists: the hosts are already up, or half up (scripts/hosts.sh down first)"
+  done
+  trap 'echo "hosts.sh: up failed; cleaning up" >&2; cmd_down >&2' EXIT
+  trap 'exit 130' INT TERM
+  make_hosts
+  trap - EXIT INT TERM
+  echo "hosts up (no processes started): ${HOST_NAMES[*]}"
 }
 
 # Stops our processes: those of the pid files, then anything else still

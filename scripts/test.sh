@@ -1,13 +1,35 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks and runs every test (unit tests and
-# the process-level integration tests), in release mode: the binaries the
-# integration tests start and the tests themselves share one build of
-# gRPC's C core.
+# Installs what a fresh machine lacks, checks the code's layout (rustfmt)
+# and lints (clippy, warnings denied), and runs every test (unit tests, the
+# tidy check and the process-level integration tests), in release mode: the
+# binaries the integration tests start and the tests themselves share one
+# build of gRPC's C core.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 ensure_build_tools
 cd "$ROOT"
+
+# The habits every change keeps (README, "Tests"), checked before the
+# tests: rustfmt's layout, and no clippy warning in any target (the
+# library, the binaries, the tests). Clippy runs in release mode, as the
+# tests do, so they reuse what it built of gRPC's C core. Docs on every
+# public item are the compiler's job (`#![deny(missing_docs)]` in
+# lib/lib.rs); the function and line limits are tests/tidy.rs's.
+for tool in fmt clippy; do
+  if ! cargo "$tool" --version >/dev/null 2>&1; then
+    echo "test.sh: cargo $tool is missing: rustup component add ${tool/fmt/rustfmt}" >&2
+    exit 1
+  fi
+done
+if ! cargo fmt --check; then
+  echo "test.sh: the code is not laid out as rustfmt would (diff above): run cargo fmt" >&2
+  exit 1
+fi
+if ! cargo clippy --release --all-targets -- -D warnings; then
+  echo "test.sh: clippy warns, and warnings are denied (see above): fix them first" >&2
+  exit 1
+fi
 
 # Python's zeep, a standard SOAP client, checks the financial service's WSDL
 # (tests/soap_standard_client.rs). Best effort: without Python or PyPI the

@@ -6,6 +6,7 @@ mod customer_db;
 mod financial;
 mod frontend;
 mod product_db;
+mod termination;
 
 pub use customer_db::run_customer_db;
 pub use financial::run_financial_service;
@@ -79,6 +80,7 @@ pub fn server_setup(
         .check_index(component, index)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     init_logging();
+    termination::end_on_termination_signals();
     Ok((config, index))
 }
 
@@ -92,7 +94,7 @@ pub fn health_of<S: StateMachine>(
 }
 
 /// Blocks the calling thread for good: servers run on their own threads
-/// and end with the process (SIGTERM or SIGKILL).
+/// and end with the process (SIGTERM, SIGINT: `termination.rs`; SIGKILL).
 pub fn park_forever() -> ! {
     loop {
         std::thread::park();

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use plotters::coord::combinators::LogCoord;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -241,24 +243,9 @@ fn throughput_chart(area: &Area<'_>, scenario: Scenario, runs: &[&RunResult]) ->
             c.stroke_width(2),
         ))?;
         if let Some(at) = run.kill.as_ref().and_then(|k| k.at) {
-            let t = at.as_secs_f64();
-            rate.draw_series(DashedLineSeries::new(
-                vec![(t, 0.0), (t, rate_top)],
-                6,
-                4,
-                c.stroke_width(2),
-            ))?;
-            rate.draw_series(std::iter::once(Text::new(
-                format!("kill ({})", run.load),
-                (t, rate_top * (0.97 - 0.07 * r as f64)),
-                ("sans-serif", 13).into_font().color(&c),
-            )))?;
-            slow.draw_series(DashedLineSeries::new(
-                vec![(t, 0.1), (t, latency_top)],
-                6,
-                4,
-                c.stroke_width(2),
-            ))?;
+            let label = format!("kill ({})", run.load);
+            let tops = (rate_top, latency_top);
+            mark_kill(&mut rate, &mut slow, at.as_secs_f64(), r, label, tops)?;
         }
     }
     rate.configure_series_labels()
@@ -397,5 +384,44 @@ fn lifecycle_against_size(area: &Area<'_>, results: &[SizeResult]) -> DrawResult
             .border_style(BLACK)
             .draw()?;
     }
+    Ok(())
+}
+
+/// The upper panel of a throughput chart: calls/s over seconds.
+type RateChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// The lower panel: the longest call in ms (log scale) over seconds.
+type LatencyChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, LogCoord<f64>>>;
+
+/// Where run `r` killed, `t` seconds into its load: a dashed line across
+/// both panels (up to their tops, `(rate_top, latency_top)`) in the run's
+/// colour, and `label` on the upper one, each run's a little lower.
+fn mark_kill(
+    rate: &mut RateChart<'_, '_>,
+    slow: &mut LatencyChart<'_, '_>,
+    t: f64,
+    r: usize,
+    label: String,
+    (rate_top, latency_top): (f64, f64),
+) -> DrawResult {
+    let c = colour(r);
+    rate.draw_series(DashedLineSeries::new(
+        vec![(t, 0.0), (t, rate_top)],
+        6,
+        4,
+        c.stroke_width(2),
+    ))?;
+    rate.draw_series(std::iter::once(Text::new(
+        label,
+        (t, rate_top * (0.97 - 0.07 * r as f64)),
+        ("sans-serif", 13).into_font().color(&c),
+    )))?;
+    slow.draw_series(DashedLineSeries::new(
+        vec![(t, 0.1), (t, latency_top)],
+        6,
+        4,
+        c.stroke_width(2),
+    ))?;
     Ok(())
 }

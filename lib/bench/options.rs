@@ -259,6 +259,18 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
             }
         }
     }
+    let scale = scale_mode.then_some(scale);
+    checked_command(options, scale, out_given)
+}
+
+/// The command the parsed flags make, once every value is checked against
+/// its limits. `scale` is `Some` when `--scale` was given; it takes the
+/// cluster file, `--no-start` and, if `out_given`, `--out` from `options`.
+fn checked_command(
+    options: BenchOptions,
+    scale: Option<ScaleOptions>,
+    out_given: bool,
+) -> Result<Command, BenchError> {
     if options.calls == 0 || options.calls > CALLS_MAX {
         return Err(BenchError::Usage(format!(
             "--calls must be 1..={CALLS_MAX}"
@@ -269,7 +281,7 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
             "--kill-at must be between 0 and 1".into(),
         ));
     }
-    if scale_mode {
+    if let Some(mut scale) = scale {
         scale.config = options.config;
         scale.start_cluster = options.start_cluster;
         if out_given {

@@ -67,10 +67,10 @@ impl Role {
 }
 
 macro_rules! operations {
-    ($($variant:ident => ($role:ident, $name:literal)),+ $(,)?) => {
+    ($($(#[doc = $doc:literal])+ $variant:ident => ($role:ident, $name:literal)),+ $(,)?) => {
         /// Every operation the bench times, one per REST call kind.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Operation { $($variant),+ }
+        pub enum Operation { $($(#[doc = $doc])+ $variant),+ }
 
         impl Operation {
             /// Every operation, sellers' first, in report order.
@@ -90,27 +90,49 @@ macro_rules! operations {
 }
 
 operations! {
+    /// `POST /seller/accounts`: a new seller account.
     SellerCreateAccount => (Seller, "create-account"),
+    /// `POST /seller/login`: a seller opens a session.
     SellerLogin => (Seller, "login"),
+    /// `POST /seller/items`: a seller puts an item up for sale.
     PutItem => (Seller, "put-item"),
+    /// `PUT /seller/items/:id/price`: a seller reprices an item.
     ChangePrice => (Seller, "change-price"),
+    /// `POST /seller/items/:id/remove`: a seller takes units off sale.
     RemoveUnits => (Seller, "remove-units"),
+    /// `GET /seller/items`: one page of a seller's items.
     ListItems => (Seller, "list-items"),
+    /// `GET /seller/rating`: a seller's thumbs and units sold.
     OwnRating => (Seller, "rating"),
+    /// `POST /seller/logout`: a seller's session ends.
     SellerLogout => (Seller, "logout"),
+    /// `POST /buyer/accounts`: a new buyer account.
     BuyerCreateAccount => (Buyer, "create-account"),
+    /// `POST /buyer/login`: a buyer opens a session.
     BuyerLogin => (Buyer, "login"),
+    /// `GET /buyer/items`: one page of a search by category and keywords.
     Search => (Buyer, "search"),
+    /// `GET /buyer/items/:id`: one item.
     GetItem => (Buyer, "get-item"),
+    /// `POST /buyer/cart/add`: units of an item into the cart.
     AddToCart => (Buyer, "add-to-cart"),
+    /// `POST /buyer/cart/remove`: units out of the cart.
     RemoveFromCart => (Buyer, "remove-from-cart"),
+    /// `GET /buyer/cart`: the buyer's cart.
     ShowCart => (Buyer, "show-cart"),
+    /// `POST /buyer/cart/save`: the cart kept across sessions.
     SaveCart => (Buyer, "save-cart"),
+    /// `POST /buyer/cart/clear`: the cart and its saved copy emptied.
     ClearCart => (Buyer, "clear-cart"),
+    /// `POST /buyer/purchase`: the cart bought with a card.
     Purchase => (Buyer, "purchase"),
+    /// `POST /buyer/feedback`: a thumb on an item bought.
     Feedback => (Buyer, "feedback"),
+    /// `GET /buyer/sellers/:id/rating`: a seller's thumbs.
     SellerRating => (Buyer, "seller-rating"),
+    /// `GET /buyer/history`: one page of the buyer's purchases.
     History => (Buyer, "history"),
+    /// `POST /buyer/logout`: a buyer's session ends.
     BuyerLogout => (Buyer, "logout"),
 }
 

@@ -6,10 +6,15 @@
 //! product DB's leader, and set the replicas' UDP loss. Every process is
 //! killed and reaped when the cluster is dropped, on every path, and dies
 //! with the run if the run itself is killed (Linux's parent-death signal).
+//! With `--hosts` the processes run instead on the network-namespace hosts
+//! of scripts/hosts.sh, at the addresses of conf/hosts.json, each in the
+//! host its address names (`hosts.rs`), and the cluster can also cut hosts
+//! off and make their links lose packets.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +25,7 @@ use serde_json::{json, Value};
 use crate::config::{ClusterConfig, Component};
 use crate::rpc::{environment, DatabaseClient, DatabaseKind};
 
+use super::hosts::{self, HostControl};
 use super::ChaosError;
 
 /// How long a process may take to listen after it starts.
@@ -60,6 +66,30 @@ impl Default for ClusterShape {
     }
 }
 
+impl ClusterShape {
+    /// The shape of `file`'s process lists, with the run's settings.
+    fn of_file(file: &Value) -> ClusterShape {
+        let count = |key: &str| file[key].as_array().map_or(0, Vec::len);
+        ClusterShape {
+            product_dbs: count("product_db"),
+            customer_dbs: count("customer_db"),
+            seller_servers: count("seller_server"),
+            buyer_servers: count("buyer_server"),
+            ..ClusterShape::default()
+        }
+    }
+}
+
+/// Where a cluster's processes run.
+#[derive(Clone, Debug)]
+pub enum Placement {
+    /// On a loopback address of the run's own, in the run's namespace.
+    Loopback,
+    /// On the namespace hosts, at conf/hosts.json's addresses (`file`),
+    /// each process in the host its address names.
+    Hosts { control: HostControl, file: Value },
+}
+
 /// A running cluster.
 pub struct ChaosCluster {
     dir: PathBuf,
@@ -67,15 +97,18 @@ pub struct ChaosCluster {
     bin_dir: PathBuf,
     config_path: PathBuf,
     config: ClusterConfig,
+    shape: ClusterShape,
+    hosts: Option<HostControl>,
     running: BTreeMap<Member, Child>,
     paused: Vec<Member>,
 }
 
 impl ChaosCluster {
-    /// Writes a cluster file for `shape` under `dir` and starts every
-    /// process, waiting until each listens.
+    /// Writes a cluster file for `shape` (on loopback) or for the hosts
+    /// under `dir` and starts every process, waiting until each listens.
     pub fn start(
         shape: &ClusterShape,
+        placement: &Placement,
         seed: u64,
         dir: PathBuf,
         keep_dir: bool,
@@ -83,8 +116,18 @@ impl ChaosCluster {
     ) -> Result<ChaosCluster, ChaosError> {
         std::fs::create_dir_all(&dir)
             .map_err(|e| ChaosError::Setup(format!("cannot create {}: {e}", dir.display())))?;
-        let host = loopback_host(seed);
-        let file = cluster_file(&host, shape, seed, &dir.join("data"));
+        let (file, shape, hosts) = match placement {
+            Placement::Loopback => {
+                let host = loopback_host(seed);
+                let file = cluster_file(&host, shape, seed, &dir.join("data"));
+                (file, shape.clone(), None)
+            }
+            Placement::Hosts { control, file } => {
+                let file = hosts_cluster_file(file, seed, &dir.join("data"));
+                let shape = ClusterShape::of_file(&file);
+                (file, shape, Some(control.clone()))
+            }
+        };
         let config_path = dir.join("cluster.json");
         std::fs::write(
             &config_path,
@@ -99,6 +142,8 @@ impl ChaosCluster {
             bin_dir,
             config_path,
             config,
+            shape,
+            hosts,
             running: BTreeMap::new(),
             paused: Vec::new(),
         };
@@ -117,6 +162,22 @@ impl ChaosCluster {
     /// The cluster file.
     pub fn config(&self) -> &ClusterConfig {
         &self.config
+    }
+
+    /// Its process counts and settings.
+    pub fn shape(&self) -> &ClusterShape {
+        &self.shape
+    }
+
+    /// The hosts' links, on a run on hosts.
+    pub fn hosts(&self) -> Option<&HostControl> {
+        self.hosts.as_ref()
+    }
+
+    /// The host a process runs in, on a run on hosts.
+    pub fn host_of(&self, member: Member) -> Option<&'static str> {
+        self.hosts.as_ref()?;
+        hosts::host_of(self.config.service_address(member.0, member.1)?)
     }
 
     /// The folder holding the cluster file, data and logs.
@@ -169,12 +230,31 @@ impl ChaosCluster {
             .map_err(|e| ChaosError::Setup(format!("log file: {e}")))?;
         let binary = self.bin_dir.join(component.name());
         let mut command = Command::new(&binary);
+        // On hosts, the child enters its host's network namespace before it
+        // execs; the file is opened here (close-on-exec) and kept open
+        // until the child has started.
+        let namespace = match self.host_of(member) {
+            Some(host) => Some(hosts::namespace(host)?),
+            None if self.hosts.is_some() => {
+                return Err(ChaosError::Setup(format!(
+                    "{component} {index}: its address is on none of the hosts"
+                )))
+            }
+            None => None,
+        };
+        let namespace_fd = namespace.as_ref().map(|file| file.as_raw_fd());
         // SAFETY: prctl is async-signal-safe and touches no memory of ours.
         // A process of the run dies with the thread that started it, so a
         // chaos run killed by its caller leaves nothing behind.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if let Some(fd) = namespace_fd {
+                    // setns is a plain system call: safe between fork and exec.
+                    if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 Ok(())
             });
         }
@@ -192,6 +272,7 @@ impl ChaosCluster {
             .stderr(stderr)
             .spawn()
             .map_err(|e| ChaosError::Setup(format!("cannot start {}: {e}", binary.display())))?;
+        drop(namespace);
         self.running.insert(member, child);
         Ok(())
     }
@@ -268,6 +349,48 @@ impl ChaosCluster {
                     .status(i, CONTROL_TIMEOUT)
                     .is_ok_and(|s| s.get_role() == "leader")
             })
+    }
+
+    /// The product-DB replica that reports itself leader, with its term.
+    pub fn product_leader_and_term(&self) -> Option<(usize, u64)> {
+        let client = self.database_client(DatabaseKind::Product);
+        (0..self.config.count(Component::ProductDb))
+            .filter(|&i| self.running.contains_key(&(Component::ProductDb, i)))
+            .filter(|&i| !self.paused.contains(&(Component::ProductDb, i)))
+            .find_map(|i| {
+                let status = client.status(i, CONTROL_TIMEOUT).ok()?;
+                (status.get_role() == "leader").then(|| (i, status.get_term()))
+            })
+    }
+
+    /// Product-DB replica `index`'s role and term; `None` if it does not
+    /// answer.
+    pub fn product_role(&self, index: usize) -> Option<(String, u64)> {
+        let status = self
+            .database_client(DatabaseKind::Product)
+            .status(index, CONTROL_TIMEOUT)
+            .ok()?;
+        Some((status.get_role().to_string(), status.get_term()))
+    }
+
+    /// Customer-DB member `index`'s view: whether it works in one (in it,
+    /// not changing views) and that view's turn list; `None` if it does not
+    /// answer.
+    pub fn customer_view(&self, index: usize) -> Option<(bool, Vec<usize>)> {
+        let status = self
+            .database_client(DatabaseKind::Customer)
+            .status(index, CONTROL_TIMEOUT)
+            .ok()?;
+        let members = status.get_view_members().iter().map(|&m| m as usize);
+        Some((
+            !status.get_changing() && status.get_in_view(),
+            members.collect(),
+        ))
+    }
+
+    /// A control client of `kind`'s replicas (status, digest, faults).
+    pub fn control_client(&self, kind: DatabaseKind) -> DatabaseClient<(), ()> {
+        self.database_client(kind)
     }
 
     /// Sets every running replica of `kind` to drop `probability` of the
@@ -351,6 +474,18 @@ fn signal(child: &Child, signal: libc::c_int) -> bool {
     };
     // SAFETY: kill(2) on a child we have not reaped, so the pid is ours.
     unsafe { libc::kill(pid, signal) == 0 }
+}
+
+/// conf/hosts.json's addresses with the run's settings (those of
+/// `cluster_file`) and data folder.
+fn hosts_cluster_file(hosts_file: &Value, seed: u64, data_dir: &Path) -> Value {
+    let shape = ClusterShape::default();
+    let mut file = hosts_file.clone();
+    file["session_timeout_ms"] = json!(3_600_000);
+    file["financial"] = json!({"approve_probability": shape.approve_probability, "seed": seed});
+    file["raft"] = json!({"snapshot_every_entries": shape.snapshot_every_entries});
+    file["data_dir"] = json!(data_dir);
+    file
 }
 
 /// A loopback address of the run's own, from its seed and process id.

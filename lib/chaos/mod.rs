@@ -4,7 +4,7 @@
 //! history that nothing was lost, duplicated or read stale.
 //!
 //! ```text
-//! chaos [--seed N] [--minutes M] [--sellers S] [--buyers B] [--dir D] [--keep]
+//! chaos [--seed N] [--minutes M] [--sellers S] [--buyers B] [--dir D] [--keep] [--hosts]
 //! ```
 //!
 //! A run: start a cluster of its own (`cluster.rs`); create the accounts
@@ -18,6 +18,12 @@
 //! on units and purchases (`check.rs`); print a one-page summary
 //! (`summary.rs`). Exit status 0 means no anomaly and every object decided.
 //!
+//! With `--hosts` the same run happens on the network-namespace hosts of
+//! scripts/hosts.sh (`hosts.rs`): processes on their hosts, the run in the
+//! client host, real partitions and packet loss among the faults
+//! (`host_faults.rs`), and every replica's digest compared at the end
+//! (`convergence.rs`).
+//!
 //! Calls are resent with their request id until some frontend answers, so
 //! almost every call ends with a definite answer; one that never does is
 //! itself reported, and makes the objects it touched uncheckable.
@@ -26,9 +32,12 @@ mod api;
 mod check;
 mod checker_timing;
 mod cluster;
+mod convergence;
 mod error;
 mod final_state;
 mod history;
+mod host_faults;
+mod hosts;
 pub mod linearizability;
 pub mod models;
 mod nemesis;
@@ -37,7 +46,8 @@ mod summary;
 mod workload;
 
 pub use check::{Anomaly, CheckReport, FinalState};
-pub use cluster::{ChaosCluster, ClusterShape};
+pub use cluster::{ChaosCluster, ClusterShape, Placement};
+pub use convergence::Convergence;
 pub use error::ChaosError;
 pub use nemesis::{FaultKind, FaultLog};
 pub use options::{parse_args, ChaosOptions, Command, USAGE};
@@ -63,8 +73,47 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 /// How long a new cluster may take to elect a product-DB leader.
 const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs the whole thing; the report holds the verdicts.
+/// Runs the whole thing, on loopback or (`--hosts`) on the hosts; the
+/// report holds the verdicts.
 pub fn run(options: &ChaosOptions) -> Result<ChaosReport, ChaosError> {
+    if options.hosts {
+        run_on_hosts(options)
+    } else {
+        run_placed(options, &Placement::Loopback)
+    }
+}
+
+/// Makes the hosts, runs inside the client host, and takes the hosts down
+/// on every path (the run's error or panic included). The run gets a
+/// thread of its own, which enters the client host: this thread stays in
+/// the machine's namespace, where `hosts.sh down` does not stop it.
+fn run_on_hosts(options: &ChaosOptions) -> Result<ChaosReport, ChaosError> {
+    if let Some(why) = hosts::why_not_possible() {
+        return Err(ChaosError::Setup(why));
+    }
+    let file = hosts::hosts_cluster_file()?;
+    let network = hosts::HostNetwork::up()?;
+    let placement = Placement::Hosts {
+        control: network.control(),
+        file,
+    };
+    let options = options.clone();
+    let runner = std::thread::Builder::new()
+        .name("run-on-hosts".into())
+        .spawn(move || {
+            hosts::enter(hosts::CLIENT_HOST)?;
+            run_placed(&options, &placement)
+        })
+        .map_err(|e| ChaosError::Setup(format!("cannot start the run's thread: {e}")))?;
+    let result = runner
+        .join()
+        .unwrap_or_else(|_| Err(ChaosError::Cluster("the run panicked".into())));
+    drop(network);
+    result
+}
+
+/// Runs the whole thing with the processes placed as `placement` says.
+fn run_placed(options: &ChaosOptions, placement: &Placement) -> Result<ChaosReport, ChaosError> {
     let bin_dir = match &options.bin_dir {
         Some(dir) => dir.clone(),
         None => std::env::current_exe()
@@ -80,9 +129,16 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosReport, ChaosError> {
         ))
     });
     let keep = options.keep || options.dir.is_some();
-    let shape = ClusterShape::default();
     let started = Instant::now();
-    let mut cluster = ChaosCluster::start(&shape, options.seed, dir, keep, bin_dir)?;
+    let mut cluster = ChaosCluster::start(
+        &ClusterShape::default(),
+        placement,
+        options.seed,
+        dir,
+        keep,
+        bin_dir,
+    )?;
+    let shape = cluster.shape().clone();
     wait_for_leader(&cluster)?;
 
     let shared = Arc::new(Shared {
@@ -120,6 +176,10 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosReport, ChaosError> {
     cluster.start_all()?;
     wait_for_leader(&cluster)?;
     let end = final_state::read_back(&cluster, &shared, &sellers, &buyers)?;
+    let convergence = cluster
+        .hosts()
+        .is_some()
+        .then(|| convergence::wait_converged(&cluster));
 
     let snapshot = shared.history.snapshot();
     let mut checks = check::check_histories(&snapshot, options.first_anomaly);
@@ -137,6 +197,7 @@ pub fn run(options: &ChaosOptions) -> Result<ChaosReport, ChaosError> {
         faults,
         end,
         checks,
+        convergence,
     })
 }
 

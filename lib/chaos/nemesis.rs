@@ -4,6 +4,8 @@
 //! customer-DB member; and make a database's replicas lose UDP datagrams.
 //! Each fault is held for a random while, healed, and followed by a quiet
 //! gap. It stops by itself at its deadline, and heals whatever it broke.
+//! On hosts (`chaos --hosts`) it also cuts hosts off with real firewall
+//! rules and makes the wire lose packets (`host_faults.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,6 +20,10 @@ use crate::rpc::DatabaseKind;
 
 use super::cluster::{ChaosCluster, Member};
 use super::history::RunClock;
+use super::host_faults;
+
+/// On hosts, the share of faults (percent) drawn from the hosts' own.
+const HOST_FAULT_PERCENT: u32 = 40;
 
 /// The kinds of fault, for the summary's counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,6 +57,17 @@ pub enum FaultKind {
     ProductUdpLoss,
     /// Loss of a share of the customer DB's datagrams.
     CustomerUdpLoss,
+    /// On hosts: the product-DB leader's host cut off (every protocol,
+    /// both ways); the client host sometimes with it.
+    CutProductLeaderHost,
+    /// On hosts: a customer-DB member's host cut off; the client host
+    /// sometimes with it.
+    CutCustomerMemberHost,
+    /// On hosts: two server hosts cut off from the other three, frontends
+    /// on both sides; the client host on either side.
+    SplitHosts,
+    /// On hosts: every host drops a share of the packets it receives.
+    HostPacketLoss,
 }
 
 impl fmt::Display for FaultKind {
@@ -72,6 +89,10 @@ impl fmt::Display for FaultKind {
             }
             FaultKind::ProductUdpLoss => "UDP loss on the product DB",
             FaultKind::CustomerUdpLoss => "UDP loss on the customer DB",
+            FaultKind::CutProductLeaderHost => "cut off the product-DB leader's host, 3-15 s",
+            FaultKind::CutCustomerMemberHost => "cut off a customer-DB member's host, 5-30 s",
+            FaultKind::SplitHosts => "split the hosts 2 | 3, frontends on both sides, 3-15 s",
+            FaultKind::HostPacketLoss => "packet loss on every host's wire",
         })
     }
 }
@@ -133,8 +154,17 @@ pub fn run(
     let mut log = FaultLog::default();
     let end = Instant::now() + plan.duration;
     while Instant::now() < end && log.events.len() < plan.max_faults {
-        let kind = draw_kind(&mut rng);
+        // On hosts, a share of the faults are the hosts' own; a run on
+        // loopback draws exactly as it always has.
+        let kind = if cluster.hosts().is_some() && rng.gen_range(0..100) < HOST_FAULT_PERCENT {
+            host_faults::draw_kind(&mut rng)
+        } else {
+            draw_kind(&mut rng)
+        };
         let held = Duration::from_millis(match kind {
+            FaultKind::CutProductLeaderHost | FaultKind::SplitHosts => rng.gen_range(3_000..15_000),
+            FaultKind::CutCustomerMemberHost => rng.gen_range(5_000..30_000),
+            FaultKind::HostPacketLoss => rng.gen_range(1500..4000),
             FaultKind::ProductUdpLoss | FaultKind::CustomerUdpLoss => rng.gen_range(1500..4000),
             FaultKind::KillCustomerMember | FaultKind::PauseCustomerMember => {
                 rng.gen_range(200..1500)
@@ -298,6 +328,10 @@ fn strike(
             cluster.set_udp_loss(database, 0.0, 0);
             Ok(format!("{:.0}% on {struck} replicas", share * 100.0))
         }
+        FaultKind::CutProductLeaderHost
+        | FaultKind::CutCustomerMemberHost
+        | FaultKind::SplitHosts
+        | FaultKind::HostPacketLoss => host_faults::strike(cluster, kind, held, rng),
     }
 }
 
@@ -328,4 +362,9 @@ pub fn heal(cluster: &mut ChaosCluster, log: &mut FaultLog) {
         cluster.set_udp_loss(database, 0.0, 0);
     }
     cluster.cut_off(DatabaseKind::Customer, None);
+    if let Some(hosts) = cluster.hosts() {
+        if let Err(why) = hosts.heal().and_then(|()| hosts.loss(0)) {
+            log.failures.push(format!("healing the hosts: {why}"));
+        }
+    }
 }

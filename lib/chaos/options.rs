@@ -8,7 +8,7 @@ use super::ChaosError;
 /// How to use the binary.
 pub const USAGE: &str = "\
 usage: chaos [--seed N] [--minutes M] [--sellers S] [--buyers B]
-             [--dir DIR] [--keep] [--bin-dir DIR] [--first-anomaly]
+             [--dir DIR] [--keep] [--bin-dir DIR] [--first-anomaly] [--hosts]
        chaos --time-checker [--ops N] [--seed N]
 
 Starts its own cluster (5 product-DB and 5 customer-DB replicas, 2 seller
@@ -30,6 +30,16 @@ checker ran out of budget): a timeout is never a pass.
   --bin-dir DIR  where the cluster's binaries are (default: next to chaos)
   --first-anomaly  stop checking at the first object found not
                  linearizable (the rest are listed as not checked)
+  --hosts        run on the network-namespace hosts of scripts/hosts.sh
+                 (needs root, ip and iptables; the hosts must be down):
+                 every process on the host conf/hosts.json gives it (5
+                 product-DB and 5 customer-DB replicas, 4 seller and 4
+                 buyer servers, the financial service), the clients on the
+                 client host; besides the faults above, the nemesis cuts off
+                 the product-DB leader's host, a customer-DB member's host,
+                 two hosts from three (hosts.sh partition), and makes every
+                 host lose packets (hosts.sh loss); at the end every
+                 replica's digest must agree; hosts.sh down on every path
   --time-checker times the linearizability checker on generated histories
                  of one item (--ops operations, default 10000, from 10
                  concurrent clients): one linearizable, one with a stale
@@ -54,6 +64,8 @@ pub struct ChaosOptions {
     pub bin_dir: Option<PathBuf>,
     /// Stop checking at the first object found not linearizable.
     pub first_anomaly: bool,
+    /// Run on the network-namespace hosts of scripts/hosts.sh.
+    pub hosts: bool,
 }
 
 impl Default for ChaosOptions {
@@ -67,6 +79,7 @@ impl Default for ChaosOptions {
             keep: false,
             bin_dir: None,
             first_anomaly: false,
+            hosts: false,
         }
     }
 }
@@ -120,6 +133,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Ch
             "--keep" => options.keep = true,
             "--bin-dir" => options.bin_dir = Some(PathBuf::from(value("--bin-dir")?)),
             "--first-anomaly" => options.first_anomaly = true,
+            "--hosts" => options.hosts = true,
             "--time-checker" => time_checker = true,
             "--ops" => {
                 let text = value("--ops")?;
@@ -178,6 +192,7 @@ mod tests {
             "--buyers",
             "4",
             "--keep",
+            "--hosts",
         ]) else {
             panic!("valid arguments");
         };
@@ -187,6 +202,11 @@ mod tests {
             (options.sellers, options.buyers, options.keep),
             (3, 4, true)
         );
+        assert!(options.hosts);
+        let Ok(Command::Run(options)) = parse(&[]) else {
+            panic!("no arguments are valid");
+        };
+        assert!(!options.hosts, "loopback unless asked");
     }
 
     #[test]

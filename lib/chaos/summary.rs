@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::check::{CheckReport, FinalState};
 use super::cluster::ClusterShape;
+use super::convergence::Convergence;
 use super::history::HistorySnapshot;
 use super::nemesis::FaultLog;
 
@@ -34,6 +35,8 @@ pub struct ChaosReport {
     pub end: FinalState,
     /// The verdicts.
     pub checks: CheckReport,
+    /// On hosts: whether every replica's digest agreed after the restart.
+    pub convergence: Option<Convergence>,
 }
 
 impl ChaosReport {
@@ -44,6 +47,7 @@ impl ChaosReport {
             + self.snapshot.surprises.len()
             + self.snapshot.unresolved.len()
             + self.faults.failures.len()
+            + self.convergence.as_ref().map_or(0, |c| c.diverged.len())
     }
 
     /// The run's exit status (see `check::exit_status`).
@@ -70,8 +74,16 @@ impl fmt::Display for ChaosReport {
         )?;
         writeln!(
             f,
-            "cluster: {} product-DB (Raft) + {} customer-DB (sequencer) replicas, {} seller + {} buyer servers",
-            shape.product_dbs, shape.customer_dbs, shape.seller_servers, shape.buyer_servers
+            "cluster: {} product-DB (Raft) + {} customer-DB (sequencer) replicas, {} seller + {} buyer servers{}",
+            shape.product_dbs,
+            shape.customer_dbs,
+            shape.seller_servers,
+            shape.buyer_servers,
+            if self.convergence.is_some() {
+                ", on the 5 hosts of scripts/hosts.sh (clients on the client host)"
+            } else {
+                ""
+            }
         )?;
         writeln!(
             f,
@@ -137,6 +149,11 @@ impl fmt::Display for ChaosReport {
             purchases,
             self.snapshot.purchases.len()
         )?;
+        if let Some(convergence) = &self.convergence {
+            for line in &convergence.agreed {
+                writeln!(f, "digests after the restart: {line}")?;
+            }
+        }
         writeln!(f, "anomalies: {}", self.anomaly_count())?;
         for anomaly in &checks.anomalies {
             writeln!(f, "- {}", anomaly.what)?;
@@ -159,6 +176,9 @@ impl fmt::Display for ChaosReport {
         }
         for line in &self.faults.failures {
             writeln!(f, "- fault not carried out: {line}")?;
+        }
+        for line in self.convergence.iter().flat_map(|c| &c.diverged) {
+            writeln!(f, "- diverged: {line}")?;
         }
         Ok(())
     }

@@ -18,6 +18,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
+use crate::market::ItemId;
+
 use super::api::{Call, FrontendClient, Reply};
 use super::check::ListedPurchase;
 use super::history::{AckedPurchase, Effect, History, Key, Record, RunClock};
@@ -433,8 +435,23 @@ impl SellerClient {
             return client.surprise(text);
         }
         let listed = listed_items(&reply.body["items"]);
+        // A listing is one page (docs/API.md, "Paging"): the seller's first
+        // items with units, by item id. When more follow (`next`), an
+        // item missing from it is sold out only if it sorts before the
+        // page's last item; past that, the page says nothing about it.
+        let more_follow = reply.body.get("next").is_some_and(|next| !next.is_null());
+        let page_end = listed
+            .keys()
+            .filter_map(|id| id.parse::<ItemId>().ok())
+            .max();
+        let on_the_page = |id: &str| {
+            !more_follow
+                || id
+                    .parse::<ItemId>()
+                    .is_ok_and(|id| page_end.is_some_and(|end| id < end))
+        };
         for id in &own {
-            if !listed.contains_key(id) {
+            if !listed.contains_key(id) && on_the_page(id) {
                 client.record(
                     Key::Item(id.clone()),
                     start,

@@ -91,6 +91,13 @@ pub fn encode(text: &str) -> String {
 
 /// The seller client's commands.
 pub fn seller_commands() -> Vec<CommandSpec> {
+    let mut commands = seller_account_commands();
+    commands.extend(seller_item_commands());
+    commands
+}
+
+/// Accounts and sessions: create-account, login, logout, rating.
+fn seller_account_commands() -> Vec<CommandSpec> {
     vec![
         CommandSpec {
             name: "create-account",
@@ -136,6 +143,12 @@ pub fn seller_commands() -> Vec<CommandSpec> {
             build: |_| call("GET", "/seller/rating".into(), None),
             render: Render::Rating,
         },
+    ]
+}
+
+/// One's own items: put, change-price, remove, list.
+fn seller_item_commands() -> Vec<CommandSpec> {
+    vec![
         CommandSpec {
             name: "put",
             arguments: "<name> <category> <new|used> <price> <quantity> [keyword...]",

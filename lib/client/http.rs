@@ -15,8 +15,12 @@ use crate::config::NodeAddress;
 pub enum CallError {
     /// The frontend answered with an error status and this body's message.
     Refused {
+        /// The HTTP status (4xx, or 5xx after every frontend was tried).
         status: u16,
+        /// `MarketError::kind` from the body (`"not_found"`, ...), or
+        /// `"http"` when the body names none.
         kind: String,
+        /// The body's message, or `HTTP status N` when it has none.
         message: String,
     },
     /// No frontend could be reached in time.

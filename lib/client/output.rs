@@ -91,7 +91,8 @@ fn item_row(item: &Value) -> String {
         .map(|k| k.iter().map(scalar).collect())
         .unwrap_or_default();
     format!(
-        "{} name={} category={} condition={} price={} quantity={} seller_id={} keywords={} up={} down={}",
+        "{} name={} category={} condition={} price={} quantity={} \
+         seller_id={} keywords={} up={} down={}",
         scalar(&item["id"]),
         quoted(&item["name"]),
         scalar(&item["category"]),

@@ -52,10 +52,14 @@ pub fn run_client(
         ClientKind::Buyer => (Component::BuyerServer, buyer_commands()),
     };
     if args.help {
-        println!("usage: {}-client [--config conf/local.json] [--json]  (commands on stdin; `help` lists them)", match kind {
+        let role = match kind {
             ClientKind::Seller => "seller",
             ClientKind::Buyer => "buyer",
-        });
+        };
+        println!(
+            "usage: {role}-client [--config conf/local.json] [--json]  \
+             (commands on stdin; `help` lists them)"
+        );
         return Ok(());
     }
     let config = ClusterConfig::load(&args.config).map_err(|e| e.to_string())?;

@@ -88,11 +88,15 @@ impl fmt::Display for AddressError {
                 "address {address:?}: an IPv6 address goes in brackets, as [::1]:port"
             ),
             AddressError::BadIpv6(address) => {
-                write!(f, "address {address:?}: not a valid IPv6 address in brackets")
+                write!(
+                    f,
+                    "address {address:?}: not a valid IPv6 address in brackets"
+                )
             }
             AddressError::BadHostName { address, reason } => write!(
                 f,
-                "address {address:?}: the host is neither an IP address nor a valid DNS name: {reason}"
+                "address {address:?}: the host is neither an IP address \
+                 nor a valid DNS name: {reason}"
             ),
         }
     }

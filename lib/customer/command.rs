@@ -40,78 +40,139 @@ pub enum CustomerCommand {
     ClockReading,
     /// New account; names are unique per role. -> `AccountCreated`
     CreateAccount {
+        /// Seller or buyer: each role has its own accounts and ids.
         role: Role,
+        /// 1..=32 characters, not taken yet in this role (exact match).
         name: String,
+        /// 1..=64 characters, stored as given (see `account.rs`).
         password: String,
     },
     /// Opens a session with `token`, chosen by the receiving replica.
     /// -> `LoggedIn`
     Login {
+        /// Which role's accounts to look the name up in.
         role: Role,
+        /// The account's name.
         name: String,
+        /// Must match the account's exactly; a wrong one and an unknown
+        /// name get the same error.
         password: String,
+        /// The new session's id, drawn by the receiving replica so that
+        /// every replica records the same one.
         token: SessionToken,
     },
     /// Ends the session. -> `Done`
-    Logout { role: Role, session: SessionToken },
+    Logout {
+        /// The role the session must be of.
+        role: Role,
+        /// The session to end; the buyer's unsaved cart reverts when it
+        /// was their last live one.
+        session: SessionToken,
+    },
     /// Checks a session and marks it active. -> `Session`
-    Touch { role: Role, session: SessionToken },
+    Touch {
+        /// The role the session must be of.
+        role: Role,
+        /// The session to check; renewed once its last renewal is older
+        /// than the timeout / `SESSION_RENEWAL_SHARE` (`query.rs`).
+        session: SessionToken,
+    },
     /// The calling seller's own rating and units sold. -> `SellerStanding`
-    OwnRating { session: SessionToken },
+    OwnRating {
+        /// The asking seller's session.
+        session: SessionToken,
+    },
     /// A seller's rating, for a buyer. -> `Rating`
     SellerRating {
+        /// The asking buyer's session.
         session: SessionToken,
+        /// The seller whose thumbs to return.
         seller: SellerId,
     },
     /// Adds units to the cart; `available` is the item's stock as the
     /// product DB just reported it, and the cart may not hold more than
     /// that. -> `Cart`
     CartAdd {
+        /// The buyer's session.
         session: SessionToken,
+        /// The item to add units of (its existence was checked by the
+        /// frontend with the product DB).
         item: ItemId,
+        /// Units to add, 1..=`QUANTITY_MAX`.
         quantity: u32,
+        /// The item's units in stock, as the product DB reported them just
+        /// before: the cart line may not grow past it.
         available: u32,
     },
     /// Takes units out of the cart (a line reaching 0 goes). -> `Cart`
     CartRemove {
+        /// The buyer's session.
         session: SessionToken,
+        /// The cart line to take units from.
         item: ItemId,
+        /// Units to take out, 1..=`QUANTITY_MAX` and at most what the
+        /// line holds.
         quantity: u32,
     },
     /// Keeps the cart across sessions. -> `Done`
-    CartSave { session: SessionToken },
+    CartSave {
+        /// The buyer's session.
+        session: SessionToken,
+    },
     /// Empties the cart (the saved one too). -> `Done`
-    CartClear { session: SessionToken },
-    /// -> `Cart`
-    CartShow { session: SessionToken },
+    CartClear {
+        /// The buyer's session.
+        session: SessionToken,
+    },
+    /// The buyer's cart as it is. -> `Cart`
+    CartShow {
+        /// The buyer's session.
+        session: SessionToken,
+    },
     /// First step of a purchase: the cart to buy, or the receipt if
     /// `purchase` was already completed (a retry). -> `PurchaseStarted`
     /// or `Purchased`
     BeginPurchase {
+        /// The buying buyer's session.
         session: SessionToken,
+        /// The purchase's request id, as the client sent it: the key of the
+        /// cart's hold and of the receipt.
         purchase: RequestId,
     },
     /// Last step of a purchase, after the product DB sold `lines`: records
     /// history and counts and empties the cart. Idempotent by `purchase`.
     /// -> `Purchased`
     CompletePurchase {
+        /// The buyer `BeginPurchase` named (no session: it may have ended
+        /// since the purchase began).
         buyer: BuyerId,
+        /// The purchase's request id, as in `BeginPurchase`.
         purchase: RequestId,
+        /// What the product DB sold, with each line's price and seller.
         lines: Vec<PurchasedLine>,
     },
     /// Abandons a purchase after its first step (the card was declined, the
     /// stock was short): the cart is released. Changes nothing if the
     /// purchase does not hold the cart. -> `Done`
-    AbortPurchase { buyer: BuyerId, purchase: RequestId },
+    AbortPurchase {
+        /// The buyer `BeginPurchase` named.
+        buyer: BuyerId,
+        /// The purchase's request id, as in `BeginPurchase`.
+        purchase: RequestId,
+    },
     /// Records a buyer's thumb on an item they bought (once per item) and
     /// counts it on its seller. -> `FeedbackRecorded`
     Feedback {
+        /// The buyer's session.
         session: SessionToken,
+        /// An item in the buyer's history, not yet given feedback.
         item: ItemId,
+        /// Up or down.
         thumb: Thumb,
     },
     /// One page of the buyer's purchases, oldest first. -> `History`
     History {
+        /// The buyer's session.
         session: SessionToken,
         /// Which page (absent in commands logged before paging: the first).
         #[serde(default)]
@@ -186,28 +247,50 @@ pub struct PurchaseRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CustomerOutcome {
     /// The new account's id.
-    AccountCreated { id: u64 },
+    AccountCreated {
+        /// A `SellerId` or `BuyerId` by the role: ids count from 1 per role.
+        id: u64,
+    },
     /// The new session and whose it is.
-    LoggedIn { session: SessionToken, user: u64 },
+    LoggedIn {
+        /// The token the caller passes with every later call.
+        session: SessionToken,
+        /// The account's id in its role.
+        user: u64,
+    },
     /// Applied; nothing to return.
     Done,
     /// The session is live and belongs to `user`.
-    Session { user: u64 },
+    Session {
+        /// The session holder's account id in its role.
+        user: u64,
+    },
     /// A seller's thumbs.
     Rating(Rating),
     /// The calling seller's thumbs and units sold so far.
-    SellerStanding { rating: Rating, items_sold: u64 },
+    SellerStanding {
+        /// Buyers' thumbs on the seller, over all their items.
+        rating: Rating,
+        /// Units of the seller's items bought, over all purchases.
+        items_sold: u64,
+    },
     /// The buyer's cart after the command.
     Cart(Vec<CartLine>),
     /// The purchase may go ahead with these lines.
     PurchaseStarted {
+        /// Whose cart it is: `CompletePurchase` and `AbortPurchase` name
+        /// them.
         buyer: BuyerId,
+        /// The cart's lines, now held for this purchase.
         lines: Vec<CartLine>,
     },
     /// The purchase is recorded.
     Purchased(PurchaseRecord),
     /// Feedback counted on `seller`.
-    FeedbackRecorded { seller: SellerId },
+    FeedbackRecorded {
+        /// The item's seller, whose thumbs counted it too.
+        seller: SellerId,
+    },
     /// The buyer's purchases.
     History {
         /// The page's purchases, oldest first.

@@ -20,8 +20,12 @@ pub enum MarketError {
     Conflict(String),
     /// An item has fewer units than asked for.
     InsufficientStock {
+        /// The item's id, as text (`<category>-<n>`).
         item: String,
+        /// Units the item has for sale.
         available: u32,
+        /// Units asked for (for a cart add: the units the cart line would
+        /// hold).
         requested: u32,
     },
     /// The financial service declined the card.

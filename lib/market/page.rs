@@ -47,7 +47,8 @@ impl FromStr for PageCursor {
     fn from_str(text: &str) -> Result<Self, MarketError> {
         let bad = || {
             MarketError::invalid(format!(
-                "cursor {text:?} is not one this API gave out: pass back the `next` of the previous page"
+                "cursor {text:?} is not one this API gave out: \
+                 pass back the `next` of the previous page"
             ))
         };
         let (rank, item) = text.split_once(':').ok_or_else(bad)?;

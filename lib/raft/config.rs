@@ -149,8 +149,18 @@ impl RaftConfig {
 
     /// Checks every rule and returns the first one broken.
     pub fn validate(&self) -> Result<(), RaftError> {
-        let leases = self.read_mode == ReadMode::LeaseBased;
-        let rules: [(bool, &str); 16] = [
+        let rules = self.cluster_rules().into_iter();
+        let mut rules = rules.chain(self.limit_rules()).chain(self.read_rules());
+        match rules.find(|(holds, _)| !holds) {
+            Some((_, rule)) => Err(RaftError::ConfigInvalid(rule.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// The cluster's size, this node's id, and the timers: whether each
+    /// holds, and the rule.
+    fn cluster_rules(&self) -> [(bool, &'static str); 5] {
+        [
             (
                 (1..=CLUSTER_SIZE_MAX).contains(&self.cluster_size),
                 "cluster_size must be 1..=CLUSTER_SIZE_MAX",
@@ -171,6 +181,12 @@ impl RaftConfig {
                 self.election_ticks_max > self.election_ticks_min,
                 "election_ticks_max must exceed election_ticks_min (it is exclusive)",
             ),
+        ]
+    }
+
+    /// The batch, size and queue limits.
+    fn limit_rules(&self) -> [(bool, &'static str); 9] {
+        [
             (
                 self.append_entries_max >= 1,
                 "append_entries_max must be at least 1",
@@ -208,6 +224,13 @@ impl RaftConfig {
                 self.snapshot_chunks_inflight_max >= 1,
                 "snapshot_chunks_inflight_max must be at least 1",
             ),
+        ]
+    }
+
+    /// What lease-based reads need.
+    fn read_rules(&self) -> [(bool, &'static str); 2] {
+        let leases = self.read_mode == ReadMode::LeaseBased;
+        [
             (
                 !leases || self.check_quorum,
                 "read_mode LeaseBased needs check_quorum (followers inside a lease refuse votes)",
@@ -216,11 +239,7 @@ impl RaftConfig {
                 !leases || self.lease_ticks() >= 1,
                 "lease_margin_ticks must be below election_ticks_min",
             ),
-        ];
-        match rules.iter().find(|(holds, _)| !holds) {
-            Some((_, rule)) => Err(RaftError::ConfigInvalid((*rule).to_string())),
-            None => Ok(()),
-        }
+        ]
     }
 }
 

@@ -152,7 +152,11 @@ impl SnapshotSchedule {
 pub enum ReplicationError {
     /// This replica does not take requests; `leader` (an index into the
     /// cluster file) may, if known.
-    NotLeader { leader: Option<usize> },
+    NotLeader {
+        /// The replica that leads as far as this one knows (its index in
+        /// the cluster file); `None` while none is known.
+        leader: Option<usize>,
+    },
     /// The replica cannot make progress now (no quorum, shutting down, too
     /// many requests in flight); the text says which.
     Unavailable(String),

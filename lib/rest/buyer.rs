@@ -21,76 +21,20 @@ type Reply = Result<(u16, Value), MarketError>;
 /// The buyer frontend's route table.
 pub fn buyer_api() -> Vec<Route<Backends>> {
     vec![
-        Route {
-            method: "POST",
-            pattern: "/buyer/accounts",
-            handler: create_account,
-        },
-        Route {
-            method: "POST",
-            pattern: "/buyer/login",
-            handler: login,
-        },
-        Route {
-            method: "POST",
-            pattern: "/buyer/logout",
-            handler: logout,
-        },
-        Route {
-            method: "GET",
-            pattern: "/buyer/items",
-            handler: search,
-        },
-        Route {
-            method: "GET",
-            pattern: "/buyer/items/:id",
-            handler: get_item,
-        },
-        Route {
-            method: "GET",
-            pattern: "/buyer/cart",
-            handler: show_cart,
-        },
-        Route {
-            method: "POST",
-            pattern: "/buyer/cart/add",
-            handler: add_to_cart,
-        },
-        Route {
-            method: "POST",
-            pattern: "/buyer/cart/remove",
-            handler: remove_from_cart,
-        },
-        Route {
-            method: "POST",
-            pattern: "/buyer/cart/save",
-            handler: save_cart,
-        },
-        Route {
-            method: "POST",
-            pattern: "/buyer/cart/clear",
-            handler: clear_cart,
-        },
-        Route {
-            method: "POST",
-            pattern: "/buyer/purchase",
-            handler: purchase,
-        },
-        Route {
-            method: "POST",
-            pattern: "/buyer/feedback",
-            handler: feedback,
-        },
-        Route {
-            method: "GET",
-            pattern: "/buyer/sellers/:id/rating",
-            handler: seller_rating,
-        },
-        Route {
-            method: "GET",
-            pattern: "/buyer/history",
-            handler: history,
-        },
+        Route::new("POST", "/buyer/accounts", create_account),
+        Route::new("POST", "/buyer/login", login),
+        Route::new("POST", "/buyer/logout", logout),
+        Route::new("GET", "/buyer/items", search),
+        Route::new("GET", "/buyer/items/:id", get_item),
+        Route::new("GET", "/buyer/cart", show_cart),
+        Route::new("POST", "/buyer/cart/add", add_to_cart),
+        Route::new("POST", "/buyer/cart/remove", remove_from_cart),
+        Route::new("POST", "/buyer/cart/save", save_cart),
+        Route::new("POST", "/buyer/cart/clear", clear_cart),
+        Route::new("POST", "/buyer/purchase", purchase),
+        Route::new("POST", "/buyer/feedback", feedback),
+        Route::new("GET", "/buyer/sellers/:id/rating", seller_rating),
+        Route::new("GET", "/buyer/history", history),
     ]
 }
 

@@ -18,46 +18,14 @@ type Reply = Result<(u16, Value), MarketError>;
 /// The seller frontend's route table.
 pub fn seller_api() -> Vec<Route<Backends>> {
     vec![
-        Route {
-            method: "POST",
-            pattern: "/seller/accounts",
-            handler: create_account,
-        },
-        Route {
-            method: "POST",
-            pattern: "/seller/login",
-            handler: login,
-        },
-        Route {
-            method: "POST",
-            pattern: "/seller/logout",
-            handler: logout,
-        },
-        Route {
-            method: "GET",
-            pattern: "/seller/rating",
-            handler: rating,
-        },
-        Route {
-            method: "POST",
-            pattern: "/seller/items",
-            handler: put_item,
-        },
-        Route {
-            method: "GET",
-            pattern: "/seller/items",
-            handler: list_items,
-        },
-        Route {
-            method: "PUT",
-            pattern: "/seller/items/:id/price",
-            handler: change_price,
-        },
-        Route {
-            method: "POST",
-            pattern: "/seller/items/:id/remove",
-            handler: remove_units,
-        },
+        Route::new("POST", "/seller/accounts", create_account),
+        Route::new("POST", "/seller/login", login),
+        Route::new("POST", "/seller/logout", logout),
+        Route::new("GET", "/seller/rating", rating),
+        Route::new("POST", "/seller/items", put_item),
+        Route::new("GET", "/seller/items", list_items),
+        Route::new("PUT", "/seller/items/:id/price", change_price),
+        Route::new("POST", "/seller/items/:id/remove", remove_units),
     ]
 }
 

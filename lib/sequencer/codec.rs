@@ -21,7 +21,8 @@
 //! kind 11 RecoverAnswer  = nonce u64 | standing u8 | own nonce u64
 //! kind 12 ReadQuery      = round u64
 //! kind 13 ReadAnswer     = round u64 | known_up_to u64
-//!        standing   = 1 Blank | 2 NewWithYou | 3 Member | 4 Recovering (own nonce: Blank's, else 0)
+//!        standing   = 1 Blank | 2 NewWithYou | 3 Member | 4 Recovering
+//!                     (own nonce: Blank's, else 0)
 //!        bindings   = count u16 (<= VIEW_BINDINGS_MAX) | count x (sender u16 | local_seq u64)
 //!        members    = count u16 (<= MEMBERS_MAX) | count x id u16
 //! record = magic "SR" | version u8 = 1 | kind u8 | body | crc32 u32
@@ -77,65 +78,7 @@ impl Message {
         writer.u64(self.stamp.log_view);
         writer.u64(self.watermark.held_up_to.0);
         writer.local_seqs(&self.watermark.requests_held_up_to);
-        match &self.body {
-            Body::Request {
-                sender,
-                local_seq,
-                payload,
-            } => writer.request(*sender, *local_seq, payload),
-            Body::Sequence {
-                global,
-                sender,
-                local_seq,
-            } => writer.sequence(*global, *sender, *local_seq),
-            Body::Retransmit { missing } => {
-                assert!(
-                    missing.len() <= RETRANSMIT_ITEMS_MAX,
-                    "retransmit of {} items",
-                    missing.len()
-                );
-                writer.u16(missing.len() as u16);
-                missing.iter().for_each(|item| writer.missing(item));
-            }
-            Body::Heartbeat | Body::StartViewChange => {}
-            Body::GetView { delivered } => writer.u64(delivered.0),
-            Body::Recover { nonce } => writer.u64(*nonce),
-            Body::ReadQuery { round } => writer.u64(*round),
-            Body::ReadAnswer { round, known_up_to } => {
-                writer.u64(*round);
-                writer.u64(known_up_to.0);
-            }
-            Body::RecoverAnswer { nonce, standing } => {
-                writer.u64(*nonce);
-                let (tag, own_nonce) = match standing {
-                    Standing::Blank { nonce } => (1, *nonce),
-                    Standing::NewWithYou => (2, 0),
-                    Standing::Member => (3, 0),
-                    Standing::Recovering => (4, 0),
-                };
-                writer.u8(tag);
-                writer.u64(own_nonce);
-            }
-            Body::Compacted { base } => writer.u64(base.0),
-            Body::DoViewChange {
-                delivered,
-                bindings,
-            } => {
-                writer.u64(delivered.0);
-                writer.bindings(bindings);
-            }
-            Body::NewView {
-                members,
-                start,
-                after,
-                bindings,
-            } => {
-                writer.members(members);
-                writer.u64(start.0);
-                writer.u64(after.0);
-                writer.bindings(bindings);
-            }
-        }
+        write_body(&mut writer, &self.body);
         writer.finish()
     }
 
@@ -149,74 +92,7 @@ impl Message {
         };
         let held_up_to = GlobalSeq(reader.u64()?);
         let requests_held_up_to = reader.local_seqs()?;
-        let body = match kind {
-            1 => {
-                let (sender, local_seq, payload) = reader.request()?;
-                Body::Request {
-                    sender,
-                    local_seq,
-                    payload,
-                }
-            }
-            2 => {
-                let (global, origin) = reader.sequence()?;
-                Body::Sequence {
-                    global,
-                    sender: origin.sender,
-                    local_seq: origin.local_seq,
-                }
-            }
-            3 => {
-                let count = reader.count(2, "retransmit items", RETRANSMIT_ITEMS_MAX as u64)?;
-                let mut missing = Vec::with_capacity(count);
-                for _ in 0..count {
-                    missing.push(reader.missing()?);
-                }
-                Body::Retransmit { missing }
-            }
-            4 => Body::Heartbeat,
-            5 => Body::Compacted {
-                base: GlobalSeq(reader.u64()?),
-            },
-            6 => Body::StartViewChange,
-            7 => Body::DoViewChange {
-                delivered: GlobalSeq(reader.u64()?),
-                bindings: reader.bindings()?,
-            },
-            8 => Body::NewView {
-                members: reader.members()?,
-                start: GlobalSeq(reader.u64()?),
-                after: GlobalSeq(reader.u64()?),
-                bindings: reader.bindings()?,
-            },
-            9 => Body::GetView {
-                delivered: GlobalSeq(reader.u64()?),
-            },
-            10 => Body::Recover {
-                nonce: reader.u64()?,
-            },
-            11 => {
-                let nonce = reader.u64()?;
-                let tag = reader.u8()?;
-                let own_nonce = reader.u64()?;
-                let standing = match tag {
-                    1 => Standing::Blank { nonce: own_nonce },
-                    2 => Standing::NewWithYou,
-                    3 => Standing::Member,
-                    4 => Standing::Recovering,
-                    other => return Err(DecodeError::UnknownKind(other)),
-                };
-                Body::RecoverAnswer { nonce, standing }
-            }
-            12 => Body::ReadQuery {
-                round: reader.u64()?,
-            },
-            13 => Body::ReadAnswer {
-                round: reader.u64()?,
-                known_up_to: GlobalSeq(reader.u64()?),
-            },
-            other => return Err(DecodeError::UnknownKind(other)),
-        };
+        let body = read_body(&mut reader, kind)?;
         reader.finish()?;
         Ok(Message {
             stamp,
@@ -227,6 +103,146 @@ impl Message {
             body,
         })
     }
+}
+
+/// A message's body, after its header (codec layout above).
+fn write_body(writer: &mut Writer, body: &Body) {
+    match body {
+        Body::Request {
+            sender,
+            local_seq,
+            payload,
+        } => writer.request(*sender, *local_seq, payload),
+        Body::Sequence {
+            global,
+            sender,
+            local_seq,
+        } => writer.sequence(*global, *sender, *local_seq),
+        Body::Retransmit { missing } => {
+            assert!(
+                missing.len() <= RETRANSMIT_ITEMS_MAX,
+                "retransmit of {} items",
+                missing.len()
+            );
+            writer.u16(missing.len() as u16);
+            missing.iter().for_each(|item| writer.missing(item));
+        }
+        Body::Heartbeat | Body::StartViewChange => {}
+        Body::GetView { delivered } => writer.u64(delivered.0),
+        Body::Recover { nonce } => writer.u64(*nonce),
+        Body::ReadQuery { round } => writer.u64(*round),
+        Body::ReadAnswer { round, known_up_to } => {
+            writer.u64(*round);
+            writer.u64(known_up_to.0);
+        }
+        Body::RecoverAnswer { nonce, standing } => {
+            writer.u64(*nonce);
+            let (tag, own_nonce) = match standing {
+                Standing::Blank { nonce } => (1, *nonce),
+                Standing::NewWithYou => (2, 0),
+                Standing::Member => (3, 0),
+                Standing::Recovering => (4, 0),
+            };
+            writer.u8(tag);
+            writer.u64(own_nonce);
+        }
+        Body::Compacted { base } => writer.u64(base.0),
+        Body::DoViewChange {
+            delivered,
+            bindings,
+        } => {
+            writer.u64(delivered.0);
+            writer.bindings(bindings);
+        }
+        Body::NewView {
+            members,
+            start,
+            after,
+            bindings,
+        } => {
+            writer.members(members);
+            writer.u64(start.0);
+            writer.u64(after.0);
+            writer.bindings(bindings);
+        }
+    }
+}
+
+/// A message's body of kind `kind`, after its header.
+fn read_body(reader: &mut Reader<'_>, kind: u8) -> Result<Body, DecodeError> {
+    let body = match kind {
+        1 => {
+            let (sender, local_seq, payload) = reader.request()?;
+            Body::Request {
+                sender,
+                local_seq,
+                payload,
+            }
+        }
+        2 => {
+            let (global, origin) = reader.sequence()?;
+            Body::Sequence {
+                global,
+                sender: origin.sender,
+                local_seq: origin.local_seq,
+            }
+        }
+        3 => {
+            let count = reader.count(2, "retransmit items", RETRANSMIT_ITEMS_MAX as u64)?;
+            let mut missing = Vec::with_capacity(count);
+            for _ in 0..count {
+                missing.push(reader.missing()?);
+            }
+            Body::Retransmit { missing }
+        }
+        4 => Body::Heartbeat,
+        5 => Body::Compacted {
+            base: GlobalSeq(reader.u64()?),
+        },
+        6 => Body::StartViewChange,
+        7 => Body::DoViewChange {
+            delivered: GlobalSeq(reader.u64()?),
+            bindings: reader.bindings()?,
+        },
+        8 => Body::NewView {
+            members: reader.members()?,
+            start: GlobalSeq(reader.u64()?),
+            after: GlobalSeq(reader.u64()?),
+            bindings: reader.bindings()?,
+        },
+        9 => Body::GetView {
+            delivered: GlobalSeq(reader.u64()?),
+        },
+        10 => Body::Recover {
+            nonce: reader.u64()?,
+        },
+        11 => read_recover_answer(reader)?,
+        12 => Body::ReadQuery {
+            round: reader.u64()?,
+        },
+        13 => Body::ReadAnswer {
+            round: reader.u64()?,
+            known_up_to: GlobalSeq(reader.u64()?),
+        },
+        other => return Err(DecodeError::UnknownKind(other)),
+    };
+    Ok(body)
+}
+
+/// A RecoverAnswer's body: the nonce it answers, then the standing's tag
+/// and the answerer's own nonce (a Blank's; 0 otherwise).
+fn read_recover_answer(reader: &mut Reader<'_>) -> Result<Body, DecodeError> {
+    let nonce = reader.u64()?;
+    let tag = reader.u8()?;
+    let own_nonce = reader.u64()?;
+    let standing = match tag {
+        1 => Standing::Blank { nonce: own_nonce },
+        2 => Standing::NewWithYou,
+        3 => Standing::Member,
+        4 => Standing::Recovering,
+        other => return Err(DecodeError::UnknownKind(other)),
+    };
+    Ok(Body::RecoverAnswer { nonce, standing })
 }
 
 impl Record {

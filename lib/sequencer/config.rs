@@ -128,7 +128,17 @@ impl Config {
 
     /// Checks every rule; the error names the one broken.
     pub fn validate(&self) -> Result<(), SequencerError> {
-        let rules: [(bool, &str); 17] = [
+        let mut rules = self.window_rules().into_iter().chain(self.view_rules());
+        match rules.find(|(holds, _)| !holds) {
+            Some((_, rule)) => Err(SequencerError::ConfigInvalid(rule.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// The group's size, this member's id, retransmission, and the windows
+    /// and sizes of what a member holds: whether each holds, and the rule.
+    fn window_rules(&self) -> [(bool, &'static str); 11] {
+        [
             (self.members >= 1, "members must be at least 1"),
             (
                 self.members <= MEMBERS_MAX,
@@ -163,6 +173,12 @@ impl Config {
                 (1..=RETRANSMIT_ITEMS_MAX).contains(&self.retransmit_items_max),
                 "retransmit_items_max must be in 1..=RETRANSMIT_ITEMS_MAX",
             ),
+        ]
+    }
+
+    /// View changes, suspicion and reads.
+    fn view_rules(&self) -> [(bool, &'static str); 6] {
+        [
             (
                 // A DoViewChange carries the undelivered Sequences: the
                 // holdback window, and as much again of deliveries an
@@ -193,10 +209,6 @@ impl Config {
                 self.reads_pending_max >= 1,
                 "reads_pending_max must be >= 1",
             ),
-        ];
-        match rules.iter().find(|(holds, _)| !holds) {
-            Some((_, rule)) => Err(SequencerError::ConfigInvalid(rule.to_string())),
-            None => Ok(()),
-        }
+        ]
     }
 }

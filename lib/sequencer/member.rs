@@ -345,6 +345,26 @@ impl Member {
         // work in it.
         let same_log = in_my_view && stamp.is_normal() && self.is_normal();
         self.on_watermark(from, &message.watermark, same_log);
+        let brought_view = self.on_body(from, message, same_log);
+        if self.recovery.is_some() {
+            self.follow_view_recovering(from, stamp);
+        } else if !brought_view {
+            self.follow_view(from, stamp);
+        }
+        if enters_view_change {
+            self.note_entered(from, stamp.view);
+        }
+        self.maybe_sequence();
+        self.maybe_deliver();
+        Ok(())
+    }
+
+    /// Hands a message's body to its handler (a recovering member's query
+    /// and answers are handled before, in `step`). `same_log`: both ends
+    /// work in this view's log, so its Sequences count. True if the body
+    /// was a NewView.
+    fn on_body(&mut self, from: MemberId, message: Message, same_log: bool) -> bool {
+        let stamp = message.stamp;
         let mut brought_view = false;
         match message.body {
             Body::Request {
@@ -390,17 +410,7 @@ impl Member {
             }
             Body::Recover { .. } | Body::RecoverAnswer { .. } => {}
         }
-        if self.recovery.is_some() {
-            self.follow_view_recovering(from, stamp);
-        } else if !brought_view {
-            self.follow_view(from, stamp);
-        }
-        if enters_view_change {
-            self.note_entered(from, stamp.view);
-        }
-        self.maybe_sequence();
-        self.maybe_deliver();
-        Ok(())
+        brought_view
     }
 
     /// Advances time by one tick: forgets history every member holds, asks

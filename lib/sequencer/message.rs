@@ -181,11 +181,10 @@ impl Watermark {
     }
 }
 
-impl Message {
-    /// One line that says everything about the message, e.g.
-    /// `sequence #9 = 2/7 | held #8 requests [3 4 0 1 2]`.
-    pub fn describe(&self) -> String {
-        let mut line = match &self.body {
+impl Body {
+    /// What the body says, the first part of [`Message::describe`].
+    fn describe(&self) -> String {
+        match self {
             Body::Request {
                 sender,
                 local_seq,
@@ -249,7 +248,15 @@ impl Message {
             Body::ReadAnswer { round, known_up_to } => {
                 format!("read answer {round}: known up to {known_up_to}")
             }
-        };
+        }
+    }
+}
+
+impl Message {
+    /// One line that says everything about the message, e.g.
+    /// `sequence #9 = 2/7 | held #8 requests [3 4 0 1 2]`.
+    pub fn describe(&self) -> String {
+        let mut line = self.body.describe();
         let _ = write!(line, " | v{}", self.stamp.view);
         if !self.stamp.is_normal() {
             let _ = write!(line, " (log v{})", self.stamp.log_view);
@@ -296,42 +303,14 @@ impl Message {
                     return invalid("sequence number 0".to_string());
                 }
             }
-            Body::Retransmit { missing } => {
-                if missing.is_empty() || missing.len() > RETRANSMIT_ITEMS_MAX {
-                    return invalid(format!("retransmit of {} items", missing.len()));
-                }
-                for item in missing {
-                    match item {
-                        Missing::Sequence(global) if global.0 == 0 => {
-                            return invalid("retransmit of sequence number 0".to_string())
-                        }
-                        Missing::Sequence(_) => {}
-                        Missing::Request(origin) => {
-                            check_origin(members, origin.sender, origin.local_seq)?
-                        }
-                    }
-                }
-            }
+            Body::Retransmit { missing } => check_missing(members, missing)?,
             Body::DoViewChange { bindings, .. } => check_bindings(members, bindings)?,
             Body::NewView {
                 members: listed,
                 start,
                 after,
                 bindings,
-            } => {
-                check_bindings(members, bindings)?;
-                let ascending = listed.windows(2).all(|pair| pair[0] < pair[1]);
-                if listed.is_empty() || !ascending || listed.iter().any(|m| m.0 >= members) {
-                    return invalid(format!("new view lists {} members badly", listed.len()));
-                }
-                if after.0 + bindings.len() as u64 + 1 != start.0 {
-                    return invalid(format!(
-                        "new view from {start} with bindings {}..{}",
-                        after.0 + 1,
-                        after.0 + bindings.len() as u64
-                    ));
-                }
-            }
+            } => check_new_view(members, listed, *start, *after, bindings)?,
             Body::Heartbeat
             | Body::Compacted { .. }
             | Body::StartViewChange
@@ -363,6 +342,50 @@ fn describe_bindings(bindings: &[Origin]) -> String {
     let shown: Vec<String> = bindings.iter().take(8).map(Origin::to_string).collect();
     let more = if bindings.len() > 8 { " ..." } else { "" };
     format!("[{}{more}]", shown.join(" "))
+}
+
+/// A Retransmit's list: 1..=`RETRANSMIT_ITEMS_MAX` items, sequence
+/// numbers from 1, senders in the group.
+fn check_missing(members: u16, missing: &[Missing]) -> Result<(), SequencerError> {
+    let invalid = |why: String| Err(SequencerError::InvalidMessage(why));
+    if missing.is_empty() || missing.len() > RETRANSMIT_ITEMS_MAX {
+        return invalid(format!("retransmit of {} items", missing.len()));
+    }
+    for item in missing {
+        match item {
+            Missing::Sequence(global) if global.0 == 0 => {
+                return invalid("retransmit of sequence number 0".to_string())
+            }
+            Missing::Sequence(_) => {}
+            Missing::Request(origin) => check_origin(members, origin.sender, origin.local_seq)?,
+        }
+    }
+    Ok(())
+}
+
+/// A NewView: its bindings, a turn list of group members in ascending
+/// order, and bindings that end just before the view's first number.
+fn check_new_view(
+    members: u16,
+    listed: &[MemberId],
+    start: GlobalSeq,
+    after: GlobalSeq,
+    bindings: &[Origin],
+) -> Result<(), SequencerError> {
+    let invalid = |why: String| Err(SequencerError::InvalidMessage(why));
+    check_bindings(members, bindings)?;
+    let ascending = listed.windows(2).all(|pair| pair[0] < pair[1]);
+    if listed.is_empty() || !ascending || listed.iter().any(|m| m.0 >= members) {
+        return invalid(format!("new view lists {} members badly", listed.len()));
+    }
+    if after.0 + bindings.len() as u64 + 1 != start.0 {
+        return invalid(format!(
+            "new view from {start} with bindings {}..{}",
+            after.0 + 1,
+            after.0 + bindings.len() as u64
+        ));
+    }
+    Ok(())
 }
 
 fn check_bindings(members: u16, bindings: &[Origin]) -> Result<(), SequencerError> {

@@ -7,9 +7,10 @@
 //! fills the gap by itself), then again after 2, 4, 8, ... times that delay,
 //! capped at `nack_backoff_max_ticks`, until it is held. Whom to ask: the
 //! first attempt goes to the item's original sender (the member whose turn
-//! Sequence `k` is in the current view, the sender for a Request). Later attempts rotate through the
-//! original sender and every member whose watermark says it holds the item, so
-//! one member being down does not stop recovery of what others hold.
+//! Sequence `k` is in the current view, the sender for a Request). Later
+//! attempts rotate through the original sender and every member whose
+//! watermark says it holds the item, so one member being down does not stop
+//! recovery of what others hold.
 
 use std::collections::BTreeMap;
 

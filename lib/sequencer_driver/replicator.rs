@@ -358,12 +358,37 @@ fn spawn_threads<S: StateMachine>(
         reads: BTreeMap::new(),
     };
     threads.spawn("sequencer-core", move || core.run())?;
+    let last_channels = (channels.transfer.1, channels.core.0);
+    spawn_transfer_and_tick(
+        &mut threads,
+        options,
+        (transport, progress),
+        latest,
+        last_channels,
+        stop,
+    )?;
+    Ok(threads)
+}
+
+/// Starts the last two threads: state transfer, which fetches an image
+/// when the core asks for one (`inbox`), hands it to the core
+/// (`core_inbox`) and serves `latest` to peers that ask; then the core's
+/// ticker.
+fn spawn_transfer_and_tick<R: Send + 'static>(
+    threads: &mut Threads,
+    options: &SequencerOptions,
+    (transport, progress): (&Arc<UdpTransport>, &Arc<Progress>),
+    latest: LatestImage,
+    (inbox, core_inbox): (Receiver<TransferTask>, Sender<CoreEvent<R>>),
+    stop: Receiver<()>,
+) -> Result<(), DriverError> {
+    let members = options.members();
     let transfer = StateTransfer {
-        me,
+        me: options.member_id(),
         members,
         transport: Arc::clone(transport),
-        inbox: channels.transfer.1,
-        core_inbox: channels.core.0.clone(),
+        inbox,
+        core_inbox: core_inbox.clone(),
         stop: stop.clone(),
         latest,
         progress: Arc::clone(progress),
@@ -373,11 +398,10 @@ fn spawn_threads<S: StateMachine>(
     threads.spawn("state-transfer", move || transfer.run())?;
     let ticker = Ticker {
         interval: options.tick,
-        inbox: channels.core.0,
+        inbox: core_inbox,
         tick: || CoreEvent::Tick,
         gate: Arc::clone(&progress.tick_gate),
         dropped: Arc::clone(&progress.inbox_full_drops),
     };
-    threads.spawn("sequencer-tick", move || ticker.run(stop))?;
-    Ok(threads)
+    threads.spawn("sequencer-tick", move || ticker.run(stop))
 }

@@ -95,17 +95,7 @@ fn record(live: &mut Live, statuses: &[ProcessStatus], at_ms: u64) {
     for status in statuses {
         let name = format!("{} {}", status.component.name(), status.index);
         if let Some((calls, errors)) = status.calls {
-            let rate = live
-                .last_calls
-                .get(&name)
-                .and_then(|(at, before, before_errors)| {
-                    let seconds = at_ms.saturating_sub(*at) as f64 / 1000.0;
-                    (seconds > 0.0 && calls >= *before).then(|| {
-                        let per_s =
-                            |now: u64, then: u64| ((now - then.min(now)) as f64 / seconds).round();
-                        (per_s(calls, *before), per_s(errors, *before_errors))
-                    })
-                });
+            let rate = per_second(live.last_calls.get(&name), at_ms, calls, errors);
             live.last_calls.insert(name.clone(), (at_ms, calls, errors));
             if let Some((calls, errors)) = rate {
                 calls_per_s.insert(name.clone(), json!(calls));
@@ -157,6 +147,28 @@ fn record(live: &mut Live, statuses: &[ProcessStatus], at_ms: u64) {
         .collect();
     live.history
         .push_back(json!({ "at_ms": at_ms, "applied": applied, "calls_per_s": calls_per_s }));
+    forget_old(live);
+}
+
+/// A frontend's calls and 5xx answers per second since its last sample
+/// (`last`: when, and its counts then); `None` at its first sample, and
+/// when its calls went back (it restarted).
+fn per_second(
+    last: Option<&(u64, u64, u64)>,
+    at_ms: u64,
+    calls: u64,
+    errors: u64,
+) -> Option<(f64, f64)> {
+    let (at, before, before_errors) = last?;
+    let seconds = at_ms.saturating_sub(*at) as f64 / 1000.0;
+    (seconds > 0.0 && calls >= *before).then(|| {
+        let per_s = |now: u64, then: u64| ((now - then.min(now)) as f64 / seconds).round();
+        (per_s(calls, *before), per_s(errors, *before_errors))
+    })
+}
+
+/// Keeps the last `HISTORY_SAMPLES` samples, and the events within them.
+fn forget_old(live: &mut Live) {
     while live.history.len() > HISTORY_SAMPLES {
         live.history.pop_front();
     }
@@ -205,103 +217,25 @@ fn election(highest_term: &mut u64, statuses: &[ProcessStatus]) -> Option<String
 }
 
 fn snapshot(live: &Live) -> Value {
+    let events: Vec<Value> = live
+        .events
+        .iter()
+        .map(|(at, what)| json!({"at_ms": at, "what": what}))
+        .collect();
     json!({
         "at_ms": now_ms(),
         "processes": live.latest,
         "history": live.history,
-        "events": live.events.iter().map(|(at, what)| json!({"at_ms": at, "what": what})).collect::<Vec<_>>(),
+        "events": events,
     })
 }
 
-/// The page: a table of the processes and, per database, a chart of each
-/// replica's applied index over the last minute with the events marked.
-/// Rows carry `id="<component>-<index>"`, `data-up` and `data-role`, so a
-/// browser test can read the state from the DOM.
-const PAGE: &str = r##"<!doctype html>
-<html><head><meta charset="utf-8"><title>marketplace: live view</title>
-<style>
-body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
-table { border-collapse: collapse; } td, th { padding: 2px 10px; text-align: left; }
-tr[data-up="false"] { color: #b00; } tr[data-role="leader"] { font-weight: bold; }
-.chart { margin: 1em 0; } .events { font-size: 12px; color: #555; }
-</style></head>
-<body>
-<h1>marketplace: live view</h1>
-<p id="updated">waiting for the first sample...</p>
-<table><thead><tr><th>process</th><th>address</th><th>state</th><th>role</th>
-<th>term / view</th><th>leader / turn</th><th>commit / delivered</th><th>applied</th><th>calls/s (5xx)</th></tr></thead>
-<tbody id="processes"></tbody></table>
-<div class="chart"><h3>product DB: applied index, last minute</h3><svg id="chart-product-db" width="720" height="120"></svg></div>
-<div class="chart"><h3>customer DB: applied index, last minute</h3><svg id="chart-customer-db" width="720" height="120"></svg></div>
-<div class="chart"><h3>frontends: calls per second, last minute</h3><svg id="chart-frontends" width="720" height="120"></svg></div>
-<h3>events</h3><ul id="events" class="events"></ul>
-<script>
-const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"];
-function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
-function row(p) {
-  const tr = document.createElement("tr");
-  tr.id = p.component + "-" + p.index;
-  tr.dataset.up = p.up;
-  const r = p.replication || {};
-  tr.dataset.role = r.role || "";
-  const view = r.view ? "view " + r.view.number + (r.view.changing ? " (changing)" : "") : "";
-  const termView = r.protocol === "raft" ? "term " + r.term : view;
-  const leaderTurn = r.protocol === "raft" ? (r.leader ?? "-") : (r.view ? (r.view.turn ?? "-") : "");
-  const commit = r.protocol === "raft" ? r.commit_index : (r.delivered ?? "");
-  const calls = p.calls_per_s != null ? p.calls_per_s + " (" + p.errors_per_s + ")" : "";
-  [p.component + " " + p.index, p.address, p.up ? "up" : "DOWN", r.role || "", termView,
-   leaderTurn, commit ?? "", r.applied_index ?? "", calls].forEach(t => tr.appendChild(cell(String(t))));
-  return tr;
-}
-function chart(svg, prefix, history, events, field) {
-  while (svg.firstChild) svg.removeChild(svg.firstChild);
-  if (history.length < 2) return;
-  const t0 = history[0].at_ms, t1 = history[history.length - 1].at_ms;
-  const names = Object.keys(history[history.length - 1][field]).filter(n => prefix.some(p => n.startsWith(p)));
-  let lo = Infinity, hi = -Infinity;
-  history.forEach(s => names.forEach(n => { const v = (s[field] || {})[n]; if (v != null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }));
-  if (!isFinite(lo)) return;
-  const x = t => 10 + 700 * (t - t0) / Math.max(1, t1 - t0);
-  const y = v => 110 - 100 * (v - lo) / Math.max(1, hi - lo);
-  const ns = "http://www.w3.org/2000/svg";
-  events.filter(e => prefix.some(p => e.what.startsWith(p))).forEach(e => {
-    const line = document.createElementNS(ns, "line");
-    line.setAttribute("x1", x(e.at_ms)); line.setAttribute("x2", x(e.at_ms));
-    line.setAttribute("y1", 0); line.setAttribute("y2", 120);
-    line.setAttribute("stroke", e.what.endsWith("down") ? "#d00" : "#999");
-    line.setAttribute("stroke-dasharray", "3,3");
-    const title = document.createElementNS(ns, "title"); title.textContent = e.what; line.appendChild(title);
-    svg.appendChild(line);
-  });
-  names.forEach((n, i) => {
-    const points = history.filter(s => (s[field] || {})[n] != null).map(s => x(s.at_ms) + "," + y(s[field][n])).join(" ");
-    const line = document.createElementNS(ns, "polyline");
-    line.setAttribute("points", points); line.setAttribute("fill", "none");
-    line.setAttribute("stroke", colors[i % colors.length]); line.setAttribute("stroke-width", "1.5");
-    const title = document.createElementNS(ns, "title"); title.textContent = n; line.appendChild(title);
-    svg.appendChild(line);
-  });
-}
-async function refresh() {
-  try {
-    const data = await (await fetch("/status.json")).json();
-    const body = document.getElementById("processes");
-    body.replaceChildren(...data.processes.map(row));
-    chart(document.getElementById("chart-product-db"), ["product-db"], data.history, data.events, "applied");
-    chart(document.getElementById("chart-customer-db"), ["customer-db"], data.history, data.events, "applied");
-    chart(document.getElementById("chart-frontends"), ["seller-server", "buyer-server"], data.history, data.events, "calls_per_s");
-    const list = document.getElementById("events");
-    list.replaceChildren(...data.events.slice().reverse().map(e => {
-      const li = document.createElement("li");
-      li.textContent = new Date(e.at_ms).toLocaleTimeString() + "  " + e.what; return li; }));
-    document.getElementById("updated").textContent = "updated " + new Date(data.at_ms).toLocaleTimeString();
-  } catch (e) {
-    document.getElementById("updated").textContent = "cannot reach cluster-status: " + e;
-  }
-}
-refresh(); setInterval(refresh, 500);
-</script></body></html>
-"##;
+/// The page (`live_view.html`, HTML, CSS and script in one file): a table
+/// of the processes and, per database, a chart of each replica's applied
+/// index over the last minute with the events marked. Rows carry
+/// `id="<component>-<index>"`, `data-up` and `data-role`, so a browser test
+/// can read the state from the DOM.
+const PAGE: &str = include_str!("live_view.html");
 
 #[cfg(test)]
 mod tests {

@@ -6,8 +6,9 @@
 //!   large, bad frame or header, unknown sender, meant for another peer,
 //!   fault switch; what survives goes on a bounded crossbeam channel as a
 //!   [`Datagram`] `(peer, payload)`. Every drop is counted and logged at
-//!   debug level, none panics, and the thread keeps going. If the channel is full the datagram is dropped rather than
-//!   blocking the socket: UDP is lossy anyway and the protocols retransmit.
+//!   debug level, none panics, and the thread keeps going. If the channel
+//!   is full the datagram is dropped rather than blocking the socket: UDP
+//!   is lossy anyway and the protocols retransmit.
 //! - "udp-sender" takes framed datagrams from a bounded queue and hands them
 //!   to the socket, so `send` never blocks its caller (the protocol's core
 //!   loop) on a full socket buffer. `send_now` skips it: it sends from the

@@ -71,7 +71,7 @@ pub fn binary(name: &str) -> PathBuf {
     }
 }
 
-fn random_loopback_host() -> String {
+pub fn random_loopback_host() -> String {
     let a = 10 + rand::random::<u8>() % 200;
     let b = rand::random::<u8>();
     let c = 1 + rand::random::<u8>() % 250;

@@ -1,6 +1,7 @@
 //! Five Raft replicators in one process over loopback UDP, replicating the
-//! toy state machine: the scenarios of issue 3. Each test opens with its
-//! goal and method. Timing figures are printed (run with --nocapture).
+//! toy state machine: writes under loss, a leader crash, restarts, a torn
+//! log tail, slow snapshots, lease reads. Each test opens with its goal
+//! and method. Timing figures are printed (run with --nocapture).
 
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -337,8 +338,8 @@ fn cut_last_segment(log_dir: &std::path::Path, bytes: u64) {
 }
 
 /// Goal: a leader whose apply thread spends longer than an election
-/// timeout writing a snapshot keeps its leadership under write load
-/// (issue 13). Before, the core blocked on the full apply queue and sent no
+/// timeout writing a snapshot keeps its leadership under write load.
+/// Before, the core blocked on the full apply queue and sent no
 /// heartbeats, so the followers elected a new leader for no fault.
 /// Method: five replicas whose snapshots take 2.5 s (the election timeout
 /// is 600-900 ms), a snapshot every 500 entries, and writes submitted to

@@ -1,6 +1,7 @@
 //! One test per protocol rule. Each drives a single member by hand with
 //! messages "from" its peers and checks the output. The rule under test is
-//! quoted from SPEC.md (Replication) or issue 4 in the test's first comment.
+//! quoted from SPEC.md (Replication) or the project's requirements in the
+//! test's first comment.
 
 use super::sim::sim_config;
 use crate::sequencer::{
@@ -122,7 +123,8 @@ fn origin(sender: u16, local_seq: u64) -> Origin {
 
 #[test]
 fn only_member_k_mod_n_assigns_k() {
-    // "Global number k is assigned by member k mod n." #1 is member 1's turn.
+    // "Global number k is assigned by member k mod n." Number 1 is member
+    // 1's turn.
     let mut not_my_turn = member(5, 0);
     let output = step(&mut not_my_turn, 3, request(3, 1, zeros(5)));
     assert!(
@@ -290,7 +292,8 @@ fn a_conflicting_sequence_is_refused_and_counted() {
 fn retransmit_requests_back_off_and_rotate_until_answered() {
     // "...repeated with back-off until answered": after 2 ticks, then 4, 8,
     // 16 (the cap), 16, ...; the first attempt goes to the original sender
-    // (member 1 for #1), later ones rotate through the members known to hold it.
+    // (member 1 for number 1), later ones rotate through the members known
+    // to hold it.
     let mut member = member(5, 0);
     step(&mut member, 2, heartbeat(watermark(1, &[0, 0, 0, 0, 0])));
     let mut sent = Vec::new();
@@ -541,9 +544,9 @@ fn config_validate_names_the_broken_rule() {
 
 #[test]
 fn sequences_beyond_the_holdback_window_are_dropped_and_asked_for_later() {
-    // Bounded holdback: with holdback_max 32 and nothing delivered, #40 is
-    // dropped (not persisted), and a watermark claiming #40 makes the member
-    // ask only for what fits in its window.
+    // Bounded holdback: with holdback_max 32 and nothing delivered, number
+    // 40 is dropped (not persisted), and a watermark claiming number 40
+    // makes the member ask only for what fits in its window.
     let mut member = member(5, 0);
     let output = step(&mut member, 1, sequence(40, 3, 1, zeros(5)));
     assert!(output.to_persist.is_empty(), "beyond the window");

@@ -232,8 +232,8 @@ fn a_down_member_is_left_out_of_the_turns_and_taken_back_when_it_returns() {
 
 #[test]
 fn a_full_stop_and_restart_loses_nothing() {
-    // Issue 4: "A full stop and restart of all 5 loses nothing." Every member
-    // restarts from its disk; delivered requests stay delivered, and requests
+    // A requirement: "A full stop and restart of all 5 loses nothing."
+    // Every member restarts from its disk; delivered requests stay delivered, and requests
     // accepted but not yet delivered are delivered after the restart.
     let mut cluster = Cluster::new(5);
     for id in 0..5 {
@@ -510,7 +510,8 @@ fn a_vote_waits_until_a_majority_entered_the_view() {
 
 #[test]
 fn a_read_waits_for_what_a_majority_knows() {
-    // Member 0 is cut off while 1 and 2 deliver a write (#1 is 1's turn).
+    // Member 0 is cut off while 1 and 2 deliver a write (number 1 is 1's
+    // turn).
     // A read at 0 must not be answered from 0's state until 0 has
     // delivered that write: the barrier asks a majority, and any majority
     // includes 1 or 2.

@@ -429,7 +429,7 @@ fn a_retry_after_a_timeout_gets_the_first_result() {
 }
 
 /// Goal: a member whose apply thread spends longer than the suspicion time
-/// writing a snapshot is not suspected under load (issue 13). Before, its
+/// writing a snapshot is not suspected under load. Before, its
 /// core blocked on the full apply queue and sent nothing, so the others
 /// changed views without it for no fault. Method: three members whose
 /// snapshots take 2.5 s (suspicion after 1 s here), a snapshot every 300
