@@ -5,9 +5,11 @@
 #   scripts/bench.sh --scale [--sizes 10000,100000] [--samples 200]
 # --quick: 100 calls per client (a few minutes on 2 cores), report in
 # docs/evaluation/quick; otherwise 1000 calls per client, report in
-# docs/evaluation. --scale: the read costs as the catalogue grows, report
-# in docs/evaluation/scale (best on a fresh cluster: scripts/stop.sh, then
-# remove run/). Any other flag goes to the bench and wins over these
+# docs/evaluation. --scale: the call costs as the catalogue and the
+# accounts grow, and each database's snapshot, restart and catch-up times
+# (it kills and restarts one replica of each with scripts/kill.sh and
+# start-one.sh), report in docs/evaluation/scale (best on a fresh cluster:
+# scripts/stop.sh, then remove run/). Any other flag goes to the bench and wins over these
 # defaults (e.g. --scenarios A,B or --loads 1+1,10+10;
 # `target/release/bench --help` lists them). Killed processes are
 # restarted between runs with scripts/start-one.sh.

@@ -4,7 +4,9 @@
 //! process control, and restarts it), and scenario E (a customer-DB member
 //! in use killed: the others go on in a new view). Every operation must
 //! show in the report, every report file must exist, no call may fail, and
-//! every kill must land inside its run however fast the machine.
+//! every kill must land inside its run however fast the machine. And
+//! `bench --scale` in its smallest form: two small sizes, every call timed,
+//! every lifecycle figure measured (snapshots taken often enough to show).
 
 mod support;
 
@@ -13,7 +15,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use marketplace::bench::{
-    self, BenchError, BenchOptions, BenchReport, ClusterControl, Load, Operation, Scenario,
+    self, BenchError, BenchOptions, BenchReport, ClusterControl, Load, Operation, ScaleOptions,
+    Scenario, SCALE_OPERATIONS,
 };
 use marketplace::config::Component;
 use support::{Cluster, Options};
@@ -30,6 +33,10 @@ impl ClusterControl for TestControl {
     fn restart(&self, component: Component, index: usize) -> Result<(), BenchError> {
         self.0.lock().unwrap().restart(component.name(), index);
         Ok(())
+    }
+
+    fn log(&self, component: Component, index: usize) -> Option<String> {
+        Some(self.0.lock().unwrap().log(component.name(), index))
     }
 }
 
@@ -112,4 +119,56 @@ fn check_files(out: &Path) {
     }
     assert!(markdown.contains("## Scenario B"));
     assert!(markdown.contains("None: every call got its answer"));
+}
+
+#[test]
+fn the_smallest_scale_run_measures_every_call_and_the_lifecycle() {
+    let options = Options {
+        approve_probability: 0.7,
+        product_dbs: 3,
+        customer_dbs: 3,
+        snapshot_every_entries: 10,
+        ..Options::default()
+    };
+    let cluster = Cluster::start_with(options, |config| {
+        config["sequencer"] = serde_json::json!({"snapshot_every": 10});
+    });
+    let out = tempfile::tempdir().unwrap();
+    let options = ScaleOptions {
+        config: cluster.config_path.clone(),
+        sizes: vec![20, 40],
+        samples: 4,
+        out: out.path().to_path_buf(),
+        start_cluster: false,
+        lifecycle: true,
+        lag: 30,
+    };
+    let control = TestControl(Mutex::new(cluster));
+    let results =
+        bench::run_scale(&options, &control, "bench --scale (smoke test)").expect("it runs");
+    assert_eq!(results.len(), 2);
+    for result in &results {
+        assert_eq!(result.figures.len(), SCALE_OPERATIONS.len());
+        assert!(result.figures.iter().all(|f| f.mean_ms > 0.0));
+        let databases: Vec<String> = result
+            .lifecycle
+            .iter()
+            .map(|l| l.database.to_string())
+            .collect();
+        assert_eq!(databases, ["product-db", "customer-db"]);
+        for figures in &result.lifecycle {
+            assert!(figures.snapshot_file_bytes.is_some(), "{figures:?}");
+            assert!(figures.snapshot.is_some(), "{figures:?}");
+            assert!(figures.restart.answers <= figures.restart.serves);
+        }
+    }
+    let markdown = std::fs::read_to_string(out.path().join("scale.md")).unwrap();
+    for operation in SCALE_OPERATIONS {
+        assert!(markdown.contains(&format!("| {operation} |")), "{markdown}");
+    }
+    assert!(markdown.contains("| 40 | customer-db (2) |"), "{markdown}");
+    for name in ["scale.csv", "scale-lifecycle.csv", "scale.svg"] {
+        let text = std::fs::read_to_string(out.path().join(name)).unwrap();
+        assert!(text.lines().count() > 2, "{name}: {text}");
+    }
 }

@@ -3,7 +3,8 @@
 //! of every operation, one bar per load, log scale) and
 //! `throughput-<S>.svg` (calls per second and the longest call over time,
 //! one line per load, each kill marked by a dashed line of its load's
-//! colour).
+//! colour). For `bench --scale`, `scale.svg`: each timed call's mean
+//! against the size, and the replicas' restart and catch-up times.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,6 +15,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::recorder::{Bucket, TIMELINE_STEP};
+use super::scale::{SizeResult, OPERATIONS};
 use super::scenario::Scenario;
 use super::workload::Operation;
 use super::{BenchError, RunResult};
@@ -60,13 +62,17 @@ fn draw(
 }
 
 fn colour(i: usize) -> RGBColor {
-    const COLOURS: [RGBColor; 6] = [
+    const COLOURS: [RGBColor; 10] = [
         RGBColor(31, 119, 180),
         RGBColor(255, 127, 14),
         RGBColor(44, 160, 44),
         RGBColor(214, 39, 40),
         RGBColor(148, 103, 189),
         RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
     ];
     COLOURS[i % COLOURS.len()]
 }
@@ -247,6 +253,137 @@ fn throughput_chart(area: &Area<'_>, scenario: Scenario, runs: &[&RunResult]) ->
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()?;
+    Ok(())
+}
+
+/// `scale.svg`: the mean of every timed call against the size (both axes
+/// log scale) above, the replicas' restart and catch-up times below.
+pub fn write_scale_chart(results: &[SizeResult], path: &Path) -> Result<(), BenchError> {
+    draw(path, (900, 900), |area| {
+        let (upper, lower) = area.split_vertically(560);
+        calls_against_size(&upper, results)?;
+        lifecycle_against_size(&lower, results)
+    })
+}
+
+/// A size as `10k` or `1M`.
+fn size_label(size: f64) -> String {
+    match size.round() as u64 {
+        n if n >= 1_000_000 && n.is_multiple_of(100_000) => format!("{}M", n as f64 / 1e6),
+        n if n >= 1_000 && n.is_multiple_of(1_000) => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
+/// The size axis: from half the smallest size to twice the largest.
+fn size_axis(results: &[SizeResult]) -> std::ops::Range<f64> {
+    let size = |r: Option<&SizeResult>| r.map_or(1.0, |r| r.size.max(1) as f64);
+    size(results.first()) / 2.0..size(results.last()) * 2.0
+}
+
+fn calls_against_size(area: &Area<'_>, results: &[SizeResult]) -> DrawResult {
+    let means = results
+        .iter()
+        .flat_map(|r| r.figures.iter().map(|f| f.mean_ms));
+    let top = means.fold(1.0, f64::max) * 2.0;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            "Mean per call as the catalogue and accounts grow",
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(size_axis(results).log_scale(), (0.1f64..top).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("items (and accounts), log scale")
+        .x_label_formatter(&|x| size_label(*x))
+        .y_desc("mean ms, log scale")
+        .draw()?;
+    for (index, operation) in OPERATIONS.iter().enumerate() {
+        let c = colour(index);
+        let points: Vec<(f64, f64)> = results
+            .iter()
+            .map(|r| (r.size as f64, r.figures[index].mean_ms.max(0.1)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))?
+            .label(*operation)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, c.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+fn lifecycle_against_size(area: &Area<'_>, results: &[SizeResult]) -> DrawResult {
+    // (label, seconds per result) for each database's restart and catch-up.
+    let mut lines: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    let databases = results.first().map_or(0, |r| r.lifecycle.len());
+    for database in 0..databases {
+        for catch_up in [false, true] {
+            let mut label = String::new();
+            let points = results
+                .iter()
+                .filter_map(|r| r.lifecycle.get(database))
+                .zip(results)
+                .map(|(figures, r)| {
+                    let restart = if catch_up {
+                        figures.catch_up
+                    } else {
+                        figures.restart
+                    };
+                    let what = if catch_up { "catch-up" } else { "restart" };
+                    label = format!("{} {what}", figures.database);
+                    (r.size as f64, restart.serves.as_secs_f64())
+                })
+                .collect();
+            lines.push((label, points));
+        }
+    }
+    let top = lines
+        .iter()
+        .flat_map(|l| &l.1)
+        .map(|p| p.1)
+        .fold(1.0, f64::max)
+        * 1.2;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            "Replica restart and catch-up: seconds until it serves",
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(size_axis(results).log_scale(), 0f64..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("items (and accounts), log scale")
+        .x_label_formatter(&|x| size_label(*x))
+        .y_desc("seconds")
+        .draw()?;
+    for (index, (label, points)) in lines.into_iter().enumerate() {
+        let c = colour(index);
+        chart
+            .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, c.filled())))?;
+    }
+    if databases > 0 {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()?;
+    }
     Ok(())
 }
 

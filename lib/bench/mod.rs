@@ -28,8 +28,9 @@
 //! to `--out`. The exit status is 0 only if no call failed and every kill
 //! happened.
 //!
-//! `bench --scale` measures something else: the read cost as the catalogue
-//! grows (`scale.rs`, docs/EVALUATION.md "Scale").
+//! `bench --scale` measures something else: what calls and a replica's
+//! restart cost as the catalogue and the accounts grow (`scale.rs`,
+//! `lifecycle.rs`, `scale_report.rs`; docs/EVALUATION.md "Scale").
 //!
 //! Parts: `options.rs` (command line), `workload.rs` (the operation mix),
 //! `http.rs` (REST with failover), `client.rs` (one client's life),
@@ -42,18 +43,21 @@ mod client;
 mod driver;
 mod error;
 mod http;
+mod lifecycle;
 mod options;
 mod recorder;
 mod report;
 mod scale;
+mod scale_report;
 mod scenario;
 mod workload;
 
 pub use driver::KillRecord;
 pub use error::BenchError;
+pub use lifecycle::{LifecycleFigures, Restart, SnapshotTiming};
 pub use options::{parse_args, BenchOptions, Command, Load, USAGE};
 pub use recorder::{Phase, Recorder, Stats};
-pub use scale::{run_scale, Figures, ScaleOptions, SizeResult};
+pub use scale::{run_scale, Figures, ScaleOptions, SizeResult, OPERATIONS as SCALE_OPERATIONS};
 pub use scenario::{ClusterControl, Scenario, ScriptControl, Target};
 pub use workload::{Operation, Role};
 
@@ -387,7 +391,8 @@ fn main_scale(scale: &ScaleOptions, arguments: Vec<String>) -> Result<(), BenchE
         .chain(arguments)
         .collect::<Vec<_>>()
         .join(" ");
-    run_scale(scale, &command)?;
+    let control = ScriptControl::new(Path::new("."), &scale.config);
+    run_scale(scale, &control, &command)?;
     eprintln!("bench: report in {}", scale.out.join("scale.md").display());
     Ok(())
 }

@@ -27,17 +27,23 @@ usage: bench [--config conf/local.json] [--loads 1+1,10+10,100+100] [--calls 100
   --ramp-ms    pause between two client threads' starts
   --kill-at    share of the run's calls after which B-E kill (0..1)
        bench --scale [--sizes 10000,100000] [--samples 200] [--config ...]
-             [--out docs/evaluation/scale] [--no-start]
-  --scale      instead of the scenarios: grow the catalogue to each size and
-               time get-item, searches (selective, broad, paged) and a
-               seller's list at each (docs/EVALUATION.md, section Scale)
-  --sizes      catalogue sizes (items the run puts up), ascending
-  --samples    timed calls per operation and size";
+             [--out docs/evaluation/scale] [--no-start] [--lag 2000] [--no-lifecycle]
+  --scale      instead of the scenarios: grow the catalogue and the buyer
+               accounts to each size and time get-item, searches (selective,
+               broad, paged), a seller's list, login and purchase at each,
+               then each database's snapshot size and time and the restart
+               and catch-up time of one replica (docs/EVALUATION.md, Scale)
+  --sizes      sizes (items, and accounts, the run puts up), ascending
+  --samples    timed calls per operation and size
+  --lag        writes a replica misses while down, for the catch-up time
+  --no-lifecycle  no snapshot, restart or catch-up figures (no replica killed)";
 
 /// Most items `--scale` puts up (the product DB holds at most `ITEMS_MAX`).
 const SCALE_SIZE_MAX: usize = crate::product::ITEMS_MAX;
 /// Most timed calls per operation and size.
 const SAMPLES_MAX: usize = 100_000;
+/// Most writes a replica misses for the catch-up figure.
+const LAG_MAX: usize = 1_000_000;
 
 /// Most calls per client (keeps catalogue keywords within 8 characters).
 const CALLS_MAX: usize = 100_000;
@@ -171,13 +177,43 @@ fn number<T: FromStr>(flag: &str, text: &str) -> Result<T, BenchError> {
         .map_err(|_| BenchError::Usage(format!("{flag} takes a number, got {text:?}")))
 }
 
+/// Refuses scale options out of their ranges.
+fn check_scale(scale: &ScaleOptions) -> Result<(), BenchError> {
+    let sizes = &scale.sizes;
+    if sizes.is_empty()
+        || sizes.windows(2).any(|pair| pair[0] >= pair[1])
+        || sizes[0] == 0
+        || sizes[sizes.len() - 1] > SCALE_SIZE_MAX
+    {
+        return Err(BenchError::Usage(format!(
+            "--sizes must be ascending sizes 1..={SCALE_SIZE_MAX}"
+        )));
+    }
+    if scale.samples == 0 || scale.samples > SAMPLES_MAX {
+        return Err(BenchError::Usage(format!(
+            "--samples must be 1..={SAMPLES_MAX}"
+        )));
+    }
+    if scale.lag == 0 || scale.lag > LAG_MAX {
+        return Err(BenchError::Usage(format!("--lag must be 1..={LAG_MAX}")));
+    }
+    Ok(())
+}
+
 /// Parses the arguments (without the program name). Flags take their value
 /// as the next argument or after `=`; a later flag overrides an earlier one.
 pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command, BenchError> {
     let mut options = BenchOptions::default();
-    let mut scale = None::<ScaleOptions>;
-    let mut sizes = vec![10_000, 100_000];
-    let mut samples = 200;
+    let mut scale_mode = false;
+    let mut scale = ScaleOptions {
+        config: PathBuf::new(),
+        sizes: vec![10_000, 100_000],
+        samples: 200,
+        out: PathBuf::from("docs/evaluation/scale"),
+        start_cluster: true,
+        lifecycle: true,
+        lag: 2000,
+    };
     let mut out_given = false;
     let mut arguments = arguments.into_iter();
     while let Some(argument) = arguments.next() {
@@ -201,22 +237,16 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
                 options.out = PathBuf::from(value()?);
                 out_given = true;
             }
-            "--scale" => {
-                scale = Some(ScaleOptions {
-                    config: PathBuf::new(),
-                    sizes: Vec::new(),
-                    samples: 0,
-                    out: PathBuf::new(),
-                    start_cluster: true,
-                })
-            }
+            "--scale" => scale_mode = true,
+            "--lag" => scale.lag = number("--lag", &value()?)?,
+            "--no-lifecycle" => scale.lifecycle = false,
             "--sizes" => {
-                sizes = value()?
+                scale.sizes = value()?
                     .split(',')
                     .map(|size| number("--sizes", size))
                     .collect::<Result<_, _>>()?
             }
-            "--samples" => samples = number("--samples", &value()?)?,
+            "--samples" => scale.samples = number("--samples", &value()?)?,
             "--loads" => options.loads = list(&value()?)?,
             "--scenarios" => options.scenarios = list(&value()?)?,
             "--calls" => options.calls = number("--calls", &value()?)?,
@@ -229,17 +259,16 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
             }
         }
     }
-    checked_command(options, scale, sizes, samples, out_given)
+    let scale = scale_mode.then_some(scale);
+    checked_command(options, scale, out_given)
 }
 
 /// The command the parsed flags make, once every value is checked against
-/// its limits. `scale` is `Some` when `--scale` was given; `sizes`,
-/// `samples` and `out_given` are what its options take.
+/// its limits. `scale` is `Some` when `--scale` was given; it takes the
+/// cluster file, `--no-start` and, if `out_given`, `--out` from `options`.
 fn checked_command(
     options: BenchOptions,
     scale: Option<ScaleOptions>,
-    sizes: Vec<usize>,
-    samples: usize,
     out_given: bool,
 ) -> Result<Command, BenchError> {
     if options.calls == 0 || options.calls > CALLS_MAX {
@@ -253,29 +282,12 @@ fn checked_command(
         ));
     }
     if let Some(mut scale) = scale {
-        if sizes.is_empty()
-            || sizes.windows(2).any(|pair| pair[0] >= pair[1])
-            || sizes[0] == 0
-            || sizes[sizes.len() - 1] > SCALE_SIZE_MAX
-        {
-            return Err(BenchError::Usage(format!(
-                "--sizes must be ascending sizes 1..={SCALE_SIZE_MAX}"
-            )));
-        }
-        if samples == 0 || samples > SAMPLES_MAX {
-            return Err(BenchError::Usage(format!(
-                "--samples must be 1..={SAMPLES_MAX}"
-            )));
-        }
         scale.config = options.config;
-        scale.sizes = sizes;
-        scale.samples = samples;
         scale.start_cluster = options.start_cluster;
-        scale.out = if out_given {
-            options.out
-        } else {
-            PathBuf::from("docs/evaluation/scale")
-        };
+        if out_given {
+            scale.out = options.out;
+        }
+        check_scale(&scale)?;
         return Ok(Command::Scale(scale));
     }
     Ok(Command::Run(options))
@@ -332,12 +344,20 @@ mod tests {
         assert_eq!(scale.samples, 5);
         assert_eq!(scale.out, PathBuf::from("docs/evaluation/scale"));
         assert!(!scale.start_cluster);
+        assert!(scale.lifecycle);
+        assert_eq!(scale.lag, 2000);
+        let Command::Scale(scale) = parse("--scale --lag=50 --no-lifecycle").unwrap() else {
+            panic!("not a scale run")
+        };
+        assert_eq!((scale.lag, scale.lifecycle), (50, false));
         for line in [
             "--scale --sizes 2000,100",
             "--scale --sizes 0",
             "--scale --sizes 2000000",
             "--scale --samples 0",
             "--scale --sizes x",
+            "--scale --lag 0",
+            "--scale --lag x",
         ] {
             assert!(parse(line).is_err(), "{line}");
         }

@@ -1,6 +1,7 @@
-//! `bench --scale`: what the product DB's reads cost as the catalogue
-//! grows. The catalogue is grown to each size in `--sizes` (10,000 and
-//! 100,000 items by default) by one seller of the run's own, and at each
+//! `bench --scale`: what calls cost as the catalogue and the accounts
+//! grow, and what a replica's lifecycle costs. The catalogue is grown to
+//! each size in `--sizes` (10,000 and 100,000 by default) by one seller of
+//! the run's own, then the buyer accounts to the same number, and at each
 //! size one client times, one call after another, `--samples` calls of:
 //!
 //! - `get-item`: a random item of the run;
@@ -12,44 +13,62 @@
 //! - `search-mixed`: the broad and the selective keyword together, first
 //!   page (the 10 items carrying both rank first);
 //! - `list`: the seller's list (every item of the run), first page;
-//! - `list-deep`: the same, a page among the first ten.
+//! - `list-deep`: the same, a page among the first ten;
+//! - `login`: a random account of the run logs in;
+//! - `purchase`: the run's buyer puts one unit of a random item of the run
+//!   in its cart (not timed) and buys it; a declined card (the financial
+//!   service declines some at random) is bought again, and only the
+//!   approved purchase is timed.
+//!
+//! Then, unless `--no-lifecycle`, each database's snapshot, restart and
+//! catch-up figures (`lifecycle.rs`); the catch-up's missed writes
+//! (`--lag`, items or accounts of the run) count toward the next size.
 //!
 //! All items go to one category, `SCALE_CATEGORY`, under keywords that carry
 //! a random part, so earlier runs on the same cluster only add to the
 //! category's size (which is the point) and never to a result. Calls go
 //! through a buyer and a seller frontend like a client's, session check
-//! included. The report (`scale.md`, `scale.csv`) goes to `--out`.
+//! included. The report (`scale_report.rs`) goes to `--out`.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, Component};
 use crate::market::RequestId;
 
-use super::scenario::wait_healthy;
+use super::lifecycle::{measure_lifecycle, LagWriter, LifecycleFigures};
+use super::scale_report::write_report;
+use super::scenario::{wait_healthy, ClusterControl};
 use super::BenchError;
 
 /// The category the catalogue grows in.
-const SCALE_CATEGORY: u8 = 7;
+pub const SCALE_CATEGORY: u8 = 7;
 /// Items that carry the selective keyword (the run's first ones).
 const SELECTIVE_ITEMS: usize = 10;
-/// Threads that put the catalogue up: enough to fill the Raft leader's
-/// group commit, few enough for a 2-core machine.
+/// Threads that put the catalogue and the accounts up: enough to fill the
+/// Raft leader's group commit and the sequencer's batches, few enough for
+/// a 2-core machine.
 const WRITERS: usize = 16;
-/// Tries of one put (same request id) before the growth gives up.
-const PUT_TRIES_MAX: usize = 20;
+/// Tries of one write (same request id) before the growth gives up.
+const WRITE_TRIES_MAX: usize = 20;
+/// Tries of one purchase whose card is declined.
+const PURCHASE_TRIES_MAX: usize = 20;
 /// Pages walked to find the cursors of deep pages.
 const DEEP_PAGES: usize = 10;
 /// One call's timeout.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Every grown account's password.
+const PASSWORD: &str = "scale";
+/// The card the run's buyer pays with (valid, so the financial service
+/// approves it with the cluster file's probability).
+const CARD: (&str, &str) = ("4111111111111111", "12/99");
 
-/// The reads timed at each size, in report order.
-const OPERATIONS: [&str; 7] = [
+/// The calls timed at each size, in report order.
+pub const OPERATIONS: [&str; 9] = [
     "get-item",
     "search-selective",
     "search-broad",
@@ -57,6 +76,8 @@ const OPERATIONS: [&str; 7] = [
     "search-mixed",
     "list",
     "list-deep",
+    "login",
+    "purchase",
 ];
 
 /// What `bench --scale` runs.
@@ -64,14 +85,18 @@ const OPERATIONS: [&str; 7] = [
 pub struct ScaleOptions {
     /// The cluster file.
     pub config: PathBuf,
-    /// Catalogue sizes (items this run puts up), ascending.
+    /// Sizes (items, and accounts, this run puts up), ascending.
     pub sizes: Vec<usize>,
     /// Timed calls per operation and size.
     pub samples: usize,
-    /// Where `scale.md` and `scale.csv` go.
+    /// Where the report goes.
     pub out: PathBuf,
     /// Start the cluster with scripts/run.sh if it is not up.
     pub start_cluster: bool,
+    /// Measure the replicas' lifecycle at each size.
+    pub lifecycle: bool,
+    /// Writes a restarted replica misses for the catch-up figure.
+    pub lag: usize,
 }
 
 /// Latency figures of one operation at one size, in ms.
@@ -87,57 +112,78 @@ pub struct Figures {
 
 /// The figures of one size.
 pub struct SizeResult {
-    /// Items the run had put up.
+    /// Items, and accounts, the run had put up.
     pub size: usize,
-    /// How long growing to this size took (from the size before).
-    pub growth: Duration,
+    /// How long growing the catalogue to this size took (from the size
+    /// before, lag writes aside).
+    pub items_growth: Duration,
+    /// The same for the accounts.
+    pub accounts_growth: Duration,
     /// One entry per `OPERATIONS`, same order.
     pub figures: Vec<Figures>,
+    /// Per database, when measured.
+    pub lifecycle: Vec<LifecycleFigures>,
 }
 
-/// The run's accounts and keywords, and where to call.
+/// The run's accounts and keywords, what it put up, and where to call.
 struct Run {
     sellers: Vec<SocketAddr>,
     buyers: Vec<SocketAddr>,
+    seller_name: String,
+    buyer_name: String,
     seller_session: String,
     buyer_session: String,
     broad: String,
     selective: String,
+    /// Grown account `n` is `<accounts_prefix><n>`.
+    accounts_prefix: String,
+    items_put: AtomicUsize,
+    accounts_made: AtomicUsize,
     agent: ureq::Agent,
 }
 
-/// Runs the scale measurement and writes its report.
-pub fn run_scale(options: &ScaleOptions, command: &str) -> Result<Vec<SizeResult>, BenchError> {
+/// What `measure` calls, found before timing.
+struct Targets {
+    broad: String,
+    mixed: String,
+    broad_pages: Vec<String>,
+    list_pages: Vec<String>,
+    items: Vec<String>,
+}
+
+/// Runs the scale measurement and writes its report. Replicas are killed
+/// and restarted through `control`.
+pub fn run_scale(
+    options: &ScaleOptions,
+    control: &dyn ClusterControl,
+    command: &str,
+) -> Result<Vec<SizeResult>, BenchError> {
     let config =
         ClusterConfig::load(&options.config).map_err(|e| BenchError::Config(e.to_string()))?;
     wait_healthy(&config, Duration::from_secs(60))?;
-    let run = Run::set_up(&config)?;
+    let mut run = Run::set_up(&config)?;
     let mut results = Vec::new();
-    let mut put = 0;
     for &size in &options.sizes {
-        let started = Instant::now();
-        run.grow(put, size)?;
-        put = size;
-        let growth = started.elapsed();
-        eprintln!(
-            "bench --scale: {size} items put ({:.1} s)",
-            growth.as_secs_f64()
-        );
-        let figures = run.measure(size, options.samples)?;
-        for (operation, figure) in OPERATIONS.iter().zip(&figures) {
-            eprintln!(
-                "bench --scale: {size} {operation}: mean {:.2} ms, p50 {:.2}, p99 {:.2}",
-                figure.mean_ms, figure.p50_ms, figure.p99_ms
-            );
-        }
-        results.push(SizeResult {
-            size,
-            growth,
-            figures,
-        });
+        let (items_growth, accounts_growth) = run.grow_to(size)?;
+        // A long growth leaves the run's sessions unused for longer than
+        // their timeout may allow.
+        run.log_in_again()?;
+        let mut result = run.measure_size(size, options, &config, control)?;
+        result.items_growth = items_growth;
+        result.accounts_growth = accounts_growth;
+        results.push(result);
+        // After every size, so a run stopped at a larger size (a million
+        // takes long) still reports the sizes before it.
+        write_report(&options.out, command, options, &results)?;
     }
-    write_report(&options.out, command, options.samples, &results)?;
     Ok(results)
+}
+
+/// How long `work` took.
+fn timed(work: impl FnOnce() -> Result<(), BenchError>) -> Result<Duration, BenchError> {
+    let started = Instant::now();
+    work()?;
+    Ok(started.elapsed())
 }
 
 impl Run {
@@ -147,64 +193,170 @@ impl Run {
         let mut run = Run {
             sellers: super::frontend_addresses(&config.seller_server)?,
             buyers: super::frontend_addresses(&config.buyer_server)?,
+            seller_name: format!("scale-seller-{stamp}"),
+            buyer_name: format!("scale-buyer-{stamp}"),
             seller_session: String::new(),
             buyer_session: String::new(),
             broad: format!("b{stamp}"),
             selective: format!("s{stamp}"),
+            accounts_prefix: format!("a{stamp}-"),
+            items_put: AtomicUsize::new(0),
+            accounts_made: AtomicUsize::new(0),
             agent: agent(),
         };
-        run.seller_session = run.account("seller", &format!("scale-seller-{stamp}"))?;
-        run.buyer_session = run.account("buyer", &format!("scale-buyer-{stamp}"))?;
+        run.create_account("seller", &run.seller_name)?;
+        run.create_account("buyer", &run.buyer_name)?;
+        run.log_in_again()?;
         Ok(run)
     }
 
-    fn account(&self, role: &str, name: &str) -> Result<String, BenchError> {
-        let credentials = json!({"name": name, "password": "scale"});
-        let frontend = if role == "seller" {
-            self.sellers[0]
-        } else {
-            self.buyers[0]
-        };
+    /// Grows the catalogue, then the accounts, to `size`; how long each took.
+    fn grow_to(&self, size: usize) -> Result<(Duration, Duration), BenchError> {
+        let items_growth = timed(|| self.grow_items(size))?;
+        let accounts_growth = timed(|| self.grow_accounts(size))?;
+        eprintln!(
+            "bench --scale: {size} items ({:.1} s) and accounts ({:.1} s) put",
+            items_growth.as_secs_f64(),
+            accounts_growth.as_secs_f64()
+        );
+        Ok((items_growth, accounts_growth))
+    }
+
+    /// New sessions for the run's seller and buyer.
+    fn log_in_again(&mut self) -> Result<(), BenchError> {
+        self.seller_session = self.log_in("seller", &self.seller_name)?;
+        self.buyer_session = self.log_in("buyer", &self.buyer_name)?;
+        Ok(())
+    }
+
+    /// Times every operation, and measures the lifecycle, at `size`.
+    fn measure_size(
+        &self,
+        size: usize,
+        options: &ScaleOptions,
+        config: &ClusterConfig,
+        control: &dyn ClusterControl,
+    ) -> Result<SizeResult, BenchError> {
+        let figures = self.measure(options.samples)?;
+        for (operation, figure) in OPERATIONS.iter().zip(&figures) {
+            eprintln!(
+                "bench --scale: {size} {operation}: mean {:.2} ms, p50 {:.2}, p99 {:.2}",
+                figure.mean_ms, figure.p50_ms, figure.p99_ms
+            );
+        }
+        let mut lifecycle = Vec::new();
+        if options.lifecycle {
+            let item_lag = |lag| self.grow_items(self.items_put.load(Ordering::Relaxed) + lag);
+            let account_lag =
+                |lag| self.grow_accounts(self.accounts_made.load(Ordering::Relaxed) + lag);
+            let lags: [(Component, LagWriter<'_>); 2] = [
+                (Component::ProductDb, &item_lag),
+                (Component::CustomerDb, &account_lag),
+            ];
+            for (database, write_lag) in lags {
+                let figures = measure_lifecycle(config, control, database, options.lag, write_lag)?;
+                eprintln!("bench --scale: {size} {figures:?}");
+                lifecycle.push(figures);
+            }
+        }
+        Ok(SizeResult {
+            size,
+            items_growth: Duration::ZERO,
+            accounts_growth: Duration::ZERO,
+            figures,
+            lifecycle,
+        })
+    }
+
+    /// Creates the account `name` of `role`.
+    fn create_account(&self, role: &str, name: &str) -> Result<(), BenchError> {
+        let credentials = json!({"name": name, "password": PASSWORD});
         let path = format!("/{role}/accounts");
         call(
             &self.agent,
-            frontend,
+            self.frontend(role),
             "POST",
             &path,
             None,
             Some(&credentials),
         )?;
+        Ok(())
+    }
+
+    /// A new session of the account `name` of `role`.
+    fn log_in(&self, role: &str, name: &str) -> Result<String, BenchError> {
+        let credentials = json!({"name": name, "password": PASSWORD});
         let path = format!("/{role}/login");
         let reply = call(
             &self.agent,
-            frontend,
+            self.frontend(role),
             "POST",
             &path,
             None,
             Some(&credentials),
         )?;
-        reply["session"]
-            .as_str()
-            .map(String::from)
-            .ok_or_else(|| BenchError::Cluster(format!("login gave no session: {reply}")))
+        session_of(&reply)
     }
 
-    /// Puts up items number `from`..`to` of the run from `WRITERS` threads.
-    fn grow(&self, from: usize, to: usize) -> Result<(), BenchError> {
-        let next = AtomicUsize::new(from);
-        std::thread::scope(|scope| {
+    fn frontend(&self, role: &str) -> SocketAddr {
+        if role == "seller" {
+            self.sellers[0]
+        } else {
+            self.buyers[0]
+        }
+    }
+
+    /// Puts up the run's items up to number `to` (excluded).
+    fn grow_items(&self, to: usize) -> Result<(), BenchError> {
+        self.fan_out(&self.items_put, to, |agent, writer, n| {
+            let mut keywords = vec![self.broad.clone()];
+            if n < SELECTIVE_ITEMS {
+                keywords.push(self.selective.clone());
+            }
+            let body = json!({"name": format!("scale item {n}"), "category": SCALE_CATEGORY,
+                "condition": "new", "price": "1.00", "quantity": 1000, "keywords": keywords});
+            let session = Some(self.seller_session.as_str());
+            self.write(
+                agent,
+                &self.sellers,
+                writer,
+                "/seller/items",
+                session,
+                &body,
+            )
+        })
+    }
+
+    /// Creates the run's buyer accounts up to number `to` (excluded).
+    fn grow_accounts(&self, to: usize) -> Result<(), BenchError> {
+        self.fan_out(&self.accounts_made, to, |agent, writer, n| {
+            let body = json!({"name": format!("{}{n}", self.accounts_prefix),
+                "password": PASSWORD});
+            self.write(agent, &self.buyers, writer, "/buyer/accounts", None, &body)
+        })
+    }
+
+    /// Runs `write(agent, writer, n)` for every `n` from `done` up to `to`
+    /// from `WRITERS` threads, then sets `done` to `to`.
+    fn fan_out(
+        &self,
+        done: &AtomicUsize,
+        to: usize,
+        write: impl Fn(&ureq::Agent, usize, usize) -> Result<(), BenchError> + Sync,
+    ) -> Result<(), BenchError> {
+        let next = AtomicUsize::new(done.load(Ordering::Relaxed));
+        let outcome = std::thread::scope(|scope| {
             let writers: Vec<_> = (0..WRITERS)
                 .map(|writer| {
-                    let next = &next;
+                    let (next, write) = (&next, &write);
                     scope.spawn(move || -> Result<(), BenchError> {
                         let agent = agent();
-                        let frontend = self.sellers[writer % self.sellers.len()];
                         loop {
                             let n = next.fetch_add(1, Ordering::Relaxed);
                             if n >= to {
                                 return Ok(());
                             }
-                            self.put(&agent, frontend, n)?;
+                            write(&agent, writer, n)?;
                         }
                     })
                 })
@@ -213,94 +365,174 @@ impl Run {
                 .into_iter()
                 .map(|writer| writer.join().unwrap_or_else(|_| Err(panicked())))
                 .collect::<Result<Vec<()>, BenchError>>()
-                .map(|_| ())
-        })
+        });
+        done.fetch_max(to, Ordering::Relaxed);
+        outcome.map(|_| ())
     }
 
-    /// Puts up the run's item number `n`, retrying under the same request
-    /// id (so a put is applied once) on another frontend if one fails.
-    fn put(&self, agent: &ureq::Agent, first: SocketAddr, n: usize) -> Result<(), BenchError> {
-        let mut keywords = vec![self.broad.clone()];
-        if n < SELECTIVE_ITEMS {
-            keywords.push(self.selective.clone());
-        }
-        let body = json!({"name": format!("scale item {n}"), "category": SCALE_CATEGORY,
-            "condition": "new", "price": "1.00", "quantity": 1000, "keywords": keywords});
+    /// One write, retried under the same request id (so it is applied
+    /// once) on the next frontend if one fails.
+    fn write(
+        &self,
+        agent: &ureq::Agent,
+        frontends: &[SocketAddr],
+        writer: usize,
+        path: &str,
+        session: Option<&str>,
+        body: &Value,
+    ) -> Result<(), BenchError> {
         let request_id = RequestId::random().0;
         let mut last = None;
-        for attempt in 0..PUT_TRIES_MAX {
-            let frontend = if attempt == 0 {
-                first
-            } else {
-                self.sellers[attempt % self.sellers.len()]
-            };
-            let request = agent
-                .post(&format!("http://{frontend}/seller/items"))
-                .set("X-Session", &self.seller_session)
+        for attempt in 0..WRITE_TRIES_MAX {
+            let frontend = frontends[(writer + attempt) % frontends.len()];
+            let mut request = agent
+                .post(&format!("http://{frontend}{path}"))
                 .set("X-Request-Id", &request_id);
-            match request.send_json(&body) {
+            if let Some(session) = session {
+                request = request.set("X-Session", session);
+            }
+            match request.send_json(body) {
                 Ok(_) => return Ok(()),
                 Err(error) => last = Some(error.to_string()),
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         Err(BenchError::Cluster(format!(
-            "putting item {n} failed {PUT_TRIES_MAX} times: {}",
+            "POST {path} {body} failed {WRITE_TRIES_MAX} times: {}",
             last.unwrap_or_default()
         )))
     }
 
     /// Times every operation `samples` times at the current size.
-    fn measure(&self, size: usize, samples: usize) -> Result<Vec<Figures>, BenchError> {
-        let search =
-            |keywords: &str| format!("/buyer/items?category={SCALE_CATEGORY}&keywords={keywords}");
-        let broad = search(&self.broad);
-        let mixed = search(&format!("{},{}", self.selective, self.broad));
-        let broad_pages = self.deep_pages(self.buyers[0], &broad, &self.buyer_session)?;
-        let list_pages = self.deep_pages(self.sellers[0], "/seller/items", &self.seller_session)?;
-        // The run's items have numbers the run does not know; it reads
-        // them off the seller's pages.
-        let items: Vec<String> = self.item_ids(&list_pages)?;
+    fn measure(&self, samples: usize) -> Result<Vec<Figures>, BenchError> {
+        let targets = self.targets()?;
         let mut figures = Vec::new();
         for operation in OPERATIONS {
             let mut times = Vec::with_capacity(samples);
             for sample in 0..samples {
-                let (frontend, path, session) = match operation {
-                    "get-item" => {
-                        let item = &items[rand::random::<usize>() % items.len()];
-                        (
-                            self.buyers[0],
-                            format!("/buyer/items/{item}"),
-                            &self.buyer_session,
-                        )
-                    }
-                    "search-selective" => {
-                        (self.buyers[0], search(&self.selective), &self.buyer_session)
-                    }
-                    "search-broad" => (self.buyers[0], broad.clone(), &self.buyer_session),
-                    "search-broad-deep" => {
-                        let page = &broad_pages[sample % broad_pages.len()];
-                        (self.buyers[0], page.clone(), &self.buyer_session)
-                    }
-                    "search-mixed" => (self.buyers[0], mixed.clone(), &self.buyer_session),
-                    "list" => (
-                        self.sellers[0],
-                        "/seller/items".into(),
-                        &self.seller_session,
-                    ),
-                    _ => {
-                        let page = &list_pages[sample % list_pages.len()];
-                        (self.sellers[0], page.clone(), &self.seller_session)
-                    }
-                };
-                let started = Instant::now();
-                let reply = call(&self.agent, frontend, "GET", &path, Some(session), None)?;
-                times.push(started.elapsed());
-                check_reply(operation, size, &reply)?;
+                times.push(self.sample(&targets, operation, sample)?);
             }
             figures.push(summarize(&mut times));
         }
         Ok(figures)
+    }
+
+    /// What the reads call: paths, deep pages, and item ids.
+    fn targets(&self) -> Result<Targets, BenchError> {
+        let broad = search_path(&self.broad);
+        let mixed = search_path(&format!("{},{}", self.selective, self.broad));
+        let broad_pages = self.deep_pages(self.buyers[0], &broad, &self.buyer_session)?;
+        let list_pages = self.deep_pages(self.sellers[0], "/seller/items", &self.seller_session)?;
+        // The run's items have numbers the run does not know; it reads
+        // them off the seller's pages.
+        let items = self.item_ids(&list_pages)?;
+        Ok(Targets {
+            broad,
+            mixed,
+            broad_pages,
+            list_pages,
+            items,
+        })
+    }
+
+    /// One timed call of `operation` (sample number `sample`).
+    fn sample(
+        &self,
+        targets: &Targets,
+        operation: &str,
+        sample: usize,
+    ) -> Result<Duration, BenchError> {
+        let random_item = || &targets.items[rand::random::<usize>() % targets.items.len()];
+        let (buyer, seller) = (&self.buyer_session, &self.seller_session);
+        let (frontend, path, session) = match operation {
+            "login" => return self.time_login(),
+            "purchase" => return self.time_purchase(random_item()),
+            "get-item" => (
+                self.buyers[0],
+                format!("/buyer/items/{}", random_item()),
+                buyer,
+            ),
+            "search-selective" => (self.buyers[0], search_path(&self.selective), buyer),
+            "search-broad" => (self.buyers[0], targets.broad.clone(), buyer),
+            "search-broad-deep" => {
+                let page = &targets.broad_pages[sample % targets.broad_pages.len()];
+                (self.buyers[0], page.clone(), buyer)
+            }
+            "search-mixed" => (self.buyers[0], targets.mixed.clone(), buyer),
+            "list" => (self.sellers[0], "/seller/items".into(), seller),
+            _ => {
+                let page = &targets.list_pages[sample % targets.list_pages.len()];
+                (self.sellers[0], page.clone(), seller)
+            }
+        };
+        let started = Instant::now();
+        let reply = call(&self.agent, frontend, "GET", &path, Some(session), None)?;
+        let time = started.elapsed();
+        // Lag writes of an earlier size's catch-up put up items beyond it.
+        check_reply(operation, self.items_put.load(Ordering::Relaxed), &reply)?;
+        Ok(time)
+    }
+
+    /// A random grown account logs in.
+    fn time_login(&self) -> Result<Duration, BenchError> {
+        let made = self.accounts_made.load(Ordering::Relaxed).max(1);
+        let name = format!("{}{}", self.accounts_prefix, rand::random::<usize>() % made);
+        let credentials = json!({"name": name, "password": PASSWORD});
+        let started = Instant::now();
+        let reply = call(
+            &self.agent,
+            self.buyers[0],
+            "POST",
+            "/buyer/login",
+            None,
+            Some(&credentials),
+        )?;
+        let time = started.elapsed();
+        session_of(&reply)?;
+        Ok(time)
+    }
+
+    /// The run's buyer adds one unit of `item` and buys it; only the
+    /// approved purchase is timed.
+    fn time_purchase(&self, item: &str) -> Result<Duration, BenchError> {
+        let session = Some(self.buyer_session.as_str());
+        let line = json!({"item_id": item, "quantity": 1});
+        let add = "/buyer/cart/add";
+        call(
+            &self.agent,
+            self.buyers[0],
+            "POST",
+            add,
+            session,
+            Some(&line),
+        )?;
+        let card = json!({"card_holder": "Scale Buyer", "card_number": CARD.0,
+            "expiry": CARD.1});
+        for _ in 0..PURCHASE_TRIES_MAX {
+            let started = Instant::now();
+            let request = self
+                .agent
+                .post(&format!("http://{}/buyer/purchase", self.buyers[0]))
+                .set("X-Session", &self.buyer_session);
+            match request.send_json(&card) {
+                Ok(response) => {
+                    let time = started.elapsed();
+                    let reply: Value = response
+                        .into_json()
+                        .map_err(|e| BenchError::Cluster(format!("purchase: {e}")))?;
+                    if reply["purchase"]["purchase_id"].is_null() {
+                        return Err(BenchError::Cluster(format!("purchase gave {reply}")));
+                    }
+                    return Ok(time);
+                }
+                // A declined card: the cart is still there; buy it again.
+                Err(ureq::Error::Status(402, _)) => continue,
+                Err(error) => return Err(BenchError::Cluster(format!("purchase: {error}"))),
+            }
+        }
+        Err(BenchError::Cluster(format!(
+            "{PURCHASE_TRIES_MAX} purchases in a row were declined"
+        )))
     }
 
     /// The paths of the first `DEEP_PAGES` pages after the first of `path`
@@ -350,6 +582,19 @@ impl Run {
         }
         Ok(ids)
     }
+}
+
+/// The search of the run's category for `keywords`.
+fn search_path(keywords: &str) -> String {
+    format!("/buyer/items?category={SCALE_CATEGORY}&keywords={keywords}")
+}
+
+/// The session a login gave.
+fn session_of(reply: &Value) -> Result<String, BenchError> {
+    reply["session"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| BenchError::Cluster(format!("login gave no session: {reply}")))
 }
 
 /// Checks that a timed reply is what the operation should give, so a
@@ -423,88 +668,6 @@ fn summarize(times: &mut [Duration]) -> Figures {
         p50_ms: at(0.50),
         p99_ms: at(0.99),
     }
-}
-
-/// The start of `scale.md`: title, command, machine, what was measured,
-/// and the table's head (a column per size, and the ratio when there are
-/// two sizes or more).
-fn report_header(command: &str, samples: usize, results: &[SizeResult]) -> String {
-    let mut markdown = String::new();
-    let _ = writeln!(
-        markdown,
-        "# Read cost as the catalogue grows (`bench --scale`)\n"
-    );
-    let _ = writeln!(markdown, "Command: `{command}`  ");
-    let _ = writeln!(markdown, "Machine: {}  ", super::machine_description());
-    let _ = writeln!(
-        markdown,
-        "{samples} calls per operation and size, one after another from one client; \
-         sizes are the items this run put up in category {SCALE_CATEGORY}.\n"
-    );
-    let _ = write!(markdown, "| operation |");
-    for result in results {
-        let _ = write!(markdown, " {} items: mean / p50 / p99 ms |", result.size);
-    }
-    if results.len() >= 2 {
-        let _ = write!(markdown, " largest / smallest (mean) |");
-    }
-    let _ = writeln!(markdown);
-    let _ = writeln!(
-        markdown,
-        "|---|{}",
-        "---|".repeat(results.len() + usize::from(results.len() >= 2))
-    );
-    markdown
-}
-
-/// `scale.md` (a table per figure, and the largest size against the
-/// smallest) and `scale.csv`.
-fn write_report(
-    out: &Path,
-    command: &str,
-    samples: usize,
-    results: &[SizeResult],
-) -> Result<(), BenchError> {
-    std::fs::create_dir_all(out).map_err(|e| BenchError::Write(out.to_path_buf(), e))?;
-    let mut markdown = report_header(command, samples, results);
-    let mut csv = String::from("operation,size,mean_ms,p50_ms,p99_ms\n");
-    for (index, operation) in OPERATIONS.iter().enumerate() {
-        let _ = write!(markdown, "| {operation} |");
-        for result in results {
-            let figure = result.figures[index];
-            let _ = write!(
-                markdown,
-                " {:.2} / {:.2} / {:.2} |",
-                figure.mean_ms, figure.p50_ms, figure.p99_ms
-            );
-            let _ = writeln!(
-                csv,
-                "{operation},{},{:.3},{:.3},{:.3}",
-                result.size, figure.mean_ms, figure.p50_ms, figure.p99_ms
-            );
-        }
-        if let (Some(first), Some(last)) = (results.first(), results.last()) {
-            if results.len() >= 2 {
-                let ratio = last.figures[index].mean_ms / first.figures[index].mean_ms.max(1e-9);
-                let _ = write!(markdown, " {ratio:.2} |");
-            }
-        }
-        let _ = writeln!(markdown);
-    }
-    let _ = writeln!(markdown);
-    for result in results {
-        let _ = writeln!(
-            markdown,
-            "Growing to {} items took {:.1} s.  ",
-            result.size,
-            result.growth.as_secs_f64()
-        );
-    }
-    for (name, text) in [("scale.md", markdown), ("scale.csv", csv)] {
-        let path = out.join(name);
-        std::fs::write(&path, text).map_err(|e| BenchError::Write(path.clone(), e))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

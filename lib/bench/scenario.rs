@@ -136,6 +136,11 @@ pub trait ClusterControl: Sync {
     /// Starts it again (returns once started; [`wait_healthy`] waits for it
     /// to answer).
     fn restart(&self, component: Component, index: usize) -> Result<(), BenchError>;
+    /// One process's log so far, where the control knows it (`bench
+    /// --scale` reads the replicas' snapshot lines from it).
+    fn log(&self, _component: Component, _index: usize) -> Option<String> {
+        None
+    }
 }
 
 /// The cluster of scripts/run.sh, controlled through the scripts.
@@ -187,6 +192,15 @@ impl ClusterControl for ScriptControl {
 
     fn restart(&self, component: Component, index: usize) -> Result<(), BenchError> {
         self.script("start-one.sh", &[component.to_string(), index.to_string()])
+    }
+
+    /// Where scripts/start-one.sh appends it: `run/logs/<component>-<index>.log`.
+    fn log(&self, component: Component, index: usize) -> Option<String> {
+        let path = self
+            .root
+            .join("run/logs")
+            .join(format!("{component}-{index}.log"));
+        std::fs::read_to_string(path).ok()
     }
 }
 

@@ -234,7 +234,9 @@ impl<S: StateMachine> ApplyLoop<S> {
     fn save_snapshot(&mut self) -> Option<Vec<u8>> {
         let index = self.applied.index.0;
         self.snapshot_index = index;
+        let started = Instant::now();
         let data = self.state.snapshot();
+        let encoded = started.elapsed();
         let mut store = lock_snapshots(&self.snapshots);
         if store.latest_index().is_some_and(|latest| latest >= index) {
             return None;
@@ -247,6 +249,16 @@ impl<S: StateMachine> ApplyLoop<S> {
         match store.save(&snapshot) {
             Ok(()) => {
                 count(&self.status.counters.snapshots_taken, 1);
+                // Read by `bench --scale` (lib/bench/lifecycle.rs): the
+                // apply thread stands still for the whole of it.
+                info!(
+                    "raft apply {}: snapshot at {index}: {} bytes, encoded in {:.1} ms, \
+                     written in {:.1} ms",
+                    self.me,
+                    snapshot.data.len(),
+                    encoded.as_secs_f64() * 1000.0,
+                    (started.elapsed() - encoded).as_secs_f64() * 1000.0
+                );
                 Some(snapshot.data)
             }
             Err(error) => {
