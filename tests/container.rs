@@ -24,7 +24,10 @@
 //! iproute2, iptables and nsenter as well, and skips with a message
 //! without them.
 //!
-//! The third test checks the Kubernetes manifests (conf/deploy/k8s).
+//! The third builds conf/deploy/Containerfile's runtime stage with
+//! `image.sh debian` on a debootstrapped base, when
+//! MARKETPLACE_DEBIAN_BASE_TAR names one. The fourth checks the Kubernetes
+//! manifests (conf/deploy/k8s).
 
 mod support;
 
@@ -567,6 +570,95 @@ fn the_image_runs_a_cluster_deployed_host_by_host_from_one_cluster_file() {
         "image built in {:.1} s, 9 containers up and answering in {:.1} s, {:.1} s in all",
         build_time.as_secs_f64(),
         up_time.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    ));
+}
+
+/// `scripts/image.sh debian`: conf/deploy/Containerfile's own runtime stage
+/// on a Debian bookworm base made with debootstrap, the binaries of this
+/// build in place of the builder stage. Debootstrap takes minutes, so the
+/// test runs only when MARKETPLACE_DEBIAN_BASE_TAR names a tar of a
+/// bookworm root already made (`image.sh debian --base-tar FILE` writes
+/// one); the stage's apt-get still needs the Debian mirror.
+#[test]
+fn the_containerfile_runtime_stage_builds_on_a_debootstrapped_base() {
+    let Some(base_tar) = std::env::var_os("MARKETPLACE_DEBIAN_BASE_TAR") else {
+        say("skipped (image.sh debian): MARKETPLACE_DEBIAN_BASE_TAR is not set (a tar of a bookworm root: scripts/image.sh debian --base-tar FILE makes one)");
+        return;
+    };
+    if let Some(why) = container_test_unavailable() {
+        say(&format!("skipped (image.sh debian): {why}"));
+        return;
+    }
+    let podman = Podman::new();
+    let info = run_bounded(&mut podman.command(&["info"]), COMMAND_TIMEOUT);
+    if !info.status.success() {
+        say(&format!(
+            "skipped (image.sh debian): podman does not run here: {}",
+            text(&info.stderr).trim()
+        ));
+        return;
+    }
+    let started = Instant::now();
+    let image = format!(
+        "localhost/marketplace-debian-test-{:08x}:latest",
+        rand::random::<u32>()
+    );
+    let bin_dir = binary("product-db").parent().unwrap().to_path_buf();
+    podman.script(
+        "image.sh",
+        &[
+            "debian",
+            "--tag",
+            &image,
+            "--bin",
+            bin_dir.to_str().unwrap(),
+            "--base-tar",
+            base_tar.to_str().unwrap(),
+        ],
+    );
+    let build_time = started.elapsed();
+    // The user and the data folder are those the Containerfile makes, and
+    // the binaries find their libraries in the Debian base.
+    let who = podman.run(&["run", "--rm", "--network", "none", &image, "id"]);
+    assert!(
+        who.starts_with("uid=10001(marketplace) gid=10001(marketplace)"),
+        "{who}"
+    );
+    let owner = podman.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &image,
+        "stat",
+        "-c",
+        "%u:%g %n",
+        ".",
+    ]);
+    assert_eq!(owner.trim(), "10001:10001 .", "the working folder");
+    let mount = format!(
+        "{}:{CONFIG_IN_CONTAINER}:ro,z",
+        repository().join("conf/hosts.json").display()
+    );
+    let listed = podman.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--volume",
+        &mount,
+        &image,
+        "cluster-status",
+        "--config",
+        CONFIG_IN_CONTAINER,
+        "--list",
+    ]);
+    assert_eq!(listed.lines().count(), 19, "{listed}");
+    podman.run(&["rmi", &image]);
+    say(&format!(
+        "image.sh debian: built in {:.1} s, checked in {:.1} s in all",
+        build_time.as_secs_f64(),
         started.elapsed().as_secs_f64()
     ));
 }
