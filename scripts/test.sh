@@ -84,4 +84,12 @@ if [ -x "$k8s_venv/bin/kubernetes-validate" ]; then
   export MARKETPLACE_K8S_VALIDATE="$k8s_venv/bin/kubernetes-validate"
 fi
 
+# tests/container.rs builds the Containerfile's runtime stage on a
+# debootstrapped Debian base (scripts/image.sh debian) when a tar of such a
+# base is at hand: `scripts/image.sh debian --base-tar target/bookworm-root.tar`
+# makes it once (debootstrap takes minutes, so this script does not).
+if [ -z "${MARKETPLACE_DEBIAN_BASE_TAR:-}" ] && [ -s "$ROOT/target/bookworm-root.tar" ]; then
+  export MARKETPLACE_DEBIAN_BASE_TAR="$ROOT/target/bookworm-root.tar"
+fi
+
 cargo test --release "$@"

@@ -16,7 +16,18 @@
 //! path. The test also checks that podman made no network link or nft
 //! table on the machine (`--network host` needs none).
 //!
-//! The second test checks the Kubernetes manifests (conf/deploy/k8s).
+//! The second test runs the cluster of conf/hosts.json the same way on the
+//! namespace hosts of scripts/hosts.sh (`up --no-cluster`): each server
+//! host runs `deploy.sh up` for its own address inside its network
+//! namespace, so its containers (`--network host`) have that host's
+//! network; the clients run in containers on the client host. It needs
+//! iproute2, iptables and nsenter as well, and skips with a message
+//! without them.
+//!
+//! The third builds conf/deploy/Containerfile's runtime stage with
+//! `image.sh debian` on a debootstrapped base, when
+//! MARKETPLACE_DEBIAN_BASE_TAR names one. The fourth checks the Kubernetes
+//! manifests (conf/deploy/k8s).
 
 mod support;
 
@@ -563,6 +574,95 @@ fn the_image_runs_a_cluster_deployed_host_by_host_from_one_cluster_file() {
     ));
 }
 
+/// `scripts/image.sh debian`: conf/deploy/Containerfile's own runtime stage
+/// on a Debian bookworm base made with debootstrap, the binaries of this
+/// build in place of the builder stage. Debootstrap takes minutes, so the
+/// test runs only when MARKETPLACE_DEBIAN_BASE_TAR names a tar of a
+/// bookworm root already made (`image.sh debian --base-tar FILE` writes
+/// one); the stage's apt-get still needs the Debian mirror.
+#[test]
+fn the_containerfile_runtime_stage_builds_on_a_debootstrapped_base() {
+    let Some(base_tar) = std::env::var_os("MARKETPLACE_DEBIAN_BASE_TAR") else {
+        say("skipped (image.sh debian): MARKETPLACE_DEBIAN_BASE_TAR is not set (a tar of a bookworm root: scripts/image.sh debian --base-tar FILE makes one)");
+        return;
+    };
+    if let Some(why) = container_test_unavailable() {
+        say(&format!("skipped (image.sh debian): {why}"));
+        return;
+    }
+    let podman = Podman::new();
+    let info = run_bounded(&mut podman.command(&["info"]), COMMAND_TIMEOUT);
+    if !info.status.success() {
+        say(&format!(
+            "skipped (image.sh debian): podman does not run here: {}",
+            text(&info.stderr).trim()
+        ));
+        return;
+    }
+    let started = Instant::now();
+    let image = format!(
+        "localhost/marketplace-debian-test-{:08x}:latest",
+        rand::random::<u32>()
+    );
+    let bin_dir = binary("product-db").parent().unwrap().to_path_buf();
+    podman.script(
+        "image.sh",
+        &[
+            "debian",
+            "--tag",
+            &image,
+            "--bin",
+            bin_dir.to_str().unwrap(),
+            "--base-tar",
+            base_tar.to_str().unwrap(),
+        ],
+    );
+    let build_time = started.elapsed();
+    // The user and the data folder are those the Containerfile makes, and
+    // the binaries find their libraries in the Debian base.
+    let who = podman.run(&["run", "--rm", "--network", "none", &image, "id"]);
+    assert!(
+        who.starts_with("uid=10001(marketplace) gid=10001(marketplace)"),
+        "{who}"
+    );
+    let owner = podman.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &image,
+        "stat",
+        "-c",
+        "%u:%g %n",
+        ".",
+    ]);
+    assert_eq!(owner.trim(), "10001:10001 .", "the working folder");
+    let mount = format!(
+        "{}:{CONFIG_IN_CONTAINER}:ro,z",
+        repository().join("conf/hosts.json").display()
+    );
+    let listed = podman.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--volume",
+        &mount,
+        &image,
+        "cluster-status",
+        "--config",
+        CONFIG_IN_CONTAINER,
+        "--list",
+    ]);
+    assert_eq!(listed.lines().count(), 19, "{listed}");
+    podman.run(&["rmi", &image]);
+    say(&format!(
+        "image.sh debian: built in {:.1} s, checked in {:.1} s in all",
+        build_time.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    ));
+}
+
 /// The manifests' files, in the order they are applied.
 fn manifest_files() -> Vec<PathBuf> {
     let dir = repository().join("conf/deploy/k8s");
@@ -710,4 +810,420 @@ fn the_kubernetes_manifests_describe_the_cluster_their_cluster_file_names() {
             say("schema check of the manifests skipped: MARKETPLACE_K8S_VALIDATE (kubernetes-validate) is not set; scripts/test.sh sets it");
         }
     }
+}
+
+/// The hosts of scripts/hosts.sh: five server hosts and the client host,
+/// each a network namespace with the address conf/hosts.json uses.
+const NAMESPACE_HOSTS: [(&str, &str); 6] = [
+    ("mkt-h1", "10.77.0.1"),
+    ("mkt-h2", "10.77.0.2"),
+    ("mkt-h3", "10.77.0.3"),
+    ("mkt-h4", "10.77.0.4"),
+    ("mkt-h5", "10.77.0.5"),
+    ("mkt-client", "10.77.0.100"),
+];
+const CLIENT_HOST: &str = "mkt-client";
+
+fn namespace_host_of_ip(ip: &str) -> Option<&'static str> {
+    NAMESPACE_HOSTS
+        .iter()
+        .find(|(_, address)| *address == ip)
+        .map(|(host, _)| *host)
+}
+
+/// Namespaces named like the hosts' (mkt-*), whoever made them.
+fn host_namespaces() -> Vec<String> {
+    let output = try_run_bounded(
+        Command::new("ip").args(["netns", "list"]),
+        Duration::from_secs(10),
+    )
+    .map(|o| text(&o.stdout))
+    .unwrap_or_default();
+    output
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| name.starts_with("mkt-"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Why scripts/hosts.sh cannot make its hosts here, if it cannot.
+fn namespace_hosts_unavailable() -> Option<String> {
+    for (tool, package) in [
+        ("ip", "iproute2"),
+        ("iptables", "iptables"),
+        ("nsenter", "util-linux"),
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return Some(format!(
+                "{tool} is not installed (apt-get install {package})"
+            ));
+        }
+    }
+    let probe = format!("mkt-ctr-probe-{}", std::process::id());
+    match try_run_bounded(
+        Command::new("ip").args(["netns", "add", &probe]),
+        Duration::from_secs(10),
+    ) {
+        Ok(output) if output.status.success() => {
+            let _ = try_run_bounded(
+                Command::new("ip").args(["netns", "del", &probe]),
+                Duration::from_secs(10),
+            );
+            None
+        }
+        Ok(output) => Some(format!(
+            "cannot make a network namespace: {}",
+            text(&output.stderr).trim()
+        )),
+        Err(why) => Some(why),
+    }
+}
+
+/// The namespace hosts, made without a cluster (`hosts.sh up
+/// --no-cluster`); `hosts.sh down` when dropped, on every path.
+struct NamespaceHosts;
+
+impl NamespaceHosts {
+    fn up() -> NamespaceHosts {
+        // The guard first: a failed `up` cleans up after itself, and `down`
+        // is safe in any state.
+        let hosts = NamespaceHosts;
+        let output = run_bounded(
+            Command::new(repository().join("scripts/hosts.sh"))
+                .args(["up", "--no-cluster"])
+                .current_dir(repository())
+                .stdin(Stdio::null()),
+            COMMAND_TIMEOUT,
+        );
+        assert!(
+            output.status.success(),
+            "scripts/hosts.sh up --no-cluster failed: {}{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        hosts
+    }
+}
+
+impl Drop for NamespaceHosts {
+    fn drop(&mut self) {
+        let outcome = try_run_bounded(
+            Command::new(repository().join("scripts/hosts.sh"))
+                .arg("down")
+                .current_dir(repository())
+                .stdin(Stdio::null()),
+            Duration::from_secs(60),
+        );
+        match outcome {
+            Ok(output) => say(&format!(
+                "hosts.sh down: {}{}",
+                text(&output.stdout).trim(),
+                text(&output.stderr).trim()
+            )),
+            Err(why) => say(&format!("hosts.sh down: {why}")),
+        }
+    }
+}
+
+/// `program args...` inside the network namespace of `host`, with the
+/// test's podman setup; podman's `--network host` is then that namespace's
+/// network. `nsenter --net` joins the network namespace and nothing else:
+/// `ip netns exec` (what `hosts.sh run` uses) also mounts a sysfs of the
+/// namespace over /sys, which hides /sys/fs/cgroup, and runc then refuses
+/// to create a container ("no cgroup mount found in mountinfo").
+fn on_host(podman: &Podman, host: &str, program: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("nsenter");
+    command
+        .arg(format!("--net=/run/netns/{host}"))
+        .arg("--")
+        .arg(program)
+        .args(args)
+        .current_dir(repository())
+        .stdin(Stdio::null());
+    podman.configure(&mut command);
+    command
+}
+
+/// A client of the image in a container on the client host, `--json`,
+/// over a whole script: one JSON reply per line.
+fn client_on_client_host(
+    podman: &Podman,
+    image: &str,
+    config: &Path,
+    client: &str,
+    script: &str,
+) -> Vec<Value> {
+    let mount = format!("{}:{CONFIG_IN_CONTAINER}:ro,z", config.display());
+    let mut command = on_host(
+        podman,
+        CLIENT_HOST,
+        Path::new("podman"),
+        &[
+            "run",
+            "--rm",
+            "--interactive",
+            "--network",
+            "host",
+            "--volume",
+            &mount,
+            image,
+            client,
+            "--config",
+            CONFIG_IN_CONTAINER,
+            "--json",
+        ],
+    );
+    let script_file = podman.dir.path().join(format!("{client}-hosts-script.txt"));
+    std::fs::write(&script_file, script).unwrap();
+    command.stdin(std::fs::File::open(&script_file).unwrap());
+    // A few seconds when the cluster answers; a client that cannot reach
+    // its frontends keeps trying, so this bounds a failure's wait.
+    let output = run_bounded(&mut command, Duration::from_secs(60));
+    assert!(
+        output.status.success(),
+        "{client} in a container on the client host failed: {}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let replies: Vec<Value> = text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert_eq!(
+        replies.len(),
+        script.lines().count(),
+        "one reply per command: {replies:?}"
+    );
+    for (line, reply) in script.lines().zip(&replies) {
+        assert_eq!(reply["ok"], true, "{client}: {line}: {reply}");
+    }
+    replies
+}
+
+/// `cluster-status --json` from the client host.
+fn cluster_status_from_client_host(podman: &Podman, config: &Path) -> Option<Vec<Value>> {
+    let output = try_run_bounded(
+        &mut on_host(
+            podman,
+            CLIENT_HOST,
+            &binary("cluster-status"),
+            &["--config", config.to_str().unwrap(), "--json"],
+        ),
+        Duration::from_secs(30),
+    )
+    .ok()?;
+    let value: Value = serde_json::from_slice(&output.stdout).ok()?;
+    value.as_array().cloned()
+}
+
+/// The inode of a network namespace: two processes share a network when
+/// their namespaces have the same one.
+fn net_namespace_inode(path: &str) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .ino()
+}
+
+#[test]
+fn the_image_runs_the_cluster_of_conf_hosts_json_on_the_namespace_hosts() {
+    if let Some(why) = container_test_unavailable().or_else(namespace_hosts_unavailable) {
+        say(&format!(
+            "skipped (containers on the namespace hosts): {why}"
+        ));
+        return;
+    }
+    let existing = host_namespaces();
+    assert!(
+        existing.is_empty(),
+        "namespaces {existing:?} exist: the hosts are up already (scripts/hosts.sh down)"
+    );
+    let started = Instant::now();
+    let network_before = podman_network_traces();
+    // Declared before the podman setup, so dropped after it: on every path
+    // the containers go first, then the hosts they run in.
+    let hosts: NamespaceHosts;
+    let podman = Podman::new();
+    let info = run_bounded(&mut podman.command(&["info"]), COMMAND_TIMEOUT);
+    if !info.status.success() {
+        say(&format!(
+            "skipped (containers on the namespace hosts): podman does not run here: {}",
+            text(&info.stderr).trim()
+        ));
+        return;
+    }
+    hosts = NamespaceHosts::up();
+
+    let suffix = format!("{:08x}", rand::random::<u32>());
+    let image = format!("localhost/marketplace-test-{suffix}:latest");
+    let bin_dir = binary("product-db").parent().unwrap().to_path_buf();
+    let build_started = Instant::now();
+    podman.script(
+        "image.sh",
+        &["local", "--tag", &image, "--bin", bin_dir.to_str().unwrap()],
+    );
+    let build_time = build_started.elapsed();
+
+    // conf/hosts.json, with the data in the containers' volumes and every
+    // purchase approved (the test buys once).
+    let mut config: Value = serde_json::from_slice(
+        &std::fs::read(repository().join("conf/hosts.json")).expect("conf/hosts.json"),
+    )
+    .expect("conf/hosts.json is JSON");
+    config["data_dir"] = json!("/var/lib/marketplace");
+    config["financial"]["approve_probability"] = json!(1.0);
+    let config_path = podman.dir.path().join("hosts-cluster.json");
+    std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    let config_arg = config_path.to_str().unwrap();
+    let deploy_script = repository().join("scripts/deploy.sh");
+    let deploy = |command: &str, host: &str, ip: &str| -> String {
+        let mut args = vec![
+            command, "--config", config_arg, "--host", ip, "--image", &image,
+        ];
+        if command == "down" {
+            args.push("--volumes");
+        }
+        let output = run_bounded(
+            &mut on_host(&podman, host, &deploy_script, &args),
+            COMMAND_TIMEOUT,
+        );
+        assert!(
+            output.status.success(),
+            "deploy.sh {args:?} in {host}: {}{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    };
+    let server_hosts = &NAMESPACE_HOSTS[..5];
+
+    // Each server host starts its own processes, from inside its namespace.
+    let up_started = Instant::now();
+    let mut running = 0;
+    for (host, ip) in server_hosts {
+        let started_here = deploy("up", host, ip);
+        running += started_here.lines().count();
+        assert_eq!(
+            podman.running_containers().len(),
+            running,
+            "{host}: {started_here}"
+        );
+    }
+    assert_eq!(running, 19, "conf/hosts.json has 19 processes");
+    let mut status = Vec::new();
+    wait_until(
+        "cluster-status from the client host sees every process up",
+        Duration::from_secs(90),
+        || match cluster_status_from_client_host(&podman, &config_path) {
+            Some(s) if s.len() == 19 && s.iter().all(|p| p["up"] == true) => {
+                status = s;
+                true
+            }
+            _ => {
+                std::thread::sleep(Duration::from_millis(300));
+                false
+            }
+        },
+    );
+    let up_time = up_started.elapsed();
+
+    // Every process answers at its address, and its container runs in the
+    // network namespace of the host that address belongs to.
+    let mut per_host: std::collections::BTreeMap<&str, usize> = Default::default();
+    for process in &status {
+        let component = process["component"].as_str().unwrap();
+        let index = process["index"].as_u64().unwrap();
+        let address = process["address"].as_str().unwrap();
+        let ip = address.rsplit_once(':').unwrap().0;
+        let host = namespace_host_of_ip(ip)
+            .unwrap_or_else(|| panic!("{component} {index} at {address}: on no host"));
+        assert_ne!(host, CLIENT_HOST, "no process on the client host");
+        let pid = podman.run(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Pid}}",
+            &format!("mkt-{component}-{index}"),
+        ]);
+        assert_eq!(
+            net_namespace_inode(&format!("/proc/{}/ns/net", pid.trim())),
+            net_namespace_inode(&format!("/run/netns/{host}")),
+            "the container of {component} {index} ({address}) is not in {host}'s network"
+        );
+        *per_host.entry(host).or_default() += 1;
+    }
+    assert_eq!(per_host.len(), 5, "{per_host:?}");
+    let status_h3 = deploy("status", "mkt-h3", "10.77.0.3");
+    assert!(!status_h3.contains("absent") && !status_h3.contains("stopped"));
+
+    // A seller and a buyer, each a client of the image in a container on
+    // the client host, through the frontends on the server hosts.
+    let seller = client_on_client_host(
+        &podman,
+        &image,
+        &config_path,
+        "seller-client",
+        "create-account alice pw1\nlogin alice pw1\n\
+         put \"Blue lamp\" 3 new 12.50 5 lamp blue\nlist\n",
+    );
+    let item = seller[2]["item_id"]
+        .as_str()
+        .expect("an item id")
+        .to_string();
+    let buyer = client_on_client_host(
+        &podman,
+        &image,
+        &config_path,
+        "buyer-client",
+        &format!(
+            "create-account bob pw2\nlogin bob pw2\nsearch 3 lamp\nadd {item} 2\ncart\n\
+             buy \"Bob B\" 4111111111111111 12/30\nhistory\n"
+        ),
+    );
+    assert_eq!(buyer[2]["items"][0]["id"], item.as_str(), "{:?}", buyer[2]);
+    assert_eq!(
+        buyer[4]["cart"].as_array().unwrap().len(),
+        1,
+        "{:?}",
+        buyer[4]
+    );
+    assert_eq!(buyer[5]["purchase"]["total"], "25.00", "{:?}", buyer[5]);
+    assert_eq!(
+        buyer[6]["purchases"].as_array().unwrap().len(),
+        1,
+        "{:?}",
+        buyer[6]
+    );
+
+    // Each host removes its own containers and volumes.
+    for (host, ip) in server_hosts {
+        deploy("down", host, ip);
+    }
+    assert_eq!(podman.run(&["ps", "--all", "--quiet"]), "");
+    assert_eq!(podman.run(&["volume", "ls", "--quiet"]), "");
+    podman.run(&["rmi", &image]);
+    drop(podman);
+    drop(hosts);
+    assert_eq!(
+        host_namespaces(),
+        Vec::<String>::new(),
+        "hosts.sh down left namespaces"
+    );
+    assert_eq!(
+        podman_network_traces(),
+        network_before,
+        "podman left a network link, an nft table or IP forwarding behind"
+    );
+    say(&format!(
+        "namespace hosts: image built in {:.1} s, 19 containers on 5 hosts up and answering in {:.1} s ({per_host:?}), {:.1} s in all",
+        build_time.as_secs_f64(),
+        up_time.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    ));
 }
