@@ -236,26 +236,33 @@ impl Drop for Podman {
     }
 }
 
+/// The first of these `(tool, Debian package)` pairs whose tool is not on
+/// the PATH.
+fn first_missing<'a>(tools: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str)> {
+    tools.iter().copied().find(|(tool, _)| {
+        !Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    })
+}
+
 /// Why the container test cannot run here, if it cannot.
 fn container_test_unavailable() -> Option<String> {
     if unsafe { libc::geteuid() } != 0 {
         return Some("needs root (podman with --network host as root)".into());
     }
-    for (tool, package) in [
+    let tools = [
         ("podman", "podman"),
         ("ldd", "libc-bin"),
         ("strip", "binutils"),
-    ] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Some(format!(
-                "{tool} is not installed (apt-get install {package}; scripts/test.sh installs podman as root)"
-            ));
-        }
+    ];
+    if let Some((tool, package)) = first_missing(&tools) {
+        return Some(format!(
+            "{tool} is not installed (apt-get install {package}; \
+             scripts/test.sh installs podman as root)"
+        ));
     }
     None
 }
@@ -849,21 +856,15 @@ fn host_namespaces() -> Vec<String> {
 
 /// Why scripts/hosts.sh cannot make its hosts here, if it cannot.
 fn namespace_hosts_unavailable() -> Option<String> {
-    for (tool, package) in [
+    let tools = [
         ("ip", "iproute2"),
         ("iptables", "iptables"),
         ("nsenter", "util-linux"),
-    ] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Some(format!(
-                "{tool} is not installed (apt-get install {package})"
-            ));
-        }
+    ];
+    if let Some((tool, package)) = first_missing(&tools) {
+        return Some(format!(
+            "{tool} is not installed (apt-get install {package})"
+        ));
     }
     let probe = format!("mkt-ctr-probe-{}", std::process::id());
     match try_run_bounded(
