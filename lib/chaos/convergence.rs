@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::rpc::DatabaseKind;
+use crate::rpc::{DatabaseClient, DatabaseKind};
 
 use super::cluster::ChaosCluster;
 
@@ -103,6 +103,32 @@ pub fn wait_converged(cluster: &ChaosCluster) -> Convergence {
     result
 }
 
+/// One round of digests, `(applied index, state checksum)` per replica
+/// (`None`: no answer) and how long each took to come, asked of every
+/// replica at once: one round as close to one moment as it gets.
+fn ask_every_replica(
+    client: &DatabaseClient<(), ()>,
+    count: usize,
+) -> Vec<(Option<(u64, u32)>, Duration)> {
+    std::thread::scope(|scope| {
+        let asks: Vec<_> = (0..count)
+            .map(|i| {
+                scope.spawn(move || {
+                    let asked = Instant::now();
+                    let digest = client
+                        .digest(i, Duration::from_secs(2))
+                        .ok()
+                        .map(|d| (d.get_applied_index(), d.get_state_crc()));
+                    (digest, asked.elapsed())
+                })
+            })
+            .collect();
+        asks.into_iter()
+            .map(|ask| ask.join().unwrap_or((None, Duration::ZERO)))
+            .collect()
+    })
+}
+
 fn converge(cluster: &ChaosCluster, kind: DatabaseKind) -> Result<String, String> {
     let client = cluster.control_client(kind);
     let count = client.replica_count();
@@ -112,25 +138,7 @@ fn converge(cluster: &ChaosCluster, kind: DatabaseKind) -> Result<String, String
     let mut slowest = Duration::ZERO;
     let mut last = Vec::new();
     while started.elapsed() < CONVERGE_WITHIN {
-        // All at once: one round as close to one moment as it gets.
-        let round: Vec<(Option<(u64, u32)>, Duration)> = std::thread::scope(|scope| {
-            let asks: Vec<_> = (0..count)
-                .map(|i| {
-                    let client = &client;
-                    scope.spawn(move || {
-                        let asked = Instant::now();
-                        let digest = client
-                            .digest(i, Duration::from_secs(2))
-                            .ok()
-                            .map(|d| (d.get_applied_index(), d.get_state_crc()));
-                        (digest, asked.elapsed())
-                    })
-                })
-                .collect();
-            asks.into_iter()
-                .map(|ask| ask.join().unwrap_or((None, Duration::ZERO)))
-                .collect()
-        });
+        let round = ask_every_replica(&client, count);
         for (i, (digest, took)) in round.iter().enumerate() {
             slowest = slowest.max(*took);
             if let Some((applied, crc)) = digest {

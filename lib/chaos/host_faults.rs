@@ -59,7 +59,43 @@ pub fn strike(
         control.loss(0)?;
         return Ok(format!("{percent}% of what every host receives"));
     }
-    let (minority, watch): (Vec<&str>, Watch) = match kind {
+    let (minority, watch) = choose_cut(cluster, kind, rng)?;
+    let client_joins = rng.gen_bool(if kind == FaultKind::SplitHosts {
+        CLIENT_JOINS_MINORITY
+    } else {
+        CLIENT_JOINS_CUT_HOST
+    });
+    let mut group = minority.clone();
+    if client_joins {
+        group.push(CLIENT_HOST);
+    }
+    if let Err(why) = control.partition(&group) {
+        // A partition made half-way must not outlive its fault.
+        let _ = control.heal();
+        return Err(why);
+    }
+    let cut_at = Instant::now();
+    let seen = watch.observe(cluster, &minority, client_joins, held);
+    std::thread::sleep(held.saturating_sub(cut_at.elapsed()));
+    control.heal()?;
+    let side = if client_joins {
+        "the clients with them"
+    } else {
+        "the clients with the rest"
+    };
+    Ok(format!("{} cut off, {side}; {}", minority.join(","), seen?))
+}
+
+/// Which hosts a cut takes off (the minority) and what the nemesis watches
+/// while it is held: the product-DB leader's host, a customer-DB member's
+/// host, or `MINORITY_HOSTS` random server hosts (the leader watched only
+/// if it is among them).
+fn choose_cut(
+    cluster: &ChaosCluster,
+    kind: FaultKind,
+    rng: &mut StdRng,
+) -> Result<(Vec<&'static str>, Watch), String> {
+    let cut = match kind {
         FaultKind::CutProductLeaderHost => {
             let (leader, term) = cluster
                 .product_leader_and_term()
@@ -96,30 +132,7 @@ pub fn strike(
             (servers, watch)
         }
     };
-    let client_joins = rng.gen_bool(if kind == FaultKind::SplitHosts {
-        CLIENT_JOINS_MINORITY
-    } else {
-        CLIENT_JOINS_CUT_HOST
-    });
-    let mut group = minority.clone();
-    if client_joins {
-        group.push(CLIENT_HOST);
-    }
-    if let Err(why) = control.partition(&group) {
-        // A partition made half-way must not outlive its fault.
-        let _ = control.heal();
-        return Err(why);
-    }
-    let cut_at = Instant::now();
-    let seen = watch.observe(cluster, &minority, client_joins, held);
-    std::thread::sleep(held.saturating_sub(cut_at.elapsed()));
-    control.heal()?;
-    let side = if client_joins {
-        "the clients with them"
-    } else {
-        "the clients with the rest"
-    };
-    Ok(format!("{} cut off, {side}; {}", minority.join(","), seen?))
+    Ok(cut)
 }
 
 /// What the side the nemesis can reach must do while a cut is held.
@@ -147,15 +160,7 @@ impl Watch {
         with_minority: bool,
         held: Duration,
     ) -> Result<String, String> {
-        let on_majority = |component: Component| -> Vec<usize> {
-            (0..cluster.config().count(component))
-                .filter(|&i| {
-                    cluster
-                        .host_of((component, i))
-                        .is_some_and(|h| !minority.contains(&h))
-                })
-                .collect()
-        };
+        let on_majority = |component| on_majority_side(cluster, component, minority);
         match *self {
             Watch::Nothing => Ok("nothing watched".into()),
             Watch::ProductLeader { leader, .. } if with_minority => poll(held, || {
@@ -228,4 +233,15 @@ fn poll(held: Duration, mut seen: impl FnMut() -> Option<String>) -> Option<Stri
         std::thread::sleep(POLL_EVERY);
     }
     None
+}
+
+/// The replicas of `component` on hosts outside `minority`.
+fn on_majority_side(cluster: &ChaosCluster, component: Component, minority: &[&str]) -> Vec<usize> {
+    (0..cluster.config().count(component))
+        .filter(|&i| {
+            cluster
+                .host_of((component, i))
+                .is_some_and(|h| !minority.contains(&h))
+        })
+        .collect()
 }

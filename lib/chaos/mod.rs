@@ -114,20 +114,8 @@ fn run_on_hosts(options: &ChaosOptions) -> Result<ChaosReport, ChaosError> {
 
 /// Runs the whole thing with the processes placed as `placement` says.
 fn run_placed(options: &ChaosOptions, placement: &Placement) -> Result<ChaosReport, ChaosError> {
-    let bin_dir = match &options.bin_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(PathBuf::from))
-            .ok_or_else(|| ChaosError::Setup("cannot tell where the binaries are".into()))?,
-    };
-    let dir = options.dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!(
-            "marketplace-chaos-{}-{}",
-            options.seed,
-            std::process::id()
-        ))
-    });
+    let bin_dir = binaries_folder(options)?;
+    let dir = run_folder(options);
     let keep = options.keep || options.dir.is_some();
     let started = Instant::now();
     let mut cluster = ChaosCluster::start(
@@ -161,15 +149,7 @@ fn run_placed(options: &ChaosOptions, placement: &Placement) -> Result<ChaosRepo
     let progress = start_progress(&shared, &struck, options.duration)?;
     let faults = nemesis::run(&mut cluster, &plan, shared.clock, &struck);
     std::thread::sleep(QUIET_TAIL);
-    shared.stop.store(true, Ordering::Relaxed);
-    let _ = progress.join();
-    for thread in threads {
-        if thread.join().is_err() {
-            shared
-                .history
-                .surprise("a client thread panicked".to_string());
-        }
-    }
+    stop_clients(&shared, progress, threads);
 
     // A power cut: every process at once, then all back from disk.
     cluster.kill_all();
@@ -199,6 +179,47 @@ fn run_placed(options: &ChaosOptions, placement: &Placement) -> Result<ChaosRepo
         checks,
         convergence,
     })
+}
+
+/// Where the cluster's binaries are: `--bin-dir`, or beside this one.
+fn binaries_folder(options: &ChaosOptions) -> Result<PathBuf, ChaosError> {
+    match &options.bin_dir {
+        Some(dir) => Ok(dir.clone()),
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(PathBuf::from))
+            .ok_or_else(|| ChaosError::Setup("cannot tell where the binaries are".into())),
+    }
+}
+
+/// Where the run's files go: `--dir`, or a new folder under the system's
+/// temp folder.
+fn run_folder(options: &ChaosOptions) -> PathBuf {
+    options.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "marketplace-chaos-{}-{}",
+            options.seed,
+            std::process::id()
+        ))
+    })
+}
+
+/// Tells the clients and the progress line to stop, and waits for them; a
+/// client thread that panicked is a surprise in the history.
+fn stop_clients(
+    shared: &Shared,
+    progress: std::thread::JoinHandle<()>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+) {
+    shared.stop.store(true, Ordering::Relaxed);
+    let _ = progress.join();
+    for thread in threads {
+        if thread.join().is_err() {
+            shared
+                .history
+                .surprise("a client thread panicked".to_string());
+        }
+    }
 }
 
 /// A line on stderr every [`PROGRESS_EVERY`] until the clients stop.
