@@ -147,6 +147,13 @@ impl BuyerProfile {
         });
     }
 
+    /// True when `purchase` holds the cart (its hold may have run out).
+    pub(super) fn cart_held_by(&self, purchase: &RequestId) -> bool {
+        self.purchase_under_way
+            .as_ref()
+            .is_some_and(|hold| &hold.purchase == purchase)
+    }
+
     /// Releases the cart if `purchase` holds it.
     pub(super) fn release_cart(&mut self, purchase: &RequestId) {
         if self

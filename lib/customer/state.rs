@@ -438,10 +438,19 @@ impl CustomerState {
         }
         // The purchase's last step follows a sale and may not be refused,
         // so the room for its record is taken now (the hold is charged it).
-        self.check_room(
-            capacity::CART_HOLD_BYTES + capacity::purchase_bytes_max(limits::CART_LINES_MAX as u64),
-            "a new purchase",
-        )?;
+        // A repeat of a first step that holds the cart already has its room:
+        // refusing it could leave a sale without its record.
+        let held = self
+            .buyers
+            .profile(buyer)
+            .is_some_and(|profile| profile.cart_held_by(purchase));
+        if !held {
+            self.check_room(
+                capacity::CART_HOLD_BYTES
+                    + capacity::purchase_bytes_max(limits::CART_LINES_MAX as u64),
+                "a new purchase",
+            )?;
+        }
         self.change_session_buyer(buyer, |profile| {
             profile.check_cart_free(Some(purchase), now_ms)?;
             if profile.carts.live.is_empty() {

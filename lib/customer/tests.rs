@@ -1827,6 +1827,13 @@ fn a_full_customer_db_refuses_growth_and_completes_purchases_under_way() {
     after["requests"] = before["requests"].clone();
     assert_eq!(before, after, "a refused write changed the state");
 
+    // A repeat of the first step (its request log entry gone) still gets
+    // the cart: its room was taken when it began.
+    let repeated = replica.begin(&session, "buy-1");
+    assert!(
+        matches!(repeated, Ok(Outcome::PurchaseStarted { .. })),
+        "{repeated:?}"
+    );
     assert_eq!(replica.cart(&other), [(2, 1)]);
     replica.remove(&other, 2, 1).expect("a removal frees room");
     let completed = replica.complete(buyer, "buy-1", vec![line(1, 1, 2)]);
