@@ -216,20 +216,39 @@ fn timeline(record: &Record) -> String {
 
 /// Checks the invariants on units and purchases against the final state.
 pub fn check_invariants(snapshot: &HistorySnapshot, end: &FinalState) -> Vec<Anomaly> {
-    let mut anomalies = Vec::new();
-    let mut sold_per_item: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut units_in_histories = 0u64;
+    let bought_per_item = units_bought_per_item(end);
+    let mut anomalies = units_sold_equal_units_bought(end, &bought_per_item);
+    anomalies.extend(units_left_account_for_removed_and_sold(
+        snapshot,
+        end,
+        &bought_per_item,
+    ));
+    anomalies.extend(acknowledged_purchases_listed_once(snapshot, end));
+    anomalies
+}
+
+/// Units bought per item, summed over every purchase in the buyers'
+/// histories after the restart.
+fn units_bought_per_item(end: &FinalState) -> BTreeMap<&str, u64> {
+    let mut bought_per_item: BTreeMap<&str, u64> = BTreeMap::new();
     for purchases in end.histories.values() {
         for (_, lines) in purchases {
             for (item, quantity) in lines {
-                *sold_per_item.entry(item).or_insert(0) += u64::from(*quantity);
-                units_in_histories += u64::from(*quantity);
+                *bought_per_item.entry(item).or_insert(0) += u64::from(*quantity);
             }
         }
     }
+    bought_per_item
+}
 
-    // Units sold (the sellers' counts) equal units bought (the buyers'
-    // histories).
+/// Units sold (the sellers' counts) equal units bought (the buyers'
+/// histories); `bought_per_item` is [`units_bought_per_item`].
+fn units_sold_equal_units_bought(
+    end: &FinalState,
+    bought_per_item: &BTreeMap<&str, u64>,
+) -> Vec<Anomaly> {
+    let mut anomalies = Vec::new();
+    let units_in_histories: u64 = bought_per_item.values().sum();
     let counted: u64 = end.items_sold.values().sum();
     if counted != units_in_histories {
         anomalies.push(Anomaly {
@@ -244,8 +263,19 @@ pub fn check_invariants(snapshot: &HistorySnapshot, end: &FinalState) -> Vec<Ano
                 .collect(),
         });
     }
+    anomalies
+}
 
-    // Every unit that left an item was sold or removed, exactly.
+/// Every unit that left an item was sold or removed, exactly: for each
+/// item put up, units put up less units left equals units removed plus
+/// units bought (`bought_per_item`). Items a removal of unknown outcome
+/// touched are passed over, and all of them when every item is tainted.
+fn units_left_account_for_removed_and_sold(
+    snapshot: &HistorySnapshot,
+    end: &FinalState,
+    bought_per_item: &BTreeMap<&str, u64>,
+) -> Vec<Anomaly> {
+    let mut anomalies = Vec::new();
     let uncertain: BTreeSet<&str> = snapshot
         .records
         .iter()
@@ -255,36 +285,44 @@ pub fn check_invariants(snapshot: &HistorySnapshot, end: &FinalState) -> Vec<Ano
             _ => None,
         })
         .collect();
-    if !snapshot.all_items_tainted {
-        for (item, facts) in &snapshot.items {
-            if uncertain.contains(item.as_str()) {
-                continue;
-            }
-            let Some(left) = end.units_left.get(item) else {
-                anomalies.push(Anomaly {
-                    what: format!("item {item} was put up but is gone after the restart"),
-                    evidence: Vec::new(),
-                });
-                continue;
-            };
-            let removed = snapshot.removed.get(item).copied().unwrap_or(0);
-            let sold = sold_per_item.get(item.as_str()).copied().unwrap_or(0);
-            let gone = u64::from(facts.quantity).saturating_sub(u64::from(*left));
-            if u64::from(*left) > u64::from(facts.quantity) || gone != removed + sold {
-                anomalies.push(Anomaly {
-                    what: format!(
-                        "item {item}: put up with {}, {left} left, \
-                         but {removed} removed and {sold} sold",
-                        facts.quantity
-                    ),
-                    evidence: Vec::new(),
-                });
-            }
+    if snapshot.all_items_tainted {
+        return anomalies;
+    }
+    for (item, facts) in &snapshot.items {
+        if uncertain.contains(item.as_str()) {
+            continue;
+        }
+        let Some(left) = end.units_left.get(item) else {
+            anomalies.push(Anomaly {
+                what: format!("item {item} was put up but is gone after the restart"),
+                evidence: Vec::new(),
+            });
+            continue;
+        };
+        let removed = snapshot.removed.get(item).copied().unwrap_or(0);
+        let sold = bought_per_item.get(item.as_str()).copied().unwrap_or(0);
+        let gone = u64::from(facts.quantity).saturating_sub(u64::from(*left));
+        if u64::from(*left) > u64::from(facts.quantity) || gone != removed + sold {
+            anomalies.push(Anomaly {
+                what: format!(
+                    "item {item}: put up with {}, {left} left, \
+                     but {removed} removed and {sold} sold",
+                    facts.quantity
+                ),
+                evidence: Vec::new(),
+            });
         }
     }
+    anomalies
+}
 
-    // Every acknowledged purchase is in its buyer's history exactly once,
-    // and nothing else is.
+/// Every acknowledged purchase is in its buyer's history exactly once, and
+/// nothing else is; buyers with a call of unknown outcome are passed over.
+fn acknowledged_purchases_listed_once(
+    snapshot: &HistorySnapshot,
+    end: &FinalState,
+) -> Vec<Anomaly> {
+    let mut anomalies = Vec::new();
     let mut acked: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
     for purchase in &snapshot.purchases {
         acked

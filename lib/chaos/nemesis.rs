@@ -231,108 +231,162 @@ fn strike(
     held: Duration,
     rng: &mut StdRng,
 ) -> Result<String, String> {
-    let product_count = cluster.config().count(Component::ProductDb);
-    let customer_count = cluster.config().count(Component::CustomerDb);
     match kind {
-        FaultKind::KillFrontend => {
-            let component = if rng.gen_bool(0.5) {
-                Component::SellerServer
-            } else {
-                Component::BuyerServer
-            };
-            let index = rng.gen_range(0..cluster.config().count(component));
-            crash_for((component, index), cluster, held)
-        }
-        FaultKind::KillProductFollower => {
-            let leader = cluster.product_leader();
-            let followers: Vec<usize> = (0..product_count).filter(|&i| Some(i) != leader).collect();
-            if followers.is_empty() {
-                return Err("no follower".into());
-            }
-            let index = followers[rng.gen_range(0..followers.len())];
-            crash_for((Component::ProductDb, index), cluster, held)
-        }
-        FaultKind::KillProductLeader => {
-            let leader = cluster
-                .product_leader()
-                .ok_or("no leader reported itself")?;
-            crash_for((Component::ProductDb, leader), cluster, held)
-        }
-        FaultKind::PauseProductLeader => {
-            let leader = cluster
-                .product_leader()
-                .ok_or("no leader reported itself")?;
-            pause_for((Component::ProductDb, leader), cluster, held)
-        }
+        FaultKind::KillFrontend => kill_frontend(cluster, held, rng),
+        FaultKind::KillProductFollower => kill_product_follower(cluster, held, rng),
+        FaultKind::KillProductLeader => crash_for(product_leader(cluster)?, cluster, held),
+        FaultKind::PauseProductLeader => pause_for(product_leader(cluster)?, cluster, held),
         FaultKind::KillCustomerMember => {
-            let index = rng.gen_range(0..customer_count);
-            crash_for((Component::CustomerDb, index), cluster, held)
+            let member = any_customer_member(cluster, rng);
+            crash_for(member, cluster, held)
         }
         FaultKind::PauseCustomerMember | FaultKind::PauseCustomerMemberAcrossViewChange => {
-            let index = rng.gen_range(0..customer_count);
-            pause_for((Component::CustomerDb, index), cluster, held)
+            let member = any_customer_member(cluster, rng);
+            pause_for(member, cluster, held)
         }
-        FaultKind::KillTwoCustomerMembers => {
-            if customer_count < 5 {
-                return Err("fewer than five customer-DB members".into());
-            }
-            let first = rng.gen_range(0..customer_count);
-            let second = (first + rng.gen_range(1..customer_count)) % customer_count;
-            let members = [
-                (Component::CustomerDb, first),
-                (Component::CustomerDb, second),
-            ];
-            members.iter().for_each(|member| cluster.kill(*member));
-            std::thread::sleep(held);
-            for member in members {
-                cluster
-                    .restart(member)
-                    .map_err(|e| format!("restart failed: {e}"))?;
-            }
-            Ok(format!("customer-db {first} and {second}"))
-        }
-        FaultKind::WipeCustomerMember => {
-            let index = rng.gen_range(0..customer_count);
-            let member = (Component::CustomerDb, index);
-            cluster.kill(member);
-            let folder = cluster
-                .config()
-                .replica_data_dir(Component::CustomerDb, index);
-            std::fs::remove_dir_all(&folder)
-                .map_err(|e| format!("cannot delete {}: {e}", folder.display()))?;
-            std::thread::sleep(held);
-            cluster
-                .restart(member)
-                .map_err(|e| format!("restart failed: {e}"))?;
-            Ok(format!("customer-db {index}, {} deleted", folder.display()))
-        }
-        FaultKind::PartitionCustomerMember => {
-            let index = rng.gen_range(0..customer_count);
-            let struck = cluster.cut_off(DatabaseKind::Customer, Some(index));
-            std::thread::sleep(held);
-            cluster.cut_off(DatabaseKind::Customer, None);
-            Ok(format!("customer-db {index} ({struck} replicas told)"))
-        }
-        FaultKind::ProductUdpLoss | FaultKind::CustomerUdpLoss => {
-            let database = if kind == FaultKind::ProductUdpLoss {
-                DatabaseKind::Product
-            } else {
-                DatabaseKind::Customer
-            };
-            let share = rng.gen_range(5..=30) as f64 / 100.0;
-            let seed = rng.gen();
-            let struck = cluster.set_udp_loss(database, share, seed);
-            std::thread::sleep(held);
-            // Healing must reach every replica, or the loss outlives the
-            // fault; a replica that misses it is retried in `heal`.
-            cluster.set_udp_loss(database, 0.0, 0);
-            Ok(format!("{:.0}% on {struck} replicas", share * 100.0))
-        }
+        FaultKind::KillTwoCustomerMembers => kill_two_customer_members(cluster, held, rng),
+        FaultKind::WipeCustomerMember => wipe_customer_member(cluster, held, rng),
+        FaultKind::PartitionCustomerMember => partition_customer_member(cluster, held, rng),
+        FaultKind::ProductUdpLoss => lose_udp(cluster, DatabaseKind::Product, held, rng),
+        FaultKind::CustomerUdpLoss => lose_udp(cluster, DatabaseKind::Customer, held, rng),
         FaultKind::CutProductLeaderHost
         | FaultKind::CutCustomerMemberHost
         | FaultKind::SplitHosts
         | FaultKind::HostPacketLoss => host_faults::strike(cluster, kind, held, rng),
     }
+}
+
+/// Crashes a seller or buyer server, drawn at random, and restarts it
+/// after `held`.
+fn kill_frontend(
+    cluster: &mut ChaosCluster,
+    held: Duration,
+    rng: &mut StdRng,
+) -> Result<String, String> {
+    let component = if rng.gen_bool(0.5) {
+        Component::SellerServer
+    } else {
+        Component::BuyerServer
+    };
+    let index = rng.gen_range(0..cluster.config().count(component));
+    crash_for((component, index), cluster, held)
+}
+
+/// Crashes a product-DB follower (any replica but the one that reports
+/// itself leader), drawn at random, and restarts it after `held`.
+fn kill_product_follower(
+    cluster: &mut ChaosCluster,
+    held: Duration,
+    rng: &mut StdRng,
+) -> Result<String, String> {
+    let product_count = cluster.config().count(Component::ProductDb);
+    let leader = cluster.product_leader();
+    let followers: Vec<usize> = (0..product_count).filter(|&i| Some(i) != leader).collect();
+    if followers.is_empty() {
+        return Err("no follower".into());
+    }
+    let index = followers[rng.gen_range(0..followers.len())];
+    crash_for((Component::ProductDb, index), cluster, held)
+}
+
+/// The product-DB replica that reports itself leader; an error if none
+/// does.
+fn product_leader(cluster: &ChaosCluster) -> Result<Member, String> {
+    let leader = cluster
+        .product_leader()
+        .ok_or("no leader reported itself")?;
+    Ok((Component::ProductDb, leader))
+}
+
+/// A customer-DB member, drawn at random.
+fn any_customer_member(cluster: &ChaosCluster, rng: &mut StdRng) -> Member {
+    let customer_count = cluster.config().count(Component::CustomerDb);
+    (Component::CustomerDb, rng.gen_range(0..customer_count))
+}
+
+/// Crashes two customer-DB members, drawn at random, keeps them down for
+/// `held` while the rest go on without them, and restarts both. Needs at
+/// least five members.
+fn kill_two_customer_members(
+    cluster: &mut ChaosCluster,
+    held: Duration,
+    rng: &mut StdRng,
+) -> Result<String, String> {
+    let customer_count = cluster.config().count(Component::CustomerDb);
+    if customer_count < 5 {
+        return Err("fewer than five customer-DB members".into());
+    }
+    let first = rng.gen_range(0..customer_count);
+    let second = (first + rng.gen_range(1..customer_count)) % customer_count;
+    let members = [
+        (Component::CustomerDb, first),
+        (Component::CustomerDb, second),
+    ];
+    members.iter().for_each(|member| cluster.kill(*member));
+    std::thread::sleep(held);
+    for member in members {
+        cluster
+            .restart(member)
+            .map_err(|e| format!("restart failed: {e}"))?;
+    }
+    Ok(format!("customer-db {first} and {second}"))
+}
+
+/// Crashes a customer-DB member drawn at random, deletes its data folder
+/// (a replaced disk), and restarts it after `held`, to recover from the
+/// group.
+fn wipe_customer_member(
+    cluster: &mut ChaosCluster,
+    held: Duration,
+    rng: &mut StdRng,
+) -> Result<String, String> {
+    let customer_count = cluster.config().count(Component::CustomerDb);
+    let index = rng.gen_range(0..customer_count);
+    let member = (Component::CustomerDb, index);
+    cluster.kill(member);
+    let folder = cluster
+        .config()
+        .replica_data_dir(Component::CustomerDb, index);
+    std::fs::remove_dir_all(&folder)
+        .map_err(|e| format!("cannot delete {}: {e}", folder.display()))?;
+    std::thread::sleep(held);
+    cluster
+        .restart(member)
+        .map_err(|e| format!("restart failed: {e}"))?;
+    Ok(format!("customer-db {index}, {} deleted", folder.display()))
+}
+
+/// Cuts a customer-DB member, drawn at random, off from the others' UDP
+/// both ways for `held` while it runs, then joins it back.
+fn partition_customer_member(
+    cluster: &mut ChaosCluster,
+    held: Duration,
+    rng: &mut StdRng,
+) -> Result<String, String> {
+    let customer_count = cluster.config().count(Component::CustomerDb);
+    let index = rng.gen_range(0..customer_count);
+    let struck = cluster.cut_off(DatabaseKind::Customer, Some(index));
+    std::thread::sleep(held);
+    cluster.cut_off(DatabaseKind::Customer, None);
+    Ok(format!("customer-db {index} ({struck} replicas told)"))
+}
+
+/// Makes `database`'s replicas lose a random share (5-30%) of their
+/// datagrams for `held`, then clears the loss.
+fn lose_udp(
+    cluster: &mut ChaosCluster,
+    database: DatabaseKind,
+    held: Duration,
+    rng: &mut StdRng,
+) -> Result<String, String> {
+    let share = rng.gen_range(5..=30) as f64 / 100.0;
+    let seed = rng.gen();
+    let struck = cluster.set_udp_loss(database, share, seed);
+    std::thread::sleep(held);
+    // Healing must reach every replica, or the loss outlives the
+    // fault; a replica that misses it is retried in `heal`.
+    cluster.set_udp_loss(database, 0.0, 0);
+    Ok(format!("{:.0}% on {struck} replicas", share * 100.0))
 }
 
 fn crash_for(member: Member, cluster: &mut ChaosCluster, held: Duration) -> Result<String, String> {

@@ -62,8 +62,10 @@ impl ChaosReport {
     }
 }
 
-impl fmt::Display for ChaosReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ChaosReport {
+    /// The run itself: its seed and times, the cluster, the clients and
+    /// the calls they made.
+    fn fmt_run(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shape = &self.shape;
         writeln!(
             f,
@@ -102,7 +104,11 @@ impl fmt::Display for ChaosReport {
             "operations: {} calls ({})",
             self.calls(),
             calls.join(", ")
-        )?;
+        )
+    }
+
+    /// The faults the nemesis struck, counted per kind.
+    fn fmt_faults(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let counts: Vec<String> = self
             .faults
             .counts()
@@ -117,6 +123,12 @@ impl fmt::Display for ChaosReport {
         for line in counts {
             writeln!(f, "  {line}")?;
         }
+        Ok(())
+    }
+
+    /// The linearizability verdicts: objects found linearizable, and the
+    /// objects left undecided (skipped or inconclusive).
+    fn fmt_linearizability(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let checks = &self.checks;
         let linearizable: Vec<String> = checks
             .linearizable
@@ -141,6 +153,12 @@ impl fmt::Display for ChaosReport {
         for line in checks.skipped.iter().chain(&checks.inconclusive) {
             writeln!(f, "  not checked: {line}")?;
         }
+        Ok(())
+    }
+
+    /// What was read back after the restart, and on hosts the digests the
+    /// replicas agreed on.
+    fn fmt_final_state(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let units: u64 = self.end.items_sold.values().sum();
         let purchases: usize = self.end.histories.values().map(Vec::len).sum();
         writeln!(
@@ -155,8 +173,15 @@ impl fmt::Display for ChaosReport {
                 writeln!(f, "digests after the restart: {line}")?;
             }
         }
+        Ok(())
+    }
+
+    /// Every anomaly: failed checks with their evidence, unexpected
+    /// answers, calls never answered, faults not carried out and, on
+    /// hosts, replicas whose digests diverged.
+    fn fmt_anomalies(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "anomalies: {}", self.anomaly_count())?;
-        for anomaly in &checks.anomalies {
+        for anomaly in &self.checks.anomalies {
             writeln!(f, "- {}", anomaly.what)?;
             for line in anomaly.evidence.iter().take(EVIDENCE_LINES) {
                 writeln!(f, "    {line}")?;
@@ -182,5 +207,15 @@ impl fmt::Display for ChaosReport {
             writeln!(f, "- diverged: {line}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for ChaosReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_run(f)?;
+        self.fmt_faults(f)?;
+        self.fmt_linearizability(f)?;
+        self.fmt_final_state(f)?;
+        self.fmt_anomalies(f)
     }
 }
