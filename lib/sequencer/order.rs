@@ -344,13 +344,6 @@ impl Order {
             .follows(self.senders[origin.sender.index()].numbered_up_to)
     }
 
-    /// True when some held request has no number yet.
-    pub(super) fn holds_unnumbered(&self) -> bool {
-        self.senders
-            .iter()
-            .any(|sender| sender.next_held(sender.numbered_up_to).is_some())
-    }
-
     /// Among the requests not yet numbered, the first one in FIFO order of
     /// some sender, trying senders from `start` round the group. Only legal
     /// when every Request named so far is held (the sequencing rule).

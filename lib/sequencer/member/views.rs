@@ -386,30 +386,12 @@ impl Member {
     }
 
     /// Takes a live member outside the turn list back in, by a view change,
-    /// once it has worked in this view and kept up for `rejoin_ready_ticks`,
-    /// and this view has numbered a request or has none waiting for a number
-    /// (else after `REJOIN_PATIENCE` times as long).
-    ///
-    /// Why the progress condition: a rejoin is a view change, and a view
-    /// change can leave out a member whose vote came late. With loss, that
-    /// member is ready again `rejoin_ready_ticks` later, whose rejoin leaves
-    /// out another late voter, and so on: every view ended before it numbered
-    /// anything, and requests waited for good (the simulation found it,
-    /// seven members at 21 % loss). Waiting for one request numbered lets
-    /// each view serve before the next rejoin. Only when a view change
-    /// starts changes, never what it decides, so safety is untouched.
+    /// once it has worked in this view and kept up for `rejoin_ready_ticks`.
     pub(super) fn take_back_ready_members(&mut self) {
         if !self.view.lists(self.config.id) {
             return;
         }
         let delivered = self.order.delivered_up_to().0;
-        let served =
-            self.order.sequenced_up_to() >= self.view.start || !self.order.holds_unnumbered();
-        let wait = if served {
-            self.config.rejoin_ready_ticks
-        } else {
-            self.config.rejoin_ready_ticks * REJOIN_PATIENCE
-        };
         let mut due = false;
         for index in 0..usize::from(self.config.members) {
             let member = MemberId(index as u16);
@@ -421,7 +403,7 @@ impl Member {
                 continue;
             }
             let since = *self.ready_since[index].get_or_insert(self.now_tick);
-            due |= self.now_tick >= since + wait;
+            due |= self.now_tick >= since + self.config.rejoin_ready_ticks;
         }
         if due {
             info!("{} takes ready members back into the turns", self.config.id);
@@ -430,7 +412,3 @@ impl Member {
         }
     }
 }
-
-/// How many times `rejoin_ready_ticks` a ready member waits to be taken
-/// back while the view has numbered nothing and requests wait for numbers.
-const REJOIN_PATIENCE: u64 = 4;
