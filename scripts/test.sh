@@ -17,8 +17,13 @@ cd "$ROOT"
 # public item are the compiler's job (`#![deny(missing_docs)]` in
 # lib/lib.rs); the function and line limits are tests/tidy.rs's.
 for tool in fmt clippy; do
+  component=${tool/fmt/rustfmt}
+  if ! cargo "$tool" --version >/dev/null 2>&1 && command -v rustup >/dev/null 2>&1; then
+    echo "installing $component (rustup)" >&2
+    rustup component add "$component" >/dev/null 2>&1 || true
+  fi
   if ! cargo "$tool" --version >/dev/null 2>&1; then
-    echo "test.sh: cargo $tool is missing: rustup component add ${tool/fmt/rustfmt}" >&2
+    echo "test.sh: cargo $tool is missing and could not be installed: rustup component add $component" >&2
     exit 1
   fi
 done
