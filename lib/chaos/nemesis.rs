@@ -340,9 +340,8 @@ fn wipe_customer_member(
     held: Duration,
     rng: &mut StdRng,
 ) -> Result<String, String> {
-    let customer_count = cluster.config().count(Component::CustomerDb);
-    let index = rng.gen_range(0..customer_count);
-    let member = (Component::CustomerDb, index);
+    let member = any_customer_member(cluster, rng);
+    let index = member.1;
     cluster.kill(member);
     let folder = cluster
         .config()
@@ -363,8 +362,7 @@ fn partition_customer_member(
     held: Duration,
     rng: &mut StdRng,
 ) -> Result<String, String> {
-    let customer_count = cluster.config().count(Component::CustomerDb);
-    let index = rng.gen_range(0..customer_count);
+    let (_, index) = any_customer_member(cluster, rng);
     let struck = cluster.cut_off(DatabaseKind::Customer, Some(index));
     std::thread::sleep(held);
     cluster.cut_off(DatabaseKind::Customer, None);
