@@ -16,7 +16,7 @@
 //! counted afresh (`CustomerState::recount`).
 
 use super::profile::BuyerProfile;
-use crate::market::{limits, MarketError};
+use crate::market::{json_string_bytes, limits, MarketError};
 
 /// What an account takes besides its name and password: the brackets and
 /// keys around them, the name index's entry, and an empty profile with its
@@ -98,11 +98,6 @@ pub(super) fn buyer_bytes(profile: &BuyerProfile) -> u64 {
         + footprint.purchased_lines * PURCHASED_LINE_BYTES
         + footprint.bought_items * BOUGHT_ITEM_BYTES
         + held
-}
-
-/// The length of `text` as a JSON string, quotes included.
-fn json_string_bytes(text: &str) -> u64 {
-    serde_json::to_string(text).map_or(0, |json| json.len()) as u64
 }
 
 /// The refusal of a write that would take the state past its limit.

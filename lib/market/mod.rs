@@ -21,6 +21,13 @@ pub use page::{HistoryPage, Page, PageCursor};
 pub use price::Price;
 pub use request_log::{request_id_reused, Replay, RequestLog};
 
+/// The length of `text` written as a JSON string, quotes and escapes
+/// included: what the capacity charges (`customer/capacity.rs`, the product
+/// DB's items) count for a stored text.
+pub fn json_string_bytes(text: &str) -> u64 {
+    serde_json::to_string(text).map_or(0, |json| json.len()) as u64
+}
+
 /// Limits on user input, checked by the state machines (and early by the
 /// frontends, for clear errors before a round trip).
 pub mod limits {

@@ -7,7 +7,7 @@
 //! Every check runs before the first change, so a request that fails changes
 //! nothing (except that a failed write's answer is kept for its retries).
 
-use crate::market::{request_id_reused, Replay};
+use crate::market::{json_string_bytes, request_id_reused, Replay};
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
@@ -64,9 +64,12 @@ const ITEM_FIXED_BYTES: u64 = 320;
 /// What an item is charged: at least its size in a snapshot, whatever its
 /// numbers become.
 fn item_bytes(item: &Item) -> u64 {
-    let text = |text: &str| serde_json::to_string(text).map_or(0, |json| json.len()) as u64;
-    let keywords: u64 = item.keywords.iter().map(|keyword| text(keyword) + 1).sum();
-    ITEM_FIXED_BYTES + text(&item.name) + keywords
+    let keywords: u64 = item
+        .keywords
+        .iter()
+        .map(|keyword| json_string_bytes(keyword) + 1)
+        .sum();
+    ITEM_FIXED_BYTES + json_string_bytes(&item.name) + keywords
 }
 
 /// What a snapshot of the product state holds, as written.
