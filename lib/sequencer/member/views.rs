@@ -38,6 +38,11 @@ impl Member {
     /// view's coordinator.
     pub(super) fn start_view_change(&mut self, view: u64) {
         assert!(view > self.current_view(), "view change to an older view");
+        if self.catching_up.is_some() {
+            // It follows the others' view change once they work in the new
+            // view (`follow_view` asks for it); it must not vote yet.
+            return;
+        }
         info!(
             "{} starts a view change to v{view} (installed {})",
             self.config.id, self.view
@@ -231,7 +236,7 @@ impl Member {
         }
         info!("{} installs {view}", self.config.id);
         if self.recovery.is_some() {
-            self.end_recovery(view.number);
+            self.begin_catch_up(GlobalSeq(view.start.0 - 1));
         }
         self.view = view;
         self.changing = None;
@@ -247,6 +252,7 @@ impl Member {
         // Tell everyone at once: delivery in the new view counts its
         // members' watermarks.
         self.send(Destination::All, Body::Heartbeat);
+        self.maybe_end_catch_up();
     }
 
     /// Why a view's log cannot be installed here, if it cannot: it must

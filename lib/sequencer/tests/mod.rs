@@ -70,7 +70,7 @@ fn env_u64(name: &str) -> Option<u64> {
 fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
     let started = Instant::now();
     let threads = std::thread::available_parallelism().map_or(1, |count| count.get());
-    let results: Vec<sim::RunStats> = std::thread::scope(|scope| {
+    let results: Vec<Result<sim::RunStats, u64>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|thread| {
                 let mine: Vec<u64> = seeds
@@ -80,18 +80,23 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
                     .step_by(threads)
                     .collect();
                 scope.spawn(move || {
-                    let runs = mine
-                        .into_iter()
-                        .map(|seed| sim::Simulation::new(seed, members(seed)));
-                    runs.map(sim::Simulation::run).collect::<Vec<_>>()
+                    let run = |seed| {
+                        let simulation = || sim::Simulation::new(seed, members(seed)).run();
+                        std::panic::catch_unwind(simulation).map_err(|_| seed)
+                    };
+                    mine.into_iter().map(run).collect::<Vec<_>>()
                 })
             })
             .collect();
         let joined = handles
             .into_iter()
-            .map(|handle| handle.join().expect("a simulation failed"));
+            .map(|handle| handle.join().expect("a simulation thread"));
         joined.flatten().collect()
     });
+    // Every seed runs, so one run names every failing seed (each failure
+    // printed its message above).
+    let failed: Vec<u64> = results.iter().filter_map(|result| result.err()).collect();
+    let results: Vec<sim::RunStats> = results.into_iter().filter_map(Result::ok).collect();
     let broadcasts: u64 = results.iter().map(|stats| stats.broadcasts).sum();
     let crashes: u64 = results.iter().map(|stats| stats.crashes).sum();
     let snapshots: u64 = results.iter().map(|stats| stats.snapshots).sum();
@@ -118,14 +123,18 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
         started.elapsed(),
         sim::LIVENESS_TICKS_MAX
     );
+    assert!(failed.is_empty(), "failing seeds: {failed:?}");
 }
 
 /// The seeds to run: `SEQ_SIM_SEED` alone, or `SEQ_SIM_SEEDS` (default
-/// `default_count`) from 0.
+/// `default_count`) from `SEQ_SIM_FROM` (default 0).
 fn seeds(default_count: u64) -> Vec<u64> {
     match env_u64("SEQ_SIM_SEED") {
         Some(seed) => vec![seed],
-        None => (0..env_u64("SEQ_SIM_SEEDS").unwrap_or(default_count)).collect(),
+        None => {
+            let from = env_u64("SEQ_SIM_FROM").unwrap_or(0);
+            (from..from + env_u64("SEQ_SIM_SEEDS").unwrap_or(default_count)).collect()
+        }
     }
 }
 
