@@ -211,7 +211,12 @@ impl Member {
             started_with: (0..members)
                 .map(|index| state.new_group_with.get(index).copied().filter(|n| *n != 0))
                 .collect(),
-            reads: ReadBarrier::new(config.members, config.id, config.majority()),
+            reads: ReadBarrier::new(
+                config.members,
+                config.id,
+                config.majority(),
+                config.recovery_nonce,
+            ),
             config,
         };
         member.resume(&state, applied, jumped);
