@@ -612,8 +612,8 @@ fn a_read_waits_for_what_a_majority_knows() {
 
 #[test]
 fn an_answer_to_an_earlier_lifes_read_round_does_not_count() {
-    // Member 0 asks a read question and freezes; the answers (known up to
-    // #0) wait in its socket. Members 1 and 2 deliver a write meanwhile.
+    // Member 0 asks a read question and freezes; the answers (nothing
+    // known yet) wait in its socket. Members 1 and 2 deliver a write meanwhile.
     // Member 0 restarts and takes a read, and the old answers arrive first.
     // Had the new life numbered its rounds from the same start as the old
     // one, those answers would complete its round with a target below the
