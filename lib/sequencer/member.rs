@@ -9,7 +9,7 @@
 //! the two rules that make progress: [`Member::maybe_sequence`] (assign the
 //! next number if it is this member's turn) and [`Member::maybe_deliver`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 mod reads;
 mod recovering;
@@ -200,7 +200,7 @@ impl Member {
             view: state.view.clone(),
             changing: state
                 .changing_to
-                .map(|view| ViewChange::new(view, 0, config.id)),
+                .map(|view| ViewChange::new(view, 0, config.id, BTreeSet::new())),
             last_heard: vec![0; members],
             ready_since: vec![None; members],
             asked_view: vec![0; members],
