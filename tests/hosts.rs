@@ -1257,7 +1257,9 @@ fn namespace_helper() {
             let answer = stub.execute_opt(&call, option);
             let took = format!("(after {} ms)", started.elapsed().as_millis());
             match answer.map(ProductRequest::reply_from_wire) {
-                Ok(Ok(Answer::NotLeader(hint))) => println!("HELPER not-leader hint={hint:?} {took}"),
+                Ok(Ok(Answer::NotLeader(hint))) => {
+                    println!("HELPER not-leader hint={hint:?} {took}")
+                }
                 Ok(Ok(Answer::Outcome(ProductOutcome::Item(item)))) => {
                     println!("HELPER item {} {took}", item.price.cents())
                 }

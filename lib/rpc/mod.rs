@@ -23,6 +23,9 @@ mod wire_command;
 mod wire_decoding;
 mod wire_vocabulary;
 
+#[cfg(test)]
+mod tests;
+
 pub use customer_clock::{start_clock_readings, CustomerStamp};
 pub use database_client::{DatabaseClient, DatabaseKind};
 pub use database_service::{
