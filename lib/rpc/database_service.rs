@@ -1,9 +1,10 @@
 //! The database side of gRPC: decode a command (`product_wire.rs`,
 //! `customer_wire.rs`), let the replica fill in what it chooses, hand it to
 //! the replicator, and answer when the replicator reports: the outcome as
-//! a typed reply, a refusal as a status (`error_status.rs`). Handlers never block: the thread that applied the
-//! command hands the result over (`reply_slot.rs`), and the call's
-//! completion queue sends it and keeps the call until it is sent.
+//! a typed reply, a refusal as a status (`error_status.rs`). Handlers
+//! never block: the thread that applied the command hands the result over
+//! (`reply_slot.rs`), and the call's completion queue sends it and keeps
+//! the call until it is sent.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -213,7 +214,8 @@ fn call<Q: protobuf::Message, R: protobuf::Message>(name: &'static str) -> Metho
     }
 }
 
-/// The full names of a database service's four calls.
+/// The full names of a database service's calls other than `Execute`
+/// (whose name comes with its request type, `WireCommand::EXECUTE`).
 struct CallNames {
     status: &'static str,
     digest: &'static str,

@@ -275,6 +275,29 @@ fn every_customer_command_and_outcome_comes_back() {
 }
 
 #[test]
+fn the_largest_command_is_within_the_request_limit() {
+    let line = PurchasedLine {
+        item: item_id(),
+        name: "\u{1F600}".repeat(crate::market::limits::NAME_CHARS_MAX),
+        quantity: crate::market::limits::QUANTITY_MAX,
+        price: Price::from_cents(crate::market::limits::PRICE_CENTS_MAX).unwrap(),
+        seller: u64::MAX,
+    };
+    let request = CustomerRequest {
+        request_id: RequestId("r".repeat(crate::market::limits::DATABASE_REQUEST_ID_CHARS_MAX)),
+        now_ms: u64::MAX,
+        read_by: Some(u16::MAX),
+        command: CustomerCommand::CompletePurchase {
+            buyer: u64::MAX,
+            purchase: RequestId("p".repeat(crate::market::limits::REQUEST_ID_CHARS_MAX)),
+            lines: vec![line; crate::market::limits::CART_LINES_MAX],
+        },
+    };
+    let size = request.to_wire().unwrap().compute_size() as usize;
+    assert!(size < super::REQUEST_BYTES_MAX, "{size}");
+}
+
+#[test]
 fn a_message_that_breaks_the_vocabulary_is_refused_by_field() {
     let refused = |wire: pb::ProductRequest| match ProductRequest::from_wire(wire) {
         Err(MarketError::InvalidInput(why)) => why,
@@ -297,4 +320,44 @@ fn a_message_that_breaks_the_vocabulary_is_refused_by_field() {
     assert!(refused(wire.clone()).contains("thumb"));
     wire.set_request_id(String::new());
     assert!(!refused(wire).is_empty());
+}
+
+/// What encoding and decoding one command costs, JSON (the log's encoding
+/// before) against the log's protobuf, and their sizes; run with
+/// `--ignored --nocapture` to see the figures.
+#[test]
+#[ignore]
+fn log_encoding_against_json() {
+    use std::hint::black_box;
+    use std::time::Instant;
+    let request = CustomerRequest {
+        request_id: RequestId("c0-17-4fa3".into()),
+        now_ms: 1_700_000_000_000,
+        read_by: Some(2),
+        command: customer_commands().swap_remove(7),
+    };
+    let rounds = 200_000;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let bytes = serde_json::to_vec(black_box(&request)).unwrap();
+        black_box(serde_json::from_slice::<CustomerRequest>(&bytes).unwrap());
+    }
+    let json = started.elapsed();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let bytes = log_encoding::encode(black_box(&request)).unwrap();
+        black_box(log_encoding::decode::<CustomerRequest>(&bytes).unwrap());
+    }
+    let protobuf = started.elapsed();
+    let sizes = (
+        serde_json::to_vec(&request).unwrap().len(),
+        log_encoding::encode(&request).unwrap().len(),
+    );
+    eprintln!(
+        "a cart add, encoded and decoded: JSON {:.2} us, {} bytes; protobuf {:.2} us, {} bytes",
+        json.as_secs_f64() * 1e6 / f64::from(rounds),
+        sizes.0,
+        protobuf.as_secs_f64() * 1e6 / f64::from(rounds),
+        sizes.1
+    );
 }
