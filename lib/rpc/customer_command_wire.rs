@@ -20,12 +20,22 @@ pub fn command_to_wire(command: &C) -> Result<Wire, MarketError> {
 }
 
 /// The command `wire` carries.
-pub fn command_from_wire(wire: &Wire) -> Result<C, MarketError> {
-    account_from_wire(wire)
-        .or_else(|| cart_from_wire(wire))
-        .or_else(|| purchase_from_wire(wire))
-        .unwrap_or_else(|| Err(MarketError::invalid(format!("no command for {wire:?}"))))
+pub fn command_from_wire(wire: Wire) -> Result<C, MarketError> {
+    let wire = match account_from_wire(wire) {
+        Ok(command) => return command,
+        Err(other) => other,
+    };
+    let wire = match cart_from_wire(wire) {
+        Ok(command) => return command,
+        Err(other) => other,
+    };
+    purchase_from_wire(wire)
+        .unwrap_or_else(|other| Err(MarketError::invalid(format!("no command for {other:?}"))))
 }
+
+/// What a group makes of a command: the command (or why it is none), or
+/// the wire form handed back when the command is another group's.
+type Converted = Result<Result<C, MarketError>, Wire>;
 
 fn token(session: &SessionToken) -> String {
     session.0.clone()
@@ -166,101 +176,101 @@ fn purchase_to_wire(command: &C) -> Option<Wire> {
     })
 }
 
-fn account_from_wire(wire: &Wire) -> Option<Result<C, MarketError>> {
-    Some(match wire {
+fn account_from_wire(wire: Wire) -> Converted {
+    Ok(match wire {
         Wire::clock_reading(_) => Ok(C::ClockReading),
         Wire::create_account(create) => role(create.role).map(|role| C::CreateAccount {
             role,
-            name: create.name.clone(),
-            password: create.password.clone(),
+            name: create.name,
+            password: create.password,
         }),
         Wire::login(login) => role(login.role).map(|role| C::Login {
             role,
-            name: login.name.clone(),
-            password: login.password.clone(),
-            token: session(login.token.clone()),
+            name: login.name,
+            password: login.password,
+            token: session(login.token),
         }),
         Wire::logout(logout) => role(logout.role).map(|role| C::Logout {
             role,
-            session: session(logout.session.clone()),
+            session: session(logout.session),
         }),
         Wire::touch(touch) => role(touch.role).map(|role| C::Touch {
             role,
-            session: session(touch.session.clone()),
+            session: session(touch.session),
         }),
         Wire::own_rating(own) => Ok(C::OwnRating {
-            session: session(own.session.clone()),
+            session: session(own.session),
         }),
         Wire::seller_rating(rating) => Ok(C::SellerRating {
-            session: session(rating.session.clone()),
+            session: session(rating.session),
             seller: rating.seller,
         }),
-        _ => return None,
+        other => return Err(other),
     })
 }
 
-fn cart_from_wire(wire: &Wire) -> Option<Result<C, MarketError>> {
-    Some(match wire {
-        Wire::cart_add(add) => required_item(add.item.clone()).map(|item| C::CartAdd {
-            session: session(add.session.clone()),
+fn cart_from_wire(wire: Wire) -> Converted {
+    Ok(match wire {
+        Wire::cart_add(add) => required_item(add.item).map(|item| C::CartAdd {
+            session: session(add.session),
             item,
             quantity: add.quantity,
             available: add.available,
         }),
-        Wire::cart_remove(remove) => required_item(remove.item.clone()).map(|item| C::CartRemove {
-            session: session(remove.session.clone()),
+        Wire::cart_remove(remove) => required_item(remove.item).map(|item| C::CartRemove {
+            session: session(remove.session),
             item,
             quantity: remove.quantity,
         }),
         Wire::cart_save(save) => Ok(C::CartSave {
-            session: session(save.session.clone()),
+            session: session(save.session),
         }),
         Wire::cart_clear(clear) => Ok(C::CartClear {
-            session: session(clear.session.clone()),
+            session: session(clear.session),
         }),
         Wire::cart_show(show) => Ok(C::CartShow {
-            session: session(show.session.clone()),
+            session: session(show.session),
         }),
-        _ => return None,
+        other => return Err(other),
     })
 }
 
-fn purchase_from_wire(wire: &Wire) -> Option<Result<C, MarketError>> {
-    Some(match wire {
+fn purchase_from_wire(wire: Wire) -> Converted {
+    Ok(match wire {
         Wire::begin_purchase(begin) => {
-            request_id(begin.purchase.clone()).map(|purchase| C::BeginPurchase {
-                session: session(begin.session.clone()),
+            request_id(begin.purchase).map(|purchase| C::BeginPurchase {
+                session: session(begin.session),
                 purchase,
             })
         }
         Wire::complete_purchase(complete) => complete_purchase(complete),
         Wire::abort_purchase(abort) => {
-            request_id(abort.purchase.clone()).map(|purchase| C::AbortPurchase {
+            request_id(abort.purchase).map(|purchase| C::AbortPurchase {
                 buyer: abort.buyer,
                 purchase,
             })
         }
         Wire::feedback(feedback) => feedback_from_wire(feedback),
-        Wire::history(history) => history_page(history.page.clone()).map(|page| C::History {
-            session: session(history.session.clone()),
+        Wire::history(history) => history_page(history.page).map(|page| C::History {
+            session: session(history.session),
             page,
         }),
-        _ => return None,
+        other => return Err(other),
     })
 }
 
-fn complete_purchase(wire: &pb::CustomerRequest_CompletePurchase) -> Result<C, MarketError> {
+fn complete_purchase(wire: pb::CustomerRequest_CompletePurchase) -> Result<C, MarketError> {
     Ok(C::CompletePurchase {
         buyer: wire.buyer,
-        purchase: request_id(wire.purchase.clone())?,
-        lines: each(wire.lines.clone(), purchased_line)?,
+        purchase: request_id(wire.purchase)?,
+        lines: each(wire.lines, purchased_line)?,
     })
 }
 
-fn feedback_from_wire(wire: &pb::CustomerRequest_Feedback) -> Result<C, MarketError> {
+fn feedback_from_wire(wire: pb::CustomerRequest_Feedback) -> Result<C, MarketError> {
     Ok(C::Feedback {
-        session: session(wire.session.clone()),
-        item: required_item(wire.item.clone())?,
+        session: session(wire.session),
+        item: required_item(wire.item)?,
         thumb: thumb(wire.thumb)?,
     })
 }

@@ -53,7 +53,7 @@ impl WireCommand for CustomerRequest {
     }
 
     fn from_wire(wire: pb::CustomerRequest) -> Result<CustomerRequest, MarketError> {
-        let Some(command) = &wire.command else {
+        let Some(command) = wire.command else {
             return Err(MarketError::invalid(
                 "the request names no customer-DB command this replica knows",
             ));

@@ -15,7 +15,7 @@
 //! replicators skip such an entry on every replica alike and log why.
 //! Snapshots hold the state, not commands, and stay JSON.
 
-use protobuf::Message;
+use protobuf::{CodedOutputStream, Message};
 use serde::de::DeserializeOwned;
 
 use super::wire_command::WireCommand;
@@ -29,10 +29,14 @@ const JSON_OPENING: u8 = b'{';
 /// The log's bytes of `request`.
 pub fn encode<Q: WireCommand>(request: &Q) -> Result<Vec<u8>, String> {
     let wire = request.to_wire().map_err(|error| error.to_string())?;
+    // Sized once: `write_to_vec` would compute the size again.
     let mut bytes = Vec::with_capacity(1 + wire.compute_size() as usize);
     bytes.push(LOG_ENCODING_VERSION);
-    wire.write_to_vec(&mut bytes)
+    let mut stream = CodedOutputStream::vec(&mut bytes);
+    wire.write_to_with_cached_sizes(&mut stream)
+        .and_then(|()| stream.flush())
         .map_err(|error| error.to_string())?;
+    drop(stream);
     Ok(bytes)
 }
 
