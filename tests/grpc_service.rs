@@ -220,6 +220,8 @@ const RAW_EXECUTE: Method<Vec<u8>, Vec<u8>> = Method {
     },
 };
 
+// A marshaller's serializer takes `&T`, and T here is `Vec<u8>`.
+#[allow(clippy::ptr_arg)]
 fn raw_ser(bytes: &Vec<u8>, slice: &mut GrpcSlice) -> grpcio::Result<()> {
     *slice = GrpcSlice::from(bytes.clone());
     Ok(())
