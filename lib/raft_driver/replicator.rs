@@ -185,12 +185,13 @@ impl<S: StateMachine> RaftReplicator<S> {
     }
 
     /// The event that carries `request` to the core: a ReadIndex read for a
-    /// read-only request, a proposal (the request as JSON) otherwise.
+    /// read-only request, a proposal (the request as `S::encode_request`
+    /// writes it) otherwise.
     fn event_for(request: S::Request, reply: Reply<S::Result>) -> Option<CoreEvent<S>> {
         if S::is_read_only(&request) {
             return Some(CoreEvent::Read { request, reply });
         }
-        match serde_json::to_vec(&request) {
+        match S::encode_request(&request) {
             Ok(request) => Some(CoreEvent::Propose { request, reply }),
             Err(error) => {
                 reply.fail(format!("the request does not encode: {error}"));

@@ -56,6 +56,19 @@ pub trait StateMachine: Send + 'static {
         None
     }
 
+    /// The bytes a replicator logs and sends for `request`: every replica
+    /// decodes them with [`StateMachine::decode_request`]. JSON, unless a
+    /// state machine has an encoding of its own (the databases' is their
+    /// gRPC message, `crate::rpc`).
+    fn encode_request(request: &Self::Request) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(request).map_err(|error| error.to_string())
+    }
+
+    /// The request that `encode_request` wrote, or why the bytes are none.
+    fn decode_request(bytes: &[u8]) -> Result<Self::Request, String> {
+        serde_json::from_slice(bytes).map_err(|error| error.to_string())
+    }
+
     /// The whole state as bytes, for snapshots and state transfer. Equal
     /// states give equal bytes.
     fn snapshot(&self) -> Vec<u8>;

@@ -167,7 +167,7 @@ impl<S: StateMachine> ApplyLoop<S> {
     /// delivery its barrier waited for. A query the state machine will not
     /// answer this way goes back to the core to be broadcast.
     fn answer_query(&mut self, payload: Vec<u8>, reply: Reply<S::Result>) {
-        let request = match serde_json::from_slice::<S::Request>(&payload) {
+        let request = match S::decode_request(&payload) {
             Ok(request) => request,
             Err(undecodable) => {
                 return reply.fail(format!("the request does not decode: {undecodable}"));
@@ -203,7 +203,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         })?;
         let results = requests
             .into_iter()
-            .map(|bytes| match serde_json::from_slice::<S::Request>(bytes) {
+            .map(|bytes| match S::decode_request(bytes) {
                 Ok(request) => Ok(self.state.apply(&request)),
                 Err(undecodable) => {
                     error!(

@@ -197,8 +197,8 @@ impl<S: StateMachine> SequencerReplicator<S> {
 }
 
 impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
-    /// Encodes the request (serde_json) and hands it to the core thread,
-    /// which broadcasts it. `reply` is called exactly once: with the state
+    /// Encodes the request (`S::encode_request`) and hands it to the core
+    /// thread, which broadcasts it. `reply` is called exactly once: with the state
     /// machine's result when this replica delivers the request, or with
     /// `Unavailable` (not serving yet, overloaded, too large, timed out,
     /// stopped).
@@ -207,7 +207,7 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
         if let Some(why) = self.refusal() {
             return reply.fail(why);
         }
-        let payload = match serde_json::to_vec(&request) {
+        let payload = match S::encode_request(&request) {
             Ok(payload) => payload,
             Err(error) => return reply.fail(format!("the request does not encode: {error}")),
         };
