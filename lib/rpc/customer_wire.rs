@@ -2,7 +2,7 @@
 //! proto/marketplace.proto (`CustomerRequest`, `CustomerReply`); the
 //! commands inside are converted by `customer_command_wire.rs`.
 
-use grpcio::{Marshaller, Method, MethodType};
+use grpcio::Method;
 
 use crate::customer::{CustomerOutcome, CustomerRequest, PurchaseRecord};
 use crate::market::{MarketError, RequestId, SessionToken};
@@ -10,7 +10,7 @@ use crate::pb::marketplace::{self as pb, CustomerReply_oneof_outcome as Out};
 
 use super::customer_command_wire::{command_from_wire, command_to_wire};
 use super::wire_command::{leader_of, Answer, Checked, WireCommand};
-use super::wire_decoding::checked;
+use super::wire_decoding::{execute, execute_checked};
 use super::wire_vocabulary::*;
 
 const EXECUTE: &str = "/marketplace.CustomerDb/Execute";
@@ -20,27 +20,9 @@ impl WireCommand for CustomerRequest {
     type Reply = pb::CustomerReply;
     type Outcome = CustomerOutcome;
 
-    const EXECUTE: Method<pb::CustomerRequest, pb::CustomerReply> = Method {
-        ty: MethodType::Unary,
-        name: EXECUTE,
-        req_mar: Marshaller {
-            ser: grpcio::pb_ser,
-            de: grpcio::pb_de,
-        },
-        resp_mar: Marshaller {
-            ser: grpcio::pb_ser,
-            de: grpcio::pb_de,
-        },
-    };
-    const EXECUTE_CHECKED: Method<Checked<pb::CustomerRequest>, pb::CustomerReply> = Method {
-        ty: MethodType::Unary,
-        name: EXECUTE,
-        req_mar: checked(),
-        resp_mar: Marshaller {
-            ser: grpcio::pb_ser,
-            de: grpcio::pb_de,
-        },
-    };
+    const EXECUTE: Method<pb::CustomerRequest, pb::CustomerReply> = execute(EXECUTE);
+    const EXECUTE_CHECKED: Method<Checked<pb::CustomerRequest>, pb::CustomerReply> =
+        execute_checked(EXECUTE);
 
     fn to_wire(&self) -> Result<pb::CustomerRequest, MarketError> {
         Ok(pb::CustomerRequest {

@@ -1,7 +1,7 @@
 //! The product DB's requests and replies as the protobuf messages of
 //! proto/marketplace.proto (`ProductRequest`, `ProductReply`).
 
-use grpcio::{Marshaller, Method, MethodType};
+use grpcio::Method;
 use protobuf::RepeatedField;
 
 use crate::market::MarketError;
@@ -11,7 +11,7 @@ use crate::pb::marketplace::{
 use crate::product::{ProductCommand, ProductOutcome, ProductRequest};
 
 use super::wire_command::{leader_of, Answer, Checked, WireCommand};
-use super::wire_decoding::checked;
+use super::wire_decoding::{execute, execute_checked};
 use super::wire_vocabulary::*;
 
 const EXECUTE: &str = "/marketplace.ProductDb/Execute";
@@ -21,27 +21,9 @@ impl WireCommand for ProductRequest {
     type Reply = pb::ProductReply;
     type Outcome = ProductOutcome;
 
-    const EXECUTE: Method<pb::ProductRequest, pb::ProductReply> = Method {
-        ty: MethodType::Unary,
-        name: EXECUTE,
-        req_mar: Marshaller {
-            ser: grpcio::pb_ser,
-            de: grpcio::pb_de,
-        },
-        resp_mar: Marshaller {
-            ser: grpcio::pb_ser,
-            de: grpcio::pb_de,
-        },
-    };
-    const EXECUTE_CHECKED: Method<Checked<pb::ProductRequest>, pb::ProductReply> = Method {
-        ty: MethodType::Unary,
-        name: EXECUTE,
-        req_mar: checked(),
-        resp_mar: Marshaller {
-            ser: grpcio::pb_ser,
-            de: grpcio::pb_de,
-        },
-    };
+    const EXECUTE: Method<pb::ProductRequest, pb::ProductReply> = execute(EXECUTE);
+    const EXECUTE_CHECKED: Method<Checked<pb::ProductRequest>, pb::ProductReply> =
+        execute_checked(EXECUTE);
 
     fn to_wire(&self) -> Result<pb::ProductRequest, MarketError> {
         Ok(pb::ProductRequest {

@@ -4,7 +4,7 @@
 //! decoding into a [`Checked`] message instead lets the service refuse it
 //! as invalid input, the same way it refuses every other bad command.
 
-use grpcio::{GrpcSlice, Marshaller, MessageReader};
+use grpcio::{GrpcSlice, Marshaller, MessageReader, Method, MethodType};
 
 use crate::market::limits::PURCHASE_JSON_BYTES_MAX;
 use crate::market::MarketError;
@@ -23,6 +23,38 @@ pub const fn checked<T: protobuf::Message>() -> Marshaller<Checked<T>> {
     Marshaller {
         ser: serialize_checked::<T>,
         de: deserialize_checked::<T>,
+    }
+}
+
+/// The unary method `name` with protobuf both ways: the client's side.
+pub const fn execute<Q: protobuf::Message, R: protobuf::Message>(
+    name: &'static str,
+) -> Method<Q, R> {
+    Method {
+        ty: MethodType::Unary,
+        name,
+        req_mar: protobuf_marshaller(),
+        resp_mar: protobuf_marshaller(),
+    }
+}
+
+/// The same method as the service registers it: its request may not
+/// decode, and the service answers that itself (`checked`).
+pub const fn execute_checked<Q: protobuf::Message, R: protobuf::Message>(
+    name: &'static str,
+) -> Method<Checked<Q>, R> {
+    Method {
+        ty: MethodType::Unary,
+        name,
+        req_mar: checked(),
+        resp_mar: protobuf_marshaller(),
+    }
+}
+
+const fn protobuf_marshaller<T: protobuf::Message>() -> Marshaller<T> {
+    Marshaller {
+        ser: grpcio::pb_ser,
+        de: grpcio::pb_de,
     }
 }
 
