@@ -6,6 +6,8 @@
 //! - [`product`], [`customer`]: the two databases' deterministic state machines.
 //! - [`raft`]: the Raft consensus core (pure).
 //! - [`raft_driver`]: threads, UDP and storage around the Raft core.
+//! - [`driver_kit`]: the plumbing both drivers share (replies, lifecycle,
+//!   threads, ticker, apply queue, counters, errors).
 //! - [`replication`]: the seam between a database service and its protocol.
 //! - [`sequencer`]: the rotating-sequencer atomic broadcast core (pure).
 //! - [`sequencer_driver`]: threads, UDP and storage around the sequencer core.
@@ -30,6 +32,7 @@ pub mod chaos;
 pub mod client;
 pub mod config;
 pub mod customer;
+pub mod driver_kit;
 pub mod market;
 pub mod product;
 pub mod raft;

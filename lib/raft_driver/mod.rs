@@ -55,32 +55,33 @@
 
 #![deny(missing_docs)]
 
-mod apply;
+mod apply_loop;
 mod codec;
+mod core_loop;
 mod errors;
-mod event_loop;
 mod events;
+mod inbound;
 mod limits;
 mod options;
-mod proposals;
-mod receiver;
 mod recovery;
 mod replicator;
+mod replies;
 mod status;
 mod storage;
-mod threads;
 
 #[cfg(test)]
 mod tests;
 
+pub use crate::driver_kit::Lifecycle;
+pub use crate::driver_kit::{TICK_MAX, TICK_MIN};
 pub use errors::DriverError;
 pub use limits::{
     APPLY_QUEUE_MAX, BATCH_EVENTS_MAX, CORE_INBOX_MAX, PENDING_PROPOSALS_MAX, PENDING_READS_MAX,
 };
 pub use options::{
     RaftOptions, LOG_SEGMENT_BYTES_DEFAULT, REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_ENTRIES_DEFAULT,
-    TICK_DEFAULT, TICK_MAX, TICK_MIN,
+    TICK_DEFAULT,
 };
 pub use recovery::{RecoveryReport, HARD_STATE_DIR, LOG_DIR, SNAPSHOT_DIR};
 pub use replicator::RaftReplicator;
-pub use status::{DriverCounters, DriverStatus, Lifecycle};
+pub use status::{DriverCounters, DriverStatus};

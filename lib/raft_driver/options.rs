@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::NodeAddress;
+use crate::driver_kit::replica_rules;
 use crate::raft::config::CLUSTER_SIZE_MAX;
 use crate::raft::{NodeId, RaftConfig, ReadMode};
 use crate::transport::{FaultSwitch, PEERS_MAX};
@@ -18,11 +19,6 @@ use super::errors::DriverError;
 /// 150-300 ms election timeouts the Raft paper suggests, and heartbeats
 /// every 30 ms.
 pub const TICK_DEFAULT: Duration = Duration::from_millis(15);
-
-/// The shortest and longest tick accepted.
-pub const TICK_MIN: Duration = Duration::from_millis(1);
-/// See [`TICK_MIN`].
-pub const TICK_MAX: Duration = Duration::from_secs(1);
 
 /// Applied entries between two snapshots, by default.
 pub const SNAPSHOT_EVERY_ENTRIES_DEFAULT: u64 = 10_000;
@@ -106,27 +102,21 @@ impl RaftOptions {
     /// Checks every rule, the Raft core's included; the error names the
     /// first one broken.
     pub fn validate(&self) -> Result<(), DriverError> {
-        let rules: [(bool, &str); 6] = [
-            (!self.peers.is_empty(), "peers must not be empty"),
-            (
-                self.peers.len() <= PEERS_MAX.min(CLUSTER_SIZE_MAX),
-                "at most 64 peers",
-            ),
-            (self.index < self.peers.len(), "index must be below peers"),
-            (
-                (TICK_MIN..=TICK_MAX).contains(&self.tick),
-                "tick must be within 1 ms..=1 s",
-            ),
+        let replica = replica_rules(
+            self.index,
+            self.peers.len(),
+            PEERS_MAX.min(CLUSTER_SIZE_MAX),
+            self.tick,
+            self.reply_timeout,
+        );
+        let own: [(bool, &str); 2] = [
             (
                 self.snapshot_every_entries >= 1,
                 "snapshot_every_entries must be >= 1",
             ),
-            (
-                !self.reply_timeout.is_zero() && self.log_segment_bytes >= 1,
-                "reply_timeout and log_segment_bytes must be > 0",
-            ),
+            (self.log_segment_bytes >= 1, "log_segment_bytes must be > 0"),
         ];
-        if let Some((_, rule)) = rules.iter().find(|(holds, _)| !holds) {
+        if let Some((_, rule)) = replica.iter().chain(&own).find(|(holds, _)| !holds) {
             return Err(DriverError::InvalidOptions(rule.to_string()));
         }
         self.raft_config(0)
@@ -142,7 +132,7 @@ impl RaftOptions {
         config.election_ticks_max = self.election_ticks_max;
         config.heartbeat_ticks = self.heartbeat_ticks;
         // The lease margin's default is worked out for this driver's ticker
-        // (replication::Ticker) and clock (event_loop.rs, TickClock).
+        // (driver_kit::Ticker) and clock (core_loop.rs, TickClock).
         config.read_mode = if self.lease_reads {
             ReadMode::LeaseBased
         } else {

@@ -88,7 +88,7 @@ pub fn recover<S: StateMachine>(
     });
     let (hard_state_file, saved) = HardStateFile::open(&dir.join(HARD_STATE_DIR), fs.clone())?;
     let saved = match saved {
-        Some(bytes) => decode_hard_state(&bytes).map_err(DriverError::CorruptHardState)?,
+        Some(bytes) => decode_hard_state(&bytes).map_err(DriverError::corrupt("hard state"))?,
         None => HardState::default(),
     };
     let mut report = RecoveryReport::default();
@@ -108,7 +108,7 @@ pub fn recover<S: StateMachine>(
     report.snapshot_index = meta.index.0;
     report.entries_after_snapshot = entries.len() as u64;
     let state = match &snapshot {
-        Some(snapshot) => S::restore(&snapshot.data).map_err(DriverError::CorruptSnapshot)?,
+        Some(snapshot) => S::restore(&snapshot.data).map_err(DriverError::corrupt("snapshot"))?,
         None => initial_state,
     };
     info!(

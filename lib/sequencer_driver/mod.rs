@@ -30,7 +30,7 @@
 //! Who may block on whom (so that nothing deadlocks): the core blocks only
 //! on the apply queue (and on the apply thread's answer to an Install);
 //! the apply thread blocks on nothing and talks back only through
-//! `Progress` atomics; the state-transfer thread blocks only on the core
+//! `SharedStatus` atomics; the state-transfer thread blocks only on the core
 //! inbox, which the core drains. Everything else uses `try_send` and drops
 //! (and counts) what does not fit: UDP input, ticks, and, with an
 //! `Unavailable` answer, submissions.
@@ -40,7 +40,7 @@
 //! - `replicator.rs`: [`SequencerReplicator`] (start, submit, status, stop).
 //! - `options.rs`, `errors.rs`, `limits.rs`: [`SequencerOptions`],
 //!   [`DriverError`], the bounds.
-//! - `recovery.rs`, `journal.rs`, `image.rs`: what is on disk and how a
+//! - `recovery.rs`, `storage.rs`, `image.rs`: what is on disk and how a
 //!   member comes back from it.
 //! - `core_loop.rs`, `apply_loop.rs`, `state_transfer.rs`: one file per
 //!   thread (the ticker is `replication::Ticker`, shared with Raft);
@@ -52,7 +52,7 @@
 //! - `transfer_message.rs`, `transfer_fetch.rs`, `transfer_serve.rs`: the
 //!   state-transfer protocol, its fetching side and its serving side.
 //! - `wire.rs`: byte reading and writing for the driver's two formats.
-//! - `progress.rs`: [`DriverStatus`] and the atomics behind it.
+//! - `status.rs`: [`DriverStatus`] and the atomics behind it.
 //! - `tests/`: five replicas in one process over loopback UDP.
 
 #![deny(missing_docs)]
@@ -64,17 +64,16 @@ mod core_loop;
 mod errors;
 mod events;
 mod image;
-mod journal;
+mod inbound;
 mod limits;
 mod options;
-mod progress;
 mod recovery;
 mod replicator;
-mod reply;
+mod replies;
 mod request_batch;
-mod router;
 mod state_transfer;
-mod threads;
+mod status;
+mod storage;
 mod transfer_fetch;
 mod transfer_message;
 mod transfer_serve;
@@ -83,6 +82,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use crate::driver_kit::{Lifecycle, TICK_MAX, TICK_MIN};
 pub use errors::DriverError;
 pub use limits::{
     APPLY_QUEUE_MAX, BATCH_EVENTS_MAX, CHUNK_BYTES_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX,
@@ -90,8 +90,8 @@ pub use limits::{
 };
 pub use options::{
     SequencerOptions, LOG_REWRITE_RECORDS_DEFAULT, LOG_SEGMENT_BYTES_DEFAULT,
-    REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_DEFAULT, TICK_DEFAULT, TICK_MAX, TICK_MIN,
+    REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_DEFAULT, TICK_DEFAULT,
 };
-pub use progress::{DriverStatus, Lifecycle};
 pub use recovery::{LOG_DIR, SNAPSHOT_DIR};
 pub use replicator::SequencerReplicator;
+pub use status::DriverStatus;

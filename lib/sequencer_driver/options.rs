@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::NodeAddress;
+use crate::driver_kit::replica_rules;
 use crate::sequencer::{Config, MemberId, MEMBERS_MAX};
 use crate::transport::{FaultSwitch, PEERS_MAX};
 use crate::wal::{FileSystem, StdFileSystem};
@@ -18,11 +19,6 @@ use super::limits;
 /// a moved watermark is announced are counted in ticks, so the tick sets the
 /// latency floor (a delivery waits for about one tick; see docs/SEQUENCER.md).
 pub const TICK_DEFAULT: Duration = Duration::from_millis(5);
-
-/// The shortest and longest tick accepted.
-pub const TICK_MIN: Duration = Duration::from_millis(1);
-/// See [`TICK_MIN`].
-pub const TICK_MAX: Duration = Duration::from_secs(1);
 
 /// Deliveries between two snapshots of the application state, by default.
 pub const SNAPSHOT_EVERY_DEFAULT: u64 = 1000;
@@ -107,23 +103,21 @@ impl SequencerOptions {
     /// Checks every rule, the protocol's included; the error names the
     /// first one broken.
     pub fn validate(&self) -> Result<(), DriverError> {
-        let members_max = usize::from(MEMBERS_MAX).min(PEERS_MAX);
-        let rules: [(bool, &str); 7] = [
-            (!self.peers.is_empty(), "peers must not be empty"),
-            (self.peers.len() <= members_max, "at most 64 peers"),
-            (self.index < self.peers.len(), "index must be below peers"),
-            (
-                (TICK_MIN..=TICK_MAX).contains(&self.tick),
-                "tick must be within 1 ms..=1 s",
-            ),
+        let replica = replica_rules(
+            self.index,
+            self.peers.len(),
+            usize::from(MEMBERS_MAX).min(PEERS_MAX),
+            self.tick,
+            self.reply_timeout,
+        );
+        let own: [(bool, &str); 2] = [
             (self.snapshot_every >= 1, "snapshot_every must be >= 1"),
-            (!self.reply_timeout.is_zero(), "reply_timeout must be > 0"),
             (
                 self.log_rewrite_records >= 1 && self.log_segment_bytes >= 1,
                 "log_rewrite_records and log_segment_bytes must be >= 1",
             ),
         ];
-        if let Some((_, rule)) = rules.iter().find(|(holds, _)| !holds) {
+        if let Some((_, rule)) = replica.iter().chain(&own).find(|(holds, _)| !holds) {
             return Err(DriverError::InvalidOptions(rule.to_string()));
         }
         self.sequencer_config()

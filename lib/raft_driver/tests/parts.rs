@@ -14,11 +14,12 @@ use super::super::codec::{
     decode_entry, decode_hard_state, decode_proposal, decode_read_context, encode_entry,
     encode_hard_state, encode_proposal, encode_read_context, ProposalTag,
 };
-use super::super::proposals::{PendingProposals, PendingRead, PendingReads, Reply, TIMED_OUT};
-use super::super::receiver::decode_datagram;
+use super::super::inbound::decode_datagram;
 use super::super::recovery::{fit_to_snapshot, RecoveryReport};
+use super::super::replies::{pending_proposals, PendingRead, PendingReads};
 use super::cluster::wait_until;
 use super::toy::{put, Toy, ToyRequest, ToyResult};
+use crate::driver_kit::{Reply, TIMED_OUT};
 use crate::raft::{
     Body, Entry, EntryKind, HardState, LogIndex, Message, NodeId, SnapshotMeta, Term,
 };
@@ -111,33 +112,24 @@ fn a_datagram_must_come_from_the_peer_it_names() {
 
 type Answers = Arc<Mutex<Vec<Result<u32, ReplicationError>>>>;
 
-/// A reply that records its answer, due `after` from now.
-fn recorded_reply(answers: &Answers, after: Duration) -> Reply<u32> {
+/// A reply that records its answer.
+fn recorded_reply(answers: &Answers) -> Reply<u32> {
     let answers = Arc::clone(answers);
-    Reply::new(
-        Box::new(move |result| answers.lock().unwrap().push(result)),
-        Instant::now() + after,
-    )
+    Reply::new(Box::new(move |result| answers.lock().unwrap().push(result)))
 }
 
-#[test]
-fn a_reply_is_answered_exactly_once_even_when_dropped() {
-    let answers = Answers::default();
-    recorded_reply(&answers, Duration::from_secs(1)).send(Ok(1));
-    drop(recorded_reply(&answers, Duration::from_secs(1)));
-    let answers = answers.lock().unwrap();
-    assert_eq!(answers.len(), 2);
-    assert_eq!(answers[0], Ok(1));
-    assert!(matches!(answers[1], Err(ReplicationError::Unavailable(_))));
+/// The deadline `after` from now.
+fn due(after: Duration) -> Instant {
+    Instant::now() + after
 }
 
 #[test]
 fn pending_proposals_expire_and_redirect_at_a_step_down() {
     let answers = Answers::default();
-    let mut pending = PendingProposals::default();
-    pending.expect(1, recorded_reply(&answers, Duration::ZERO));
-    pending.expect(2, recorded_reply(&answers, Duration::from_secs(60)));
-    pending.expect(3, recorded_reply(&answers, Duration::from_secs(60)));
+    let mut pending = pending_proposals();
+    pending.expect(1, recorded_reply(&answers), due(Duration::ZERO));
+    pending.expect(2, recorded_reply(&answers), due(Duration::from_secs(60)));
+    pending.expect(3, recorded_reply(&answers), due(Duration::from_secs(60)));
     pending.expire(Instant::now());
     assert_eq!(pending.len(), 2);
     pending.take(2).expect("waits").send(Ok(20));
@@ -160,14 +152,12 @@ fn reads_are_answered_in_index_order_once_applied() {
     let answers = Answers::default();
     let mut reads: PendingReads<u32, u32> = PendingReads::default();
     for id in 1..=4 {
-        let reply = recorded_reply(&answers, Duration::from_secs(60));
-        reads.expect(
-            id,
-            PendingRead {
-                request: id as u32,
-                reply,
-            },
-        );
+        let reply = recorded_reply(&answers);
+        let read = PendingRead {
+            request: id as u32,
+            reply,
+        };
+        reads.expect(id, read, due(Duration::from_secs(60)));
     }
     reads.confirm(1, 10);
     reads.confirm(2, 5);
@@ -328,7 +318,7 @@ fn garbage_and_stale_messages_from_peers_are_dropped_and_counted() {
     let datagrams = [
         b"no frame at all".to_vec(),
         from_forger(b"a frame around garbage"),
-        from_forger(&message(1, before.term).encode()),
+        from_forger(&message(1, before.node.term).encode()),
         from_forger(&message(4, Term(0)).encode()),
     ];
     for datagram in &datagrams {
@@ -338,7 +328,7 @@ fn garbage_and_stale_messages_from_peers_are_dropped_and_counted() {
         let now = replicas[leader].driver_status();
         let transport = now.transport.unwrap();
         now.driver.malformed_dropped >= before.driver.malformed_dropped + 2
-            && now.raft.messages_dropped > before.raft.messages_dropped
+            && now.node.counters.messages_dropped > before.node.counters.messages_dropped
             && transport.dropped_malformed >= 1
     });
     wait_until("the cluster still takes writes", || {
