@@ -3,6 +3,8 @@
 //! `crate::sequencer_driver` each wrap a pure protocol core in threads, a
 //! UDP transport and durable storage; what is the same in both lives here:
 //!
+//! - `driver.rs`: [`Driver`], the life every driver offers its owner:
+//!   start, shut down, crash.
 //! - `replies.rs`: [`Reply`], answered exactly once, and [`PendingReplies`],
 //!   the bounded table of replies waiting for their request to be applied.
 //! - `lifecycle.rs`: [`Lifecycle`] and the cell the threads and `submit`
@@ -19,8 +21,9 @@
 //! - `counters.rs`: [`count`], how every thread counts what it did and
 //!   dropped.
 //! - `errors.rs`: [`DriverError`], why a replica could not start.
-//! - `options.rs`: the bounds every driver's options share ([`TICK_MIN`],
-//!   [`TICK_MAX`]) and the rules that check them.
+//! - `options.rs`: [`ReplicaOptions`], what every driver's options hold,
+//!   with the rules that check them, and [`DriverOptions`], what a driver's
+//!   options type offers.
 //!
 //! The contract the drivers fulfil (`Replicator`, `StateMachine`) is not
 //! here but in `crate::replication`: that is what the database services
@@ -28,6 +31,7 @@
 
 mod apply_queue;
 mod counters;
+mod driver;
 mod errors;
 mod lifecycle;
 mod options;
@@ -39,9 +43,10 @@ mod ticker;
 
 pub use apply_queue::{ApplyQueue, ApplyThreadGone, APPLYING_BEHIND};
 pub use counters::{count, read};
+pub use driver::{Driver, StartError};
 pub use errors::{DriverError, RestoreError};
 pub use lifecycle::{Lifecycle, LifecycleCell};
-pub use options::{replica_rules, TICK_MAX, TICK_MIN};
+pub use options::{DriverOptions, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN};
 pub use queues::Queues;
 pub use replies::{Owed, PendingReplies, Reply, OVERLOADED, TIMED_OUT};
 pub use running::{bind_socket, log_started, start_transport, Running, RunningCell};

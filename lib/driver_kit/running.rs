@@ -7,46 +7,44 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use log::info;
 
-use crate::config::NodeAddress;
-use crate::transport::{FaultSwitch, TransportStats, UdpTransport};
+use crate::transport::{TransportStats, UdpTransport};
 
 use super::errors::{DriverError, RestoreError};
 use super::lifecycle::LifecycleCell;
+use super::options::ReplicaOptions;
 use super::threads::Threads;
 
-/// Binds replica `index`'s own address in `peers`.
+/// Binds the replica's own address.
 ///
 /// # Errors
 /// The socket cannot be bound (the message names the address and, for a
 /// port in use, says so).
-pub fn bind_socket<E: RestoreError>(
-    peers: &[NodeAddress],
-    index: usize,
-) -> Result<UdpSocket, DriverError<E>> {
-    let address = peers[index].bind_address();
+pub fn bind_socket<E: RestoreError>(replica: &ReplicaOptions) -> Result<UdpSocket, DriverError<E>> {
+    let address = replica.own_address().bind_address();
     UdpSocket::bind(address)
         .map_err(|error| crate::config::bind_error("UDP", address, error))
         .map_err(DriverError::io(format!("bind {address}")))
 }
 
-/// Starts replica `index`'s UDP transport over `socket`.
+/// Starts the replica's UDP transport over `socket`.
 ///
 /// # Errors
 /// The transport's threads cannot be started.
 pub fn start_transport<E: RestoreError>(
     socket: UdpSocket,
-    index: usize,
-    peers: &[NodeAddress],
-    faults: &FaultSwitch,
+    replica: &ReplicaOptions,
 ) -> Result<Arc<UdpTransport>, DriverError<E>> {
-    let transport = UdpTransport::from_socket(socket, index, peers.to_vec(), faults.clone())
+    let (index, peers, faults) = (replica.index, &replica.peers, &replica.faults);
+    let transport = UdpTransport::from_socket(socket, index, peers.clone(), faults.clone())
         .map_err(DriverError::io("start the UDP transport"))?;
     Ok(Arc::new(transport))
 }
 
-/// Logs that replica `index` of `protocol` runs, and where: its name's
-/// binding if it has a DNS name, else the address it got.
-pub fn log_started(protocol: &str, index: usize, own: &NodeAddress, bound: SocketAddr) {
+/// Logs that the replica runs `protocol`, and where: its name's binding if
+/// it has a DNS name, else the address it got.
+pub fn log_started(protocol: &str, replica: &ReplicaOptions, bound: SocketAddr) {
+    let own = replica.own_address();
+    let index = replica.index;
     let bound = match own.name() {
         Some(_) => own.describe_binding(),
         None => bound.to_string(),

@@ -73,14 +73,15 @@ mod storage;
 mod tests;
 
 pub use crate::driver_kit::Lifecycle;
-pub use crate::driver_kit::{TICK_MAX, TICK_MIN};
+pub use crate::driver_kit::{
+    Driver, DriverOptions, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN,
+};
 pub use errors::DriverError;
 pub use limits::{
     APPLY_QUEUE_MAX, BATCH_EVENTS_MAX, CORE_INBOX_MAX, PENDING_PROPOSALS_MAX, PENDING_READS_MAX,
 };
 pub use options::{
-    RaftOptions, LOG_SEGMENT_BYTES_DEFAULT, REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_ENTRIES_DEFAULT,
-    TICK_DEFAULT,
+    RaftOptions, REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_ENTRIES_DEFAULT, TICK_DEFAULT,
 };
 pub use recovery::{RecoveryReport, HARD_STATE_DIR, LOG_DIR, SNAPSHOT_DIR};
 pub use replicator::RaftReplicator;

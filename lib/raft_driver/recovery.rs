@@ -76,8 +76,8 @@ pub fn recover<S: StateMachine>(
     initial_state: S,
     random_seed: u64,
 ) -> Result<Recovered<S>, DriverError> {
-    let dir = options.data_dir.as_path();
-    let fs = Arc::clone(&options.fs);
+    let dir = options.replica.data_dir.as_path();
+    let fs = Arc::clone(&options.replica.fs);
     let (snapshot_store, snapshot) = SnapshotStore::open(&dir.join(SNAPSHOT_DIR), fs.clone())?;
     let snapshot = snapshot.map(|stored| Snapshot {
         meta: SnapshotMeta {
@@ -146,7 +146,7 @@ fn open_log(
     report: &mut RecoveryReport,
 ) -> Result<(Wal, Vec<Entry>), DriverError> {
     let wal_options = WalOptions {
-        segment_bytes_max: options.log_segment_bytes,
+        segment_bytes_max: options.replica.log_segment_bytes,
         fs,
     };
     let (wal, recovered) = Wal::open(dir, wal_options)?;

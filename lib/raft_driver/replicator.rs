@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Sender, TrySendError};
 
 use crate::driver_kit::{
-    bind_socket, count, log_started, start_transport, ApplyQueue, Lifecycle, Queues, Reply,
-    Running, RunningCell, Threads, Ticker, OVERLOADED,
+    count, log_started, start_transport, ApplyQueue, Driver, DriverOptions, Lifecycle, Queues,
+    Reply, Running, RunningCell, Threads, Ticker, OVERLOADED,
 };
 use crate::raft::Role;
 use crate::replication::{
@@ -50,36 +50,20 @@ pub struct RaftReplicator<S: StateMachine> {
 /// The driver's two queues.
 type Channels<S> = Queues<CoreEvent<S>, ApplyTask<S>>;
 
-impl<S: StateMachine> RaftReplicator<S> {
-    /// Binds `options.peers[options.index]`, recovers from
-    /// `options.data_dir` (or starts from `initial_state` when it holds no
-    /// snapshot), and starts the threads. The replica starts as a follower
-    /// and re-applies the committed entries its log holds.
-    ///
-    /// # Errors
-    /// Bad options, a data directory that does not recover, a socket or a
-    /// thread that cannot be had.
-    pub fn start(options: RaftOptions, initial_state: S) -> Result<Self, DriverError> {
-        options.validate()?;
-        let socket = bind_socket(&options.peers, options.index)?;
-        Self::start_on(socket, options, initial_state)
-    }
+impl<S: StateMachine> Driver for RaftReplicator<S> {
+    type State = S;
+    type Options = RaftOptions;
 
-    /// Like [`RaftReplicator::start`], over a socket bound already (tests
-    /// bind port 0 first and build the peer list from the ports they got).
-    ///
-    /// # Errors
-    /// As for `start`.
-    pub fn start_on(
+    fn start_on(
         socket: UdpSocket,
-        options: RaftOptions,
+        options: Self::Options,
         initial_state: S,
     ) -> Result<Self, DriverError> {
         options.validate()?;
         // A fresh seed per start: two replicas restarted together must not
         // draw the same election timeouts.
         let recovered = recover(&options, initial_state, rand::random())?;
-        let transport = start_transport(socket, options.index, &options.peers, &options.faults)?;
+        let transport = start_transport(socket, &options.replica)?;
         let local_addr = transport.local_addr();
         let status = Arc::new(SharedStatus::new(
             recovered.node.status(),
@@ -90,16 +74,11 @@ impl<S: StateMachine> RaftReplicator<S> {
         let inbox = channels.core.0.clone();
         let apply_tasks = channels.apply.0.clone();
         let threads = spawn_threads(&options, recovered, &transport, &status, channels)?;
-        log_started(
-            "raft",
-            options.index,
-            &options.peers[options.index],
-            local_addr,
-        );
+        log_started("raft", &options.replica, local_addr);
         Ok(RaftReplicator {
-            index: options.index,
-            reply_timeout: options.reply_timeout,
-            faults: options.faults,
+            index: options.replica.index,
+            reply_timeout: options.replica.reply_timeout,
+            faults: options.replica.faults,
             inbox,
             status,
             running: RunningCell::new(Running {
@@ -111,23 +90,15 @@ impl<S: StateMachine> RaftReplicator<S> {
         })
     }
 
-    /// Stops cleanly: the core finishes its batch, the apply thread applies
-    /// everything handed to it and writes a last snapshot, every request
-    /// still waiting is answered `Unavailable`, and the threads and the
-    /// socket are gone when it returns. Everything Raft acknowledged was
-    /// fsynced before, so a restart from the data directory loses nothing.
-    pub fn shutdown(&self) {
-        self.stop(false);
+    /// The core finishes its batch, the apply thread applies everything
+    /// handed to it and writes a last snapshot (unless it is a crash).
+    fn stop(&self, crash: bool) {
+        let who = format!("raft {}", self.index);
+        self.running.stop(&self.status.lifecycle, crash, &who);
     }
+}
 
-    /// Stops as `kill -9` would, for tests: the threads stop wherever they
-    /// are, with no last apply and no last snapshot. Writes already made
-    /// stay (a killed process keeps its page cache); give the options a
-    /// `wal::FaultyFileSystem` and crash it first to cut the disk off too.
-    pub fn crash(&self) {
-        self.stop(true);
-    }
-
+impl<S: StateMachine> RaftReplicator<S> {
     /// Role, indexes and counters, in more detail than `status`.
     pub fn driver_status(&self) -> DriverStatus {
         self.status.status(self.running.transport_stats())
@@ -136,11 +107,6 @@ impl<S: StateMachine> RaftReplicator<S> {
     /// The address the replica's socket is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
-    }
-
-    fn stop(&self, crash: bool) {
-        let who = format!("raft {}", self.index);
-        self.running.stop(&self.status.lifecycle, crash, &who);
     }
 
     /// The event that carries `request` to the core: a ReadIndex read for a
@@ -272,8 +238,8 @@ fn spawn_threads<S: StateMachine>(
         snapshot_index: recovered.applied.index.0,
         snapshot_schedule: SnapshotSchedule::new(
             options.snapshot_every_entries,
-            options.index,
-            options.peers.len(),
+            options.replica.index,
+            options.replica.peers.len(),
         ),
         snapshots: recovered.snapshots,
         tasks: channels.apply.1,
@@ -300,7 +266,7 @@ fn spawn_threads<S: StateMachine>(
         // Before the ticker starts: the node's clock never runs ahead.
         clock: TickClock {
             origin: Instant::now(),
-            tick: options.tick,
+            tick: options.replica.tick,
         },
     };
     threads.spawn("raft-core", move || core.run())?;
@@ -312,7 +278,7 @@ fn spawn_threads<S: StateMachine>(
     };
     threads.spawn("raft-udp-receiver", move || receiver.run())?;
     let ticker = Ticker {
-        interval: options.tick,
+        interval: options.replica.tick,
         inbox: channels.core.0,
         tick: || CoreEvent::Tick,
         gate: Arc::clone(&status.tick_gate),

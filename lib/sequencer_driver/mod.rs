@@ -82,15 +82,17 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use crate::driver_kit::{Lifecycle, TICK_MAX, TICK_MIN};
+pub use crate::driver_kit::{
+    Driver, DriverOptions, Lifecycle, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN,
+};
 pub use errors::DriverError;
 pub use limits::{
     APPLY_QUEUE_MAX, BATCH_EVENTS_MAX, CHUNK_BYTES_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX,
     PENDING_REPLIES_MAX, REQUESTS_PER_BATCH_MAX, TRANSFER_BYTES_MAX,
 };
 pub use options::{
-    SequencerOptions, LOG_REWRITE_RECORDS_DEFAULT, LOG_SEGMENT_BYTES_DEFAULT,
-    REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_DEFAULT, TICK_DEFAULT,
+    SequencerOptions, LOG_REWRITE_RECORDS_DEFAULT, REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_DEFAULT,
+    TICK_DEFAULT,
 };
 pub use recovery::{LOG_DIR, SNAPSHOT_DIR};
 pub use replicator::SequencerReplicator;

@@ -53,15 +53,15 @@ pub(super) struct Recovered<S> {
     pub(super) image: Option<Arc<Image>>,
 }
 
-/// Recovers member `options.index` from `options.data_dir`; `initial` is
+/// Recovers member `options.replica.index` from `options.replica.data_dir`; `initial` is
 /// the application state of a first start.
 pub(super) fn recover<S: StateMachine>(
     options: &SequencerOptions,
     initial: S,
 ) -> Result<Recovered<S>, DriverError> {
     let members = options.members();
-    let snapshot_dir = options.data_dir.join(SNAPSHOT_DIR);
-    let (snapshots, stored) = SnapshotStore::open(&snapshot_dir, Arc::clone(&options.fs))?;
+    let snapshot_dir = options.replica.data_dir.join(SNAPSHOT_DIR);
+    let (snapshots, stored) = SnapshotStore::open(&snapshot_dir, Arc::clone(&options.replica.fs))?;
     let (state, applied, image) = match stored {
         None => (initial, SnapshotPoint::start(members), None),
         Some(stored) => {
@@ -73,14 +73,14 @@ pub(super) fn recover<S: StateMachine>(
         }
     };
     let wal_options = WalOptions {
-        segment_bytes_max: options.log_segment_bytes,
-        fs: Arc::clone(&options.fs),
+        segment_bytes_max: options.replica.log_segment_bytes,
+        fs: Arc::clone(&options.replica.fs),
     };
-    let (wal, log) = Wal::open(&options.data_dir.join(LOG_DIR), wal_options)?;
+    let (wal, log) = Wal::open(&options.replica.data_dir.join(LOG_DIR), wal_options)?;
     if let Some(torn) = &log.torn_tail {
         warn!(
             "sequencer {}: cut a torn log tail in {} at {} ({} bytes: {})",
-            options.index,
+            options.replica.index,
             torn.path.display(),
             torn.offset,
             torn.bytes_cut,
@@ -90,7 +90,7 @@ pub(super) fn recover<S: StateMachine>(
     let persisted = replay(&log.entries, members)?;
     info!(
         "sequencer {}: snapshot at {}, log of {} records ({} sequences and {} requests held)",
-        options.index,
+        options.replica.index,
         applied.global,
         log.entries.len(),
         persisted.sequences.len(),
@@ -102,7 +102,7 @@ pub(super) fn recover<S: StateMachine>(
         // member asks the group which before it takes part (`Member::recover`).
         info!(
             "sequencer {}: the log is empty; asking the group whether it is new",
-            options.index
+            options.replica.index
         );
         Member::recover(config, applied.clone())?
     } else {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::driver_kit::{
-    bind_socket, count, log_started, start_transport, ApplyQueue, Lifecycle, Queues, Reply,
-    Running, RunningCell, Threads, Ticker, OVERLOADED,
+    count, log_started, start_transport, ApplyQueue, Driver, DriverOptions, Lifecycle, Queues,
+    Reply, Running, RunningCell, Threads, Ticker, OVERLOADED,
 };
 use crate::replication::{
     ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine, ViewSummary,
@@ -59,35 +59,18 @@ struct Channels<R> {
     transfer: (Sender<TransferTask>, Receiver<TransferTask>),
 }
 
-impl<S: StateMachine> SequencerReplicator<S> {
-    /// Binds `options.peers[options.index]`, recovers from
-    /// `options.data_dir` (or starts from `initial_state` if it holds
-    /// nothing), and starts the threads. The replica takes requests once it
-    /// has caught up with a majority (see [`DriverStatus::serving`]); until
-    /// then `submit` answers `Unavailable`.
-    ///
-    /// # Errors
-    /// Bad options, a data directory that does not recover, a socket or a
-    /// thread that cannot be had.
-    pub fn start(options: SequencerOptions, initial_state: S) -> Result<Self, DriverError> {
-        options.validate()?;
-        let socket = bind_socket(&options.peers, options.index)?;
-        Self::start_on(socket, options, initial_state)
-    }
+impl<S: StateMachine> Driver for SequencerReplicator<S> {
+    type State = S;
+    type Options = SequencerOptions;
 
-    /// Like [`SequencerReplicator::start`], over a socket bound already
-    /// (tests bind port 0 first and build the peer list from the ports).
-    ///
-    /// # Errors
-    /// As for `start`.
-    pub fn start_on(
+    fn start_on(
         socket: UdpSocket,
-        options: SequencerOptions,
+        options: Self::Options,
         initial_state: S,
     ) -> Result<Self, DriverError> {
         options.validate()?;
         let recovered = recover(&options, initial_state)?;
-        let transport = start_transport(socket, options.index, &options.peers, &options.faults)?;
+        let transport = start_transport(socket, &options.replica)?;
         let local_addr = transport.local_addr();
         let status = Arc::new(SharedStatus::new(recovered.applied.global));
         // A request travels inside a request batch, whose header counts too.
@@ -99,14 +82,9 @@ impl<S: StateMachine> SequencerReplicator<S> {
         };
         let inbox = channels.queues.core.0.clone();
         let threads = spawn_threads(&options, recovered, &transport, &status, channels)?;
-        log_started(
-            "sequencer",
-            options.index,
-            &options.peers[options.index],
-            local_addr,
-        );
+        log_started("sequencer", &options.replica, local_addr);
         Ok(SequencerReplicator {
-            index: options.index,
+            index: options.replica.index,
             request_bytes_max,
             inbox,
             status,
@@ -116,29 +94,22 @@ impl<S: StateMachine> SequencerReplicator<S> {
                 held: (),
             }),
             local_addr,
-            faults: options.faults.clone(),
+            faults: options.replica.faults.clone(),
             _state: PhantomData,
         })
     }
 
-    /// Stops cleanly: every request still waiting is answered
-    /// `Unavailable`, the deliveries already taken are applied, a last
-    /// snapshot is written, and the threads and the socket are gone when
-    /// it returns. Everything the protocol persisted was fsynced when it
-    /// was sent, so a restart from the data directory loses nothing.
-    pub fn shutdown(&self) {
-        self.stop(false);
+    /// The deliveries already taken are applied and a last snapshot is
+    /// written (unless it is a crash); the member then stops serving.
+    fn stop(&self, crash: bool) {
+        let who = format!("sequencer {}", self.index);
+        if self.running.stop(&self.status.lifecycle, crash, &who) {
+            self.status.set_serving(false);
+        }
     }
+}
 
-    /// Stops as `kill -9` would, for tests: the threads stop wherever they
-    /// are, with no last batch, no last apply and no last snapshot. Writes
-    /// already made stay (the page cache survives a killed process); pass a
-    /// `wal::FaultyFileSystem` in the options and crash it first to cut the
-    /// disk off at an exact point as well.
-    pub fn crash(&self) {
-        self.stop(true);
-    }
-
+impl<S: StateMachine> SequencerReplicator<S> {
     /// How far it got, and its counters.
     pub fn driver_status(&self) -> DriverStatus {
         self.status.status(self.running.transport_stats())
@@ -147,13 +118,6 @@ impl<S: StateMachine> SequencerReplicator<S> {
     /// The address the member's socket is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
-    }
-
-    fn stop(&self, crash: bool) {
-        let who = format!("sequencer {}", self.index);
-        if self.running.stop(&self.status.lifecycle, crash, &who) {
-            self.status.set_serving(false);
-        }
     }
 
     /// Why `submit` refuses now, if it does.
@@ -307,7 +271,7 @@ fn spawn_threads<S: StateMachine>(
         snapshots: recovered.snapshots,
         latest: latest.clone(),
         pending: pending_broadcasts(),
-        reply_timeout: options.reply_timeout,
+        reply_timeout: options.replica.reply_timeout,
         tasks: channels.queues.apply.1,
         core_inbox: channels.queues.core.0.clone(),
         status: Arc::clone(status),
@@ -372,7 +336,7 @@ fn spawn_transfer_and_tick<R: Send + 'static>(
     };
     threads.spawn("state-transfer", move || transfer.run())?;
     let ticker = Ticker {
-        interval: options.tick,
+        interval: options.replica.tick,
         inbox: core_inbox,
         tick: || CoreEvent::Tick,
         gate: Arc::clone(&status.tick_gate),

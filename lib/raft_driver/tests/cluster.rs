@@ -16,7 +16,7 @@ use tempfile::TempDir;
 
 use super::toy::{Toy, ToyRequest, ToyResult};
 use crate::raft::Role;
-use crate::raft_driver::{DriverStatus, RaftOptions, RaftReplicator};
+use crate::raft_driver::{Driver, DriverOptions, DriverStatus, RaftOptions, RaftReplicator};
 use crate::replication::{ReplicationError, Replicator, StateDigest};
 use crate::transport::FaultSwitch;
 use crate::wal::FaultyFileSystem;
@@ -96,8 +96,8 @@ impl Cluster {
     /// The options replica `index` runs with.
     pub fn options(&self, index: usize) -> RaftOptions {
         let mut options = RaftOptions::new(index, self.addresses.clone(), self.dirs[index].path());
-        options.faults = self.faults[index].clone();
-        options.fs = Arc::new(self.disks.lock().unwrap()[index].clone());
+        options.replica.faults = self.faults[index].clone();
+        options.replica.fs = Arc::new(self.disks.lock().unwrap()[index].clone());
         (self.tune)(&mut options);
         options
     }

@@ -19,6 +19,7 @@ use super::super::recovery::{fit_to_snapshot, RecoveryReport};
 use super::super::replies::{pending_proposals, PendingRead, PendingReads};
 use super::cluster::wait_until;
 use super::toy::{put, Toy, ToyRequest, ToyResult};
+use crate::driver_kit::{Driver, DriverOptions};
 use crate::driver_kit::{Reply, TIMED_OUT};
 use crate::raft::{
     Body, Entry, EntryKind, HardState, LogIndex, Message, NodeId, SnapshotMeta, Term,

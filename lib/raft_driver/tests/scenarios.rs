@@ -18,7 +18,7 @@ use crate::replication::{ReplicationError, Replicator};
 /// really drops segments and a lagging follower needs InstallSnapshot.
 fn snapshot_often(options: &mut RaftOptions) {
     options.snapshot_every_entries = 50;
-    options.log_segment_bytes = 4096;
+    options.replica.log_segment_bytes = 4096;
 }
 
 /// Writes `ids` one after another through the frontend-like client.

@@ -7,6 +7,7 @@ use tempfile::TempDir;
 
 use super::cluster::Cluster;
 use super::toy::{add, Toy};
+use crate::driver_kit::DriverOptions;
 use crate::sequencer::{
     GlobalSeq, LocalSeq, MemberId, Origin, PersistedState, Record, SnapshotPoint,
 };
