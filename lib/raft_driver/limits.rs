@@ -18,7 +18,7 @@ pub const BATCH_EVENTS_MAX: usize = 1024;
 
 /// Tasks waiting for the raft-apply thread (committed entries, snapshots to
 /// load, replies to expect, confirmed reads). Beyond it, as many again wait
-/// in the core's backlog (`replication::ApplyQueue`), which never blocks
+/// in the core's backlog (`driver_kit::ApplyQueue`), which never blocks
 /// the core; with the backlog full, new proposals and reads are refused.
 pub const APPLY_QUEUE_MAX: usize = 1024;
 

@@ -120,7 +120,7 @@ pub struct SharedStatus {
     recovery: RecoveryReport,
     /// What the threads did and dropped.
     pub counters: LiveCounters,
-    /// At most one tick waits in the core's inbox (`replication::Ticker`).
+    /// At most one tick waits in the core's inbox (`driver_kit::Ticker`).
     pub tick_gate: Arc<TickGate>,
 }
 

@@ -4,7 +4,7 @@
 //! 1. Wait for an event on the inbox or a datagram from the transport (or
 //!    the stop signal).
 //! 2. Handle it, then every event and datagram already queued (up to
-//!    `BATCH_EVENTS_MAX`): peer messages (decoded by `router.rs`, here on
+//!    `BATCH_EVENTS_MAX`): peer messages (decoded by `inbound.rs`, here on
 //!    this thread) go to `Member::step`, ticks to
 //!    `Member::tick`; client requests are gathered and go to
 //!    `Member::broadcast` together, as one request batch

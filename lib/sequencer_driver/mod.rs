@@ -17,7 +17,7 @@
 //!  state-transfer ─── SnapshotFetched(image) ───────────────────────────────> core inbox
 //!
 //!  core inbox ──> sequencer-core    owns the Member and the log; decodes datagrams
-//!                   │               (router.rs); per batch:
+//!                   │               (inbound.rs); per batch:
 //!                   │               persist (one fsync) → send → hand on
 //!                   ├─ messages ──────────────────────────> udp-sender ─UDP─> peers
 //!                   ├─ fetch orders, transfer messages ───> transfer inbox
@@ -37,22 +37,37 @@
 //!
 //! # Files
 //!
-//! - `replicator.rs`: [`SequencerReplicator`] (start, submit, status, stop).
+//! The plumbing both drivers share (replies, lifecycle, threads, the
+//! ticker that sequencer-tick runs, the apply queue, counters, the error's
+//! shape, start and stop) is in `crate::driver_kit`. A file here has the
+//! same name as the Raft driver's file for the same job:
+//!
+//! - `replicator.rs`: [`SequencerReplicator`], as a `Replicator` (submit,
+//!   status, digest) and a `driver_kit::Driver` (start, stop); it starts
+//!   the threads.
 //! - `options.rs`, `errors.rs`, `limits.rs`: [`SequencerOptions`],
 //!   [`DriverError`], the bounds.
-//! - `recovery.rs`, `storage.rs`, `image.rs`: what is on disk and how a
-//!   member comes back from it.
-//! - `core_loop.rs`, `apply_loop.rs`, `state_transfer.rs`: one file per
-//!   thread (the ticker is `replication::Ticker`, shared with Raft);
-//!   `threads.rs` starts and stops them.
-//! - `router.rs`: decodes datagrams for the core thread.
-//! - `catch_up.rs`: when a restarted member takes requests again.
-//! - `reply.rs`: replies answered exactly once; the pending table.
-//! - `request_batch.rs`: the client requests one broadcast carries.
-//! - `transfer_message.rs`, `transfer_fetch.rs`, `transfer_serve.rs`: the
-//!   state-transfer protocol, its fetching side and its serving side.
-//! - `wire.rs`: byte reading and writing for the driver's two formats.
+//! - `events.rs`: what flows on the three queues.
+//! - `core_loop.rs`: the sequencer-core thread, the batch loop.
+//! - `storage.rs`: the member's log of records, and its rewrite.
+//! - `apply_loop.rs`: the sequencer-apply thread; snapshots.
+//! - `replies.rs`: the apply thread's table of replies waiting for each
+//!   own broadcast's delivery.
+//! - `inbound.rs`: peers' datagrams to core messages and transfer tasks
+//!   (on the core thread).
+//! - `recovery.rs`: a member back from its data directory.
 //! - `status.rs`: [`DriverStatus`] and the atomics behind it.
+//!
+//! Only the sequencer has:
+//!
+//! - `image.rs`: the snapshot image (point and application state).
+//! - `catch_up.rs`: when a restarted member takes requests again.
+//! - `batch.rs`, `request_batch.rs`: the core messages one datagram
+//!   carries, the client requests one broadcast carries.
+//! - `state_transfer.rs` (the state-transfer thread), `transfer_message.rs`,
+//!   `transfer_fetch.rs`, `transfer_serve.rs`: the state-transfer protocol,
+//!   its fetching side and its serving side.
+//! - `wire.rs`: byte reading and writing for the driver's formats.
 //! - `tests/`: five replicas in one process over loopback UDP.
 
 #![deny(missing_docs)]
