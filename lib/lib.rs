@@ -17,6 +17,7 @@
 //! - [`client`]: the line-oriented stdin clients.
 //! - [`status`]: the cluster-status program.
 //! - [`transport`]: UDP between replicas, with a fault switch.
+//! - [`wire`]: the one byte reader and writer of the binary formats.
 //! - [`wal`]: durable, checksummed storage: log, hard state, snapshots.
 //! - [`bench`]: the evaluation: load, failure scenarios, report.
 //! - [`config`]: the cluster file and shared flags.
@@ -46,6 +47,7 @@ pub mod soap;
 pub mod status;
 pub mod transport;
 pub mod wal;
+pub mod wire;
 
 /// Code generated from proto/marketplace.proto by build.rs.
 #[allow(warnings, clippy::all, missing_docs)]

@@ -322,7 +322,7 @@ impl<S: StateMachine> ApplyLoop<S> {
 
 /// A `Normal` entry's tag and the state machine's request inside it.
 fn decode_request<S: StateMachine>(data: &[u8]) -> Result<(ProposalTag, S::Request), String> {
-    let (tag, bytes) = decode_proposal(data)?;
+    let (tag, bytes) = decode_proposal(data).map_err(|error| error.to_string())?;
     let request = serde_json::from_slice(bytes).map_err(|error| error.to_string())?;
     Ok((tag, request))
 }

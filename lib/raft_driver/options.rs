@@ -8,9 +8,10 @@ use std::time::Duration;
 use crate::driver_kit::{DriverOptions, ReplicaOptions};
 use crate::raft::config::CLUSTER_SIZE_MAX;
 use crate::raft::{NodeId, RaftConfig, RaftError, ReadMode};
-use crate::transport::PEERS_MAX;
+use crate::transport::{PAYLOAD_BYTES_MAX, PEERS_MAX};
 
 use super::errors::DriverError;
+use super::limits::{APPEND_ENTRY_HEADER_BYTES, APPEND_HEADER_BYTES};
 
 /// The default tick. With the default 10..20 election ticks this gives the
 /// 150-300 ms election timeouts the Raft paper suggests, and heartbeats
@@ -68,10 +69,19 @@ impl DriverOptions for RaftOptions {
     }
 
     fn validate(&self) -> Result<(), DriverError> {
-        let snapshots = self.snapshot_every_entries >= 1;
-        let own = [(snapshots, "snapshot_every_entries must be >= 1")];
+        let config = self.raft_config(0);
+        let own = [
+            (
+                self.snapshot_every_entries >= 1,
+                "snapshot_every_entries must be >= 1",
+            ),
+            (
+                append_fits(config.append_entries_max, config.append_bytes_max),
+                "append_entries_max and append_bytes_max must fit one datagram",
+            ),
+        ];
         self.replica.check(PEERS_MAX.min(CLUSTER_SIZE_MAX), &own)?;
-        self.raft_config(0)
+        config
             .validate()
             .map_err(|error| DriverError::InvalidOptions(error.to_string()))
     }
@@ -95,4 +105,11 @@ impl RaftOptions {
         config.random_seed = random_seed;
         config
     }
+}
+
+/// True if an Append of `entries` entries holding `bytes` bytes of data in
+/// all fits one datagram (see `limits::APPEND_ENTRIES_FIT`).
+fn append_fits(entries: usize, bytes: usize) -> bool {
+    let overhead = entries.saturating_mul(APPEND_ENTRY_HEADER_BYTES) + APPEND_HEADER_BYTES;
+    overhead.saturating_add(bytes) <= PAYLOAD_BYTES_MAX
 }

@@ -88,7 +88,8 @@ pub fn recover<S: StateMachine>(
     });
     let (hard_state_file, saved) = HardStateFile::open(&dir.join(HARD_STATE_DIR), fs.clone())?;
     let saved = match saved {
-        Some(bytes) => decode_hard_state(&bytes).map_err(DriverError::corrupt("hard state"))?,
+        Some(bytes) => decode_hard_state(&bytes)
+            .map_err(|error| DriverError::corrupt("hard state")(error.to_string()))?,
         None => HardState::default(),
     };
     let mut report = RecoveryReport::default();
@@ -163,7 +164,10 @@ fn open_log(
         .entries
         .into_iter()
         .map(|(index, bytes)| {
-            decode_entry(index, &bytes).map_err(|why| DriverError::CorruptRecord { index, why })
+            decode_entry(index, &bytes).map_err(|error| DriverError::CorruptRecord {
+                index,
+                why: error.to_string(),
+            })
         })
         .collect::<Result<Vec<Entry>, DriverError>>()?;
     Ok((wal, entries))

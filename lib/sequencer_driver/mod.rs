@@ -67,7 +67,6 @@
 //! - `state_transfer.rs` (the state-transfer thread), `transfer_message.rs`,
 //!   `transfer_fetch.rs`, `transfer_serve.rs`: the state-transfer protocol,
 //!   its fetching side and its serving side.
-//! - `wire.rs`: byte reading and writing for the driver's formats.
 //! - `tests/`: five replicas in one process over loopback UDP.
 
 #![deny(missing_docs)]
@@ -92,10 +91,14 @@ mod storage;
 mod transfer_fetch;
 mod transfer_message;
 mod transfer_serve;
-mod wire;
 
 #[cfg(test)]
 mod tests;
+
+/// The version every byte format of this driver carries after its magic
+/// (images, state-transfer messages, batches; read and written with
+/// `crate::wire`).
+const FORMAT_VERSION: u8 = 1;
 
 pub use crate::driver_kit::{
     Driver, DriverOptions, Lifecycle, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN,

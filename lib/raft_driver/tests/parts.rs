@@ -28,6 +28,7 @@ use crate::raft_driver::{RaftOptions, RaftReplicator};
 use crate::replication::{ReplicationError, Replicator};
 use crate::transport::Datagram;
 use crate::wal::{Wal, WalOptions};
+use crate::wire::DecodeError;
 
 fn entry(index: u64, term: u64, kind: EntryKind, data: &[u8]) -> Entry {
     Entry {
@@ -88,7 +89,7 @@ fn garbage_is_an_error_never_a_panic() {
         let _ = decode_datagram(&datagram);
     }
     assert!(decode_hard_state(&[1, 2, 3]).is_err());
-    assert!(decode_entry(1, &[9, 0]).unwrap_err().contains("version"));
+    assert_eq!(decode_entry(1, &[9, 0]), Err(DecodeError::BadVersion(9)));
 }
 
 #[test]
@@ -341,4 +342,33 @@ fn garbage_and_stale_messages_from_peers_are_dropped_and_counted() {
         let outcome = outcome.recv_timeout(Duration::from_secs(10)).unwrap();
         outcome == Ok(ToyResult::Put { position: 1 })
     });
+}
+
+#[test]
+fn an_append_adds_the_header_bytes_limits_rs_counts() {
+    use super::super::limits::{APPEND_ENTRY_HEADER_BYTES, APPEND_HEADER_BYTES};
+    let entries: Vec<Entry> = (1..=3)
+        .map(|index| Entry {
+            term: Term(2),
+            index: LogIndex(index),
+            kind: EntryKind::Normal,
+            data: vec![7; 10 * index as usize],
+        })
+        .collect();
+    let data: usize = entries.iter().map(|entry| entry.data.len()).sum();
+    let message = Message {
+        from: NodeId(0),
+        to: NodeId(1),
+        term: Term(2),
+        body: Body::Append {
+            prev_log: crate::raft::EntryId {
+                term: Term(1),
+                index: LogIndex(0),
+            },
+            commit: LogIndex(0),
+            entries,
+        },
+    };
+    let expected = APPEND_HEADER_BYTES + 3 * APPEND_ENTRY_HEADER_BYTES + data;
+    assert_eq!(message.encode().len(), expected);
 }
