@@ -196,6 +196,13 @@ impl<S: StateMachine> CoreLoop<S> {
                 self.status.tick_gate.taken();
                 self.node.tick_at(self.clock.now());
             }
+            // While the apply thread is behind, client work waits nowhere:
+            // it is refused at once (see `ApplyQueue::is_behind`).
+            CoreEvent::Propose { reply, .. } | CoreEvent::Read { reply, .. }
+                if self.apply.is_behind() =>
+            {
+                reply.fail(APPLYING_BEHIND)
+            }
             CoreEvent::Propose {
                 request,
                 reply,
@@ -221,10 +228,6 @@ impl<S: StateMachine> CoreLoop<S> {
         reply: Reply<S::Result>,
         deadline: Instant,
     ) -> Result<(), Halt> {
-        if self.apply.is_behind() {
-            reply.fail(APPLYING_BEHIND);
-            return Ok(());
-        }
         self.proposals += 1;
         let tag = ProposalTag {
             node: self.node.id(),
@@ -252,10 +255,6 @@ impl<S: StateMachine> CoreLoop<S> {
         reply: Reply<S::Result>,
         deadline: Instant,
     ) -> Result<(), Halt> {
-        if self.apply.is_behind() {
-            reply.fail(APPLYING_BEHIND);
-            return Ok(());
-        }
         // The read was queued before this clock reading, so the lease is
         // checked at a time after the read began, however long this process
         // was stopped before it took the read (the ticks it missed meanwhile
