@@ -8,21 +8,12 @@
 //! sequencer (`crate::sequencer_driver`) once it is delivered in the total
 //! order. Both apply requests to the same kind of [`StateMachine`].
 
-mod apply_queue;
-mod ticker;
-
 use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::transport::FaultSwitch;
-
-pub use apply_queue::{ApplyQueue, ApplyThreadGone, APPLYING_BEHIND};
-pub use ticker::{TickGate, Ticker};
-
-/// Why a replica refuses a request whose thread inbox is full.
-pub const OVERLOADED: &str = "the replica is overloaded; retry later";
 
 /// A deterministic state machine: the same requests in the same order give
 /// the same results and state on every replica. Everything that varies
