@@ -196,9 +196,12 @@ impl CustomerCommand {
         serde_json::to_string(&stable).unwrap_or_default()
     }
 
-    /// True for commands that change nothing but a session's last-active
-    /// time (or, for a `ClockReading`, nothing but what every request
-    /// changes: the agreed time); they are not kept in the request log.
+    /// True for commands that are not kept in the request log: they change
+    /// nothing but a session's last-active time (or, for a `ClockReading`,
+    /// nothing but what every request changes: the agreed time), so a
+    /// repeat may simply run again. Not the same as `is_query` (may skip the
+    /// order): a session check that renews must be ordered, yet it is never
+    /// logged.
     ///
     /// `BeginPurchase` changes nothing either, but it is kept: its first
     /// answer (the lines handed out, or "cart is empty") is final for the
@@ -207,7 +210,7 @@ impl CustomerCommand {
     /// client refilled the cart; answered afresh, it would buy the new cart
     /// under the old id (found by the chaos suite). Kept, it gets the first
     /// answer, and the product DB sees the same sale again.
-    pub fn is_read_only(&self) -> bool {
+    pub fn skips_request_log(&self) -> bool {
         matches!(self, CustomerCommand::ClockReading) || self.is_query()
     }
 

@@ -8,7 +8,7 @@
 //!   ordered (`BTreeMap`, `BTreeSet`, sorted `Vec`), so replicas that apply
 //!   the same requests in the same order hold equal states and give equal
 //!   answers.
-//! - **Exactly once.** A write (`!is_read_only()`) whose request id is in
+//! - **Exactly once.** A write (`!skips_request_log()`) whose request id is in
 //!   the request log is answered with its first result, errors included,
 //!   and not applied again. Reads are never recorded.
 //! - **Sessions.** Every request first ends the sessions idle for the
@@ -157,7 +157,8 @@ impl CustomerState {
     ///
     /// The request's clock reading moves the agreed time (`clock.rs`), and
     /// sessions idle at that time end first, whatever the command. Then a
-    /// read (`CustomerCommand::is_read_only`, a bare `ClockReading` too) is
+    /// command kept out of the request log (`CustomerCommand::skips_request_log`:
+    /// the queries, a bare `ClockReading` too) is
     /// answered from the state and never recorded: recording it would evict results that
     /// retries of writes still need. A write whose request id is in the
     /// request log gets its first result, errors included, without being
@@ -165,7 +166,7 @@ impl CustomerState {
     pub fn apply(&mut self, request: &CustomerRequest) -> CustomerResult {
         let now_ms = self.clock.observe(request.read_by, request.now_ms);
         self.expire_sessions(now_ms);
-        if request.command.is_read_only() {
+        if request.command.skips_request_log() {
             return self.execute(&request.command, now_ms);
         }
         // The id becomes a key of the request log, so one that breaks the

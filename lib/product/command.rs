@@ -92,10 +92,10 @@ pub enum ProductCommand {
 }
 
 impl ProductCommand {
-    /// True for commands that never change state: the replication layer may
-    /// serve them without writing to the log (Raft's ReadIndex), and they are
-    /// not kept in the request log.
-    pub fn is_read_only(&self) -> bool {
+    /// True for the queries: commands that never change state. The
+    /// replication layer may serve them without writing to the log (Raft's
+    /// ReadIndex and lease reads), and they are not kept in the request log.
+    pub fn is_query(&self) -> bool {
         matches!(
             self,
             ProductCommand::ListSellerItems { .. }

@@ -135,7 +135,7 @@ impl ProductState {
     /// Writes are exactly-once: a write whose request id is in the request
     /// log is not applied again but answered with its first result, errors
     /// included, so a retry always sees what the first attempt saw. Reads
-    /// (`ProductCommand::is_read_only`) are answered from the current state
+    /// (`ProductCommand::is_query`) are answered from the current state
     /// and never recorded: they change nothing, and recording them would
     /// evict results that retries of writes still need.
     ///
@@ -144,8 +144,8 @@ impl ProductState {
     /// The command's own `MarketError` (see each command's rules), or
     /// `InvalidInput` for a write whose request id breaks the id limits.
     pub fn apply(&mut self, request: &ProductRequest) -> ProductResult {
-        if request.command.is_read_only() {
-            return self.execute(&request.command);
+        if let Some(result) = self.query(request) {
+            return result;
         }
         // The id becomes a key of the request log, so one that breaks the
         // id limits is refused before anything is stored under it.
@@ -167,6 +167,22 @@ impl ProductState {
     }
 
     /// Runs one command against the state, without the request log.
+    /// Answers a query (`ProductCommand::is_query`) from the state;
+    /// `None` for a write.
+    pub fn query(&self, request: &ProductRequest) -> Option<ProductResult> {
+        Some(match &request.command {
+            ProductCommand::ListSellerItems { seller, page } => self.seller_items(*seller, page),
+            ProductCommand::Search {
+                category,
+                keywords,
+                page,
+            } => self.search(*category, keywords, page),
+            ProductCommand::GetItem { item } => self.item(*item).cloned().map(ProductOutcome::Item),
+            _ => return None,
+        })
+    }
+
+    /// Executes a write (`apply` has answered the queries).
     fn execute(&mut self, command: &ProductCommand) -> ProductResult {
         match command {
             ProductCommand::PutItem { seller, draft } => self.put_item(*seller, draft),
@@ -180,13 +196,11 @@ impl ProductState {
                 item,
                 quantity,
             } => self.remove_units(*seller, *item, *quantity),
-            ProductCommand::ListSellerItems { seller, page } => self.seller_items(*seller, page),
-            ProductCommand::Search {
-                category,
-                keywords,
-                page,
-            } => self.search(*category, keywords, page),
-            ProductCommand::GetItem { item } => Ok(ProductOutcome::Item(self.item(*item)?.clone())),
+            ProductCommand::ListSellerItems { .. }
+            | ProductCommand::Search { .. }
+            | ProductCommand::GetItem { .. } => {
+                unreachable!("apply answers the queries before executing")
+            }
             ProductCommand::Purchase { lines } => self.purchase(lines),
             ProductCommand::Feedback { item, thumb } => self.feedback(*item, *thumb),
         }
@@ -1332,7 +1346,7 @@ mod tests {
         let mut ids_seen: BTreeSet<RequestId> = BTreeSet::new();
         for request in requests {
             let result = state.apply(request);
-            if request.command.is_read_only() || !ids_seen.insert(request.request_id.clone()) {
+            if request.command.is_query() || !ids_seen.insert(request.request_id.clone()) {
                 continue;
             }
             let units_taken: Vec<(u64, u32)> = match (&request.command, result) {

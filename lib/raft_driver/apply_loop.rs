@@ -21,7 +21,7 @@ use std::time::Instant;
 use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
 use log::{error, info, warn};
 
-use crate::driver_kit::{count, Lifecycle, Reply};
+use crate::driver_kit::{count, Lifecycle, Reply, OVERLOADED};
 use crate::raft::{Entry, EntryId, EntryKind, NodeId, Snapshot};
 use crate::replication::{ReplicationError, SnapshotSchedule, StateDigest, StateMachine};
 use crate::wal;
@@ -114,9 +114,14 @@ impl<S: StateMachine> ApplyLoop<S> {
                 request,
                 reply,
                 deadline,
-            } => self
-                .reads
-                .expect(id, PendingRead { request, reply }, deadline),
+            } => {
+                let read = PendingRead {
+                    request,
+                    reply,
+                    deadline,
+                };
+                self.reads.expect(id, read, deadline);
+            }
             ApplyTask::Committed(entries) => {
                 for entry in entries {
                     self.apply_entry(entry);
@@ -185,8 +190,35 @@ impl<S: StateMachine> ApplyLoop<S> {
     /// Answers the confirmed reads the state machine has caught up with.
     fn answer_reads(&mut self) {
         for read in self.reads.take_ready(self.applied.index.0) {
-            let result = self.state.apply(&read.request);
-            read.reply.send(Ok(result));
+            match self.state.query(&read.request) {
+                Some(result) => read.reply.send(Ok(result)),
+                None => self.order_after_all(read),
+            }
+        }
+    }
+
+    /// A query the state machine would not answer from its state (it is
+    /// due to change something, as a session renewal is): it goes into the
+    /// log after all, as a proposal. `try_send`, as everything this thread
+    /// sends the core: a full inbox answers the caller "overloaded".
+    fn order_after_all(&mut self, read: PendingRead<S::Request, S::Result>) {
+        let request = match S::encode_request(&read.request) {
+            Ok(request) => request,
+            Err(error) => {
+                return read
+                    .reply
+                    .fail(format!("the request does not encode: {error}"))
+            }
+        };
+        let event = CoreEvent::Propose {
+            request,
+            reply: read.reply,
+            deadline: read.deadline,
+        };
+        if let Err(refused) = self.core_inbox.try_send(event) {
+            if let CoreEvent::Propose { reply, .. } = refused.into_inner() {
+                reply.fail(OVERLOADED);
+            }
         }
     }
 

@@ -114,7 +114,7 @@ impl<S: StateMachine> RaftReplicator<S> {
     /// writes it) otherwise.
     fn event_for(&self, request: S::Request, reply: Reply<S::Result>) -> Option<CoreEvent<S>> {
         let deadline = Instant::now() + self.reply_timeout;
-        if S::is_read_only(&request) {
+        if S::is_query(&request) {
             return Some(CoreEvent::Read {
                 request,
                 reply,

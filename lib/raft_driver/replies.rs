@@ -25,10 +25,13 @@ pub fn pending_proposals<R>() -> PendingProposals<R> {
 
 /// A read and the reply owed for it.
 pub struct PendingRead<Q, R> {
-    /// The read-only request to run against the state machine.
+    /// The query to answer from the state machine.
     pub request: Q,
     /// Where its result goes.
     pub reply: Reply<R>,
+    /// When the caller stops waiting (kept if the query is ordered after
+    /// all).
+    pub deadline: Instant,
 }
 
 impl<Q, R> Owed for PendingRead<Q, R> {

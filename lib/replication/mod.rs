@@ -27,22 +27,23 @@ pub trait StateMachine: Send + 'static {
     /// Applies one request.
     fn apply(&mut self, request: &Self::Request) -> Self::Result;
 
-    /// True when `request` changes nothing, so a replicator may answer it
-    /// without ordering it among writes (Raft's ReadIndex and lease reads
-    /// do).
-    fn is_read_only(request: &Self::Request) -> bool;
-
-    /// True when `request` may be answered by [`StateMachine::query`] from
-    /// a replica's state, after a read barrier, instead of being ordered
-    /// (the sequencer's reads; docs/SEQUENCER.md, section 10). None by
-    /// default.
+    /// True when `request` is a query: it may be answered by
+    /// [`StateMachine::query`] from a replica's state once the replica has
+    /// applied everything a read must see (Raft's ReadIndex and lease reads,
+    /// the sequencer's read barrier), instead of being ordered among writes.
+    /// None by default.
+    ///
+    /// A query is what may *skip the order*, which is not the same as what a
+    /// state machine keeps out of its request log: the customer DB's session
+    /// check is a query that sometimes renews the session, so `query`
+    /// declines it then, and the replicator orders it after all.
     fn is_query(_request: &Self::Request) -> bool {
         false
     }
 
     /// Answers a query (`is_query`) from the state, changing nothing; or
     /// `None` when it must be ordered after all (for example, it is due to
-    /// renew a session, which only the total order may change).
+    /// renew a session, which only the order may change).
     fn query(&self, _request: &Self::Request) -> Option<Self::Result> {
         None
     }

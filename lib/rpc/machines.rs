@@ -51,8 +51,12 @@ impl StateMachine for ProductState {
         ProductState::apply(self, request)
     }
 
-    fn is_read_only(request: &ProductRequest) -> bool {
-        request.command.is_read_only()
+    fn is_query(request: &ProductRequest) -> bool {
+        request.command.is_query()
+    }
+
+    fn query(&self, request: &ProductRequest) -> Option<ProductResult> {
+        ProductState::query(self, request)
     }
 
     fn encode_request(request: &ProductRequest) -> Result<Vec<u8>, String> {
@@ -78,10 +82,6 @@ impl StateMachine for CustomerState {
 
     fn apply(&mut self, request: &CustomerRequest) -> CustomerResult {
         CustomerState::apply(self, request)
-    }
-
-    fn is_read_only(request: &CustomerRequest) -> bool {
-        request.command.is_read_only()
     }
 
     fn is_query(request: &CustomerRequest) -> bool {

@@ -155,11 +155,13 @@ fn reads_are_answered_in_index_order_once_applied() {
     let mut reads: PendingReads<u32, u32> = PendingReads::default();
     for id in 1..=4 {
         let reply = recorded_reply(&answers);
+        let deadline = due(Duration::from_secs(60));
         let read = PendingRead {
             request: id as u32,
             reply,
+            deadline,
         };
-        reads.expect(id, read, due(Duration::from_secs(60)));
+        reads.expect(id, read, deadline);
     }
     reads.confirm(1, 10);
     reads.confirm(2, 5);

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::cluster::{wait_until, Cluster, Disk};
-use super::toy::{put, Toy, ToyRequest, ToyResult};
+use super::toy::{put, Toy, ToyRequest, ToyResult, ORDERED};
 use crate::raft_driver::{Lifecycle, RaftOptions, LOG_DIR};
 use crate::replication::{ReplicationError, Replicator};
 
@@ -53,6 +53,38 @@ fn percentile(sorted: &[Duration], share: f64) -> Duration {
 /// Method: real fsyncs; 200 sequential writes (latency), then 8 threads x
 /// 50 writes (throughput, fsync batching), write-then-read rounds, and a
 /// comparison of every replica's state digest.
+#[test]
+fn a_query_the_state_machine_declines_goes_through_the_log() {
+    // The customer DB declines to answer from its state a session check
+    // that is due to renew the session. On Raft such a query must become a
+    // proposal: answered from the state, the renewal would never happen.
+    let cluster = Cluster::start(3, Disk::Durable, |_| {});
+    let leader = cluster.wait_leader();
+    let key = format!("{ORDERED}x");
+    cluster.request(leader, &put(1, &key, 7));
+    let applied = |cluster: &Cluster| {
+        let status = cluster.status(leader);
+        (status.node.term, status.applied)
+    };
+    let plain = ToyRequest::Get { key: "y".into() };
+    let before = applied(&cluster);
+    assert_eq!(cluster.request(leader, &plain).0, ToyResult::Value(None));
+    let after_plain = applied(&cluster);
+    if after_plain.0 == before.0 {
+        assert_eq!(after_plain.1, before.1, "a plain query adds no entry");
+    }
+    let declined = ToyRequest::Get { key };
+    assert_eq!(
+        cluster.request(leader, &declined).0,
+        ToyResult::Value(Some(7))
+    );
+    let after_declined = applied(&cluster);
+    assert!(
+        after_declined.1 > after_plain.1,
+        "a declined query is ordered: {after_plain:?} then {after_declined:?}"
+    );
+}
+
 #[test]
 fn writes_reach_all_five_in_one_order_and_reads_see_them() {
     let cluster = Cluster::start(5, Disk::Durable, |_| {});

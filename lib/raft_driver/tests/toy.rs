@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::replication::StateMachine;
 
+/// The prefix of the keys whose reads the toy declines to answer from its
+/// state (`StateMachine::query`).
+pub const ORDERED: &str = "ordered/";
+
 /// A request to the toy machine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ToyRequest {
@@ -70,8 +74,20 @@ impl StateMachine for Toy {
         }
     }
 
-    fn is_read_only(request: &ToyRequest) -> bool {
+    fn is_query(request: &ToyRequest) -> bool {
         !matches!(request, ToyRequest::Put { .. })
+    }
+
+    /// A `Get` of a key under `ordered/` is declined, as the customer DB
+    /// declines a session check that is due to renew the session: the
+    /// replicator must order it through the log after all.
+    fn query(&self, request: &ToyRequest) -> Option<ToyResult> {
+        match request {
+            ToyRequest::Get { key } if key.starts_with(ORDERED) => None,
+            ToyRequest::Get { key } => Some(ToyResult::Value(self.values.get(key).copied())),
+            ToyRequest::Dump => Some(ToyResult::Dump(self.clone())),
+            ToyRequest::Put { .. } => None,
+        }
     }
 
     fn snapshot(&self) -> Vec<u8> {

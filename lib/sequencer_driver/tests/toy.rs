@@ -71,10 +71,6 @@ impl StateMachine for Toy {
         }
     }
 
-    fn is_read_only(request: &ToyRequest) -> bool {
-        !matches!(request, ToyRequest::Add { .. })
-    }
-
     /// A `Read` is answered from the state after a read barrier; a `Dump`
     /// stays ordered, so that tests can read through the total order.
     fn is_query(request: &ToyRequest) -> bool {
