@@ -19,6 +19,7 @@
 //! - [`bench`]: the evaluation: load, failure scenarios, report.
 //! - [`config`]: the cluster file and shared flags.
 //! - [`app`]: what each binary runs.
+//! - `datadriven` (tests only): the runner of the cores' golden scenarios.
 //!
 //! Every public item has a doc comment: the build refuses one without.
 
@@ -30,6 +31,8 @@ pub mod chaos;
 pub mod client;
 pub mod config;
 pub mod customer;
+#[cfg(test)]
+pub(crate) mod datadriven;
 pub mod market;
 pub mod product;
 pub mod raft;

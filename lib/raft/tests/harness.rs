@@ -223,6 +223,9 @@ pub struct Network {
     pub delay_steps_max: u64,
     /// A test's filter: messages for which it returns true are lost.
     pub drop_if: Option<MessageFilter>,
+    /// When set, the messages lost on a cut link or to `drop_if` are kept
+    /// here, so that a script's trace can show them.
+    pub dropped: Option<Vec<Message>>,
 }
 
 impl Network {
@@ -236,6 +239,7 @@ impl Network {
             duplicate_percent: 0,
             delay_steps_max: 0,
             drop_if: None,
+            dropped: None,
         }
     }
 
@@ -270,17 +274,17 @@ impl Network {
                 return None;
             }
             let message = self.queue.pop().expect("peeked").0.message.0;
-            if self.blocked[message.from.0][message.to.0] {
-                continue;
+            let lost = self.blocked[message.from.0][message.to.0]
+                || self
+                    .drop_if
+                    .as_mut()
+                    .is_some_and(|drop_if| drop_if(&message));
+            if !lost {
+                return Some(message);
             }
-            if self
-                .drop_if
-                .as_mut()
-                .is_some_and(|drop_if| drop_if(&message))
-            {
-                continue;
+            if let Some(dropped) = self.dropped.as_mut() {
+                dropped.push(message);
             }
-            return Some(message);
         }
     }
 
@@ -567,6 +571,11 @@ impl Cluster {
     /// The next message due at the current step, if any.
     pub fn network_pop_due(&mut self) -> Option<Message> {
         self.network.pop_due(Some(self.now))
+    }
+
+    /// The next message in send order, ignoring delays, if any.
+    pub fn network_pop_next(&mut self) -> Option<Message> {
+        self.network.pop_due(None)
     }
 
     /// Ticks replica `id` once.

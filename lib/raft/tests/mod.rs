@@ -13,4 +13,5 @@ mod harness;
 mod lease;
 mod limits;
 mod paper;
+mod scripts;
 mod sim;
