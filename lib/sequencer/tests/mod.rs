@@ -7,8 +7,10 @@
 
 mod checker;
 mod codec;
+mod harness;
 mod rules;
 mod scenarios;
+mod scripts;
 mod sim;
 
 use std::time::Instant;
