@@ -275,8 +275,9 @@ impl Cluster {
 }
 
 /// What a member's trace line says: its installed view, a view change
-/// under way, what it delivered, and whether it recovers, serves, and in
-/// which incarnation it numbers its requests (when not 0).
+/// under way, what it delivered, whether it recovers or serves, in which
+/// incarnation it numbers its requests (when not 0), and the messages it
+/// refused because they contradict what it holds (when any).
 pub(super) fn headline(member: &Member) -> String {
     let status = member.status();
     let mut line = format!("{}", status.installed);
@@ -292,6 +293,9 @@ pub(super) fn headline(member: &Member) -> String {
     }
     if !member.is_serving() {
         line += ", not serving";
+    }
+    if status.counters.contradictions > 0 {
+        line += &format!(", {} contradictions", status.counters.contradictions);
     }
     line
 }

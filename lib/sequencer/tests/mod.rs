@@ -1,6 +1,9 @@
 //! Tests of the sequencer core: one test per protocol rule (`rules.rs`), the
-//! codec (`codec.rs`), and the seeded simulation (`sim.rs` with its referee
-//! `checker.rs`), run here over thousands of seeds.
+//! codec (`codec.rs`), the seeded simulation (`sim.rs` with its referee
+//! `checker.rs`), run here over thousands of seeds, and the scenarios over
+//! a lossless cluster (`harness.rs`): golden traces in `testdata/` run by
+//! `scripts.rs` (docs/SEQUENCER.md, section 11), and a few left in Rust
+//! (`scenarios.rs`).
 //!
 //! `SEQ_SIM_SEEDS=20000` raises the number of simulated schedules;
 //! `SEQ_SIM_SEED=1234` replays one seed (print it from a failure message).
