@@ -20,6 +20,8 @@
 //! - [`config`]: the cluster file and shared flags.
 //! - [`app`]: what each binary runs.
 //! - `datadriven` (tests only): the runner of the cores' golden scenarios.
+//! - `simulation` (tests only): the seeded generator and packet simulator
+//!   both cores' simulations share.
 //!
 //! Every public item has a doc comment: the build refuses one without.
 
@@ -42,6 +44,8 @@ pub mod rest;
 pub mod rpc;
 pub mod sequencer;
 pub mod sequencer_driver;
+#[cfg(test)]
+pub(crate) mod simulation;
 pub mod soap;
 pub mod status;
 pub mod transport;
