@@ -1,8 +1,7 @@
 //! A small lossless cluster for scripted tests: members that hand each
 //! other their messages in order, in-memory disks, and the faults a script
-//! asks for (cut links, crashes, lost disks, pauses). Used by the scenarios
-//! left in Rust (`scenarios.rs`) and by the golden scenarios
-//! (`scripts.rs`), which also read its trace of events.
+//! asks for (cut links, crashes, lost disks, pauses), and a trace of what
+//! happened: the ground of the golden scenarios (`scripts.rs`).
 
 use std::collections::{BTreeSet, VecDeque};
 

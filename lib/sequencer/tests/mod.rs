@@ -2,8 +2,8 @@
 //! codec (`codec.rs`), the seeded simulation (`sim.rs` with its referee
 //! `checker.rs`), run here over thousands of seeds, and the scenarios over
 //! a lossless cluster (`harness.rs`): golden traces in `testdata/` run by
-//! `scripts.rs` (docs/SEQUENCER.md, section 11), and a few left in Rust
-//! (`scenarios.rs`).
+//! `scripts.rs` (docs/SEQUENCER.md, section 11); and the restore paths of
+//! a single member (`restore.rs`).
 //!
 //! `SEQ_SIM_SEEDS=20000` raises the number of simulated schedules;
 //! `SEQ_SIM_SEED=1234` replays one seed (print it from a failure message).
@@ -14,8 +14,8 @@
 mod checker;
 mod codec;
 mod harness;
+mod restore;
 mod rules;
-mod scenarios;
 mod scripts;
 mod sim;
 

@@ -15,13 +15,15 @@
 //!   condition given (at most N ticks); prints how many ticks it took.
 //! * `drop-queued`: every message in flight is lost.
 //! * `deliver [n=N]`: hands over the next N queued messages (all by
-//!   default), without a tick.
+//!   default), without a tick; `deliver until id=K ...` hands them over one
+//!   at a time until member K matches the conditions (as `run-until`'s).
 //! * `crash id=K`, `restart id=K`: member K stops; it starts again from its
 //!   disk (and what its application applied).
 //! * `lose-disk id=K`, `start-empty id=K nonce=N`: member K stops and its
 //!   disk is replaced; it starts with an empty disk and recovers.
 //! * `partition ids=K,L`: cuts every link between those and the others;
-//!   `cut from=K to=L`: one direction; `heal`: every link works again.
+//!   `cut from=K to=L`: one direction; `uncut from=K to=L`: that direction
+//!   works again; `heal`: every link works again.
 //! * `pause id=K`, `resume id=K`: member K is frozen (no ticks; what is sent
 //!   to it waits) and resumed. `sleep id=K`, `wake id=K`: the same, but what
 //!   is sent to it meanwhile is lost.
@@ -75,14 +77,7 @@ impl Script {
                 return printed.join("\n");
             }
             "drop-queued" => self.cluster().queue.clear(),
-            "deliver" => {
-                let count = command.number("n").unwrap_or(u64::MAX);
-                for _ in 0..count {
-                    if !self.cluster().step_one() {
-                        break;
-                    }
-                }
-            }
+            "deliver" => self.deliver(command),
             "crash" => self.cluster().crash(required_id()),
             "restart" => self.cluster().restart(required_id()),
             "lose-disk" => self.cluster().wipe(required_id()),
@@ -124,6 +119,13 @@ impl Script {
                     command.required("to") as u16,
                 );
                 self.cluster().cut.insert(link);
+            }
+            "uncut" => {
+                let link = (
+                    command.required("from") as u16,
+                    command.required("to") as u16,
+                );
+                self.cluster().cut.remove(&link);
             }
             "heal" => self.cluster().cut.clear(),
             "pause" => {
@@ -179,26 +181,38 @@ impl Script {
 
     fn run_until(&mut self, id: u16, command: &Command) -> String {
         let max = command.required("max");
-        let view = command.number("view");
-        let delivered = command.number("delivered");
-        let (stable, changing) = (command.flag("stable"), command.flag("changing"));
-        let recovered = command.flag("recovered");
+        let condition = Condition::of(command);
         let mut ticks = 0;
         let done = self.cluster().run_until(max, |cluster| {
-            let Some(member) = cluster.members[usize::from(id)].as_ref() else {
-                return false;
-            };
-            let status = member.status();
-            let matches = view.is_none_or(|view| status.view == view)
-                && delivered.is_none_or(|count| status.delivered_up_to.0 >= count)
-                && (!stable || !status.changing)
-                && (!changing || status.changing)
-                && (!recovered || !status.recovering);
+            let matches = condition.holds(cluster, id);
             ticks += u64::from(!matches);
             matches
         });
         assert!(done, "{}: not reached in {max} ticks", command.at);
         format!("reached after {ticks} ticks")
+    }
+
+    /// Hands over queued messages one at a time: `n` of them (all by
+    /// default), or, given `until` and `id=K`, until member K matches.
+    fn deliver(&mut self, command: &Command) {
+        let count = command.number("n").unwrap_or(u64::MAX);
+        let until = command.flag("until").then(|| {
+            let id = command.required("id") as u16;
+            (id, Condition::of(command))
+        });
+        for _ in 0..count {
+            let cluster = self.cluster();
+            if until
+                .as_ref()
+                .is_some_and(|(id, done)| done.holds(cluster, *id))
+            {
+                return;
+            }
+            if !cluster.step_one() {
+                assert!(until.is_none(), "{}: the queue ran dry first", command.at);
+                return;
+            }
+        }
     }
 
     /// The trace of the events since the last command.
@@ -259,5 +273,41 @@ impl Script {
             })
             .collect();
         lines.join("\n")
+    }
+}
+
+/// What `run-until` and `deliver until` wait for at one member: every
+/// condition given holds.
+struct Condition {
+    view: Option<u64>,
+    delivered: Option<u64>,
+    stable: bool,
+    changing: bool,
+    recovered: bool,
+}
+
+impl Condition {
+    fn of(command: &Command) -> Condition {
+        Condition {
+            view: command.number("view"),
+            delivered: command.number("delivered"),
+            stable: command.flag("stable"),
+            changing: command.flag("changing"),
+            recovered: command.flag("recovered"),
+        }
+    }
+
+    fn holds(&self, cluster: &Cluster, id: u16) -> bool {
+        let Some(member) = cluster.members[usize::from(id)].as_ref() else {
+            return false;
+        };
+        let status = member.status();
+        self.view.is_none_or(|view| status.view == view)
+            && self
+                .delivered
+                .is_none_or(|count| status.delivered_up_to.0 >= count)
+            && (!self.stable || !status.changing)
+            && (!self.changing || status.changing)
+            && (!self.recovered || !status.recovering)
     }
 }
