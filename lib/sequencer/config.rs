@@ -78,11 +78,12 @@ pub struct Config {
     /// A live member outside the turn list that has caught up for this long
     /// is taken back in by a view change.
     pub rejoin_ready_ticks: u64,
-    /// Tags the recovery queries of a member that starts with an empty disk
+    /// Drawn by the driver at random at every start. It tags the recovery
+    /// queries of a member that starts with an empty disk
     /// ([`Member::recover`](super::Member::recover)), until it recovers
-    /// (persisted: a restart in the middle keeps it). The driver draws it
-    /// at random at every start, so that each lost disk asks under a nonce
-    /// of its own; used only by `recover`.
+    /// (persisted: a restart in the middle keeps it), so that each lost
+    /// disk asks under a nonce of its own. It also numbers this life's read
+    /// rounds, so that an answer to an earlier life's round never counts.
     pub recovery_nonce: u64,
     /// A read that waited this long for its barrier is abandoned (the
     /// driver orders it instead): a view change may have dropped the number

@@ -9,7 +9,7 @@
 //! the two rules that make progress: [`Member::maybe_sequence`] (assign the
 //! next number if it is this member's turn) and [`Member::maybe_deliver`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 mod reads;
 mod recovering;
@@ -26,7 +26,7 @@ use super::output::{Destination, Output, SnapshotNeeded};
 use super::peers::Peers;
 use super::persist::{PersistedState, Record, SnapshotPoint};
 use super::read_barrier::ReadBarrier;
-use super::recovery::Recovery;
+use super::recovery::{CatchUp, Recovery};
 use super::retransmit::{self, Answer, Nacks};
 use super::view::{coordinator, View, ViewStamp};
 use super::view_change::ViewChange;
@@ -115,6 +115,9 @@ pub struct Member {
     /// A recovery from an empty disk under way, if any: until it ends the
     /// member votes, acknowledges, sequences and delivers nothing.
     recovery: Option<Recovery>,
+    /// After a recovery installed its view: catching up, not yet voting
+    /// (`recovery.rs`, [`CatchUp`]).
+    catching_up: Option<CatchUp>,
     /// Per member, the nonce under which it answered blank when this member
     /// started a new group: its query under that nonce is answered
     /// `NewWithYou` (persisted in `Record::Incarnation`).
@@ -197,47 +200,60 @@ impl Member {
             view: state.view.clone(),
             changing: state
                 .changing_to
-                .map(|view| ViewChange::new(view, 0, config.id)),
+                .map(|view| ViewChange::new(view, 0, config.id, BTreeSet::new())),
             last_heard: vec![0; members],
             ready_since: vec![None; members],
             asked_view: vec![0; members],
             counters: ViewCounters::default(),
             incarnation: state.incarnation,
             recovery: None,
+            catching_up: None,
             started_with: (0..members)
                 .map(|index| state.new_group_with.get(index).copied().filter(|n| *n != 0))
                 .collect(),
-            reads: ReadBarrier::new(config.members, config.id, config.majority()),
+            reads: ReadBarrier::new(
+                config.members,
+                config.id,
+                config.majority(),
+                config.recovery_nonce,
+            ),
             config,
         };
+        member.resume(&state, applied, jumped);
+        Ok(member)
+    }
+
+    /// The restored member's first steps: a recovery interrupted by the
+    /// crash asks again; an application ahead of the log re-bases it; a view
+    /// change it may have decided moves on.
+    fn resume(&mut self, state: &PersistedState, applied: SnapshotPoint, jumped: bool) {
         if let Some(nonce) = state.recovering {
             // A restart in the middle of a recovery asks again, under the
             // same nonce: the disk is still the one that started empty, so
             // the others' `NewWithYou` still holds for it.
-            member.recovery = Some(Recovery::new(nonce, 0));
-            member.changing = None;
-            member.finish_query();
-            member.send_query();
+            self.recovery = Some(Recovery::new(nonce, 0));
+            self.changing = None;
+            self.finish_query();
+            self.send_query();
         }
         if jumped {
             // The application installed a snapshot the log does not record;
             // the Sequences that do not continue it are dropped (`install`).
-            member.output.to_persist.push(Record::Base(applied));
-            member.output.to_persist.push(Record::NewView {
-                view: member.view.clone(),
-                truncate_after: member.order.sequenced_up_to(),
+            self.output.to_persist.push(Record::Base(applied));
+            self.output.to_persist.push(Record::NewView {
+                view: self.view.clone(),
+                truncate_after: self.order.sequenced_up_to(),
             });
         }
-        member.register_named_requests();
+        self.register_named_requests();
         if let Some(view) = state.changing_to {
-            if coordinator(view, member.config.members) == member.config.id {
+            if coordinator(view, self.config.members) == self.config.id {
                 // It may have decided this view before the crash, and it
                 // keeps no record of what: deciding again could start the
                 // same view twice, differently. Move on to the next one.
-                member.start_view_change(view + 1);
+                self.start_view_change(view + 1);
             }
         }
-        Ok(member)
     }
 
     /// Broadcasts a client request: it gets the next local number, is held
@@ -255,7 +271,7 @@ impl Member {
                 max: self.config.payload_bytes_max,
             });
         }
-        if self.recovery.is_some() {
+        if self.is_recovering() {
             return Err(SequencerError::Recovering);
         }
         let me = self.config.id;
@@ -427,7 +443,7 @@ impl Member {
         }
         if self.changing.is_some() {
             self.view_change_tick();
-        } else {
+        } else if self.catching_up.is_none() {
             self.suspect_silent_members();
             if self.is_normal() {
                 self.take_back_ready_members();
@@ -539,7 +555,11 @@ impl Member {
         state.view = self.view.clone();
         state.changing_to = self.changing.as_ref().map(|change| change.view);
         state.incarnation = self.incarnation;
-        state.recovering = self.recovery.as_ref().map(|recovery| recovery.nonce);
+        state.recovering = match (&self.recovery, &self.catching_up) {
+            (Some(recovery), _) => Some(recovery.nonce),
+            (None, Some(catch_up)) => Some(catch_up.nonce),
+            (None, None) => None,
+        };
         state.new_group_with = self.new_group_with();
         state
     }
@@ -577,7 +597,7 @@ impl Member {
             turn: self.view.owner(next_global),
             counters: self.counters,
             incarnation: self.incarnation,
-            recovering: self.recovery.is_some(),
+            recovering: self.is_recovering(),
         }
     }
 
@@ -586,7 +606,7 @@ impl Member {
     /// included, within the suspicion time. A member that cannot should
     /// send callers elsewhere at once instead of holding them.
     pub fn is_serving(&self) -> bool {
-        if !self.is_normal() {
+        if !self.is_normal() || self.is_recovering() {
             return false;
         }
         let heard = (0..self.config.members)
@@ -866,6 +886,7 @@ impl Member {
             );
             self.output.deliveries.push(delivery);
         }
+        self.maybe_end_catch_up();
         self.release_reads();
     }
 

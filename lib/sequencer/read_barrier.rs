@@ -75,14 +75,23 @@ struct Waiting {
 
 impl ReadBarrier {
     /// No reads, at member `me` of a group of `members` whose rounds
-    /// complete with `majority` answers.
-    pub(super) fn new(members: u16, me: MemberId, majority: usize) -> ReadBarrier {
+    /// complete with `majority` answers. Rounds are numbered on from
+    /// `first_round`, drawn at random at every start: an answer to a round
+    /// of an earlier life of this member (a datagram delayed or duplicated
+    /// across a restart) names a number this life does not use, so it never
+    /// completes a round with a target older than the reads it serves.
+    pub(super) fn new(
+        members: u16,
+        me: MemberId,
+        majority: usize,
+        first_round: u64,
+    ) -> ReadBarrier {
         ReadBarrier {
             members,
             me,
             majority,
             last_read: 0,
-            last_round: 0,
+            last_round: first_round,
             queued: Vec::new(),
             round: None,
             waiting: VecDeque::new(),
@@ -114,7 +123,7 @@ impl ReadBarrier {
     /// round's number, for the question.
     pub(super) fn start_round(&mut self, known: GlobalSeq, now_tick: u64) -> u64 {
         debug_assert!(self.round.is_none(), "one round at a time");
-        self.last_round += 1;
+        self.last_round = self.last_round.wrapping_add(1);
         let mut answered = vec![false; usize::from(self.members)];
         answered[self.me.index()] = true;
         self.round = Some(Round {

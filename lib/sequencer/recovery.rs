@@ -15,15 +15,18 @@
 //!   view this member could have voted in or installed before it lost its
 //!   disk (each was entered by a majority first, and two majorities share a
 //!   member). It asks for a view above all of them, takes no part until it
-//!   installs one (it neither votes nor acknowledges nor sequences), and
-//!   then numbers its requests in a new incarnation: that view's number.
+//!   installs one (it neither votes nor acknowledges nor sequences), then
+//!   catches up ([`CatchUp`]): it works in the view but votes in no view
+//!   change until it holds every number of the view's first log with its
+//!   request. Only then does it number its requests in a new incarnation:
+//!   that view's number, or the later one it works in by then.
 //!
 //! While no answer comes from a member with a past, it waits a view-change
 //! timeout for the rest of a new group before it settles for a recovery.
 
 use std::collections::BTreeMap;
 
-use super::ids::MemberId;
+use super::ids::{GlobalSeq, MemberId};
 use super::message::Standing;
 use super::view::coordinator;
 
@@ -44,6 +47,27 @@ pub(super) enum Outcome {
     /// Ask for a view with this number (above every view reported) and
     /// recover by installing it or a later one.
     AskFor(u64),
+}
+
+/// The last step of a recovery: the member installed a view formed without
+/// it and works in it, but it does not vote, start a view change, answer a
+/// read question or broadcast until it holds every number up to `up_to`
+/// (the end of that view's first log) with its request.
+///
+/// Why: a number delivered before the disk was lost may have counted this
+/// member among its majority, so only `f` others hold its request. Views
+/// formed without this member keep its binding, but this member learns the
+/// binding alone; if it voted now, a majority of voters could lack the
+/// request and the coordinator would cut the log there and rebind a
+/// delivered number (docs/SEQUENCER.md, section 5.7). Once it holds the
+/// request too, `f + 1` members hold it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct CatchUp {
+    /// The recovery's nonce: still persisted as `Record::Recovering` until
+    /// the catch-up ends (a restart recovers again).
+    pub(super) nonce: u64,
+    /// Every number up to here must be held with its request.
+    pub(super) up_to: GlobalSeq,
 }
 
 /// A recovery under way at one member.

@@ -3,13 +3,15 @@
 //! gathered), and [`choose`] is the coordinator's decision: the new view's
 //! log and turn list from a majority's logs.
 //!
-//! The rule (docs/SEQUENCER.md, section 9, gives the safety argument): take
-//! the log of the highest `log_view`, among those the longest; cut it at the
+//! The rule (docs/SEQUENCER.md, sections 5.2 and 5.3, gives it with the
+//! safety argument): take the log of the highest `log_view`, among those the
+//! longest, and of equally long ones the one that starts lowest; cut it at the
 //! first Sequence whose Request no voter holds (nobody could ever deliver
 //! it, so nothing delivered is lost by cutting there); the new view starts
 //! right after. Members whose delivered number is within `rejoin_lag_max`
 //! of the most advanced voter's take turns in it.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
@@ -38,6 +40,16 @@ pub(super) struct Decision {
     pub(super) bindings: Vec<Origin>,
 }
 
+/// The coordinator's waiting times (from the config).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Gathering {
+    /// Wait at least this long after a majority's logs for the rest.
+    pub(super) gather_ticks: u64,
+    /// The view change's timeout; the coordinator waits for members heard
+    /// recently until half of it has passed.
+    pub(super) timeout_ticks: u64,
+}
+
 /// A view change under way at one member.
 #[derive(Clone, Debug)]
 pub(super) struct ViewChange {
@@ -54,14 +66,23 @@ pub(super) struct ViewChange {
     pub(super) votes: BTreeMap<MemberId, Vote>,
     /// At the coordinator: when a majority's logs were in.
     pub(super) majority_tick: Option<u64>,
+    /// The members heard from recently when the change began here: the
+    /// coordinator waits a little longer for their logs (`ready`).
+    pub(super) expected: BTreeSet<MemberId>,
     /// At the coordinator: the view was decided (once per view: a second
     /// decision could differ from the first).
     pub(super) decided: bool,
 }
 
 impl ViewChange {
-    /// A change to `view` that `me` begins at `now_tick`.
-    pub(super) fn new(view: u64, now_tick: u64, me: MemberId) -> ViewChange {
+    /// A change to `view` that `me` begins at `now_tick`, having heard
+    /// recently from `expected`.
+    pub(super) fn new(
+        view: u64,
+        now_tick: u64,
+        me: MemberId,
+        expected: BTreeSet<MemberId>,
+    ) -> ViewChange {
         ViewChange {
             view,
             started_tick: now_tick,
@@ -69,6 +90,7 @@ impl ViewChange {
             entered: BTreeSet::from([me]),
             votes: BTreeMap::new(),
             majority_tick: None,
+            expected,
             decided: false,
         }
     }
@@ -83,14 +105,32 @@ impl ViewChange {
     }
 
     /// True once the coordinator may decide: a majority's logs are in, and
-    /// either every member's is or the gathering time has passed.
-    pub(super) fn ready(&self, now_tick: u64, members: u16, gather_ticks: u64) -> bool {
-        match self.majority_tick {
-            None => false,
-            Some(tick) => {
-                self.votes.len() == usize::from(members) || now_tick >= tick + gather_ticks
-            }
+    /// either every member's is, or the gathering time has passed and every
+    /// member heard from recently has voted too, or half the view change's
+    /// timeout has passed.
+    ///
+    /// Why wait for the members heard recently: the new view gives turns
+    /// only to its voters, and a live member left out is taken back by the
+    /// next view change, which could leave out another late voter, and so
+    /// on (a churn seen in groups of seven under message delays longer than
+    /// the gathering time). Why not wait for them past half the timeout: one
+    /// of them may have just stopped, and the change must still end before
+    /// it times out.
+    pub(super) fn ready(&self, now_tick: u64, members: u16, timing: Gathering) -> bool {
+        let Some(tick) = self.majority_tick else {
+            return false;
+        };
+        if self.votes.len() == usize::from(members) {
+            return true;
         }
+        if now_tick < tick + timing.gather_ticks {
+            return false;
+        }
+        let expected_in = self
+            .expected
+            .iter()
+            .all(|member| self.votes.contains_key(member));
+        expected_in || now_tick >= self.started_tick + timing.timeout_ticks / 2
     }
 }
 
@@ -106,7 +146,7 @@ pub(super) fn choose(
     let top_of = |vote: &Vote| vote.delivered.0 + vote.bindings.len() as u64;
     let chosen = votes
         .values()
-        .max_by_key(|vote| (vote.log_view, top_of(vote)))
+        .max_by_key(|vote| (vote.log_view, top_of(vote), Reverse(vote.delivered)))
         .ok_or("no votes")?;
     let someone_holds = |origin: &Origin| {
         votes
@@ -202,6 +242,56 @@ mod tests {
         )
         .expect("a decision");
         assert_eq!(decision.bindings, [origin(0, 1)], "1/2 is held by no voter");
+    }
+
+    #[test]
+    fn of_equally_long_logs_of_one_view_the_one_starting_lowest_wins() {
+        // Logs of one view agree where they overlap, so the one that starts
+        // at the lowest delivered number carries the most: every voter can
+        // install the view at once, instead of asking a member already past
+        // the others for the log between (which could take longer than the
+        // view change's timeout, and the group would change views again).
+        let held = [9, 9, 9];
+        let decision = choose(
+            &votes(vec![
+                (0, vote(3, 32, &[origin(1, 8), origin(1, 9)], held)),
+                (1, vote(3, 33, &[origin(1, 9)], held)),
+                (2, vote(3, 34, &[], held)),
+            ]),
+            64,
+        )
+        .expect("a decision");
+        assert_eq!(decision.after, GlobalSeq(32));
+        assert_eq!(decision.bindings, [origin(1, 8), origin(1, 9)]);
+    }
+
+    fn gathering() -> Gathering {
+        Gathering {
+            gather_ticks: 2,
+            timeout_ticks: 20,
+        }
+    }
+
+    #[test]
+    fn the_coordinator_waits_for_members_heard_recently() {
+        // A live member whose log comes a little late still gets turns in
+        // the view; past half the timeout, the coordinator goes on without it.
+        let expected = BTreeSet::from([MemberId(0), MemberId(1), MemberId(2), MemberId(3)]);
+        let mut change = ViewChange::new(5, 100, MemberId(0), expected);
+        for member in 0..3 {
+            change.vote(MemberId(member), vote(1, 4, &[], [0; 3]), 101, 3);
+        }
+        assert!(
+            !change.ready(103, 5, gathering()),
+            "member 3 was heard lately"
+        );
+        assert!(change.ready(110, 5, gathering()), "half the timeout passed");
+        change.vote(MemberId(3), vote(1, 4, &[], [0; 3]), 104, 3);
+        assert!(change.ready(104, 5, gathering()), "every live member voted");
+        assert!(
+            !change.ready(102, 5, gathering()),
+            "the gathering time first"
+        );
     }
 
     #[test]

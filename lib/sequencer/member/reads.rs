@@ -24,7 +24,7 @@ impl Member {
     /// (it would answer late or never); `TooManyReads` beyond
     /// `reads_pending_max`.
     pub fn read(&mut self) -> Result<ReadId, SequencerError> {
-        if self.recovery.is_some() {
+        if self.is_recovering() {
             return Err(SequencerError::Recovering);
         }
         if !self.is_normal() {
@@ -67,7 +67,7 @@ impl Member {
     /// Answers a read question, unless this member is recovering from an
     /// empty disk: what it knows then is no fact about its past.
     pub(super) fn on_read_query(&mut self, from: MemberId, round: u64) {
-        if self.recovery.is_some() {
+        if self.is_recovering() {
             return;
         }
         let known_up_to = self.known_up_to();

@@ -1,22 +1,25 @@
 //! Recovery from an empty disk, as handlers on [`Member`]: the query
 //! (`Recover` and its answers), the wait for a view above every view the
-//! group reported, and the end of the recovery when one is installed.
-//! `recovery.rs` holds the decision; docs/SEQUENCER.md, section 5.7, the
-//! protocol and why it is safe.
+//! group reported, the catch-up once one is installed, and the end of the
+//! recovery when the member holds that view's first log. `recovery.rs`
+//! holds the decision; docs/SEQUENCER.md, section 5.7, the protocol and
+//! why it is safe.
 //!
-//! While it recovers, a member sends no heartbeat and no vote, assigns and
-//! delivers nothing, and its messages carry a changing stamp, so no peer
-//! counts its watermark: everything it claimed in its earlier life is
-//! gone, and none of it may count again.
+//! Until it installs a view, a member sends no heartbeat and no vote,
+//! assigns and delivers nothing, and its messages carry a changing stamp,
+//! so no peer counts its watermark: everything it claimed in its earlier
+//! life is gone, and none of it may count again. While it catches up, it
+//! works in the view (its watermark is backed by its new disk) but votes in
+//! no view change.
 
 use log::{info, warn};
 
 use super::Member;
-use crate::sequencer::ids::{MemberId, INCARNATION_MAX};
+use crate::sequencer::ids::{GlobalSeq, MemberId, INCARNATION_MAX};
 use crate::sequencer::message::{Body, Standing};
 use crate::sequencer::output::Destination;
 use crate::sequencer::persist::Record;
-use crate::sequencer::recovery::{Answer, Outcome};
+use crate::sequencer::recovery::{Answer, CatchUp, Outcome};
 use crate::sequencer::view::ViewStamp;
 
 impl Member {
@@ -163,21 +166,51 @@ impl Member {
         view >= asked
     }
 
-    /// Ends the recovery in the view just installed: the member's requests
-    /// are numbered in incarnation `view` from now on, which no earlier life
-    /// of it used (every earlier one was a view at most the highest the
-    /// group reported, below this one).
-    pub(super) fn end_recovery(&mut self, view: u64) {
+    /// The recovery installed a view formed without this member, whose
+    /// first log ends at `up_to`: the member now works in it, but it votes
+    /// in no view change until it holds all of that log (`CatchUp`).
+    pub(super) fn begin_catch_up(&mut self, up_to: GlobalSeq) {
+        let Some(recovery) = self.recovery.take() else {
+            return;
+        };
+        info!(
+            "{} catches up to {up_to} before it votes again",
+            self.config.id
+        );
+        self.catching_up = Some(CatchUp {
+            nonce: recovery.nonce,
+            up_to,
+        });
+    }
+
+    /// Ends the recovery once the catch-up holds what it must: the member's
+    /// requests are numbered in incarnation `view` (the view it works in)
+    /// from now on, which no earlier life of it used (every earlier one was
+    /// a view at most the highest the group reported, below this one).
+    pub(super) fn maybe_end_catch_up(&mut self) {
+        let Some(catch_up) = self.catching_up else {
+            return;
+        };
+        if self.order.held_up_to() < catch_up.up_to {
+            return;
+        }
+        let view = self.view.number;
         info!(
             "{} recovered in v{view}: its requests are numbered in incarnation {view}",
             self.config.id
         );
-        self.recovery = None;
+        self.catching_up = None;
         self.incarnation = view;
         self.output.to_persist.push(Record::Incarnation {
             incarnation: view,
             new_group_with: Vec::new(),
         });
+    }
+
+    /// True from a start with an empty disk until the recovery ends: the
+    /// member broadcasts nothing and answers no read question meanwhile.
+    pub(crate) fn is_recovering(&self) -> bool {
+        self.recovery.is_some() || self.catching_up.is_some()
     }
 
     /// `started_with` as persisted (0 for none), empty if it started no

@@ -21,6 +21,8 @@
 //!   its own delivered number, so installing drops no Sequence it held that
 //!   might have been delivered elsewhere; otherwise it asks (GetView).
 
+use std::collections::BTreeSet;
+
 use log::{info, warn};
 
 use super::Member;
@@ -30,7 +32,7 @@ use crate::sequencer::order::Insertion;
 use crate::sequencer::output::Destination;
 use crate::sequencer::persist::Record;
 use crate::sequencer::view::{coordinator, View, ViewStamp};
-use crate::sequencer::view_change::{choose, ViewChange, Vote};
+use crate::sequencer::view_change::{choose, Gathering, ViewChange, Vote};
 
 impl Member {
     /// Leaves the current view (working or changing) for view `view`:
@@ -38,6 +40,11 @@ impl Member {
     /// view's coordinator.
     pub(super) fn start_view_change(&mut self, view: u64) {
         assert!(view > self.current_view(), "view change to an older view");
+        if self.catching_up.is_some() {
+            // It follows the others' view change once they work in the new
+            // view (`follow_view` asks for it); it must not vote yet.
+            return;
+        }
         info!(
             "{} starts a view change to v{view} (installed {})",
             self.config.id, self.view
@@ -46,7 +53,13 @@ impl Member {
         self.counters.view_changes += 1;
         self.abandon_reads();
         self.output.to_persist.push(Record::ViewChange { view });
-        self.changing = Some(ViewChange::new(view, self.now_tick, self.config.id));
+        let expected = self.heard_recently();
+        self.changing = Some(ViewChange::new(
+            view,
+            self.now_tick,
+            self.config.id,
+            expected,
+        ));
         self.send(Destination::All, Body::StartViewChange);
         self.send_vote();
         self.try_decide();
@@ -141,12 +154,16 @@ impl Member {
     /// turn list, send NewView to all, and install it here if this member's
     /// delivered prefix reaches the log's first binding.
     pub(super) fn try_decide(&mut self) {
-        let (members, gather) = (self.config.members, self.config.view_gather_ticks);
+        let members = self.config.members;
+        let timing = Gathering {
+            gather_ticks: self.config.view_gather_ticks,
+            timeout_ticks: self.config.view_change_timeout_ticks,
+        };
         let Some(change) = self.changing.as_mut() else {
             return;
         };
         let mine = coordinator(change.view, members) == self.config.id;
-        if !mine || change.decided || !change.ready(self.now_tick, members, gather) {
+        if !mine || change.decided || !change.ready(self.now_tick, members, timing) {
             return;
         }
         change.decided = true;
@@ -231,7 +248,7 @@ impl Member {
         }
         info!("{} installs {view}", self.config.id);
         if self.recovery.is_some() {
-            self.end_recovery(view.number);
+            self.begin_catch_up(GlobalSeq(view.start.0 - 1));
         }
         self.view = view;
         self.changing = None;
@@ -247,6 +264,7 @@ impl Member {
         // Tell everyone at once: delivery in the new view counts its
         // members' watermarks.
         self.send(Destination::All, Body::Heartbeat);
+        self.maybe_end_catch_up();
     }
 
     /// Why a view's log cannot be installed here, if it cannot: it must
@@ -369,6 +387,18 @@ impl Member {
             self.send_vote();
         }
         self.try_decide();
+    }
+
+    /// The members (this one included) heard from in this view within the
+    /// suspicion time: those a coordinator expects a log from.
+    fn heard_recently(&self) -> BTreeSet<MemberId> {
+        (0..self.config.members)
+            .map(MemberId)
+            .filter(|member| {
+                *member == self.config.id
+                    || self.now_tick <= self.last_heard[member.index()] + self.config.suspect_ticks
+            })
+            .collect()
     }
 
     /// Suspects a member of the turn list that has been silent in this view

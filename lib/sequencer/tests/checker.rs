@@ -43,6 +43,9 @@ struct Holdings {
     delivered: Vec<Origin>,
     /// Per sender, the last local number delivered.
     delivered_local: Vec<u64>,
+    /// Between `Record::Recovering` and `Record::Incarnation`: a member
+    /// recovering from an empty disk, whose claims nobody counts.
+    recovering: bool,
 }
 
 /// The referee of one simulated run.
@@ -126,10 +129,9 @@ impl Checker {
                     "seed {seed}: {member} persisted two bindings for {global} in one log"
                 );
             }
-            Record::Base(_)
-            | Record::ViewChange { .. }
-            | Record::Recovering { .. }
-            | Record::Incarnation { .. } => {}
+            Record::Recovering { .. } => self.holdings[member.index()].recovering = true,
+            Record::Incarnation { .. } => self.holdings[member.index()].recovering = false,
+            Record::Base(_) | Record::ViewChange { .. } => {}
             Record::NewView {
                 view,
                 truncate_after,
@@ -191,7 +193,10 @@ impl Checker {
     }
 
     /// Notes that `member` lost its disk: it holds nothing any more, and its
-    /// application starts over.
+    /// application starts over. A member that loses its disk again before
+    /// it recovered from the last loss claimed nothing in between (no peer
+    /// counts a recovering member's claims), so what peers may still count
+    /// is what it held before the first of those losses.
     pub(super) fn on_wipe(&mut self, member: MemberId) {
         let members = self.holdings.len();
         let before = std::mem::replace(
@@ -202,7 +207,9 @@ impl Checker {
                 ..Holdings::default()
             },
         );
-        self.lost[member.index()] = Some(before);
+        if !(before.recovering && self.lost[member.index()].is_some()) {
+            self.lost[member.index()] = Some(before);
+        }
     }
 
     /// Checks that what `member` claims to hold (its watermark, sent with its

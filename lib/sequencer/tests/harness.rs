@@ -19,6 +19,8 @@ pub(super) struct Cluster {
     pub(super) queue: VecDeque<(MemberId, MemberId, Message)>,
     /// Links that drop every message, as (from, to).
     pub(super) cut: BTreeSet<(u16, u16)>,
+    /// Links that drop every Request (first sends and retransmissions).
+    pub(super) requests_cut: BTreeSet<(u16, u16)>,
     /// Members frozen: no ticks, and what is sent to them waits.
     pub(super) paused: BTreeSet<u16>,
     pub(super) waiting: VecDeque<(MemberId, MemberId, Message)>,
@@ -26,6 +28,9 @@ pub(super) struct Cluster {
     pub(super) reads_ready: Vec<Vec<(ReadId, usize)>>,
     /// Reads handed back abandoned.
     pub(super) reads_abandoned: Vec<Vec<ReadId>>,
+    /// Restarts so far: each life gets a start nonce of its own, as the
+    /// driver draws one at random.
+    restarts: u64,
     /// When set, what happened, in order, for a script's trace.
     pub(super) trace: Option<Vec<Event>>,
     /// The headline of each member the trace showed last.
@@ -58,10 +63,12 @@ impl Cluster {
             delivered: vec![Vec::new(); usize::from(size)],
             queue: VecDeque::new(),
             cut: BTreeSet::new(),
+            requests_cut: BTreeSet::new(),
             paused: BTreeSet::new(),
             waiting: VecDeque::new(),
             reads_ready: vec![Vec::new(); usize::from(size)],
             reads_abandoned: vec![Vec::new(); usize::from(size)],
+            restarts: 0,
             trace: None,
             shown: vec![String::new(); usize::from(size)],
         }
@@ -209,7 +216,10 @@ impl Cluster {
         let Some((from, to, message)) = self.queue.pop_front() else {
             return false;
         };
-        if self.cut.contains(&(from.0, to.0)) {
+        let is_request = matches!(message.body, Body::Request { .. });
+        let cut = self.cut.contains(&(from.0, to.0))
+            || is_request && self.requests_cut.contains(&(from.0, to.0));
+        if cut {
             self.message(from, to, &message, true);
             return true;
         }
@@ -266,7 +276,9 @@ impl Cluster {
             applied.global = GlobalSeq(global as u64 + 1);
             applied.delivered_local[origin.sender.index()] = origin.local_seq;
         }
-        let config = sim_config(size, MemberId(id), 64);
+        let mut config = sim_config(size, MemberId(id), 64);
+        self.restarts += 1;
+        config.recovery_nonce = self.restarts;
         let member = Member::restore(config, self.disks[index].clone(), applied).expect("restore");
         self.members[index] = Some(member);
         self.drain(id);

@@ -2,8 +2,9 @@
 //! codec (`codec.rs`), the seeded simulation (`sim.rs` with its referee
 //! `checker.rs`), run here over thousands of seeds, and the scenarios over
 //! a lossless cluster (`harness.rs`): golden traces in `testdata/` run by
-//! `scripts.rs` (docs/SEQUENCER.md, section 11); and the restore paths of
-//! a single member (`restore.rs`).
+//! `scripts.rs` (docs/SEQUENCER.md, section 11), and two in Rust still
+//! (`scenarios.rs`); and the restore paths of a single member
+//! (`restore.rs`).
 //!
 //! `SEQ_SIM_SEEDS=20000` raises the number of simulated schedules;
 //! `SEQ_SIM_SEED=1234` replays one seed (print it from a failure message).
@@ -16,6 +17,7 @@ mod codec;
 mod harness;
 mod restore;
 mod rules;
+mod scenarios;
 mod scripts;
 mod sim;
 
@@ -37,7 +39,7 @@ fn env_u64(name: &str) -> Option<u64> {
 fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
     let started = Instant::now();
     let threads = std::thread::available_parallelism().map_or(1, |count| count.get());
-    let results: Vec<sim::RunStats> = std::thread::scope(|scope| {
+    let results: Vec<Result<sim::RunStats, u64>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|thread| {
                 let mine: Vec<u64> = seeds
@@ -47,18 +49,23 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
                     .step_by(threads)
                     .collect();
                 scope.spawn(move || {
-                    let runs = mine
-                        .into_iter()
-                        .map(|seed| sim::Simulation::new(seed, members(seed)));
-                    runs.map(sim::Simulation::run).collect::<Vec<_>>()
+                    let run = |seed| {
+                        let simulation = || sim::Simulation::new(seed, members(seed)).run();
+                        std::panic::catch_unwind(simulation).map_err(|_| seed)
+                    };
+                    mine.into_iter().map(run).collect::<Vec<_>>()
                 })
             })
             .collect();
         let joined = handles
             .into_iter()
-            .map(|handle| handle.join().expect("a simulation failed"));
+            .map(|handle| handle.join().expect("a simulation thread"));
         joined.flatten().collect()
     });
+    // Every seed runs, so one run names every failing seed (each failure
+    // printed its message above).
+    let failed: Vec<u64> = results.iter().filter_map(|result| result.err()).collect();
+    let results: Vec<sim::RunStats> = results.into_iter().filter_map(Result::ok).collect();
     let broadcasts: u64 = results.iter().map(|stats| stats.broadcasts).sum();
     let crashes: u64 = results.iter().map(|stats| stats.crashes).sum();
     let snapshots: u64 = results.iter().map(|stats| stats.snapshots).sum();
@@ -85,14 +92,18 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
         started.elapsed(),
         sim::LIVENESS_TICKS_MAX
     );
+    assert!(failed.is_empty(), "failing seeds: {failed:?}");
 }
 
 /// The seeds to run: `SEQ_SIM_SEED` alone, or `SEQ_SIM_SEEDS` (default
-/// `default_count`) from 0.
+/// `default_count`) from `SEQ_SIM_FROM` (default 0).
 fn seeds(default_count: u64) -> Vec<u64> {
     match env_u64("SEQ_SIM_SEED") {
         Some(seed) => vec![seed],
-        None => (0..env_u64("SEQ_SIM_SEEDS").unwrap_or(default_count)).collect(),
+        None => {
+            let from = env_u64("SEQ_SIM_FROM").unwrap_or(0);
+            (from..from + env_u64("SEQ_SIM_SEEDS").unwrap_or(default_count)).collect()
+        }
     }
 }
 
