@@ -2,7 +2,7 @@
 //! codec (`codec.rs`), the seeded simulation (`sim.rs` with its referee
 //! `checker.rs`), run here over thousands of seeds, and the scenarios over
 //! a lossless cluster (`harness.rs`): golden traces in `testdata/` run by
-//! `scripts.rs` (docs/SEQUENCER.md, section 11), and two in Rust still
+//! `scripts.rs` (docs/SEQUENCER.md, section 11), and one in Rust
 //! (`scenarios.rs`); and the restore paths of a single member
 //! (`restore.rs`).
 //!

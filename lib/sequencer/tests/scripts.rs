@@ -10,9 +10,10 @@
 //! * `read id=K`: a read at member K; prints its id, or the error.
 //! * `run ticks=N [quiet] [heartbeats]`: N ticks; in each, every queued
 //!   message is handed over in order, then every running member ticks.
-//! * `run-until id=K max=N [view=V] [stable] [changing] [recovered]
-//!   [delivered=D]`: runs tick by tick until member K matches every
-//!   condition given (at most N ticks); prints how many ticks it took.
+//! * `run-until id=K max=N [view=V] [installed=V] [stable] [changing]
+//!   [recovered] [delivered=D]`: runs tick by tick until member K matches
+//!   every condition given (at most N ticks); prints how many ticks it
+//!   took.
 //! * `drop-queued`: every message in flight is lost.
 //! * `deliver [n=N]`: hands over the next N queued messages (all by
 //!   default), without a tick; `deliver until id=K ...` hands them over one
@@ -23,7 +24,9 @@
 //!   disk is replaced; it starts with an empty disk and recovers.
 //! * `partition ids=K,L`: cuts every link between those and the others;
 //!   `cut from=K to=L`: one direction; `uncut from=K to=L`: that direction
-//!   works again; `heal`: every link works again.
+//!   works again; `cut-requests from=K to=L`: that direction loses every
+//!   Request (first sends and retransmissions); `heal`: every link works
+//!   again.
 //! * `pause id=K`, `resume id=K`: member K is frozen (no ticks; what is sent
 //!   to it waits) and resumed. `sleep id=K`, `wake id=K`: the same, but what
 //!   is sent to it meanwhile is lost.
@@ -127,7 +130,17 @@ impl Script {
                 );
                 self.cluster().cut.remove(&link);
             }
-            "heal" => self.cluster().cut.clear(),
+            "cut-requests" => {
+                let link = (
+                    command.required("from") as u16,
+                    command.required("to") as u16,
+                );
+                self.cluster().requests_cut.insert(link);
+            }
+            "heal" => {
+                self.cluster().cut.clear();
+                self.cluster().requests_cut.clear();
+            }
             "pause" => {
                 self.cluster().paused.insert(id());
             }
@@ -280,6 +293,7 @@ impl Script {
 /// condition given holds.
 struct Condition {
     view: Option<u64>,
+    installed: Option<u64>,
     delivered: Option<u64>,
     stable: bool,
     changing: bool,
@@ -290,6 +304,7 @@ impl Condition {
     fn of(command: &Command) -> Condition {
         Condition {
             view: command.number("view"),
+            installed: command.number("installed"),
             delivered: command.number("delivered"),
             stable: command.flag("stable"),
             changing: command.flag("changing"),
@@ -303,6 +318,9 @@ impl Condition {
         };
         let status = member.status();
         self.view.is_none_or(|view| status.view == view)
+            && self
+                .installed
+                .is_none_or(|view| status.installed.number == view)
             && self
                 .delivered
                 .is_none_or(|count| status.delivered_up_to.0 >= count)
