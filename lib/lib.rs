@@ -6,6 +6,8 @@
 //! - [`product`], [`customer`]: the two databases' deterministic state machines.
 //! - [`raft`]: the Raft consensus core (pure).
 //! - [`raft_driver`]: threads, UDP and storage around the Raft core.
+//! - [`driver_kit`]: the plumbing both drivers share (replies, lifecycle,
+//!   threads, ticker, apply queue, counters, errors).
 //! - [`replication`]: the seam between a database service and its protocol.
 //! - [`sequencer`]: the rotating-sequencer atomic broadcast core (pure).
 //! - [`sequencer_driver`]: threads, UDP and storage around the sequencer core.
@@ -15,6 +17,7 @@
 //! - [`client`]: the line-oriented stdin clients.
 //! - [`status`]: the cluster-status program.
 //! - [`transport`]: UDP between replicas, with a fault switch.
+//! - [`wire`]: the one byte reader and writer of the binary formats.
 //! - [`wal`]: durable, checksummed storage: log, hard state, snapshots.
 //! - [`bench`]: the evaluation: load, failure scenarios, report.
 //! - [`config`]: the cluster file and shared flags.
@@ -35,6 +38,7 @@ pub mod config;
 pub mod customer;
 #[cfg(test)]
 pub(crate) mod datadriven;
+pub mod driver_kit;
 pub mod market;
 pub mod product;
 pub mod raft;
@@ -50,6 +54,7 @@ pub mod soap;
 pub mod status;
 pub mod transport;
 pub mod wal;
+pub mod wire;
 
 /// Code generated from proto/marketplace.proto by build.rs.
 #[allow(warnings, clippy::all, missing_docs)]

@@ -50,6 +50,19 @@ if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import zeep" 2>/dev/null;
   export MARKETPLACE_ZEEP_PYTHON="$venv/bin/python"
 fi
 
+# Python's grpcio calls both databases with stubs generated from proto/
+# alone (tests/grpc_python.rs). Best effort, as for zeep.
+grpc_venv="$ROOT/target/grpc-venv"
+if [ ! -x "$grpc_venv/bin/python" ] || ! "$grpc_venv/bin/python" -c "import grpc_tools" 2>/dev/null; then
+  if command -v python3 >/dev/null 2>&1; then
+    { python3 -m venv "$grpc_venv" && "$grpc_venv/bin/pip" install -q "grpcio-tools==1.68.1"; } >/dev/null 2>&1 ||
+      echo "note: could not install grpcio-tools; the Python gRPC test will be skipped" >&2
+  fi
+fi
+if [ -x "$grpc_venv/bin/python" ] && "$grpc_venv/bin/python" -c "import grpc_tools" 2>/dev/null; then
+  export MARKETPLACE_GRPC_PYTHON="$grpc_venv/bin/python"
+fi
+
 # tests/hosts.rs runs the cluster on network-namespace hosts and cuts one
 # off with iptables: as root, install iptables if it is missing (best
 # effort; without it the test says it was skipped and why).

@@ -1223,15 +1223,14 @@ fn a_cut_off_customer_db_member_answers_nothing_stale_and_rejoins() {
 #[ignore = "run by the test above, inside a namespace"]
 fn namespace_helper() {
     use grpcio::{CallOption, ChannelBuilder};
-    use marketplace::customer::{
-        CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult,
-    };
+    use marketplace::customer::{CustomerCommand, CustomerOutcome, CustomerRequest};
     use marketplace::market::RequestId;
     use marketplace::market::SessionToken;
-    use marketplace::pb::marketplace::CommandRequest;
     use marketplace::pb::marketplace_grpc::{CustomerDbClient, ProductDbClient};
-    use marketplace::product::{ProductCommand, ProductOutcome, ProductRequest, ProductResult};
-    use marketplace::rpc::{environment, DatabaseClient, DatabaseKind};
+    use marketplace::product::{ProductCommand, ProductOutcome, ProductRequest};
+    use marketplace::rpc::{
+        environment, error_of, Answer, DatabaseClient, DatabaseKind, WireCommand,
+    };
 
     let Ok(mode) = std::env::var("HOSTS_HELPER") else {
         return;
@@ -1252,22 +1251,22 @@ fn namespace_helper() {
                     item: item.parse().expect("an item id"),
                 },
             };
-            let mut call = CommandRequest::new();
-            call.set_command(serde_json::to_vec(&request).unwrap());
+            let call = request.to_wire().unwrap();
             let option = CallOption::default().timeout(Duration::from_secs(3));
             let started = Instant::now();
             let answer = stub.execute_opt(&call, option);
             let took = format!("(after {} ms)", started.elapsed().as_millis());
-            match answer {
-                Ok(reply) if reply.get_not_leader() => {
-                    println!("HELPER not-leader hint={} {took}", reply.get_leader_hint())
+            match answer.map(ProductRequest::reply_from_wire) {
+                Ok(Ok(Answer::NotLeader(hint))) => {
+                    println!("HELPER not-leader hint={hint:?} {took}")
                 }
-                Ok(reply) => match serde_json::from_slice::<ProductResult>(reply.get_outcome()) {
-                    Ok(Ok(ProductOutcome::Item(item))) => {
-                        println!("HELPER item {} {took}", item.price.cents())
-                    }
-                    other => println!("HELPER other {other:?} {took}"),
-                },
+                Ok(Ok(Answer::Outcome(ProductOutcome::Item(item)))) => {
+                    println!("HELPER item {} {took}", item.price.cents())
+                }
+                Ok(other) => println!("HELPER other {other:?} {took}"),
+                Err(grpcio::Error::RpcFailure(status)) if error_of(&status).is_some() => {
+                    println!("HELPER other {:?} {took}", error_of(&status))
+                }
                 Err(error) => println!("HELPER error {error} {took}"),
             }
         }
@@ -1340,21 +1339,21 @@ fn namespace_helper() {
                     session: SessionToken(session.to_string()),
                 },
             };
-            let mut call = CommandRequest::new();
-            call.set_command(serde_json::to_vec(&request).unwrap());
+            let call = request.to_wire().unwrap();
             let option = CallOption::default().timeout(Duration::from_secs(3));
             let started = Instant::now();
             let answer = stub.execute_opt(&call, option);
             let took = format!("(after {} ms)", started.elapsed().as_millis());
-            match answer {
-                Ok(reply) if reply.get_not_leader() => println!("HELPER not-serving {took}"),
-                Ok(reply) => match serde_json::from_slice::<CustomerResult>(reply.get_outcome()) {
-                    Ok(Ok(CustomerOutcome::Cart(lines))) => println!(
-                        "HELPER cart {} {took}",
-                        lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>()
-                    ),
-                    other => println!("HELPER refused {other:?} {took}"),
-                },
+            match answer.map(CustomerRequest::reply_from_wire) {
+                Ok(Ok(Answer::NotLeader(_))) => println!("HELPER not-serving {took}"),
+                Ok(Ok(Answer::Outcome(CustomerOutcome::Cart(lines)))) => println!(
+                    "HELPER cart {} {took}",
+                    lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>()
+                ),
+                Ok(other) => println!("HELPER refused {other:?} {took}"),
+                Err(grpcio::Error::RpcFailure(status)) if error_of(&status).is_some() => {
+                    println!("HELPER refused {:?} {took}", error_of(&status))
+                }
                 Err(error) => println!("HELPER error {error} {took}"),
             }
         }

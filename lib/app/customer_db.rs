@@ -11,7 +11,7 @@ use crate::rpc::{
     customer_service, environment, serve_database, start_clock_readings, CustomerStamp,
     DatabaseService, CUSTOMER_DB_SERVICE,
 };
-use crate::sequencer_driver::{SequencerOptions, SequencerReplicator};
+use crate::sequencer_driver::{Driver, DriverOptions, SequencerOptions, SequencerReplicator};
 use crate::transport::FaultSwitch;
 
 use super::{health_of, park_forever, server_setup, Failure};
@@ -31,9 +31,9 @@ pub fn run_customer_db(arguments: impl IntoIterator<Item = String>) -> Result<()
         peers,
         config.replica_data_dir(Component::CustomerDb, index),
     );
-    options.tick = Duration::from_millis(config.sequencer.tick_ms);
+    options.replica.tick = Duration::from_millis(config.sequencer.tick_ms);
     options.snapshot_every = config.sequencer.snapshot_every;
-    options.faults = FaultSwitch::from_settings(&config.network_faults)
+    options.replica.faults = FaultSwitch::from_settings(&config.network_faults)
         .map_err(|e| Failure::Usage(format!("network_faults: {e}")))?;
     let state = CustomerState::new(config.session_timeout_ms);
     let replicator = SequencerReplicator::start(options, state)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::Component;
 use crate::product::ProductState;
-use crate::raft_driver::{RaftOptions, RaftReplicator};
+use crate::raft_driver::{Driver, DriverOptions, RaftOptions, RaftReplicator};
 use crate::replication::Replicator;
 use crate::rpc::{
     environment, product_service, serve_database, stamp_nothing, DatabaseService,
@@ -31,13 +31,13 @@ pub fn run_product_db(arguments: impl IntoIterator<Item = String>) -> Result<(),
         peers,
         config.replica_data_dir(Component::ProductDb, index),
     );
-    options.tick = Duration::from_millis(config.raft.tick_ms);
+    options.replica.tick = Duration::from_millis(config.raft.tick_ms);
     options.election_ticks_min = config.raft.election_ticks_min;
     options.election_ticks_max = config.raft.election_ticks_max;
     options.heartbeat_ticks = config.raft.heartbeat_ticks;
     options.lease_reads = config.raft.lease_reads;
     options.snapshot_every_entries = config.raft.snapshot_every_entries;
-    options.faults = FaultSwitch::from_settings(&config.network_faults)
+    options.replica.faults = FaultSwitch::from_settings(&config.network_faults)
         .map_err(|e| Failure::Usage(format!("network_faults: {e}")))?;
     let replicator = RaftReplicator::start(options, ProductState::new())
         .map_err(|e| Failure::runtime("cannot start Raft", e))?;

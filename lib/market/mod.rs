@@ -102,14 +102,14 @@ pub mod limits {
     /// up to `CART_LINES_MAX` lines, so a page is far shorter than a page
     /// of items.
     pub const HISTORY_PAGE_PURCHASES_MAX: usize = 50;
-    /// One purchase, encoded as JSON (the customer DB's reply, the REST
-    /// reply), takes at most this many bytes: `CART_LINES_MAX` lines of
+    /// One purchase, encoded as JSON (the REST reply; the customer DB's
+    /// protobuf reply takes less), takes at most this many bytes: `CART_LINES_MAX` lines of
     /// at most 300 bytes (a name of 32 characters at 4 bytes each, an item,
     /// a quantity, a price, a seller) and its id and time. A test in
     /// `lib/rest/json.rs` encodes the largest purchase both ways.
     pub const PURCHASE_JSON_BYTES_MAX: usize = CART_LINES_MAX * 300 + 512;
-    /// One item, encoded as JSON (the product DB's reply, the REST reply),
-    /// takes at most this many bytes: 32 name characters and 5 keywords of 8
+    /// One item, encoded as JSON (the REST reply; the product DB's protobuf
+    /// reply takes less), takes at most this many bytes: 32 name characters and 5 keywords of 8
     /// at 4 bytes each (serde_json writes UTF-8 as is; control characters,
     /// which it would escape, are refused), and the fixed fields. A test in
     /// `lib/rest/json.rs` encodes the largest item both ways.

@@ -16,7 +16,7 @@ pub const CLUSTER_SIZE_MAX: usize = 64;
 pub const SNAPSHOT_BYTES_MAX_DEFAULT: u64 = 1 << 30;
 
 /// How many ticks shorter than `election_ticks_min` a leader lease is, by
-/// default, for a driver whose ticker works as `replication::Ticker` does
+/// default, for a driver whose ticker works as `driver_kit::Ticker` does
 /// (docs/RAFT.md §7.1 does the arithmetic):
 /// * 1 tick: the leader reads its clock in whole ticks, so it may see a
 ///   lease younger than it is by almost one tick;

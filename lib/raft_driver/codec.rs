@@ -11,9 +11,10 @@
 //!   commit u64`;
 //! - a read context (what `RaftNode::read_index` carries): `id u64`.
 //!
-//! Integers are little-endian.
+//! Integers are little-endian, read and written with `crate::wire`.
 
 use crate::raft::{Entry, EntryKind, HardState, LogIndex, NodeId, Term};
+use crate::wire::{DecodeError, Reader, Writer};
 
 /// The version byte of every format here.
 const CODEC_VERSION: u8 = 1;
@@ -45,27 +46,27 @@ pub struct ProposalTag {
 
 /// Encodes `entry` as a log record (its index travels outside, in the WAL).
 pub fn encode_entry(entry: &Entry) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(RECORD_HEADER_BYTES + entry.data.len());
-    bytes.push(CODEC_VERSION);
-    bytes.push(match entry.kind {
+    let mut writer = Writer::new(RECORD_HEADER_BYTES + entry.data.len());
+    writer.u8(CODEC_VERSION);
+    writer.u8(match entry.kind {
         EntryKind::Normal => KIND_NORMAL,
         EntryKind::NoOp => KIND_NO_OP,
     });
-    bytes.extend_from_slice(&entry.term.0.to_le_bytes());
-    bytes.extend_from_slice(&entry.data);
-    bytes
+    writer.u64(entry.term.0);
+    writer.bytes(&entry.data);
+    writer.finish()
 }
 
 /// Decodes the log record stored at `index`.
-pub fn decode_entry(index: u64, bytes: &[u8]) -> Result<Entry, String> {
+pub fn decode_entry(index: u64, bytes: &[u8]) -> Result<Entry, DecodeError> {
     let mut reader = Reader::new(bytes);
-    reader.version()?;
-    let kind = match reader.u8("kind")? {
+    reader.version(CODEC_VERSION)?;
+    let kind = match reader.u8()? {
         KIND_NORMAL => EntryKind::Normal,
         KIND_NO_OP => EntryKind::NoOp,
-        other => return Err(format!("unknown entry kind {other}")),
+        other => return Err(DecodeError::UnknownKind(other)),
     };
-    let term = Term(reader.u64("term")?);
+    let term = Term(reader.u64()?);
     Ok(Entry {
         term,
         index: LogIndex(index),
@@ -76,22 +77,22 @@ pub fn decode_entry(index: u64, bytes: &[u8]) -> Result<Entry, String> {
 
 /// Encodes a proposal: the tag, then the request bytes.
 pub fn encode_proposal(tag: ProposalTag, request: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(PROPOSAL_HEADER_BYTES + request.len());
-    bytes.push(CODEC_VERSION);
-    bytes.extend_from_slice(&(tag.node.0 as u32).to_le_bytes());
-    bytes.extend_from_slice(&tag.incarnation.to_le_bytes());
-    bytes.extend_from_slice(&tag.number.to_le_bytes());
-    bytes.extend_from_slice(request);
-    bytes
+    let mut writer = Writer::new(PROPOSAL_HEADER_BYTES + request.len());
+    writer.u8(CODEC_VERSION);
+    writer.u32(tag.node.0 as u32);
+    writer.u64(tag.incarnation);
+    writer.u64(tag.number);
+    writer.bytes(request);
+    writer.finish()
 }
 
 /// Splits a proposal into its tag and its request bytes.
-pub fn decode_proposal(bytes: &[u8]) -> Result<(ProposalTag, &[u8]), String> {
+pub fn decode_proposal(bytes: &[u8]) -> Result<(ProposalTag, &[u8]), DecodeError> {
     let mut reader = Reader::new(bytes);
-    reader.version()?;
-    let node = NodeId(reader.u32("node")? as usize);
-    let incarnation = reader.u64("incarnation")?;
-    let number = reader.u64("number")?;
+    reader.version(CODEC_VERSION)?;
+    let node = NodeId(reader.u32()? as usize);
+    let incarnation = reader.u64()?;
+    let number = reader.u64()?;
     let tag = ProposalTag {
         node,
         incarnation,
@@ -102,30 +103,31 @@ pub fn decode_proposal(bytes: &[u8]) -> Result<(ProposalTag, &[u8]), String> {
 
 /// Encodes the hard state.
 pub fn encode_hard_state(state: &HardState) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(HARD_STATE_BYTES);
-    bytes.push(CODEC_VERSION);
-    bytes.extend_from_slice(&state.term.0.to_le_bytes());
-    bytes.push(u8::from(state.vote.is_some()));
-    let vote = state.vote.map_or(0, |vote| vote.0 as u32);
-    bytes.extend_from_slice(&vote.to_le_bytes());
-    bytes.extend_from_slice(&state.commit.0.to_le_bytes());
-    bytes
+    let mut writer = Writer::new(HARD_STATE_BYTES);
+    writer.u8(CODEC_VERSION);
+    writer.u64(state.term.0);
+    writer.u8(u8::from(state.vote.is_some()));
+    writer.u32(state.vote.map_or(0, |vote| vote.0 as u32));
+    writer.u64(state.commit.0);
+    writer.finish()
 }
 
 /// Decodes the hard state.
-pub fn decode_hard_state(bytes: &[u8]) -> Result<HardState, String> {
+pub fn decode_hard_state(bytes: &[u8]) -> Result<HardState, DecodeError> {
     let mut reader = Reader::new(bytes);
-    reader.version()?;
-    let term = Term(reader.u64("term")?);
-    let has_vote = reader.u8("has_vote")?;
-    let vote = reader.u32("vote")?;
-    let commit = LogIndex(reader.u64("commit")?);
+    reader.version(CODEC_VERSION)?;
+    let term = Term(reader.u64()?);
+    let has_vote = reader.u8()?;
+    let vote = reader.u32()?;
+    let commit = LogIndex(reader.u64()?);
     if has_vote > 1 {
-        return Err(format!("bad has_vote {has_vote}"));
+        let value = u64::from(has_vote);
+        return Err(DecodeError::BadValue {
+            what: "has_vote",
+            value,
+        });
     }
-    if !reader.rest().is_empty() {
-        return Err("trailing bytes after the hard state".into());
-    }
+    reader.finish()?;
     Ok(HardState {
         term,
         vote: (has_vote == 1).then_some(NodeId(vote as usize)),
@@ -135,55 +137,15 @@ pub fn decode_hard_state(bytes: &[u8]) -> Result<HardState, String> {
 
 /// Encodes the context of read `id`.
 pub fn encode_read_context(id: u64) -> Vec<u8> {
-    id.to_le_bytes().to_vec()
+    let mut writer = Writer::new(8);
+    writer.u64(id);
+    writer.finish()
 }
 
 /// Decodes a read context.
-pub fn decode_read_context(bytes: &[u8]) -> Result<u64, String> {
-    let array: [u8; 8] = bytes
-        .try_into()
-        .map_err(|_| format!("read context of {} bytes, not 8", bytes.len()))?;
-    Ok(u64::from_le_bytes(array))
-}
-
-/// Reads fields off the front of a byte string, checking each length.
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { bytes }
-    }
-
-    fn take<const N: usize>(&mut self, field: &str) -> Result<[u8; N], String> {
-        let Some((head, rest)) = self.bytes.split_first_chunk::<N>() else {
-            return Err(format!("cut short in {field}"));
-        };
-        self.bytes = rest;
-        Ok(*head)
-    }
-
-    fn version(&mut self) -> Result<(), String> {
-        match self.u8("version")? {
-            CODEC_VERSION => Ok(()),
-            other => Err(format!("unknown version {other}")),
-        }
-    }
-
-    fn u8(&mut self, field: &str) -> Result<u8, String> {
-        Ok(self.take::<1>(field)?[0])
-    }
-
-    fn u32(&mut self, field: &str) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take::<4>(field)?))
-    }
-
-    fn u64(&mut self, field: &str) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take::<8>(field)?))
-    }
-
-    fn rest(self) -> &'a [u8] {
-        self.bytes
-    }
+pub fn decode_read_context(bytes: &[u8]) -> Result<u64, DecodeError> {
+    let mut reader = Reader::new(bytes);
+    let id = reader.u64()?;
+    reader.finish()?;
+    Ok(id)
 }

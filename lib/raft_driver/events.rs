@@ -3,12 +3,13 @@
 //! Both queues are bounded (limits.rs) and carry owned values only, so no
 //! thread ever shares the Raft node or the state machine.
 
+use std::time::Instant;
+
 use crossbeam_channel::Sender;
 
+use crate::driver_kit::Reply;
 use crate::raft::{Entry, Message, Snapshot};
 use crate::replication::{StateDigest, StateMachine};
-
-use super::proposals::Reply;
 
 /// One input for the raft-core thread.
 pub enum CoreEvent<S: StateMachine> {
@@ -22,6 +23,8 @@ pub enum CoreEvent<S: StateMachine> {
         request: Vec<u8>,
         /// Where the result goes.
         reply: Reply<S::Result>,
+        /// When the caller stops waiting.
+        deadline: Instant,
     },
     /// A read-only request from `submit`, to be served by ReadIndex.
     Read {
@@ -29,6 +32,8 @@ pub enum CoreEvent<S: StateMachine> {
         request: S::Request,
         /// Where the result goes.
         reply: Reply<S::Result>,
+        /// When the caller stops waiting.
+        deadline: Instant,
     },
     /// The raft-apply thread saved a snapshot at `index` (durably): the log
     /// may forget what it covers, and lagging followers get it instead.
@@ -51,6 +56,8 @@ pub enum ApplyTask<S: StateMachine> {
         number: u64,
         /// Where the result goes.
         reply: Reply<S::Result>,
+        /// When the caller stops waiting.
+        deadline: Instant,
     },
     /// This node started read `id`; the leader will confirm it.
     ExpectRead {
@@ -60,6 +67,8 @@ pub enum ApplyTask<S: StateMachine> {
         request: S::Request,
         /// Where the result goes.
         reply: Reply<S::Result>,
+        /// When the caller stops waiting.
+        deadline: Instant,
     },
     /// Committed entries, in log order, all on this node's disk.
     Committed(Vec<Entry>),

@@ -1,9 +1,14 @@
 //! Every bound of the driver in one place: queue capacities, batch sizes and
-//! the table sizes. The protocol's own bounds (uncommitted entries, pending
-//! reads, message sizes) live in `raft::RaftConfig`; the transport's in
-//! `transport::udp`; the storage writer's in `wal::group_commit`.
+//! the table sizes, and the check that Raft's largest message fits the
+//! transport's datagram. The protocol's own bounds (uncommitted entries,
+//! pending reads, message sizes) live in `raft::RaftConfig`; the
+//! transport's in `transport::udp`; the storage writer's in
+//! `wal::group_commit`.
 
 use std::time::Duration;
+
+use crate::raft::config::APPEND_BYTES_LIMIT;
+use crate::transport::PAYLOAD_BYTES_MAX;
 
 /// Events waiting in the raft-core thread's inbox (peer messages, ticks,
 /// proposals, reads, compactions). When it is full, peer messages are
@@ -18,7 +23,7 @@ pub const BATCH_EVENTS_MAX: usize = 1024;
 
 /// Tasks waiting for the raft-apply thread (committed entries, snapshots to
 /// load, replies to expect, confirmed reads). Beyond it, as many again wait
-/// in the core's backlog (`replication::ApplyQueue`), which never blocks
+/// in the core's backlog (`driver_kit::ApplyQueue`), which never blocks
 /// the core; with the backlog full, new proposals and reads are refused.
 pub const APPLY_QUEUE_MAX: usize = 1024;
 
@@ -38,5 +43,22 @@ pub const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_millis(50);
 /// How long `state_digest` waits for the apply thread to compute it.
 pub const DIGEST_WAIT_MAX: Duration = Duration::from_secs(10);
 
+/// Bytes an Append message adds before its entries (`raft::Message::encode`):
+/// version, kind, from, to, term; then the previous entry's id, the commit
+/// index and the entry count.
+pub const APPEND_HEADER_BYTES: usize = (1 + 1 + 4 + 4 + 8) + (8 + 8) + 8 + 4;
+
+/// Bytes an Append message adds to each entry's data: term, index, kind and
+/// the data's length.
+pub const APPEND_ENTRY_HEADER_BYTES: usize = 8 + 8 + 1 + 4;
+
+/// The entries an Append of `APPEND_BYTES_LIMIT` data bytes may be cut into
+/// and still fit one datagram. `RaftOptions::validate` holds the Raft
+/// core's `append_entries_max` to it.
+pub const APPEND_ENTRIES_FIT: usize =
+    (PAYLOAD_BYTES_MAX - APPEND_HEADER_BYTES - APPEND_BYTES_LIMIT) / APPEND_ENTRY_HEADER_BYTES;
+
 // One batch must fit in the inbox it drains.
 const _: () = assert!(BATCH_EVENTS_MAX <= CORE_INBOX_MAX);
+// Raft's largest Append, with at least one entry, fits one datagram.
+const _: () = assert!(APPEND_ENTRIES_FIT >= 1);

@@ -37,50 +37,60 @@
 //!
 //! # Files
 //!
-//! - `replicator.rs`: [`RaftReplicator`] (start, submit, status, digest,
-//!   shutdown, crash) and the thread start.
-//! - `event_loop.rs`: the raft-core thread, the Ready recipe.
-//! - `storage.rs`: what is persisted when (step 2 of the recipe).
-//! - `apply.rs`: the raft-apply thread; snapshots.
-//! - `proposals.rs`: replies answered exactly once; the pending tables.
-//! - `receiver.rs`: the raft-udp-receiver thread (raft-ticker runs
-//!   `replication::Ticker`, shared with the sequencer); `threads.rs` starts and stops them all.
-//! - `recovery.rs`: a replica back from its data directory.
-//! - `codec.rs`: the log record, proposal tag, hard state and read formats.
+//! The plumbing both drivers share (replies, lifecycle, threads, the
+//! ticker that raft-ticker runs, the apply queue, counters, the error's
+//! shape, start and stop) is in `crate::driver_kit`. A file here has the
+//! same name as the sequencer driver's file for the same job:
+//!
+//! - `replicator.rs`: [`RaftReplicator`], as a `Replicator` (submit,
+//!   status, digest) and a `driver_kit::Driver` (start, stop); it starts
+//!   the threads.
+//! - `options.rs`, `errors.rs`, `limits.rs`: [`RaftOptions`],
+//!   [`DriverError`], the bounds.
 //! - `events.rs`: what flows on the two queues.
-//! - `options.rs`, `errors.rs`, `limits.rs`, `status.rs`: [`RaftOptions`],
-//!   [`DriverError`], the bounds, [`DriverStatus`].
+//! - `core_loop.rs`: the raft-core thread, the Ready recipe.
+//! - `storage.rs`: what is persisted when (step 2 of the recipe).
+//! - `apply_loop.rs`: the raft-apply thread; snapshots.
+//! - `replies.rs`: the apply thread's tables of replies waiting
+//!   (proposals, and ReadIndex reads in their two stages).
+//! - `inbound.rs`: peers' datagrams to core events (the raft-udp-receiver
+//!   thread).
+//! - `recovery.rs`: a replica back from its data directory.
+//! - `status.rs`: [`DriverStatus`] and the cell the threads publish into.
+//! - `codec.rs`: the log record, proposal tag, hard state and read formats.
 //! - `tests/`: five replicas in one process over loopback UDP (the issue's
 //!   scenarios), and the parts alone.
 
 #![deny(missing_docs)]
 
-mod apply;
+mod apply_loop;
 mod codec;
+mod core_loop;
 mod errors;
-mod event_loop;
 mod events;
+mod inbound;
 mod limits;
 mod options;
-mod proposals;
-mod receiver;
 mod recovery;
 mod replicator;
+mod replies;
 mod status;
 mod storage;
-mod threads;
 
 #[cfg(test)]
 mod tests;
 
+pub use crate::driver_kit::Lifecycle;
+pub use crate::driver_kit::{
+    Driver, DriverOptions, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN,
+};
 pub use errors::DriverError;
 pub use limits::{
     APPLY_QUEUE_MAX, BATCH_EVENTS_MAX, CORE_INBOX_MAX, PENDING_PROPOSALS_MAX, PENDING_READS_MAX,
 };
 pub use options::{
-    RaftOptions, LOG_SEGMENT_BYTES_DEFAULT, REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_ENTRIES_DEFAULT,
-    TICK_DEFAULT, TICK_MAX, TICK_MIN,
+    RaftOptions, REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_ENTRIES_DEFAULT, TICK_DEFAULT,
 };
 pub use recovery::{RecoveryReport, HARD_STATE_DIR, LOG_DIR, SNAPSHOT_DIR};
 pub use replicator::RaftReplicator;
-pub use status::{DriverCounters, DriverStatus, Lifecycle};
+pub use status::{DriverCounters, DriverStatus};

@@ -1,28 +1,22 @@
-//! [`RaftOptions`]: who this replica is, where its files are, and the
-//! timing and storage knobs, with [`RaftOptions::validate`] naming the rule
-//! a bad configuration breaks (the Raft core's rules included).
+//! [`RaftOptions`]: who this replica is, where its files are
+//! (`driver_kit::ReplicaOptions`, shared with the sequencer), and Raft's
+//! own timing and snapshot knobs, with [`RaftOptions::validate`] naming the
+//! rule a bad configuration breaks (the Raft core's rules included).
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::NodeAddress;
+use crate::driver_kit::{DriverOptions, ReplicaOptions};
 use crate::raft::config::CLUSTER_SIZE_MAX;
-use crate::raft::{NodeId, RaftConfig, ReadMode};
-use crate::transport::{FaultSwitch, PEERS_MAX};
-use crate::wal::{FileSystem, StdFileSystem};
+use crate::raft::{NodeId, RaftConfig, RaftError, ReadMode};
+use crate::transport::{PAYLOAD_BYTES_MAX, PEERS_MAX};
 
 use super::errors::DriverError;
+use super::limits::{APPEND_ENTRY_HEADER_BYTES, APPEND_HEADER_BYTES};
 
 /// The default tick. With the default 10..20 election ticks this gives the
 /// 150-300 ms election timeouts the Raft paper suggests, and heartbeats
 /// every 30 ms.
 pub const TICK_DEFAULT: Duration = Duration::from_millis(15);
-
-/// The shortest and longest tick accepted.
-pub const TICK_MIN: Duration = Duration::from_millis(1);
-/// See [`TICK_MIN`].
-pub const TICK_MAX: Duration = Duration::from_secs(1);
 
 /// Applied entries between two snapshots, by default.
 pub const SNAPSHOT_EVERY_ENTRIES_DEFAULT: u64 = 10_000;
@@ -30,25 +24,13 @@ pub const SNAPSHOT_EVERY_ENTRIES_DEFAULT: u64 = 10_000;
 /// How long a submitted request may wait for its answer, by default.
 pub const REPLY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 
-/// The size at which the log starts a new segment file, by default. Small
-/// enough that compaction (which drops whole segments) frees disk soon
-/// after each snapshot.
-pub const LOG_SEGMENT_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
-
 /// How one replica of a Raft-replicated database runs.
 #[derive(Clone, Debug)]
 pub struct RaftOptions {
-    /// This replica's index in `peers` (its Raft node id).
-    pub index: usize,
-    /// Every replica's UDP address, this one's included, in index order:
-    /// an IP (bound as given) or a DNS name (this replica binds every
-    /// interface; peers' names are looked up again every few seconds).
-    pub peers: Vec<NodeAddress>,
-    /// Where the log (`log/`), the snapshots (`snapshots/`) and the hard
-    /// state (`hard_state/`) live.
-    pub data_dir: PathBuf,
-    /// The tick interval: every Raft timeout counts ticks of this length.
-    pub tick: Duration,
+    /// Who the replica is, where its files are (`log/`, `snapshots/`,
+    /// `hard_state/`), its tick (every Raft timeout counts ticks of it),
+    /// its reply timeout, fault switch and file system.
+    pub replica: ReplicaOptions,
     /// The shortest randomized election timeout, in ticks (also the leader
     /// lease and the check-quorum period).
     pub election_ticks_min: u32,
@@ -64,85 +46,57 @@ pub struct RaftOptions {
     /// entries; the log before it is then compacted, and a follower that
     /// falls further behind catches up by InstallSnapshot.
     pub snapshot_every_entries: u64,
-    /// The UDP fault switch (loss, cuts), a handle tests and admins keep.
-    pub faults: FaultSwitch,
-    /// A request not answered within this time is answered `Unavailable`;
-    /// a retry with the same request id is then answered by the state
-    /// machine's request log, never applied twice.
-    pub reply_timeout: Duration,
-    /// Segment size of the log (see [`LOG_SEGMENT_BYTES_DEFAULT`]).
-    pub log_segment_bytes: u64,
-    /// The file system under the log, the hard state and the snapshots: the
-    /// real one, or a `wal::FaultyFileSystem` in tests.
-    pub fs: Arc<dyn FileSystem>,
 }
 
-impl RaftOptions {
-    /// Options with every default, for replica `index` of `peers`.
-    pub fn new(
-        index: usize,
-        peers: impl IntoIterator<Item = impl Into<NodeAddress>>,
-        data_dir: impl Into<PathBuf>,
-    ) -> Self {
-        let peers: Vec<NodeAddress> = peers.into_iter().map(Into::into).collect();
+impl DriverOptions for RaftOptions {
+    type Restore = RaftError;
+    const TIMING: (Duration, Duration) = (TICK_DEFAULT, REPLY_TIMEOUT_DEFAULT);
+
+    fn with_replica(replica: ReplicaOptions) -> Self {
         let defaults = RaftConfig::new(NodeId(0), 1);
         RaftOptions {
-            index,
-            peers,
-            data_dir: data_dir.into(),
-            tick: TICK_DEFAULT,
+            replica,
             election_ticks_min: defaults.election_ticks_min,
             election_ticks_max: defaults.election_ticks_max,
             heartbeat_ticks: defaults.heartbeat_ticks,
             lease_reads: true,
             snapshot_every_entries: SNAPSHOT_EVERY_ENTRIES_DEFAULT,
-            faults: FaultSwitch::new(),
-            reply_timeout: REPLY_TIMEOUT_DEFAULT,
-            log_segment_bytes: LOG_SEGMENT_BYTES_DEFAULT,
-            fs: Arc::new(StdFileSystem),
         }
     }
 
-    /// Checks every rule, the Raft core's included; the error names the
-    /// first one broken.
-    pub fn validate(&self) -> Result<(), DriverError> {
-        let rules: [(bool, &str); 6] = [
-            (!self.peers.is_empty(), "peers must not be empty"),
-            (
-                self.peers.len() <= PEERS_MAX.min(CLUSTER_SIZE_MAX),
-                "at most 64 peers",
-            ),
-            (self.index < self.peers.len(), "index must be below peers"),
-            (
-                (TICK_MIN..=TICK_MAX).contains(&self.tick),
-                "tick must be within 1 ms..=1 s",
-            ),
+    fn replica(&self) -> &ReplicaOptions {
+        &self.replica
+    }
+
+    fn validate(&self) -> Result<(), DriverError> {
+        let config = self.raft_config(0);
+        let own = [
             (
                 self.snapshot_every_entries >= 1,
                 "snapshot_every_entries must be >= 1",
             ),
             (
-                !self.reply_timeout.is_zero() && self.log_segment_bytes >= 1,
-                "reply_timeout and log_segment_bytes must be > 0",
+                append_fits(config.append_entries_max, config.append_bytes_max),
+                "append_entries_max and append_bytes_max must fit one datagram",
             ),
         ];
-        if let Some((_, rule)) = rules.iter().find(|(holds, _)| !holds) {
-            return Err(DriverError::InvalidOptions(rule.to_string()));
-        }
-        self.raft_config(0)
+        self.replica.check(PEERS_MAX.min(CLUSTER_SIZE_MAX), &own)?;
+        config
             .validate()
             .map_err(|error| DriverError::InvalidOptions(error.to_string()))
     }
+}
 
+impl RaftOptions {
     /// The Raft core's configuration for this replica, with `random_seed`
     /// for its election timeouts. Call after `validate`.
     pub(super) fn raft_config(&self, random_seed: u64) -> RaftConfig {
-        let mut config = RaftConfig::new(NodeId(self.index), self.peers.len());
+        let mut config = RaftConfig::new(NodeId(self.replica.index), self.replica.peers.len());
         config.election_ticks_min = self.election_ticks_min;
         config.election_ticks_max = self.election_ticks_max;
         config.heartbeat_ticks = self.heartbeat_ticks;
         // The lease margin's default is worked out for this driver's ticker
-        // (replication::Ticker) and clock (event_loop.rs, TickClock).
+        // (driver_kit::Ticker) and clock (core_loop.rs, TickClock).
         config.read_mode = if self.lease_reads {
             ReadMode::LeaseBased
         } else {
@@ -151,4 +105,11 @@ impl RaftOptions {
         config.random_seed = random_seed;
         config
     }
+}
+
+/// True if an Append of `entries` entries holding `bytes` bytes of data in
+/// all fits one datagram (see `limits::APPEND_ENTRIES_FIT`).
+fn append_fits(entries: usize, bytes: usize) -> bool {
+    let overhead = entries.saturating_mul(APPEND_ENTRY_HEADER_BYTES) + APPEND_HEADER_BYTES;
+    overhead.saturating_add(bytes) <= PAYLOAD_BYTES_MAX
 }

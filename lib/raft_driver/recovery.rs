@@ -76,8 +76,8 @@ pub fn recover<S: StateMachine>(
     initial_state: S,
     random_seed: u64,
 ) -> Result<Recovered<S>, DriverError> {
-    let dir = options.data_dir.as_path();
-    let fs = Arc::clone(&options.fs);
+    let dir = options.replica.data_dir.as_path();
+    let fs = Arc::clone(&options.replica.fs);
     let (snapshot_store, snapshot) = SnapshotStore::open(&dir.join(SNAPSHOT_DIR), fs.clone())?;
     let snapshot = snapshot.map(|stored| Snapshot {
         meta: SnapshotMeta {
@@ -88,7 +88,8 @@ pub fn recover<S: StateMachine>(
     });
     let (hard_state_file, saved) = HardStateFile::open(&dir.join(HARD_STATE_DIR), fs.clone())?;
     let saved = match saved {
-        Some(bytes) => decode_hard_state(&bytes).map_err(DriverError::CorruptHardState)?,
+        Some(bytes) => decode_hard_state(&bytes)
+            .map_err(|error| DriverError::corrupt("hard state")(error.to_string()))?,
         None => HardState::default(),
     };
     let mut report = RecoveryReport::default();
@@ -108,7 +109,7 @@ pub fn recover<S: StateMachine>(
     report.snapshot_index = meta.index.0;
     report.entries_after_snapshot = entries.len() as u64;
     let state = match &snapshot {
-        Some(snapshot) => S::restore(&snapshot.data).map_err(DriverError::CorruptSnapshot)?,
+        Some(snapshot) => S::restore(&snapshot.data).map_err(DriverError::corrupt("snapshot"))?,
         None => initial_state,
     };
     info!(
@@ -146,7 +147,7 @@ fn open_log(
     report: &mut RecoveryReport,
 ) -> Result<(Wal, Vec<Entry>), DriverError> {
     let wal_options = WalOptions {
-        segment_bytes_max: options.log_segment_bytes,
+        segment_bytes_max: options.replica.log_segment_bytes,
         fs,
     };
     let (wal, recovered) = Wal::open(dir, wal_options)?;
@@ -163,7 +164,10 @@ fn open_log(
         .entries
         .into_iter()
         .map(|(index, bytes)| {
-            decode_entry(index, &bytes).map_err(|why| DriverError::CorruptRecord { index, why })
+            decode_entry(index, &bytes).map_err(|error| DriverError::CorruptRecord {
+                index,
+                why: error.to_string(),
+            })
         })
         .collect::<Result<Vec<Entry>, DriverError>>()?;
     Ok((wal, entries))

@@ -3,30 +3,31 @@
 //! takes requests in `submit`, and reports in `status` and `digest`.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use log::info;
+use crossbeam_channel::{bounded, Sender, TrySendError};
 
+use crate::driver_kit::{
+    count, log_started, start_transport, ApplyQueue, Driver, DriverOptions, Lifecycle, Queues,
+    Reply, Running, RunningCell, Threads, Ticker, OVERLOADED,
+};
 use crate::raft::Role;
 use crate::replication::{
-    ApplyQueue, ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
-    Ticker, OVERLOADED,
+    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
 };
 use crate::transport::{FaultSwitch, UdpTransport};
 
-use super::apply::ApplyLoop;
+use super::apply_loop::ApplyLoop;
+use super::core_loop::{CoreLoop, TickClock};
 use super::errors::DriverError;
-use super::event_loop::{CoreLoop, TickClock};
 use super::events::{ApplyTask, CoreEvent};
+use super::inbound::UdpReceiver;
 use super::limits::{APPLY_QUEUE_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX};
 use super::options::RaftOptions;
-use super::proposals::{PendingProposals, PendingReads, Reply};
-use super::receiver::UdpReceiver;
 use super::recovery::{recover, Recovered};
-use super::status::{count, DriverStatus, Lifecycle, SharedStatus};
-use super::threads::Threads;
+use super::replies::{pending_proposals, PendingReads};
+use super::status::{DriverStatus, SharedStatus};
 
 /// One replica of a Raft-replicated database, as a [`Replicator`].
 ///
@@ -39,120 +40,68 @@ pub struct RaftReplicator<S: StateMachine> {
     faults: FaultSwitch,
     inbox: Sender<CoreEvent<S>>,
     status: Arc<SharedStatus>,
-    running: Mutex<Option<Running<S>>>,
+    /// Holds the apply queue's sender for `digest`; a stop drops it first,
+    /// so that the apply thread sees its queue disconnect once the core is
+    /// gone too.
+    running: RunningCell<Sender<ApplyTask<S>>>,
     local_addr: SocketAddr,
 }
 
-/// What a stop takes down.
-struct Running<S: StateMachine> {
-    threads: Threads,
-    transport: Arc<UdpTransport>,
-    /// For `digest`; dropped first at a stop, so that the apply thread
-    /// sees its queue disconnect once the core is gone too.
-    apply_tasks: Sender<ApplyTask<S>>,
-}
+/// The driver's two queues.
+type Channels<S> = Queues<CoreEvent<S>, ApplyTask<S>>;
 
-/// The driver's two queues, made in one place.
-struct Channels<S: StateMachine> {
-    core: (Sender<CoreEvent<S>>, Receiver<CoreEvent<S>>),
-    apply: (Sender<ApplyTask<S>>, Receiver<ApplyTask<S>>),
-}
+impl<S: StateMachine> Driver for RaftReplicator<S> {
+    type State = S;
+    type Options = RaftOptions;
 
-impl<S: StateMachine> RaftReplicator<S> {
-    /// Binds `options.peers[options.index]`, recovers from
-    /// `options.data_dir` (or starts from `initial_state` when it holds no
-    /// snapshot), and starts the threads. The replica starts as a follower
-    /// and re-applies the committed entries its log holds.
-    ///
-    /// # Errors
-    /// Bad options, a data directory that does not recover, a socket or a
-    /// thread that cannot be had.
-    pub fn start(options: RaftOptions, initial_state: S) -> Result<Self, DriverError> {
-        options.validate()?;
-        let address = options.peers[options.index].bind_address();
-        let socket = UdpSocket::bind(address)
-            .map_err(|error| crate::config::bind_error("UDP", address, error))
-            .map_err(DriverError::io(format!("bind {address}")))?;
-        Self::start_on(socket, options, initial_state)
-    }
-
-    /// Like [`RaftReplicator::start`], over a socket bound already (tests
-    /// bind port 0 first and build the peer list from the ports they got).
-    ///
-    /// # Errors
-    /// As for `start`.
-    pub fn start_on(
+    fn start_on(
         socket: UdpSocket,
-        options: RaftOptions,
+        options: Self::Options,
         initial_state: S,
     ) -> Result<Self, DriverError> {
         options.validate()?;
         // A fresh seed per start: two replicas restarted together must not
         // draw the same election timeouts.
         let recovered = recover(&options, initial_state, rand::random())?;
-        let transport = UdpTransport::from_socket(
-            socket,
-            options.index,
-            options.peers.clone(),
-            options.faults.clone(),
-        )
-        .map_err(DriverError::io("start the UDP transport"))?;
-        let transport = Arc::new(transport);
+        let transport = start_transport(socket, &options.replica)?;
         let local_addr = transport.local_addr();
         let status = Arc::new(SharedStatus::new(
             recovered.node.status(),
             recovered.applied.index.0,
             recovered.report,
         ));
-        let channels = Channels {
-            core: bounded(CORE_INBOX_MAX),
-            apply: bounded(APPLY_QUEUE_MAX),
-        };
+        let channels = Channels::new(CORE_INBOX_MAX, APPLY_QUEUE_MAX);
         let inbox = channels.core.0.clone();
         let apply_tasks = channels.apply.0.clone();
         let threads = spawn_threads(&options, recovered, &transport, &status, channels)?;
-        let own = &options.peers[options.index];
-        let bound = match own.name() {
-            Some(_) => own.describe_binding(),
-            None => local_addr.to_string(),
-        };
-        info!("raft {}: started on {bound}", options.index);
+        log_started("raft", &options.replica, local_addr);
         Ok(RaftReplicator {
-            index: options.index,
-            reply_timeout: options.reply_timeout,
-            faults: options.faults,
+            index: options.replica.index,
+            reply_timeout: options.replica.reply_timeout,
+            faults: options.replica.faults,
             inbox,
             status,
-            running: Mutex::new(Some(Running {
+            running: RunningCell::new(Running {
                 threads,
                 transport,
-                apply_tasks,
-            })),
+                held: apply_tasks,
+            }),
             local_addr,
         })
     }
 
-    /// Stops cleanly: the core finishes its batch, the apply thread applies
-    /// everything handed to it and writes a last snapshot, every request
-    /// still waiting is answered `Unavailable`, and the threads and the
-    /// socket are gone when it returns. Everything Raft acknowledged was
-    /// fsynced before, so a restart from the data directory loses nothing.
-    pub fn shutdown(&self) {
-        self.stop(false);
+    /// The core finishes its batch, the apply thread applies everything
+    /// handed to it and writes a last snapshot (unless it is a crash).
+    fn stop(&self, crash: bool) {
+        let who = format!("raft {}", self.index);
+        self.running.stop(&self.status.lifecycle, crash, &who);
     }
+}
 
-    /// Stops as `kill -9` would, for tests: the threads stop wherever they
-    /// are, with no last apply and no last snapshot. Writes already made
-    /// stay (a killed process keeps its page cache); give the options a
-    /// `wal::FaultyFileSystem` and crash it first to cut the disk off too.
-    pub fn crash(&self) {
-        self.stop(true);
-    }
-
+impl<S: StateMachine> RaftReplicator<S> {
     /// Role, indexes and counters, in more detail than `status`.
     pub fn driver_status(&self) -> DriverStatus {
-        let transport = self.lock_running().as_ref().map(|r| r.transport.stats());
-        self.status.status(transport)
+        self.status.status(self.running.transport_stats())
     }
 
     /// The address the replica's socket is bound to.
@@ -160,38 +109,24 @@ impl<S: StateMachine> RaftReplicator<S> {
         self.local_addr
     }
 
-    fn stop(&self, crash: bool) {
-        let Some(mut running) = self.lock_running().take() else {
-            return;
-        };
-        if crash {
-            self.status.set_crashing();
-        }
-        self.status.set_lifecycle(Lifecycle::Stopping);
-        drop(running.apply_tasks);
-        running.threads.stop_and_join();
-        // The last handle: dropping it joins the UDP threads and closes the
-        // socket, so that a restart may bind the same address at once.
-        drop(running.transport);
-        self.status.set_lifecycle(Lifecycle::Stopped);
-        info!("raft {}: stopped", self.index);
-    }
-
-    fn lock_running(&self) -> MutexGuard<'_, Option<Running<S>>> {
-        // Held only to take or read the handles; a panic there leaves them whole.
-        self.running
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// The event that carries `request` to the core: a ReadIndex read for a
-    /// read-only request, a proposal (the request as JSON) otherwise.
-    fn event_for(request: S::Request, reply: Reply<S::Result>) -> Option<CoreEvent<S>> {
+    /// read-only request, a proposal (the request as `S::encode_request`
+    /// writes it) otherwise.
+    fn event_for(&self, request: S::Request, reply: Reply<S::Result>) -> Option<CoreEvent<S>> {
+        let deadline = Instant::now() + self.reply_timeout;
         if S::is_read_only(&request) {
-            return Some(CoreEvent::Read { request, reply });
+            return Some(CoreEvent::Read {
+                request,
+                reply,
+                deadline,
+            });
         }
-        match serde_json::to_vec(&request) {
-            Ok(request) => Some(CoreEvent::Propose { request, reply }),
+        match S::encode_request(&request) {
+            Ok(request) => Some(CoreEvent::Propose {
+                request,
+                reply,
+                deadline,
+            }),
             Err(error) => {
                 reply.fail(format!("the request does not encode: {error}"));
                 None
@@ -208,9 +143,9 @@ impl<S: StateMachine> Replicator<S> for RaftReplicator<S> {
     /// caught up), with `NotLeader` if this replica stops leading first, or
     /// with `Unavailable` (overloaded, timed out, stopped).
     fn submit(&self, request: S::Request, reply: ReplyTo<S::Result>) {
-        let reply = Reply::new(reply, Instant::now() + self.reply_timeout);
-        // Held until the request is queued; see `SharedStatus::admit`.
-        let lifecycle = self.status.admit();
+        let reply = Reply::new(reply);
+        // Held until the request is queued; see `LifecycleCell::admit`.
+        let lifecycle = self.status.lifecycle.admit();
         match *lifecycle {
             Lifecycle::Running => {}
             Lifecycle::Failed => return reply.fail("the replica's storage failed"),
@@ -222,7 +157,7 @@ impl<S: StateMachine> Replicator<S> for RaftReplicator<S> {
         if node.role != Role::Leader {
             return reply.redirect(node.leader.map(|leader| leader.0));
         }
-        let Some(event) = Self::event_for(request, reply) else {
+        let Some(event) = self.event_for(request, reply) else {
             return;
         };
         match self.inbox.try_send(event) {
@@ -242,7 +177,7 @@ impl<S: StateMachine> Replicator<S> for RaftReplicator<S> {
     fn status(&self) -> ReplicaStatus {
         let status = self.status.status(None);
         let role = match status.lifecycle {
-            Lifecycle::Running => status.role.to_string(),
+            Lifecycle::Running => status.node.role.to_string(),
             Lifecycle::Stopping | Lifecycle::Stopped => "stopped".into(),
             Lifecycle::Failed => "failed".into(),
         };
@@ -250,9 +185,9 @@ impl<S: StateMachine> Replicator<S> for RaftReplicator<S> {
             protocol: "raft".into(),
             index: self.index,
             role,
-            term: status.term.0,
-            leader: status.leader.map(|leader| leader.0),
-            commit_index: status.commit.0,
+            term: status.node.term.0,
+            leader: status.node.leader.map(|leader| leader.0),
+            commit_index: status.node.commit.0,
             applied_index: status.applied.0,
             ..ReplicaStatus::default()
         }
@@ -262,7 +197,7 @@ impl<S: StateMachine> Replicator<S> for RaftReplicator<S> {
     /// bytes, computed by the apply thread between two entries (so the two
     /// always match). The default (zeros) once stopped.
     fn digest(&self) -> StateDigest {
-        let Some(apply_tasks) = self.lock_running().as_ref().map(|r| r.apply_tasks.clone()) else {
+        let Some(apply_tasks) = self.running.with(|running| running.held.clone()) else {
             return StateDigest::default();
         };
         let (answer, digest) = bounded(1);
@@ -304,15 +239,15 @@ fn spawn_threads<S: StateMachine>(
         snapshot_index: recovered.applied.index.0,
         snapshot_schedule: SnapshotSchedule::new(
             options.snapshot_every_entries,
-            options.index,
-            options.peers.len(),
+            options.replica.index,
+            options.replica.peers.len(),
         ),
         snapshots: recovered.snapshots,
         tasks: channels.apply.1,
         core_inbox: channels.core.0.clone(),
         stop: stop.clone(),
         status: Arc::clone(status),
-        proposals: PendingProposals::default(),
+        proposals: pending_proposals(),
         reads: PendingReads::default(),
         unsent_compaction: None,
     };
@@ -332,7 +267,7 @@ fn spawn_threads<S: StateMachine>(
         // Before the ticker starts: the node's clock never runs ahead.
         clock: TickClock {
             origin: Instant::now(),
-            tick: options.tick,
+            tick: options.replica.tick,
         },
     };
     threads.spawn("raft-core", move || core.run())?;
@@ -344,7 +279,7 @@ fn spawn_threads<S: StateMachine>(
     };
     threads.spawn("raft-udp-receiver", move || receiver.run())?;
     let ticker = Ticker {
-        interval: options.tick,
+        interval: options.replica.tick,
         inbox: channels.core.0,
         tick: || CoreEvent::Tick,
         gate: Arc::clone(&status.tick_gate),

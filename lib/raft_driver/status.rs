@@ -3,28 +3,14 @@
 //! every batch, the raft-apply thread the applied index, and any thread
 //! counts what it dropped. `submit` reads the view to redirect at once.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::raft::{LogIndex, NodeId, RaftCounters, RaftStatus, Role, Term};
-use crate::replication::TickGate;
+use crate::driver_kit::{read, Lifecycle, LifecycleCell, TickGate};
+use crate::raft::{LogIndex, RaftStatus};
 use crate::transport::TransportStats;
 
 use super::recovery::RecoveryReport;
-
-/// Where a replicator is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lifecycle {
-    /// Serving.
-    Running,
-    /// `shutdown` or `crash` was called; the threads are stopping.
-    Stopping,
-    /// Every thread has ended.
-    Stopped,
-    /// Storage failed (or a snapshot could not be loaded): the replica
-    /// stopped taking part, since it can no longer keep Raft's promises.
-    Failed,
-}
 
 /// The driver's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,22 +46,12 @@ pub struct DriverCounters {
 pub struct DriverStatus {
     /// Where the replicator is in its life.
     pub lifecycle: Lifecycle,
-    /// The Raft node's role.
-    pub role: Role,
-    /// Its current term.
-    pub term: Term,
-    /// The leader it knows of in its term.
-    pub leader: Option<NodeId>,
-    /// Its commit index.
-    pub commit: LogIndex,
-    /// The state machine's applied index.
+    /// The Raft node's status (role, term, leader, indexes, what the core
+    /// refused) as of the core's last batch.
+    pub node: RaftStatus,
+    /// The state machine's applied index, as the apply thread last
+    /// published it (`node.applied` is what the core last told the node).
     pub applied: LogIndex,
-    /// Its last log index.
-    pub last_index: LogIndex,
-    /// The index of its latest snapshot.
-    pub snapshot_index: LogIndex,
-    /// What the Raft core dropped.
-    pub raft: RaftCounters,
     /// What the driver did and dropped.
     pub driver: DriverCounters,
     /// What the transport did and dropped, while it runs.
@@ -115,7 +91,6 @@ pub struct LiveCounters {
 
 impl LiveCounters {
     fn snapshot(&self) -> DriverCounters {
-        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         DriverCounters {
             malformed_dropped: read(&self.malformed_dropped),
             inbox_full_drops: read(&self.inbox_full_drops),
@@ -132,11 +107,6 @@ impl LiveCounters {
     }
 }
 
-/// Adds `amount` to a counter.
-pub fn count(counter: &AtomicU64, amount: u64) {
-    counter.fetch_add(amount, Ordering::Relaxed);
-}
-
 /// The cell the threads publish into.
 #[derive(Debug)]
 pub struct SharedStatus {
@@ -144,18 +114,13 @@ pub struct SharedStatus {
     node: Mutex<RaftStatus>,
     /// The state machine's applied index.
     applied: AtomicU64,
-    /// Behind a lock rather than in an atomic so that `submit` can hold it
-    /// (shared) while it queues a request: once a writer has moved the
-    /// replica out of `Running`, no request can be queued after, and the
-    /// core answers every one queued before as it stops.
-    lifecycle: RwLock<Lifecycle>,
+    /// Where the replica is in its life; `submit` holds it while it queues
+    /// a request (`LifecycleCell::admit`).
+    pub lifecycle: LifecycleCell,
     recovery: RecoveryReport,
-    /// Set by `crash` before the threads are told to stop: they then stop
-    /// where they are, with no last apply and no last snapshot.
-    crashing: AtomicBool,
     /// What the threads did and dropped.
     pub counters: LiveCounters,
-    /// At most one tick waits in the core's inbox (`replication::Ticker`).
+    /// At most one tick waits in the core's inbox (`driver_kit::Ticker`).
     pub tick_gate: Arc<TickGate>,
 }
 
@@ -166,8 +131,7 @@ impl SharedStatus {
             recovery,
             node: Mutex::new(node),
             applied: AtomicU64::new(applied),
-            lifecycle: RwLock::new(Lifecycle::Running),
-            crashing: AtomicBool::new(false),
+            lifecycle: LifecycleCell::new(),
             counters: LiveCounters::default(),
             tick_gate: Arc::new(TickGate::new()),
         }
@@ -193,65 +157,12 @@ impl SharedStatus {
         self.applied.load(Ordering::Acquire)
     }
 
-    /// Moves to `next`, unless the replica already failed (which sticks).
-    pub fn set_lifecycle(&self, next: Lifecycle) {
-        let mut lifecycle = self
-            .lifecycle
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if *lifecycle != Lifecycle::Failed {
-            *lifecycle = next;
-        }
-    }
-
-    /// Moves to `Failed` if still `Running` (a stop under way stays one).
-    pub fn fail_if_running(&self) {
-        let mut lifecycle = self
-            .lifecycle
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if *lifecycle == Lifecycle::Running {
-            *lifecycle = Lifecycle::Failed;
-        }
-    }
-
-    /// Where the replicator is in its life.
-    pub fn lifecycle(&self) -> Lifecycle {
-        *self.admit()
-    }
-
-    /// The lifecycle, held (shared) until the guard drops: while a caller
-    /// holds it, the replica cannot leave `Running`.
-    pub fn admit(&self) -> RwLockReadGuard<'_, Lifecycle> {
-        // Held only to read or write a plain value; never poisoned mid-write.
-        self.lifecycle
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Marks the coming stop as a crash.
-    pub fn set_crashing(&self) {
-        self.crashing.store(true, Ordering::Release);
-    }
-
-    /// Whether the stop under way is a crash.
-    pub fn is_crashing(&self) -> bool {
-        self.crashing.load(Ordering::Acquire)
-    }
-
     /// Everything, with the transport's counters if given.
     pub fn status(&self, transport: Option<TransportStats>) -> DriverStatus {
-        let node = self.node();
         DriverStatus {
-            lifecycle: self.lifecycle(),
-            role: node.role,
-            term: node.term,
-            leader: node.leader,
-            commit: node.commit,
+            lifecycle: self.lifecycle.get(),
+            node: self.node(),
             applied: LogIndex(self.applied()),
-            last_index: node.last_index,
-            snapshot_index: node.snapshot_index,
-            raft: node.counters,
             driver: self.counters.snapshot(),
             transport,
             recovery: self.recovery,

@@ -8,21 +8,12 @@
 //! sequencer (`crate::sequencer_driver`) once it is delivered in the total
 //! order. Both apply requests to the same kind of [`StateMachine`].
 
-mod apply_queue;
-mod ticker;
-
 use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::transport::FaultSwitch;
-
-pub use apply_queue::{ApplyQueue, ApplyThreadGone, APPLYING_BEHIND};
-pub use ticker::{TickGate, Ticker};
-
-/// Why a replica refuses a request whose thread inbox is full.
-pub const OVERLOADED: &str = "the replica is overloaded; retry later";
 
 /// A deterministic state machine: the same requests in the same order give
 /// the same results and state on every replica. Everything that varies
@@ -54,6 +45,19 @@ pub trait StateMachine: Send + 'static {
     /// renew a session, which only the total order may change).
     fn query(&self, _request: &Self::Request) -> Option<Self::Result> {
         None
+    }
+
+    /// The bytes a replicator logs and sends for `request`: every replica
+    /// decodes them with [`StateMachine::decode_request`]. JSON, unless a
+    /// state machine has an encoding of its own (the databases' is their
+    /// gRPC message, `crate::rpc`).
+    fn encode_request(request: &Self::Request) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(request).map_err(|error| error.to_string())
+    }
+
+    /// The request that `encode_request` wrote, or why the bytes are none.
+    fn decode_request(bytes: &[u8]) -> Result<Self::Request, String> {
+        serde_json::from_slice(bytes).map_err(|error| error.to_string())
     }
 
     /// The whole state as bytes, for snapshots and state transfer. Equal

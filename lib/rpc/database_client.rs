@@ -10,16 +10,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grpcio::{CallOption, ChannelBuilder, RpcStatusCode};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use grpcio::{CallOption, ChannelBuilder};
 
 use crate::market::MarketError;
-use crate::pb::marketplace::{
-    CommandReply, CommandRequest, DigestReply, FaultsReply, FaultsRequest, StatusReply,
-    StatusRequest,
-};
+use crate::pb::marketplace::{DigestReply, FaultsReply, FaultsRequest, StatusReply, StatusRequest};
 use crate::pb::marketplace_grpc::{CustomerDbClient, ProductDbClient};
+
+use super::error_status::error_of;
+use super::wire_command::{Answer, WireCommand};
 
 /// The shortest gap between two DNS lookups of a replica's name by gRPC
 /// (its default is 30 s): the UDP transport's `RESOLVE_INTERVAL`, so that
@@ -58,39 +56,39 @@ impl DatabaseKind {
     }
 }
 
-/// One replica's stub.
-#[derive(Clone)]
-enum Stub {
+/// One replica's stubs: its database's `Execute` is called through
+/// `execute` with the request's own method (`WireCommand::EXECUTE`), the
+/// other calls through the generated client.
+struct Stub {
+    execute: grpcio::Client,
+    control: Control,
+}
+
+/// The generated client of one replica, for the calls other than `Execute`.
+enum Control {
     Product(ProductDbClient),
     Customer(CustomerDbClient),
 }
 
 impl Stub {
-    fn execute(&self, call: &CommandRequest, option: CallOption) -> grpcio::Result<CommandReply> {
-        match self {
-            Stub::Product(stub) => stub.execute_opt(call, option),
-            Stub::Customer(stub) => stub.execute_opt(call, option),
-        }
-    }
-
     fn status(&self, option: CallOption) -> grpcio::Result<StatusReply> {
-        match self {
-            Stub::Product(stub) => stub.status_opt(&StatusRequest::new(), option),
-            Stub::Customer(stub) => stub.status_opt(&StatusRequest::new(), option),
+        match &self.control {
+            Control::Product(stub) => stub.status_opt(&StatusRequest::new(), option),
+            Control::Customer(stub) => stub.status_opt(&StatusRequest::new(), option),
         }
     }
 
     fn digest(&self, option: CallOption) -> grpcio::Result<DigestReply> {
-        match self {
-            Stub::Product(stub) => stub.digest_opt(&StatusRequest::new(), option),
-            Stub::Customer(stub) => stub.digest_opt(&StatusRequest::new(), option),
+        match &self.control {
+            Control::Product(stub) => stub.digest_opt(&StatusRequest::new(), option),
+            Control::Customer(stub) => stub.digest_opt(&StatusRequest::new(), option),
         }
     }
 
     fn set_faults(&self, call: &FaultsRequest, option: CallOption) -> grpcio::Result<FaultsReply> {
-        match self {
-            Stub::Product(stub) => stub.set_faults_opt(call, option),
-            Stub::Customer(stub) => stub.set_faults_opt(call, option),
+        match &self.control {
+            Control::Product(stub) => stub.set_faults_opt(call, option),
+            Control::Customer(stub) => stub.set_faults_opt(call, option),
         }
     }
 }
@@ -106,69 +104,13 @@ pub struct DatabaseClient<Q, R> {
     types: PhantomData<fn(&Q) -> R>,
 }
 
-/// What one attempt at one replica came to.
-enum Attempt<R> {
-    Answered(R),
-    NotLeader(Option<usize>),
-    Unreachable(String),
-}
-
-impl<Q: Serialize, R: DeserializeOwned> DatabaseClient<Q, R> {
-    /// Channels to every replica at `addresses` (connected lazily), each
-    /// `host:port` with an IP or a DNS name. A name goes to gRPC as it is:
-    /// gRPC's resolver looks it up, and again when a connection fails, so
-    /// a replica that moved (a rescheduled pod: same name, new IP) is found
-    /// at its new address, at most `DNS_RESOLUTION_GAP` after the last look.
-    pub fn new(
-        environment: Arc<grpcio::Environment>,
-        kind: DatabaseKind,
-        addresses: &[impl std::fmt::Display],
-    ) -> Self {
-        assert!(!addresses.is_empty(), "a database has at least one replica");
-        let stubs = addresses
-            .iter()
-            .map(|address| {
-                // Short reconnect back-off: gRPC's default grows to two
-                // minutes, which would hide a restarted replica for that long.
-                let channel = ChannelBuilder::new(environment.clone())
-                    .initial_reconnect_backoff(Duration::from_millis(100))
-                    .max_reconnect_backoff(Duration::from_secs(1))
-                    .raw_cfg_int(
-                        CString::from(c"grpc.dns_min_time_between_resolutions_ms"),
-                        DNS_RESOLUTION_GAP.as_millis() as i32,
-                    )
-                    .connect(&address.to_string());
-                match kind {
-                    DatabaseKind::Product => Stub::Product(ProductDbClient::new(channel)),
-                    DatabaseKind::Customer => Stub::Customer(CustomerDbClient::new(channel)),
-                }
-            })
-            .collect();
-        DatabaseClient {
-            kind,
-            stubs,
-            preferred: AtomicUsize::new(0),
-            call_timeout: kind.attempt_timeout(),
-            give_up_after: Duration::from_secs(10),
-            types: PhantomData,
-        }
-    }
-
-    /// Starts with replica `index` (any replica of the customer DB serves,
-    /// so frontends spread their load this way).
-    pub fn prefer(self, index: usize) -> Self {
-        self.preferred
-            .store(index % self.stubs.len(), Ordering::Relaxed);
-        self
-    }
-
+impl<Q: WireCommand> DatabaseClient<Q, Result<Q::Outcome, MarketError>> {
     /// Executes `request`, retrying on other replicas until one answers or
     /// the time runs out (then `MarketError::Unavailable`).
-    pub fn execute(&self, request: &Q) -> Result<R, MarketError> {
-        let mut call = CommandRequest::new();
-        let bytes = serde_json::to_vec(request)
+    pub fn execute(&self, request: &Q) -> Result<Result<Q::Outcome, MarketError>, MarketError> {
+        let call = request
+            .to_wire()
             .map_err(|e| MarketError::Unavailable(format!("cannot encode request: {e}")))?;
-        call.set_command(bytes);
         let started = Instant::now();
         let mut target = self.preferred.load(Ordering::Relaxed) % self.stubs.len();
         let mut misses_in_a_row = 0usize;
@@ -210,26 +152,90 @@ impl<Q: Serialize, R: DeserializeOwned> DatabaseClient<Q, R> {
         }
     }
 
-    fn attempt(&self, target: usize, call: &CommandRequest) -> Attempt<R> {
+    fn attempt(&self, target: usize, call: &Q::Wire) -> Attempt<Result<Q::Outcome, MarketError>> {
         let option = CallOption::default().timeout(self.call_timeout);
-        match self.stubs[target].execute(call, option) {
-            Ok(reply) if reply.get_not_leader() => {
-                let hint = reply.get_leader_hint();
-                Attempt::NotLeader(usize::try_from(hint).ok())
-            }
-            Ok(reply) => match serde_json::from_slice(reply.get_outcome()) {
-                Ok(result) => Attempt::Answered(result),
+        match self.stubs[target]
+            .execute
+            .unary_call(&Q::EXECUTE, call, option)
+        {
+            Ok(reply) => match Q::reply_from_wire(reply) {
+                Ok(Answer::Outcome(outcome)) => Attempt::Answered(Ok(outcome)),
+                Ok(Answer::NotLeader(hint)) => Attempt::NotLeader(hint),
                 Err(e) => Attempt::Unreachable(format!("undecodable reply: {e}")),
             },
-            Err(grpcio::Error::RpcFailure(status))
-                if status.code() == RpcStatusCode::INVALID_ARGUMENT =>
-            {
-                // The replica could not decode what we sent: a version
-                // mismatch, not something another replica would fix.
-                Attempt::Unreachable(format!("refused: {}", status.message()))
-            }
+            // A status with a refusal's details is the database's answer;
+            // any other failure is the replica's or the network's.
+            Err(grpcio::Error::RpcFailure(status)) => match error_of(&status) {
+                Some(refusal) => Attempt::Answered(Err(refusal)),
+                None => Attempt::Unreachable(format!("{:?}: {}", status.code(), status.message())),
+            },
             Err(error) => Attempt::Unreachable(error.to_string()),
         }
+    }
+}
+
+/// What one attempt at one replica came to.
+enum Attempt<R> {
+    Answered(R),
+    NotLeader(Option<usize>),
+    Unreachable(String),
+}
+
+impl<Q, R> DatabaseClient<Q, R> {
+    /// Channels to every replica at `addresses` (connected lazily), each
+    /// `host:port` with an IP or a DNS name. A name goes to gRPC as it is:
+    /// gRPC's resolver looks it up, and again when a connection fails, so
+    /// a replica that moved (a rescheduled pod: same name, new IP) is found
+    /// at its new address, at most `DNS_RESOLUTION_GAP` after the last look.
+    pub fn new(
+        environment: Arc<grpcio::Environment>,
+        kind: DatabaseKind,
+        addresses: &[impl std::fmt::Display],
+    ) -> Self {
+        assert!(!addresses.is_empty(), "a database has at least one replica");
+        let stubs = addresses
+            .iter()
+            .map(|address| {
+                // Short reconnect back-off: gRPC's default grows to two
+                // minutes, which would hide a restarted replica for that long.
+                let channel = ChannelBuilder::new(environment.clone())
+                    .initial_reconnect_backoff(Duration::from_millis(100))
+                    .max_reconnect_backoff(Duration::from_secs(1))
+                    .raw_cfg_int(
+                        CString::from(c"grpc.dns_min_time_between_resolutions_ms"),
+                        DNS_RESOLUTION_GAP.as_millis() as i32,
+                    )
+                    .connect(&address.to_string());
+                let control = match kind {
+                    DatabaseKind::Product => {
+                        Control::Product(ProductDbClient::new(channel.clone()))
+                    }
+                    DatabaseKind::Customer => {
+                        Control::Customer(CustomerDbClient::new(channel.clone()))
+                    }
+                };
+                Stub {
+                    execute: grpcio::Client::new(channel),
+                    control,
+                }
+            })
+            .collect();
+        DatabaseClient {
+            kind,
+            stubs,
+            preferred: AtomicUsize::new(0),
+            call_timeout: kind.attempt_timeout(),
+            give_up_after: Duration::from_secs(10),
+            types: PhantomData,
+        }
+    }
+
+    /// Starts with replica `index` (any replica of the customer DB serves,
+    /// so frontends spread their load this way).
+    pub fn prefer(self, index: usize) -> Self {
+        self.preferred
+            .store(index % self.stubs.len(), Ordering::Relaxed);
+        self
     }
 
     /// Asks replica `index` for its replication status.

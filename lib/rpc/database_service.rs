@@ -1,30 +1,37 @@
-//! The database side of gRPC: decode a command, let the replica fill in
-//! what it chooses, hand it to the replicator, and answer when the
-//! replicator reports. Handlers never block: the thread that applied the
-//! command hands the result over (`reply_slot.rs`), and the call's
-//! completion queue sends it and keeps the call until it is sent.
+//! The database side of gRPC: decode a command (`product_wire.rs`,
+//! `customer_wire.rs`), let the replica fill in what it chooses, hand it to
+//! the replicator, and answer when the replicator reports: the outcome as
+//! a typed reply, a refusal as a status (`error_status.rs`). Handlers
+//! never block: the thread that applied the command hands the result over
+//! (`reply_slot.rs`), and the call's completion queue sends it and keeps
+//! the call until it is sent.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use grpcio::{
-    RpcContext, RpcStatus, RpcStatusCode, Server, ServerBuilder, UnarySink, UnarySinkResult,
+    Marshaller, Method, MethodType, RpcContext, RpcStatus, RpcStatusCode, Server, ServerBuilder,
+    ServiceBuilder, UnarySink, UnarySinkResult,
 };
 
 use crate::customer::CustomerState;
-use crate::pb::marketplace::{
-    CommandReply, CommandRequest, DigestReply, FaultsReply, FaultsRequest, StatusReply,
-    StatusRequest,
-};
-use crate::pb::marketplace_grpc::{create_customer_db, create_product_db, CustomerDb, ProductDb};
+use crate::market::MarketError;
+use crate::pb::marketplace::{DigestReply, FaultsReply, FaultsRequest, StatusReply, StatusRequest};
 use crate::product::ProductState;
 use crate::replication::{ReplicaStatus, ReplicationError, Replicator, StateMachine};
 use crate::transport::FaultSettings;
 
+use super::error_status::status_of;
 use super::health::HealthService;
 use super::reply_slot::reply_slot;
+use super::wire_command::{Checked, WireCommand};
+use super::wire_decoding::undecodable;
 
-/// Serves one database's `Execute` and `Status` calls.
+/// The outcome of a successful request of `S`.
+type Outcome<S> = <<S as StateMachine>::Request as WireCommand>::Outcome;
+
+/// Serves one database's `Execute`, `Status`, `Digest` and `SetFaults`
+/// calls.
 pub struct DatabaseService<S: StateMachine> {
     replicator: Arc<dyn Replicator<S>>,
     stamp: Stamp<S>,
@@ -47,33 +54,6 @@ impl<S: StateMachine> DatabaseService<S> {
     /// replica chooses (time, tokens) before the request is replicated.
     pub fn new(replicator: Arc<dyn Replicator<S>>, stamp: Stamp<S>) -> Self {
         DatabaseService { replicator, stamp }
-    }
-
-    fn execute(&self, ctx: &RpcContext, call: CommandRequest, sink: UnarySink<CommandReply>) {
-        let mut request: S::Request = match serde_json::from_slice(call.get_command()) {
-            Ok(request) => request,
-            Err(error) => {
-                log::warn!("refused an undecodable command: {error}");
-                let status = RpcStatus::with_message(
-                    RpcStatusCode::INVALID_ARGUMENT,
-                    format!("undecodable command: {error}"),
-                );
-                send_on(ctx, sink.fail(status));
-                return;
-            }
-        };
-        (self.stamp)(&mut request);
-        let (sender, receiver) = reply_slot();
-        self.replicator
-            .submit(request, Box::new(move |result| sender.send(result)));
-        ctx.spawn(async move {
-            let result = receiver.await.unwrap_or_else(|| {
-                Err(ReplicationError::Unavailable(
-                    "the replica dropped the request".into(),
-                ))
-            });
-            let _ = answer::<S>(sink, result).await;
-        });
     }
 
     fn status(&self, ctx: &RpcContext, sink: UnarySink<StatusReply>) {
@@ -114,6 +94,46 @@ impl<S: StateMachine> DatabaseService<S> {
     }
 }
 
+impl<S> DatabaseService<S>
+where
+    S: StateMachine<Result = Result<Outcome<S>, MarketError>>,
+    S::Request: WireCommand,
+{
+    /// Decodes a command, lets the replica fill in what it chooses, and
+    /// hands it to the replicator. A command that does not decode, or names
+    /// nothing this replica knows, is refused at once: nothing is logged.
+    fn execute(
+        &self,
+        ctx: &RpcContext,
+        call: Checked<<S::Request as WireCommand>::Wire>,
+        sink: UnarySink<<S::Request as WireCommand>::Reply>,
+    ) {
+        let decoded = call
+            .map_err(undecodable)
+            .and_then(<S::Request as WireCommand>::from_wire);
+        let mut request = match decoded {
+            Ok(request) => request,
+            Err(error) => {
+                log::warn!("refused a command: {error}");
+                send_on(ctx, sink.fail(status_of(&error)));
+                return;
+            }
+        };
+        (self.stamp)(&mut request);
+        let (sender, receiver) = reply_slot();
+        self.replicator
+            .submit(request, Box::new(move |result| sender.send(result)));
+        ctx.spawn(async move {
+            let result = receiver.await.unwrap_or_else(|| {
+                Err(ReplicationError::Unavailable(
+                    "the replica dropped the request".into(),
+                ))
+            });
+            let _ = answer::<S>(sink, result).await;
+        });
+    }
+}
+
 /// Keeps a sending call alive on its completion queue until gRPC reports
 /// the answer sent (see `reply_slot.rs` for why it may not be dropped).
 pub(super) fn send_on(ctx: &RpcContext, sending: UnarySinkResult) {
@@ -122,29 +142,29 @@ pub(super) fn send_on(ctx: &RpcContext, sending: UnarySinkResult) {
     });
 }
 
-/// Sends the result of one command; resolves once it is sent.
-fn answer<S: StateMachine>(
-    sink: UnarySink<CommandReply>,
+/// Sends the result of one command; resolves once it is sent. A refusal
+/// of the state machine is a status with the error's details
+/// (`error_status.rs`); "not the leader" is a reply, so that its hint is
+/// typed.
+fn answer<S>(
+    sink: UnarySink<<S::Request as WireCommand>::Reply>,
     result: Result<S::Result, ReplicationError>,
-) -> UnarySinkResult {
-    let mut reply = CommandReply::new();
+) -> UnarySinkResult
+where
+    S: StateMachine<Result = Result<Outcome<S>, MarketError>>,
+    S::Request: WireCommand,
+{
     match result {
-        Ok(outcome) => match serde_json::to_vec(&outcome) {
-            Ok(bytes) => reply.set_outcome(bytes),
-            Err(error) => {
-                let status = RpcStatus::with_message(RpcStatusCode::INTERNAL, error.to_string());
-                return sink.fail(status);
-            }
-        },
+        Ok(Ok(outcome)) => sink.success(<S::Request as WireCommand>::outcome_to_wire(&outcome)),
+        Ok(Err(error)) => sink.fail(status_of(&error)),
         Err(ReplicationError::NotLeader { leader }) => {
-            reply.set_not_leader(true);
-            reply.set_leader_hint(leader.map_or(-1, |l| l as i32));
+            let hint = leader.map_or(-1, |l| l as i32);
+            sink.success(<S::Request as WireCommand>::not_leader(hint))
         }
         Err(ReplicationError::Unavailable(why)) => {
-            return sink.fail(RpcStatus::with_message(RpcStatusCode::UNAVAILABLE, why));
+            sink.fail(RpcStatus::with_message(RpcStatusCode::UNAVAILABLE, why))
         }
     }
-    sink.success(reply)
 }
 
 fn status_reply(status: &ReplicaStatus) -> StatusReply {
@@ -175,42 +195,61 @@ fn status_reply(status: &ReplicaStatus) -> StatusReply {
     reply
 }
 
-/// The generated `ProductDb` and `CustomerDb` traits have the same four
-/// calls; both forward to the one `DatabaseService` above.
-macro_rules! serve_calls {
-    ($service:ident for $state:ty) => {
-        impl $service for DatabaseService<$state> {
-            fn execute(
-                &mut self,
-                ctx: RpcContext,
-                call: CommandRequest,
-                sink: UnarySink<CommandReply>,
-            ) {
-                DatabaseService::execute(self, &ctx, call, sink)
-            }
-
-            fn status(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<StatusReply>) {
-                DatabaseService::status(self, &ctx, sink)
-            }
-
-            fn digest(&mut self, ctx: RpcContext, _: StatusRequest, sink: UnarySink<DigestReply>) {
-                DatabaseService::digest(self, &ctx, sink)
-            }
-
-            fn set_faults(
-                &mut self,
-                ctx: RpcContext,
-                call: FaultsRequest,
-                sink: UnarySink<FaultsReply>,
-            ) {
-                DatabaseService::set_faults(self, &ctx, call, sink)
-            }
-        }
-    };
+/// A protobuf message's marshaller.
+const fn protobuf<T: protobuf::Message>() -> Marshaller<T> {
+    Marshaller {
+        ser: grpcio::pb_ser,
+        de: grpcio::pb_de,
+    }
 }
 
-serve_calls!(ProductDb for ProductState);
-serve_calls!(CustomerDb for CustomerState);
+/// A unary call of the database's service named `name`, taking and
+/// returning protobuf messages.
+fn call<Q: protobuf::Message, R: protobuf::Message>(name: &'static str) -> Method<Q, R> {
+    Method {
+        ty: MethodType::Unary,
+        name,
+        req_mar: protobuf(),
+        resp_mar: protobuf(),
+    }
+}
+
+/// The full names of a database service's calls other than `Execute`
+/// (whose name comes with its request type, `WireCommand::EXECUTE`).
+struct CallNames {
+    status: &'static str,
+    digest: &'static str,
+    set_faults: &'static str,
+}
+
+/// The service of one database, built by hand rather than by the
+/// generated `create_product_db`: its `Execute` decodes into a `Checked`
+/// message (`wire_decoding.rs`).
+fn database_service<S>(service: DatabaseService<S>, names: CallNames) -> grpcio::Service
+where
+    S: StateMachine<Result = Result<Outcome<S>, MarketError>>,
+    S::Request: WireCommand,
+{
+    let (status, digest, faults) = (service.clone(), service.clone(), service.clone());
+    ServiceBuilder::new()
+        .add_unary_handler(
+            &<S::Request as WireCommand>::EXECUTE_CHECKED,
+            move |ctx, call, sink| service.execute(&ctx, call, sink),
+        )
+        .add_unary_handler(
+            &call::<StatusRequest, StatusReply>(names.status),
+            move |ctx, _, sink| status.status(&ctx, sink),
+        )
+        .add_unary_handler(
+            &call::<StatusRequest, DigestReply>(names.digest),
+            move |ctx, _, sink| digest.digest(&ctx, sink),
+        )
+        .add_unary_handler(
+            &call::<FaultsRequest, FaultsReply>(names.set_faults),
+            move |ctx, call, sink| faults.set_faults(&ctx, call, sink),
+        )
+        .build()
+}
 
 /// A started gRPC server; dropping it shuts it down.
 pub struct RunningServer {
@@ -242,10 +281,20 @@ pub fn serve_database(
 
 /// The gRPC service of a product-DB replica.
 pub fn product_service(service: DatabaseService<ProductState>) -> grpcio::Service {
-    create_product_db(service)
+    let names = CallNames {
+        status: "/marketplace.ProductDb/Status",
+        digest: "/marketplace.ProductDb/Digest",
+        set_faults: "/marketplace.ProductDb/SetFaults",
+    };
+    database_service(service, names)
 }
 
 /// The gRPC service of a customer-DB replica.
 pub fn customer_service(service: DatabaseService<CustomerState>) -> grpcio::Service {
-    create_customer_db(service)
+    let names = CallNames {
+        status: "/marketplace.CustomerDb/Status",
+        digest: "/marketplace.CustomerDb/Digest",
+        set_faults: "/marketplace.CustomerDb/SetFaults",
+    };
+    database_service(service, names)
 }

@@ -1,5 +1,6 @@
-//! How each database's state machine plugs into the replication layer, and
-//! what the receiving replica fills in before a request is replicated.
+//! How each database's state machine plugs into the replication layer (its
+//! requests logged as `log_encoding.rs` writes them), and what the
+//! receiving replica fills in before a request is replicated.
 
 use crate::customer::{CustomerRequest, CustomerResult, CustomerState};
 use crate::market::limits::{
@@ -10,6 +11,8 @@ use crate::raft::SNAPSHOT_BYTES_MAX_DEFAULT;
 use crate::replication::StateMachine;
 use crate::sequencer_driver::TRANSFER_BYTES_MAX;
 use crate::wal::SNAPSHOT_BYTES_MAX;
+
+use super::log_encoding;
 
 // What keeps a snapshot and a state transfer out of reach of any client.
 // Each database refuses a write that would take its state past its limit,
@@ -52,6 +55,14 @@ impl StateMachine for ProductState {
         request.command.is_read_only()
     }
 
+    fn encode_request(request: &ProductRequest) -> Result<Vec<u8>, String> {
+        log_encoding::encode(request)
+    }
+
+    fn decode_request(bytes: &[u8]) -> Result<ProductRequest, String> {
+        log_encoding::decode(bytes)
+    }
+
     fn snapshot(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a product state always encodes")
     }
@@ -79,6 +90,14 @@ impl StateMachine for CustomerState {
 
     fn query(&self, request: &CustomerRequest) -> Option<CustomerResult> {
         CustomerState::query(self, request)
+    }
+
+    fn encode_request(request: &CustomerRequest) -> Result<Vec<u8>, String> {
+        log_encoding::encode(request)
+    }
+
+    fn decode_request(bytes: &[u8]) -> Result<CustomerRequest, String> {
+        log_encoding::decode(bytes)
     }
 
     fn snapshot(&self) -> Vec<u8> {

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+pub use crate::wire::DecodeError;
+
 /// An expected failure; each variant says what the caller may do about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SequencerError {
@@ -47,37 +49,6 @@ pub enum SequencerError {
     },
 }
 
-/// Why a byte string is not a valid encoded message or record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DecodeError {
-    /// The input ended before a field of `needed` bytes at offset `at`.
-    Truncated {
-        /// Offset of the field.
-        at: usize,
-        /// Bytes the field needs.
-        needed: usize,
-    },
-    /// The first bytes are not this protocol's magic number.
-    BadMagic,
-    /// The format version is not one this code reads.
-    BadVersion(u8),
-    /// The kind tag names no known message or record.
-    UnknownKind(u8),
-    /// A count is larger than its hard limit.
-    TooMany {
-        /// Which count.
-        what: &'static str,
-        /// The count read.
-        count: u64,
-        /// Its limit.
-        max: u64,
-    },
-    /// The CRC-32 trailer does not match the contents.
-    Checksum,
-    /// Bytes were left over after a complete message.
-    TrailingBytes(usize),
-}
-
 impl fmt::Display for SequencerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -108,26 +79,7 @@ impl fmt::Display for SequencerError {
     }
 }
 
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Truncated { at, needed } => {
-                write!(f, "truncated: {needed} bytes needed at offset {at}")
-            }
-            DecodeError::BadMagic => write!(f, "bad magic number"),
-            DecodeError::BadVersion(version) => write!(f, "unknown format version {version}"),
-            DecodeError::UnknownKind(kind) => write!(f, "unknown kind tag {kind}"),
-            DecodeError::TooMany { what, count, max } => {
-                write!(f, "{what}: {count} is more than the limit {max}")
-            }
-            DecodeError::Checksum => write!(f, "checksum mismatch"),
-            DecodeError::TrailingBytes(count) => write!(f, "{count} trailing bytes"),
-        }
-    }
-}
-
 impl std::error::Error for SequencerError {}
-impl std::error::Error for DecodeError {}
 
 impl From<DecodeError> for SequencerError {
     fn from(error: DecodeError) -> Self {

@@ -17,26 +17,27 @@
 //! - `Install`: replace the state with a fetched snapshot, durably.
 //!
 //! Between tasks it expires replies that waited longer than the reply
-//! timeout. It never waits for the core (it talks back through `Progress`
+//! timeout. It never waits for the core (it talks back through `SharedStatus`
 //! atomics, and hands queries back with a `try_send` that never blocks), so
 //! the core may block on the apply queue safely.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use log::{debug, error, info, warn};
 
-use crate::replication::{SnapshotSchedule, StateDigest, StateMachine, OVERLOADED};
+use crate::driver_kit::{count, Reply, OVERLOADED};
+use crate::replication::{SnapshotSchedule, StateDigest, StateMachine};
 use crate::sequencer::{Delivery, GlobalSeq, MemberId, SnapshotPoint};
 use crate::wal::{Snapshot, SnapshotStore, WalResult};
 
 use super::events::{ApplyTask, CoreEvent};
 use super::image::{Image, LatestImage};
 use super::limits::EXPIRY_SWEEP_INTERVAL;
-use super::progress::{count, Progress};
-use super::reply::{fail_all, PendingReplies, Reply};
+use super::replies::{fail_all, PendingBroadcasts};
 use super::request_batch;
+use super::status::SharedStatus;
 
 /// The answer to a request whose delivery a state transfer skipped: the
 /// result is in the donor's state machine, not here. The retry is answered
@@ -58,11 +59,13 @@ pub(super) struct ApplyLoop<S: StateMachine> {
     pub(super) snapshot_schedule: SnapshotSchedule,
     pub(super) snapshots: SnapshotStore,
     pub(super) latest: LatestImage,
-    pub(super) pending: PendingReplies<S::Result>,
+    pub(super) pending: PendingBroadcasts<S::Result>,
+    /// How long the replies of a broadcast wait for its delivery.
+    pub(super) reply_timeout: Duration,
     pub(super) tasks: Receiver<ApplyTask<S::Result>>,
     /// Where queries that must be ordered after all go back to.
     pub(super) core_inbox: Sender<CoreEvent<S::Result>>,
-    pub(super) progress: Arc<Progress>,
+    pub(super) status: Arc<SharedStatus>,
 }
 
 impl<S: StateMachine> ApplyLoop<S> {
@@ -70,7 +73,7 @@ impl<S: StateMachine> ApplyLoop<S> {
     /// a clean stop) or a crash is asked for (then nothing more at all).
     pub(super) fn run(mut self) {
         loop {
-            if self.progress.crashed() {
+            if self.status.lifecycle.is_crashing() {
                 return;
             }
             match self.tasks.recv_timeout(EXPIRY_SWEEP_INTERVAL) {
@@ -80,7 +83,7 @@ impl<S: StateMachine> ApplyLoop<S> {
             }
             self.pending.expire(Instant::now());
         }
-        if self.applied.global > self.snapshot_at.global && !self.progress.crashed() {
+        if self.applied.global > self.snapshot_at.global && !self.status.lifecycle.is_crashing() {
             // A clean stop: a restart then replays nothing.
             if let Err(failure) = self.take_snapshot() {
                 warn!("sequencer {}: last snapshot failed: {failure}", self.me);
@@ -91,7 +94,8 @@ impl<S: StateMachine> ApplyLoop<S> {
     fn handle(&mut self, task: ApplyTask<S::Result>) {
         match task {
             ApplyTask::Expect { local_seq, replies } => {
-                self.pending.expect(local_seq, replies, Instant::now());
+                let deadline = Instant::now() + self.reply_timeout;
+                self.pending.expect(local_seq, replies, deadline);
             }
             ApplyTask::Deliver(delivery) => {
                 self.apply(delivery);
@@ -117,7 +121,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         }
         self.snapshot_tried_at = applied;
         if let Err(failure) = self.take_snapshot() {
-            count(&self.progress.snapshots_failed);
+            count(&self.status.snapshots_failed, 1);
             error!(
                 "sequencer {}: snapshot at {applied} failed, next try at #{}: {failure}",
                 self.me,
@@ -140,7 +144,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         // Panics on a gap or a repeat: the core hands deliveries in order.
         self.applied.advance(&delivery);
         let results = self.apply_requests(&delivery);
-        self.progress.publish_applied(delivery.global);
+        self.status.publish_applied(delivery.global);
         if delivery.sender != self.me {
             return;
         }
@@ -167,22 +171,22 @@ impl<S: StateMachine> ApplyLoop<S> {
     /// delivery its barrier waited for. A query the state machine will not
     /// answer this way goes back to the core to be broadcast.
     fn answer_query(&mut self, payload: Vec<u8>, reply: Reply<S::Result>) {
-        let request = match serde_json::from_slice::<S::Request>(&payload) {
+        let request = match S::decode_request(&payload) {
             Ok(request) => request,
             Err(undecodable) => {
                 return reply.fail(format!("the request does not decode: {undecodable}"));
             }
         };
         if let Some(result) = self.state.query(&request) {
-            count(&self.progress.reads_answered);
+            count(&self.status.reads_answered, 1);
             return reply.send(Ok(result));
         }
-        count(&self.progress.reads_ordered);
+        count(&self.status.reads_ordered, 1);
         let back = CoreEvent::Broadcast { payload, reply };
         if let Err(TrySendError::Full(CoreEvent::Broadcast { reply, .. })) =
             self.core_inbox.try_send(back)
         {
-            count(&self.progress.inbox_full_drops);
+            count(&self.status.inbox_full_drops, 1);
             reply.fail(OVERLOADED);
         }
     }
@@ -203,7 +207,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         })?;
         let results = requests
             .into_iter()
-            .map(|bytes| match serde_json::from_slice::<S::Request>(bytes) {
+            .map(|bytes| match S::decode_request(bytes) {
                 Ok(request) => Ok(self.state.apply(&request)),
                 Err(undecodable) => {
                     error!(
@@ -224,7 +228,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         let encoded = started.elapsed();
         let bytes = image.bytes.len();
         self.store(Arc::new(image))?;
-        count(&self.progress.snapshots_taken);
+        count(&self.status.snapshots_taken, 1);
         // Read by `bench --scale` (lib/bench/lifecycle.rs): the apply
         // thread stands still for the whole of it.
         info!(
@@ -250,7 +254,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         self.snapshots.save(&snapshot)?;
         self.snapshot_at = image.point.clone();
         self.latest.set(image);
-        self.progress.publish_applied_durably(global);
+        self.status.publish_applied_durably(global);
         debug!("sequencer {}: snapshot at {global}", self.me);
         Ok(())
     }
@@ -279,7 +283,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         // that cannot be stored is not installed; the transfer is tried
         // again.
         if let Err(failure) = self.store(Arc::clone(&image)) {
-            count(&self.progress.snapshots_failed);
+            count(&self.status.snapshots_failed, 1);
             error!(
                 "sequencer {}: fetched snapshot at {global} not stored: {failure}",
                 self.me
@@ -289,7 +293,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         }
         self.state = state;
         self.applied = image.point.clone();
-        self.progress.publish_applied(global);
+        self.status.publish_applied(global);
         let mine = image.point.delivered_local[self.me.index()];
         self.pending.fail_up_to(mine, COVERED_BY_TRANSFER);
         let _ = done.send(true);

@@ -9,12 +9,13 @@
 //! at least two. Reading checks every length against the datagram and the
 //! count against `BATCH_MESSAGES_MAX`; garbage is an error, never a panic.
 
-use crate::sequencer::DecodeError;
+use crate::wire::DecodeError;
 
 use crate::transport::PAYLOAD_BYTES_MAX as DATAGRAM_PAYLOAD_BYTES_MAX;
 
 use super::limits::BATCH_MESSAGES_MAX;
-use super::wire::{read_parts, write_parts, Reader, Writer};
+use super::FORMAT_VERSION;
+use crate::wire::{read_parts, write_parts, Reader, Writer};
 
 /// The magic of a batch datagram.
 pub(super) const BATCH_MAGIC: [u8; 2] = *b"SB";
@@ -55,7 +56,7 @@ fn seal(mut group: Vec<Vec<u8>>) -> Vec<u8> {
         return group.pop().expect("one message");
     }
     let body: usize = group.iter().map(|m| LENGTH_BYTES + m.len()).sum();
-    let mut writer = Writer::new(BATCH_MAGIC, body + 2);
+    let mut writer = Writer::with_header(&BATCH_MAGIC, FORMAT_VERSION, body + 2);
     let parts: Vec<&[u8]> = group.iter().map(Vec::as_slice).collect();
     write_parts(&mut writer, &parts);
     writer.finish()
@@ -64,14 +65,14 @@ fn seal(mut group: Vec<Vec<u8>>) -> Vec<u8> {
 /// The encoded messages of a batch datagram, in order (each still to be
 /// decoded as a `Message`).
 pub(super) fn unpack(datagram: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
-    let mut reader = Reader::open(datagram, BATCH_MAGIC)?;
+    let mut reader = Reader::open(datagram, &BATCH_MAGIC, FORMAT_VERSION)?;
     read_parts(&mut reader, "messages in a batch", BATCH_MESSAGES_MAX)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::wire::assert_parts_garbage_refused;
     use super::*;
+    use crate::wire::assert_parts_garbage_refused;
 
     fn message(tag: u8, bytes: usize) -> Vec<u8> {
         let mut message = b"SQ".to_vec();

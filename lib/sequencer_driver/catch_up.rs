@@ -12,7 +12,7 @@
 //! of the group (itself included), and (2) it has delivered everything that
 //! was held anywhere it looked when it came back: the highest of its own
 //! log's held number at start and the first watermark each peer sent it.
-//! Peers' later progress does not move the target (under load it would
+//! Peers' later watermarks do not move the target (under load it would
 //! never be reached); the total order takes care of the rest. The gate
 //! latches: once open it stays open.
 

@@ -4,7 +4,7 @@
 //! 1. Wait for an event on the inbox or a datagram from the transport (or
 //!    the stop signal).
 //! 2. Handle it, then every event and datagram already queued (up to
-//!    `BATCH_EVENTS_MAX`): peer messages (decoded by `router.rs`, here on
+//!    `BATCH_EVENTS_MAX`): peer messages (decoded by `inbound.rs`, here on
 //!    this thread) go to `Member::step`, ticks to
 //!    `Member::tick`; client requests are gathered and go to
 //!    `Member::broadcast` together, as one request batch
@@ -18,7 +18,7 @@
 //!    queries whose read barrier is passed; gather the queries the barrier
 //!    gave up on into the next broadcast; pass a `snapshot_needed` to the
 //!    state-transfer thread.
-//! 4. Rewrite the log if it is due, and publish progress for `status()`.
+//! 4. Rewrite the log if it is due, and publish its numbers for `status()`.
 //!
 //! A query (`StateMachine::is_query`) is not broadcast: `Member::read`
 //! takes it through a read barrier (a round of questions, no log record,
@@ -33,7 +33,7 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, select, Receiver, Sender};
 use log::{debug, error, info};
 
-use crate::replication::{ApplyQueue, ApplyThreadGone, APPLYING_BEHIND};
+use crate::driver_kit::{count, ApplyQueue, ApplyThreadGone, Lifecycle, Reply, APPLYING_BEHIND};
 use crate::sequencer::{Destination, Member, MemberId, Message, ReadId, SequencerError};
 use crate::transport::{Datagram, UdpTransport};
 use crate::wal::WalError;
@@ -42,17 +42,17 @@ use super::batch;
 use super::catch_up::CatchUp;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::Image;
-use super::journal::Journal;
+use super::inbound::Router;
 use super::limits::{BATCHES_IN_FLIGHT_MAX, BATCH_EVENTS_MAX};
-use super::progress::{count, Lifecycle, Progress};
-use super::reply::{fail_all, Reply};
+use super::replies::fail_all;
 use super::request_batch::RequestBatch;
-use super::router::Router;
+use super::status::SharedStatus;
+use super::storage::SequencerStorage;
 
 /// Everything the core thread owns.
 pub(super) struct CoreLoop<R> {
     pub(super) member: Member,
-    pub(super) journal: Journal,
+    pub(super) storage: SequencerStorage,
     pub(super) transport: Arc<UdpTransport>,
     /// Ticks, broadcasts and fetched snapshots.
     pub(super) inbox: Receiver<CoreEvent<R>>,
@@ -67,7 +67,7 @@ pub(super) struct CoreLoop<R> {
     pub(super) apply: ApplyQueue<ApplyTask<R>>,
     /// Fetch orders for the state-transfer thread.
     pub(super) transfer_tasks: Sender<TransferTask>,
-    pub(super) progress: Arc<Progress>,
+    pub(super) status: Arc<SharedStatus>,
     pub(super) catch_up: CatchUp,
     /// Client requests taken since the last broadcast, with their replies.
     pub(super) requests: RequestBatch<Reply<R>>,
@@ -114,7 +114,7 @@ impl<R: Send + 'static> CoreLoop<R> {
             }
             Halt::Storage(error) => {
                 error!("sequencer {me}: storage failed, the replica stops: {error}");
-                self.progress.fail();
+                self.status.fail();
             }
         }
         // Requests still queued are answered now (a `Reply` answers
@@ -175,11 +175,11 @@ impl<R: Send + 'static> CoreLoop<R> {
         // next tick: peers deliver once a majority's watermarks say so.
         self.member.announce_watermark();
         self.flush()?;
-        if self.journal.rewrite_due() {
+        if self.storage.rewrite_due() {
             // Every record taken so far is persisted, so the member's
             // persisted state is exactly what the log says.
             let state = self.member.persisted_state();
-            self.journal.rewrite(&state).map_err(Halt::Storage)?;
+            self.storage.rewrite(&state).map_err(Halt::Storage)?;
             debug!(
                 "sequencer {}: log rewritten above {}",
                 self.member.config().id,
@@ -227,18 +227,18 @@ impl<R: Send + 'static> CoreLoop<R> {
             // target: a garbage watermark could hold the gate shut forever.
             Ok(()) => self.catch_up.on_watermark(from, held_up_to),
             Err(refused) => {
-                count(&self.progress.invalid_messages);
+                count(&self.status.invalid_messages, 1);
                 debug!("sequencer: message from {from} refused: {refused}");
             }
         }
     }
 
     fn on_tick(&mut self) {
-        self.progress.tick_gate.taken();
+        self.status.tick_gate.taken();
         // The apply thread's durable snapshot lets the protocol forget
         // history up to it (never beyond what was delivered here).
         let durable = self
-            .progress
+            .status
             .applied_durably()
             .min(self.member.delivered_up_to());
         self.member.applied_durably(durable);
@@ -291,7 +291,7 @@ impl<R: Send + 'static> CoreLoop<R> {
     /// Orders a query as a write would be: broadcast, and answered when
     /// delivered here.
     fn order_read(&mut self, payload: Vec<u8>, reply: Reply<R>) -> Result<(), Halt> {
-        count(&self.progress.reads_ordered);
+        count(&self.status.reads_ordered, 1);
         self.on_request(payload, reply)
     }
 
@@ -341,20 +341,20 @@ impl<R: Send + 'static> CoreLoop<R> {
         self.member
             .install_snapshot(point)
             .expect("a snapshot ahead of delivered, for this group, installs");
-        count(&self.progress.transfers_installed);
+        count(&self.status.transfers_installed, 1);
         Ok(())
     }
 
     /// Step 3: persist, then send, then hand deliveries on.
     fn flush(&mut self) -> Result<(), Halt> {
         let output = self.member.take_output();
-        if self.progress.crashed() {
+        if self.status.lifecycle.is_crashing() {
             return Err(Halt::Crashed);
         }
-        self.journal
+        self.storage
             .persist(&output.to_persist)
             .map_err(Halt::Storage)?;
-        if self.progress.crashed() {
+        if self.status.lifecycle.is_crashing() {
             // Killed between the fsync and the sends: nothing is claimed
             // that is not durable, which is all the protocol needs.
             return Err(Halt::Crashed);
@@ -383,7 +383,7 @@ impl<R: Send + 'static> CoreLoop<R> {
                 .try_send(TransferTask::Fetch(needed))
                 .is_err()
             {
-                count(&self.progress.inbox_full_drops);
+                count(&self.status.inbox_full_drops, 1);
             }
         }
         Ok(())
@@ -425,18 +425,17 @@ impl<R: Send + 'static> CoreLoop<R> {
     /// Step 4: numbers for `status()`, and the catch-up gate.
     fn publish(&mut self) {
         let status = self.member.status();
-        self.progress.publish_member(&status);
-        self.progress
-            .publish_view(&status, self.member.is_serving());
+        self.status.publish_member(&status);
+        self.status.publish_view(&status, self.member.is_serving());
         // A member recovering an empty disk has nothing to catch up to yet.
         let serving = !status.recovering && self.catch_up.check(status.delivered_up_to);
-        let running = self.progress.lifecycle() == Lifecycle::Running;
-        if serving && running && !self.progress.is_serving() {
+        let running = self.status.lifecycle.get() == Lifecycle::Running;
+        if serving && running && !self.status.is_serving() {
             info!(
                 "sequencer {}: caught up at {}; taking requests",
                 status.id, status.delivered_up_to
             );
-            self.progress.set_serving(true);
+            self.status.set_serving(true);
         }
     }
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
+use crate::driver_kit::Reply;
 use crate::replication::StateDigest;
 use crate::sequencer::{Delivery, LocalSeq, MemberId, SnapshotNeeded};
 
 use super::image::Image;
-use super::reply::Reply;
 use super::transfer_message::TransferMessage;
 
 /// An input of the protocol core, for the core thread.

@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::sequencer::{DecodeError, GlobalSeq, LocalSeq, SnapshotPoint, MEMBERS_MAX};
 
-use super::wire::{check_count, Reader, Writer};
+use super::FORMAT_VERSION;
+use crate::wire::{check_count, Reader, Writer};
 
 const IMAGE_MAGIC: [u8; 2] = *b"SI";
 
@@ -44,7 +45,7 @@ impl Image {
             "a snapshot point for {} senders",
             point.delivered_local.len()
         );
-        let mut writer = Writer::new(IMAGE_MAGIC, app.len() + 64);
+        let mut writer = Writer::with_header(&IMAGE_MAGIC, FORMAT_VERSION, app.len() + 64);
         writer.u64(point.global.0);
         writer.u16(point.delivered_local.len() as u16);
         for local in &point.delivered_local {
@@ -89,7 +90,7 @@ impl Image {
             return Err(DecodeError::Truncated { at: 0, needed: 4 });
         };
         let (body, crc) = bytes.split_at(body_len);
-        let mut reader = Reader::open(body, IMAGE_MAGIC)?;
+        let mut reader = Reader::open(body, &IMAGE_MAGIC, FORMAT_VERSION)?;
         let global = GlobalSeq(reader.u64()?);
         let senders = reader.u16()?;
         check_count("senders", u64::from(senders), u64::from(MEMBERS_MAX))?;

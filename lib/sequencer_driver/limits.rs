@@ -55,7 +55,7 @@ pub const BATCH_MESSAGES_MAX: usize = 256;
 
 /// Tasks waiting for the apply thread (deliveries, reply registrations,
 /// snapshot installs). Beyond it, as many again wait in the core's backlog
-/// (`replication::ApplyQueue`), which never blocks the core; with the
+/// (`driver_kit::ApplyQueue`), which never blocks the core; with the
 /// backlog full, new client requests are refused.
 pub const APPLY_QUEUE_MAX: usize = 4096;
 

@@ -17,7 +17,7 @@
 //!  state-transfer ─── SnapshotFetched(image) ───────────────────────────────> core inbox
 //!
 //!  core inbox ──> sequencer-core    owns the Member and the log; decodes datagrams
-//!                   │               (router.rs); per batch:
+//!                   │               (inbound.rs); per batch:
 //!                   │               persist (one fsync) → send → hand on
 //!                   ├─ messages ──────────────────────────> udp-sender ─UDP─> peers
 //!                   ├─ fetch orders, transfer messages ───> transfer inbox
@@ -30,29 +30,43 @@
 //! Who may block on whom (so that nothing deadlocks): the core blocks only
 //! on the apply queue (and on the apply thread's answer to an Install);
 //! the apply thread blocks on nothing and talks back only through
-//! `Progress` atomics; the state-transfer thread blocks only on the core
+//! `SharedStatus` atomics; the state-transfer thread blocks only on the core
 //! inbox, which the core drains. Everything else uses `try_send` and drops
 //! (and counts) what does not fit: UDP input, ticks, and, with an
 //! `Unavailable` answer, submissions.
 //!
 //! # Files
 //!
-//! - `replicator.rs`: [`SequencerReplicator`] (start, submit, status, stop).
+//! The plumbing both drivers share (replies, lifecycle, threads, the
+//! ticker that sequencer-tick runs, the apply queue, counters, the error's
+//! shape, start and stop) is in `crate::driver_kit`. A file here has the
+//! same name as the Raft driver's file for the same job:
+//!
+//! - `replicator.rs`: [`SequencerReplicator`], as a `Replicator` (submit,
+//!   status, digest) and a `driver_kit::Driver` (start, stop); it starts
+//!   the threads.
 //! - `options.rs`, `errors.rs`, `limits.rs`: [`SequencerOptions`],
 //!   [`DriverError`], the bounds.
-//! - `recovery.rs`, `journal.rs`, `image.rs`: what is on disk and how a
-//!   member comes back from it.
-//! - `core_loop.rs`, `apply_loop.rs`, `state_transfer.rs`: one file per
-//!   thread (the ticker is `replication::Ticker`, shared with Raft);
-//!   `threads.rs` starts and stops them.
-//! - `router.rs`: decodes datagrams for the core thread.
+//! - `events.rs`: what flows on the three queues.
+//! - `core_loop.rs`: the sequencer-core thread, the batch loop.
+//! - `storage.rs`: the member's log of records, and its rewrite.
+//! - `apply_loop.rs`: the sequencer-apply thread; snapshots.
+//! - `replies.rs`: the apply thread's table of replies waiting for each
+//!   own broadcast's delivery.
+//! - `inbound.rs`: peers' datagrams to core messages and transfer tasks
+//!   (on the core thread).
+//! - `recovery.rs`: a member back from its data directory.
+//! - `status.rs`: [`DriverStatus`] and the atomics behind it.
+//!
+//! Only the sequencer has:
+//!
+//! - `image.rs`: the snapshot image (point and application state).
 //! - `catch_up.rs`: when a restarted member takes requests again.
-//! - `reply.rs`: replies answered exactly once; the pending table.
-//! - `request_batch.rs`: the client requests one broadcast carries.
-//! - `transfer_message.rs`, `transfer_fetch.rs`, `transfer_serve.rs`: the
-//!   state-transfer protocol, its fetching side and its serving side.
-//! - `wire.rs`: byte reading and writing for the driver's two formats.
-//! - `progress.rs`: [`DriverStatus`] and the atomics behind it.
+//! - `batch.rs`, `request_batch.rs`: the core messages one datagram
+//!   carries, the client requests one broadcast carries.
+//! - `state_transfer.rs` (the state-transfer thread), `transfer_message.rs`,
+//!   `transfer_fetch.rs`, `transfer_serve.rs`: the state-transfer protocol,
+//!   its fetching side and its serving side.
 //! - `tests/`: five replicas in one process over loopback UDP.
 
 #![deny(missing_docs)]
@@ -64,34 +78,40 @@ mod core_loop;
 mod errors;
 mod events;
 mod image;
-mod journal;
+mod inbound;
 mod limits;
 mod options;
-mod progress;
 mod recovery;
 mod replicator;
-mod reply;
+mod replies;
 mod request_batch;
-mod router;
 mod state_transfer;
-mod threads;
+mod status;
+mod storage;
 mod transfer_fetch;
 mod transfer_message;
 mod transfer_serve;
-mod wire;
 
 #[cfg(test)]
 mod tests;
 
+/// The version every byte format of this driver carries after its magic
+/// (images, state-transfer messages, batches; read and written with
+/// `crate::wire`).
+const FORMAT_VERSION: u8 = 1;
+
+pub use crate::driver_kit::{
+    Driver, DriverOptions, Lifecycle, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN,
+};
 pub use errors::DriverError;
 pub use limits::{
     APPLY_QUEUE_MAX, BATCH_EVENTS_MAX, CHUNK_BYTES_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX,
     PENDING_REPLIES_MAX, REQUESTS_PER_BATCH_MAX, TRANSFER_BYTES_MAX,
 };
 pub use options::{
-    SequencerOptions, LOG_REWRITE_RECORDS_DEFAULT, LOG_SEGMENT_BYTES_DEFAULT,
-    REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_DEFAULT, TICK_DEFAULT, TICK_MAX, TICK_MIN,
+    SequencerOptions, LOG_REWRITE_RECORDS_DEFAULT, REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_DEFAULT,
+    TICK_DEFAULT,
 };
-pub use progress::{DriverStatus, Lifecycle};
 pub use recovery::{LOG_DIR, SNAPSHOT_DIR};
 pub use replicator::SequencerReplicator;
+pub use status::DriverStatus;

@@ -1,15 +1,13 @@
-//! [`SequencerOptions`]: who this member is, where its files are, and the
+//! [`SequencerOptions`]: who this member is, where its files are
+//! (`driver_kit::ReplicaOptions`, shared with Raft), and the sequencer's own
 //! timing and storage knobs, with [`SequencerOptions::validate`] naming the
 //! rule a bad configuration breaks.
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::NodeAddress;
-use crate::sequencer::{Config, MemberId, MEMBERS_MAX};
-use crate::transport::{FaultSwitch, PEERS_MAX};
-use crate::wal::{FileSystem, StdFileSystem};
+use crate::driver_kit::{DriverOptions, ReplicaOptions};
+use crate::sequencer::{Config, MemberId, SequencerError, MEMBERS_MAX};
+use crate::transport::PEERS_MAX;
 
 use super::errors::DriverError;
 use super::limits;
@@ -18,11 +16,6 @@ use super::limits;
 /// a moved watermark is announced are counted in ticks, so the tick sets the
 /// latency floor (a delivery waits for about one tick; see docs/SEQUENCER.md).
 pub const TICK_DEFAULT: Duration = Duration::from_millis(5);
-
-/// The shortest and longest tick accepted.
-pub const TICK_MIN: Duration = Duration::from_millis(1);
-/// See [`TICK_MIN`].
-pub const TICK_MAX: Duration = Duration::from_secs(1);
 
 /// Deliveries between two snapshots of the application state, by default.
 pub const SNAPSHOT_EVERY_DEFAULT: u64 = 1000;
@@ -33,23 +26,14 @@ pub const REPLY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 /// Records appended after which the log is rewritten, by default.
 pub const LOG_REWRITE_RECORDS_DEFAULT: u64 = 50_000;
 
-/// The size at which the log starts a new segment file, by default. Small
-/// enough that a rewrite lets the old segments go soon.
-pub const LOG_SEGMENT_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
-
 /// How one member of the customer DB's sequencer group runs.
 #[derive(Clone, Debug)]
 pub struct SequencerOptions {
-    /// This member's index in `peers` (its member id).
-    pub index: usize,
-    /// Every member's UDP address, this one's included, in member-id order:
-    /// an IP (bound as given) or a DNS name (this member binds every
-    /// interface; peers' names are looked up again every few seconds).
-    pub peers: Vec<NodeAddress>,
-    /// Where the log (`log/`) and the snapshots (`snapshots/`) live.
-    pub data_dir: PathBuf,
-    /// The tick interval (see [`TICK_DEFAULT`]).
-    pub tick: Duration,
+    /// Who the member is (its index is its member id), where its files are
+    /// (`log/`, `snapshots/`), its tick (see [`TICK_DEFAULT`]), its reply
+    /// timeout (a request not delivered here by then is answered
+    /// `Unavailable`), fault switch and file system.
+    pub replica: ReplicaOptions,
     /// Silence after which a turn-list member is suspected (see
     /// `limits::SUSPECT_AFTER`, the default; tests that load the machine
     /// heavily raise it).
@@ -57,12 +41,6 @@ pub struct SequencerOptions {
     /// Take a snapshot of the application state after this many deliveries;
     /// only then may the member forget the history the snapshot covers.
     pub snapshot_every: u64,
-    /// A submitted request not delivered here within this time is answered
-    /// `Unavailable`; a retry with the same request id is then answered by
-    /// the state machine's request log, never applied twice.
-    pub reply_timeout: Duration,
-    /// The UDP fault switch (loss, cuts), a handle tests and admins keep.
-    pub faults: FaultSwitch,
     /// Delivered entries kept for peers that lack them, beyond those every
     /// member holds (`sequencer::Config::history_max`). A member that falls
     /// further behind catches up by state transfer.
@@ -70,74 +48,54 @@ pub struct SequencerOptions {
     /// Records appended after which the log is rewritten as the member's
     /// persisted state and the old segments dropped.
     pub log_rewrite_records: u64,
-    /// Segment size of the log (see [`LOG_SEGMENT_BYTES_DEFAULT`]).
-    pub log_segment_bytes: u64,
-    /// The file system under the log and the snapshots: the real one, or a
-    /// `wal::FaultyFileSystem` in tests (no real fsync; a crash that makes
-    /// every later write fail).
-    pub fs: Arc<dyn FileSystem>,
 }
 
-impl SequencerOptions {
-    /// Options with every default, for member `index` of `peers`.
-    pub fn new(
-        index: usize,
-        peers: impl IntoIterator<Item = impl Into<NodeAddress>>,
-        data_dir: impl Into<PathBuf>,
-    ) -> Self {
-        let peers: Vec<NodeAddress> = peers.into_iter().map(Into::into).collect();
-        let members = peers.len().min(usize::from(MEMBERS_MAX)) as u16;
+impl DriverOptions for SequencerOptions {
+    type Restore = SequencerError;
+    const TIMING: (Duration, Duration) = (TICK_DEFAULT, REPLY_TIMEOUT_DEFAULT);
+
+    fn with_replica(replica: ReplicaOptions) -> Self {
+        let members = replica.peers.len().min(usize::from(MEMBERS_MAX)) as u16;
         let defaults = Config::new(members.max(1), MemberId(0));
         SequencerOptions {
-            index,
-            peers,
-            data_dir: data_dir.into(),
-            tick: TICK_DEFAULT,
+            replica,
             suspect_after: limits::SUSPECT_AFTER,
             snapshot_every: SNAPSHOT_EVERY_DEFAULT,
-            reply_timeout: REPLY_TIMEOUT_DEFAULT,
-            faults: FaultSwitch::new(),
             history_max: defaults.history_max,
             log_rewrite_records: LOG_REWRITE_RECORDS_DEFAULT,
-            log_segment_bytes: LOG_SEGMENT_BYTES_DEFAULT,
-            fs: Arc::new(StdFileSystem),
         }
     }
 
-    /// Checks every rule, the protocol's included; the error names the
-    /// first one broken.
-    pub fn validate(&self) -> Result<(), DriverError> {
-        let members_max = usize::from(MEMBERS_MAX).min(PEERS_MAX);
-        let rules: [(bool, &str); 7] = [
-            (!self.peers.is_empty(), "peers must not be empty"),
-            (self.peers.len() <= members_max, "at most 64 peers"),
-            (self.index < self.peers.len(), "index must be below peers"),
-            (
-                (TICK_MIN..=TICK_MAX).contains(&self.tick),
-                "tick must be within 1 ms..=1 s",
-            ),
+    fn replica(&self) -> &ReplicaOptions {
+        &self.replica
+    }
+
+    fn validate(&self) -> Result<(), DriverError> {
+        let own = [
             (self.snapshot_every >= 1, "snapshot_every must be >= 1"),
-            (!self.reply_timeout.is_zero(), "reply_timeout must be > 0"),
             (
-                self.log_rewrite_records >= 1 && self.log_segment_bytes >= 1,
-                "log_rewrite_records and log_segment_bytes must be >= 1",
+                self.log_rewrite_records >= 1,
+                "log_rewrite_records must be >= 1",
             ),
         ];
-        if let Some((_, rule)) = rules.iter().find(|(holds, _)| !holds) {
-            return Err(DriverError::InvalidOptions(rule.to_string()));
-        }
-        self.sequencer_config()
+        self.replica
+            .check(usize::from(MEMBERS_MAX).min(PEERS_MAX), &own)?;
+        let config = self.sequencer_config();
+        config
             .validate()
             .map_err(|error| DriverError::InvalidOptions(error.to_string()))
     }
+}
 
+impl SequencerOptions {
     /// The protocol core's config for this member. Call after `validate`.
     pub(super) fn sequencer_config(&self) -> Config {
         let mut config = Config::new(self.members(), self.member_id());
         config.history_max = self.history_max;
         // The view change's times are durations; the core counts ticks.
-        let ticks =
-            |time: Duration| (time.as_micros() / self.tick.as_micros().max(1)).max(1) as u64;
+        let ticks = |time: Duration| {
+            (time.as_micros() / self.replica.tick.as_micros().max(1)).max(1) as u64
+        };
         config.suspect_ticks = ticks(self.suspect_after).max(config.heartbeat_interval_ticks + 1);
         config.view_change_resend_ticks = ticks(limits::VIEW_CHANGE_RESEND);
         config.view_change_timeout_ticks =
@@ -151,11 +109,11 @@ impl SequencerOptions {
 
     /// The group size.
     pub(super) fn members(&self) -> u16 {
-        self.peers.len() as u16
+        self.replica.peers.len() as u16
     }
 
     /// This member's id.
     pub(super) fn member_id(&self) -> MemberId {
-        MemberId(self.index as u16)
+        MemberId(self.replica.index as u16)
     }
 }

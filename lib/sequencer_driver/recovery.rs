@@ -5,7 +5,7 @@
 //!    [`Image`]: the application state and the [`SnapshotPoint`] it covers.
 //!    None means a first start: the caller's initial state at the group start.
 //! 2. The log (`log/`, a `wal::Wal`, torn tail cut) is replayed into a
-//!    `PersistedState` (see `journal.rs`).
+//!    `PersistedState` (see `storage.rs`).
 //! 3. `Member::restore(config, persisted, point)` checks that the two fit
 //!    (the snapshot is never behind what the log forgot: a `Base` record is
 //!    written only after the snapshot that covers it is durable) and
@@ -29,8 +29,8 @@ use crate::wal::{SnapshotStore, Wal, WalOptions};
 
 use super::errors::DriverError;
 use super::image::Image;
-use super::journal::{replay, Journal};
 use super::options::SequencerOptions;
+use super::storage::{replay, SequencerStorage};
 
 /// The sub-directory of the data directory that holds the log.
 pub const LOG_DIR: &str = "log";
@@ -42,7 +42,7 @@ pub(super) struct Recovered<S> {
     /// The protocol core, restored.
     pub(super) member: Member,
     /// The log, open for appending.
-    pub(super) journal: Journal,
+    pub(super) storage: SequencerStorage,
     /// The snapshot store, for the apply thread.
     pub(super) snapshots: SnapshotStore,
     /// The application state and the point it covers.
@@ -53,34 +53,34 @@ pub(super) struct Recovered<S> {
     pub(super) image: Option<Arc<Image>>,
 }
 
-/// Recovers member `options.index` from `options.data_dir`; `initial` is
+/// Recovers member `options.replica.index` from `options.replica.data_dir`; `initial` is
 /// the application state of a first start.
 pub(super) fn recover<S: StateMachine>(
     options: &SequencerOptions,
     initial: S,
 ) -> Result<Recovered<S>, DriverError> {
     let members = options.members();
-    let snapshot_dir = options.data_dir.join(SNAPSHOT_DIR);
-    let (snapshots, stored) = SnapshotStore::open(&snapshot_dir, Arc::clone(&options.fs))?;
+    let snapshot_dir = options.replica.data_dir.join(SNAPSHOT_DIR);
+    let (snapshots, stored) = SnapshotStore::open(&snapshot_dir, Arc::clone(&options.replica.fs))?;
     let (state, applied, image) = match stored {
         None => (initial, SnapshotPoint::start(members), None),
         Some(stored) => {
             let image = Image::decode(stored.data)
-                .map_err(|error| DriverError::CorruptSnapshot(error.to_string()))?;
+                .map_err(|error| DriverError::corrupt("snapshot")(error.to_string()))?;
             check_image(&image, stored.index, members)?;
-            let state = S::restore(image.app()).map_err(DriverError::CorruptSnapshot)?;
+            let state = S::restore(image.app()).map_err(DriverError::corrupt("snapshot"))?;
             (state, image.point.clone(), Some(Arc::new(image)))
         }
     };
     let wal_options = WalOptions {
-        segment_bytes_max: options.log_segment_bytes,
-        fs: Arc::clone(&options.fs),
+        segment_bytes_max: options.replica.log_segment_bytes,
+        fs: Arc::clone(&options.replica.fs),
     };
-    let (wal, log) = Wal::open(&options.data_dir.join(LOG_DIR), wal_options)?;
+    let (wal, log) = Wal::open(&options.replica.data_dir.join(LOG_DIR), wal_options)?;
     if let Some(torn) = &log.torn_tail {
         warn!(
             "sequencer {}: cut a torn log tail in {} at {} ({} bytes: {})",
-            options.index,
+            options.replica.index,
             torn.path.display(),
             torn.offset,
             torn.bytes_cut,
@@ -90,7 +90,7 @@ pub(super) fn recover<S: StateMachine>(
     let persisted = replay(&log.entries, members)?;
     info!(
         "sequencer {}: snapshot at {}, log of {} records ({} sequences and {} requests held)",
-        options.index,
+        options.replica.index,
         applied.global,
         log.entries.len(),
         persisted.sequences.len(),
@@ -102,7 +102,7 @@ pub(super) fn recover<S: StateMachine>(
         // member asks the group which before it takes part (`Member::recover`).
         info!(
             "sequencer {}: the log is empty; asking the group whether it is new",
-            options.index
+            options.replica.index
         );
         Member::recover(config, applied.clone())?
     } else {
@@ -110,7 +110,7 @@ pub(super) fn recover<S: StateMachine>(
     };
     Ok(Recovered {
         member,
-        journal: Journal::new(wal, options.log_rewrite_records),
+        storage: SequencerStorage::new(wal, options.log_rewrite_records),
         snapshots,
         state,
         applied,
@@ -121,13 +121,13 @@ pub(super) fn recover<S: StateMachine>(
 /// The stored image must be the one its file name says, for this group.
 fn check_image(image: &Image, index: u64, members: u16) -> Result<(), DriverError> {
     if image.global().0 != index {
-        return Err(DriverError::CorruptSnapshot(format!(
+        return Err(DriverError::corrupt("snapshot")(format!(
             "snapshot file {index} holds an image at {}",
             image.global()
         )));
     }
     if image.point.delivered_local.len() != usize::from(members) {
-        return Err(DriverError::CorruptSnapshot(format!(
+        return Err(DriverError::corrupt("snapshot")(format!(
             "snapshot for a group of {}, this group has {members}",
             image.point.delivered_local.len()
         )));

@@ -5,14 +5,16 @@
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use log::info;
 
+use crate::driver_kit::{
+    count, log_started, start_transport, ApplyQueue, Driver, DriverOptions, Lifecycle, Queues,
+    Reply, Running, RunningCell, Threads, Ticker, OVERLOADED,
+};
 use crate::replication::{
-    ApplyQueue, ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
-    Ticker, ViewSummary, OVERLOADED,
+    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine, ViewSummary,
 };
 use crate::transport::{FaultSwitch, UdpTransport};
 
@@ -23,15 +25,14 @@ use super::core_loop::NOT_WORKING;
 use super::errors::DriverError;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::LatestImage;
+use super::inbound::Router;
 use super::limits::{APPLY_QUEUE_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX, TRANSFER_INBOX_MAX};
 use super::options::SequencerOptions;
-use super::progress::{count, DriverStatus, Lifecycle, Progress};
 use super::recovery::{recover, Recovered};
-use super::reply::{PendingReplies, Reply};
+use super::replies::pending_broadcasts;
 use super::request_batch::{self, RequestBatch};
-use super::router::Router;
 use super::state_transfer::StateTransfer;
-use super::threads::Threads;
+use super::status::{DriverStatus, SharedStatus};
 use super::transfer_serve::Server;
 
 /// One member of the customer DB's sequencer group, as a [`Replicator`].
@@ -44,117 +45,74 @@ pub struct SequencerReplicator<S: StateMachine> {
     /// The largest encoded request `submit` takes.
     request_bytes_max: usize,
     inbox: Sender<CoreEvent<S::Result>>,
-    progress: Arc<Progress>,
-    running: Mutex<Option<Running>>,
+    status: Arc<SharedStatus>,
+    running: RunningCell<()>,
     local_addr: SocketAddr,
     faults: FaultSwitch,
     _state: PhantomData<fn() -> S>,
 }
 
-/// What a stop takes down.
-struct Running {
-    threads: Threads,
-    transport: Arc<UdpTransport>,
-}
-
-/// The channels between the threads, made in one place.
+/// The channels between the threads: the two every driver has, and the
+/// state-transfer thread's inbox.
 struct Channels<R> {
-    core: (Sender<CoreEvent<R>>, Receiver<CoreEvent<R>>),
-    apply: (Sender<ApplyTask<R>>, Receiver<ApplyTask<R>>),
+    queues: Queues<CoreEvent<R>, ApplyTask<R>>,
     transfer: (Sender<TransferTask>, Receiver<TransferTask>),
 }
 
-impl<S: StateMachine> SequencerReplicator<S> {
-    /// Binds `options.peers[options.index]`, recovers from
-    /// `options.data_dir` (or starts from `initial_state` if it holds
-    /// nothing), and starts the threads. The replica takes requests once it
-    /// has caught up with a majority (see [`DriverStatus::serving`]); until
-    /// then `submit` answers `Unavailable`.
-    ///
-    /// # Errors
-    /// Bad options, a data directory that does not recover, a socket or a
-    /// thread that cannot be had.
-    pub fn start(options: SequencerOptions, initial_state: S) -> Result<Self, DriverError> {
-        options.validate()?;
-        let address = options.peers[options.index].bind_address();
-        let socket = UdpSocket::bind(address)
-            .map_err(|error| crate::config::bind_error("UDP", address, error))
-            .map_err(DriverError::io(format!("bind {address}")))?;
-        Self::start_on(socket, options, initial_state)
-    }
+impl<S: StateMachine> Driver for SequencerReplicator<S> {
+    type State = S;
+    type Options = SequencerOptions;
 
-    /// Like [`SequencerReplicator::start`], over a socket bound already
-    /// (tests bind port 0 first and build the peer list from the ports).
-    ///
-    /// # Errors
-    /// As for `start`.
-    pub fn start_on(
+    fn start_on(
         socket: UdpSocket,
-        options: SequencerOptions,
+        options: Self::Options,
         initial_state: S,
     ) -> Result<Self, DriverError> {
         options.validate()?;
         let recovered = recover(&options, initial_state)?;
-        let transport = UdpTransport::from_socket(
-            socket,
-            options.index,
-            options.peers.clone(),
-            options.faults.clone(),
-        )
-        .map_err(DriverError::io("start the UDP transport"))?;
-        let transport = Arc::new(transport);
+        let transport = start_transport(socket, &options.replica)?;
         let local_addr = transport.local_addr();
-        let progress = Arc::new(Progress::new(recovered.applied.global));
+        let status = Arc::new(SharedStatus::new(recovered.applied.global));
         // A request travels inside a request batch, whose header counts too.
         let request_bytes_max =
             request_batch::request_bytes_max(recovered.member.config().payload_bytes_max);
         let channels = Channels {
-            core: bounded(CORE_INBOX_MAX),
-            apply: bounded(APPLY_QUEUE_MAX),
+            queues: Queues::new(CORE_INBOX_MAX, APPLY_QUEUE_MAX),
             transfer: bounded(TRANSFER_INBOX_MAX),
         };
-        let inbox = channels.core.0.clone();
-        let threads = spawn_threads(&options, recovered, &transport, &progress, channels)?;
-        let own = &options.peers[options.index];
-        let bound = match own.name() {
-            Some(_) => own.describe_binding(),
-            None => local_addr.to_string(),
-        };
-        info!("sequencer {}: started on {bound}", options.index);
+        let inbox = channels.queues.core.0.clone();
+        let threads = spawn_threads(&options, recovered, &transport, &status, channels)?;
+        log_started("sequencer", &options.replica, local_addr);
         Ok(SequencerReplicator {
-            index: options.index,
+            index: options.replica.index,
             request_bytes_max,
             inbox,
-            progress,
-            running: Mutex::new(Some(Running { threads, transport })),
+            status,
+            running: RunningCell::new(Running {
+                threads,
+                transport,
+                held: (),
+            }),
             local_addr,
-            faults: options.faults.clone(),
+            faults: options.replica.faults.clone(),
             _state: PhantomData,
         })
     }
 
-    /// Stops cleanly: every request still waiting is answered
-    /// `Unavailable`, the deliveries already taken are applied, a last
-    /// snapshot is written, and the threads and the socket are gone when
-    /// it returns. Everything the protocol persisted was fsynced when it
-    /// was sent, so a restart from the data directory loses nothing.
-    pub fn shutdown(&self) {
-        self.stop(false);
+    /// The deliveries already taken are applied and a last snapshot is
+    /// written (unless it is a crash); the member then stops serving.
+    fn stop(&self, crash: bool) {
+        let who = format!("sequencer {}", self.index);
+        if self.running.stop(&self.status.lifecycle, crash, &who) {
+            self.status.set_serving(false);
+        }
     }
+}
 
-    /// Stops as `kill -9` would, for tests: the threads stop wherever they
-    /// are, with no last batch, no last apply and no last snapshot. Writes
-    /// already made stay (the page cache survives a killed process); pass a
-    /// `wal::FaultyFileSystem` in the options and crash it first to cut the
-    /// disk off at an exact point as well.
-    pub fn crash(&self) {
-        self.stop(true);
-    }
-
-    /// Progress and counters.
+impl<S: StateMachine> SequencerReplicator<S> {
+    /// How far it got, and its counters.
     pub fn driver_status(&self) -> DriverStatus {
-        let transport = self.lock_running().as_ref().map(|r| r.transport.stats());
-        self.progress.status(transport)
+        self.status.status(self.running.transport_stats())
     }
 
     /// The address the member's socket is bound to.
@@ -162,33 +120,13 @@ impl<S: StateMachine> SequencerReplicator<S> {
         self.local_addr
     }
 
-    fn stop(&self, crash: bool) {
-        let Some(mut running) = self.lock_running().take() else {
-            return;
-        };
-        self.progress.begin_stop(crash);
-        running.threads.stop_and_join();
-        // The last handle: dropping it joins the UDP threads and closes
-        // the socket, so a restart may bind the same address at once.
-        drop(running.transport);
-        self.progress.set_stopped();
-        info!("sequencer {}: stopped", self.index);
-    }
-
-    fn lock_running(&self) -> MutexGuard<'_, Option<Running>> {
-        // Held only to take or read the handles; a panic there leaves them whole.
-        self.running
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// Why `submit` refuses now, if it does.
     fn refusal(&self) -> Option<&'static str> {
-        if self.progress.takes_requests() {
+        if self.status.takes_requests() {
             return None;
         }
-        Some(match self.progress.lifecycle() {
-            Lifecycle::Running if self.progress.is_serving() => NOT_WORKING,
+        Some(match self.status.lifecycle.get() {
+            Lifecycle::Running if self.status.is_serving() => NOT_WORKING,
             Lifecycle::Running => "catching up with the group; try another replica",
             Lifecycle::Stopping | Lifecycle::Stopped => "the replica is shutting down",
             Lifecycle::Failed => "the replica's storage failed",
@@ -197,8 +135,8 @@ impl<S: StateMachine> SequencerReplicator<S> {
 }
 
 impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
-    /// Encodes the request (serde_json) and hands it to the core thread,
-    /// which broadcasts it. `reply` is called exactly once: with the state
+    /// Encodes the request (`S::encode_request`) and hands it to the core
+    /// thread, which broadcasts it. `reply` is called exactly once: with the state
     /// machine's result when this replica delivers the request, or with
     /// `Unavailable` (not serving yet, overloaded, too large, timed out,
     /// stopped).
@@ -207,7 +145,7 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
         if let Some(why) = self.refusal() {
             return reply.fail(why);
         }
-        let payload = match serde_json::to_vec(&request) {
+        let payload = match S::encode_request(&request) {
             Ok(payload) => payload,
             Err(error) => return reply.fail(format!("the request does not encode: {error}")),
         };
@@ -223,7 +161,7 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
         match self.inbox.try_send(event) {
             Ok(()) => {}
             Err(TrySendError::Full(event)) => {
-                count(&self.progress.inbox_full_drops);
+                count(&self.status.inbox_full_drops, 1);
                 if let CoreEvent::Broadcast { reply, .. } | CoreEvent::Read { reply, .. } = event {
                     reply.fail(OVERLOADED);
                 }
@@ -251,7 +189,7 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
     }
 
     fn status(&self) -> ReplicaStatus {
-        let status = self.progress.status(None);
+        let status = self.status.status(None);
         let role = match (status.lifecycle, status.serving) {
             (Lifecycle::Running, _) if status.view.recovering_disk => "disk-recovery",
             (Lifecycle::Running, true) if !status.view.working => "view-change",
@@ -309,7 +247,7 @@ fn spawn_threads<S: StateMachine>(
     options: &SequencerOptions,
     recovered: Recovered<S>,
     transport: &Arc<UdpTransport>,
-    progress: &Arc<Progress>,
+    status: &Arc<SharedStatus>,
     channels: Channels<S::Result>,
 ) -> Result<Threads, DriverError> {
     let (me, members) = (options.member_id(), options.members());
@@ -332,37 +270,38 @@ fn spawn_threads<S: StateMachine>(
         ),
         snapshots: recovered.snapshots,
         latest: latest.clone(),
-        pending: PendingReplies::new(options.reply_timeout),
-        tasks: channels.apply.1,
-        core_inbox: channels.core.0.clone(),
-        progress: Arc::clone(progress),
+        pending: pending_broadcasts(),
+        reply_timeout: options.replica.reply_timeout,
+        tasks: channels.queues.apply.1,
+        core_inbox: channels.queues.core.0.clone(),
+        status: Arc::clone(status),
     };
     threads.spawn("sequencer-apply", move || apply.run())?;
     let core = CoreLoop {
         member: recovered.member,
-        journal: recovered.journal,
+        storage: recovered.storage,
         transport: Arc::clone(transport),
-        inbox: channels.core.1,
+        inbox: channels.queues.core.1,
         datagrams: transport.inbound().clone(),
         router: Router {
             me,
             transfer_inbox: channels.transfer.0.clone(),
-            progress: Arc::clone(progress),
+            status: Arc::clone(status),
         },
         stop: stop.clone(),
-        apply: ApplyQueue::new(channels.apply.0, APPLY_QUEUE_MAX),
+        apply: ApplyQueue::new(channels.queues.apply.0, APPLY_QUEUE_MAX),
         transfer_tasks: channels.transfer.0.clone(),
-        progress: Arc::clone(progress),
+        status: Arc::clone(status),
         catch_up: CatchUp::new(members, me, held_at_start),
         requests: RequestBatch::new(),
         reads: BTreeMap::new(),
     };
     threads.spawn("sequencer-core", move || core.run())?;
-    let last_channels = (channels.transfer.1, channels.core.0);
+    let last_channels = (channels.transfer.1, channels.queues.core.0);
     spawn_transfer_and_tick(
         &mut threads,
         options,
-        (transport, progress),
+        (transport, status),
         latest,
         last_channels,
         stop,
@@ -377,7 +316,7 @@ fn spawn_threads<S: StateMachine>(
 fn spawn_transfer_and_tick<R: Send + 'static>(
     threads: &mut Threads,
     options: &SequencerOptions,
-    (transport, progress): (&Arc<UdpTransport>, &Arc<Progress>),
+    (transport, status): (&Arc<UdpTransport>, &Arc<SharedStatus>),
     latest: LatestImage,
     (inbox, core_inbox): (Receiver<TransferTask>, Sender<CoreEvent<R>>),
     stop: Receiver<()>,
@@ -391,17 +330,17 @@ fn spawn_transfer_and_tick<R: Send + 'static>(
         core_inbox: core_inbox.clone(),
         stop: stop.clone(),
         latest,
-        progress: Arc::clone(progress),
+        status: Arc::clone(status),
         fetch: None,
         server: Server::new(members),
     };
     threads.spawn("state-transfer", move || transfer.run())?;
     let ticker = Ticker {
-        interval: options.tick,
+        interval: options.replica.tick,
         inbox: core_inbox,
         tick: || CoreEvent::Tick,
-        gate: Arc::clone(&progress.tick_gate),
-        dropped: Arc::clone(&progress.inbox_full_drops),
+        gate: Arc::clone(&status.tick_gate),
+        dropped: Arc::clone(&status.inbox_full_drops),
     };
     threads.spawn("sequencer-tick", move || ticker.run(stop))
 }

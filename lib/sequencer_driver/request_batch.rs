@@ -14,10 +14,11 @@
 //! before batching hold; serde_json never starts with `R`). Reading checks
 //! every length against the payload; garbage is an error, never a panic.
 
-use crate::sequencer::DecodeError;
+use crate::wire::DecodeError;
 
 use super::limits::REQUESTS_PER_BATCH_MAX;
-use super::wire::{read_parts, write_parts, Reader, Writer};
+use super::FORMAT_VERSION;
+use crate::wire::{read_parts, write_parts, Reader, Writer};
 
 /// The magic of a request batch.
 const REQUEST_BATCH_MAGIC: [u8; 2] = *b"RB";
@@ -73,7 +74,7 @@ impl<T> RequestBatch<T> {
     /// request; the batch is empty again.
     pub(super) fn take(&mut self) -> (Vec<u8>, Vec<T>) {
         let requests = std::mem::take(&mut self.requests);
-        let mut writer = Writer::new(REQUEST_BATCH_MAGIC, self.bytes);
+        let mut writer = Writer::with_header(&REQUEST_BATCH_MAGIC, FORMAT_VERSION, self.bytes);
         self.bytes = HEADER_BYTES;
         let (bytes, withs): (Vec<Vec<u8>>, Vec<T>) = requests.into_iter().unzip();
         let parts: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
@@ -87,14 +88,14 @@ pub(super) fn requests(payload: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
     if payload.get(..2) != Some(&REQUEST_BATCH_MAGIC[..]) {
         return Ok(vec![payload]);
     }
-    let mut reader = Reader::open(payload, REQUEST_BATCH_MAGIC)?;
+    let mut reader = Reader::open(payload, &REQUEST_BATCH_MAGIC, FORMAT_VERSION)?;
     read_parts(&mut reader, "requests in a batch", REQUESTS_PER_BATCH_MAX)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::wire::assert_parts_garbage_refused;
     use super::*;
+    use crate::wire::assert_parts_garbage_refused;
 
     fn batch_of(requests: &[&[u8]]) -> (Vec<u8>, Vec<usize>) {
         let mut batch = RequestBatch::new();

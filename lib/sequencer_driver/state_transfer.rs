@@ -18,13 +18,14 @@ use std::time::Instant;
 use crossbeam_channel::{select, Receiver, Sender};
 use log::{debug, info};
 
+use crate::driver_kit::count;
 use crate::sequencer::MemberId;
 use crate::transport::UdpTransport;
 
 use super::events::{CoreEvent, TransferTask};
 use super::image::LatestImage;
 use super::limits::TRANSFER_IDLE_WAKE;
-use super::progress::{count, Progress};
+use super::status::SharedStatus;
 use super::transfer_fetch::{Fetch, FetchStep};
 use super::transfer_message::TransferMessage;
 use super::transfer_serve::Server;
@@ -43,7 +44,7 @@ pub(super) struct StateTransfer<R> {
     pub(super) core_inbox: Sender<CoreEvent<R>>,
     pub(super) stop: Receiver<()>,
     pub(super) latest: LatestImage,
-    pub(super) progress: Arc<Progress>,
+    pub(super) status: Arc<SharedStatus>,
     pub(super) fetch: Option<Fetch>,
     pub(super) server: Server,
 }
@@ -101,7 +102,7 @@ impl<R> StateTransfer<R> {
                     .server
                     .answer(peer, snapshot, offset, self.latest.get());
                 if matches!(answer, TransferMessage::Chunk { .. }) {
-                    count(&self.progress.chunks_served);
+                    count(&self.status.chunks_served, 1);
                 }
                 self.send(peer, &answer);
                 Ok(())

@@ -18,10 +18,11 @@
 //! The transport's frame already checksums every datagram; the image
 //! carries its own checksum over the whole (see `image.rs`).
 
-use crate::sequencer::DecodeError;
+use crate::wire::DecodeError;
 
 use super::limits::{CHUNK_BYTES_MAX, TRANSFER_BYTES_MAX};
-use super::wire::{check_count, Reader, Writer};
+use super::FORMAT_VERSION;
+use crate::wire::{check_count, Reader, Writer};
 
 /// The magic that starts every state-transfer datagram.
 pub(super) const TRANSFER_MAGIC: [u8; 2] = *b"ST";
@@ -58,7 +59,7 @@ impl TransferMessage {
     pub(super) fn encode(&self) -> Vec<u8> {
         match self {
             TransferMessage::ChunkRequest { snapshot, offset } => {
-                let mut writer = Writer::new(TRANSFER_MAGIC, 17);
+                let mut writer = Writer::with_header(&TRANSFER_MAGIC, FORMAT_VERSION, 17);
                 writer.u8(1);
                 writer.u64(*snapshot);
                 writer.u64(*offset);
@@ -71,7 +72,8 @@ impl TransferMessage {
                 bytes,
             } => {
                 assert!(bytes.len() <= CHUNK_BYTES_MAX, "chunk of {}", bytes.len());
-                let mut writer = Writer::new(TRANSFER_MAGIC, 29 + bytes.len());
+                let mut writer =
+                    Writer::with_header(&TRANSFER_MAGIC, FORMAT_VERSION, 29 + bytes.len());
                 writer.u8(2);
                 writer.u64(*snapshot);
                 writer.u64(*total);
@@ -81,7 +83,7 @@ impl TransferMessage {
                 writer.finish()
             }
             TransferMessage::NoSnapshot => {
-                let mut writer = Writer::new(TRANSFER_MAGIC, 1);
+                let mut writer = Writer::with_header(&TRANSFER_MAGIC, FORMAT_VERSION, 1);
                 writer.u8(3);
                 writer.finish()
             }
@@ -90,7 +92,7 @@ impl TransferMessage {
 
     /// Decodes one datagram payload; garbage is an error, never a panic.
     pub(super) fn decode(bytes: &[u8]) -> Result<TransferMessage, DecodeError> {
-        let mut reader = Reader::open(bytes, TRANSFER_MAGIC)?;
+        let mut reader = Reader::open(bytes, &TRANSFER_MAGIC, FORMAT_VERSION)?;
         let message = match reader.u8()? {
             1 => TransferMessage::ChunkRequest {
                 snapshot: reader.u64()?,

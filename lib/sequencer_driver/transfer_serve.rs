@@ -1,7 +1,7 @@
 //! [`Server`]: the donor side of a state transfer. It answers each chunk
 //! request from the newest durable image, and pins that image for the
 //! asking peer so that a snapshot taken meanwhile does not pull the rug
-//! from under a transfer in progress. The pin is dropped once the last
+//! from under a transfer under way. The pin is dropped once the last
 //! chunk is served (or replaced by the peer's next fresh request); at most
 //! one image per peer is pinned, and usually all pins share the newest one.
 

@@ -16,7 +16,7 @@ use tempfile::TempDir;
 
 use super::toy::{Toy, ToyRequest, ToyResult};
 use crate::raft::Role;
-use crate::raft_driver::{DriverStatus, RaftOptions, RaftReplicator};
+use crate::raft_driver::{Driver, DriverOptions, DriverStatus, RaftOptions, RaftReplicator};
 use crate::replication::{ReplicationError, Replicator, StateDigest};
 use crate::transport::FaultSwitch;
 use crate::wal::FaultyFileSystem;
@@ -96,8 +96,8 @@ impl Cluster {
     /// The options replica `index` runs with.
     pub fn options(&self, index: usize) -> RaftOptions {
         let mut options = RaftOptions::new(index, self.addresses.clone(), self.dirs[index].path());
-        options.faults = self.faults[index].clone();
-        options.fs = Arc::new(self.disks.lock().unwrap()[index].clone());
+        options.replica.faults = self.faults[index].clone();
+        options.replica.fs = Arc::new(self.disks.lock().unwrap()[index].clone());
         (self.tune)(&mut options);
         options
     }
@@ -199,13 +199,13 @@ impl Cluster {
                 running.iter().map(|&i| (i, self.status(i))).collect();
             let leaders: Vec<usize> = statuses
                 .iter()
-                .filter(|(_, status)| status.role == Role::Leader)
+                .filter(|(_, status)| status.node.role == Role::Leader)
                 .map(|(i, _)| *i)
                 .collect();
             let [leader] = leaders[..] else { return false };
             let followed = statuses
                 .iter()
-                .all(|(_, status)| status.leader.map(|l| l.0) == Some(leader));
+                .all(|(_, status)| status.node.leader.map(|l| l.0) == Some(leader));
             found = Some(leader);
             followed
         });
@@ -218,7 +218,10 @@ impl Cluster {
         let mut digest = StateDigest::default();
         wait_until("the replicas converge", || {
             let running = self.running();
-            let commits: Vec<u64> = running.iter().map(|&i| self.status(i).commit.0).collect();
+            let commits: Vec<u64> = running
+                .iter()
+                .map(|&i| self.status(i).node.commit.0)
+                .collect();
             let commit = commits.iter().copied().max().unwrap_or(0);
             let digests: Vec<StateDigest> = running
                 .iter()

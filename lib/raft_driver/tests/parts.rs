@@ -14,11 +14,13 @@ use super::super::codec::{
     decode_entry, decode_hard_state, decode_proposal, decode_read_context, encode_entry,
     encode_hard_state, encode_proposal, encode_read_context, ProposalTag,
 };
-use super::super::proposals::{PendingProposals, PendingRead, PendingReads, Reply, TIMED_OUT};
-use super::super::receiver::decode_datagram;
+use super::super::inbound::decode_datagram;
 use super::super::recovery::{fit_to_snapshot, RecoveryReport};
+use super::super::replies::{pending_proposals, PendingRead, PendingReads};
 use super::cluster::wait_until;
 use super::toy::{put, Toy, ToyRequest, ToyResult};
+use crate::driver_kit::{Driver, DriverOptions};
+use crate::driver_kit::{Reply, TIMED_OUT};
 use crate::raft::{
     Body, Entry, EntryKind, HardState, LogIndex, Message, NodeId, SnapshotMeta, Term,
 };
@@ -26,6 +28,7 @@ use crate::raft_driver::{RaftOptions, RaftReplicator};
 use crate::replication::{ReplicationError, Replicator};
 use crate::transport::Datagram;
 use crate::wal::{Wal, WalOptions};
+use crate::wire::DecodeError;
 
 fn entry(index: u64, term: u64, kind: EntryKind, data: &[u8]) -> Entry {
     Entry {
@@ -86,7 +89,7 @@ fn garbage_is_an_error_never_a_panic() {
         let _ = decode_datagram(&datagram);
     }
     assert!(decode_hard_state(&[1, 2, 3]).is_err());
-    assert!(decode_entry(1, &[9, 0]).unwrap_err().contains("version"));
+    assert_eq!(decode_entry(1, &[9, 0]), Err(DecodeError::BadVersion(9)));
 }
 
 #[test]
@@ -111,33 +114,24 @@ fn a_datagram_must_come_from_the_peer_it_names() {
 
 type Answers = Arc<Mutex<Vec<Result<u32, ReplicationError>>>>;
 
-/// A reply that records its answer, due `after` from now.
-fn recorded_reply(answers: &Answers, after: Duration) -> Reply<u32> {
+/// A reply that records its answer.
+fn recorded_reply(answers: &Answers) -> Reply<u32> {
     let answers = Arc::clone(answers);
-    Reply::new(
-        Box::new(move |result| answers.lock().unwrap().push(result)),
-        Instant::now() + after,
-    )
+    Reply::new(Box::new(move |result| answers.lock().unwrap().push(result)))
 }
 
-#[test]
-fn a_reply_is_answered_exactly_once_even_when_dropped() {
-    let answers = Answers::default();
-    recorded_reply(&answers, Duration::from_secs(1)).send(Ok(1));
-    drop(recorded_reply(&answers, Duration::from_secs(1)));
-    let answers = answers.lock().unwrap();
-    assert_eq!(answers.len(), 2);
-    assert_eq!(answers[0], Ok(1));
-    assert!(matches!(answers[1], Err(ReplicationError::Unavailable(_))));
+/// The deadline `after` from now.
+fn due(after: Duration) -> Instant {
+    Instant::now() + after
 }
 
 #[test]
 fn pending_proposals_expire_and_redirect_at_a_step_down() {
     let answers = Answers::default();
-    let mut pending = PendingProposals::default();
-    pending.expect(1, recorded_reply(&answers, Duration::ZERO));
-    pending.expect(2, recorded_reply(&answers, Duration::from_secs(60)));
-    pending.expect(3, recorded_reply(&answers, Duration::from_secs(60)));
+    let mut pending = pending_proposals();
+    pending.expect(1, recorded_reply(&answers), due(Duration::ZERO));
+    pending.expect(2, recorded_reply(&answers), due(Duration::from_secs(60)));
+    pending.expect(3, recorded_reply(&answers), due(Duration::from_secs(60)));
     pending.expire(Instant::now());
     assert_eq!(pending.len(), 2);
     pending.take(2).expect("waits").send(Ok(20));
@@ -160,14 +154,12 @@ fn reads_are_answered_in_index_order_once_applied() {
     let answers = Answers::default();
     let mut reads: PendingReads<u32, u32> = PendingReads::default();
     for id in 1..=4 {
-        let reply = recorded_reply(&answers, Duration::from_secs(60));
-        reads.expect(
-            id,
-            PendingRead {
-                request: id as u32,
-                reply,
-            },
-        );
+        let reply = recorded_reply(&answers);
+        let read = PendingRead {
+            request: id as u32,
+            reply,
+        };
+        reads.expect(id, read, due(Duration::from_secs(60)));
     }
     reads.confirm(1, 10);
     reads.confirm(2, 5);
@@ -328,7 +320,7 @@ fn garbage_and_stale_messages_from_peers_are_dropped_and_counted() {
     let datagrams = [
         b"no frame at all".to_vec(),
         from_forger(b"a frame around garbage"),
-        from_forger(&message(1, before.term).encode()),
+        from_forger(&message(1, before.node.term).encode()),
         from_forger(&message(4, Term(0)).encode()),
     ];
     for datagram in &datagrams {
@@ -338,7 +330,7 @@ fn garbage_and_stale_messages_from_peers_are_dropped_and_counted() {
         let now = replicas[leader].driver_status();
         let transport = now.transport.unwrap();
         now.driver.malformed_dropped >= before.driver.malformed_dropped + 2
-            && now.raft.messages_dropped > before.raft.messages_dropped
+            && now.node.counters.messages_dropped > before.node.counters.messages_dropped
             && transport.dropped_malformed >= 1
     });
     wait_until("the cluster still takes writes", || {
@@ -350,4 +342,33 @@ fn garbage_and_stale_messages_from_peers_are_dropped_and_counted() {
         let outcome = outcome.recv_timeout(Duration::from_secs(10)).unwrap();
         outcome == Ok(ToyResult::Put { position: 1 })
     });
+}
+
+#[test]
+fn an_append_adds_the_header_bytes_limits_rs_counts() {
+    use super::super::limits::{APPEND_ENTRY_HEADER_BYTES, APPEND_HEADER_BYTES};
+    let entries: Vec<Entry> = (1..=3)
+        .map(|index| Entry {
+            term: Term(2),
+            index: LogIndex(index),
+            kind: EntryKind::Normal,
+            data: vec![7; 10 * index as usize],
+        })
+        .collect();
+    let data: usize = entries.iter().map(|entry| entry.data.len()).sum();
+    let message = Message {
+        from: NodeId(0),
+        to: NodeId(1),
+        term: Term(2),
+        body: Body::Append {
+            prev_log: crate::raft::EntryId {
+                term: Term(1),
+                index: LogIndex(0),
+            },
+            commit: LogIndex(0),
+            entries,
+        },
+    };
+    let expected = APPEND_HEADER_BYTES + 3 * APPEND_ENTRY_HEADER_BYTES + data;
+    assert_eq!(message.encode().len(), expected);
 }

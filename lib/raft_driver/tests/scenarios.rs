@@ -18,7 +18,7 @@ use crate::replication::{ReplicationError, Replicator};
 /// really drops segments and a lagging follower needs InstallSnapshot.
 fn snapshot_often(options: &mut RaftOptions) {
     options.snapshot_every_entries = 50;
-    options.log_segment_bytes = 4096;
+    options.replica.log_segment_bytes = 4096;
 }
 
 /// Writes `ids` one after another through the frontend-like client.
@@ -191,15 +191,15 @@ fn a_restarted_follower_catches_up_past_a_snapshot() {
     cluster.wait_converged();
     let leader = cluster.wait_leader();
     let follower = (leader + 1) % 5;
-    let follower_last = cluster.status(follower).last_index;
+    let follower_last = cluster.status(follower).node.last_index;
     cluster.crash(follower);
     write_all(&cluster, 21..=320);
     let leader = cluster.wait_leader();
     let leader_status = cluster.status(leader);
     assert!(
-        leader_status.snapshot_index > follower_last,
+        leader_status.node.snapshot_index > follower_last,
         "the leader compacted to {} only, not past {follower_last}",
-        leader_status.snapshot_index
+        leader_status.node.snapshot_index
     );
     let first_segment = cluster
         .data_dir(leader)
@@ -307,7 +307,7 @@ fn a_torn_log_tail_is_cut_and_the_node_catches_up() {
     write_all(&cluster, 31..=35);
     let leader = cluster.wait_leader();
     wait_until("the silent follower logged the new entries", || {
-        cluster.status(follower).last_index >= cluster.status(leader).last_index
+        cluster.status(follower).node.last_index >= cluster.status(leader).node.last_index
     });
     cluster.crash(follower);
     cut_last_segment(&cluster.data_dir(follower).join(LOG_DIR), 3);
@@ -367,7 +367,7 @@ fn a_slow_snapshot_under_write_load_costs_no_leadership() {
         slow,
     );
     let leader = cluster.wait_leader();
-    let term = cluster.status(leader).term;
+    let term = cluster.status(leader).node.term;
     let replica = cluster.replica(leader).expect("the leader runs");
     let (answers, answered) = crossbeam_channel::unbounded();
     let started = Instant::now();
@@ -397,15 +397,15 @@ fn a_slow_snapshot_under_write_load_costs_no_leadership() {
     assert!(applied > 0);
     for index in 0..5 {
         let status = cluster.status(index);
-        assert_eq!(status.term, term, "replica {index} left term {term:?}");
+        assert_eq!(status.node.term, term, "replica {index} left term {term:?}");
     }
-    assert_eq!(cluster.status(leader).role, crate::raft::Role::Leader);
+    assert_eq!(cluster.status(leader).node.role, crate::raft::Role::Leader);
 }
 
 /// Sequential reads at the leader: their latencies, sorted, and how many
 /// the lease answered.
 fn measure_reads(cluster: &Cluster, leader: usize, count: usize) -> (Vec<Duration>, u64) {
-    let before = cluster.status(leader).raft.lease_reads;
+    let before = cluster.status(leader).node.counters.lease_reads;
     let read = ToyRequest::Get { key: "read".into() };
     let mut latencies = Vec::new();
     for _ in 0..count {
@@ -415,7 +415,10 @@ fn measure_reads(cluster: &Cluster, leader: usize, count: usize) -> (Vec<Duratio
         assert_eq!(value, ToyResult::Value(Some(1)));
     }
     latencies.sort();
-    (latencies, cluster.status(leader).raft.lease_reads - before)
+    (
+        latencies,
+        cluster.status(leader).node.counters.lease_reads - before,
+    )
 }
 
 /// Goal: a leader that holds a lease answers reads without a heartbeat

@@ -13,7 +13,9 @@ use tempfile::TempDir;
 
 use super::toy::{Toy, ToyRequest, ToyResult};
 use crate::replication::{ReplicationError, Replicator, StateDigest};
-use crate::sequencer_driver::{DriverStatus, SequencerOptions, SequencerReplicator};
+use crate::sequencer_driver::{
+    Driver, DriverOptions, DriverStatus, SequencerOptions, SequencerReplicator,
+};
 use crate::transport::FaultSwitch;
 use crate::wal::FaultyFileSystem;
 
@@ -79,9 +81,9 @@ impl Cluster {
     pub(crate) fn options(&self, index: usize) -> SequencerOptions {
         let mut options =
             SequencerOptions::new(index, self.addresses.clone(), self.dirs[index].path());
-        options.faults = self.faults[index].clone();
-        options.fs = Arc::new(self.disks[index].clone());
-        options.tick = Duration::from_millis(2);
+        options.replica.faults = self.faults[index].clone();
+        options.replica.fs = Arc::new(self.disks[index].clone());
+        options.replica.tick = Duration::from_millis(2);
         (self.tune)(&mut options);
         options
     }

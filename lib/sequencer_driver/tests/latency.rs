@@ -16,8 +16,8 @@ const SUBMITS: u64 = 100;
 #[test]
 fn one_submit_takes_a_few_milliseconds() {
     let cluster = Cluster::start(5, |options| {
-        options.tick = TICK_DEFAULT;
-        options.fs = Arc::new(StdFileSystem);
+        options.replica.tick = TICK_DEFAULT;
+        options.replica.fs = Arc::new(StdFileSystem);
     });
     cluster.wait_serving();
     let mut samples: Vec<Duration> = (1..=SUBMITS)

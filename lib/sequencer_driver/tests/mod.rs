@@ -5,8 +5,8 @@
 //!   total order, loss, crash and restart, full restart, state transfer,
 //!   retries after a timeout.
 //! - `latency.rs`: one submit's latency on loopback with real fsyncs.
-//! - `codec.rs`, `reply.rs`, `transfer.rs`, `storage.rs`, `router.rs`,
-//!   `catch_up.rs`: the parts on their own, without threads where possible.
+//! - `codec.rs`, `transfer.rs`, `storage.rs`, `inbound.rs`, `catch_up.rs`:
+//!   the parts on their own, without threads where possible.
 //!
 //! Waits poll a condition against a deadline; nothing relies on a sleep
 //! being long enough.
@@ -14,9 +14,8 @@
 mod catch_up;
 mod cluster;
 mod codec;
+mod inbound;
 mod latency;
-mod reply;
-mod router;
 mod scenarios;
 mod storage;
 mod toy;

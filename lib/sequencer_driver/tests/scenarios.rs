@@ -317,7 +317,7 @@ fn a_full_stop_and_restart_loses_nothing_acknowledged() {
     let tune = |options: &mut SequencerOptions| {
         options.snapshot_every = 25;
         options.log_rewrite_records = 200;
-        options.log_segment_bytes = 8 * 1024;
+        options.replica.log_segment_bytes = 8 * 1024;
     };
     let mut cluster = Cluster::start(5, tune);
     cluster.wait_serving();
@@ -399,7 +399,7 @@ fn a_retry_after_a_timeout_gets_the_first_result() {
     // out, restart them; the add is then delivered, and its retries, at
     // other replicas, are answered with its first result.
     let tune = |options: &mut SequencerOptions| {
-        options.reply_timeout = Duration::from_millis(300);
+        options.replica.reply_timeout = Duration::from_millis(300);
     };
     let mut cluster = Cluster::start(5, tune);
     cluster.wait_serving();

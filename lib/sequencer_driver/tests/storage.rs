@@ -7,14 +7,15 @@ use tempfile::TempDir;
 
 use super::cluster::Cluster;
 use super::toy::{add, Toy};
+use crate::driver_kit::DriverOptions;
 use crate::sequencer::{
     GlobalSeq, LocalSeq, MemberId, Origin, PersistedState, Record, SnapshotPoint,
 };
 use crate::sequencer_driver::errors::DriverError;
 use crate::sequencer_driver::image::Image;
-use crate::sequencer_driver::journal::{replay, Journal};
 use crate::sequencer_driver::options::SequencerOptions;
 use crate::sequencer_driver::recovery::{recover, LOG_DIR, SNAPSHOT_DIR};
+use crate::sequencer_driver::storage::{replay, SequencerStorage};
 use crate::wal::{Snapshot, SnapshotStore, StdFileSystem, Wal, WalOptions};
 
 const MEMBERS: u16 = 3;
@@ -61,21 +62,21 @@ fn records(count: u64) -> Vec<Record> {
 fn a_rewrite_keeps_the_state_and_drops_old_segments() {
     let dir = TempDir::new().expect("temp dir");
     let (wal, _) = open_wal(&dir);
-    let mut journal = Journal::new(wal, 100);
+    let mut storage = SequencerStorage::new(wal, 100);
     let mut expected = PersistedState::new(MEMBERS);
     for batch in records(400).chunks(7) {
-        journal.persist(batch).expect("persist");
+        storage.persist(batch).expect("persist");
         batch.iter().for_each(|record| expected.apply(record));
     }
-    let segments_before = journal.segment_count();
-    assert!(journal.rewrite_due());
-    journal.rewrite(&expected).expect("rewrite");
-    assert!(!journal.rewrite_due());
+    let segments_before = storage.segment_count();
+    assert!(storage.rewrite_due());
+    storage.rewrite(&expected).expect("rewrite");
+    assert!(!storage.rewrite_due());
     assert!(
-        journal.segment_count() < segments_before / 2,
+        storage.segment_count() < segments_before / 2,
         "old segments dropped"
     );
-    drop(journal);
+    drop(storage);
     let (_, entries) = open_wal(&dir);
     assert_eq!(replay(&entries, MEMBERS).expect("replay"), expected);
 }
@@ -115,7 +116,7 @@ fn a_snapshot_for_another_group_size_is_refused() {
     let options = SequencerOptions::new(0, peers, dir.path());
     let refused = recover(&options, Toy::default()).err();
     assert!(
-        matches!(refused, Some(DriverError::CorruptSnapshot(_))),
+        matches!(refused, Some(DriverError::CorruptFile { .. })),
         "{refused:?}"
     );
     assert!(!dir.path().join(LOG_DIR).exists(), "stopped before the log");

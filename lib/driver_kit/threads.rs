@@ -1,16 +1,16 @@
-//! [`Threads`]: the driver's named threads and the one stop signal they all
-//! watch: a channel that never carries a message and disconnects when the
-//! sender is dropped, which wakes every `select!` waiting on it at once.
+//! [`Threads`]: a replicator's named threads and the one stop signal they
+//! all watch: a channel that never carries a message and disconnects when
+//! its sender is dropped, which wakes every `select!` waiting on it at once.
 
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use log::error;
 
-use super::errors::DriverError;
+use super::errors::{DriverError, RestoreError};
 
 /// The running threads of one replicator.
-pub(super) struct Threads {
+pub struct Threads {
     /// Dropped to stop: never sent on.
     stop: Option<Sender<()>>,
     handles: Vec<JoinHandle<()>>,
@@ -18,7 +18,7 @@ pub(super) struct Threads {
 
 impl Threads {
     /// No threads yet, and the receiving end of the stop signal for them.
-    pub(super) fn new() -> (Threads, Receiver<()>) {
+    pub fn new() -> (Threads, Receiver<()>) {
         let (stop, stopped) = bounded(0);
         let threads = Threads {
             stop: Some(stop),
@@ -27,12 +27,14 @@ impl Threads {
         (threads, stopped)
     }
 
-    /// Starts thread `name` running `body`.
-    pub(super) fn spawn(
+    /// Starts thread `name` running `body`. The name says the thread's one
+    /// job and its protocol ("raft-apply", "sequencer-core"): it is what a
+    /// debugger, `top -H` and a panic message show.
+    pub fn spawn<E: RestoreError>(
         &mut self,
         name: &str,
         body: impl FnOnce() + Send + 'static,
-    ) -> Result<(), DriverError> {
+    ) -> Result<(), DriverError<E>> {
         let handle = thread::Builder::new()
             .name(name.to_string())
             .spawn(body)
@@ -41,13 +43,14 @@ impl Threads {
         Ok(())
     }
 
-    /// Signals stop and waits for every thread to end.
-    pub(super) fn stop_and_join(&mut self) {
+    /// Signals stop and waits for every thread to end, in the order they
+    /// were started.
+    pub fn stop_and_join(&mut self) {
         drop(self.stop.take());
         for handle in self.handles.drain(..) {
             let name = handle.thread().name().unwrap_or("?").to_string();
             if handle.join().is_err() {
-                error!("sequencer: the {name} thread panicked");
+                error!("replication driver: the {name} thread panicked");
             }
         }
     }

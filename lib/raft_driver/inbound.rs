@@ -13,12 +13,13 @@ use std::sync::Arc;
 use crossbeam_channel::{select, Receiver, Sender, TrySendError};
 use log::debug;
 
+use crate::driver_kit::count;
 use crate::raft::{Message, NodeId};
 use crate::replication::StateMachine;
 use crate::transport::Datagram;
 
 use super::events::CoreEvent;
-use super::status::{count, SharedStatus};
+use super::status::SharedStatus;
 
 /// The receiver thread's state.
 pub struct UdpReceiver<S: StateMachine> {

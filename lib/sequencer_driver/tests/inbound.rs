@@ -1,4 +1,4 @@
-//! The datagram router: every kind of garbage a peer could send is dropped
+//! The datagram router (inbound.rs): every kind of garbage a peer could send is dropped
 //! and counted, and good messages reach the right inbox.
 
 use std::sync::Arc;
@@ -8,19 +8,19 @@ use crossbeam_channel::bounded;
 use crate::sequencer::{Body, GlobalSeq, MemberId, Message, ViewStamp, Watermark};
 use crate::sequencer_driver::batch;
 use crate::sequencer_driver::events::TransferTask;
-use crate::sequencer_driver::progress::Progress;
-use crate::sequencer_driver::router::Router;
+use crate::sequencer_driver::inbound::Router;
+use crate::sequencer_driver::status::SharedStatus;
 use crate::sequencer_driver::transfer_message::TransferMessage;
 use crate::transport::Datagram;
 
 #[test]
 fn garbage_is_counted_and_good_messages_are_routed() {
     let (transfer_inbox, transfer) = bounded(16);
-    let progress = Arc::new(Progress::new(GlobalSeq(0)));
+    let status = Arc::new(SharedStatus::new(GlobalSeq(0)));
     let router = Router {
         me: MemberId(1),
         transfer_inbox,
-        progress: Arc::clone(&progress),
+        status: Arc::clone(&status),
     };
     let (heartbeat, request) = (heartbeat(), chunk_request());
     let garbage = garbage(&heartbeat, &request);
@@ -36,7 +36,7 @@ fn garbage_is_counted_and_good_messages_are_routed() {
         peer: 2,
         payload: request,
     });
-    assert_eq!(progress.status(None).malformed_datagrams, count);
+    assert_eq!(status.status(None).malformed_datagrams, count);
     assert_eq!(core.len(), 1);
     assert_eq!(core[0].0, MemberId(0));
     assert!(
@@ -58,11 +58,11 @@ fn a_batch_reaches_the_core_as_its_messages_in_order() {
     // each, in the sender's order, and a bad one inside must not stop the
     // rest (it is counted as malformed).
     let (transfer_inbox, _transfer) = bounded(16);
-    let progress = Arc::new(Progress::new(GlobalSeq(0)));
+    let status = Arc::new(SharedStatus::new(GlobalSeq(0)));
     let router = Router {
         me: MemberId(1),
         transfer_inbox,
-        progress: Arc::clone(&progress),
+        status: Arc::clone(&status),
     };
     let moved = |held: u64| {
         let mut watermark = Watermark::empty(3);
@@ -86,7 +86,7 @@ fn a_batch_reaches_the_core_as_its_messages_in_order() {
         })
         .collect();
     assert_eq!(held, vec![1, 2, 3]);
-    assert_eq!(progress.status(None).malformed_datagrams, 1);
+    assert_eq!(status.status(None).malformed_datagrams, 1);
 }
 
 fn heartbeat() -> Vec<u8> {

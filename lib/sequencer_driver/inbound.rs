@@ -14,12 +14,13 @@ use std::sync::Arc;
 use crossbeam_channel::{Sender, TrySendError};
 use log::debug;
 
+use crate::driver_kit::count;
 use crate::sequencer::{MemberId, Message};
 use crate::transport::Datagram;
 
 use super::batch::{self, BATCH_MAGIC};
 use super::events::TransferTask;
-use super::progress::{count, Progress};
+use super::status::SharedStatus;
 use super::transfer_message::{TransferMessage, TRANSFER_MAGIC};
 
 /// The magic of the core's messages (see `sequencer/codec.rs`).
@@ -30,7 +31,7 @@ pub(super) struct Router {
     pub(super) me: MemberId,
     /// State-transfer messages go here.
     pub(super) transfer_inbox: Sender<TransferTask>,
-    pub(super) progress: Arc<Progress>,
+    pub(super) status: Arc<SharedStatus>,
 }
 
 impl Router {
@@ -40,7 +41,7 @@ impl Router {
         // The transport's peer table includes this member's own address
         // (its stop wake-up datagram comes from there): never a peer.
         let Some(peer) = self.peer(datagram.peer) else {
-            count(&self.progress.malformed_datagrams);
+            count(&self.status.malformed_datagrams, 1);
             return Vec::new();
         };
         let magic = datagram.payload.get(..2);
@@ -63,7 +64,7 @@ impl Router {
                 Err(error) => debug!("sequencer: bad transfer message from {peer}: {error}"),
             }
         }
-        count(&self.progress.malformed_datagrams);
+        count(&self.status.malformed_datagrams, 1);
         Vec::new()
     }
 
@@ -76,7 +77,7 @@ impl Router {
                 Ok(message) => decoded.push((peer, message)),
                 Err(error) => {
                     debug!("sequencer: bad message in a batch from {peer}: {error}");
-                    count(&self.progress.malformed_datagrams);
+                    count(&self.status.malformed_datagrams, 1);
                 }
             }
         }
@@ -93,7 +94,7 @@ impl Router {
     /// inbox drops it (UDP might have lost it as well; peers ask again).
     fn forward(&self, task: TransferTask) {
         if let Err(TrySendError::Full(_)) = self.transfer_inbox.try_send(task) {
-            count(&self.progress.inbox_full_drops);
+            count(&self.status.inbox_full_drops, 1);
         }
     }
 }

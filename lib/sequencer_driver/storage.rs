@@ -1,4 +1,4 @@
-//! [`Journal`]: the member's log of [`Record`]s on top of `wal::Wal`, one
+//! [`SequencerStorage`]: the member's log of [`Record`]s on top of `wal::Wal`, one
 //! record per log entry, and how it is replayed and kept short.
 //!
 //! # What is written when
@@ -26,7 +26,7 @@ use super::errors::DriverError;
 
 /// The member's log of records.
 #[derive(Debug)]
-pub(super) struct Journal {
+pub(super) struct SequencerStorage {
     wal: Wal,
     /// The log index the next record gets.
     next_index: u64,
@@ -39,11 +39,11 @@ pub(super) struct Journal {
     last_rewrite_records: u64,
 }
 
-impl Journal {
-    /// The journal over a recovered `wal`.
-    pub(super) fn new(wal: Wal, rewrite_after_records: u64) -> Journal {
+impl SequencerStorage {
+    /// The storage over a recovered `wal`.
+    pub(super) fn new(wal: Wal, rewrite_after_records: u64) -> SequencerStorage {
         let next_index = wal.last_index().map_or(1, |last| last + 1);
-        Journal {
+        SequencerStorage {
             wal,
             next_index,
             records_since_rewrite: 0,
@@ -145,7 +145,7 @@ pub(super) fn replay(
     for (index, bytes) in entries {
         let record = Record::decode(bytes).map_err(|error| DriverError::CorruptRecord {
             index: *index,
-            error,
+            why: error.to_string(),
         })?;
         state.apply(&record);
     }

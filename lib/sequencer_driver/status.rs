@@ -1,5 +1,5 @@
-//! [`Progress`]: what the threads publish for `status()` and for each other,
-//! as atomics (no lock between the hot loops and a status call), and
+//! [`SharedStatus`]: what the threads publish for `status()` and for each
+//! other, as atomics (no lock between the hot loops and a status call), and
 //! [`DriverStatus`], the public snapshot of it.
 //!
 //! Two values are also how the apply thread talks back to the core without
@@ -7,30 +7,15 @@
 //! apply thread stores `applied_durably` after each snapshot, and the core
 //! reads it at every tick to let the protocol forget history.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::replication::TickGate;
+use crate::driver_kit::{read, Lifecycle, LifecycleCell, TickGate};
 use crate::sequencer::{GlobalSeq, MemberId, Status, View, ViewCounters};
 use crate::transport::TransportStats;
 
-/// Where the replica is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Lifecycle {
-    /// Recovered and running; see `serving` for whether it takes requests.
-    Running = 0,
-    /// `shutdown` or `crash` was called; requests are refused.
-    Stopping = 1,
-    /// Its threads are gone.
-    Stopped = 2,
-    /// A storage write failed: the replica stopped taking part, since it can
-    /// no longer promise that what it claims to hold is durable.
-    Failed = 3,
-}
-
-/// Counters and progress of one replica's driver, for tests and
-/// cluster-status.
+/// What one replica's driver reports about itself: how far it got and
+/// what it counted, for tests and cluster-status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DriverStatus {
     /// Where the replica is in its life.
@@ -99,13 +84,13 @@ pub struct ViewReport {
     pub recovering_disk: bool,
 }
 
-/// The shared atomics behind [`DriverStatus`], plus the stop flags.
+/// The shared atomics behind [`DriverStatus`], and the lifecycle.
 #[derive(Debug)]
-pub(super) struct Progress {
-    lifecycle: AtomicU8,
-    crashed: AtomicBool,
+pub(super) struct SharedStatus {
+    /// Where the replica is in its life (a crash is asked for here too).
+    pub(super) lifecycle: LifecycleCell,
     serving: AtomicBool,
-    /// At most one `Tick` waits in the core's inbox (`replication::Ticker`).
+    /// At most one `Tick` waits in the core's inbox (`driver_kit::Ticker`).
     pub(super) tick_gate: Arc<TickGate>,
     next_global: AtomicU64,
     held_up_to: AtomicU64,
@@ -128,17 +113,11 @@ pub(super) struct Progress {
     view: Mutex<ViewReport>,
 }
 
-/// Adds one to a counter.
-pub(super) fn count(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-impl Progress {
+impl SharedStatus {
     /// A running replica whose application state is at `applied` (durable).
-    pub(super) fn new(applied: GlobalSeq) -> Progress {
-        Progress {
-            lifecycle: AtomicU8::new(Lifecycle::Running as u8),
-            crashed: AtomicBool::new(false),
+    pub(super) fn new(applied: GlobalSeq) -> SharedStatus {
+        SharedStatus {
+            lifecycle: LifecycleCell::new(),
             serving: AtomicBool::new(false),
             tick_gate: Arc::new(TickGate::new()),
             next_global: AtomicU64::new(applied.0 + 1),
@@ -236,61 +215,19 @@ impl Progress {
     pub(super) fn takes_requests(&self) -> bool {
         self.serving.load(Ordering::Acquire)
             && self.is_working()
-            && self.lifecycle() == Lifecycle::Running
-    }
-
-    /// Marks the start of a stop; a crash also tells the threads to stop
-    /// wherever they are, without finishing their work.
-    pub(super) fn begin_stop(&self, crash: bool) {
-        if crash {
-            self.crashed.store(true, Ordering::Release);
-        }
-        let running = Lifecycle::Running as u8;
-        let _ = self.lifecycle.compare_exchange(
-            running,
-            Lifecycle::Stopping as u8,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-    }
-
-    /// Whether a crash was asked for.
-    pub(super) fn crashed(&self) -> bool {
-        self.crashed.load(Ordering::Acquire)
+            && self.lifecycle.get() == Lifecycle::Running
     }
 
     /// A storage failure: the replica stops taking part.
     pub(super) fn fail(&self) {
         self.serving.store(false, Ordering::Release);
-        self.lifecycle
-            .store(Lifecycle::Failed as u8, Ordering::Release);
-    }
-
-    /// The threads are gone (a failure stays a failure).
-    pub(super) fn set_stopped(&self) {
-        self.serving.store(false, Ordering::Release);
-        let _ = self
-            .lifecycle
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
-                (now != Lifecycle::Failed as u8).then_some(Lifecycle::Stopped as u8)
-            });
-    }
-
-    /// Where the replica is in its life.
-    pub(super) fn lifecycle(&self) -> Lifecycle {
-        match self.lifecycle.load(Ordering::Acquire) {
-            0 => Lifecycle::Running,
-            1 => Lifecycle::Stopping,
-            2 => Lifecycle::Stopped,
-            _ => Lifecycle::Failed,
-        }
+        self.lifecycle.fail();
     }
 
     /// Everything, as plain numbers.
     pub(super) fn status(&self, transport: Option<TransportStats>) -> DriverStatus {
-        let read = |value: &AtomicU64| value.load(Ordering::Relaxed);
         DriverStatus {
-            lifecycle: self.lifecycle(),
+            lifecycle: self.lifecycle.get(),
             serving: self.serving.load(Ordering::Acquire),
             next_global: read(&self.next_global),
             held_up_to: read(&self.held_up_to),

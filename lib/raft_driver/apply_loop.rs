@@ -21,6 +21,7 @@ use std::time::Instant;
 use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
 use log::{error, info, warn};
 
+use crate::driver_kit::{count, Lifecycle, Reply};
 use crate::raft::{Entry, EntryId, EntryKind, NodeId, Snapshot};
 use crate::replication::{ReplicationError, SnapshotSchedule, StateDigest, StateMachine};
 use crate::wal;
@@ -28,8 +29,8 @@ use crate::wal;
 use super::codec::{decode_proposal, ProposalTag};
 use super::events::{ApplyTask, CoreEvent};
 use super::limits::EXPIRY_SWEEP_INTERVAL;
-use super::proposals::{PendingProposals, PendingRead, PendingReads, Reply};
-use super::status::{count, Lifecycle, SharedStatus};
+use super::replies::{PendingProposals, PendingRead, PendingReads};
+use super::status::SharedStatus;
 use super::storage::{lock_snapshots, SharedSnapshots};
 
 /// The raft-apply thread's state.
@@ -83,7 +84,7 @@ impl<S: StateMachine> ApplyLoop<S> {
                     Err(_) => break,
                 },
                 recv(stop) -> _ => {
-                    if self.status.is_crashing() {
+                    if self.status.lifecycle.is_crashing() {
                         return;
                     }
                     // Drain: keep applying until every sender is gone.
@@ -103,10 +104,19 @@ impl<S: StateMachine> ApplyLoop<S> {
     /// leader that does not load: this replica can no longer follow).
     fn on_task(&mut self, task: ApplyTask<S>) -> bool {
         match task {
-            ApplyTask::ExpectProposal { number, reply } => self.proposals.expect(number, reply),
-            ApplyTask::ExpectRead { id, request, reply } => {
-                self.reads.expect(id, PendingRead { request, reply })
-            }
+            ApplyTask::ExpectProposal {
+                number,
+                reply,
+                deadline,
+            } => self.proposals.expect(number, reply, deadline),
+            ApplyTask::ExpectRead {
+                id,
+                request,
+                reply,
+                deadline,
+            } => self
+                .reads
+                .expect(id, PendingRead { request, reply }, deadline),
             ApplyTask::Committed(entries) => {
                 for entry in entries {
                     self.apply_entry(entry);
@@ -190,7 +200,7 @@ impl<S: StateMachine> ApplyLoop<S> {
                     self.me,
                     snapshot.meta.id()
                 );
-                self.status.set_lifecycle(Lifecycle::Failed);
+                self.status.lifecycle.fail();
                 return false;
             }
         };
@@ -291,7 +301,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         self.proposals.expire(now);
         self.reads.expire(now);
         self.send_compaction();
-        if self.status.lifecycle() == Lifecycle::Failed {
+        if self.status.lifecycle.get() == Lifecycle::Failed {
             let error = ReplicationError::Unavailable("the replica's storage failed".into());
             self.proposals.fail_all(&error);
             self.reads.fail_all(&error);
@@ -312,7 +322,7 @@ impl<S: StateMachine> ApplyLoop<S> {
 
 /// A `Normal` entry's tag and the state machine's request inside it.
 fn decode_request<S: StateMachine>(data: &[u8]) -> Result<(ProposalTag, S::Request), String> {
-    let (tag, bytes) = decode_proposal(data)?;
-    let request = serde_json::from_slice(bytes).map_err(|error| error.to_string())?;
+    let (tag, bytes) = decode_proposal(data).map_err(|error| error.to_string())?;
+    let request = S::decode_request(bytes)?;
     Ok((tag, request))
 }

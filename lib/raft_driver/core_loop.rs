@@ -34,16 +34,16 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{select, Receiver};
 use log::{debug, error, warn};
 
+use crate::driver_kit::{count, ApplyQueue, ApplyThreadGone, Reply, APPLYING_BEHIND};
 use crate::raft::{LogIndex, Message, RaftError, RaftNode, RaftStatus, Ready, Role, Term};
-use crate::replication::{ApplyQueue, ApplyThreadGone, StateMachine, APPLYING_BEHIND};
+use crate::replication::StateMachine;
 use crate::transport::UdpTransport;
 use crate::wal::WalError;
 
 use super::codec::{decode_read_context, encode_proposal, encode_read_context, ProposalTag};
 use super::events::{ApplyTask, CoreEvent};
 use super::limits::BATCH_EVENTS_MAX;
-use super::proposals::Reply;
-use super::status::{count, Lifecycle, SharedStatus};
+use super::status::SharedStatus;
 use super::storage::{RaftStorage, Written};
 
 /// Why the core loop stops before it is told to.
@@ -92,7 +92,7 @@ pub struct CoreLoop<S: StateMachine> {
 /// The node's clock as the driver keeps it: whole tick periods since the
 /// node was made, on the monotonic clock (which runs on while the process
 /// is stopped, unlike the ticker, whose ticks a stalled or stopped core
-/// misses; see `replication::Ticker`). The core's timers follow the ticks
+/// misses; see `driver_kit::Ticker`). The core's timers follow the ticks
 /// it gets; its lease follows this (`RaftNode::tick_at`, `advance_clock`).
 /// It rounds down and starts no later than the ticker, so it never runs
 /// ahead of time: a lease measured on it is never longer than it looks.
@@ -196,8 +196,23 @@ impl<S: StateMachine> CoreLoop<S> {
                 self.status.tick_gate.taken();
                 self.node.tick_at(self.clock.now());
             }
-            CoreEvent::Propose { request, reply } => self.propose(request, reply)?,
-            CoreEvent::Read { request, reply } => self.start_read(request, reply)?,
+            // While the apply thread is behind, client work waits nowhere:
+            // it is refused at once (see `ApplyQueue::is_behind`).
+            CoreEvent::Propose { reply, .. } | CoreEvent::Read { reply, .. }
+                if self.apply.is_behind() =>
+            {
+                reply.fail(APPLYING_BEHIND)
+            }
+            CoreEvent::Propose {
+                request,
+                reply,
+                deadline,
+            } => self.propose(request, reply, deadline)?,
+            CoreEvent::Read {
+                request,
+                reply,
+                deadline,
+            } => self.start_read(request, reply, deadline)?,
             CoreEvent::Compact { index, data } => self.compact(index, data),
         }
         Ok(())
@@ -207,11 +222,12 @@ impl<S: StateMachine> CoreLoop<S> {
     /// reply. The reply is queued for raft-apply now, before the entry can
     /// commit (that takes at least one more Ready), so it is always there
     /// in time.
-    fn propose(&mut self, request: Vec<u8>, reply: Reply<S::Result>) -> Result<(), Halt> {
-        if self.apply.is_behind() {
-            reply.fail(APPLYING_BEHIND);
-            return Ok(());
-        }
+    fn propose(
+        &mut self,
+        request: Vec<u8>,
+        reply: Reply<S::Result>,
+        deadline: Instant,
+    ) -> Result<(), Halt> {
         self.proposals += 1;
         let tag = ProposalTag {
             node: self.node.id(),
@@ -222,6 +238,7 @@ impl<S: StateMachine> CoreLoop<S> {
             Ok(_) => self.hand_to_apply(ApplyTask::ExpectProposal {
                 number: tag.number,
                 reply,
+                deadline,
             }),
             Err(error) => {
                 refuse(reply, error);
@@ -232,11 +249,12 @@ impl<S: StateMachine> CoreLoop<S> {
 
     /// Starts a read: nothing is written to the log; the leader answers on
     /// its lease, or confirms with a heartbeat round that it still leads.
-    fn start_read(&mut self, request: S::Request, reply: Reply<S::Result>) -> Result<(), Halt> {
-        if self.apply.is_behind() {
-            reply.fail(APPLYING_BEHIND);
-            return Ok(());
-        }
+    fn start_read(
+        &mut self,
+        request: S::Request,
+        reply: Reply<S::Result>,
+        deadline: Instant,
+    ) -> Result<(), Halt> {
         // The read was queued before this clock reading, so the lease is
         // checked at a time after the read began, however long this process
         // was stopped before it took the read (the ticks it missed meanwhile
@@ -245,7 +263,12 @@ impl<S: StateMachine> CoreLoop<S> {
         self.reads += 1;
         let id = self.reads;
         match self.node.read_index(encode_read_context(id)) {
-            Ok(()) => self.hand_to_apply(ApplyTask::ExpectRead { id, request, reply }),
+            Ok(()) => self.hand_to_apply(ApplyTask::ExpectRead {
+                id,
+                request,
+                reply,
+                deadline,
+            }),
             Err(error) => {
                 refuse(reply, error);
                 Ok(())
@@ -320,14 +343,14 @@ impl<S: StateMachine> CoreLoop<S> {
                     "raft core {}: storage failed, stopping: {error}",
                     self.node.id()
                 );
-                self.status.set_lifecycle(Lifecycle::Failed);
+                self.status.lifecycle.fail();
             }
             Halt::ApplyGone => {
                 // A stop or a failure already moved the lifecycle on; if
                 // not, the apply thread died of a bug, and nothing more
                 // may be accepted either.
                 debug!("raft core {}: the apply thread is gone", self.node.id());
-                self.status.fail_if_running();
+                self.status.lifecycle.fail_if_running();
             }
         }
     }

@@ -1,0 +1,57 @@
+//! The plumbing both replication drivers share, so that the two drivers
+//! differ only where their protocols do. `crate::raft_driver` and
+//! `crate::sequencer_driver` each wrap a pure protocol core in threads, a
+//! UDP transport and durable storage; what is the same in both lives here:
+//!
+//! - `driver.rs`: [`Driver`], the life every driver offers its owner:
+//!   start, shut down, crash.
+//! - `replies.rs`: [`Reply`], answered exactly once, and [`PendingReplies`],
+//!   the bounded table of replies waiting for their request to be applied.
+//! - `lifecycle.rs`: [`Lifecycle`] and the cell the threads and `submit`
+//!   share it through.
+//! - `running.rs`: binding the socket, starting the transport, and
+//!   [`RunningCell`], what a stop takes down and in which order.
+//! - `threads.rs`: [`Threads`], the named threads and their one stop signal.
+//! - `queues.rs`: [`Queues`], the core inbox and the apply queue, made in
+//!   one place with their bounds.
+//! - `ticker.rs`: [`Ticker`], the thread that puts ticks on the core inbox,
+//!   at most one waiting ([`TickGate`]).
+//! - `apply_queue.rs`: [`ApplyQueue`], the core's hand-over to its apply
+//!   thread, which never blocks the core.
+//! - `counters.rs`: [`count`], how every thread counts what it did and
+//!   dropped.
+//! - `errors.rs`: [`DriverError`], why a replica could not start.
+//! - `options.rs`: [`ReplicaOptions`], what every driver's options hold,
+//!   with the rules that check them, and [`DriverOptions`], what a driver's
+//!   options type offers.
+//!
+//! The contract the drivers fulfil (`Replicator`, `StateMachine`) is not
+//! here but in `crate::replication`: that is what the database services
+//! see; this module is what only the drivers see.
+
+mod apply_queue;
+mod counters;
+mod driver;
+mod errors;
+mod lifecycle;
+mod options;
+mod queues;
+mod replies;
+mod running;
+mod threads;
+mod ticker;
+
+pub use apply_queue::{ApplyQueue, ApplyThreadGone, APPLYING_BEHIND};
+pub use counters::{count, read};
+pub use driver::{Driver, StartError};
+pub use errors::{DriverError, RestoreError};
+pub use lifecycle::{Lifecycle, LifecycleCell};
+pub use options::{DriverOptions, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN};
+pub use queues::Queues;
+pub use replies::{Owed, PendingReplies, Reply, OVERLOADED, TIMED_OUT};
+pub use running::{bind_socket, log_started, start_transport, Running, RunningCell};
+pub use threads::Threads;
+pub use ticker::{TickGate, Ticker};
+
+#[cfg(test)]
+mod tests;
