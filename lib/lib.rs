@@ -22,6 +22,9 @@
 //! - [`bench`]: the evaluation: load, failure scenarios, report.
 //! - [`config`]: the cluster file and shared flags.
 //! - [`app`]: what each binary runs.
+//! - `datadriven` (tests only): the runner of the cores' golden scenarios.
+//! - `simulation` (tests only): the seeded generator and packet simulator
+//!   both cores' simulations share.
 //!
 //! Every public item has a doc comment: the build refuses one without.
 
@@ -33,6 +36,8 @@ pub mod chaos;
 pub mod client;
 pub mod config;
 pub mod customer;
+#[cfg(test)]
+pub(crate) mod datadriven;
 pub mod driver_kit;
 pub mod market;
 pub mod product;
@@ -43,6 +48,8 @@ pub mod rest;
 pub mod rpc;
 pub mod sequencer;
 pub mod sequencer_driver;
+#[cfg(test)]
+pub(crate) mod simulation;
 pub mod soap;
 pub mod status;
 pub mod transport;

@@ -79,7 +79,9 @@
 //! * `quorum.rs`: majority arithmetic.
 //! * `message.rs`: messages, `describe()`, and the wire format.
 //! * `config.rs`, `errors.rs`, `types.rs`: settings, errors, value types.
-//! * `tests/`: the Raft paper's cases (`paper.rs`), the seeded simulator
+//! * `tests/`: the Raft paper's cases (`paper.rs`, and the multi-step ones
+//!   as golden scenarios: `testdata/*.txt`, run by `scripts.rs`; see
+//!   docs/RAFT.md, "Golden scenarios"), the seeded simulator
 //!   (`sim.rs`, with `harness.rs` and `checker.rs`), the wire format
 //!   (`codec.rs`), forged traffic (`fuzz.rs`) and a minimal driver written
 //!   out (`driver.rs`).

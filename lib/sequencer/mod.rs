@@ -153,7 +153,8 @@
 //! - `read_barrier.rs`, `member/reads.rs`: reads answered from a member's
 //!   state once it delivered what a majority knows (see "Reads" above).
 //! - `output.rs`, `config.rs`, `errors.rs`, `ids.rs`: the rest of the API.
-//! - `tests/`: rule tests, codec tests and the seeded simulation.
+//! - `tests/`: rule tests, codec tests, the seeded simulation, and the
+//!   scenarios as golden traces (`tests/testdata/`, docs/SEQUENCER.md §11).
 
 #![deny(missing_docs)]
 

@@ -7,17 +7,14 @@
 //! loop: the replica then restarts from its disk alone. Every step ends with
 //! the invariant checks of `checker.rs`.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
 use super::checker::Checker;
 use crate::raft::{
     Entry, EntryId, EntryKind, HardState, LogIndex, Message, NodeId, RaftConfig, RaftError,
     RaftNode, ReadState, Ready, Role, Snapshot, Term,
 };
+use crate::simulation::{Faults, PacketSim, SimRng};
 
 /// Simulated time steps per tick: message delays are counted in steps, so
 /// that messages can overtake each other within a tick.
@@ -177,44 +174,14 @@ pub enum CrashPoint {
     BeforeAcks,
 }
 
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct InFlight {
-    deliver_at: u64,
-    sequence: u64,
-    message: MessageKey,
-}
-
-/// Messages ordered only by delivery time and sequence (never by content).
-#[derive(Debug)]
-struct MessageKey(Message);
-
-impl PartialEq for MessageKey {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-impl Eq for MessageKey {}
-impl PartialOrd for MessageKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for MessageKey {
-    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
-        std::cmp::Ordering::Equal
-    }
-}
-
 /// A test's predicate over messages in flight.
 pub type MessageFilter = Box<dyn FnMut(&Message) -> bool>;
 
-/// The simulated network: a queue ordered by delivery time, and faults.
+/// The simulated network: the shared packet simulator
+/// (`crate::simulation::PacketSim`), its faults set in percent and steps,
+/// and a test's own filter.
 pub struct Network {
-    rng: StdRng,
-    queue: BinaryHeap<Reverse<InFlight>>,
-    sequence: u64,
-    /// `blocked[from][to]`: messages on this link are lost.
-    blocked: Vec<Vec<bool>>,
+    packets: PacketSim<Message>,
     /// Share of messages lost, in percent.
     pub drop_percent: u32,
     /// Share of messages delivered twice, in percent.
@@ -223,96 +190,71 @@ pub struct Network {
     pub delay_steps_max: u64,
     /// A test's filter: messages for which it returns true are lost.
     pub drop_if: Option<MessageFilter>,
+    /// When set, the messages lost on a cut link or to `drop_if` are kept
+    /// here, so that a script's trace can show them.
+    pub dropped: Option<Vec<Message>>,
 }
 
 impl Network {
     fn new(size: usize, seed: u64) -> Network {
         Network {
-            rng: StdRng::seed_from_u64(seed),
-            queue: BinaryHeap::new(),
-            sequence: 0,
-            blocked: vec![vec![false; size]; size],
+            packets: PacketSim::new(size, SimRng::new(seed)),
             drop_percent: 0,
             duplicate_percent: 0,
             delay_steps_max: 0,
             drop_if: None,
+            dropped: None,
         }
     }
 
     fn send(&mut self, now: u64, message: Message) {
-        if self.rng.gen_range(0..100) < self.drop_percent {
-            return;
-        }
-        let copies = if self.rng.gen_range(0..100) < self.duplicate_percent {
-            2
-        } else {
-            1
+        self.packets.faults = Faults {
+            loss: f64::from(self.drop_percent) / 100.0,
+            duplicate: f64::from(self.duplicate_percent) / 100.0,
+            delay_min: u64::from(self.delay_steps_max > 0),
+            delay_max: self.delay_steps_max,
         };
-        for _ in 0..copies {
-            let delay = match self.delay_steps_max {
-                0 => 0,
-                max => self.rng.gen_range(1..=max),
-            };
-            self.sequence += 1;
-            self.queue.push(Reverse(InFlight {
-                deliver_at: now + delay,
-                sequence: self.sequence,
-                message: MessageKey(message.clone()),
-            }));
-        }
+        let (from, to) = (message.from.0, message.to.0);
+        self.packets.send(now, from, to, message);
     }
 
     /// The next message due at `now` (or any message if `now` is None).
     fn pop_due(&mut self, now: Option<u64>) -> Option<Message> {
         loop {
-            let due = self.queue.peek()?.0.deliver_at;
-            if now.is_some_and(|now| due > now) {
-                return None;
+            let arrival = self.packets.pop_due(now)?;
+            let message = arrival.packet;
+            let lost = arrival.blocked
+                || self
+                    .drop_if
+                    .as_mut()
+                    .is_some_and(|drop_if| drop_if(&message));
+            if !lost {
+                return Some(message);
             }
-            let message = self.queue.pop().expect("peeked").0.message.0;
-            if self.blocked[message.from.0][message.to.0] {
-                continue;
+            if let Some(dropped) = self.dropped.as_mut() {
+                dropped.push(message);
             }
-            if self
-                .drop_if
-                .as_mut()
-                .is_some_and(|drop_if| drop_if(&message))
-            {
-                continue;
-            }
-            return Some(message);
         }
     }
 
     /// Cuts both directions between `a` and `b`.
     pub fn cut(&mut self, a: NodeId, b: NodeId) {
-        self.blocked[a.0][b.0] = true;
-        self.blocked[b.0][a.0] = true;
+        self.packets.cut(a.0, b.0);
     }
 
     /// Cuts `a` off from everyone.
     pub fn isolate(&mut self, a: NodeId) {
-        for other in 0..self.blocked.len() {
-            if other != a.0 {
-                self.cut(a, NodeId(other));
-            }
-        }
+        self.packets.isolate(a.0);
     }
 
     /// Splits the nodes into two sides that cannot talk.
     pub fn partition(&mut self, side: &[bool]) {
-        for from in 0..side.len() {
-            for to in 0..side.len() {
-                self.blocked[from][to] = side[from] != side[to];
-            }
-        }
+        self.packets.partition(side);
     }
 
     /// Repairs every link.
     pub fn heal(&mut self) {
-        for row in &mut self.blocked {
-            row.fill(false);
-        }
+        self.packets.heal();
     }
 }
 
@@ -333,7 +275,7 @@ pub struct Cluster {
     /// Compact a replica's log once this many applied entries follow its
     /// snapshot (0: never).
     pub compact_every: u64,
-    rng: StdRng,
+    rng: SimRng,
 }
 
 /// A configuration for tests: small limits, so that batching, flow control
@@ -396,7 +338,7 @@ impl Cluster {
             read_states: Vec::new(),
             snapshots_installed: 0,
             compact_every: 0,
-            rng: StdRng::seed_from_u64(seed ^ 0xc0ffee),
+            rng: SimRng::new(seed ^ 0xc0ffee),
         };
         for id in 0..size {
             cluster.start(NodeId(id));
@@ -567,6 +509,11 @@ impl Cluster {
     /// The next message due at the current step, if any.
     pub fn network_pop_due(&mut self) -> Option<Message> {
         self.network.pop_due(Some(self.now))
+    }
+
+    /// The next message in send order, ignoring delays, if any.
+    pub fn network_pop_next(&mut self) -> Option<Message> {
+        self.network.pop_due(None)
     }
 
     /// Ticks replica `id` once.

@@ -23,18 +23,21 @@
 //!
 //! A failure names its seed; `RAFT_SIM_SEED=<seed>` replays just that seed
 //! (with `RUST_LOG=debug` and `--nocapture` to see each message), and
-//! `RAFT_SIM_SEEDS=<count>` runs more seeds than the default.
+//! `RAFT_SIM_SEEDS=<count>` runs more seeds than the default. The generator
+//! and the network are the ones the sequencer's simulation uses too
+//! (`crate::simulation`); seeds quoted from before they were shared name
+//! other schedules now.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
 use super::harness::{Cluster, CrashPoint, TICK_STEPS};
 use crate::raft::{Message, NodeId, RaftError, ReadMode};
+use crate::simulation::SimRng;
 
 /// Replicas per simulated cluster.
 const CLUSTER_SIZE: usize = 5;
@@ -92,9 +95,9 @@ impl SimOptions {
     /// The options of a seed. The lease options come from their own random
     /// stream, so that seeds without leases run the same schedules as
     /// before leases existed.
-    fn from_seed(seed: u64) -> (SimOptions, StdRng) {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut lease_rng = StdRng::seed_from_u64(seed ^ LEASE_STREAM);
+    fn from_seed(seed: u64) -> (SimOptions, SimRng) {
+        let mut rng = SimRng::new(seed);
+        let mut lease_rng = SimRng::new(seed ^ LEASE_STREAM);
         let mut options = SimOptions::draw(&mut rng);
         options.lease_reads = options.check_quorum && lease_rng.gen_bool(0.5);
         if options.lease_reads {
@@ -105,7 +108,7 @@ impl SimOptions {
         (options, rng)
     }
 
-    fn draw(rng: &mut StdRng) -> SimOptions {
+    fn draw(rng: &mut SimRng) -> SimOptions {
         SimOptions {
             drop_percent: rng.gen_range(0..=30),
             duplicate_percent: rng.gen_range(0..=10),
@@ -169,7 +172,7 @@ impl SimTotals {
 struct Sim {
     cluster: Cluster,
     options: SimOptions,
-    rng: StdRng,
+    rng: SimRng,
     tick: u64,
     /// Per replica, the tick at which a crashed replica restarts.
     restart_at: Vec<Option<u64>>,
@@ -186,7 +189,7 @@ struct Sim {
     /// driver reads it off the monotonic clock, is the difference.
     started_at: Vec<u64>,
     /// For pauses only, so that seeds without them keep their schedules.
-    lease_rng: StdRng,
+    lease_rng: SimRng,
     next_value: u64,
     next_read: u64,
     totals: SimTotals,
@@ -223,7 +226,7 @@ impl Sim {
             held: vec![Vec::new(); CLUSTER_SIZE],
             ticks_done: 0,
             started_at: vec![0; CLUSTER_SIZE],
-            lease_rng: StdRng::seed_from_u64(seed ^ LEASE_STREAM ^ 0x9a05e),
+            lease_rng: SimRng::new(seed ^ LEASE_STREAM ^ 0x9a05e),
             next_value: 1,
             next_read: 1,
             totals: SimTotals::default(),

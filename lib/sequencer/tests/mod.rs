@@ -1,61 +1,30 @@
 //! Tests of the sequencer core: one test per protocol rule (`rules.rs`), the
-//! codec (`codec.rs`), and the seeded simulation (`sim.rs` with its referee
-//! `checker.rs`), run here over thousands of seeds.
+//! codec (`codec.rs`), the seeded simulation (`sim.rs` with its referee
+//! `checker.rs`), run here over thousands of seeds, and the scenarios over
+//! a lossless cluster (`harness.rs`): golden traces in `testdata/` run by
+//! `scripts.rs` (docs/SEQUENCER.md, section 11), and one in Rust
+//! (`scenarios.rs`); and the restore paths of a single member
+//! (`restore.rs`).
 //!
 //! `SEQ_SIM_SEEDS=20000` raises the number of simulated schedules;
 //! `SEQ_SIM_SEED=1234` replays one seed (print it from a failure message).
+//! The generator and the network are the ones the raft simulation uses too
+//! (`crate::simulation`); seeds quoted from before they were shared name
+//! other schedules now.
 
 mod checker;
 mod codec;
+mod harness;
+mod restore;
 mod rules;
 mod scenarios;
+mod scripts;
 mod sim;
 
 use std::time::Instant;
 
-/// A small deterministic generator (SplitMix64): the same seed gives the same
-/// schedule on every platform and with every version of every crate.
-pub(super) struct Rng {
-    seed: u64,
-    state: u64,
-}
-
-impl Rng {
-    pub(super) fn new(seed: u64) -> Rng {
-        Rng { seed, state: seed }
-    }
-
-    /// The seed this generator started from.
-    pub(super) fn seed(&self) -> u64 {
-        self.seed
-    }
-
-    pub(super) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = self.state;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
-    }
-
-    /// A number in `0..bound` (bound > 0).
-    pub(super) fn below(&mut self, bound: u64) -> u64 {
-        assert!(bound > 0);
-        self.next_u64() % bound
-    }
-
-    /// True with probability `probability`.
-    pub(super) fn chance(&mut self, probability: f64) -> bool {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= probability && probability > 0.0
-    }
-
-    pub(super) fn shuffle<T>(&mut self, items: &mut [T]) {
-        for index in (1..items.len()).rev() {
-            let other = self.below(index as u64 + 1) as usize;
-            items.swap(index, other);
-        }
-    }
-}
+/// The generator of the seeded tests, shared with the raft simulation.
+pub(super) use crate::simulation::SimRng as Rng;
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().map(|value| {

@@ -10,7 +10,7 @@ use crate::sequencer::{
 };
 
 /// A member that never suspects its (silent, hand-driven) peers: the view
-/// change has its own tests (`scenarios.rs`, `view_change.rs`, `sim.rs`).
+/// change has its own tests (`testdata/`, `view_change.rs`, `sim.rs`).
 fn member(members: u16, id: u16) -> Member {
     let config = Config {
         suspect_ticks: 1_000_000,

@@ -32,6 +32,10 @@ use crate::sequencer::{
     Config, Destination, GlobalSeq, Member, MemberId, Message, Origin, Output, PersistedState,
     ReadId, SnapshotPoint, Status,
 };
+use crate::simulation::{Faults, PacketSim};
+
+/// Mixed into the seed for the network's own stream of draws.
+const NETWORK: u64 = 0x0005_eed0_f9ac_7e75;
 
 /// Ticks the group gets, after the faults stop, to deliver everything.
 pub(super) const LIVENESS_TICKS_MAX: u64 = 500;
@@ -102,7 +106,7 @@ impl Options {
     }
 }
 
-/// A message on the wire.
+/// A datagram that fell due at its member.
 struct Flight {
     from: MemberId,
     to: MemberId,
@@ -157,7 +161,9 @@ pub(super) struct Simulation {
     rng: Rng,
     now_tick: u64,
     nodes: Vec<Node>,
-    network: BTreeMap<u64, Vec<Flight>>,
+    /// Datagrams in flight, due at a tick; those due at one tick come in a
+    /// random order.
+    network: PacketSim<Vec<u8>>,
     checker: Checker,
     faults: bool,
     stats: RunStats,
@@ -219,13 +225,15 @@ impl Simulation {
                 }
             })
             .collect();
+        let mut network = PacketSim::new(usize::from(options.members), Rng::new(seed ^ NETWORK));
+        network.shuffle_ties = true;
         Simulation {
             checker: Checker::new(seed, options.members),
             options,
             rng,
             now_tick: 0,
             nodes,
-            network: BTreeMap::new(),
+            network,
             faults: true,
             stats: RunStats::default(),
             cut_off: Vec::new(),
@@ -240,6 +248,7 @@ impl Simulation {
         }
         self.faults = false;
         self.cut_off.clear();
+        self.network.heal();
         for node in &mut self.nodes {
             node.paused_until = 0;
         }
@@ -308,15 +317,21 @@ impl Simulation {
         if self.faults && self.rng.chance(self.options.read) {
             self.client_read();
         }
-        let mut due = self.network.remove(&self.now_tick).unwrap_or_default();
-        self.rng.shuffle(&mut due);
-        for flight in due {
-            let paused_until = self.nodes[flight.to.index()].paused_until;
+        while let Some(arrival) = self.network.pop_due(Some(self.now_tick)) {
+            let paused_until = self.nodes[arrival.to].paused_until;
+            if arrival.blocked {
+                continue;
+            }
             if paused_until > self.now_tick {
                 // Waits in the paused process's socket buffer.
-                self.network.entry(paused_until).or_default().push(flight);
+                let (from, to) = (arrival.from, arrival.to);
+                self.network.send_at(paused_until, from, to, arrival.packet);
             } else {
-                self.deliver(flight);
+                self.deliver(Flight {
+                    from: MemberId(arrival.from as u16),
+                    to: MemberId(arrival.to as u16),
+                    datagram: arrival.packet,
+                });
             }
         }
         for index in 0..self.nodes.len() {
@@ -373,6 +388,7 @@ impl Simulation {
         let members = u64::from(self.options.members);
         if self.now_tick >= self.cut_until && !self.cut_off.is_empty() {
             self.cut_off.clear();
+            self.network.heal();
         }
         if self.cut_off.is_empty() && members > 2 && self.rng.chance(self.options.partition) {
             let minority = 1 + self.rng.below((members - 1) / 2);
@@ -384,6 +400,10 @@ impl Simulation {
             }
             self.cut_until = self.now_tick + 10 + self.rng.below(80);
             self.stats.partitions += 1;
+            let side: Vec<bool> = (0..self.options.members)
+                .map(|id| self.cut_off.contains(&MemberId(id)))
+                .collect();
+            self.network.partition(&side);
         }
         for index in 0..self.nodes.len() {
             let node = &self.nodes[index];
@@ -451,9 +471,7 @@ impl Simulation {
         node.disk = PersistedState::new(members);
         node.app = SnapshotPoint::start(members);
         node.app_durable = SnapshotPoint::start(members);
-        for flights in self.network.values_mut() {
-            flights.retain(|flight| flight.from != id);
-        }
+        self.network.retain(|from, _, _| from != id.index());
         self.checker.on_wipe(id);
     }
 
@@ -666,27 +684,20 @@ impl Simulation {
                 .collect(),
             Destination::Member(to) => vec![to],
         };
-        for to in targets {
-            let cut = self.cut_off.contains(&from) != self.cut_off.contains(&to);
-            let copies = if !self.faults {
-                1
-            } else if cut || self.rng.chance(self.options.loss) {
-                0
-            } else if self.rng.chance(self.options.duplicate) {
-                2
+        // A cut link is the network's: it loses what falls due while cut.
+        self.network.faults = Faults {
+            loss: if self.faults { self.options.loss } else { 0.0 },
+            duplicate: if self.faults {
+                self.options.duplicate
             } else {
-                1
-            };
-            for _ in 0..copies {
-                let arrival_tick =
-                    self.now_tick + 1 + self.rng.below(self.options.delay_ticks_max + 1);
-                let flight = Flight {
-                    from,
-                    to,
-                    datagram: datagram.clone(),
-                };
-                self.network.entry(arrival_tick).or_default().push(flight);
-            }
+                0.0
+            },
+            delay_min: 1,
+            delay_max: 1 + self.options.delay_ticks_max,
+        };
+        for to in targets {
+            let (from, to) = (from.index(), to.index());
+            self.network.send(self.now_tick, from, to, datagram.clone());
         }
     }
 }
