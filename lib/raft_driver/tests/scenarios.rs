@@ -62,9 +62,16 @@ fn a_query_the_state_machine_declines_goes_through_the_log() {
     let leader = cluster.wait_leader();
     let key = format!("{ORDERED}x");
     cluster.request(leader, &put(1, &key, 7));
+    // The term and the applied index, once the apply thread has published
+    // everything committed (it publishes after answering).
     let applied = |cluster: &Cluster| {
-        let status = cluster.status(leader);
-        (status.node.term, status.applied)
+        let mut settled = None;
+        wait_until("the leader applies what it committed", || {
+            let status = cluster.status(leader);
+            settled = Some((status.node.term, status.applied));
+            status.applied == status.node.commit
+        });
+        settled.expect("measured")
     };
     let plain = ToyRequest::Get { key: "y".into() };
     let before = applied(&cluster);
