@@ -102,20 +102,8 @@ fn the_health_service_says_whether_a_replica_serves() {
         customer_dbs: 3,
         ..Options::default()
     });
-    for (component, service) in [
-        ("product-db", "marketplace.ProductDb"),
-        ("customer-db", "marketplace.CustomerDb"),
-    ] {
-        wait_until(
-            &format!("{component} 0 serving"),
-            Duration::from_secs(20),
-            || {
-                matches!(
-                    health(&cluster, component, 0, service),
-                    Ok(Serving::SERVING)
-                )
-            },
-        );
+    wait_serving(&cluster);
+    for component in ["product-db", "customer-db"] {
         assert!(matches!(
             health(&cluster, component, 0, ""),
             Ok(Serving::SERVING)

@@ -555,11 +555,8 @@ impl Member {
         state.view = self.view.clone();
         state.changing_to = self.changing.as_ref().map(|change| change.view);
         state.incarnation = self.incarnation;
-        state.recovering = match (&self.recovery, &self.catching_up) {
-            (Some(recovery), _) => Some(recovery.nonce),
-            (None, Some(catch_up)) => Some(catch_up.nonce),
-            (None, None) => None,
-        };
+        let recovering = self.recovery.as_ref().map(|recovery| recovery.nonce);
+        state.recovering = recovering.or(self.catching_up.map(|catch_up| catch_up.nonce));
         state.new_group_with = self.new_group_with();
         state
     }

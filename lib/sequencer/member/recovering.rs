@@ -166,9 +166,10 @@ impl Member {
         view >= asked
     }
 
-    /// The recovery installed a view formed without this member, whose
-    /// first log ends at `up_to`: the member now works in it, but it votes
-    /// in no view change until it holds all of that log (`CatchUp`).
+    /// If recovering, the recovery installed a view formed without this
+    /// member, whose first log ends at `up_to`: the member now works in it,
+    /// but it votes in no view change until it holds all of that log
+    /// (`CatchUp`). Nothing otherwise.
     pub(super) fn begin_catch_up(&mut self, up_to: GlobalSeq) {
         let Some(recovery) = self.recovery.take() else {
             return;

@@ -247,9 +247,8 @@ impl Member {
             });
         }
         info!("{} installs {view}", self.config.id);
-        if self.recovery.is_some() {
-            self.begin_catch_up(GlobalSeq(view.start.0 - 1));
-        }
+        // Installing ends a recovery's search for a view: its catch-up begins.
+        self.begin_catch_up(GlobalSeq(view.start.0 - 1));
         self.view = view;
         self.changing = None;
         self.counters.views_installed += 1;
@@ -394,20 +393,26 @@ impl Member {
     fn heard_recently(&self) -> BTreeSet<MemberId> {
         (0..self.config.members)
             .map(MemberId)
-            .filter(|member| {
-                *member == self.config.id
-                    || self.now_tick <= self.last_heard[member.index()] + self.config.suspect_ticks
-            })
+            .filter(|member| !self.is_silent(*member))
             .collect()
+    }
+
+    /// True if `member` (not this one) has not been heard from in this view
+    /// for longer than the suspicion time.
+    fn is_silent(&self, member: MemberId) -> bool {
+        member != self.config.id
+            && self.now_tick > self.last_heard[member.index()] + self.config.suspect_ticks
     }
 
     /// Suspects a member of the turn list that has been silent in this view
     /// for `suspect_ticks`: its turns would stall the order.
     pub(super) fn suspect_silent_members(&mut self) {
-        let silent = self.view.members.iter().copied().find(|member| {
-            *member != self.config.id
-                && self.now_tick > self.last_heard[member.index()] + self.config.suspect_ticks
-        });
+        let silent = self
+            .view
+            .members
+            .iter()
+            .copied()
+            .find(|member| self.is_silent(*member));
         if let Some(member) = silent {
             info!("{} suspects {member}", self.config.id);
             self.counters.suspicions += 1;
