@@ -321,31 +321,85 @@ fn client_in_container(
     client: &str,
     script: &str,
 ) -> Vec<String> {
-    let mount = format!("{}:{CONFIG_IN_CONTAINER}:ro,z", config.display());
-    let mut command = podman.command(&[
+    let mount = config_mount(config);
+    let command = podman.command(&client_run_args(&mount, image, client, &[]));
+    let run = ClientRun {
+        podman,
+        client,
+        place: "in a container",
+        script,
+        timeout: COMMAND_TIMEOUT,
+    };
+    run.lines(command)
+}
+
+/// The cluster file, mounted read-only where the clients look for it.
+fn config_mount(config: &Path) -> String {
+    format!("{}:{CONFIG_IN_CONTAINER}:ro,z", config.display())
+}
+
+/// `podman run` of `client` from `image` on the host's network, with the
+/// cluster file mounted (`mount`), reading its script on stdin; `extra`
+/// follows the client's own arguments.
+fn client_run_args<'a>(
+    mount: &'a str,
+    image: &'a str,
+    client: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
         "run",
         "--rm",
         "--interactive",
         "--network",
         "host",
         "--volume",
-        &mount,
+        mount,
         image,
         client,
         "--config",
         CONFIG_IN_CONTAINER,
-    ]);
-    let script_file = podman.dir.path().join(format!("{client}-script.txt"));
-    std::fs::write(&script_file, script).unwrap();
-    command.stdin(std::fs::File::open(&script_file).unwrap());
-    let output = run_bounded(&mut command, COMMAND_TIMEOUT);
-    assert!(
-        output.status.success(),
-        "{client} in a container failed: {}{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout).lines().map(str::to_string).collect()
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// One run of a containerized client over a script.
+struct ClientRun<'a> {
+    podman: &'a Podman,
+    client: &'a str,
+    /// Where it runs, for the failure message and the script's file name.
+    place: &'a str,
+    script: &'a str,
+    /// A client that cannot reach its frontends keeps trying: this bounds
+    /// a failure's wait.
+    timeout: Duration,
+}
+
+impl ClientRun<'_> {
+    /// Feeds the script to `command` from a file, runs it within the
+    /// timeout, and returns its output lines; panics with the output if it
+    /// fails.
+    fn lines(&self, mut command: Command) -> Vec<String> {
+        let name = format!(
+            "{}-{}-script.txt",
+            self.client,
+            self.place.replace(' ', "-")
+        );
+        let script_file = self.podman.dir.path().join(name);
+        std::fs::write(&script_file, self.script).unwrap();
+        command.stdin(std::fs::File::open(&script_file).unwrap());
+        let output = run_bounded(&mut command, self.timeout);
+        assert!(
+            output.status.success(),
+            "{} {} failed: {}{}",
+            self.client,
+            self.place,
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        text(&output.stdout).lines().map(str::to_string).collect()
+    }
 }
 
 /// The cluster: three replicas of each database, one seller, buyer and
@@ -644,10 +698,7 @@ fn the_containerfile_runtime_stage_builds_on_a_debootstrapped_base() {
         ".",
     ]);
     assert_eq!(owner.trim(), "10001:10001 .", "the working folder");
-    let mount = format!(
-        "{}:{CONFIG_IN_CONTAINER}:ro,z",
-        repository().join("conf/hosts.json").display()
-    );
+    let mount = config_mount(&repository().join("conf/hosts.json"));
     let listed = podman.run(&[
         "run",
         "--rm",
@@ -960,40 +1011,20 @@ fn client_on_client_host(
     client: &str,
     script: &str,
 ) -> Vec<Value> {
-    let mount = format!("{}:{CONFIG_IN_CONTAINER}:ro,z", config.display());
-    let mut command = on_host(
+    let mount = config_mount(config);
+    let args = client_run_args(&mount, image, client, &["--json"]);
+    let command = on_host(podman, CLIENT_HOST, Path::new("podman"), &args);
+    // A few seconds when the cluster answers.
+    let run = ClientRun {
         podman,
-        CLIENT_HOST,
-        Path::new("podman"),
-        &[
-            "run",
-            "--rm",
-            "--interactive",
-            "--network",
-            "host",
-            "--volume",
-            &mount,
-            image,
-            client,
-            "--config",
-            CONFIG_IN_CONTAINER,
-            "--json",
-        ],
-    );
-    let script_file = podman.dir.path().join(format!("{client}-hosts-script.txt"));
-    std::fs::write(&script_file, script).unwrap();
-    command.stdin(std::fs::File::open(&script_file).unwrap());
-    // A few seconds when the cluster answers; a client that cannot reach
-    // its frontends keeps trying, so this bounds a failure's wait.
-    let output = run_bounded(&mut command, Duration::from_secs(60));
-    assert!(
-        output.status.success(),
-        "{client} in a container on the client host failed: {}{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    let replies: Vec<Value> = text(&output.stdout)
-        .lines()
+        client,
+        place: "in a container on the client host",
+        script,
+        timeout: Duration::from_secs(60),
+    };
+    let replies: Vec<Value> = run
+        .lines(command)
+        .iter()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
         .collect();
     assert_eq!(
