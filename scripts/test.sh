@@ -36,70 +36,61 @@ if ! cargo clippy --release --all-targets -- -D warnings; then
   exit 1
 fi
 
-# Python's zeep, a standard SOAP client, checks the financial service's WSDL
-# (tests/soap_standard_client.rs). Best effort: without Python or PyPI the
-# Rust tests still run, and that test says it was skipped.
-venv="$ROOT/target/zeep-venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import zeep" 2>/dev/null; then
-  if command -v python3 >/dev/null 2>&1; then
-    { python3 -m venv "$venv" && "$venv/bin/pip" install -q "zeep==4.3.3"; } >/dev/null 2>&1 ||
-      echo "note: could not install zeep; the SOAP standard-client test will be skipped" >&2
+# A PyPI package in a venv of its own under target/, best effort: without
+# Python or PyPI the Rust tests still run, and the test that needs the
+# package says it was skipped. Succeeds if the venv's Python imports it.
+python_venv() { # venv-folder package module what-is-skipped-without-it
+  local venv="$ROOT/target/$1"
+  if ! "$venv/bin/python" -c "import $3" 2>/dev/null && command -v python3 >/dev/null 2>&1; then
+    { python3 -m venv "$venv" && "$venv/bin/pip" install -q "$2"; } >/dev/null 2>&1 ||
+      echo "note: could not install $2; $4 will be skipped" >&2
   fi
-fi
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import zeep" 2>/dev/null; then
-  export MARKETPLACE_ZEEP_PYTHON="$venv/bin/python"
+  "$venv/bin/python" -c "import $3" 2>/dev/null
+}
+
+# Python's zeep, a standard SOAP client, checks the financial service's WSDL
+# (tests/soap_standard_client.rs).
+if python_venv zeep-venv "zeep==4.3.3" zeep "the SOAP standard-client test"; then
+  export MARKETPLACE_ZEEP_PYTHON="$ROOT/target/zeep-venv/bin/python"
 fi
 
 # Python's grpcio calls both databases with stubs generated from proto/
-# alone (tests/grpc_python.rs). Best effort, as for zeep.
-grpc_venv="$ROOT/target/grpc-venv"
-if [ ! -x "$grpc_venv/bin/python" ] || ! "$grpc_venv/bin/python" -c "import grpc_tools" 2>/dev/null; then
-  if command -v python3 >/dev/null 2>&1; then
-    { python3 -m venv "$grpc_venv" && "$grpc_venv/bin/pip" install -q "grpcio-tools==1.68.1"; } >/dev/null 2>&1 ||
-      echo "note: could not install grpcio-tools; the Python gRPC test will be skipped" >&2
+# alone (tests/grpc_python.rs).
+if python_venv grpc-venv "grpcio-tools==1.68.1" grpc_tools "the Python gRPC test"; then
+  export MARKETPLACE_GRPC_PYTHON="$ROOT/target/grpc-venv/bin/python"
+fi
+
+# A Debian package a test needs, installed as root when its command is
+# missing (best effort: without it the test says it was skipped and why).
+apt_tool() { # command what-is-skipped-without-it apt-get-install-arguments...
+  local tool=$1 what=$2
+  shift 2
+  if [ "$(id -u)" -eq 0 ] && ! command -v "$tool" >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    echo "installing $tool for $what" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } >/dev/null 2>&1 ||
+      echo "note: could not install $tool; $what will be skipped" >&2
   fi
-fi
-if [ -x "$grpc_venv/bin/python" ] && "$grpc_venv/bin/python" -c "import grpc_tools" 2>/dev/null; then
-  export MARKETPLACE_GRPC_PYTHON="$grpc_venv/bin/python"
-fi
+}
 
 # tests/hosts.rs runs the cluster on network-namespace hosts and cuts one
-# off with iptables: as root, install iptables if it is missing (best
-# effort; without it the test says it was skipped and why).
-if [ "$(id -u)" -eq 0 ] && ! command -v iptables >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  echo "installing iptables for the hosts test" >&2
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables; } >/dev/null 2>&1 ||
-    echo "note: could not install iptables; the hosts test will be skipped" >&2
-fi
+# off with iptables.
+apt_tool iptables "the hosts test" iptables
 
 # tests/live_view.rs loads cluster-status's live view in headless
-# Chromium (Debian's package): installed if missing, as root (best effort;
-# without it the test checks the page's data only and says so).
-if [ "$(id -u)" -eq 0 ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  echo "installing chromium for the live-view test" >&2
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 ||
-    echo "note: could not install chromium; the live view's browser check will be skipped" >&2
-fi
+# Chromium (Debian's package); without it the test checks the page's data
+# only and says so.
+apt_tool chromium "the live view's browser check" chromium
 
 # tests/container.rs builds the container image and runs a cluster from it
-# with podman (runc, as this kind of machine needs): installed if missing,
-# as root (best effort; without it the test says it was skipped and why).
-if [ "$(id -u)" -eq 0 ] && ! command -v podman >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  echo "installing podman for the container test" >&2
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      podman buildah fuse-overlayfs slirp4netns catatonit uidmap runc; } >/dev/null 2>&1 ||
-    echo "note: could not install podman; the container test will be skipped" >&2
-fi
+# with podman (runc, as this kind of machine needs).
+apt_tool podman "the container test" --no-install-recommends \
+  podman buildah fuse-overlayfs slirp4netns catatonit uidmap runc
 
 # The same test checks the Kubernetes manifests against the API's schemas
-# with kubernetes-validate (PyPI), best effort as for zeep.
-k8s_venv="$ROOT/target/k8s-venv"
-if [ ! -x "$k8s_venv/bin/kubernetes-validate" ] && command -v python3 >/dev/null 2>&1; then
-  { python3 -m venv "$k8s_venv" && "$k8s_venv/bin/pip" install -q "kubernetes-validate==1.37.0"; } >/dev/null 2>&1 ||
-    echo "note: could not install kubernetes-validate; the manifests' schema check will be skipped" >&2
-fi
-if [ -x "$k8s_venv/bin/kubernetes-validate" ]; then
-  export MARKETPLACE_K8S_VALIDATE="$k8s_venv/bin/kubernetes-validate"
+# with kubernetes-validate.
+if python_venv k8s-venv "kubernetes-validate==1.37.0" kubernetes_validate \
+  "the manifests' schema check"; then
+  export MARKETPLACE_K8S_VALIDATE="$ROOT/target/k8s-venv/bin/kubernetes-validate"
 fi
 
 # tests/container.rs builds the Containerfile's runtime stage on a
