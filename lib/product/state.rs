@@ -166,7 +166,6 @@ impl ProductState {
         result
     }
 
-    /// Runs one command against the state, without the request log.
     /// Answers a query (`ProductCommand::is_query`) from the state;
     /// `None` for a write.
     pub fn query(&self, request: &ProductRequest) -> Option<ProductResult> {

@@ -202,18 +202,8 @@ impl<S: StateMachine> ApplyLoop<S> {
     /// log after all, as a proposal. `try_send`, as everything this thread
     /// sends the core: a full inbox answers the caller "overloaded".
     fn order_after_all(&mut self, read: PendingRead<S::Request, S::Result>) {
-        let request = match S::encode_request(&read.request) {
-            Ok(request) => request,
-            Err(error) => {
-                return read
-                    .reply
-                    .fail(format!("the request does not encode: {error}"))
-            }
-        };
-        let event = CoreEvent::Propose {
-            request,
-            reply: read.reply,
-            deadline: read.deadline,
+        let Some(event) = CoreEvent::proposal(&read.request, read.reply, read.deadline) else {
+            return;
         };
         if let Err(refused) = self.core_inbox.try_send(event) {
             if let CoreEvent::Propose { reply, .. } = refused.into_inner() {

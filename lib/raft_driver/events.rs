@@ -17,7 +17,9 @@ pub enum CoreEvent<S: StateMachine> {
     Peer(Message),
     /// One tick of time, from the raft-ticker thread.
     Tick,
-    /// A write from `submit`: the request as JSON, to be proposed.
+    /// A write from `submit` (or a query the state machine declined to
+    /// answer from its state): the request as `S::encode_request` writes
+    /// it, to be proposed.
     Propose {
         /// The state machine's request, encoded.
         request: Vec<u8>,
@@ -26,7 +28,7 @@ pub enum CoreEvent<S: StateMachine> {
         /// When the caller stops waiting.
         deadline: Instant,
     },
-    /// A read-only request from `submit`, to be served by ReadIndex.
+    /// A query from `submit`, to be served by ReadIndex.
     Read {
         /// The state machine's request.
         request: S::Request,
@@ -43,6 +45,28 @@ pub enum CoreEvent<S: StateMachine> {
         /// The state machine's bytes at `index`.
         data: Vec<u8>,
     },
+}
+
+impl<S: StateMachine> CoreEvent<S> {
+    /// The proposal of `request`; `None` if it does not encode (then
+    /// `reply` has been answered).
+    pub fn proposal(
+        request: &S::Request,
+        reply: Reply<S::Result>,
+        deadline: Instant,
+    ) -> Option<CoreEvent<S>> {
+        match S::encode_request(request) {
+            Ok(request) => Some(CoreEvent::Propose {
+                request,
+                reply,
+                deadline,
+            }),
+            Err(error) => {
+                reply.fail(format!("the request does not encode: {error}"));
+                None
+            }
+        }
+    }
 }
 
 /// One task for the raft-apply thread, in the order the core queued it.

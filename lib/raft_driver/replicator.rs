@@ -110,8 +110,7 @@ impl<S: StateMachine> RaftReplicator<S> {
     }
 
     /// The event that carries `request` to the core: a ReadIndex read for a
-    /// read-only request, a proposal (the request as `S::encode_request`
-    /// writes it) otherwise.
+    /// query, a proposal otherwise.
     fn event_for(&self, request: S::Request, reply: Reply<S::Result>) -> Option<CoreEvent<S>> {
         let deadline = Instant::now() + self.reply_timeout;
         if S::is_query(&request) {
@@ -121,17 +120,7 @@ impl<S: StateMachine> RaftReplicator<S> {
                 deadline,
             });
         }
-        match S::encode_request(&request) {
-            Ok(request) => Some(CoreEvent::Propose {
-                request,
-                reply,
-                deadline,
-            }),
-            Err(error) => {
-                reply.fail(format!("the request does not encode: {error}"));
-                None
-            }
-        }
+        CoreEvent::proposal(&request, reply, deadline)
     }
 }
 
