@@ -39,6 +39,10 @@ pub enum SequencerError {
     /// The member started with an empty disk and has not recovered yet: it
     /// takes no requests (send the client to another member).
     Recovering,
+    /// The member restarted in the incarnation its earlier life numbered
+    /// requests in, and waits for a new view to take a new one
+    /// (docs/SEQUENCER.md, section 5.8): it takes no requests until then.
+    NewIncarnation,
     /// A read came while the member does not work in a view (a view change
     /// is under way): it could wait long; send the client elsewhere.
     NotInView,
@@ -56,6 +60,11 @@ impl fmt::Display for SequencerError {
             SequencerError::Recovering => write!(
                 f,
                 "this member is recovering from an empty disk; try another replica"
+            ),
+            SequencerError::NewIncarnation => write!(
+                f,
+                "this member restarted and waits for a new view to number its requests in; \
+                 try another replica"
             ),
             SequencerError::NotInView => {
                 write!(f, "this member is changing views; try another replica")

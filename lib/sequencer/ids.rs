@@ -7,8 +7,10 @@
 //!
 //! A local number also carries its sender's *incarnation* in its high 32
 //! bits: a member that lost its disk cannot know which numbers its earlier
-//! life used, so after recovery it numbers its requests from 1 again in a
-//! new incarnation (docs/SEQUENCER.md, section 5.7). Numbers compare as
+//! life used, and a restarted one may have sent numbers its disk never held
+//! (its Requests leave before their fsync), so every new life numbers its
+//! requests from 1 again in a new incarnation (docs/SEQUENCER.md, sections
+//! 5.7 and 5.8). Numbers compare as
 //! integers, so every request of an older incarnation sorts below every
 //! request of a newer one, and a sender's stream is `i:1, i:2, ...`, which
 //! may jump to `j:1` for a higher incarnation `j` ([`LocalSeq::follows`]).

@@ -11,9 +11,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod incarnation;
 mod reads;
 mod recovering;
 mod views;
+
+use incarnation::HandedOut;
 
 use log::{debug, trace, warn};
 
@@ -56,8 +59,8 @@ pub struct Status {
     pub turn: Option<MemberId>,
     /// What happened to views here, for graders.
     pub counters: ViewCounters,
-    /// The incarnation this member numbers its requests in (0, or the view
-    /// its last recovery from an empty disk installed).
+    /// The incarnation this member numbers its requests in (0, or a view
+    /// it installed: at its last restart or recovery).
     pub incarnation: u64,
     /// True while it recovers from an empty disk (it takes no part yet).
     pub recovering: bool,
@@ -112,6 +115,12 @@ pub struct Member {
     counters: ViewCounters,
     /// The incarnation this member's own requests are numbered in.
     incarnation: u64,
+    /// True from a restart until the member takes a new incarnation
+    /// (`member/incarnation.rs`): it broadcasts nothing meanwhile.
+    needs_incarnation: bool,
+    /// What the last output handed to the driver will have made durable
+    /// before the next output's early messages leave.
+    handed_out: HandedOut,
     /// A recovery from an empty disk under way, if any: until it ends the
     /// member votes, acknowledges, sequences and delivers nothing.
     recovery: Option<Recovery>,
@@ -133,7 +142,9 @@ impl Member {
     /// `ConfigInvalid` if the config breaks a rule.
     pub fn new(config: Config) -> Result<Member, SequencerError> {
         let members = config.members;
-        Member::restore(
+        // Nothing was ever sent under incarnation 0 by a member that never
+        // ran, so it needs no new one.
+        Member::build(
             config,
             PersistedState::new(members),
             SnapshotPoint::start(members),
@@ -153,7 +164,7 @@ impl Member {
         // 0 stands for "no nonce" in `Record::Incarnation`.
         let nonce = config.recovery_nonce.max(1);
         state.recovering = Some(nonce);
-        let mut member = Member::restore(config, state, applied)?;
+        let mut member = Member::build(config, state, applied)?;
         member
             .output
             .to_persist
@@ -177,6 +188,22 @@ impl Member {
         state: PersistedState,
         applied: SnapshotPoint,
     ) -> Result<Member, SequencerError> {
+        let recovering = state.recovering.is_some();
+        let mut member = Member::build(config, state, applied)?;
+        if !recovering {
+            // An earlier life may have sent requests it never persisted.
+            member.renew_incarnation();
+        }
+        Ok(member)
+    }
+
+    /// A member from a persisted state and an application point, as it
+    /// was (the three constructors above add what their start needs).
+    fn build(
+        config: Config,
+        state: PersistedState,
+        applied: SnapshotPoint,
+    ) -> Result<Member, SequencerError> {
         config.validate()?;
         if state.base.delivered_local.len() != usize::from(config.members) {
             return Err(SequencerError::RestoreInvalid(format!(
@@ -188,6 +215,7 @@ impl Member {
         let (order, jumped) =
             Order::restore(&state, &applied).map_err(SequencerError::RestoreInvalid)?;
         let members = usize::from(config.members);
+        let watermark = order.watermark();
         let mut member = Member {
             peers: Peers::new(config.members, config.id),
             nacks: Nacks::new(config.members),
@@ -206,6 +234,8 @@ impl Member {
             asked_view: vec![0; members],
             counters: ViewCounters::default(),
             incarnation: state.incarnation,
+            needs_incarnation: false,
+            handed_out: HandedOut::restored(watermark),
             recovery: None,
             catching_up: None,
             started_with: (0..members)
@@ -219,6 +249,8 @@ impl Member {
             ),
             config,
         };
+        // Everything restored is durable: on disk, or in the application's.
+        member.note_handed_out();
         member.resume(&state, applied, jumped);
         Ok(member)
     }
@@ -274,6 +306,9 @@ impl Member {
         if self.is_recovering() {
             return Err(SequencerError::Recovering);
         }
+        if self.needs_incarnation {
+            return Err(SequencerError::NewIncarnation);
+        }
         let me = self.config.id;
         let held = self.order.sender_held_up_to(me);
         let local_seq = if held.incarnation() < self.incarnation {
@@ -301,14 +336,11 @@ impl Member {
             origin,
             payload: payload.clone(),
         });
-        self.send(
-            Destination::All,
-            Body::Request {
-                sender: me,
-                local_seq,
-                payload,
-            },
-        );
+        self.send_own_request(Body::Request {
+            sender: me,
+            local_seq,
+            payload,
+        });
         self.maybe_sequence();
         self.maybe_deliver();
         Ok(local_seq)
@@ -479,6 +511,7 @@ impl Member {
     /// Hands out the work queued since the last call (see [`Output`] for the
     /// order in which to do it).
     pub fn take_output(&mut self) -> Output {
+        self.note_handed_out();
         std::mem::take(&mut self.output)
     }
 
@@ -603,7 +636,7 @@ impl Member {
     /// included, within the suspicion time. A member that cannot should
     /// send callers elsewhere at once instead of holding them.
     pub fn is_serving(&self) -> bool {
-        if !self.is_normal() || self.is_recovering() {
+        if !self.is_normal() || self.is_recovering() || self.needs_incarnation {
             return false;
         }
         let heard = (0..self.config.members)

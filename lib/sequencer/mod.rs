@@ -117,6 +117,16 @@
 //! majority, a DoViewChange waits until a majority has entered the view.
 //! docs/SEQUENCER.md, section 5.7.
 
+//! # A restart
+//!
+//! A restarted member ([`Member::restore`]) numbers its requests in a new
+//! incarnation too: its installed view's number if it is above the current
+//! one, else the next view it installs (it starts a view change for it and
+//! refuses requests meanwhile). Since no restart reuses a name, a member's
+//! own Request may leave before its record is durable
+//! ([`Output::early_messages`]), and the sender's fsync overlaps the
+//! sequencer's. docs/SEQUENCER.md, section 5.8.
+
 //! # Reads
 //!
 //! A read need not be broadcast: [`Member::read`] asks every member for the
@@ -150,6 +160,8 @@
 //! - `recovery.rs`, `member/recovering.rs`: a member that lost its disk asks
 //!   the group, recovers into a new view and a new incarnation (see "A lost
 //!   disk" below).
+//! - `member/incarnation.rs`: a restart's new incarnation and the early
+//!   send of a member's own Request (see "A restart" above).
 //! - `read_barrier.rs`, `member/reads.rs`: reads answered from a member's
 //!   state once it delivered what a majority knows (see "Reads" above).
 //! - `output.rs`, `config.rs`, `errors.rs`, `ids.rs`: the rest of the API.

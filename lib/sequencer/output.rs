@@ -43,6 +43,9 @@ pub struct SnapshotNeeded {
 
 /// Everything one or more inputs produced. Handle it in this order:
 ///
+/// 0. Send `early_messages`: they may leave before this output's records are
+///    durable, but only after every earlier output's are (their watermarks
+///    claim no more than that; docs/SEQUENCER.md, section 5.8).
 /// 1. Append `to_persist` to the log and make it durable (fsync).
 /// 2. Send `messages` (only now: they claim what step 1 made durable).
 /// 3. Apply `deliveries` to the state machine, in order; then answer the
@@ -51,6 +54,10 @@ pub struct SnapshotNeeded {
 /// 5. If `snapshot_needed`, start a state transfer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Output {
+    /// This member's own Requests, which may leave before `to_persist` is
+    /// durable: a crash before it is leaves them nameless, and the restart
+    /// numbers its requests in a new incarnation.
+    pub early_messages: Vec<(Destination, Message)>,
     /// Records to make durable before any message of this output is sent.
     pub to_persist: Vec<Record>,
     /// Messages to send after `to_persist` is durable.
@@ -71,6 +78,7 @@ impl Output {
     /// True if there is nothing to do.
     pub fn is_empty(&self) -> bool {
         self.to_persist.is_empty()
+            && self.early_messages.is_empty()
             && self.messages.is_empty()
             && self.deliveries.is_empty()
             && self.reads_ready.is_empty()

@@ -94,7 +94,8 @@ pub enum Record {
     },
     /// The member numbers its requests in this incarnation from now on.
     Incarnation {
-        /// The incarnation: 0, or the view its recovery installed.
+        /// The incarnation: 0, or a view the member installed (at a
+        /// restart or at the end of a recovery; docs/SEQUENCER.md, 5.8).
         incarnation: u64,
         /// If it started a new group: per member, the nonce under which that
         /// member answered blank (0: it did not), to answer its query

@@ -11,9 +11,11 @@
 //!    (`request_batch.rs`), once the queue is drained and fewer than
 //!    `BATCHES_IN_FLIGHT_MAX` of this member's batches are undelivered
 //!    (else at a later wake-up: a delivery, a message or the next tick).
-//! 3. Flush the batch's output, in the order the protocol requires:
-//!    persist every record and fsync once (so many requests share one
-//!    fsync), *then* send the messages (they claim what is now durable),
+//! 3. Flush the batch's output, in the order the protocol requires: send
+//!    this member's own new Requests (they claim only what earlier flushes
+//!    made durable, so they travel while the disk syncs), persist every
+//!    record and fsync once (so many requests share one fsync), *then*
+//!    send the other messages (they claim what is now durable),
 //!    then queue the deliveries for the apply thread, and behind them the
 //!    queries whose read barrier is passed; gather the queries the barrier
 //!    gave up on into the next broadcast; pass a `snapshot_needed` to the
@@ -345,9 +347,17 @@ impl<R: Send + 'static> CoreLoop<R> {
         Ok(())
     }
 
-    /// Step 3: persist, then send, then hand deliveries on.
+    /// Step 3: send this member's own new Requests, persist, then send the
+    /// rest, then hand deliveries on.
     fn flush(&mut self) -> Result<(), Halt> {
         let output = self.member.take_output();
+        if self.status.lifecycle.is_crashing() {
+            return Err(Halt::Crashed);
+        }
+        // They claim only what earlier flushes made durable, and a restart
+        // never reuses their names (docs/SEQUENCER.md, section 5.8): their
+        // journey overlaps this fsync.
+        self.send(output.early_messages);
         if self.status.lifecycle.is_crashing() {
             return Err(Halt::Crashed);
         }

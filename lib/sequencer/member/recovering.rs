@@ -18,7 +18,6 @@ use super::Member;
 use crate::sequencer::ids::{GlobalSeq, MemberId, INCARNATION_MAX};
 use crate::sequencer::message::{Body, Standing};
 use crate::sequencer::output::Destination;
-use crate::sequencer::persist::Record;
 use crate::sequencer::recovery::{Answer, CatchUp, Outcome};
 use crate::sequencer::view::ViewStamp;
 
@@ -78,11 +77,7 @@ impl Member {
                 info!("{me} starts with a new group (every other member is new)");
                 self.started_with = recovery.blank_nonces(members);
                 self.recovery = None;
-                let new_group_with = self.new_group_with();
-                self.output.to_persist.push(Record::Incarnation {
-                    incarnation: 0,
-                    new_group_with,
-                });
+                self.take_incarnation(0);
                 self.last_heard
                     .iter_mut()
                     .for_each(|tick| *tick = self.now_tick);
@@ -201,11 +196,7 @@ impl Member {
             self.config.id
         );
         self.catching_up = None;
-        self.incarnation = view;
-        self.output.to_persist.push(Record::Incarnation {
-            incarnation: view,
-            new_group_with: Vec::new(),
-        });
+        self.take_incarnation(view);
     }
 
     /// True from a start with an empty disk until the recovery ends: the

@@ -249,9 +249,11 @@ impl Member {
         info!("{} installs {view}", self.config.id);
         // Installing ends a recovery's search for a view: its catch-up begins.
         self.begin_catch_up(GlobalSeq(view.start.0 - 1));
+        let number = view.number;
         self.view = view;
         self.changing = None;
         self.counters.views_installed += 1;
+        self.take_incarnation_of_view(number);
         self.peers.reset_held();
         self.last_heard
             .iter_mut()

@@ -23,6 +23,9 @@ pub(super) struct Cluster {
     pub(super) requests_cut: BTreeSet<(u16, u16)>,
     /// Members frozen: no ticks, and what is sent to them waits.
     pub(super) paused: BTreeSet<u16>,
+    /// Members that crash at their next output with early Requests, after
+    /// sending them and before persisting anything (section 5.8).
+    pub(super) torn: BTreeSet<u16>,
     pub(super) waiting: VecDeque<(MemberId, MemberId, Message)>,
     /// Reads handed back ready, with the member's delivered count then.
     pub(super) reads_ready: Vec<Vec<(ReadId, usize)>>,
@@ -65,6 +68,7 @@ impl Cluster {
             cut: BTreeSet::new(),
             requests_cut: BTreeSet::new(),
             paused: BTreeSet::new(),
+            torn: BTreeSet::new(),
             waiting: VecDeque::new(),
             reads_ready: vec![Vec::new(); usize::from(size)],
             reads_abandoned: vec![Vec::new(); usize::from(size)],
@@ -106,26 +110,24 @@ impl Cluster {
         self.members[usize::from(id)].as_mut().expect("live")
     }
 
-    /// Persists, sends and applies one member's output.
+    /// Persists, sends and applies one member's output (its early Requests
+    /// first: a torn member crashes right after them).
     pub(super) fn drain(&mut self, id: u16) {
-        let output = self.member(id).take_output();
+        let mut output = self.member(id).take_output();
         let index = usize::from(id);
+        let early = std::mem::take(&mut output.early_messages);
+        let tears = !early.is_empty() && self.torn.remove(&id);
+        self.queue_messages(id, early);
+        if tears {
+            self.note(format!("m{id} crashes before its fsync"));
+            self.crash(id);
+            return;
+        }
         output
             .to_persist
             .iter()
             .for_each(|record| self.disks[index].apply(record));
-        for (destination, message) in output.messages {
-            let targets: Vec<u16> = match destination {
-                Destination::All => (0..self.members.len() as u16)
-                    .filter(|to| *to != id)
-                    .collect(),
-                Destination::Member(to) => vec![to.0],
-            };
-            for to in targets {
-                self.queue
-                    .push_back((MemberId(id), MemberId(to), message.clone()));
-            }
-        }
+        self.queue_messages(id, output.messages);
         for delivery in output.deliveries {
             let origin = Origin {
                 sender: delivery.sender,
@@ -152,6 +154,21 @@ impl Cluster {
         self.note_status(id);
         if let Some(need) = output.snapshot_needed {
             self.transfer_snapshot(id, need.base);
+        }
+    }
+
+    fn queue_messages(&mut self, id: u16, messages: Vec<(Destination, Message)>) {
+        for (destination, message) in messages {
+            let targets: Vec<u16> = match destination {
+                Destination::All => (0..self.members.len() as u16)
+                    .filter(|to| *to != id)
+                    .collect(),
+                Destination::Member(to) => vec![to.0],
+            };
+            for to in targets {
+                self.queue
+                    .push_back((MemberId(id), MemberId(to), message.clone()));
+            }
         }
     }
 

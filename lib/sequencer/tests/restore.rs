@@ -25,9 +25,15 @@ fn restore_jumps_to_an_application_snapshot_the_log_does_not_record() {
         view: View::initial(3),
         truncate_after: GlobalSeq(6),
     };
+    // Then the restart's new incarnation: incarnation 0 is view 0's, so it
+    // starts a view change for the next one (section 5.8).
     assert_eq!(
         member.take_output().to_persist,
-        vec![Record::Base(point), truncate]
+        vec![
+            Record::Base(point),
+            truncate,
+            Record::ViewChange { view: 1 }
+        ]
     );
 }
 

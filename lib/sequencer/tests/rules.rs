@@ -6,7 +6,7 @@
 use super::sim::sim_config;
 use crate::sequencer::{
     Body, Config, Destination, GlobalSeq, LocalSeq, Member, MemberId, Message, Missing, Origin,
-    Output, PersistedState, Record, SequencerError, SnapshotPoint, ViewStamp, Watermark,
+    Output, PersistedState, Record, SequencerError, SnapshotPoint, View, ViewStamp, Watermark,
 };
 
 /// A member that never suspects its (silent, hand-driven) peers: the view
@@ -441,11 +441,51 @@ fn restore_keeps_assignments_and_delivers_again() {
     )
     .expect("restore");
     assert_eq!(restarted.watermark(), watermark(1, &[1, 0, 0]));
-    assert!(restarted.take_output().is_empty(), "nothing assigned again");
-    let output = step(&mut restarted, 2, heartbeat(watermark(1, &[1, 0, 0])));
-    assert_eq!(output.deliveries.len(), 1);
+    let output = restarted.take_output();
+    assert!(sequences_sent(&output).is_empty(), "nothing assigned again");
     let output = step(&mut restarted, 0, request(0, 2, watermark(1, &[2, 0, 0])));
     assert!(sequences_sent(&output).is_empty(), "#2 is member 2's turn");
+}
+
+#[test]
+fn a_restart_numbers_its_requests_in_a_new_incarnation() {
+    // Its earlier life may have sent requests it never persisted (they leave
+    // before the fsync), so a restart never reuses a local number: it takes
+    // its installed view's number, or (already numbering in that view) asks
+    // for a new view and broadcasts nothing until it has one.
+    let mut disk = PersistedState::new(3);
+    disk.apply(&Record::NewView {
+        view: View {
+            number: 4,
+            members: vec![MemberId(0), MemberId(1), MemberId(2)],
+            start: GlobalSeq(1),
+        },
+        truncate_after: GlobalSeq(0),
+    });
+    let config = sim_config(3, MemberId(1), 64);
+    let mut renewed =
+        Member::restore(config.clone(), disk.clone(), SnapshotPoint::start(3)).expect("restore");
+    assert_eq!(renewed.status().incarnation, 4);
+    assert!(renewed
+        .take_output()
+        .to_persist
+        .contains(&Record::Incarnation {
+            incarnation: 4,
+            new_group_with: Vec::new(),
+        }));
+    assert_eq!(renewed.broadcast(vec![7]), Ok(LocalSeq::first(4)));
+    disk.apply(&Record::Incarnation {
+        incarnation: 4,
+        new_group_with: Vec::new(),
+    });
+    let mut waiting = Member::restore(config, disk, SnapshotPoint::start(3)).expect("restore");
+    assert_eq!(waiting.status().incarnation, 4);
+    assert_eq!(
+        waiting.broadcast(vec![7]),
+        Err(SequencerError::NewIncarnation)
+    );
+    assert!(waiting.status().changing, "it asks for view 5");
+    assert!(!waiting.is_serving());
 }
 
 #[test]

@@ -26,6 +26,8 @@ fn an_answer_to_an_earlier_lifes_read_round_does_not_count() {
     cluster.crash(0);
     cluster.paused.clear();
     cluster.restart(0);
+    // Its restart takes a new incarnation through a view change first.
+    assert!(cluster.run_until(50, |c| c.member(0).is_serving()));
     let read = cluster.member(0).read().expect("0 works in its view");
     cluster.drain(0);
     let stale: Vec<_> = cluster.waiting.drain(..).collect();

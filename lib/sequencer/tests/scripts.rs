@@ -82,6 +82,9 @@ impl Script {
             "drop-queued" => self.cluster().queue.clear(),
             "deliver" => self.deliver(command),
             "crash" => self.cluster().crash(required_id()),
+            "tear-next-flush" => {
+                self.cluster().torn.insert(required_id());
+            }
             "restart" => self.cluster().restart(required_id()),
             "lose-disk" => self.cluster().wipe(required_id()),
             "start-empty" => {
@@ -173,7 +176,11 @@ impl Script {
     fn broadcast(&mut self, id: u16, command: &Command) -> Vec<String> {
         let mut lines = Vec::new();
         for _ in 0..command.number("n").unwrap_or(1) {
-            let result = self.cluster().member(id).broadcast(b"op".to_vec());
+            let payload = command.value("payload").unwrap_or("op");
+            let result = self
+                .cluster()
+                .member(id)
+                .broadcast(payload.as_bytes().to_vec());
             lines.push(match result {
                 Ok(local_seq) => format!("{id}/{local_seq}"),
                 Err(error) => format!("error: {error}"),

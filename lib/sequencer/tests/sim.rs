@@ -77,6 +77,10 @@ pub(super) struct Options {
     pub(super) boot_empty: bool,
     /// Per tick, the chance that a client reads at a random member.
     pub(super) read: f64,
+    /// The chance that a member crashes after its own Requests left early
+    /// and before its output's records are durable (section 5.8): they
+    /// then name requests its disk never held.
+    pub(super) torn_flush: f64,
 }
 
 impl Options {
@@ -102,6 +106,7 @@ impl Options {
             wipe: [0.0, 0.0, 0.3, 1.0][rng.below(4) as usize],
             boot_empty: rng.chance(0.25),
             read: (rng.below(40)) as f64 / 100.0,
+            torn_flush: [0.0, 0.05, 0.3][rng.below(3) as usize],
         }
     }
 }
@@ -153,6 +158,8 @@ pub(super) struct RunStats {
     pub(super) reads_ready: u64,
     /// Reads handed back to be ordered instead.
     pub(super) reads_abandoned: u64,
+    /// Crashes between a member's early Requests and its fsync.
+    pub(super) torn_flushes: u64,
 }
 
 /// A group, its network and its referee.
@@ -602,6 +609,22 @@ impl Simulation {
     }
 
     fn handle_one_output(&mut self, id: MemberId, output: Output) -> Option<(MemberId, GlobalSeq)> {
+        if !output.early_messages.is_empty() {
+            for (destination, message) in output.early_messages {
+                self.checker.check_claims(id, &message.watermark);
+                self.send(id, destination, message.encode());
+            }
+            let down = self
+                .nodes
+                .iter()
+                .filter(|node| node.member.is_none())
+                .count();
+            if self.faults && down < 2 && self.rng.chance(self.options.torn_flush) {
+                self.stats.torn_flushes += 1;
+                self.crash(id.index());
+                return None;
+            }
+        }
         for record in &output.to_persist {
             self.checker.on_persist(id, record);
             self.nodes[id.index()].disk.apply(record);

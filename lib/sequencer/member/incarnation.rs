@@ -1,0 +1,135 @@
+//! A restart takes a new incarnation, which lets a member's own Request leave
+//! before its fsync (docs/SEQUENCER.md, section 5.8).
+//!
+//! The rules in one place:
+//! - A Request sent before its record is durable may outlive the record: a
+//!   crash in between leaves peers holding a request its sender forgot. Its
+//!   sender must therefore never give that name to another payload, so every
+//!   restart numbers its requests in a new incarnation.
+//! - Every incarnation is the number of a view the member installed (0 for the
+//!   group's start view, as before). A restarted member whose incarnation is
+//!   below its installed view takes that view's number at once; one whose
+//!   incarnation already is that view starts a view change and takes the
+//!   number of the next view it installs. Until then it takes no requests.
+//!   Its incarnation is persisted before any request of it leaves.
+//! - An early Request carries the watermark of the last output the driver
+//!   took, with that output's stamp: the driver makes an output durable before
+//!   it sends a later output's early messages, so the message claims nothing
+//!   that is not durable yet. If the stamp changed since (a view was entered
+//!   or installed in this batch), the Request leaves after the fsync as any
+//!   other message.
+
+use log::{info, trace};
+
+use super::Member;
+use crate::sequencer::ids::INCARNATION_MAX;
+use crate::sequencer::message::{Body, Message, Watermark};
+use crate::sequencer::output::Destination;
+use crate::sequencer::persist::Record;
+use crate::sequencer::view::ViewStamp;
+
+/// What the driver has made durable by the time a later output's early
+/// messages leave: everything handed out with the last output.
+#[derive(Clone, Debug)]
+pub(crate) struct HandedOut {
+    /// The watermark when the last output was taken.
+    watermark: Watermark,
+    /// The stamp when the last output was taken: the watermark's
+    /// `held_up_to` means that view's log.
+    stamp: ViewStamp,
+    /// False while the record of this member's current incarnation has not
+    /// been handed out: a request of it must not leave before that record is
+    /// durable.
+    incarnation_recorded: bool,
+}
+
+impl HandedOut {
+    /// A placeholder until [`Member::note_handed_out`] records the restored
+    /// member's stamp.
+    pub(crate) fn restored(watermark: Watermark) -> HandedOut {
+        HandedOut {
+            watermark,
+            stamp: ViewStamp::default(),
+            incarnation_recorded: true,
+        }
+    }
+}
+
+impl Member {
+    /// Notes that the output just taken will be durable before the next
+    /// output's early messages leave.
+    pub(super) fn note_handed_out(&mut self) {
+        self.handed_out = HandedOut {
+            watermark: self.order.watermark(),
+            stamp: self.stamp(),
+            incarnation_recorded: true,
+        };
+    }
+
+    /// Sends this member's own Request to all: before the fsync when the rules
+    /// above allow it, else with the output's other messages.
+    pub(super) fn send_own_request(&mut self, body: Body) {
+        let handed_out = &self.handed_out;
+        if !handed_out.incarnation_recorded || handed_out.stamp != self.stamp() {
+            self.send(Destination::All, body);
+            return;
+        }
+        let message = Message {
+            stamp: handed_out.stamp,
+            watermark: handed_out.watermark.clone(),
+            body,
+        };
+        trace!("{} -> All (early): {}", self.config.id, message.describe());
+        // Peers learn that this member holds its own request at its next
+        // message: the request's own claim is not worth a heartbeat, while
+        // anything else that moved still is (`announce_watermark`).
+        let me = self.config.id.index();
+        let own = self.order.watermark().requests_held_up_to[me];
+        self.advertised.requests_held_up_to[me] = own;
+        self.output.early_messages.push((Destination::All, message));
+    }
+
+    /// At a restart from a disk: takes a new incarnation, at once if the
+    /// installed view is above the current one, else from the next view
+    /// installed (starting a view change for it if none is under way).
+    pub(super) fn renew_incarnation(&mut self) {
+        let installed = self.view.number;
+        if self.incarnation < installed && installed <= INCARNATION_MAX {
+            self.take_incarnation(installed);
+            return;
+        }
+        info!(
+            "{} restarted in incarnation {}: it takes requests again from its next view",
+            self.config.id, self.incarnation
+        );
+        self.needs_incarnation = true;
+        if self.changing.is_none() {
+            self.start_view_change(self.current_view() + 1);
+        }
+    }
+
+    /// A view was installed: a restarted member waiting for a new incarnation
+    /// takes its number.
+    pub(super) fn take_incarnation_of_view(&mut self, view: u64) {
+        if self.needs_incarnation && view > self.incarnation && view <= INCARNATION_MAX {
+            self.take_incarnation(view);
+        }
+    }
+
+    /// Numbers this member's requests in `incarnation` from now on, once its
+    /// record is durable (a restart, the end of a recovery, a new group).
+    pub(super) fn take_incarnation(&mut self, incarnation: u64) {
+        info!(
+            "{} numbers its requests in incarnation {incarnation} from now on",
+            self.config.id
+        );
+        self.incarnation = incarnation;
+        self.needs_incarnation = false;
+        self.handed_out.incarnation_recorded = false;
+        let new_group_with = self.new_group_with();
+        self.output.to_persist.push(Record::Incarnation {
+            incarnation,
+            new_group_with,
+        });
+    }
+}
