@@ -3,7 +3,10 @@
 //!
 //! The crate map, from the domain outwards:
 //! - [`market`]: the vocabulary (items, prices, carts, errors, limits).
-//! - [`product`], [`customer`]: the two databases' deterministic state machines.
+//! - [`contract`]: the protobuf messages' shared vocabulary, the trait a
+//!   database's request implements to have one, and the log encoding.
+//! - [`product`], [`customer`]: the two databases' deterministic state
+//!   machines, each with its protobuf form and its replication glue.
 //! - [`raft`]: the Raft consensus core (pure).
 //! - [`raft_driver`]: threads, UDP and storage around the Raft core.
 //! - [`driver_kit`]: the plumbing both drivers share (replies, lifecycle,
@@ -35,6 +38,7 @@ pub mod bench;
 pub mod chaos;
 pub mod client;
 pub mod config;
+pub mod contract;
 pub mod customer;
 #[cfg(test)]
 pub(crate) mod datadriven;

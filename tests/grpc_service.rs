@@ -20,6 +20,7 @@ use grpcio::{
     CallOption, ChannelBuilder, GrpcSlice, Marshaller, MessageReader, Method, MethodType,
     RpcStatus, RpcStatusCode,
 };
+use marketplace::contract::WireCommand;
 use marketplace::customer::{CustomerCommand, CustomerRequest};
 use marketplace::market::{MarketError, RequestId, Role, SessionToken};
 use marketplace::pb::health::{HealthCheckRequest, HealthCheckResponse_ServingStatus as Serving};
@@ -27,7 +28,7 @@ use marketplace::pb::health_grpc::HealthClient;
 use marketplace::pb::marketplace::{self as pb, Failure, Failure_Kind};
 use marketplace::pb::marketplace_grpc::{CustomerDbClient, ProductDbClient};
 use marketplace::product::{ProductCommand, ProductRequest};
-use marketplace::rpc::{environment, error_of, DatabaseClient, DatabaseKind, WireCommand};
+use marketplace::rpc::{environment, error_of, DatabaseClient, DatabaseKind};
 use protobuf::Message;
 use support::{wait_until, Cluster, Options};
 

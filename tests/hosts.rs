@@ -1223,14 +1223,13 @@ fn a_cut_off_customer_db_member_answers_nothing_stale_and_rejoins() {
 #[ignore = "run by the test above, inside a namespace"]
 fn namespace_helper() {
     use grpcio::{CallOption, ChannelBuilder};
+    use marketplace::contract::{Answer, WireCommand};
     use marketplace::customer::{CustomerCommand, CustomerOutcome, CustomerRequest};
     use marketplace::market::RequestId;
     use marketplace::market::SessionToken;
     use marketplace::pb::marketplace_grpc::{CustomerDbClient, ProductDbClient};
     use marketplace::product::{ProductCommand, ProductOutcome, ProductRequest};
-    use marketplace::rpc::{
-        environment, error_of, Answer, DatabaseClient, DatabaseKind, WireCommand,
-    };
+    use marketplace::rpc::{environment, error_of, DatabaseClient, DatabaseKind};
 
     let Ok(mode) = std::env::var("HOSTS_HELPER") else {
         return;

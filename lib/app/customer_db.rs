@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Component;
-use crate::customer::CustomerState;
+use crate::customer::{start_clock_readings, CustomerStamp, CustomerState};
 use crate::replication::Replicator;
 use crate::rpc::{
-    customer_service, environment, serve_database, start_clock_readings, CustomerStamp,
-    DatabaseService, CUSTOMER_DB_SERVICE,
+    customer_service, environment, serve_database, DatabaseService, CUSTOMER_DB_SERVICE,
 };
 use crate::sequencer_driver::{Driver, DriverOptions, SequencerOptions, SequencerReplicator};
 use crate::transport::FaultSwitch;

@@ -5,12 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Component;
-use crate::product::ProductState;
+use crate::product::{stamp_nothing, ProductState};
 use crate::raft_driver::{Driver, DriverOptions, RaftOptions, RaftReplicator};
 use crate::replication::Replicator;
 use crate::rpc::{
-    environment, product_service, serve_database, stamp_nothing, DatabaseService,
-    PRODUCT_DB_SERVICE,
+    environment, product_service, serve_database, DatabaseService, PRODUCT_DB_SERVICE,
 };
 use crate::transport::FaultSwitch;
 

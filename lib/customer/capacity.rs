@@ -1,7 +1,7 @@
 //! How much the customer state holds, counted as it changes, so that a
 //! write that would take it past `CUSTOMER_STATE_BYTES_MAX` is refused
 //! (nothing changed) before it is applied, and a snapshot or a state
-//! transfer can never meet its own limit (`rpc/machines.rs` asserts the
+//! transfer can never meet its own limit (`replicated.rs` asserts the
 //! relation).
 //!
 //! Each part of the state is charged at least what it takes in a snapshot

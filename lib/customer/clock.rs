@@ -15,7 +15,7 @@
 //! The median moves only if most replicas keep reading their clocks into the
 //! log, including those no client talks to: each replica puts a
 //! `ClockReading` into the log when it has put nothing there for
-//! `CLOCK_READING_EVERY` (see `crate::rpc::ClockReadings`). The agreed time
+//! `CLOCK_READING_EVERY` (`stamp.rs`, `start_clock_readings`). The agreed time
 //! then trails the true time by about that much, which is the grain of
 //! session expiry.
 //!

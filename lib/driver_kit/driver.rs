@@ -3,10 +3,13 @@
 //! socket bound already, stop cleanly, or stop as a crash would.
 
 use std::net::UdpSocket;
+use std::sync::Arc;
+
+use crate::transport::UdpTransport;
 
 use super::errors::DriverError;
 use super::options::DriverOptions;
-use super::running::bind_socket;
+use super::running::{bind_socket, log_started, start_transport};
 
 /// Why a driver `D` could not start.
 pub type StartError<D> = DriverError<<<D as Driver>::Options as DriverOptions>::Restore>;
@@ -17,11 +20,35 @@ pub trait Driver: Sized {
     type State;
     /// The driver's options.
     type Options: DriverOptions;
+    /// What the driver's recovery reads back from the data directory: the
+    /// protocol core, the state machine and the storage they run over.
+    type Recovered;
+
+    /// Reads back the data directory (creating it on a first start), or
+    /// starts from `initial_state` when it holds nothing.
+    ///
+    /// # Errors
+    /// A data directory that does not recover.
+    fn recover(
+        options: &Self::Options,
+        initial_state: Self::State,
+    ) -> Result<Self::Recovered, StartError<Self>>;
+
+    /// Starts the driver's threads over `transport`, from what `recover`
+    /// read back.
+    ///
+    /// # Errors
+    /// A thread that cannot be had.
+    fn start_threads(
+        options: &Self::Options,
+        recovered: Self::Recovered,
+        transport: Arc<UdpTransport>,
+    ) -> Result<Self, StartError<Self>>;
 
     /// Starts over a socket bound already (tests bind port 0 first and
-    /// build the peer list from the ports they got): recovers from the data
-    /// directory (or starts from `initial_state` when it holds nothing) and
-    /// starts the threads.
+    /// build the peer list from the ports they got): checks the options,
+    /// recovers, and only then starts the transport and the threads, so
+    /// that a replica that cannot recover sends nothing.
     ///
     /// # Errors
     /// Bad options, a data directory that does not recover, a thread that
@@ -30,7 +57,15 @@ pub trait Driver: Sized {
         socket: UdpSocket,
         options: Self::Options,
         initial_state: Self::State,
-    ) -> Result<Self, StartError<Self>>;
+    ) -> Result<Self, StartError<Self>> {
+        options.validate()?;
+        let recovered = Self::recover(&options, initial_state)?;
+        let transport = start_transport(socket, options.replica())?;
+        let bound = transport.local_addr();
+        let driver = Self::start_threads(&options, recovered, transport)?;
+        log_started(Self::Options::PROTOCOL, options.replica(), bound);
+        Ok(driver)
+    }
 
     /// Binds the replica's own address in the peer list, then starts as
     /// [`Driver::start_on`] does.

@@ -21,6 +21,8 @@
 //! - `counters.rs`: [`count`], how every thread counts what it did and
 //!   dropped.
 //! - `errors.rs`: [`DriverError`], why a replica could not start.
+//! - `limits.rs`: the bounds both drivers share (the core inbox, a core
+//!   batch, the reply-expiry sweep).
 //! - `options.rs`: [`ReplicaOptions`], what every driver's options hold,
 //!   with the rules that check them, and [`DriverOptions`], what a driver's
 //!   options type offers.
@@ -34,6 +36,7 @@ mod counters;
 mod driver;
 mod errors;
 mod lifecycle;
+mod limits;
 mod options;
 mod queues;
 mod replies;
@@ -46,6 +49,7 @@ pub use counters::{count, read};
 pub use driver::{Driver, StartError};
 pub use errors::{DriverError, RestoreError};
 pub use lifecycle::{Lifecycle, LifecycleCell};
+pub use limits::{BATCH_EVENTS_MAX, CORE_INBOX_MAX, EXPIRY_SWEEP_INTERVAL};
 pub use options::{DriverOptions, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN};
 pub use queues::Queues;
 pub use replies::{Owed, PendingReplies, Reply, OVERLOADED, TIMED_OUT};
@@ -53,5 +57,7 @@ pub use running::{bind_socket, log_started, start_transport, Running, RunningCel
 pub use threads::Threads;
 pub use ticker::{TickGate, Ticker};
 
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

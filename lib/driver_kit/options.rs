@@ -112,6 +112,8 @@ impl ReplicaOptions {
 pub trait DriverOptions: Sized {
     /// The protocol core's error when its persisted state does not fit.
     type Restore: RestoreError;
+    /// The protocol's name in logs ("raft", "sequencer").
+    const PROTOCOL: &'static str;
     /// The protocol's default tick and reply timeout.
     const TIMING: (Duration, Duration);
 

@@ -70,8 +70,14 @@ pub struct RunningCell<X> {
 }
 
 impl<X> RunningCell<X> {
-    /// Holds `running` until a stop.
-    pub fn new(running: Running<X>) -> RunningCell<X> {
+    /// Holds the started `threads`, `transport` and the driver's `held`
+    /// handles until a stop.
+    pub fn new(threads: Threads, transport: Arc<UdpTransport>, held: X) -> RunningCell<X> {
+        let running = Running {
+            threads,
+            transport,
+            held,
+        };
         RunningCell {
             running: Mutex::new(Some(running)),
         }

@@ -79,7 +79,7 @@ pub mod limits {
     /// many bytes as a snapshot holds them (`customer/capacity.rs` counts
     /// them), with `MarketError::Full`. A million accounts with short names
     /// are charged about 300 MiB. A replica at the limit needs some 2 GiB
-    /// of memory (the state, and a snapshot being written). `rpc/machines.rs`
+    /// of memory (the state, and a snapshot being written). `customer/replicated.rs`
     /// checks that a state at the limit fits
     /// in a snapshot and a state transfer.
     pub const CUSTOMER_STATE_BYTES_MAX: u64 = 512 * 1024 * 1024;

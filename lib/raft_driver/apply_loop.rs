@@ -21,14 +21,13 @@ use std::time::Instant;
 use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
 use log::{error, info, warn};
 
-use crate::driver_kit::{count, Lifecycle, Reply, OVERLOADED};
+use crate::driver_kit::{count, Lifecycle, Reply, EXPIRY_SWEEP_INTERVAL, OVERLOADED};
 use crate::raft::{Entry, EntryId, EntryKind, NodeId, Snapshot};
 use crate::replication::{ReplicationError, SnapshotSchedule, StateDigest, StateMachine};
 use crate::wal;
 
 use super::codec::{decode_proposal, ProposalTag};
 use super::events::{ApplyTask, CoreEvent};
-use super::limits::EXPIRY_SWEEP_INTERVAL;
 use super::replies::{PendingProposals, PendingRead, PendingReads};
 use super::status::SharedStatus;
 use super::storage::{lock_snapshots, SharedSnapshots};

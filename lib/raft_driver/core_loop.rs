@@ -34,7 +34,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{select, Receiver};
 use log::{debug, error, warn};
 
-use crate::driver_kit::{count, ApplyQueue, ApplyThreadGone, Reply, APPLYING_BEHIND};
+use crate::driver_kit::{
+    count, ApplyQueue, ApplyThreadGone, Reply, APPLYING_BEHIND, BATCH_EVENTS_MAX,
+};
 use crate::raft::{LogIndex, Message, RaftError, RaftNode, RaftStatus, Ready, Role, Term};
 use crate::replication::StateMachine;
 use crate::transport::UdpTransport;
@@ -42,7 +44,6 @@ use crate::wal::WalError;
 
 use super::codec::{decode_read_context, encode_proposal, encode_read_context, ProposalTag};
 use super::events::{ApplyTask, CoreEvent};
-use super::limits::BATCH_EVENTS_MAX;
 use super::status::SharedStatus;
 use super::storage::{RaftStorage, Written};
 

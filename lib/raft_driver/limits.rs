@@ -1,5 +1,6 @@
-//! Every bound of the driver in one place: queue capacities, batch sizes and
-//! the table sizes, and the check that Raft's largest message fits the
+//! Every bound of the driver in one place (those it shares with the
+//! sequencer's driver are `driver_kit::limits`): queue capacities, the
+//! table sizes, and the check that Raft's largest message fits the
 //! transport's datagram. The protocol's own bounds (uncommitted entries,
 //! pending reads, message sizes) live in `raft::RaftConfig`; the
 //! transport's in `transport::udp`; the storage writer's in
@@ -9,17 +10,6 @@ use std::time::Duration;
 
 use crate::raft::config::APPEND_BYTES_LIMIT;
 use crate::transport::PAYLOAD_BYTES_MAX;
-
-/// Events waiting in the raft-core thread's inbox (peer messages, ticks,
-/// proposals, reads, compactions). When it is full, peer messages are
-/// dropped (Raft retransmits), ticks are dropped (the next one comes) and
-/// submissions are refused with `Unavailable`: the replica is overloaded.
-pub const CORE_INBOX_MAX: usize = 4096;
-
-/// Events the core feeds to the Raft node before it asks for a `Ready`:
-/// they all share that Ready's one fsync. Bounded so that a flood of input
-/// cannot hold back the Ready's messages (and so the whole cluster).
-pub const BATCH_EVENTS_MAX: usize = 1024;
 
 /// Tasks waiting for the raft-apply thread (committed entries, snapshots to
 /// load, replies to expect, confirmed reads). Beyond it, as many again wait
@@ -35,10 +25,6 @@ pub const PENDING_PROPOSALS_MAX: usize = 4096;
 /// Linearizable reads waiting for confirmation or for the state machine to
 /// catch up. Matches `RaftConfig::pending_reads_max`.
 pub const PENDING_READS_MAX: usize = 1024;
-
-/// How often the apply thread looks for replies that waited too long, and
-/// retries handing a snapshot to a busy core.
-pub const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_millis(50);
 
 /// How long `state_digest` waits for the apply thread to compute it.
 pub const DIGEST_WAIT_MAX: Duration = Duration::from_secs(10);
@@ -58,7 +44,5 @@ pub const APPEND_ENTRY_HEADER_BYTES: usize = 8 + 8 + 1 + 4;
 pub const APPEND_ENTRIES_FIT: usize =
     (PAYLOAD_BYTES_MAX - APPEND_HEADER_BYTES - APPEND_BYTES_LIMIT) / APPEND_ENTRY_HEADER_BYTES;
 
-// One batch must fit in the inbox it drains.
-const _: () = assert!(BATCH_EVENTS_MAX <= CORE_INBOX_MAX);
 // Raft's largest Append, with at least one entry, fits one datagram.
 const _: () = assert!(APPEND_ENTRIES_FIT >= 1);

@@ -85,9 +85,7 @@ pub use crate::driver_kit::{
     Driver, DriverOptions, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN,
 };
 pub use errors::DriverError;
-pub use limits::{
-    APPLY_QUEUE_MAX, BATCH_EVENTS_MAX, CORE_INBOX_MAX, PENDING_PROPOSALS_MAX, PENDING_READS_MAX,
-};
+pub use limits::{APPLY_QUEUE_MAX, PENDING_PROPOSALS_MAX, PENDING_READS_MAX};
 pub use options::{
     RaftOptions, REPLY_TIMEOUT_DEFAULT, SNAPSHOT_EVERY_ENTRIES_DEFAULT, TICK_DEFAULT,
 };

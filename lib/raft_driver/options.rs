@@ -48,8 +48,29 @@ pub struct RaftOptions {
     pub snapshot_every_entries: u64,
 }
 
+impl RaftOptions {
+    /// The Raft core's configuration for this replica, with `random_seed`
+    /// for its election timeouts. Call after `validate`.
+    pub(super) fn raft_config(&self, random_seed: u64) -> RaftConfig {
+        let mut config = RaftConfig::new(NodeId(self.replica.index), self.replica.peers.len());
+        config.election_ticks_min = self.election_ticks_min;
+        config.election_ticks_max = self.election_ticks_max;
+        config.heartbeat_ticks = self.heartbeat_ticks;
+        // The lease margin's default is worked out for this driver's ticker
+        // (driver_kit::Ticker) and clock (core_loop.rs, TickClock).
+        config.read_mode = if self.lease_reads {
+            ReadMode::LeaseBased
+        } else {
+            ReadMode::ReadIndex
+        };
+        config.random_seed = random_seed;
+        config
+    }
+}
+
 impl DriverOptions for RaftOptions {
     type Restore = RaftError;
+    const PROTOCOL: &'static str = "raft";
     const TIMING: (Duration, Duration) = (TICK_DEFAULT, REPLY_TIMEOUT_DEFAULT);
 
     fn with_replica(replica: ReplicaOptions) -> Self {
@@ -84,26 +105,6 @@ impl DriverOptions for RaftOptions {
         config
             .validate()
             .map_err(|error| DriverError::InvalidOptions(error.to_string()))
-    }
-}
-
-impl RaftOptions {
-    /// The Raft core's configuration for this replica, with `random_seed`
-    /// for its election timeouts. Call after `validate`.
-    pub(super) fn raft_config(&self, random_seed: u64) -> RaftConfig {
-        let mut config = RaftConfig::new(NodeId(self.replica.index), self.replica.peers.len());
-        config.election_ticks_min = self.election_ticks_min;
-        config.election_ticks_max = self.election_ticks_max;
-        config.heartbeat_ticks = self.heartbeat_ticks;
-        // The lease margin's default is worked out for this driver's ticker
-        // (driver_kit::Ticker) and clock (core_loop.rs, TickClock).
-        config.read_mode = if self.lease_reads {
-            ReadMode::LeaseBased
-        } else {
-            ReadMode::ReadIndex
-        };
-        config.random_seed = random_seed;
-        config
     }
 }
 

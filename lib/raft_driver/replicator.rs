@@ -2,15 +2,15 @@
 //! It recovers from the data directory, starts the threads (see mod.rs),
 //! takes requests in `submit`, and reports in `status` and `digest`.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Sender, TrySendError};
 
 use crate::driver_kit::{
-    count, log_started, start_transport, ApplyQueue, Driver, DriverOptions, Lifecycle, Queues,
-    Reply, Running, RunningCell, Threads, Ticker, OVERLOADED,
+    count, ApplyQueue, Driver, Lifecycle, Queues, Reply, RunningCell, Threads, Ticker,
+    CORE_INBOX_MAX, OVERLOADED,
 };
 use crate::raft::Role;
 use crate::replication::{
@@ -23,9 +23,9 @@ use super::core_loop::{CoreLoop, TickClock};
 use super::errors::DriverError;
 use super::events::{ApplyTask, CoreEvent};
 use super::inbound::UdpReceiver;
-use super::limits::{APPLY_QUEUE_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX};
+use super::limits::{APPLY_QUEUE_MAX, DIGEST_WAIT_MAX};
 use super::options::RaftOptions;
-use super::recovery::{recover, Recovered};
+use super::recovery::{self, Recovered};
 use super::replies::{pending_proposals, PendingReads};
 use super::status::{DriverStatus, SharedStatus};
 
@@ -53,18 +53,19 @@ type Channels<S> = Queues<CoreEvent<S>, ApplyTask<S>>;
 impl<S: StateMachine> Driver for RaftReplicator<S> {
     type State = S;
     type Options = RaftOptions;
+    type Recovered = Recovered<S>;
 
-    fn start_on(
-        socket: UdpSocket,
-        options: Self::Options,
-        initial_state: S,
+    /// A fresh seed per start: two replicas restarted together must not
+    /// draw the same election timeouts.
+    fn recover(options: &RaftOptions, initial_state: S) -> Result<Recovered<S>, DriverError> {
+        recovery::recover(options, initial_state, rand::random())
+    }
+
+    fn start_threads(
+        options: &RaftOptions,
+        recovered: Recovered<S>,
+        transport: Arc<UdpTransport>,
     ) -> Result<Self, DriverError> {
-        options.validate()?;
-        // A fresh seed per start: two replicas restarted together must not
-        // draw the same election timeouts.
-        let recovered = recover(&options, initial_state, rand::random())?;
-        let transport = start_transport(socket, &options.replica)?;
-        let local_addr = transport.local_addr();
         let status = Arc::new(SharedStatus::new(
             recovered.node.status(),
             recovered.applied.index.0,
@@ -73,20 +74,15 @@ impl<S: StateMachine> Driver for RaftReplicator<S> {
         let channels = Channels::new(CORE_INBOX_MAX, APPLY_QUEUE_MAX);
         let inbox = channels.core.0.clone();
         let apply_tasks = channels.apply.0.clone();
-        let threads = spawn_threads(&options, recovered, &transport, &status, channels)?;
-        log_started("raft", &options.replica, local_addr);
+        let threads = spawn_threads(options, recovered, &transport, &status, channels)?;
         Ok(RaftReplicator {
+            local_addr: transport.local_addr(),
             index: options.replica.index,
             reply_timeout: options.replica.reply_timeout,
-            faults: options.replica.faults,
+            faults: options.replica.faults.clone(),
             inbox,
             status,
-            running: RunningCell::new(Running {
-                threads,
-                transport,
-                held: apply_tasks,
-            }),
-            local_addr,
+            running: RunningCell::new(threads, transport, apply_tasks),
         })
     }
 

@@ -51,7 +51,7 @@ pub trait StateMachine: Send + 'static {
     /// The bytes a replicator logs and sends for `request`: every replica
     /// decodes them with [`StateMachine::decode_request`]. JSON, unless a
     /// state machine has an encoding of its own (the databases' is their
-    /// gRPC message, `crate::rpc`).
+    /// gRPC message, `crate::contract`).
     fn encode_request(request: &Self::Request) -> Result<Vec<u8>, String> {
         serde_json::to_vec(request).map_err(|error| error.to_string())
     }
@@ -70,6 +70,13 @@ pub trait StateMachine: Send + 'static {
     where
         Self: Sized;
 }
+
+/// Room in a snapshot for what is neither a database's state nor its
+/// request log, each kept within its own byte limit: the clock readings,
+/// the fields' names, a header, which take far less. The databases'
+/// capacity plans (`product/replicated.rs`, `customer/replicated.rs`)
+/// count it against the snapshot and state-transfer limits.
+pub const SNAPSHOT_ENVELOPE_BYTES: u64 = 1024 * 1024;
 
 /// How a replicator hands back the result of one request; called exactly
 /// once, from whichever thread applied it.

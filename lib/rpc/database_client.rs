@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 
 use grpcio::{CallOption, ChannelBuilder};
 
+use crate::contract::Answer;
 use crate::market::MarketError;
 use crate::pb::marketplace::{DigestReply, FaultsReply, FaultsRequest, StatusReply, StatusRequest};
 use crate::pb::marketplace_grpc::{CustomerDbClient, ProductDbClient};
 
 use super::error_status::error_of;
-use super::wire_command::{Answer, WireCommand};
+use super::execute_call::ExecuteCall;
 
 /// The shortest gap between two DNS lookups of a replica's name by gRPC
 /// (its default is 30 s): the UDP transport's `RESOLVE_INTERVAL`, so that
@@ -57,7 +58,7 @@ impl DatabaseKind {
 }
 
 /// One replica's stubs: its database's `Execute` is called through
-/// `execute` with the request's own method (`WireCommand::EXECUTE`), the
+/// `execute` with the request's own method (`ExecuteCall::EXECUTE`), the
 /// other calls through the generated client.
 struct Stub {
     execute: grpcio::Client,
@@ -104,7 +105,7 @@ pub struct DatabaseClient<Q, R> {
     types: PhantomData<fn(&Q) -> R>,
 }
 
-impl<Q: WireCommand> DatabaseClient<Q, Result<Q::Outcome, MarketError>> {
+impl<Q: ExecuteCall> DatabaseClient<Q, Result<Q::Outcome, MarketError>> {
     /// Executes `request`, retrying on other replicas until one answers or
     /// the time runs out (then `MarketError::Unavailable`).
     pub fn execute(&self, request: &Q) -> Result<Result<Q::Outcome, MarketError>, MarketError> {

@@ -1,5 +1,5 @@
-//! The database side of gRPC: decode a command (`product_wire.rs`,
-//! `customer_wire.rs`), let the replica fill in what it chooses, hand it to
+//! The database side of gRPC: decode a command (`product/wire.rs`,
+//! `customer/wire.rs`), let the replica fill in what it chooses, hand it to
 //! the replicator, and answer when the replicator reports: the outcome as
 //! a typed reply, a refusal as a status (`error_status.rs`). Handlers
 //! never block: the thread that applied the command hands the result over
@@ -14,6 +14,7 @@ use grpcio::{
     ServiceBuilder, UnarySink, UnarySinkResult,
 };
 
+use crate::contract::WireCommand;
 use crate::customer::CustomerState;
 use crate::market::MarketError;
 use crate::pb::marketplace::{DigestReply, FaultsReply, FaultsRequest, StatusReply, StatusRequest};
@@ -22,10 +23,10 @@ use crate::replication::{ReplicaStatus, ReplicationError, Replicator, StateMachi
 use crate::transport::FaultSettings;
 
 use super::error_status::status_of;
+use super::execute_call::ExecuteCall;
 use super::health::HealthService;
 use super::reply_slot::reply_slot;
-use super::wire_command::{Checked, WireCommand};
-use super::wire_decoding::undecodable;
+use super::wire_decoding::{undecodable, Checked};
 
 /// The outcome of a successful request of `S`.
 type Outcome<S> = <<S as StateMachine>::Request as WireCommand>::Outcome;
@@ -97,7 +98,7 @@ impl<S: StateMachine> DatabaseService<S> {
 impl<S> DatabaseService<S>
 where
     S: StateMachine<Result = Result<Outcome<S>, MarketError>>,
-    S::Request: WireCommand,
+    S::Request: ExecuteCall,
 {
     /// Decodes a command, lets the replica fill in what it chooses, and
     /// hands it to the replicator. A command that does not decode, or names
@@ -152,7 +153,7 @@ fn answer<S>(
 ) -> UnarySinkResult
 where
     S: StateMachine<Result = Result<Outcome<S>, MarketError>>,
-    S::Request: WireCommand,
+    S::Request: ExecuteCall,
 {
     match result {
         Ok(Ok(outcome)) => sink.success(<S::Request as WireCommand>::outcome_to_wire(&outcome)),
@@ -215,7 +216,7 @@ fn call<Q: protobuf::Message, R: protobuf::Message>(name: &'static str) -> Metho
 }
 
 /// The full names of a database service's calls other than `Execute`
-/// (whose name comes with its request type, `WireCommand::EXECUTE`).
+/// (whose name comes with its request type, `ExecuteCall::EXECUTE`).
 struct CallNames {
     status: &'static str,
     digest: &'static str,
@@ -228,12 +229,12 @@ struct CallNames {
 fn database_service<S>(service: DatabaseService<S>, names: CallNames) -> grpcio::Service
 where
     S: StateMachine<Result = Result<Outcome<S>, MarketError>>,
-    S::Request: WireCommand,
+    S::Request: ExecuteCall,
 {
     let (status, digest, faults) = (service.clone(), service.clone(), service.clone());
     ServiceBuilder::new()
         .add_unary_handler(
-            &<S::Request as WireCommand>::EXECUTE_CHECKED,
+            &<S::Request as ExecuteCall>::EXECUTE_CHECKED,
             move |ctx, call, sink| service.execute(&ctx, call, sink),
         )
         .add_unary_handler(

@@ -4,39 +4,30 @@
 //!
 //! Both databases speak the same four calls (proto/marketplace.proto);
 //! what differs is the state machine behind them and the typed commands
-//! and replies of their `Execute` (`product_wire.rs`, `customer_wire.rs`).
-//! A refusal is a gRPC status (`error_status.rs`); the replicated log holds
-//! the same protobuf messages (`log_encoding.rs`).
+//! and replies of their `Execute` (`execute_call.rs`; their conversions
+//! to and from protobuf are each database's own, `product/wire.rs` and
+//! `customer/wire.rs`, over `crate::contract`). A refusal is a gRPC status
+//! (`error_status.rs`).
 
-mod customer_clock;
-mod customer_command_wire;
-mod customer_wire;
 mod database_client;
 mod database_service;
 mod error_status;
+mod execute_call;
 mod health;
-mod log_encoding;
-mod machines;
-mod product_wire;
 mod reply_slot;
-mod wire_command;
 mod wire_decoding;
-mod wire_vocabulary;
 
 #[cfg(test)]
 mod tests;
 
-pub use customer_clock::{start_clock_readings, CustomerStamp};
 pub use database_client::{DatabaseClient, DatabaseKind};
 pub use database_service::{
     customer_service, product_service, serve_database, DatabaseService, RunningServer, Stamp,
 };
 pub use error_status::{code_of, error_of, status_of};
+pub use execute_call::ExecuteCall;
 pub use health::{HealthService, StatusSource, CUSTOMER_DB_SERVICE, PRODUCT_DB_SERVICE};
-pub use log_encoding::LOG_ENCODING_VERSION;
-pub use machines::stamp_nothing;
-pub use wire_command::{Answer, Checked, WireCommand};
-pub use wire_decoding::REQUEST_BYTES_MAX;
+pub use wire_decoding::{Checked, REQUEST_BYTES_MAX};
 
 use std::sync::Arc;
 

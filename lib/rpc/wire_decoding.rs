@@ -9,7 +9,9 @@ use grpcio::{GrpcSlice, Marshaller, MessageReader, Method, MethodType};
 use crate::market::limits::PURCHASE_JSON_BYTES_MAX;
 use crate::market::MarketError;
 
-use super::wire_command::Checked;
+/// A decoded request message, or why its bytes are none (the service then
+/// refuses the call with a clear status instead of gRPC's INTERNAL).
+pub type Checked<T> = Result<T, String>;
 
 /// No command is larger than this, encoded: the largest, a purchase's
 /// last step, holds at most `CART_LINES_MAX` lines, which take less room in

@@ -27,14 +27,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use log::{debug, error, info, warn};
 
-use crate::driver_kit::{count, Reply, OVERLOADED};
+use crate::driver_kit::{count, Reply, EXPIRY_SWEEP_INTERVAL, OVERLOADED};
 use crate::replication::{SnapshotSchedule, StateDigest, StateMachine};
 use crate::sequencer::{Delivery, GlobalSeq, MemberId, SnapshotPoint};
 use crate::wal::{Snapshot, SnapshotStore, WalResult};
 
 use super::events::{ApplyTask, CoreEvent};
 use super::image::{Image, LatestImage};
-use super::limits::EXPIRY_SWEEP_INTERVAL;
 use super::replies::{fail_all, PendingBroadcasts};
 use super::request_batch;
 use super::status::SharedStatus;

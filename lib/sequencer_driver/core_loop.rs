@@ -35,7 +35,9 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, select, Receiver, Sender};
 use log::{debug, error, info};
 
-use crate::driver_kit::{count, ApplyQueue, ApplyThreadGone, Lifecycle, Reply, APPLYING_BEHIND};
+use crate::driver_kit::{
+    count, ApplyQueue, ApplyThreadGone, Lifecycle, Reply, APPLYING_BEHIND, BATCH_EVENTS_MAX,
+};
 use crate::sequencer::{Destination, Member, MemberId, Message, ReadId, SequencerError};
 use crate::transport::{Datagram, UdpTransport};
 use crate::wal::WalError;
@@ -45,7 +47,7 @@ use super::catch_up::CatchUp;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::Image;
 use super::inbound::Router;
-use super::limits::{BATCHES_IN_FLIGHT_MAX, BATCH_EVENTS_MAX};
+use super::limits::BATCHES_IN_FLIGHT_MAX;
 use super::replies::fail_all;
 use super::request_batch::RequestBatch;
 use super::status::SharedStatus;

@@ -1,5 +1,6 @@
-//! Every bound of the driver in one place: queue capacities, batch sizes,
-//! the state-transfer chunking and its retry schedule. The protocol's own
+//! Every bound of the driver in one place (those it shares with Raft's
+//! driver are `driver_kit::limits`): queue capacities, batch sizes, the
+//! state-transfer chunking and its retry schedule. The protocol's own
 //! bounds (holdback, windows, history) live in `sequencer::Config`; the
 //! transport's in `transport::udp`.
 
@@ -25,17 +26,6 @@ pub const VIEW_CHANGE_RESEND: Duration = Duration::from_millis(50);
 /// A live member outside the turn list is taken back in once it has kept up
 /// for this long.
 pub const REJOIN_READY_AFTER: Duration = Duration::from_millis(100);
-
-/// Events waiting in the core thread's inbox (ticks, broadcasts, fetched
-/// snapshots; peers' datagrams wait in the transport's own channel). A full
-/// inbox drops ticks (the next one comes) and refuses submissions with
-/// `Unavailable`: the replica is overloaded.
-pub const CORE_INBOX_MAX: usize = 4096;
-
-/// Events and datagrams the core thread handles before it persists and
-/// sends: one fsync covers them all. Bounded so that a flood of input cannot delay the
-/// batch's messages (and so everyone's deliveries) without end.
-pub const BATCH_EVENTS_MAX: usize = 1024;
 
 /// Client requests one broadcast carries (`request_batch.rs`); the
 /// payload size bounds them too.
@@ -63,9 +53,6 @@ pub const APPLY_QUEUE_MAX: usize = 4096;
 /// bounds this member's undelivered broadcasts (`broadcasts_in_flight_max`,
 /// 256 by default); this is the driver's own backstop.
 pub const PENDING_REPLIES_MAX: usize = 4096;
-
-/// How often the apply thread looks for replies that waited too long.
-pub const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_millis(50);
 
 /// How long `digest()` waits for the apply thread to fingerprint its state
 /// (it queues behind the deliveries already handed over).
@@ -105,8 +92,6 @@ pub const CHUNK_HEADER_BYTES: usize = 2 + 1 + 1 + 8 + 8 + 8 + 4;
 const _: () = assert!(CHUNK_BYTES_MAX + CHUNK_HEADER_BYTES <= DATAGRAM_PAYLOAD_BYTES_MAX);
 // A fetched image must fit in a snapshot file.
 const _: () = assert!(TRANSFER_BYTES_MAX as usize <= SNAPSHOT_BYTES_MAX - 16);
-// One batch of events must fit in the inbox it drains.
-const _: () = assert!(BATCH_EVENTS_MAX <= CORE_INBOX_MAX);
 // A batch's count is a u16.
 const _: () = assert!(REQUESTS_PER_BATCH_MAX <= u16::MAX as usize);
 const _: () = assert!(TRANSFER_RETRY_FIRST.as_millis() <= TRANSFER_RETRY_MAX.as_millis());

@@ -50,8 +50,40 @@ pub struct SequencerOptions {
     pub log_rewrite_records: u64,
 }
 
+impl SequencerOptions {
+    /// The protocol core's config for this member. Call after `validate`.
+    pub(super) fn sequencer_config(&self) -> Config {
+        let mut config = Config::new(self.members(), self.member_id());
+        config.history_max = self.history_max;
+        // The view change's times are durations; the core counts ticks.
+        let ticks = |time: Duration| {
+            (time.as_micros() / self.replica.tick.as_micros().max(1)).max(1) as u64
+        };
+        config.suspect_ticks = ticks(self.suspect_after).max(config.heartbeat_interval_ticks + 1);
+        config.view_change_resend_ticks = ticks(limits::VIEW_CHANGE_RESEND);
+        config.view_change_timeout_ticks =
+            ticks(limits::VIEW_CHANGE_TIMEOUT).max(config.view_change_resend_ticks + 1);
+        config.rejoin_ready_ticks = ticks(limits::REJOIN_READY_AFTER);
+        // Used only if this start recovers an empty disk; drawn anew at
+        // every start (see `Config::recovery_nonce`).
+        config.recovery_nonce = rand::random();
+        config
+    }
+
+    /// The group size.
+    pub(super) fn members(&self) -> u16 {
+        self.replica.peers.len() as u16
+    }
+
+    /// This member's id.
+    pub(super) fn member_id(&self) -> MemberId {
+        MemberId(self.replica.index as u16)
+    }
+}
+
 impl DriverOptions for SequencerOptions {
     type Restore = SequencerError;
+    const PROTOCOL: &'static str = "sequencer";
     const TIMING: (Duration, Duration) = (TICK_DEFAULT, REPLY_TIMEOUT_DEFAULT);
 
     fn with_replica(replica: ReplicaOptions) -> Self {
@@ -84,36 +116,5 @@ impl DriverOptions for SequencerOptions {
         config
             .validate()
             .map_err(|error| DriverError::InvalidOptions(error.to_string()))
-    }
-}
-
-impl SequencerOptions {
-    /// The protocol core's config for this member. Call after `validate`.
-    pub(super) fn sequencer_config(&self) -> Config {
-        let mut config = Config::new(self.members(), self.member_id());
-        config.history_max = self.history_max;
-        // The view change's times are durations; the core counts ticks.
-        let ticks = |time: Duration| {
-            (time.as_micros() / self.replica.tick.as_micros().max(1)).max(1) as u64
-        };
-        config.suspect_ticks = ticks(self.suspect_after).max(config.heartbeat_interval_ticks + 1);
-        config.view_change_resend_ticks = ticks(limits::VIEW_CHANGE_RESEND);
-        config.view_change_timeout_ticks =
-            ticks(limits::VIEW_CHANGE_TIMEOUT).max(config.view_change_resend_ticks + 1);
-        config.rejoin_ready_ticks = ticks(limits::REJOIN_READY_AFTER);
-        // Used only if this start recovers an empty disk; drawn anew at
-        // every start (see `Config::recovery_nonce`).
-        config.recovery_nonce = rand::random();
-        config
-    }
-
-    /// The group size.
-    pub(super) fn members(&self) -> u16 {
-        self.replica.peers.len() as u16
-    }
-
-    /// This member's id.
-    pub(super) fn member_id(&self) -> MemberId {
-        MemberId(self.replica.index as u16)
     }
 }

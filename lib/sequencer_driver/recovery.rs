@@ -38,7 +38,7 @@ pub const LOG_DIR: &str = "log";
 pub const SNAPSHOT_DIR: &str = "snapshots";
 
 /// Everything a restarted member runs from.
-pub(super) struct Recovered<S> {
+pub struct Recovered<S> {
     /// The protocol core, restored.
     pub(super) member: Member,
     /// The log, open for appending.

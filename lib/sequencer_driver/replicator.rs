@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::driver_kit::{
-    count, log_started, start_transport, ApplyQueue, Driver, DriverOptions, Lifecycle, Queues,
-    Reply, Running, RunningCell, Threads, Ticker, OVERLOADED,
+    count, ApplyQueue, Driver, Lifecycle, Queues, Reply, RunningCell, Threads, Ticker,
+    CORE_INBOX_MAX, OVERLOADED,
 };
 use crate::replication::{
     ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine, ViewSummary,
@@ -26,9 +26,9 @@ use super::errors::DriverError;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::LatestImage;
 use super::inbound::Router;
-use super::limits::{APPLY_QUEUE_MAX, CORE_INBOX_MAX, DIGEST_WAIT_MAX, TRANSFER_INBOX_MAX};
+use super::limits::{APPLY_QUEUE_MAX, DIGEST_WAIT_MAX, TRANSFER_INBOX_MAX};
 use super::options::SequencerOptions;
-use super::recovery::{recover, Recovered};
+use super::recovery::{self, Recovered};
 use super::replies::pending_broadcasts;
 use super::request_batch::{self, RequestBatch};
 use super::state_transfer::StateTransfer;
@@ -62,16 +62,17 @@ struct Channels<R> {
 impl<S: StateMachine> Driver for SequencerReplicator<S> {
     type State = S;
     type Options = SequencerOptions;
+    type Recovered = Recovered<S>;
 
-    fn start_on(
-        socket: UdpSocket,
-        options: Self::Options,
-        initial_state: S,
+    fn recover(options: &SequencerOptions, initial_state: S) -> Result<Recovered<S>, DriverError> {
+        recovery::recover(options, initial_state)
+    }
+
+    fn start_threads(
+        options: &SequencerOptions,
+        recovered: Recovered<S>,
+        transport: Arc<UdpTransport>,
     ) -> Result<Self, DriverError> {
-        options.validate()?;
-        let recovered = recover(&options, initial_state)?;
-        let transport = start_transport(socket, &options.replica)?;
-        let local_addr = transport.local_addr();
         let status = Arc::new(SharedStatus::new(recovered.applied.global));
         // A request travels inside a request batch, whose header counts too.
         let request_bytes_max =
@@ -81,19 +82,14 @@ impl<S: StateMachine> Driver for SequencerReplicator<S> {
             transfer: bounded(TRANSFER_INBOX_MAX),
         };
         let inbox = channels.queues.core.0.clone();
-        let threads = spawn_threads(&options, recovered, &transport, &status, channels)?;
-        log_started("sequencer", &options.replica, local_addr);
+        let threads = spawn_threads(options, recovered, &transport, &status, channels)?;
         Ok(SequencerReplicator {
+            local_addr: transport.local_addr(),
             index: options.replica.index,
             request_bytes_max,
             inbox,
             status,
-            running: RunningCell::new(Running {
-                threads,
-                transport,
-                held: (),
-            }),
-            local_addr,
+            running: RunningCell::new(threads, transport, ()),
             faults: options.replica.faults.clone(),
             _state: PhantomData,
         })

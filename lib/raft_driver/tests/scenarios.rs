@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use super::cluster::{wait_until, Cluster, Disk};
 use super::toy::{put, Toy, ToyRequest, ToyResult, ORDERED};
+use crate::driver_kit::testing::{steady_load, SLOW_SNAPSHOT};
 use crate::raft_driver::{Lifecycle, RaftOptions, LOG_DIR};
-use crate::replication::{ReplicationError, Replicator};
+use crate::replication::ReplicationError;
 
 /// Snapshots every 50 entries and 4 KiB log segments, so that compaction
 /// really drops segments and a lagging follower needs InstallSnapshot.
@@ -388,11 +389,6 @@ fn cut_last_segment(log_dir: &std::path::Path, bytes: u64) {
 /// answered, and no replica ever leaves the leader's term.
 #[test]
 fn a_slow_snapshot_under_write_load_costs_no_leadership() {
-    const LOAD: Duration = Duration::from_secs(4);
-    let slow = Toy {
-        snapshot_delay: Duration::from_millis(2_500),
-        ..Toy::default()
-    };
     let cluster = Cluster::start_with(
         5,
         Disk::Fast,
@@ -403,37 +399,21 @@ fn a_slow_snapshot_under_write_load_costs_no_leadership() {
             options.election_ticks_min = 40;
             options.election_ticks_max = 60;
         },
-        slow,
+        Toy {
+            snapshot_delay: SLOW_SNAPSHOT,
+            ..Toy::default()
+        },
     );
     let leader = cluster.wait_leader();
     let term = cluster.status(leader).node.term;
     let replica = cluster.replica(leader).expect("the leader runs");
-    let (answers, answered) = crossbeam_channel::unbounded();
-    let started = Instant::now();
-    let mut writes = 0u64;
-    while started.elapsed() < LOAD {
-        for _ in 0..2 {
-            writes += 1;
-            let answers = answers.clone();
-            replica.submit(
-                put(writes, &format!("k{}", writes % 7), writes as i64),
-                Box::new(move |outcome| {
-                    let _ = answers.send(outcome);
-                }),
-            );
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-    let (mut applied, mut refused) = (0, 0);
-    for _ in 1..=writes {
-        match answered.recv_timeout(Duration::from_secs(60)) {
-            Ok(Ok(_)) => applied += 1,
-            Ok(Err(ReplicationError::Unavailable(_))) => refused += 1,
-            other => panic!("unexpected answer {other:?}"),
-        }
-    }
-    println!("{applied} writes applied, {refused} refused while applying behind");
-    assert!(applied > 0);
+    let write = |id: u64| put(id, &format!("k{}", id % 7), id as i64);
+    steady_load(
+        &*replica,
+        Duration::from_secs(4),
+        Duration::from_secs(60),
+        write,
+    );
     for index in 0..5 {
         let status = cluster.status(index);
         assert_eq!(status.node.term, term, "replica {index} left term {term:?}");

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::driver_kit::testing::apply_once;
 use crate::replication::StateMachine;
 
 /// The prefix of the keys whose reads the toy declines to answer from its
@@ -58,16 +59,10 @@ impl StateMachine for Toy {
     fn apply(&mut self, request: &ToyRequest) -> ToyResult {
         match request {
             ToyRequest::Put { id, key, value } => {
-                if let Some(first) = self.answered.get(id) {
-                    return first.clone();
-                }
-                self.values.insert(key.clone(), *value);
-                self.order.push(*id);
-                let result = ToyResult::Put {
-                    position: self.order.len() as u64,
-                };
-                self.answered.insert(*id, result.clone());
-                result
+                apply_once(&mut self.answered, &mut self.order, *id, |position| {
+                    self.values.insert(key.clone(), *value);
+                    ToyResult::Put { position }
+                })
             }
             ToyRequest::Get { key } => ToyResult::Value(self.values.get(key).copied()),
             ToyRequest::Dump => ToyResult::Dump(self.clone()),

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::cluster::{wait_until, Cluster, WAIT_MAX};
 use super::toy::{add, Toy, ToyRequest, ToyResult};
+use crate::driver_kit::testing::{steady_load, SLOW_SNAPSHOT};
 use crate::replication::ReplicationError;
 use crate::sequencer_driver::SequencerOptions;
 
@@ -447,11 +448,6 @@ fn a_retry_after_a_timeout_gets_the_first_result() {
 /// another or leaves view 0.
 #[test]
 fn a_slow_snapshot_under_load_causes_no_view_change() {
-    const LOAD: Duration = Duration::from_secs(3);
-    let slow = Toy {
-        snapshot_delay: Duration::from_millis(2_500),
-        ..Toy::default()
-    };
     let cluster = Cluster::start_with(
         3,
         |options| {
@@ -460,29 +456,19 @@ fn a_slow_snapshot_under_load_causes_no_view_change() {
             // machine stalls a thread for.
             options.suspect_after = Duration::from_secs(1);
         },
-        slow,
+        Toy {
+            snapshot_delay: SLOW_SNAPSHOT,
+            ..Toy::default()
+        },
     );
     cluster.wait_serving();
-    let started = std::time::Instant::now();
-    let mut answers = Vec::new();
-    let mut id = 0;
-    while started.elapsed() < LOAD {
-        for _ in 0..2 {
-            id += 1;
-            answers.push(cluster.submit_async(0, add(id, &key_of(id), 1)));
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-    let (mut applied, mut refused) = (0, 0);
-    for answer in answers {
-        match answer.recv_timeout(WAIT_MAX) {
-            Ok(Ok(_)) => applied += 1,
-            Ok(Err(ReplicationError::Unavailable(_))) => refused += 1,
-            other => panic!("unexpected answer {other:?}"),
-        }
-    }
-    println!("{applied} requests applied, {refused} refused while applying behind");
-    assert!(applied > 0);
+    let request = |id: u64| add(id, &key_of(id), 1);
+    steady_load(
+        cluster.replica(0),
+        Duration::from_secs(3),
+        WAIT_MAX,
+        request,
+    );
     for index in 0..3 {
         let view = cluster.status(index).view;
         assert_eq!(

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::driver_kit::testing::apply_once;
 use crate::replication::StateMachine;
 
 /// A request to the toy machine.
@@ -51,23 +52,18 @@ impl StateMachine for Toy {
 
     fn apply(&mut self, request: &ToyRequest) -> ToyResult {
         match request {
-            ToyRequest::Add { id, key, amount } => {
-                if let Some(first) = self.answered.get(id) {
-                    return first.clone();
-                }
-                let value = self.counters.entry(key.clone()).or_insert(0);
-                *value += amount;
-                let value = *value;
-                self.order.push(*id);
-                let result = ToyResult::Added {
-                    value,
-                    position: self.order.len() as u64,
-                };
-                self.answered.insert(*id, result.clone());
-                result
-            }
             ToyRequest::Read { key } => self.value(key),
             ToyRequest::Dump => ToyResult::Dump(encode(self)),
+            ToyRequest::Add { id, key, amount } => {
+                apply_once(&mut self.answered, &mut self.order, *id, |position| {
+                    let value = self.counters.entry(key.clone()).or_insert(0);
+                    *value += amount;
+                    ToyResult::Added {
+                        value: *value,
+                        position,
+                    }
+                })
+            }
         }
     }
 

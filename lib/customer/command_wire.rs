@@ -5,11 +5,11 @@
 //! its own and passes on the rest. A unit test converts every command both
 //! ways, so a command no group converts cannot go unnoticed.
 
-use crate::customer::CustomerCommand as C;
+use crate::contract::vocabulary::*;
 use crate::market::{MarketError, SessionToken};
 use crate::pb::marketplace::{self as pb, CustomerRequest_oneof_command as Wire};
 
-use super::wire_vocabulary::*;
+use super::CustomerCommand as C;
 
 /// The wire form of `command`.
 pub fn command_to_wire(command: &C) -> Result<Wire, MarketError> {

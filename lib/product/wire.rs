@@ -1,29 +1,22 @@
 //! The product DB's requests and replies as the protobuf messages of
-//! proto/marketplace.proto (`ProductRequest`, `ProductReply`).
+//! proto/marketplace.proto (`ProductRequest`, `ProductReply`): how they
+//! travel over gRPC and how the Raft log holds them.
 
-use grpcio::Method;
 use protobuf::RepeatedField;
 
+use crate::contract::vocabulary::*;
+use crate::contract::{leader_of, Answer, WireCommand};
 use crate::market::MarketError;
 use crate::pb::marketplace::{
     self as pb, ProductReply_oneof_outcome as Out, ProductRequest_oneof_command as Wire,
 };
-use crate::product::{ProductCommand, ProductOutcome, ProductRequest};
 
-use super::wire_command::{leader_of, Answer, Checked, WireCommand};
-use super::wire_decoding::{execute, execute_checked};
-use super::wire_vocabulary::*;
-
-const EXECUTE: &str = "/marketplace.ProductDb/Execute";
+use super::{ProductCommand, ProductOutcome, ProductRequest};
 
 impl WireCommand for ProductRequest {
     type Wire = pb::ProductRequest;
     type Reply = pb::ProductReply;
     type Outcome = ProductOutcome;
-
-    const EXECUTE: Method<pb::ProductRequest, pb::ProductReply> = execute(EXECUTE);
-    const EXECUTE_CHECKED: Method<Checked<pb::ProductRequest>, pb::ProductReply> =
-        execute_checked(EXECUTE);
 
     fn to_wire(&self) -> Result<pb::ProductRequest, MarketError> {
         Ok(pb::ProductRequest {

@@ -13,7 +13,9 @@
 //! Any other first byte is refused with a message naming the version: an
 //! entry written by a newer build, which this one cannot apply. The
 //! replicators skip such an entry on every replica alike and log why.
-//! Snapshots hold the state, not commands, and stay JSON.
+//! Snapshots hold the state, not commands, and stay JSON. The tests are
+//! the databases' (`product/wire_tests.rs`, `customer/wire_tests.rs`):
+//! they use its real requests, and the JSON an old log holds.
 
 use protobuf::{CodedOutputStream, Message};
 use serde::de::DeserializeOwned;
@@ -57,50 +59,5 @@ pub fn decode<Q: WireCommand + DeserializeOwned>(bytes: &[u8]) -> Result<Q, Stri
              was it written by a newer build?"
         )),
         None => Err("an empty command".into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::market::RequestId;
-    use crate::product::{ProductCommand, ProductRequest};
-
-    fn request() -> ProductRequest {
-        ProductRequest {
-            request_id: RequestId("r-1".into()),
-            command: ProductCommand::GetItem {
-                item: "3-7".parse().unwrap(),
-            },
-        }
-    }
-
-    #[test]
-    fn a_command_comes_back_as_it_went_and_smaller_than_json() {
-        let bytes = encode(&request()).unwrap();
-        assert_eq!(bytes[0], LOG_ENCODING_VERSION);
-        assert_eq!(decode::<ProductRequest>(&bytes), Ok(request()));
-        let json = serde_json::to_vec(&request()).unwrap();
-        assert!(
-            bytes.len() * 3 < json.len(),
-            "{} vs {}",
-            bytes.len(),
-            json.len()
-        );
-    }
-
-    #[test]
-    fn an_old_json_log_entry_still_replays() {
-        let json = serde_json::to_vec(&request()).unwrap();
-        assert_eq!(decode::<ProductRequest>(&json), Ok(request()));
-    }
-
-    #[test]
-    fn an_unknown_version_is_refused_by_name() {
-        let mut bytes = encode(&request()).unwrap();
-        bytes[0] = 7;
-        let refusal = decode::<ProductRequest>(&bytes).unwrap_err();
-        assert!(refusal.contains("log encoding version 7"), "{refusal}");
-        assert!(decode::<ProductRequest>(&[]).is_err());
     }
 }

@@ -1,28 +1,20 @@
 //! The customer DB's requests and replies as the protobuf messages of
-//! proto/marketplace.proto (`CustomerRequest`, `CustomerReply`); the
-//! commands inside are converted by `customer_command_wire.rs`.
+//! proto/marketplace.proto (`CustomerRequest`, `CustomerReply`): how they
+//! travel over gRPC and how the sequencer's journal holds them. The
+//! commands inside are converted by `command_wire.rs`.
 
-use grpcio::Method;
-
-use crate::customer::{CustomerOutcome, CustomerRequest, PurchaseRecord};
+use crate::contract::vocabulary::*;
+use crate::contract::{leader_of, Answer, WireCommand};
 use crate::market::{MarketError, RequestId, SessionToken};
 use crate::pb::marketplace::{self as pb, CustomerReply_oneof_outcome as Out};
 
-use super::customer_command_wire::{command_from_wire, command_to_wire};
-use super::wire_command::{leader_of, Answer, Checked, WireCommand};
-use super::wire_decoding::{execute, execute_checked};
-use super::wire_vocabulary::*;
-
-const EXECUTE: &str = "/marketplace.CustomerDb/Execute";
+use super::command_wire::{command_from_wire, command_to_wire};
+use super::{CustomerOutcome, CustomerRequest, PurchaseRecord};
 
 impl WireCommand for CustomerRequest {
     type Wire = pb::CustomerRequest;
     type Reply = pb::CustomerReply;
     type Outcome = CustomerOutcome;
-
-    const EXECUTE: Method<pb::CustomerRequest, pb::CustomerReply> = execute(EXECUTE);
-    const EXECUTE_CHECKED: Method<Checked<pb::CustomerRequest>, pb::CustomerReply> =
-        execute_checked(EXECUTE);
 
     fn to_wire(&self) -> Result<pb::CustomerRequest, MarketError> {
         Ok(pb::CustomerRequest {

@@ -2,15 +2,17 @@
 //! clock reading, its index, a login's token), and the thread that puts a
 //! bare clock reading into the log when the replica has put nothing there
 //! for a while, so the time the replicas agree on moves on even at a
-//! replica no client talks to (`crate::customer` `clock.rs`).
+//! replica no client talks to (`clock.rs`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::customer::{CustomerCommand, CustomerRequest, CustomerState, CLOCK_READING_EVERY};
 use crate::market::{RequestId, SessionToken};
 use crate::replication::Replicator;
+
+use super::clock::CLOCK_READING_EVERY;
+use super::{CustomerCommand, CustomerRequest, CustomerState};
 
 /// The stamp of one customer-DB replica.
 pub struct CustomerStamp {

@@ -1,9 +1,7 @@
-//! What makes a database's request travel over gRPC: its protobuf message,
-//! its reply's, and the conversions both ways (`product_wire.rs`,
-//! `customer_wire.rs`). The service, the client and the log encoding are
-//! written once over this trait.
-
-use grpcio::Method;
+//! What makes a database's request travel as a protobuf message: its
+//! message, its reply's, and the conversions both ways (`product/wire.rs`,
+//! `customer/wire.rs`). The log encoding, the gRPC service and the client
+//! are written once over this trait.
 
 use crate::market::MarketError;
 
@@ -17,10 +15,6 @@ pub enum Answer<O> {
     NotLeader(Option<usize>),
 }
 
-/// A decoded request message, or why its bytes are none (the service then
-/// refuses the call with a clear status instead of gRPC's INTERNAL).
-pub type Checked<T> = Result<T, String>;
-
 /// A database request with a protobuf form.
 pub trait WireCommand: Sized {
     /// The request's protobuf message.
@@ -29,12 +23,6 @@ pub trait WireCommand: Sized {
     type Reply: protobuf::Message + Unpin;
     /// What a successful request returns.
     type Outcome: Send + 'static;
-
-    /// The `Execute` call as a client makes it.
-    const EXECUTE: Method<Self::Wire, Self::Reply>;
-    /// The `Execute` call as a replica serves it: a request that does not
-    /// decode reaches the handler as the reason.
-    const EXECUTE_CHECKED: Method<Checked<Self::Wire>, Self::Reply>;
 
     /// The request's message (every request has one: a unit test
     /// converts each command both ways).
