@@ -20,6 +20,8 @@
 //!   thread, which never blocks the core.
 //! - `counters.rs`: [`count`], how every thread counts what it did and
 //!   dropped.
+//! - `refusals.rs`: [`warn_if_refused`], how a peer message the core
+//!   refused as contradictory is reported.
 //! - `errors.rs`: [`DriverError`], why a replica could not start.
 //! - `options.rs`: [`ReplicaOptions`], what every driver's options hold,
 //!   with the rules that check them, and [`DriverOptions`], what a driver's
@@ -36,6 +38,7 @@ mod errors;
 mod lifecycle;
 mod options;
 mod queues;
+mod refusals;
 mod replies;
 mod running;
 mod threads;
@@ -48,6 +51,7 @@ pub use errors::{DriverError, RestoreError};
 pub use lifecycle::{Lifecycle, LifecycleCell};
 pub use options::{DriverOptions, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN};
 pub use queues::Queues;
+pub use refusals::warn_if_refused;
 pub use replies::{Owed, PendingReplies, Reply, OVERLOADED, TIMED_OUT};
 pub use running::{bind_socket, log_started, start_transport, Running, RunningCell};
 pub use threads::Threads;

@@ -34,7 +34,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{select, Receiver};
 use log::{debug, error, warn};
 
-use crate::driver_kit::{count, ApplyQueue, ApplyThreadGone, Reply, APPLYING_BEHIND};
+use crate::driver_kit::{
+    count, warn_if_refused, ApplyQueue, ApplyThreadGone, Reply, APPLYING_BEHIND,
+};
 use crate::raft::{LogIndex, Message, RaftError, RaftNode, RaftStatus, Ready, Role, Term};
 use crate::replication::StateMachine;
 use crate::transport::UdpTransport;
@@ -191,7 +193,10 @@ impl<S: StateMachine> CoreLoop<S> {
 
     fn on_event(&mut self, event: CoreEvent<S>) -> Result<(), Halt> {
         match event {
-            CoreEvent::Peer(message) => self.node.step(message),
+            CoreEvent::Peer(message) => {
+                let from = message.from;
+                warn_if_refused("raft core", from, &self.node.step(message));
+            }
             CoreEvent::Tick => {
                 self.status.tick_gate.taken();
                 self.node.tick_at(self.clock.now());
