@@ -28,6 +28,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::verdict::Verdict;
+
 /// The environment variable that makes the runner rewrite the scripts.
 pub const REWRITE_VAR: &str = "REWRITE";
 
@@ -36,6 +38,18 @@ const SEPARATOR: &str = "----";
 
 /// The output written for a command that printed nothing.
 const EMPTY_OUTPUT: &str = "ok";
+
+/// How both cores' traces mark a message their node or member did not
+/// handle: after its line, `(ignored: why)` or `(refused: why)`; in a
+/// quiet trace's counts, `(ignored)` or `(refused)` after its kind. A
+/// handled message is not marked.
+pub fn verdict_marks(verdict: &Verdict) -> (String, &'static str) {
+    match verdict {
+        Verdict::Handled => (String::new(), ""),
+        Verdict::Ignored(reason) => (format!(" (ignored: {reason})"), " (ignored)"),
+        Verdict::Refused(why) => (format!(" (refused: {why})"), " (refused)"),
+    }
+}
 
 /// One command of a script: its name and its arguments.
 #[derive(Debug)]

@@ -20,6 +20,7 @@
 //! - [`client`]: the line-oriented stdin clients.
 //! - [`status`]: the cluster-status program.
 //! - [`transport`]: UDP between replicas, with a fault switch.
+//! - [`verdict`]: what a protocol core made of a peer's message (both cores).
 //! - [`wire`]: the one byte reader and writer of the binary formats.
 //! - [`wal`]: durable, checksummed storage: log, hard state, snapshots.
 //! - [`bench`]: the evaluation: load, failure scenarios, report.
@@ -57,6 +58,7 @@ pub(crate) mod simulation;
 pub mod soap;
 pub mod status;
 pub mod transport;
+pub mod verdict;
 pub mod wal;
 pub mod wire;
 

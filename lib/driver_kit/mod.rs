@@ -20,6 +20,8 @@
 //!   thread, which never blocks the core.
 //! - `counters.rs`: [`count`], how every thread counts what it did and
 //!   dropped.
+//! - `refusals.rs`: [`warn_if_refused`], how a peer message the core
+//!   refused as contradictory is reported.
 //! - `errors.rs`: [`DriverError`], why a replica could not start.
 //! - `limits.rs`: the bounds both drivers share (the core inbox, a core
 //!   batch, the reply-expiry sweep).
@@ -39,6 +41,7 @@ mod lifecycle;
 mod limits;
 mod options;
 mod queues;
+mod refusals;
 mod replies;
 mod running;
 mod threads;
@@ -52,6 +55,7 @@ pub use lifecycle::{Lifecycle, LifecycleCell};
 pub use limits::{BATCH_EVENTS_MAX, CORE_INBOX_MAX, EXPIRY_SWEEP_INTERVAL};
 pub use options::{DriverOptions, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN};
 pub use queues::Queues;
+pub use refusals::warn_if_refused;
 pub use replies::{Owed, PendingReplies, Reply, OVERLOADED, TIMED_OUT};
 pub use running::{bind_socket, log_started, start_transport, Running, RunningCell};
 pub use threads::Threads;

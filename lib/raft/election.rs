@@ -4,7 +4,8 @@
 
 use super::message::{Body, Message};
 use super::node::RaftNode;
-use super::types::{NodeId, Role, Term};
+use super::types::{EntryId, NodeId, Role, Term};
+use crate::verdict::Verdict;
 
 impl RaftNode {
     /// Starts a campaign: a pre-vote round if configured, else a real
@@ -60,37 +61,37 @@ impl RaftNode {
         }
     }
 
-    /// Answers a PreVote or Vote. The term rules already ran (node.rs
-    /// `step_term`), so the request's term is at least ours unless it is a
-    /// pre-vote for our current term.
-    pub(super) fn on_vote_request(&mut self, message: Message) {
-        let (pre_vote, last_log) = match message.body {
-            Body::PreVote { last_log } => (true, last_log),
-            Body::Vote { last_log } => (false, last_log),
-            _ => unreachable!("step routes only vote requests here"),
-        };
-        let from = message.from;
+    /// Answers a PreVote or Vote from `from` for `term`. The term rules
+    /// already ran (node.rs `step`), so the request's term is at least ours
+    /// unless it is a pre-vote for our current term.
+    pub(super) fn on_vote_request(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        pre_vote: bool,
+        last_log: EntryId,
+    ) -> Verdict {
         // One vote per term (§5.2): repeat it for the same candidate, else
         // grant only if not yet voted and no leader is known. A pre-vote for
         // a later term binds nothing, so it is judged on the log alone.
         let can_vote = self.vote == Some(from)
             || (self.vote.is_none() && self.leader.is_none())
-            || (pre_vote && message.term > self.term);
+            || (pre_vote && term > self.term);
         let granted = can_vote && self.log.is_up_to_date(last_log);
         log::debug!(
-            "{} {} {} (last {}, ours {})",
+            "{} {} {}vote of {from} in {term} (last {}, ours {})",
             self.tag(),
             if granted { "grants" } else { "rejects" },
-            message.describe(),
+            if pre_vote { "pre-" } else { "" },
             last_log,
             self.log.last_entry_id()
         );
         // A grant answers in the candidate's term; a rejection in ours, so
         // that a candidate behind us learns the newer term.
-        let (term, body) = match (pre_vote, granted) {
-            (true, true) => (message.term, Body::PreVoteResponse { granted }),
+        let (answer_term, body) = match (pre_vote, granted) {
+            (true, true) => (term, Body::PreVoteResponse { granted }),
             (true, false) => (self.term, Body::PreVoteResponse { granted }),
-            (false, true) => (message.term, Body::VoteResponse { granted }),
+            (false, true) => (term, Body::VoteResponse { granted }),
             (false, false) => (self.term, Body::VoteResponse { granted }),
         };
         if granted && !pre_vote {
@@ -98,23 +99,23 @@ impl RaftNode {
             self.election_elapsed = 0;
         }
         // Sent after persist: a vote must survive a crash (Figure 2).
-        self.send_after_persist(from, term, body);
+        self.send_after_persist(from, answer_term, body);
+        Verdict::Handled
     }
 
-    /// Counts one answer to this node's (pre-)vote request.
-    pub(super) fn on_vote_response(&mut self, from: NodeId, term: Term, granted: bool) {
+    /// Why an answer to this node's (pre-)vote request is dropped, if it
+    /// is: it answers a request of another term (a granted pre-vote answers
+    /// in the term the pre-candidate would campaign in).
+    pub(super) fn ignore_vote_answer(&self, term: Term, granted: bool) -> Option<&'static str> {
         let expected_term = match (self.role, granted) {
             (Role::PreCandidate, true) => self.term.next(),
             _ => self.term,
         };
-        if term != expected_term {
-            log::debug!(
-                "{} dropped vote answer from {from} in {term}: stale",
-                self.tag()
-            );
-            self.counters.messages_dropped += 1;
-            return;
-        }
+        (term != expected_term).then_some("an answer to another term's request")
+    }
+
+    /// Counts one answer to this node's (pre-)vote request.
+    pub(super) fn on_vote_response(&mut self, from: NodeId, granted: bool) {
         if self.votes[from.0].is_none() {
             self.votes[from.0] = Some(granted);
         }
@@ -143,6 +144,10 @@ impl RaftNode {
                     self.request_votes();
                 }
                 Role::Candidate => self.become_leader(),
+                // Votes are counted only by `request_votes` and
+                // `on_vote_response`, which run for (pre-)candidates alone
+                // (`step_candidate` routes answers by role): no message
+                // reaches this.
                 role => panic!("{} counting votes as {role}", self.tag()),
             }
             return true;

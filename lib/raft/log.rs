@@ -32,12 +32,6 @@ pub(super) enum AppendResult {
     },
     /// The log does not hold `prev_log` (the consistency check of §5.3).
     Mismatch,
-    /// Applying the message would remove a committed entry. No correct leader
-    /// sends that, so the message is dropped as malformed.
-    WouldTruncateCommitted {
-        /// The committed index the message conflicts with.
-        conflict_index: LogIndex,
-    },
 }
 
 /// One node's log: a snapshot followed by entries; see the module doc.
@@ -250,11 +244,11 @@ impl RaftLog {
         // never cuts off entries that a later Append added.
         let conflict = entries.iter().position(|entry| !self.matches(entry.id()));
         if let Some(position) = conflict {
-            let conflict_index = entries[position].index;
-            if conflict_index <= self.committed {
-                return AppendResult::WouldTruncateCommitted { conflict_index };
-            }
-            self.truncate_from(conflict_index);
+            // No Append reaches this with a committed conflict: the node
+            // answers one that starts below its commit index without
+            // applying it (`on_append`), so every entry here lies above the
+            // commit index. `truncate_from` asserts it.
+            self.truncate_from(entries[position].index);
             self.append(entries[position..].to_vec());
         }
         self.commit_to(leader_commit.min(last_new_index));
@@ -565,20 +559,6 @@ mod tests {
             log.maybe_append(id(2, 2), LogIndex(0), &[]),
             AppendResult::Mismatch
         );
-    }
-
-    #[test]
-    fn maybe_append_refuses_to_truncate_committed_entries() {
-        let mut log = log_with_terms(&[1, 1, 1]);
-        log.commit_to(LogIndex(2));
-        let result = log.maybe_append(id(1, 1), LogIndex(0), &[entry(2, 2)]);
-        assert_eq!(
-            result,
-            AppendResult::WouldTruncateCommitted {
-                conflict_index: LogIndex(2)
-            }
-        );
-        assert_eq!(terms_of(&log), vec![1, 1, 1]);
     }
 
     #[test]

@@ -91,8 +91,9 @@
 //! * Messages: encode with [`Message::encode`], decode with
 //!   [`Message::decode`] (the transport adds a checksum). Anything that
 //!   fails to decode is dropped by the transport; anything that decodes is
-//!   given to `step`, which drops what is stale or malformed and counts it
-//!   in [`RaftStatus::counters`].
+//!   given to `step`, which answers with a [`Verdict`]: handled, ignored
+//!   (stale or malformed) or refused (it contradicts what the node holds;
+//!   log it at warn level). Both are counted in [`RaftStatus::counters`].
 //! * Proposals: [`RaftNode::propose`] returns the new entry's [`EntryId`].
 //!   The command is committed when `committed_entries` holds an entry with
 //!   that id, and lost (retry it) if another entry shows up at its index.
@@ -129,6 +130,7 @@ pub mod types;
 #[cfg(test)]
 mod tests;
 
+pub use crate::verdict::Verdict;
 pub use config::{RaftConfig, ReadMode, SNAPSHOT_BYTES_MAX_DEFAULT};
 pub use errors::{DecodeError, RaftError};
 pub use message::{AppendOutcome, Body, Message, RejectHint};

@@ -15,7 +15,7 @@ use super::config::{RaftConfig, ReadMode};
 use super::errors::RaftError;
 use super::lease::Lease;
 use super::log::RaftLog;
-use super::message::{Body, Message};
+use super::message::{AppendOutcome, Body, Message};
 use super::progress::{Progress, ProgressState};
 use super::read_index::ReadIndexQueue;
 use super::ready::ReadyReceipt;
@@ -23,16 +23,22 @@ use super::snapshot::SnapshotAssembly;
 use super::types::{
     Entry, EntryId, EntryKind, HardState, LogIndex, NodeId, ReadState, Role, Snapshot, Term,
 };
+use crate::verdict::Verdict;
+
+/// The reason a message from an older term is ignored (such a message is
+/// also answered, so that its sender learns the newer term).
+const STALE_TERM: &str = "stale term";
 
 /// Counts of what the node refused, for logs and `cluster-status`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RaftCounters {
-    /// Messages dropped: stale, misaddressed, malformed or not for this role.
+    /// Messages ignored: stale, misaddressed, malformed or not for this role.
     pub messages_dropped: u64,
-    /// Of those, messages that no correct node sends (a second leader in a
-    /// term, an Append that would remove a committed entry). The simulator
-    /// asserts this stays 0.
-    pub protocol_violations: u64,
+    /// Messages refused because they contradict what this node holds (a
+    /// second leader in its term, a commit index beyond its log, an answer
+    /// to something never sent): no correct node sends them. The
+    /// simulations and golden scripts fail unless this is 0.
+    pub contradictions: u64,
     /// ReadIndex requests dropped because the node stopped being leader.
     pub reads_dropped: u64,
     /// Reads answered on the leader lease, without a heartbeat round.
@@ -190,24 +196,37 @@ impl RaftNode {
         Ok(node)
     }
 
-    /// Handles one message from another node. Stale, misaddressed and
-    /// malformed messages are dropped (counted and logged), never a panic.
+    /// Handles one message from another node and says what came of it.
+    ///
+    /// The filters run before any handler: `ignore_message` names why a
+    /// misaddressed, malformed or stale message is dropped (counted in
+    /// `messages_dropped`), then `contradiction` names how a message no
+    /// correct node sends contradicts what this node holds (refused, counted
+    /// in `contradictions`). Either way nothing changes (a stale leader or
+    /// pre-candidate is told the newer term) and nothing panics. Then the
+    /// term rules run, and the role's filters and handlers.
     ///
     /// # Panics
     /// If called between `ready` and `advance`.
-    pub fn step(&mut self, message: Message) {
+    pub fn step(&mut self, message: Message) -> Verdict {
         self.assert_no_outstanding_ready("step");
-        if message.to != self.id {
-            return self.drop_message(&message, "addressed to another node");
+        if let Some(reason) = self.ignore_message(&message) {
+            if reason == STALE_TERM {
+                self.answer_stale_term(&message);
+            }
+            return self.ignore(&message, reason);
         }
-        if let Err(rule) = message.check_well_formed(self.config.cluster_size) {
-            return self.drop_message(&message, rule);
+        if let Some(why) = self.contradiction(&message) {
+            return self.refuse(&message, &why);
         }
-        if !self.step_term(&message) {
-            return;
-        }
+        self.follow_term(&message);
         match message.body {
-            Body::PreVote { .. } | Body::Vote { .. } => self.on_vote_request(message),
+            Body::PreVote { last_log } => {
+                self.on_vote_request(message.from, message.term, true, last_log)
+            }
+            Body::Vote { last_log } => {
+                self.on_vote_request(message.from, message.term, false, last_log)
+            }
             _ => match self.role {
                 Role::Leader => self.step_leader(message),
                 Role::PreCandidate | Role::Candidate => self.step_candidate(message),
@@ -429,38 +448,87 @@ impl RaftNode {
         &self.config
     }
 
-    /// The rules of §5.1 for a message's term, applied before anything else:
-    /// a higher term makes this node a follower in that term (except for
-    /// pre-votes, which change nothing, and vote requests inside the leader
-    /// lease); a lower term is stale. Returns whether to go on.
-    fn step_term(&mut self, message: &Message) -> bool {
-        if message.term > self.term {
-            let is_vote_request = matches!(message.body, Body::PreVote { .. } | Body::Vote { .. });
-            if is_vote_request && self.in_lease() {
-                self.drop_message(message, "inside the leader lease");
-                return false;
-            }
-            match message.body {
-                Body::PreVote { .. } | Body::PreVoteResponse { granted: true } => {}
-                Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. } => {
-                    self.become_follower(message.term, Some(message.from))
-                }
-                _ => self.become_follower(message.term, None),
-            }
-            return true;
+    /// Why a message is dropped before anything looks at it, if it is: it
+    /// is misaddressed, malformed (a sender outside the cluster among
+    /// others), from an older term (§5.1), or a vote request for a newer
+    /// term inside the leader lease (thesis §4.2.3: a live leader is not
+    /// disrupted by a node that lost touch with it).
+    fn ignore_message(&self, message: &Message) -> Option<&'static str> {
+        if message.to != self.id {
+            return Some("addressed to another node");
+        }
+        if let Err(rule) = message.check_well_formed(self.config.cluster_size) {
+            return Some(rule);
         }
         if message.term < self.term {
-            self.on_stale_term(message);
-            return false;
+            return Some(STALE_TERM);
         }
-        true
+        let is_vote_request = matches!(message.body, Body::PreVote { .. } | Body::Vote { .. });
+        if message.term > self.term && is_vote_request && self.in_lease() {
+            return Some("inside the leader lease");
+        }
+        None
     }
 
-    /// A message from an older term. A leader that lost its term would never
-    /// learn it (with check-quorum this node ignores its heartbeats, and with
-    /// pre-vote it cannot win an election), so it is told the newer term; a
-    /// pre-candidate is told it cannot win. Everything else is dropped.
-    fn on_stale_term(&mut self, message: &Message) {
+    /// How a message contradicts what this node holds, if it does. No
+    /// correct node sends such a message, whatever the network did to it:
+    /// there is one leader per term (§5.2), a follower acknowledges only
+    /// what it was sent, and a leader caps the commit index it sends at what
+    /// the follower acknowledged. (An Append cannot replace a committed
+    /// entry: one that starts below the commit index is answered without
+    /// being applied, see `on_append`.)
+    fn contradiction(&self, message: &Message) -> Option<String> {
+        let same_term = message.term == self.term;
+        let leads = same_term && self.role == Role::Leader;
+        let last_index = self.log.last_index();
+        match &message.body {
+            Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. }
+                if same_term
+                    && (self.role == Role::Leader
+                        || self.leader.is_some_and(|leader| leader != message.from)) =>
+            {
+                Some("a second leader in my term".to_string())
+            }
+            Body::Heartbeat { commit, .. } if *commit > last_index => {
+                Some(format!("commit {commit} beyond my log {last_index}"))
+            }
+            Body::AppendResponse { outcome } if leads => match outcome {
+                AppendOutcome::Accepted { match_index } if *match_index > last_index => {
+                    Some(format!("match {match_index} beyond my log {last_index}"))
+                }
+                AppendOutcome::Rejected { rejected_index, .. } if *rejected_index > last_index => {
+                    Some(format!("rejects {rejected_index}, never sent"))
+                }
+                _ => None,
+            },
+            Body::HeartbeatResponse { read_round } if leads && *read_round > self.reads.round() => {
+                Some(format!("confirms round {read_round}, never sent"))
+            }
+            _ => None,
+        }
+    }
+
+    /// The rules of §5.1 for a message of a newer term: this node becomes a
+    /// follower in that term (a pre-vote and a granted pre-vote answer
+    /// change nothing: they bind no term), of the sender if it leads.
+    fn follow_term(&mut self, message: &Message) {
+        if message.term <= self.term {
+            return;
+        }
+        match message.body {
+            Body::PreVote { .. } | Body::PreVoteResponse { granted: true } => {}
+            Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. } => {
+                self.become_follower(message.term, Some(message.from))
+            }
+            _ => self.become_follower(message.term, None),
+        }
+    }
+
+    /// Answers a message from an older term. A leader that lost its term
+    /// would never learn it (with check-quorum this node ignores its
+    /// heartbeats, and with pre-vote it cannot win an election), so it is
+    /// told the newer term; a pre-candidate is told it cannot win.
+    fn answer_stale_term(&mut self, message: &Message) {
         let tells_leader = self.config.check_quorum || self.config.pre_vote;
         match message.body {
             Body::Append { .. } | Body::Heartbeat { .. } if tells_leader => {
@@ -471,72 +539,125 @@ impl RaftNode {
             }
             _ => {}
         }
-        self.drop_message(message, "stale term");
     }
 
-    fn step_leader(&mut self, message: Message) {
+    fn step_leader(&mut self, message: Message) -> Verdict {
         let from = message.from;
+        let is_answer = matches!(
+            message.body,
+            Body::AppendResponse { .. }
+                | Body::HeartbeatResponse { .. }
+                | Body::SnapshotResponse { .. }
+        );
+        if !is_answer {
+            return self.ignore(&message, "not for a leader");
+        }
+        // Any answer in this term, even a stale one, shows the follower is
+        // alive (check-quorum).
+        self.progress[from.0].recent_active = true;
+        if let Some(reason) = self.ignore_answer(&message) {
+            return self.ignore(&message, reason);
+        }
         match message.body {
             Body::AppendResponse { outcome } => self.on_append_response(from, outcome),
             Body::HeartbeatResponse { read_round } => self.on_heartbeat_response(from, read_round),
             Body::SnapshotResponse {
-                snapshot_index,
                 next_offset,
                 accepted,
-            } => self.on_snapshot_response(from, snapshot_index, next_offset, accepted),
-            Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. } => {
-                self.protocol_violation(&message, "a second leader in my term")
-            }
-            _ => self.drop_message(&message, "not for a leader"),
+                ..
+            } => self.on_snapshot_response(from, next_offset, accepted),
+            _ => return self.ignore(&message, "not for a leader"),
+        }
+        Verdict::Handled
+    }
+
+    /// Leader: why an answer in this term is dropped, if it is (see
+    /// `ignore_append_answer` and `ignore_snapshot_answer`).
+    fn ignore_answer(&self, message: &Message) -> Option<&'static str> {
+        match &message.body {
+            Body::AppendResponse { outcome } => self.ignore_append_answer(message.from, outcome),
+            Body::SnapshotResponse {
+                snapshot_index,
+                next_offset,
+                ..
+            } => self.ignore_snapshot_answer(message.from, *snapshot_index, *next_offset),
+            _ => None,
         }
     }
 
-    fn step_candidate(&mut self, message: Message) {
+    fn step_candidate(&mut self, message: Message) -> Verdict {
         match message.body {
             Body::PreVoteResponse { granted } if self.role == Role::PreCandidate => {
-                self.on_vote_response(message.from, message.term, granted)
+                self.step_vote_answer(&message, granted)
             }
             Body::VoteResponse { granted } if self.role == Role::Candidate => {
-                self.on_vote_response(message.from, message.term, granted)
+                self.step_vote_answer(&message, granted)
             }
             Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. } => {
                 // A leader won this term (§5.2): follow it.
                 self.become_follower(self.term, Some(message.from));
-                self.step_follower(message);
+                self.step_follower(message)
             }
-            _ => self.drop_message(&message, "not for a candidate"),
+            _ => self.ignore(&message, "not for a candidate"),
         }
     }
 
-    fn step_follower(&mut self, message: Message) {
-        let is_from_leader = matches!(
-            message.body,
-            Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. }
-        );
-        if !is_from_leader {
-            return self.drop_message(&message, "not for a follower");
+    fn step_vote_answer(&mut self, message: &Message, granted: bool) -> Verdict {
+        if let Some(reason) = self.ignore_vote_answer(message.term, granted) {
+            return self.ignore(message, reason);
         }
-        if self.leader.is_some_and(|leader| leader != message.from) {
-            return self.protocol_violation(&message, "a second leader in my term");
-        }
-        self.leader = Some(message.from);
-        self.election_elapsed = 0;
+        self.on_vote_response(message.from, granted);
+        Verdict::Handled
+    }
+
+    fn step_follower(&mut self, message: Message) -> Verdict {
         let from = message.from;
+        if let Body::InstallSnapshot {
+            snapshot,
+            offset,
+            data,
+            ..
+        } = &message.body
+        {
+            if let Some(reason) = self.ignore_snapshot_chunk(*snapshot, *offset, data.len()) {
+                self.heard_leader(from);
+                // The partial snapshot can never complete here.
+                self.incoming_snapshot = None;
+                return self.ignore(&message, reason);
+            }
+        }
         match message.body {
             Body::Append {
                 prev_log,
                 commit,
                 entries,
-            } => self.on_append(from, prev_log, commit, entries),
-            Body::Heartbeat { commit, read_round } => self.on_heartbeat(from, commit, read_round),
+            } => {
+                self.heard_leader(from);
+                self.on_append(from, prev_log, commit, entries);
+            }
+            Body::Heartbeat { commit, read_round } => {
+                self.heard_leader(from);
+                self.on_heartbeat(from, commit, read_round);
+            }
             Body::InstallSnapshot {
                 snapshot,
                 offset,
                 data,
                 last,
-            } => self.on_install_snapshot(from, snapshot, offset, data, last),
-            _ => unreachable!("checked above"),
+            } => {
+                self.heard_leader(from);
+                self.on_install_snapshot(from, snapshot, offset, data, last);
+            }
+            _ => return self.ignore(&message, "not for a follower"),
         }
+        Verdict::Handled
+    }
+
+    /// The leader of this term spoke: follow it, and restart the election
+    /// timer.
+    fn heard_leader(&mut self, leader: NodeId) {
+        self.leader = Some(leader);
+        self.election_elapsed = 0;
     }
 
     fn tick_election(&mut self) {
@@ -721,17 +842,21 @@ impl RaftNode {
         }
     }
 
-    /// Drops an input with a logged reason.
-    pub(super) fn drop_message(&mut self, message: &Message, reason: &str) {
+    /// Ignores a message for `reason`: counted in `messages_dropped`,
+    /// logged at debug level (the network loses, repeats and delays
+    /// messages; that is no news).
+    pub(super) fn ignore(&mut self, message: &Message, reason: &'static str) -> Verdict {
         self.counters.messages_dropped += 1;
-        log::debug!("{} dropped {}: {reason}", self.tag(), message.describe());
+        log::debug!("{} ignores {}: {reason}", self.tag(), message.describe());
+        Verdict::Ignored(reason)
     }
 
-    /// Drops an input that no correct node sends.
-    pub(super) fn protocol_violation(&mut self, message: &Message, reason: &str) {
-        self.counters.protocol_violations += 1;
-        self.counters.messages_dropped += 1;
-        log::warn!("{} dropped {}: {reason}", self.tag(), message.describe());
+    /// Refuses a message that contradicts what this node holds: counted in
+    /// `contradictions`; the driver logs the verdict at warn level.
+    fn refuse(&mut self, message: &Message, why: &str) -> Verdict {
+        self.counters.contradictions += 1;
+        log::debug!("{} refuses {}: {why}", self.tag(), message.describe());
+        Verdict::Refused(format!("{}: {why}", message.describe()))
     }
 
     /// The log prefix naming this node: id, term and role.

@@ -220,23 +220,27 @@ impl Progress {
         true
     }
 
+    /// True if a rejection of the Append whose `prev_log.index` was
+    /// `rejected_index` answers an older message: in Replicate, one at or
+    /// below the match; in Probe, any but the last probe's; while sending a
+    /// snapshot, any.
+    pub fn is_stale_rejection(&self, rejected_index: LogIndex) -> bool {
+        match self.state {
+            ProgressState::Replicate => rejected_index <= self.match_index,
+            ProgressState::Probe { .. } => self.next_index.prev() != rejected_index,
+            ProgressState::Snapshot(_) => true,
+        }
+    }
+
     /// Handles a rejection of the Append whose `prev_log.index` was
     /// `rejected_index`; `hint_next` is where the hint says to retry. Returns
     /// false if the rejection is stale (an answer to an older message).
     pub fn maybe_decrease_to(&mut self, rejected_index: LogIndex, hint_next: LogIndex) -> bool {
-        match self.state {
-            ProgressState::Replicate => {
-                if rejected_index <= self.match_index {
-                    return false;
-                }
-                self.become_probe();
-            }
-            ProgressState::Probe { .. } => {
-                if self.next_index.prev() != rejected_index {
-                    return false;
-                }
-            }
-            ProgressState::Snapshot(_) => return false,
+        if self.is_stale_rejection(rejected_index) {
+            return false;
+        }
+        if self.state == ProgressState::Replicate {
+            self.become_probe();
         }
         // Never retry below the match (known good) nor at or above the
         // rejected index (known bad).

@@ -69,27 +69,16 @@ impl RaftNode {
 
     /// Leader: handles a follower's answer to an Append.
     pub(super) fn on_append_response(&mut self, from: NodeId, outcome: AppendOutcome) {
-        self.progress[from.0].recent_active = true;
         match outcome {
             AppendOutcome::Accepted { match_index } => self.on_append_accepted(from, match_index),
             AppendOutcome::Rejected {
                 rejected_index,
                 hint,
             } => {
-                if rejected_index > self.log.last_index() {
-                    log::warn!("{} {from} rejects {rejected_index}, never sent", self.tag());
-                    self.counters.protocol_violations += 1;
-                    return;
-                }
                 let hint_next = self.next_index_from_hint(rejected_index, hint);
-                if !self.progress[from.0].maybe_decrease_to(rejected_index, hint_next) {
-                    log::debug!(
-                        "{} stale rejection from {from} at {rejected_index}",
-                        self.tag()
-                    );
-                    self.counters.messages_dropped += 1;
-                    return;
-                }
+                // `ignore_append_answer` dropped stale rejections: this one
+                // moves the progress back.
+                self.progress[from.0].maybe_decrease_to(rejected_index, hint_next);
                 log::debug!(
                     "{} {from} rejected at {rejected_index}; retrying from {}",
                     self.tag(),
@@ -100,15 +89,24 @@ impl RaftNode {
         }
     }
 
-    fn on_append_accepted(&mut self, from: NodeId, match_index: LogIndex) {
-        if match_index > self.log.last_index() {
-            log::warn!(
-                "{} {from} claims match {match_index} beyond my log",
-                self.tag()
-            );
-            self.counters.protocol_violations += 1;
-            return;
+    /// Leader: why a follower's answer to an Append is dropped, if it is: a
+    /// rejection of an Append that a later answer already superseded.
+    pub(super) fn ignore_append_answer(
+        &self,
+        from: NodeId,
+        outcome: &AppendOutcome,
+    ) -> Option<&'static str> {
+        match outcome {
+            AppendOutcome::Rejected { rejected_index, .. }
+                if self.progress[from.0].is_stale_rejection(*rejected_index) =>
+            {
+                Some("stale rejection")
+            }
+            _ => None,
         }
+    }
+
+    fn on_append_accepted(&mut self, from: NodeId, match_index: LogIndex) {
         let progress = &mut self.progress[from.0];
         if progress.maybe_update(match_index) {
             match progress.state {
@@ -202,13 +200,7 @@ impl RaftNode {
     /// Leader: a follower answered a heartbeat: it is alive, it confirmed a
     /// read round, and if it lags it gets entries.
     pub(super) fn on_heartbeat_response(&mut self, from: NodeId, read_round: u64) {
-        if read_round > self.reads.round() {
-            log::warn!("{} {from} confirms unknown round {read_round}", self.tag());
-            self.counters.protocol_violations += 1;
-            return;
-        }
         let progress = &mut self.progress[from.0];
-        progress.recent_active = true;
         progress.read_round_acked = progress.read_round_acked.max(read_round);
         progress.resume();
         // A lost Append would otherwise hold a window slot forever.
@@ -291,15 +283,6 @@ impl RaftNode {
                 rejected_index: prev_log.index,
                 hint: self.log.reject_hint(prev_log.index),
             },
-            AppendResult::WouldTruncateCommitted { conflict_index } => {
-                log::warn!(
-                    "{} Append from {from} conflicts at {conflict_index}",
-                    self.tag()
-                );
-                self.counters.protocol_violations += 1;
-                self.counters.messages_dropped += 1;
-                return;
-            }
         };
         self.send_after_persist(from, self.term, Body::AppendResponse { outcome });
     }
@@ -308,17 +291,9 @@ impl RaftNode {
     /// round at once: the answer promises nothing about the disk.
     pub(super) fn on_heartbeat(&mut self, from: NodeId, commit: LogIndex, read_round: u64) {
         // The leader caps `commit` at what we acknowledged, which is on our
-        // disk, so it never exceeds our log; the cap below only guards
-        // against a confused sender.
-        let last_index = self.log.last_index();
-        if commit > last_index {
-            log::warn!(
-                "{} heartbeat commit {commit} beyond my log {last_index}",
-                self.tag()
-            );
-            self.counters.protocol_violations += 1;
-        }
-        self.log.commit_to(commit.min(last_index));
+        // disk, so it never exceeds our log (`contradiction` refused a
+        // heartbeat that says otherwise).
+        self.log.commit_to(commit);
         self.send_now(from, Body::HeartbeatResponse { read_round });
     }
 }

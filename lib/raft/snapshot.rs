@@ -79,29 +79,29 @@ impl RaftNode {
         }
     }
 
-    /// Leader: a follower acknowledged snapshot bytes, or refused a chunk.
-    pub(super) fn on_snapshot_response(
-        &mut self,
+    /// Leader: why a follower's snapshot answer is dropped, if it is: no
+    /// transfer to it is under way, or the answer is about another snapshot
+    /// or bytes beyond this one (an answer to an older transfer).
+    pub(super) fn ignore_snapshot_answer(
+        &self,
         from: NodeId,
         snapshot_index: LogIndex,
         next_offset: u64,
-        accepted: bool,
-    ) {
-        self.progress[from.0].recent_active = true;
-        let ProgressState::Snapshot(mut transfer) = self.progress[from.0].state else {
-            log::debug!(
-                "{} {from} acked snapshot chunks but none are sent",
-                self.tag()
-            );
-            self.counters.messages_dropped += 1;
-            return;
+    ) -> Option<&'static str> {
+        let ProgressState::Snapshot(transfer) = self.progress[from.0].state else {
+            return Some("no snapshot is being sent to it");
         };
         let total = self.log.snapshot().data.len() as u64;
-        if snapshot_index != transfer.meta.index || next_offset > total {
-            log::debug!("{} stale snapshot ack from {from}", self.tag());
-            self.counters.messages_dropped += 1;
+        let stale = snapshot_index != transfer.meta.index || next_offset > total;
+        stale.then_some("stale snapshot answer")
+    }
+
+    /// Leader: a follower acknowledged snapshot bytes, or refused a chunk.
+    pub(super) fn on_snapshot_response(&mut self, from: NodeId, next_offset: u64, accepted: bool) {
+        // `ignore_snapshot_answer` let only answers to this transfer through.
+        let ProgressState::Snapshot(mut transfer) = self.progress[from.0].state else {
             return;
-        }
+        };
         if accepted {
             if next_offset > transfer.acked_offset {
                 transfer.acked_offset = next_offset;
@@ -133,6 +133,29 @@ impl RaftNode {
         }
     }
 
+    /// Follower: why a snapshot chunk is dropped, if it is: it is the next
+    /// chunk of a snapshot this node would install, and it would take that
+    /// snapshot past `snapshot_bytes_max`.
+    pub(super) fn ignore_snapshot_chunk(
+        &self,
+        meta: SnapshotMeta,
+        offset: u64,
+        len: usize,
+    ) -> Option<&'static str> {
+        let installs = meta.index > self.log.committed() && !self.log.matches(meta.id());
+        let expected = self.assembled_bytes(meta);
+        let too_large = expected + len as u64 > self.config.snapshot_bytes_max;
+        (installs && offset == expected && too_large).then_some("snapshot beyond its size limit")
+    }
+
+    /// Follower: how many bytes of snapshot `meta` it holds so far.
+    fn assembled_bytes(&self, meta: SnapshotMeta) -> u64 {
+        match &self.incoming_snapshot {
+            Some(assembly) if assembly.meta == meta => assembly.data.len() as u64,
+            _ => 0,
+        }
+    }
+
     /// Follower: one chunk of a snapshot.
     pub(super) fn on_install_snapshot(
         &mut self,
@@ -145,24 +168,11 @@ impl RaftNode {
         if meta.index <= self.log.committed() || self.log.matches(meta.id()) {
             return self.skip_snapshot(from, meta);
         }
-        let expected = match &self.incoming_snapshot {
-            Some(assembly) if assembly.meta == meta => assembly.data.len() as u64,
-            _ => 0,
-        };
+        let expected = self.assembled_bytes(meta);
         if offset != expected {
             // A duplicate (behind) is acknowledged; a gap (ahead) is refused.
             let accepted = offset < expected;
             return self.ack_snapshot(from, meta.index, expected, accepted);
-        }
-        if expected + data.len() as u64 > self.config.snapshot_bytes_max {
-            log::warn!(
-                "{} snapshot {} exceeds the size limit",
-                self.tag(),
-                meta.id()
-            );
-            self.incoming_snapshot = None;
-            self.counters.messages_dropped += 1;
-            return;
         }
         let assembly = self
             .incoming_snapshot

@@ -35,7 +35,7 @@ use crossbeam_channel::{select, Receiver};
 use log::{debug, error, warn};
 
 use crate::driver_kit::{
-    count, ApplyQueue, ApplyThreadGone, Reply, APPLYING_BEHIND, BATCH_EVENTS_MAX,
+    count, warn_if_refused, ApplyQueue, ApplyThreadGone, Reply, APPLYING_BEHIND, BATCH_EVENTS_MAX,
 };
 use crate::raft::{LogIndex, Message, RaftError, RaftNode, RaftStatus, Ready, Role, Term};
 use crate::replication::StateMachine;
@@ -192,7 +192,10 @@ impl<S: StateMachine> CoreLoop<S> {
 
     fn on_event(&mut self, event: CoreEvent<S>) -> Result<(), Halt> {
         match event {
-            CoreEvent::Peer(message) => self.node.step(message),
+            CoreEvent::Peer(message) => {
+                let from = message.from;
+                warn_if_refused("raft core", from, &self.node.step(message));
+            }
             CoreEvent::Tick => {
                 self.status.tick_gate.taken();
                 self.node.tick_at(self.clock.now());

@@ -1,7 +1,9 @@
 //! The expected failures of the sequencer: a bad config, a refused broadcast,
 //! a datagram that does not decode, a message that names members or numbers
-//! outside the group, a restore or snapshot that does not fit. A broken
-//! invariant is not among them: that panics with context.
+//! outside the group, a restore or snapshot that does not fit. A message
+//! that contradicts what the member holds is no error either: `step`
+//! refuses it with [`Verdict::Refused`](crate::verdict::Verdict). A broken
+//! internal invariant is not among them: that panics with context.
 
 use std::fmt;
 

@@ -3,9 +3,12 @@
 //! restart and state-transfer hooks); every input only changes memory and
 //! queues work, which the driver collects with [`Member::take_output`].
 //!
-//! Each `on_<message>` handler first asks an `ignore_<message>` filter, which
-//! names why stale, duplicate or out-of-window input is dropped (and logs it),
-//! then asserts what must hold and acts. After every input the member tries
+//! `step` first asks `contradiction` whether the message contradicts what
+//! this member holds (then it is refused: counted, nothing else changes),
+//! then each kind's `ignore_<kind>` filter, which names why stale,
+//! duplicate, out-of-window or other-view input is dropped, and only then
+//! runs the `on_<kind>` handler, which asserts what the filters guarantee
+//! and acts. After every input the member tries
 //! the two rules that make progress: [`Member::maybe_sequence`] (assign the
 //! next number if it is this member's turn) and [`Member::maybe_deliver`].
 
@@ -33,6 +36,11 @@ use super::recovery::{CatchUp, Recovery};
 use super::retransmit::{self, Answer, Nacks};
 use super::view::{coordinator, View, ViewStamp};
 use super::view_change::ViewChange;
+use crate::verdict::Verdict;
+
+/// The reason a view-dependent message from another view is ignored (such
+/// drops are counted in `ViewCounters::other_view_drops`).
+pub(super) const OTHER_VIEW: &str = "from another view";
 
 /// A snapshot of a member's progress, for status pages and tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,9 +85,12 @@ pub struct ViewCounters {
     pub views_installed: u64,
     /// Live members outside the turn list that were taken back in.
     pub rejoins: u64,
-    /// Peer messages refused because they contradict what this member holds
-    /// (one number naming two requests, one request with two payloads, a
-    /// new view that drops a delivered number).
+    /// Peer input refused because it contradicts what this member holds:
+    /// messages (one number naming two requests, one request with two
+    /// payloads, a binding out of its sender's order, a new view that drops
+    /// a delivered number), and at a coordinator, votes no view can be
+    /// decided from. No correct member sends them: the simulations and
+    /// golden scripts fail unless this is 0.
     pub contradictions: u64,
     /// View-dependent messages dropped because they came from another view.
     pub other_view_drops: u64,
@@ -347,17 +358,19 @@ impl Member {
     }
 
     /// Handles one message from member `from` (known to the driver from the
-    /// socket address). An error means the message does not fit the group and
-    /// was dropped; stale and duplicate messages are dropped silently (logged).
+    /// socket address) and says what came of it.
+    ///
+    /// A message that contradicts what this member holds (one number naming
+    /// two requests, one request with two payloads, a view log against what
+    /// was delivered here) is refused before anything looks at it: nothing
+    /// changes but the `contradictions` counter (see `contradiction`). Else
+    /// its watermark is taken in, and its body goes to its handler unless
+    /// the kind's `ignore_<kind>` filter names why it is dropped (stale,
+    /// duplicate, out of window, from another view).
     ///
     /// # Errors
     /// `InvalidMessage` if `from` or the message does not fit the group.
-    ///
-    /// # Panics
-    /// On a message that contradicts what this member holds (one number
-    /// naming two requests, one request with two payloads): a peer or this
-    /// member broke the protocol, and going on could deliver a wrong order.
-    pub fn step(&mut self, from: MemberId, message: Message) -> Result<(), SequencerError> {
+    pub fn step(&mut self, from: MemberId, message: Message) -> Result<Verdict, SequencerError> {
         if from.0 >= self.config.members || from == self.config.id {
             return Err(SequencerError::InvalidMessage(format!(
                 "message from {from} to {}",
@@ -367,33 +380,48 @@ impl Member {
         message.validate(self.config.members, self.config.payload_bytes_max)?;
         trace!("{} <- {from}: {}", self.config.id, message.describe());
         let stamp = message.stamp;
+        let in_my_view = stamp.view == self.current_view();
+        // Watermarks and sequences mean this view's log only when both ends
+        // work in it.
+        let same_log = in_my_view && stamp.is_normal() && self.is_normal();
+        if let Some(why) = self.contradiction(&message, same_log) {
+            return Ok(self.refuse(from, &message, &why));
+        }
         match message.body {
             // A recovering member's query and its answers say nothing about
             // views or holdings that others may count: handled apart.
             Body::Recover { nonce } => {
                 self.on_recover(from, nonce);
-                return Ok(());
+                return Ok(Verdict::Handled);
             }
             Body::RecoverAnswer { nonce, standing } => {
-                self.on_recover_answer(from, stamp, nonce, standing);
-                return Ok(());
+                if let Some(reason) = self.ignore_recover_answer(nonce) {
+                    return Ok(self.ignore(from, &message, reason));
+                }
+                self.on_recover_answer(from, stamp, standing);
+                return Ok(Verdict::Handled);
             }
-            _ if self.is_asking() => return Ok(()),
+            _ if self.is_asking() => {
+                return Ok(self.ignore(from, &message, "asking the group after an empty start"));
+            }
             _ => {}
         }
         let enters_view_change = matches!(
             message.body,
             Body::StartViewChange | Body::DoViewChange { .. }
         );
-        let in_my_view = stamp.view == self.current_view();
+        let brought_view = matches!(message.body, Body::NewView { .. });
         if in_my_view {
             self.last_heard[from.index()] = self.now_tick;
         }
-        // Watermarks and sequences mean this view's log only when both ends
-        // work in it.
-        let same_log = in_my_view && stamp.is_normal() && self.is_normal();
         self.on_watermark(from, &message.watermark, same_log);
-        let brought_view = self.on_body(from, message, same_log);
+        let verdict = match self.ignore_body(from, &message, same_log) {
+            Some(reason) => self.ignore(from, &message, reason),
+            None => {
+                self.on_body(from, message, same_log);
+                Verdict::Handled
+            }
+        };
         if self.recovery.is_some() {
             self.follow_view_recovering(from, stamp);
         } else if !brought_view {
@@ -404,32 +432,75 @@ impl Member {
         }
         self.maybe_sequence();
         self.maybe_deliver();
-        Ok(())
+        Ok(verdict)
+    }
+
+    /// Why a message's body is dropped, if it is: each kind's filter (the
+    /// kinds without one are always handled).
+    fn ignore_body(
+        &self,
+        from: MemberId,
+        message: &Message,
+        same_log: bool,
+    ) -> Option<&'static str> {
+        let stamp = message.stamp;
+        match &message.body {
+            Body::Request {
+                sender,
+                local_seq,
+                payload,
+            } => self.ignore_request(
+                Origin {
+                    sender: *sender,
+                    local_seq: *local_seq,
+                },
+                payload,
+            ),
+            Body::Sequence {
+                global,
+                sender,
+                local_seq,
+            } => self.ignore_sequence(
+                *global,
+                Origin {
+                    sender: *sender,
+                    local_seq: *local_seq,
+                },
+                same_log,
+            ),
+            Body::Compacted { base } => self.ignore_compacted(*base),
+            Body::DoViewChange { .. } => self.ignore_do_view_change(stamp),
+            Body::NewView { .. } => self.ignore_new_view(stamp.view),
+            Body::GetView { .. } => self.ignore_get_view(stamp),
+            Body::ReadQuery { .. } => self.ignore_read_query(),
+            Body::ReadAnswer { round, .. } => self.ignore_read_answer(from, *round),
+            Body::Retransmit { .. }
+            | Body::Heartbeat
+            | Body::StartViewChange
+            | Body::Recover { .. }
+            | Body::RecoverAnswer { .. } => None,
+        }
     }
 
     /// Hands a message's body to its handler (a recovering member's query
-    /// and answers are handled before, in `step`). `same_log`: both ends
-    /// work in this view's log, so its Sequences count. True if the body
-    /// was a NewView.
-    fn on_body(&mut self, from: MemberId, message: Message, same_log: bool) -> bool {
+    /// and answers are handled before, in `step`; `ignore_body` let it
+    /// through).
+    fn on_body(&mut self, from: MemberId, message: Message, same_log: bool) {
         let stamp = message.stamp;
-        let mut brought_view = false;
         match message.body {
             Body::Request {
                 sender,
                 local_seq,
                 payload,
-            } => {
-                self.on_request(Origin { sender, local_seq }, payload);
-            }
+            } => self.on_request(Origin { sender, local_seq }, payload),
             Body::Sequence {
                 global,
                 sender,
                 local_seq,
-            } if same_log => {
+            } => {
+                debug_assert!(same_log, "ignore_sequence drops other logs' Sequences");
                 self.on_sequence(global, Origin { sender, local_seq });
             }
-            Body::Sequence { .. } => self.counters.other_view_drops += 1,
             Body::Retransmit { missing } => self.on_retransmit(from, stamp, &missing),
             Body::Heartbeat | Body::StartViewChange => {}
             Body::Compacted { base } => self.on_compacted(from, base),
@@ -443,7 +514,6 @@ impl Member {
                 after,
                 bindings,
             } => {
-                brought_view = true;
                 let view = View {
                     number: stamp.view,
                     members,
@@ -451,14 +521,86 @@ impl Member {
                 };
                 self.on_new_view(from, view, after, &bindings);
             }
-            Body::GetView { delivered } => self.on_get_view(from, stamp, delivered),
+            Body::GetView { delivered } => self.on_get_view(from, delivered),
             Body::ReadQuery { round } => self.on_read_query(from, round),
             Body::ReadAnswer { round, known_up_to } => {
                 self.on_read_answer(from, round, known_up_to);
             }
             Body::Recover { .. } | Body::RecoverAnswer { .. } => {}
         }
-        brought_view
+    }
+
+    /// How a message contradicts what this member holds, if it does. No
+    /// correct member sends such a message, whatever the network did to it:
+    /// a sender numbers each request once (one payload per name), a number
+    /// is assigned once in a view (one request per number, each sender's
+    /// requests in order), and a view's log keeps every delivered number
+    /// (docs/SEQUENCER.md, section 5). Only what a handler would take is
+    /// checked: what its filter drops cannot contradict anything.
+    fn contradiction(&self, message: &Message, same_log: bool) -> Option<String> {
+        match &message.body {
+            Body::Request {
+                sender,
+                local_seq,
+                payload,
+            } => {
+                let origin = Origin {
+                    sender: *sender,
+                    local_seq: *local_seq,
+                };
+                let held = self.order.request(origin)?;
+                (held != payload).then(|| format!("{origin} is held with another payload"))
+            }
+            Body::Sequence {
+                global,
+                sender,
+                local_seq,
+            } => {
+                let origin = Origin {
+                    sender: *sender,
+                    local_seq: *local_seq,
+                };
+                if self.ignore_sequence(*global, origin, same_log).is_some() {
+                    return None;
+                }
+                if let Some(held) = self.order.sequence(*global) {
+                    return Some(format!("{global} is held as {held}"));
+                }
+                let fifo = self.order.continues_fifo(*global, origin);
+                (!fifo).then(|| format!("{global} = {origin} breaks its sender's order"))
+            }
+            Body::NewView {
+                after, bindings, ..
+            } => {
+                let takes = self.ignore_new_view(message.stamp.view).is_none()
+                    && *after <= self.order.delivered_up_to();
+                takes.then(|| self.check_view_log(*after, bindings).err())?
+            }
+            _ => None,
+        }
+    }
+
+    /// Ignores a message's body for `reason` (logged at debug level: the
+    /// network loses, repeats and reorders messages, that is no news).
+    fn ignore(&mut self, from: MemberId, message: &Message, reason: &'static str) -> Verdict {
+        if reason == OTHER_VIEW {
+            self.counters.other_view_drops += 1;
+        }
+        debug!(
+            "{} ignores {} from {from}: {reason}",
+            self.config.id,
+            message.describe()
+        );
+        Verdict::Ignored(reason)
+    }
+
+    /// Refuses a message that contradicts what this member holds: counted
+    /// in `contradictions`; the driver logs the verdict at warn level.
+    fn refuse(&mut self, from: MemberId, message: &Message, why: &str) -> Verdict {
+        self.counters.contradictions += 1;
+        let describe = message.describe();
+        debug!("{} refuses {describe} from {from}: {why}", self.config.id);
+        Verdict::Refused(format!("{describe}: {why}"))
     }
 
     /// Advances time by one tick: forgets history every member holds, asks
@@ -687,19 +829,10 @@ impl Member {
     /// A Request: hold and persist it; a gap below it in the sender's
     /// local numbers means earlier Requests were lost.
     fn on_request(&mut self, origin: Origin, payload: Vec<u8>) {
-        if let Some(reason) = self.ignore_request(origin, &payload) {
-            debug!("{} ignores request {origin}: {reason}", self.config.id);
-            return;
-        }
-        if self.order.request(origin).is_some() {
-            warn!(
-                "{} refuses request {origin}: it holds another payload under that name",
-                self.config.id
-            );
-            self.counters.contradictions += 1;
-            return;
-        }
         let held_before = self.order.sender_held_up_to(origin.sender);
+        // No peer input reaches these: `ignore_request` dropped what lies
+        // outside the window or is held already with this payload, and
+        // `contradiction` refused another payload under a held name.
         assert!(
             self.in_requests_window(origin),
             "request {origin} beyond window"
@@ -741,21 +874,10 @@ impl Member {
     /// A Sequence: hold and persist it. A gap below it in global numbers, or
     /// a Request it names that is not held, is registered as missing.
     fn on_sequence(&mut self, global: GlobalSeq, origin: Origin) {
-        if let Some(reason) = self.ignore_sequence(global, origin) {
-            debug!(
-                "{} ignores sequence {global} = {origin}: {reason}",
-                self.config.id
-            );
-            return;
-        }
-        if self.order.sequence(global).is_some() || !self.order.continues_fifo(global, origin) {
-            warn!(
-                "{} refuses sequence {global} = {origin}: it contradicts the log held",
-                self.config.id
-            );
-            self.counters.contradictions += 1;
-            return;
-        }
+        // No peer input reaches these: `ignore_sequence` dropped what lies
+        // outside the window or is held already, and `contradiction`
+        // refused another binding of a held number or one that breaks its
+        // sender's order.
         assert!(
             global <= self.sequence_window_end(),
             "sequence {global} beyond the holdback window"
@@ -795,8 +917,17 @@ impl Member {
 
     /// Why a Sequence is dropped, if it is. A duplicate must name the same
     /// request: two requests under one number would break total order.
-    fn ignore_sequence(&self, global: GlobalSeq, origin: Origin) -> Option<&'static str> {
-        if global <= self.order.base().global {
+    /// `same_log`: sender and receiver work in one view's log; a Sequence
+    /// of another view's log may bind the number otherwise.
+    fn ignore_sequence(
+        &self,
+        global: GlobalSeq,
+        origin: Origin,
+        same_log: bool,
+    ) -> Option<&'static str> {
+        if !same_log {
+            Some(OTHER_VIEW)
+        } else if global <= self.order.base().global {
             Some("stale: delivered and forgotten")
         } else if self.order.sequence(global) == Some(origin) {
             Some("duplicate")
@@ -834,16 +965,15 @@ impl Member {
         }
     }
 
+    /// Why a Compacted is dropped, if it is: this member delivered past
+    /// what the peer forgot (an answer to an older question).
+    fn ignore_compacted(&self, base: GlobalSeq) -> Option<&'static str> {
+        (base <= self.order.delivered_up_to()).then_some("delivered already")
+    }
+
     /// A peer forgot what this member asked for: if that lies beyond what
     /// this member delivered, only a state transfer can fill it.
     fn on_compacted(&mut self, from: MemberId, base: GlobalSeq) {
-        if base <= self.order.delivered_up_to() {
-            debug!(
-                "{} ignores compacted {base} from {from}: delivered already",
-                self.config.id
-            );
-            return;
-        }
         debug!(
             "{} needs a snapshot: {from} compacted up to {base}",
             self.config.id
@@ -876,6 +1006,18 @@ impl Member {
             let Some(origin) = self.order.next_unnumbered(start) else {
                 return;
             };
+            if !self.order.continues_fifo(global, origin) {
+                // Only a Sequence held beyond this number that a peer sent
+                // against the protocol (no correct member numbers past this
+                // member's turn before it holds it) can break its sender's
+                // order with this assignment: wait, and count it.
+                warn!(
+                    "{} cannot assign {global} = {origin}: a Sequence held after it contradicts it",
+                    self.config.id
+                );
+                self.counters.contradictions += 1;
+                return;
+            }
             assert_eq!(
                 self.order.insert_sequence(global, origin),
                 Insertion::Added,

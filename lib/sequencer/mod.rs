@@ -189,6 +189,7 @@ mod view_change;
 #[cfg(test)]
 mod tests;
 
+pub use crate::verdict::Verdict;
 pub use config::{Config, MEMBERS_MAX, PAYLOAD_BYTES_MAX, RETRANSMIT_ITEMS_MAX};
 pub use errors::{DecodeError, SequencerError};
 pub use ids::{GlobalSeq, LocalSeq, MemberId, Origin, INCARNATION_MAX};

@@ -332,16 +332,29 @@ impl Order {
     }
 
     /// True if Sequence `global -> origin` can be inserted without breaking
-    /// per-sender FIFO at the contiguous prefix: a binding that continues
-    /// the prefix must name its sender's next unnumbered request. (Bindings
-    /// beyond a gap are checked when the gap fills.)
+    /// per-sender FIFO: a binding that continues the contiguous prefix must
+    /// name its sender's next unnumbered request, and so must each binding
+    /// held beyond it that it joins to the prefix. (Bindings beyond a gap
+    /// are checked when the gap fills; `advance_sequenced` relies on it.)
     pub(super) fn continues_fifo(&self, global: GlobalSeq, origin: Origin) -> bool {
         if global != self.sequenced_up_to.next() {
             return !self.base.covers(origin);
         }
-        origin
-            .local_seq
-            .follows(self.senders[origin.sender.index()].numbered_up_to)
+        let mut numbered: Vec<LocalSeq> = self
+            .senders
+            .iter()
+            .map(|sender| sender.numbered_up_to)
+            .collect();
+        let mut next = (global, Some(origin));
+        while let (at, Some(origin)) = next {
+            let last = &mut numbered[origin.sender.index()];
+            if !origin.local_seq.follows(*last) {
+                return false;
+            }
+            *last = origin.local_seq;
+            next = (at.next(), self.sequences.get(&at.next()).copied());
+        }
+        true
     }
 
     /// Among the requests not yet numbered, the first one in FIFO order of
@@ -475,7 +488,11 @@ impl Order {
     }
 
     /// Extends the contiguous Sequence prefix, checking per-sender FIFO: each
-    /// Sequence must name its sender's next unnumbered request.
+    /// Sequence must name its sender's next unnumbered request. No peer
+    /// input breaks it: the member inserts a Sequence that joins held ones
+    /// to the prefix only if `continues_fifo`, a view's log only after
+    /// `check_view_log`, and a restore or snapshot keeps only the run that
+    /// continues each sender's order (`reset_to`).
     fn advance_sequenced(&mut self) {
         while let Some(origin) = self.sequences.get(&self.sequenced_up_to.next()).copied() {
             let sender = &mut self.senders[origin.sender.index()];

@@ -137,20 +137,33 @@ impl ReadBarrier {
         self.last_round
     }
 
+    /// Why `from`'s answer to round `number` does not count, if it does
+    /// not: no round is out, it answers another round (perhaps one of an
+    /// earlier life of this member), or `from` answered already.
+    pub(super) fn ignore_answer(&self, from: MemberId, number: u64) -> Option<&'static str> {
+        let Some(round) = self.round.as_ref() else {
+            return Some("no read round is out");
+        };
+        if round.number != number {
+            Some("an answer to another round")
+        } else if round.answered.get(from.index()).copied().unwrap_or(true) {
+            Some("a repeated answer")
+        } else {
+            None
+        }
+    }
+
     /// Counts `from`'s answer to round `number`; once a majority has
     /// answered, the round's reads wait for delivery to reach its target.
-    /// An answer to another round, or a repeated one, is ignored.
+    /// What `ignore_answer` names is ignored.
     pub(super) fn on_answer(&mut self, from: MemberId, number: u64, known: GlobalSeq) {
+        if self.ignore_answer(from, number).is_some() {
+            return;
+        }
         let Some(round) = self.round.as_mut() else {
             return;
         };
-        let Some(answered) = round.answered.get_mut(from.index()) else {
-            return;
-        };
-        if round.number != number || *answered {
-            return;
-        }
-        *answered = true;
+        round.answered[from.index()] = true;
         round.target = round.target.max(known);
         self.complete_if_majority();
     }

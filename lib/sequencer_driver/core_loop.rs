@@ -36,10 +36,12 @@ use crossbeam_channel::{bounded, select, Receiver, Sender};
 use log::{debug, error, info};
 
 use crate::driver_kit::{
-    count, ApplyQueue, ApplyThreadGone, Lifecycle, Reply, APPLYING_BEHIND, BATCH_EVENTS_MAX,
+    count, warn_if_refused, ApplyQueue, ApplyThreadGone, Lifecycle, Reply, APPLYING_BEHIND,
+    BATCH_EVENTS_MAX,
 };
 use crate::sequencer::{Destination, Member, MemberId, Message, ReadId, SequencerError};
 use crate::transport::{Datagram, UdpTransport};
+use crate::verdict::Verdict;
 use crate::wal::WalError;
 
 use super::batch;
@@ -227,9 +229,10 @@ impl<R: Send + 'static> CoreLoop<R> {
     fn on_message(&mut self, from: MemberId, message: Message) {
         let held_up_to = message.watermark.held_up_to;
         match self.member.step(from, message) {
+            Ok(verdict @ Verdict::Refused(_)) => warn_if_refused("sequencer", from, &verdict),
             // Only a message the protocol accepted may move the catch-up
             // target: a garbage watermark could hold the gate shut forever.
-            Ok(()) => self.catch_up.on_watermark(from, held_up_to),
+            Ok(_) => self.catch_up.on_watermark(from, held_up_to),
             Err(refused) => {
                 count(&self.status.invalid_messages, 1);
                 debug!("sequencer: message from {from} refused: {refused}");

@@ -1,16 +1,17 @@
 //! Forged traffic: messages that pass the decoder and the well-formedness
 //! rules but carry arbitrary indexes, terms, offsets and rounds, stepped
-//! into nodes in every role. The node may drop them, count them as protocol
-//! violations or even be misled (Raft trusts its peers), but it must never
-//! panic, and its own log must keep its invariants.
+//! into nodes in every role. The node may ignore them, refuse them as
+//! contradictions (then nothing changes) or even be misled (Raft trusts its
+//! peers), but it must never panic, and its own log must keep its
+//! invariants.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::harness::{entries_with_terms, test_config};
+use super::harness::{entries_with_terms, test_config, Cluster};
 use crate::raft::{
     AppendOutcome, Body, Entry, EntryId, EntryKind, HardState, LogIndex, Message, NodeId, RaftNode,
-    RejectHint, Role, SnapshotMeta, Term,
+    RaftStatus, RejectHint, Role, SnapshotMeta, Term, Verdict,
 };
 
 /// A number near the interesting range (0..20), sometimes far off.
@@ -152,6 +153,8 @@ fn node_in_role(role: Role, seed: u64) -> RaftNode {
         node.compact(LogIndex(2), vec![1; 100]).expect("newer");
     }
     assert_eq!(node.role(), role);
+    // A restored follower hands out its committed entries first.
+    drain(&mut node);
     node
 }
 
@@ -177,6 +180,7 @@ fn forged_messages_never_panic_a_node_in_any_role() {
         Role::Candidate,
         Role::Leader,
     ];
+    let mut refusals = 0;
     for seed in 0..2000 {
         let mut rng = StdRng::seed_from_u64(seed);
         let role = roles[seed as usize % roles.len()];
@@ -191,12 +195,17 @@ fn forged_messages_never_panic_a_node_in_any_role() {
                 _ => node.term(),
             };
             let body = forged_body(&mut rng, term);
-            node.step(Message {
+            let before = node.status();
+            let verdict = node.step(Message {
                 from,
                 to: NodeId(0),
                 term,
                 body,
             });
+            if let Verdict::Refused(why) = verdict {
+                assert_refusal_changed_nothing(&node, before, &why);
+                refusals += 1;
+            }
             drain(&mut node);
             if rng.gen_range(0..10) == 0 {
                 node.tick();
@@ -205,4 +214,44 @@ fn forged_messages_never_panic_a_node_in_any_role() {
             node.log().check_invariants();
         }
     }
+    assert!(refusals > 0, "the forged traffic exercised no refusal");
+}
+
+/// A refused message changed nothing but the `contradictions` counter: the
+/// node's status is as before, and it has nothing to persist or send.
+fn assert_refusal_changed_nothing(node: &RaftNode, before: RaftStatus, why: &str) {
+    let mut after = node.status();
+    assert_eq!(
+        after.counters.contradictions,
+        before.counters.contradictions + 1,
+        "{why}"
+    );
+    after.counters.contradictions = before.counters.contradictions;
+    assert_eq!(after, before, "a refusal changes nothing: {why}");
+    assert!(
+        !node.has_ready(),
+        "a refusal persists and sends nothing: {why}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "refused a contradictory message")]
+fn a_refusal_fails_a_checked_run() {
+    // The cluster the simulation and the golden scripts run on fails on any
+    // refusal, as the panics that refusals replaced would have: there every
+    // peer is this code, so a refusal is a protocol bug. Here node 2 claims
+    // to lead node 0's term.
+    let mut cluster = Cluster::new(3, 1, |_| {});
+    cluster.elect(NodeId(0));
+    let term = cluster.node(1).term();
+    let forged = Message {
+        from: NodeId(2),
+        to: NodeId(1),
+        term,
+        body: Body::Heartbeat {
+            commit: LogIndex::ZERO,
+            read_round: 0,
+        },
+    };
+    cluster.deliver(forged, None);
 }

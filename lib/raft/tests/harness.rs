@@ -15,6 +15,7 @@ use crate::raft::{
     RaftNode, ReadState, Ready, Role, Snapshot, Term,
 };
 use crate::simulation::{Faults, PacketSim, SimRng};
+use crate::verdict::Verdict;
 
 /// Simulated time steps per tick: message delays are counted in steps, so
 /// that messages can overtake each other within a tick.
@@ -483,15 +484,15 @@ impl Cluster {
         replica.disk.compact(Snapshot { meta, data });
     }
 
-    /// Delivers one message to its replica and runs its Ready loop.
-    pub fn deliver(&mut self, message: Message, crash: Option<CrashPoint>) {
+    /// Delivers one message to its replica and runs its Ready loop; says
+    /// what the node made of it (`None` if the node is down).
+    pub fn deliver(&mut self, message: Message, crash: Option<CrashPoint>) -> Option<Verdict> {
         let to = message.to;
-        let Some(node) = self.replicas[to.0].node.as_mut() else {
-            return;
-        };
+        let node = self.replicas[to.0].node.as_mut()?;
         log::trace!("step {}: deliver {}", self.now, message.describe());
-        node.step(message);
+        let verdict = node.step(message);
         self.process_ready(to, crash);
+        Some(verdict)
     }
 
     /// Delivers messages until none is left, in send order, ignoring delays

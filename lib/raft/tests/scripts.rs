@@ -4,13 +4,16 @@
 //!
 //! The commands (arguments in `key=value` form, flags bare):
 //!
-//! * `add-nodes n=3 [basic] [term=T] [append-max=N] [log0=1,1,2 ...]`: a new
-//!   cluster; `basic` turns pre-vote and check-quorum off; `logK` and
-//!   `term` start node K from a log with those terms, as if restarted.
+//! * `add-nodes n=3 [basic] [lease] [term=T] [append-max=N] [log0=1,1,2 ...]`:
+//!   a new cluster; `basic` turns pre-vote and check-quorum off; `lease`
+//!   makes reads lease-based; `logK` and `term` start node K from a log
+//!   with those terms, as if restarted.
 //! * `campaign id=K`: node K starts an election now (nothing is delivered).
 //! * `stabilize [quiet]`: delivers every message, in send order, until none
-//!   is left. Prints each message delivered (`describe()`), and each one
-//!   lost on a cut link or to a `drop` rule, marked `(dropped)`.
+//!   is left. Prints each message delivered (`describe()`), marked
+//!   `(ignored: why)` if the node ignored it or `(refused: why)` if it
+//!   refused it as contradictory, and each one lost on a cut link or to a
+//!   `drop` rule, marked `(dropped)`.
 //! * `deliver n=N`: delivers the next N messages only.
 //! * `tick-all n=N [quiet]`: N times: tick every running node, stabilize.
 //! * `tick id=K [n=N]`: ticks node K alone (nothing is delivered).
@@ -25,6 +28,9 @@
 //!   messages of that kind (to K, carrying an entry of term T), letting the
 //!   first N through, or only every N-th; `drop clear` ends it.
 //! * `compact id=K`: node K snapshots everything it applied.
+//! * `advance-clock [id=K] by=N`: node K's clock (every node's) moves N
+//!   ticks on, its timers do not; `lease id=K`: whether node K holds a
+//!   lease, at which tick, and how many reads it answered on one.
 //! * `status`, `log`: every node's state; every node's log.
 //!
 //! Under every command, an indented line shows each node whose role, term
@@ -35,8 +41,11 @@
 use std::collections::BTreeMap;
 
 use super::harness::{entries_with_terms, Cluster};
-use crate::datadriven::{run_folder, Command};
-use crate::raft::{AppendOutcome, Body, HardState, LogIndex, Message, NodeId, RaftConfig, Term};
+use crate::datadriven::{run_folder, verdict_marks, Command};
+use crate::raft::{
+    AppendOutcome, Body, HardState, LogIndex, Message, NodeId, RaftConfig, ReadMode, Term,
+};
+use crate::verdict::Verdict;
 
 /// A script's state: its cluster (once `add-nodes` ran) and what the trace
 /// showed last of each node.
@@ -45,6 +54,13 @@ struct Script {
     cluster: Option<Cluster>,
     shown: Vec<String>,
     reads_shown: usize,
+}
+
+/// What became of a message: lost on a cut link or to a `drop` rule, or
+/// delivered, with the node's verdict (`None`: the node was down).
+enum Fate {
+    Lost,
+    Delivered(Option<Verdict>),
 }
 
 /// What one command prints.
@@ -57,8 +73,14 @@ struct Trace {
 }
 
 impl Trace {
-    fn message(&mut self, message: &Message, dropped: bool) {
-        let mark = if dropped { " (dropped)" } else { "" };
+    /// A message lost on the way (`Fate::Lost`) or delivered, with what
+    /// the node made of it.
+    fn message(&mut self, message: &Message, fate: Fate) {
+        let (mark, count_mark) = match fate {
+            Fate::Lost => (" (dropped)".to_string(), " (dropped)"),
+            Fate::Delivered(Some(verdict)) => verdict_marks(&verdict),
+            Fate::Delivered(None) => (String::new(), ""),
+        };
         if !self.quiet {
             self.lines.push(format!("{}{mark}", message.describe()));
         }
@@ -68,7 +90,10 @@ impl Trace {
             } => "AppendRejected",
             body => body.name(),
         };
-        *self.counts.entry(format!("{kind}{mark}")).or_default() += 1;
+        *self
+            .counts
+            .entry(format!("{kind}{count_mark}"))
+            .or_default() += 1;
     }
 
     fn finish(mut self) -> String {
@@ -122,6 +147,7 @@ impl Script {
             "crash" => self
                 .cluster()
                 .crash(NodeId(command.required("id") as usize)),
+            "advance-clock" | "lease" => return self.lease(command),
             _ => self.network(command),
         }
         self.changes(&mut trace);
@@ -147,6 +173,7 @@ impl Script {
             })
             .collect();
         let basic = command.flag("basic");
+        let lease = command.flag("lease");
         let append_max = command.number("append-max");
         let mut cluster = Cluster::with_logs(1, logs, |config: &mut RaftConfig| {
             if basic {
@@ -155,6 +182,9 @@ impl Script {
             }
             if let Some(max) = append_max {
                 config.append_entries_max = max as usize;
+            }
+            if lease {
+                config.read_mode = ReadMode::LeaseBased;
             }
         });
         cluster.network.dropped = Some(Vec::new());
@@ -187,12 +217,12 @@ impl Script {
             dropped
                 .unwrap_or_default()
                 .iter()
-                .for_each(|message| trace.message(message, true));
+                .for_each(|message| trace.message(message, Fate::Lost));
             let Some(message) = next else {
                 return;
             };
-            trace.message(&message, false);
-            self.cluster().deliver(message, None);
+            let verdict = self.cluster().deliver(message.clone(), None);
+            trace.message(&message, Fate::Delivered(verdict));
             self.changes(trace);
         }
     }
@@ -260,6 +290,33 @@ impl Script {
             Ok(()) => "ok".to_string(),
             Err(error) => format!("error: {error}"),
         }
+    }
+
+    /// `advance-clock [id=K] by=N`: moves node K's clock (every node's
+    /// without `id`) N ticks on, without ticking its timers, as a driver
+    /// does for time it could not tick. `lease id=K`: whether node K holds
+    /// a lease now, its clock, and the reads it answered on a lease.
+    fn lease(&mut self, command: &Command) -> String {
+        let cluster = self.cluster();
+        let ids: Vec<usize> = match command.number("id") {
+            Some(id) => vec![id as usize],
+            None => (0..cluster.replicas.len()).collect(),
+        };
+        if command.name == "lease" {
+            let node = cluster.node(ids[0]);
+            let held = if node.holds_lease() { "holds" } else { "no" };
+            let reads = node.status().counters.lease_reads;
+            return format!(
+                "n{}: {held} lease at tick {}, lease reads {reads}",
+                ids[0],
+                node.clock()
+            );
+        }
+        for id in ids {
+            let node = cluster.node_mut(id);
+            node.advance_clock(node.clock() + command.required("by"));
+        }
+        "ok".to_string()
     }
 
     fn compact(&mut self, command: &Command) -> String {

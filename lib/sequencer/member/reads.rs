@@ -64,17 +64,25 @@ impl Member {
         }
     }
 
-    /// Answers a read question, unless this member is recovering from an
-    /// empty disk: what it knows then is no fact about its past.
+    /// Why a read question is dropped, if it is: this member is recovering
+    /// from an empty disk, and what it knows then is no fact about its past.
+    pub(super) fn ignore_read_query(&self) -> Option<&'static str> {
+        self.is_recovering()
+            .then_some("it recovers from an empty disk")
+    }
+
+    /// Answers a read question (`ignore_read_query` let it through).
     pub(super) fn on_read_query(&mut self, from: MemberId, round: u64) {
-        if self.is_recovering() {
-            return;
-        }
         let known_up_to = self.known_up_to();
         self.send(
             Destination::Member(from),
             Body::ReadAnswer { round, known_up_to },
         );
+    }
+
+    /// Why a read answer is dropped, if it is (`ReadBarrier::ignore_answer`).
+    pub(super) fn ignore_read_answer(&self, from: MemberId, round: u64) -> Option<&'static str> {
+        self.reads.ignore_answer(from, round)
     }
 
     /// Counts an answer to this member's round; a complete round's reads

@@ -37,20 +37,29 @@ impl Member {
         self.send(Destination::Member(from), body);
     }
 
-    /// An answer to this member's `Recover` query (of this start: the nonce).
+    /// Why an answer to a `Recover` query is dropped, if it is: this member
+    /// is not asking (any more), or the answer is to another start's query
+    /// (the nonce).
+    pub(super) fn ignore_recover_answer(&self, nonce: u64) -> Option<&'static str> {
+        match &self.recovery {
+            Some(recovery) if recovery.asking_for.is_none() => {
+                (recovery.nonce != nonce).then_some("an answer to another start's query")
+            }
+            _ => Some("not asking the group"),
+        }
+    }
+
+    /// An answer to this member's `Recover` query (`ignore_recover_answer`
+    /// let it through).
     pub(super) fn on_recover_answer(
         &mut self,
         from: MemberId,
         stamp: ViewStamp,
-        nonce: u64,
         standing: Standing,
     ) {
         let Some(recovery) = self.recovery.as_mut() else {
             return;
         };
-        if recovery.nonce != nonce || recovery.asking_for.is_some() {
-            return;
-        }
         let answer = Answer {
             view: stamp.view,
             standing,

@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 
 use log::{info, warn};
 
-use super::Member;
+use super::{Member, OTHER_VIEW};
 use crate::sequencer::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
 use crate::sequencer::message::{Body, Watermark, VIEW_BINDINGS_MAX};
 use crate::sequencer::order::Insertion;
@@ -125,6 +125,19 @@ impl Member {
         }
     }
 
+    /// Why a DoViewChange is dropped, if it is: it is for another view than
+    /// the one this member changes to, or this member does not coordinate
+    /// that view.
+    pub(super) fn ignore_do_view_change(&self, stamp: ViewStamp) -> Option<&'static str> {
+        if stamp.view != self.current_view() || self.changing.is_none() {
+            Some(OTHER_VIEW)
+        } else if coordinator(stamp.view, self.config.members) != self.config.id {
+            Some("this member does not coordinate that view")
+        } else {
+            None
+        }
+    }
+
     /// A DoViewChange: the coordinator of the view being changed to keeps
     /// the first log each member sends.
     pub(super) fn on_do_view_change(
@@ -135,11 +148,6 @@ impl Member {
         bindings: Vec<Origin>,
         watermark: &Watermark,
     ) {
-        let for_me = coordinator(stamp.view, self.config.members) == self.config.id;
-        if stamp.view != self.current_view() || !for_me || self.changing.is_none() {
-            self.counters.other_view_drops += 1;
-            return;
-        }
         let vote = Vote {
             log_view: stamp.log_view,
             delivered,
@@ -171,6 +179,9 @@ impl Member {
         let decision = match choose(&change.votes, self.config.rejoin_lag_max) {
             Ok(decision) => decision,
             Err(why) => {
+                // No single message is to blame: the votes together
+                // contradict each other. The decision is refused, counted
+                // and logged here, since no verdict carries it to a driver.
                 warn!("{} cannot start v{number}: {why}", self.config.id);
                 self.counters.contradictions += 1;
                 return;
@@ -194,6 +205,22 @@ impl Member {
         }
     }
 
+    /// Why a NewView is dropped, if it is: its view is older than this
+    /// member's, or the one it works in already, or one a recovering member
+    /// may not recover into.
+    pub(super) fn ignore_new_view(&self, view: u64) -> Option<&'static str> {
+        let current = self.current_view();
+        if view < current {
+            Some("an older view")
+        } else if view == current && self.is_normal() {
+            Some("the view it works in")
+        } else if self.recovery.is_some() && !self.may_recover_into(view) {
+            Some("not a view it may recover into")
+        } else {
+            None
+        }
+    }
+
     /// A NewView (from the coordinator, or from a member working in the view
     /// in answer to GetView).
     pub(super) fn on_new_view(
@@ -203,13 +230,6 @@ impl Member {
         after: GlobalSeq,
         bindings: &[Origin],
     ) {
-        let current = self.current_view();
-        if view.number < current || (view.number == current && self.is_normal()) {
-            return;
-        }
-        if self.recovery.is_some() && !self.may_recover_into(view.number) {
-            return;
-        }
         if after > self.order.delivered_up_to() {
             // Installing would drop Sequences held between the delivered
             // number and `after`: ask for the log from the delivered number.
@@ -223,6 +243,9 @@ impl Member {
     /// member delivered; refuses (logged, counted) a log that contradicts it.
     fn accept_view(&mut self, view: View, after: GlobalSeq, bindings: &[Origin]) {
         let delivered = self.order.delivered_up_to();
+        // A peer's NewView was checked before (`contradiction` in `step`):
+        // this refuses the coordinator's own decision, from votes that
+        // contradict what it delivered.
         if let Err(why) = self.check_view_log(after, bindings) {
             warn!("{} refuses {view}: {why}", self.config.id);
             self.counters.contradictions += 1;
@@ -271,7 +294,11 @@ impl Member {
     /// Why a view's log cannot be installed here, if it cannot: it must
     /// reach down to the delivered number, agree with every
     /// delivered number still held, and keep each sender's requests in order.
-    fn check_view_log(&self, after: GlobalSeq, bindings: &[Origin]) -> Result<(), String> {
+    pub(super) fn check_view_log(
+        &self,
+        after: GlobalSeq,
+        bindings: &[Origin],
+    ) -> Result<(), String> {
         let delivered = self.order.delivered_up_to();
         // The log may end below the delivered number: a member that caught
         // up by state transfer after the view started is already past it
@@ -302,12 +329,24 @@ impl Member {
         Ok(())
     }
 
+    /// Why a GetView is dropped, if it is: this member does not work in a
+    /// view, or the asker asks for a later one, or this member's view is
+    /// the first (which has no log to send).
+    pub(super) fn ignore_get_view(&self, stamp: ViewStamp) -> Option<&'static str> {
+        if !self.is_normal() {
+            Some("not working in a view")
+        } else if stamp.view > self.view.number {
+            Some("a later view than this member's")
+        } else if self.view.number == 0 {
+            Some("view 0 has no log to send")
+        } else {
+            None
+        }
+    }
+
     /// A GetView: a member working in its view sends the view's log from the
     /// asker's delivered number on, or says "compacted" if it no longer can.
-    pub(super) fn on_get_view(&mut self, from: MemberId, stamp: ViewStamp, delivered: GlobalSeq) {
-        if !self.is_normal() || stamp.view > self.view.number || self.view.number == 0 {
-            return;
-        }
+    pub(super) fn on_get_view(&mut self, from: MemberId, delivered: GlobalSeq) {
         // An asker already past the view's start needs none of its log.
         let top = GlobalSeq(self.view.start.0 - 1);
         let after = delivered.min(top);

@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use super::sim::sim_config;
+use crate::datadriven::verdict_marks;
 use crate::sequencer::{
     Body, Destination, GlobalSeq, Member, MemberId, Message, Origin, PersistedState, ReadId,
     SnapshotPoint,
@@ -48,8 +49,10 @@ pub(super) enum Event {
         line: String,
         /// Its kind, to count messages in a quiet trace.
         kind: &'static str,
-        /// True if it was lost on a cut link.
-        dropped: bool,
+        /// What is written after its line, and after its kind in a count:
+        /// `(dropped)` if it was lost on a cut link, else what the member
+        /// made of it (`datadriven::verdict_marks`).
+        marks: (String, &'static str),
     },
     /// A delivery, a read handed back, or a state transfer.
     Note(String),
@@ -96,12 +99,18 @@ impl Cluster {
         }
     }
 
-    fn message(&mut self, from: MemberId, to: MemberId, message: &Message, dropped: bool) {
+    fn message(
+        &mut self,
+        from: MemberId,
+        to: MemberId,
+        message: &Message,
+        marks: (String, &'static str),
+    ) {
         if let Some(trace) = self.trace.as_mut() {
             trace.push(Event::Message {
                 line: format!("{from}->{to} {}", message.describe()),
                 kind: kind(&message.body),
-                dropped,
+                marks,
             });
         }
     }
@@ -237,21 +246,31 @@ impl Cluster {
         let cut = self.cut.contains(&(from.0, to.0))
             || is_request && self.requests_cut.contains(&(from.0, to.0));
         if cut {
-            self.message(from, to, &message, true);
+            self.message(from, to, &message, (" (dropped)".into(), " (dropped)"));
             return true;
         }
         if self.paused.contains(&to.0) {
             self.waiting.push_back((from, to, message));
             return true;
         }
-        if self.members[to.index()].is_some() {
-            self.message(from, to, &message, false);
-        }
         if let Some(member) = self.members[to.index()].as_mut() {
-            member.step(from, message).expect("valid");
+            let verdict = member.step(from, message.clone()).expect("valid");
+            self.message(from, to, &message, verdict_marks(&verdict));
             self.drain(to.0);
         }
         true
+    }
+
+    /// Fails the script if a member refused a message as contradictory: the
+    /// members are all this code, so a refusal is a protocol bug (a running
+    /// replica survives a peer's bug; a test must not let one pass).
+    pub(super) fn assert_no_contradictions(&self, at: &str) {
+        for (index, member) in self.members.iter().enumerate() {
+            let refused = member
+                .as_ref()
+                .map_or(0, |member| member.status().counters.contradictions);
+            assert_eq!(refused, 0, "{at}: m{index} refused contradictory messages");
+        }
     }
 
     /// Cuts every link between a member of `side` and one outside it.

@@ -2,9 +2,8 @@
 //! codec (`codec.rs`), the seeded simulation (`sim.rs` with its referee
 //! `checker.rs`), run here over thousands of seeds, and the scenarios over
 //! a lossless cluster (`harness.rs`): golden traces in `testdata/` run by
-//! `scripts.rs` (docs/SEQUENCER.md, section 11), and one in Rust
-//! (`scenarios.rs`); and the restore paths of a single member
-//! (`restore.rs`).
+//! `scripts.rs` (docs/SEQUENCER.md, section 11); and the restore paths of a
+//! single member (`restore.rs`).
 //!
 //! `SEQ_SIM_SEEDS=20000` raises the number of simulated schedules;
 //! `SEQ_SIM_SEED=1234` replays one seed (print it from a failure message).
@@ -17,7 +16,6 @@ mod codec;
 mod harness;
 mod restore;
 mod rules;
-mod scenarios;
 mod scripts;
 mod sim;
 

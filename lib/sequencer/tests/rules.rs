@@ -3,10 +3,12 @@
 //! quoted from SPEC.md (Replication) or the project's requirements in the
 //! test's first comment.
 
+use super::harness::Cluster;
 use super::sim::sim_config;
 use crate::sequencer::{
     Body, Config, Destination, GlobalSeq, LocalSeq, Member, MemberId, Message, Missing, Origin,
-    Output, PersistedState, Record, SequencerError, SnapshotPoint, View, ViewStamp, Watermark,
+    Output, PersistedState, Record, SequencerError, SnapshotPoint, Verdict, View, ViewStamp,
+    Watermark,
 };
 
 /// A member that never suspects its (silent, hand-driven) peers: the view
@@ -286,6 +288,90 @@ fn a_conflicting_sequence_is_refused_and_counted() {
     let refused = step(&mut member, 3, other_payload);
     assert!(refused.to_persist.is_empty());
     assert_eq!(member.status().counters.contradictions, 2);
+}
+
+/// Steps `message` into `member` and checks that it is refused and changes
+/// nothing but the `contradictions` counter: the member's whole state (its
+/// `Debug` form) is what an untouched twin's is, and the output is empty.
+fn assert_refused_unchanged(member: &mut Member, from: u16, message: Message) {
+    let twin = member.clone();
+    let counted = twin.status().counters.contradictions;
+    let verdict = member.step(MemberId(from), message).expect("valid message");
+    assert!(matches!(verdict, Verdict::Refused(_)), "{verdict:?}");
+    assert_eq!(member.status().counters.contradictions, counted + 1);
+    let after = format!("{member:?}").replace(
+        &format!("contradictions: {}", counted + 1),
+        &format!("contradictions: {counted}"),
+    );
+    assert_eq!(after, format!("{twin:?}"), "a refusal changes nothing");
+    assert!(!member.has_output(), "a refusal persists and sends nothing");
+}
+
+#[test]
+fn a_contradictory_message_is_refused_and_changes_nothing() {
+    // No correct peer sends these, whatever the network does: a member
+    // with a bug, or a corrupted or replayed datagram. The member refuses
+    // the whole message (its watermark too), counts it, and keeps running.
+    let mut member = member(5, 0);
+    step(&mut member, 1, request(1, 1, zeros(5)));
+    step(&mut member, 1, request(1, 2, zeros(5)));
+    let mut other_payload = request(1, 1, zeros(5));
+    if let Body::Request { payload, .. } = &mut other_payload.body {
+        *payload = b"another payload".to_vec();
+    }
+    assert_refused_unchanged(&mut member, 3, other_payload);
+    // Number 2 held beyond a gap names 1/1; filling the gap with 1 = 1/1
+    // would number 1/1 twice (this used to fail an assertion).
+    step(&mut member, 2, sequence(2, 1, 1, zeros(5)));
+    assert_refused_unchanged(&mut member, 1, sequence(1, 1, 1, zeros(5)));
+    assert_refused_unchanged(&mut member, 3, sequence(2, 1, 2, zeros(5)));
+    // Number 1 = 1/2 breaks 1's order (1/1 is not numbered).
+    assert_refused_unchanged(&mut member, 1, sequence(1, 1, 2, zeros(5)));
+}
+
+#[test]
+fn a_new_view_that_drops_a_delivered_number_is_refused() {
+    let mut member = member(3, 0);
+    step(&mut member, 1, request(1, 1, zeros(3)));
+    let delivered = step(&mut member, 1, sequence(1, 1, 1, watermark(1, &[0, 1, 0])));
+    assert_eq!(delivered.deliveries.len(), 1);
+    let new_view = Message {
+        stamp: ViewStamp {
+            view: 1,
+            log_view: 1,
+        },
+        watermark: zeros(3),
+        body: Body::NewView {
+            members: vec![MemberId(0), MemberId(1), MemberId(2)],
+            start: GlobalSeq(2),
+            after: GlobalSeq(0),
+            bindings: vec![Origin {
+                sender: MemberId(2),
+                local_seq: LocalSeq(1),
+            }],
+        },
+    };
+    assert_refused_unchanged(&mut member, 1, new_view);
+}
+
+#[test]
+#[should_panic(expected = "refused contradictory messages")]
+fn a_refusal_fails_a_scripted_run() {
+    // The golden scripts' cluster fails on any refusal, as the panics that
+    // refusals replaced did: in a test every peer is this code, so a
+    // refusal is a protocol bug.
+    let mut cluster = Cluster::new(3);
+    cluster.member(0).broadcast(b"op".to_vec()).expect("room");
+    cluster.drain(0);
+    while cluster.step_one() {}
+    // Member 2 says 0/1 had another payload.
+    let mut forged = request(0, 1, zeros(3));
+    if let Body::Request { payload, .. } = &mut forged.body {
+        *payload = b"not op".to_vec();
+    }
+    let verdict = cluster.member(1).step(MemberId(2), forged).expect("valid");
+    assert!(matches!(verdict, Verdict::Refused(_)), "{verdict:?}");
+    cluster.assert_no_contradictions("a_refusal_fails_a_scripted_run");
 }
 
 #[test]

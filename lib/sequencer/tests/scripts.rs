@@ -27,14 +27,17 @@
 //!   works again; `cut-requests from=K to=L`: that direction loses every
 //!   Request (first sends and retransmissions); `heal`: every link works
 //!   again.
-//! * `pause id=K`, `resume id=K`: member K is frozen (no ticks; what is sent
-//!   to it waits) and resumed. `sleep id=K`, `wake id=K`: the same, but what
-//!   is sent to it meanwhile is lost.
+//! * `pause id=K`, `resume id=K [first]`: member K is frozen (no ticks;
+//!   what is sent to it waits) and resumed; what waited is queued after
+//!   what is in flight, or with `first` ahead of it (a socket buffer read
+//!   before anything sent since). `sleep id=K`, `wake id=K`: the same, but
+//!   what is sent to it meanwhile is lost.
 //! * `state`: every member's headline and what it delivered.
 //!
 //! The trace lists each message handed over (`m0->m1 ` and `describe()`;
-//! `(dropped)` when lost on a cut link; those to a member that is down are
-//! lost unseen), but heartbeats unless
+//! `(ignored: why)` if the member ignored it, `(refused: why)` if it
+//! refused it as contradictory, `(dropped)` when lost on a cut link; those
+//! to a member that is down are lost unseen), but heartbeats unless
 //! `heartbeats` is given, and none with `quiet`: a last line counts those
 //! left out, by kind. Indented lines say what happened at a member: a
 //! delivery, a read handed back, a state transfer, or a new headline
@@ -77,6 +80,7 @@ impl Script {
                 let reached = self.run_until(required_id(), command);
                 printed.extend(self.trace(command));
                 printed.push(reached);
+                self.cluster().assert_no_contradictions(&command.at);
                 return printed.join("\n");
             }
             "drop-queued" => self.cluster().queue.clear(),
@@ -95,6 +99,7 @@ impl Script {
             _ => self.faults(command),
         }
         printed.extend(self.trace(command));
+        self.cluster().assert_no_contradictions(&command.at);
         printed.join("\n")
     }
 
@@ -147,7 +152,12 @@ impl Script {
             "pause" => {
                 self.cluster().paused.insert(id());
             }
-            "resume" => self.resume(id()),
+            "resume" => self.resume(id(), command.flag("first")),
+            "unpause" => {
+                // It ticks and takes new messages again; what waited for it
+                // stays held until `resume`.
+                self.cluster().paused.remove(&id());
+            }
             "sleep" => {
                 let member = self.cluster().members[usize::from(id())].take();
                 self.sleeping
@@ -163,14 +173,20 @@ impl Script {
     }
 
     /// Resumes member `id`: it ticks again, and what waited for it is
-    /// queued again, in order.
-    fn resume(&mut self, id: u16) {
+    /// queued again, in order: after what is queued, or with `first`
+    /// ahead of it (a socket buffer read before what was sent since).
+    fn resume(&mut self, id: u16, first: bool) {
         let cluster = self.cluster();
         cluster.paused.remove(&id);
-        let (mine, others): (VecDeque<_>, VecDeque<_>) =
+        let (mut mine, others): (VecDeque<_>, VecDeque<_>) =
             cluster.waiting.drain(..).partition(|(_, to, _)| to.0 == id);
         cluster.waiting = others;
-        cluster.queue.extend(mine);
+        if first {
+            mine.append(&mut cluster.queue);
+            cluster.queue = mine;
+        } else {
+            cluster.queue.extend(mine);
+        }
     }
 
     fn broadcast(&mut self, id: u16, command: &Command) -> Vec<String> {
@@ -248,11 +264,10 @@ impl Script {
                 Event::Message {
                     line,
                     kind,
-                    dropped,
+                    marks: (mark, count_mark),
                 } => {
-                    let mark = if dropped { " (dropped)" } else { "" };
                     if quiet || (kind == "heartbeat" && !heartbeats) {
-                        *left_out.entry(format!("{kind}{mark}")).or_default() += 1;
+                        *left_out.entry(format!("{kind}{count_mark}")).or_default() += 1;
                     } else {
                         lines.push(format!("{line}{mark}"));
                     }

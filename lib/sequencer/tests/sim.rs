@@ -350,11 +350,26 @@ impl Simulation {
                 member.tick();
                 let status = member.status();
                 self.nodes[index].ticks_run += 1;
+                self.check_no_contradictions(&status);
                 self.check_history_bound(status, applied);
                 self.handle_output(MemberId(index as u16));
                 self.check_reads_answered(index);
             }
         }
+    }
+
+    /// A member refused no message as contradictory: every member is this
+    /// code, so a refusal is a protocol bug (checked at every tick, since a
+    /// crash resets the counter).
+    fn check_no_contradictions(&self, status: &Status) {
+        assert_eq!(
+            status.counters.contradictions,
+            0,
+            "seed {}: {} refused contradictory messages ({:?})",
+            self.checker_seed(),
+            status.id,
+            self.options
+        );
     }
 
     /// After a tick's garbage collection, the history kept below the
