@@ -3,8 +3,8 @@
 //! - **snapshot**: the bytes of the newest snapshot file in one replica's
 //!   data folder, and how long taking it took, from the line the replica
 //!   logs for every snapshot it takes ("snapshot at N: B bytes, encoded in
-//!   X ms, written in Y ms": lib/raft_driver/apply_loop.rs,
-//!   lib/sequencer_driver/apply_loop.rs), its last such line;
+//!   X ms, written in Y ms", once it is durable:
+//!   lib/driver_kit/snapshot_writer.rs), its last such line;
 //! - **restart**: that replica is killed (SIGKILL) and, once the others
 //!   have settled without it, started again, nothing written meanwhile;
 //!   timed from the start until it answers its status call, and until it

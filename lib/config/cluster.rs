@@ -7,6 +7,8 @@ use std::str::FromStr;
 use serde::Deserialize;
 
 use super::node_address::NodeAddress;
+use crate::raft_driver::SNAPSHOT_EVERY_ENTRIES_DEFAULT;
+use crate::sequencer_driver::SNAPSHOT_EVERY_DEFAULT;
 use crate::transport::FaultSettings;
 
 /// Where the binaries look when `--config` is not given.
@@ -68,20 +70,22 @@ pub struct RaftSettings {
     /// heartbeat round (docs/RAFT.md §7.1: it assumes the replicas' clocks
     /// run at nearly the same rate). Off: every read waits for a round.
     pub lease_reads: bool,
-    /// Snapshot the state machine and compact the log after this many
-    /// applied entries.
+    /// Snapshot the state machine and compact the log after at most this
+    /// many applied entries (sooner once the log since the last snapshot
+    /// holds a share of its size: `driver_kit::SnapshotSchedule`).
     pub snapshot_every_entries: u64,
 }
 
 /// The sequencer's timing: a tick every `tick_ms` (watermarks and
 /// heartbeats go out on ticks, so a request's latency follows the tick),
-/// and a snapshot of the delivered state every `snapshot_every` deliveries.
+/// and a snapshot of the delivered state after at most `snapshot_every`
+/// deliveries (sooner once the log holds a share of the state's size).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SequencerSettings {
     /// Milliseconds per tick.
     pub tick_ms: u64,
-    /// Snapshot after this many deliveries.
+    /// Snapshot after at most this many deliveries.
     pub snapshot_every: u64,
 }
 
@@ -89,7 +93,7 @@ impl Default for SequencerSettings {
     fn default() -> Self {
         SequencerSettings {
             tick_ms: 2,
-            snapshot_every: 1000,
+            snapshot_every: SNAPSHOT_EVERY_DEFAULT,
         }
     }
 }
@@ -102,7 +106,7 @@ impl Default for RaftSettings {
             election_ticks_max: 20,
             heartbeat_ticks: 2,
             lease_reads: true,
-            snapshot_every_entries: 10_000,
+            snapshot_every_entries: SNAPSHOT_EVERY_ENTRIES_DEFAULT,
         }
     }
 }

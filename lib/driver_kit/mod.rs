@@ -18,6 +18,10 @@
 //!   at most one waiting ([`TickGate`]).
 //! - `apply_queue.rs`: [`ApplyQueue`], the core's hand-over to its apply
 //!   thread, which never blocks the core.
+//! - `snapshot_schedule.rs`: [`SnapshotSchedule`], when a replica takes a
+//!   snapshot (after a share of its size in log, at its own phase).
+//! - `snapshot_writer.rs`: [`SnapshotWriter`], the thread that writes the
+//!   snapshots the apply thread encodes, and reports when they are durable.
 //! - `counters.rs`: [`count`], how every thread counts what it did and
 //!   dropped.
 //! - `refusals.rs`: [`warn_if_refused`], how a peer message the core
@@ -44,6 +48,8 @@ mod queues;
 mod refusals;
 mod replies;
 mod running;
+mod snapshot_schedule;
+mod snapshot_writer;
 mod threads;
 mod ticker;
 
@@ -53,11 +59,19 @@ pub use driver::{Driver, StartError};
 pub use errors::{DriverError, RestoreError};
 pub use lifecycle::{Lifecycle, LifecycleCell};
 pub use limits::{BATCH_EVENTS_MAX, CORE_INBOX_MAX, EXPIRY_SWEEP_INTERVAL};
-pub use options::{DriverOptions, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN};
+pub use options::{
+    DriverOptions, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, SNAPSHOT_LOG_BYTES_MIN,
+    SNAPSHOT_LOG_SHARE_PERCENT, TICK_MAX, TICK_MIN,
+};
 pub use queues::Queues;
 pub use refusals::warn_if_refused;
 pub use replies::{Owed, PendingReplies, Reply, OVERLOADED, TIMED_OUT};
 pub use running::{bind_socket, log_started, start_transport, Running, RunningCell};
+pub use snapshot_schedule::SnapshotSchedule;
+pub use snapshot_writer::{
+    lock_snapshots, SharedSnapshots, SnapshotImage, SnapshotJob, SnapshotWriter, SnapshotWritten,
+    WriteOutcome,
+};
 pub use threads::Threads;
 pub use ticker::{TickGate, Ticker};
 

@@ -23,6 +23,28 @@ pub const TICK_MAX: Duration = Duration::from_secs(1);
 /// after each snapshot or rewrite.
 pub const LOG_SEGMENT_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
 
+/// A replica snapshots once the log applied since its last snapshot holds
+/// this share (in percent) of that snapshot's bytes
+/// ([`SnapshotSchedule`](super::SnapshotSchedule)). Each snapshot then costs
+/// at most two bytes written per byte of log, whatever the state's size, so
+/// the snapshot work per request stays constant as the state grows; and a
+/// restart replays at most half the state's size in log after loading the
+/// snapshot, so recovery stays about as fast as loading the state.
+pub const SNAPSHOT_LOG_SHARE_PERCENT: u64 = 50;
+
+/// However small the state, a replica snapshots once this many bytes of log
+/// were applied since its last snapshot: a tiny state then snapshots often
+/// enough that the log (and the history the protocol keeps for it) stays
+/// bounded, and never more often than a log segment fills, since Raft's
+/// compaction drops whole segments only. A restart replays at most this
+/// much on top of the share of the state.
+pub const SNAPSHOT_LOG_BYTES_MIN: u64 = 4 * 1024 * 1024;
+
+// Snapshotting before a segment is full frees no segment.
+const _: () = assert!(SNAPSHOT_LOG_BYTES_MIN >= LOG_SEGMENT_BYTES_DEFAULT);
+// A share of 0 would snapshot after every MIN bytes whatever the state.
+const _: () = assert!(SNAPSHOT_LOG_SHARE_PERCENT >= 1);
+
 /// How one replica runs, whatever its protocol.
 #[derive(Clone, Debug)]
 pub struct ReplicaOptions {

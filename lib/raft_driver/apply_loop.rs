@@ -1,12 +1,14 @@
 //! The "raft-apply" thread: the only owner of the state machine. It applies
 //! committed entries in log order, answers the replies of this node's own
-//! proposals and its confirmed reads, takes a snapshot every
-//! `snapshot_every_entries` entries, and loads the snapshots a leader sends.
+//! proposals and its confirmed reads, encodes a snapshot when the
+//! `SnapshotSchedule` says (after a share of the last one's size in log,
+//! or `snapshot_every_entries` entries) and hands it to the
+//! "raft-snapshot-writer" thread, and loads the snapshots a leader sends.
 //!
-//! It may call: the state machine, the snapshot store (shared with the
-//! core, which saves the leader's snapshots there) and the core inbox, with
-//! `try_send` only: the core blocks on this thread's queue when it is full,
-//! so this thread must never block on the core's.
+//! It may call: the state machine, the snapshot writer (never waiting for
+//! it, except at a clean stop) and the core inbox, with `try_send` only:
+//! the core blocks on this thread's queue when it is full, so this thread
+//! must never block on the core's.
 //!
 //! Exactly once, as far as the driver goes: each committed entry is handed
 //! out once per start and applied once, in order (asserted); a reply is
@@ -21,16 +23,17 @@ use std::time::Instant;
 use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
 use log::{error, info, warn};
 
-use crate::driver_kit::{count, Lifecycle, Reply, EXPIRY_SWEEP_INTERVAL, OVERLOADED};
+use crate::driver_kit::{
+    count, Lifecycle, Reply, SnapshotJob, SnapshotSchedule, SnapshotWriter, SnapshotWritten,
+    WriteOutcome, EXPIRY_SWEEP_INTERVAL, OVERLOADED,
+};
 use crate::raft::{Entry, EntryId, EntryKind, NodeId, Snapshot};
-use crate::replication::{ReplicationError, SnapshotSchedule, StateDigest, StateMachine};
-use crate::wal;
+use crate::replication::{ReplicationError, StateDigest, StateMachine};
 
 use super::codec::{decode_proposal, ProposalTag};
 use super::events::{ApplyTask, CoreEvent};
 use super::replies::{PendingProposals, PendingRead, PendingReads};
 use super::status::SharedStatus;
-use super::storage::{lock_snapshots, SharedSnapshots};
 
 /// The raft-apply thread's state.
 pub struct ApplyLoop<S: StateMachine> {
@@ -42,13 +45,13 @@ pub struct ApplyLoop<S: StateMachine> {
     pub state: S,
     /// The last entry applied (or the snapshot's last entry).
     pub applied: EntryId,
-    /// The index of the latest snapshot taken or loaded.
+    /// The index of the latest snapshot made durable or loaded.
     pub snapshot_index: u64,
-    /// When to take a snapshot: every `snapshot_every_entries` entries, at
-    /// this replica's phase of that interval.
+    /// When to take a snapshot: after a share of the last one's size in
+    /// log, or `snapshot_every_entries` entries, at this replica's phase.
     pub snapshot_schedule: SnapshotSchedule,
-    /// Where snapshots are saved.
-    pub snapshots: SharedSnapshots,
+    /// Writes the snapshots this thread encodes.
+    pub writer: SnapshotWriter<Vec<u8>>,
     /// Tasks from the core.
     pub tasks: Receiver<ApplyTask<S>>,
     /// Where compactions go.
@@ -73,6 +76,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         let mut stop = self.stop.clone();
         let mut last_sweep = Instant::now();
         loop {
+            let written = self.writer.written().clone();
             select! {
                 recv(self.tasks) -> task => match task {
                     Ok(task) => {
@@ -82,6 +86,13 @@ impl<S: StateMachine> ApplyLoop<S> {
                     }
                     Err(_) => break,
                 },
+                recv(written) -> report => {
+                    if let Some(report) = self.writer.received(report) {
+                        self.on_written(report);
+                        // One that fell due during the write was skipped.
+                        self.maybe_snapshot();
+                    }
+                }
                 recv(stop) -> _ => {
                     if self.status.lifecycle.is_crashing() {
                         return;
@@ -155,6 +166,7 @@ impl<S: StateMachine> ApplyLoop<S> {
             self.me,
             self.applied
         );
+        self.snapshot_schedule.applied(entry.data.len() as u64);
         if entry.kind == EntryKind::Normal {
             match decode_request::<S>(&entry.data) {
                 Ok((tag, request)) => {
@@ -233,6 +245,8 @@ impl<S: StateMachine> ApplyLoop<S> {
         self.state = state;
         self.applied = snapshot.meta.id();
         self.snapshot_index = snapshot.meta.index.0;
+        let bytes = snapshot.data.len() as u64;
+        self.snapshot_schedule.taken(self.snapshot_index, bytes);
         count(&self.status.counters.snapshots_installed, 1);
         self.status.publish_applied(self.applied.index.0);
         // The results of entries the snapshot covers are not known here.
@@ -244,62 +258,52 @@ impl<S: StateMachine> ApplyLoop<S> {
         true
     }
 
-    /// Every `snapshot_every_entries` entries, at this replica's phase of
-    /// that interval: save a snapshot, then ask the core to compact the log
-    /// up to it.
+    /// Hands a snapshot to the writer when one is due and none is being
+    /// written (a due one waits for the write under way: see
+    /// `driver_kit::SnapshotWriter`).
     fn maybe_snapshot(&mut self) {
-        if !self
-            .snapshot_schedule
-            .is_due(self.snapshot_index, self.applied.index.0)
-        {
+        if self.writer.is_writing() || !self.snapshot_schedule.is_due(self.applied.index.0) {
             return;
         }
-        if let Some(data) = self.save_snapshot() {
-            self.unsent_compaction = Some((self.applied.index.0, data));
-            self.send_compaction();
-        }
+        self.hand_snapshot_over();
     }
 
-    /// Saves the state at `applied` unless the store holds a newer
-    /// snapshot already (one from the leader). Returns its bytes if saved.
-    fn save_snapshot(&mut self) -> Option<Vec<u8>> {
-        let index = self.applied.index.0;
-        self.snapshot_index = index;
+    /// Encodes the state at `applied` and hands it to the writer; false if
+    /// the writer is gone. The apply thread waits for the encoding only.
+    fn hand_snapshot_over(&mut self) -> bool {
         let started = Instant::now();
         let data = self.state.snapshot();
-        let encoded = started.elapsed();
-        let mut store = lock_snapshots(&self.snapshots);
-        if store.latest_index().is_some_and(|latest| latest >= index) {
-            return None;
-        }
-        let snapshot = wal::Snapshot {
-            index,
+        let job = SnapshotJob {
+            index: self.applied.index.0,
             term: self.applied.term.0,
-            data,
+            encoded_in: started.elapsed(),
+            image: data,
         };
-        match store.save(&snapshot) {
-            Ok(()) => {
+        self.snapshot_schedule
+            .taken(job.index, job.image.len() as u64);
+        self.writer.hand_over(job)
+    }
+
+    /// The writer's report. Only a durable snapshot lets the core compact
+    /// the log up to it: until then a crash must find every entry it covers
+    /// in the log, since the older snapshot is the one a restart loads.
+    fn on_written(&mut self, report: SnapshotWritten<Vec<u8>>) {
+        let index = report.job.index;
+        match &report.outcome {
+            WriteOutcome::Durable => {
                 count(&self.status.counters.snapshots_taken, 1);
-                // Read by `bench --scale` (lib/bench/lifecycle.rs): the
-                // apply thread stands still for the whole of it.
-                info!(
-                    "raft apply {}: snapshot at {index}: {} bytes, encoded in {:.1} ms, \
-                     written in {:.1} ms",
-                    self.me,
-                    snapshot.data.len(),
-                    encoded.as_secs_f64() * 1000.0,
-                    (started.elapsed() - encoded).as_secs_f64() * 1000.0
-                );
-                Some(snapshot.data)
+                report.log_durable(&format!("raft apply {}", self.me), index);
+                self.snapshot_index = self.snapshot_index.max(index);
+                self.unsent_compaction = Some((index, report.job.image));
+                self.send_compaction();
             }
-            Err(error) => {
-                // The log keeps everything until a later snapshot works.
-                warn!(
-                    "raft apply {}: snapshot at {index} failed: {error}",
-                    self.me
-                );
-                None
-            }
+            // The leader's newer snapshot is on disk already.
+            WriteOutcome::Superseded => {}
+            // The log keeps everything until a later snapshot works.
+            WriteOutcome::Failed(error) => warn!(
+                "raft apply {}: snapshot at {index} failed: {error}",
+                self.me
+            ),
         }
     }
 
@@ -332,8 +336,13 @@ impl<S: StateMachine> ApplyLoop<S> {
     /// A clean stop: a last snapshot, so that a restart need not replay the
     /// log, and an answer to every reply still waiting.
     fn finish(mut self) {
-        if self.applied.index.0 > self.snapshot_index {
-            self.save_snapshot();
+        if let Some(report) = self.writer.wait() {
+            self.on_written(report);
+        }
+        if self.applied.index.0 > self.snapshot_index && self.hand_snapshot_over() {
+            if let Some(report) = self.writer.wait() {
+                self.on_written(report);
+            }
         }
         let error = ReplicationError::Unavailable("the replica is shutting down".into());
         self.proposals.fail_all(&error);

@@ -15,7 +15,7 @@
 //!               (transport)               (decodes)                          │
 //!  raft-ticker ──────────────────────────────────────────── Tick ───────────┤
 //!  submit() ─────────────────────────── Propose(request, reply) / Read ─────┤
-//!  raft-apply ─────────────────────────────────── Compact(index, bytes) ────┤
+//!  raft-apply ─────────────────────── Compact(index, bytes), once durable ──┤
 //!                                                                           v
 //!                                                                  core inbox
 //!                                                                           │
@@ -25,13 +25,16 @@
 //!     ├── messages ──> udp-sender ─UDP─> peers
 //!     └── apply tasks ──> raft-apply: owns the state machine and the pending replies;
 //!           ExpectProposal, ExpectRead,     applies entries in order, answers replies and
-//!           Committed, Install,             reads, saves snapshots every N entries
-//!           ReadConfirmed, SteppedDown
+//!           Committed, Install,             reads, encodes snapshots (SnapshotSchedule)
+//!           ReadConfirmed, SteppedDown          │ one SnapshotJob at a time
+//!                                               v
+//!                          raft-snapshot-writer: writes and fsyncs it, reports back
 //! ```
 //!
 //! Who may block on whom (so that nothing deadlocks): raft-core blocks only
 //! on the wal-writer (the fsync) and on the apply queue; raft-apply blocks
-//! on nothing (it hands compactions to the core with `try_send` and retries);
+//! on nothing (it hands compactions to the core with `try_send` and retries,
+//! and snapshots to its writer only when the writer is idle);
 //! everything else uses `try_send` and drops (and counts) what does not
 //! fit: UDP input, ticks, and, with an `Unavailable` answer, submissions.
 //!

@@ -18,8 +18,13 @@ use super::limits::{APPEND_ENTRY_HEADER_BYTES, APPEND_HEADER_BYTES};
 /// every 30 ms.
 pub const TICK_DEFAULT: Duration = Duration::from_millis(15);
 
-/// Applied entries between two snapshots, by default.
-pub const SNAPSHOT_EVERY_ENTRIES_DEFAULT: u64 = 10_000;
+/// The most applied entries between two snapshots, by default. Snapshots
+/// fall due after a share of the state's size in log
+/// (`driver_kit::SnapshotSchedule`); this bound is far above what that
+/// gives at the default minimum (4 MiB of entries), and only caps the
+/// entries a restart replays for a state so large that its share would
+/// allow more.
+pub const SNAPSHOT_EVERY_ENTRIES_DEFAULT: u64 = 1_000_000;
 
 /// How long a submitted request may wait for its answer, by default.
 pub const REPLY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
@@ -42,9 +47,10 @@ pub struct RaftOptions {
     /// heartbeat round (`ReadMode::LeaseBased`; docs/RAFT.md §7.1 for the
     /// clock assumption). Every replica of a cluster must agree.
     pub lease_reads: bool,
-    /// Take a snapshot of the state machine after this many applied
-    /// entries; the log before it is then compacted, and a follower that
-    /// falls further behind catches up by InstallSnapshot.
+    /// Take a snapshot of the state machine after at most this many
+    /// applied entries (sooner once the entries since the last one hold a
+    /// share of its size); the log before it is then compacted, and a
+    /// follower that falls further behind catches up by InstallSnapshot.
     pub snapshot_every_entries: u64,
 }
 

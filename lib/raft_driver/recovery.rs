@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use log::{info, warn};
 
+use crate::driver_kit::SharedSnapshots;
 use crate::raft::{Entry, EntryId, HardState, LogIndex, RaftNode, Snapshot, SnapshotMeta, Term};
 use crate::replication::StateMachine;
 use crate::wal::{FileSystem, GroupCommitter, HardStateFile, SnapshotStore, Wal, WalOptions};
@@ -27,7 +28,7 @@ use crate::wal::{FileSystem, GroupCommitter, HardStateFile, SnapshotStore, Wal, 
 use super::codec::{decode_entry, decode_hard_state};
 use super::errors::DriverError;
 use super::options::RaftOptions;
-use super::storage::{RaftStorage, SharedSnapshots};
+use super::storage::RaftStorage;
 
 /// The log's directory under the data directory.
 pub const LOG_DIR: &str = "log";
@@ -60,6 +61,8 @@ pub struct Recovered<S> {
     pub state: S,
     /// The last entry the state machine reflects (the snapshot's).
     pub applied: EntryId,
+    /// The size of that snapshot's data (0 without one).
+    pub snapshot_bytes: u64,
     /// The storage the core writes through (its wal-writer thread runs).
     pub storage: RaftStorage,
     /// The snapshot store, shared with the apply thread.
@@ -112,6 +115,7 @@ pub fn recover<S: StateMachine>(
         Some(snapshot) => S::restore(&snapshot.data).map_err(DriverError::corrupt("snapshot"))?,
         None => initial_state,
     };
+    let snapshot_bytes = snapshot.as_ref().map_or(0, |s| s.data.len() as u64);
     info!(
         "raft recovery: snapshot {}, {} entries after it, {hard_state:?}",
         meta.id(),
@@ -133,6 +137,7 @@ pub fn recover<S: StateMachine>(
         node,
         state,
         applied: meta.id(),
+        snapshot_bytes,
         storage,
         snapshots,
         report,

@@ -9,13 +9,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Sender, TrySendError};
 
 use crate::driver_kit::{
-    count, ApplyQueue, Driver, Lifecycle, Queues, Reply, RunningCell, Threads, Ticker,
-    CORE_INBOX_MAX, OVERLOADED,
+    count, ApplyQueue, Driver, Lifecycle, Queues, Reply, RunningCell, SnapshotSchedule,
+    SnapshotWriter, Threads, Ticker, CORE_INBOX_MAX, OVERLOADED,
 };
 use crate::raft::Role;
-use crate::replication::{
-    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine,
-};
+use crate::replication::{ReplicaStatus, Replicator, ReplyTo, StateDigest, StateMachine};
 use crate::transport::{FaultSwitch, UdpTransport};
 
 use super::apply_loop::ApplyLoop;
@@ -216,6 +214,7 @@ fn spawn_threads<S: StateMachine>(
 ) -> Result<Threads, DriverError> {
     let (mut threads, stop) = Threads::new();
     let incarnation: u64 = rand::random();
+    let writer = SnapshotWriter::spawn(&mut threads, "raft-snapshot-writer", recovered.snapshots)?;
     let apply = ApplyLoop {
         me: recovered.node.id(),
         incarnation,
@@ -224,10 +223,11 @@ fn spawn_threads<S: StateMachine>(
         snapshot_index: recovered.applied.index.0,
         snapshot_schedule: SnapshotSchedule::new(
             options.snapshot_every_entries,
-            options.replica.index,
-            options.replica.peers.len(),
+            (options.replica.index, options.replica.peers.len()),
+            recovered.applied.index.0,
+            recovered.snapshot_bytes,
         ),
-        snapshots: recovered.snapshots,
+        writer,
         tasks: channels.apply.1,
         core_inbox: channels.core.0.clone(),
         stop: stop.clone(),

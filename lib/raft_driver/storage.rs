@@ -9,35 +9,20 @@
 //!   at elections. The commit index beside them is advisory (a restarted
 //!   node relearns it from the leader), so a changed commit alone is never
 //!   worth a write;
-//! - the snapshots (`snapshots/`): shared with the raft-apply thread, which
-//!   saves its own; the core saves the ones a leader sends.
+//! - the snapshots (`snapshots/`): shared with the raft-snapshot-writer
+//!   thread, which saves the ones raft-apply takes; the core saves the ones
+//!   a leader sends.
 //!
 //! It may call: the `GroupCommitter`, `HardStateFile` and `SnapshotStore`.
 //! It is used by the raft-core thread only.
 
-use std::sync::{Arc, Mutex, MutexGuard};
-
 use log::{debug, info};
 
+use crate::driver_kit::{lock_snapshots, SharedSnapshots};
 use crate::raft::{Entry, HardState, Ready, Snapshot};
-use crate::wal::{
-    self, Completion, GroupCommitter, HardStateFile, SnapshotStore, WalError, WalResult,
-};
+use crate::wal::{self, Completion, GroupCommitter, HardStateFile, WalError, WalResult};
 
 use super::codec::{encode_entry, encode_hard_state};
-
-/// The snapshot store, shared by the raft-core thread (snapshots from the
-/// leader) and the raft-apply thread (its own).
-pub type SharedSnapshots = Arc<Mutex<SnapshotStore>>;
-
-/// Locks the shared snapshot store.
-pub fn lock_snapshots(snapshots: &SharedSnapshots) -> MutexGuard<'_, SnapshotStore> {
-    // A panic while saving leaves the store's files whole (atomic renames),
-    // and its one field is set only after a save succeeded.
-    snapshots
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// What one `persist` wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -120,45 +120,6 @@ impl StateDigest {
     }
 }
 
-/// When a replica snapshots: about every `every` applied entries, at its
-/// own phase of that interval. Replicas apply the same entries at about the
-/// same moment; snapshotting at the same index would make all of them
-/// write their whole state and fsync at once on a disk they may share, a
-/// burst that stalls every other fsync behind it (docs/EVALUATION.md,
-/// finding 6). Replica `i` of `n` snapshots at the indexes `k * every +
-/// every * i / n`, so no two do it together and none waits longer than
-/// `every` after its last snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SnapshotSchedule {
-    every: u64,
-    phase: u64,
-}
-
-impl SnapshotSchedule {
-    /// The schedule of replica `replica` of `replicas`, every `every` (at
-    /// least 1) entries.
-    pub fn new(every: u64, replica: usize, replicas: usize) -> SnapshotSchedule {
-        let every = every.max(1);
-        let replicas = replicas.max(1) as u64;
-        let phase = every * (replica as u64 % replicas) / replicas;
-        SnapshotSchedule { every, phase }
-    }
-
-    /// The first snapshot index after `last` (the latest snapshot's index).
-    pub fn next_after(&self, last: u64) -> u64 {
-        if last < self.phase {
-            return self.phase;
-        }
-        (last - self.phase) / self.every * self.every + self.every + self.phase
-    }
-
-    /// True when a replica that applied up to `applied` and last
-    /// snapshotted at `last` should snapshot now.
-    pub fn is_due(&self, last: u64, applied: u64) -> bool {
-        applied >= self.next_after(last)
-    }
-}
-
 /// Why a request was not applied by this replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReplicationError {
@@ -256,47 +217,4 @@ pub struct ViewSummary {
     /// Messages dropped: from other views, contradicting, malformed,
     /// refused, or lost to a full inbox.
     pub drops: u64,
-}
-
-#[cfg(test)]
-mod snapshot_schedule_tests {
-    use super::SnapshotSchedule;
-
-    #[test]
-    fn replicas_snapshot_at_their_own_phase_and_never_later_than_every() {
-        let schedules: Vec<SnapshotSchedule> =
-            (0..5).map(|i| SnapshotSchedule::new(1000, i, 5)).collect();
-        let points = |schedule: &SnapshotSchedule| {
-            let mut last = 0;
-            let mut taken = Vec::new();
-            for applied in 1..=3000 {
-                if schedule.is_due(last, applied) {
-                    taken.push(applied);
-                    last = applied;
-                }
-            }
-            taken
-        };
-        assert_eq!(points(&schedules[0]), vec![1000, 2000, 3000]);
-        assert_eq!(points(&schedules[1]), vec![200, 1200, 2200]);
-        assert_eq!(points(&schedules[4]), vec![800, 1800, 2800]);
-        let all: Vec<Vec<u64>> = schedules.iter().map(points).collect();
-        for (i, a) in all.iter().enumerate() {
-            for b in &all[i + 1..] {
-                assert!(a.iter().all(|point| !b.contains(point)), "{a:?} {b:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn after_a_jump_the_next_snapshot_keeps_the_phase() {
-        let schedule = SnapshotSchedule::new(1000, 2, 5);
-        // A snapshot installed at 1234 (from a leader or a donor).
-        assert_eq!(schedule.next_after(1234), 1400);
-        assert!(!schedule.is_due(1234, 1399));
-        assert!(schedule.is_due(1234, 1400));
-        assert!(schedule.is_due(0, 5000), "far behind: due at once");
-        // Degenerate inputs do not divide by zero.
-        assert_eq!(SnapshotSchedule::new(0, 3, 0).next_after(7), 8);
-    }
 }

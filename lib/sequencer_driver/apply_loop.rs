@@ -6,31 +6,38 @@
 //! - `Deliver`: apply the next delivery in the total order to the state
 //!   machine, request by request in the batch's order; if this member
 //!   broadcast it (`sender == me`), answer the waiting replies with the
-//!   results, matched by `local_seq` and then by position. Every
-//!   `snapshot_every` deliveries (at this member's phase of that interval,
-//!   so that members do not all write at once), write a snapshot image
-//!   (fsync, rename) and publish it as durable, which lets the core forget
-//!   that history.
+//!   results, matched by `local_seq` and then by position. When the
+//!   `SnapshotSchedule` says (after a share of the last snapshot's size in
+//!   delivered payload, or `snapshot_every` deliveries, at this member's
+//!   phase, so that members do not all write at once), encode a snapshot
+//!   image and hand it to the "sequencer-snapshot-writer" thread; once it
+//!   reports the file durable, publish it, which lets the core forget that
+//!   history.
 //! - `Query`: answer a query from the state (its read barrier is passed),
 //!   or, if the state machine says it must be ordered after all (it would
 //!   renew a session), hand it back to the core as a broadcast.
-//! - `Install`: replace the state with a fetched snapshot, durably.
+//! - `Install`: replace the state with a fetched snapshot, durably (this
+//!   one is written here: the core waits for it anyway).
 //!
 //! Between tasks it expires replies that waited longer than the reply
 //! timeout. It never waits for the core (it talks back through `SharedStatus`
 //! atomics, and hands queries back with a `try_send` that never blocks), so
-//! the core may block on the apply queue safely.
+//! the core may block on the apply queue safely; nor for the snapshot
+//! writer, except before an install and at a clean stop.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
-use log::{debug, error, info, warn};
+use crossbeam_channel::{select, Receiver, Sender, TrySendError};
+use log::{debug, error, warn};
 
-use crate::driver_kit::{count, Reply, EXPIRY_SWEEP_INTERVAL, OVERLOADED};
-use crate::replication::{SnapshotSchedule, StateDigest, StateMachine};
-use crate::sequencer::{Delivery, GlobalSeq, MemberId, SnapshotPoint};
-use crate::wal::{Snapshot, SnapshotStore, WalResult};
+use crate::driver_kit::{
+    count, lock_snapshots, Reply, SharedSnapshots, SnapshotJob, SnapshotSchedule, SnapshotWriter,
+    SnapshotWritten, WriteOutcome, EXPIRY_SWEEP_INTERVAL, OVERLOADED,
+};
+use crate::replication::{StateDigest, StateMachine};
+use crate::sequencer::{Delivery, MemberId, SnapshotPoint};
+use crate::wal::WalResult;
 
 use super::events::{ApplyTask, CoreEvent};
 use super::image::{Image, LatestImage};
@@ -52,11 +59,12 @@ pub(super) struct ApplyLoop<S: StateMachine> {
     pub(super) applied: SnapshotPoint,
     /// The point of the newest durable snapshot.
     pub(super) snapshot_at: SnapshotPoint,
-    /// Where the last snapshot was tried (it may have failed).
-    pub(super) snapshot_tried_at: GlobalSeq,
-    /// When to snapshot (at this member's phase of the interval).
+    /// When to snapshot (at this member's phase).
     pub(super) snapshot_schedule: SnapshotSchedule,
-    pub(super) snapshots: SnapshotStore,
+    /// Writes the snapshots this thread encodes.
+    pub(super) writer: SnapshotWriter<Arc<Image>>,
+    /// The store the writer writes to; a fetched image is saved here.
+    pub(super) snapshots: SharedSnapshots,
     pub(super) latest: LatestImage,
     pub(super) pending: PendingBroadcasts<S::Result>,
     /// How long the replies of a broadcast wait for its delivery.
@@ -75,17 +83,37 @@ impl<S: StateMachine> ApplyLoop<S> {
             if self.status.lifecycle.is_crashing() {
                 return;
             }
-            match self.tasks.recv_timeout(EXPIRY_SWEEP_INTERVAL) {
-                Ok(task) => self.handle(task),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+            let written = self.writer.written().clone();
+            select! {
+                recv(self.tasks) -> task => match task {
+                    Ok(task) => self.handle(task),
+                    Err(_) => break,
+                },
+                recv(written) -> report => {
+                    if let Some(report) = self.writer.received(report) {
+                        self.on_written(report);
+                        // One that fell due during the write was skipped.
+                        self.snapshot_if_due();
+                    }
+                }
+                default(EXPIRY_SWEEP_INTERVAL) => {}
             }
             self.pending.expire(Instant::now());
         }
-        if self.applied.global > self.snapshot_at.global && !self.status.lifecycle.is_crashing() {
-            // A clean stop: a restart then replays nothing.
-            if let Err(failure) = self.take_snapshot() {
-                warn!("sequencer {}: last snapshot failed: {failure}", self.me);
+        if !self.status.lifecycle.is_crashing() {
+            self.last_snapshot();
+        }
+    }
+
+    /// A clean stop: the write under way finished, then a last snapshot, so
+    /// that a restart replays nothing.
+    fn last_snapshot(&mut self) {
+        if let Some(report) = self.writer.wait() {
+            self.on_written(report);
+        }
+        if self.applied.global > self.snapshot_at.global && self.hand_snapshot_over() {
+            if let Some(report) = self.writer.wait() {
+                self.on_written(report);
             }
         }
     }
@@ -108,24 +136,55 @@ impl<S: StateMachine> ApplyLoop<S> {
         }
     }
 
-    /// Takes a snapshot at this member's point of the interval. One that
-    /// fails (a full disk, a state past the snapshot limit) is reported and
-    /// tried again one interval later: the member keeps serving, and its
-    /// log keeps what the snapshot would have let it forget.
+    /// Hands a snapshot to the writer when one is due and none is being
+    /// written (a due one waits for the write under way: see
+    /// `driver_kit::SnapshotWriter`).
     fn snapshot_if_due(&mut self) {
-        let last = self.snapshot_at.global.0.max(self.snapshot_tried_at.0);
-        let applied = self.applied.global;
-        if !self.snapshot_schedule.is_due(last, applied.0) {
+        if self.writer.is_writing() || !self.snapshot_schedule.is_due(self.applied.global.0) {
             return;
         }
-        self.snapshot_tried_at = applied;
-        if let Err(failure) = self.take_snapshot() {
-            count(&self.status.snapshots_failed, 1);
-            error!(
-                "sequencer {}: snapshot at {applied} failed, next try at #{}: {failure}",
-                self.me,
-                self.snapshot_schedule.next_after(applied.0)
-            );
+        self.hand_snapshot_over();
+    }
+
+    /// Encodes the state as a snapshot image and hands it to the writer;
+    /// false if the writer is gone. The apply thread waits for the
+    /// encoding only.
+    fn hand_snapshot_over(&mut self) -> bool {
+        let started = Instant::now();
+        let image = Image::encode(self.applied.clone(), &self.state.snapshot());
+        let job = SnapshotJob {
+            index: image.global().0,
+            term: 0,
+            encoded_in: started.elapsed(),
+            image: Arc::new(image),
+        };
+        let bytes = job.image.bytes.len() as u64;
+        self.snapshot_schedule.taken(job.index, bytes);
+        self.writer.hand_over(job)
+    }
+
+    /// The writer's report. One that failed (a full disk, a state past the
+    /// snapshot limit) is reported and tried again one interval later: the
+    /// member keeps serving, and its log keeps what the snapshot would
+    /// have let it forget.
+    fn on_written(&mut self, report: SnapshotWritten<Arc<Image>>) {
+        let global = report.job.image.global();
+        match &report.outcome {
+            WriteOutcome::Durable => {
+                count(&self.status.snapshots_taken, 1);
+                report.log_durable(&format!("sequencer {}", self.me), global);
+                self.publish(report.job.image);
+            }
+            // A fetched image at or past it was installed meanwhile.
+            WriteOutcome::Superseded => {}
+            WriteOutcome::Failed(failure) => {
+                count(&self.status.snapshots_failed, 1);
+                error!(
+                    "sequencer {}: snapshot at {global} failed, tried again one interval \
+                     later: {failure}",
+                    self.me
+                );
+            }
         }
     }
 
@@ -142,6 +201,8 @@ impl<S: StateMachine> ApplyLoop<S> {
         }
         // Panics on a gap or a repeat: the core hands deliveries in order.
         self.applied.advance(&delivery);
+        let bytes = delivery.payload.len() as u64;
+        self.snapshot_schedule.applied(bytes);
         let results = self.apply_requests(&delivery);
         self.status.publish_applied(delivery.global);
         if delivery.sender != self.me {
@@ -220,41 +281,32 @@ impl<S: StateMachine> ApplyLoop<S> {
         Ok(results)
     }
 
-    /// Writes the state as a snapshot image, durably, then publishes it.
-    fn take_snapshot(&mut self) -> WalResult<()> {
-        let started = Instant::now();
-        let image = Image::encode(self.applied.clone(), &self.state.snapshot());
-        let encoded = started.elapsed();
-        let bytes = image.bytes.len();
-        self.store(Arc::new(image))?;
-        count(&self.status.snapshots_taken, 1);
-        // Read by `bench --scale` (lib/bench/lifecycle.rs): the apply
-        // thread stands still for the whole of it.
-        info!(
-            "sequencer {}: snapshot at {}: {bytes} bytes, encoded in {:.1} ms, \
-             written in {:.1} ms",
-            self.me,
-            self.applied.global,
-            encoded.as_secs_f64() * 1000.0,
-            (started.elapsed() - encoded).as_secs_f64() * 1000.0
-        );
-        Ok(())
-    }
-
-    /// Makes `image` the durable snapshot, and only then tells the others:
-    /// the donor side may serve it and the core may forget what it covers.
-    fn store(&mut self, image: Arc<Image>) -> WalResult<()> {
+    /// Tells the others that `image` is the durable snapshot; call only
+    /// once its file is durable. The donor side may serve it, and the core
+    /// may forget what it covers (a `Base` record): a crash before this
+    /// must find everything it covers in the log.
+    fn publish(&mut self, image: Arc<Image>) {
         let global = image.global();
-        let snapshot = Snapshot {
-            index: global.0,
-            term: 0,
-            data: image.bytes.clone(),
-        };
-        self.snapshots.save(&snapshot)?;
+        if global <= self.snapshot_at.global {
+            return;
+        }
         self.snapshot_at = image.point.clone();
         self.latest.set(image);
         self.status.publish_applied_durably(global);
         debug!("sequencer {}: snapshot at {global}", self.me);
+    }
+
+    /// Saves a fetched `image` durably, here rather than on the writer,
+    /// after the write under way (which it supersedes), then publishes it.
+    fn store(&mut self, image: Arc<Image>) -> WalResult<()> {
+        if let Some(report) = self.writer.wait() {
+            self.on_written(report);
+        }
+        let global = image.global();
+        lock_snapshots(&self.snapshots).save_data(global.0, 0, &image.bytes)?;
+        let bytes = image.bytes.len() as u64;
+        self.snapshot_schedule.taken(global.0, bytes);
+        self.publish(image);
         Ok(())
     }
 

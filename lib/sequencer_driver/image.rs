@@ -17,6 +17,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::driver_kit::SnapshotImage;
 use crate::sequencer::{DecodeError, GlobalSeq, LocalSeq, SnapshotPoint, MEMBERS_MAX};
 
 use super::FORMAT_VERSION;
@@ -112,6 +113,14 @@ impl Image {
             delivered_local,
         };
         Ok((point, app_start, app_len as usize))
+    }
+}
+
+/// The snapshot writer writes an image's bytes as they are, shared with
+/// the apply thread, which publishes the same image once it is durable.
+impl SnapshotImage for Arc<Image> {
+    fn data(&self) -> &[u8] {
+        &self.bytes
     }
 }
 

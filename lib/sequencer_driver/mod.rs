@@ -22,14 +22,16 @@
 //!                   ├─ messages ──────────────────────────> udp-sender ─UDP─> peers
 //!                   ├─ fetch orders, transfer messages ───> transfer inbox
 //!                   └─ apply tasks (Expect, Deliver, Install) ──> sequencer-apply
-//!                                   owns the state machine, the pending replies, the snapshots
+//!                                   owns the state machine, the pending replies; encodes
+//!                                   snapshots ──> sequencer-snapshot-writer (writes, reports)
 //!
 //!  transfer inbox ──> state-transfer    fetches a snapshot chunk by chunk; serves its own
 //! ```
 //!
 //! Who may block on whom (so that nothing deadlocks): the core blocks only
 //! on the apply queue (and on the apply thread's answer to an Install);
-//! the apply thread blocks on nothing and talks back only through
+//! the apply thread blocks on nothing (its snapshot writer only before an
+//! install and at a clean stop) and talks back only through
 //! `SharedStatus` atomics; the state-transfer thread blocks only on the core
 //! inbox, which the core drains. Everything else uses `try_send` and drops
 //! (and counts) what does not fit: UDP input, ticks, and, with an

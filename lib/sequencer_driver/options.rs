@@ -17,8 +17,13 @@ use super::limits;
 /// latency floor (a delivery waits for about one tick; see docs/SEQUENCER.md).
 pub const TICK_DEFAULT: Duration = Duration::from_millis(5);
 
-/// Deliveries between two snapshots of the application state, by default.
-pub const SNAPSHOT_EVERY_DEFAULT: u64 = 1000;
+/// The most deliveries between two snapshots of the application state, by
+/// default. Snapshots fall due after a share of the state's size in log
+/// (`driver_kit::SnapshotSchedule`); this bound is far above what that
+/// gives at the default minimum (4 MiB of payload), and only caps the
+/// deliveries a restart replays for a state so large that its share would
+/// allow more.
+pub const SNAPSHOT_EVERY_DEFAULT: u64 = 1_000_000;
 
 /// How long a submitted request may wait for its delivery, by default.
 pub const REPLY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
@@ -38,8 +43,10 @@ pub struct SequencerOptions {
     /// `limits::SUSPECT_AFTER`, the default; tests that load the machine
     /// heavily raise it).
     pub suspect_after: Duration,
-    /// Take a snapshot of the application state after this many deliveries;
-    /// only then may the member forget the history the snapshot covers.
+    /// Take a snapshot of the application state after at most this many
+    /// deliveries (sooner once the payload delivered since the last one
+    /// holds a share of its size); only then may the member forget the
+    /// history the snapshot covers.
     pub snapshot_every: u64,
     /// Delivered entries kept for peers that lack them, beyond those every
     /// member holds (`sequencer::Config::history_max`). A member that falls

@@ -5,16 +5,16 @@
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::driver_kit::{
-    count, ApplyQueue, Driver, Lifecycle, Queues, Reply, RunningCell, Threads, Ticker,
-    CORE_INBOX_MAX, OVERLOADED,
+    count, ApplyQueue, Driver, Lifecycle, Queues, Reply, RunningCell, SnapshotSchedule,
+    SnapshotWriter, Threads, Ticker, CORE_INBOX_MAX, OVERLOADED,
 };
 use crate::replication::{
-    ReplicaStatus, Replicator, ReplyTo, SnapshotSchedule, StateDigest, StateMachine, ViewSummary,
+    ReplicaStatus, Replicator, ReplyTo, StateDigest, StateMachine, ViewSummary,
 };
 use crate::transport::{FaultSwitch, UdpTransport};
 
@@ -249,22 +249,25 @@ fn spawn_threads<S: StateMachine>(
     let (me, members) = (options.member_id(), options.members());
     let (mut threads, stop) = Threads::new();
     let latest = LatestImage::default();
+    let snapshot_schedule = snapshot_schedule(options, &recovered);
     if let Some(image) = recovered.image {
         latest.set(image);
     }
     let held_at_start = recovered.member.status().held_up_to;
+    let snapshots = Arc::new(Mutex::new(recovered.snapshots));
+    let writer = SnapshotWriter::spawn(
+        &mut threads,
+        "sequencer-snapshot-writer",
+        Arc::clone(&snapshots),
+    )?;
     let apply = ApplyLoop {
         me,
         state: recovered.state,
         snapshot_at: recovered.applied.clone(),
-        snapshot_tried_at: recovered.applied.global,
+        snapshot_schedule,
         applied: recovered.applied,
-        snapshot_schedule: SnapshotSchedule::new(
-            options.snapshot_every,
-            me.index(),
-            usize::from(members),
-        ),
-        snapshots: recovered.snapshots,
+        writer,
+        snapshots,
         latest: latest.clone(),
         pending: pending_broadcasts(),
         reply_timeout: options.replica.reply_timeout,
@@ -303,6 +306,17 @@ fn spawn_threads<S: StateMachine>(
         stop,
     )?;
     Ok(threads)
+}
+
+/// When this member snapshots, starting from the snapshot it recovered.
+fn snapshot_schedule<S>(options: &SequencerOptions, recovered: &Recovered<S>) -> SnapshotSchedule {
+    let members = (options.replica.index, options.replica.peers.len());
+    let bytes = recovered
+        .image
+        .as_ref()
+        .map_or(0, |image| image.bytes.len());
+    let index = recovered.applied.global.0;
+    SnapshotSchedule::new(options.snapshot_every, members, index, bytes as u64)
 }
 
 /// Starts the last two threads: state transfer, which fetches an image

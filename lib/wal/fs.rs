@@ -23,6 +23,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crossbeam_channel::{bounded, Receiver, Sender};
+
 /// A file open for appending (a log segment) or for a first write (a temp file).
 pub trait WritableFile: Send {
     /// Writes all of `bytes` at the end of the file.
@@ -150,6 +152,17 @@ struct FaultState {
     sync_latency: Duration,
     /// Whether fsyncs are only counted, not done.
     skip_real_fsync: bool,
+    /// Writes longer than this wait halfway until the channel disconnects.
+    stall: Option<(usize, Receiver<()>)>,
+    /// Writes waiting on the stall now.
+    stalled: u64,
+}
+
+/// Holds the writes [`FaultyFileSystem::stall_writes_over`] stalls; they go
+/// on when it is dropped.
+#[derive(Debug)]
+pub struct WriteStall {
+    _release: Sender<()>,
 }
 
 /// A file of the faulty file system: shares its state.
@@ -196,6 +209,22 @@ impl FaultyFileSystem {
     /// Bytes written to files so far.
     pub fn bytes_written(&self) -> u64 {
         self.lock().bytes_written
+    }
+
+    /// Makes every write of more than `bytes` bytes (a snapshot's: log
+    /// appends are far smaller) write its first half, then wait until the
+    /// returned [`WriteStall`] is dropped. The second half is written then,
+    /// or fails if the file system crashed meanwhile: a process killed in
+    /// the middle of writing a snapshot.
+    pub fn stall_writes_over(&self, bytes: usize) -> WriteStall {
+        let (release, released) = bounded(0);
+        self.lock().stall = Some((bytes, released));
+        WriteStall { _release: release }
+    }
+
+    /// How many writes wait on a [`WriteStall`] now.
+    pub fn stalled_writes(&self) -> u64 {
+        self.lock().stalled
     }
 
     /// Makes every fsync take `latency` longer, as on a slow disk.
@@ -273,8 +302,20 @@ impl FaultState {
     }
 }
 
-impl WritableFile for FaultyWritableFile {
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+impl FaultyWritableFile {
+    /// The stall a write of `len` bytes waits on, if one is planned; counts
+    /// the write as waiting.
+    fn stall_for(&self, len: usize) -> Option<Receiver<()>> {
+        let mut state = lock_state(&self.state);
+        let released = match &state.stall {
+            Some((over, released)) if len > *over => released.clone(),
+            _ => return None,
+        };
+        state.stalled += 1;
+        Some(released)
+    }
+
+    fn write_admitted(&mut self, bytes: &[u8]) -> io::Result<()> {
         let admitted = {
             let mut state = lock_state(&self.state);
             state.check_alive()?;
@@ -285,6 +326,21 @@ impl WritableFile for FaultyWritableFile {
             return Err(io::Error::other("simulated crash in the middle of a write"));
         }
         Ok(())
+    }
+}
+
+impl WritableFile for FaultyWritableFile {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let Some(released) = self.stall_for(bytes.len()) else {
+            return self.write_admitted(bytes);
+        };
+        let (first, second) = bytes.split_at(bytes.len() / 2);
+        let written = self.write_admitted(first);
+        // Disconnected when the stall is dropped: never sent on.
+        let _ = released.recv();
+        lock_state(&self.state).stalled -= 1;
+        written?;
+        self.write_admitted(second)
     }
 
     fn sync_data(&mut self) -> io::Result<()> {

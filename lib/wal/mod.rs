@@ -46,7 +46,7 @@ pub mod snapshot;
 mod tests;
 
 pub use errors::{WalError, WalResult};
-pub use fs::{FaultyFileSystem, FileSystem, StdFileSystem, WritableFile};
+pub use fs::{FaultyFileSystem, FileSystem, StdFileSystem, WritableFile, WriteStall};
 pub use group_commit::{
     Completion, GroupCommitter, GROUP_COMMIT_BATCH_JOBS_MAX, GROUP_COMMIT_QUEUE_MAX,
 };

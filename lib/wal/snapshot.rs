@@ -149,29 +149,28 @@ impl SnapshotStore {
     /// snapshot at the same index replaces the stored one; an older one is
     /// refused (`SnapshotOutOfOrder`).
     pub fn save(&mut self, snapshot: &Snapshot) -> WalResult<()> {
-        if let Some(latest) = self.latest_index.filter(|&latest| latest > snapshot.index) {
-            return Err(WalError::SnapshotOutOfOrder {
-                index: snapshot.index,
-                latest,
-            });
+        self.save_data(snapshot.index, snapshot.term, &snapshot.data)
+    }
+
+    /// As [`SnapshotStore::save`], for data that is not in a [`Snapshot`]
+    /// (a snapshot image kept whole elsewhere, not copied for the write).
+    pub fn save_data(&mut self, index: u64, term: u64, data: &[u8]) -> WalResult<()> {
+        if let Some(latest) = self.latest_index.filter(|&latest| latest > index) {
+            return Err(WalError::SnapshotOutOfOrder { index, latest });
         }
-        if snapshot.data.len() > SNAPSHOT_DATA_BYTES_MAX {
-            let bytes = snapshot.data.len();
+        if data.len() > SNAPSHOT_DATA_BYTES_MAX {
+            let bytes = data.len();
             return Err(WalError::TooLarge {
                 what: "snapshot",
                 bytes,
                 max: SNAPSHOT_DATA_BYTES_MAX,
             });
         }
-        let name = snapshot_file_name(snapshot.index);
-        let parts: [&[u8]; 3] = [
-            &snapshot.index.to_le_bytes(),
-            &snapshot.term.to_le_bytes(),
-            &snapshot.data,
-        ];
+        let name = snapshot_file_name(index);
+        let parts: [&[u8]; 3] = [&index.to_le_bytes(), &term.to_le_bytes(), data];
         write_atomically(self.fs.as_ref(), &self.dir, &name, &parts)?;
-        self.latest_index = Some(snapshot.index);
-        self.remove_older_than(snapshot.index)
+        self.latest_index = Some(index);
+        self.remove_older_than(index)
     }
 
     /// Removes the snapshot files older than `index`. Removals need not be

@@ -102,6 +102,11 @@ impl Cluster {
         options
     }
 
+    /// Replica `index`'s file system (a handle on the one it runs on).
+    pub fn disk(&self, index: usize) -> FaultyFileSystem {
+        self.disks.lock().unwrap()[index].clone()
+    }
+
     /// Replica `index`'s data directory.
     pub fn data_dir(&self, index: usize) -> &std::path::Path {
         self.dirs[index].path()

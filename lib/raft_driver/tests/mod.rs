@@ -4,6 +4,8 @@
 //!   replicating a toy state machine (`toy.rs`) through `cluster.rs`:
 //!   election, order, reads, loss, follower and leader crashes, snapshots,
 //!   a full restart, a torn log tail.
+//! - `snapshot_writer.rs`: snapshots written off the apply thread, and a
+//!   crash in the middle of one.
 //! - `parts.rs`: the codec, the pending tables, the datagram filter and
 //!   recovery's repairs, without threads.
 //!
@@ -13,4 +15,5 @@
 mod cluster;
 mod parts;
 mod scenarios;
+mod snapshot_writer;
 mod toy;
