@@ -119,4 +119,12 @@ mod tests {
         );
         assert!(decode_datagram(b"not even a frame", 64).is_err());
     }
+
+    #[test]
+    fn the_bytes_of_a_datagram_stay_the_same() {
+        crate::wire::golden::assert_golden(
+            &[encode_datagram(3, 1, b"hi"), encode_datagram(0, 63, b"")],
+            &["0500000027237f710103016869", "03000000189ee54801003f"],
+        );
+    }
 }

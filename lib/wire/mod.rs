@@ -8,8 +8,11 @@
 //! - `writer.rs`: [`Writer`], appending fields to a buffer.
 //! - `parts.rs`: length-prefixed lists of byte strings, and [`check_count`].
 //! - `error.rs`: [`DecodeError`], why bytes are not a valid encoding.
+//! - `golden.rs` (tests only): the check that pins a format's bytes.
 
 mod error;
+#[cfg(test)]
+pub mod golden;
 mod parts;
 mod reader;
 mod writer;

@@ -246,3 +246,23 @@ fn garbage_never_panics_and_accepted_input_is_canonical() {
     }
     assert!(accepted > 0, "flipped bits in payload fields still decode");
 }
+
+#[test]
+fn the_bytes_of_every_message_kind_stay_the_same() {
+    let encodings: Vec<Vec<u8>> = samples().iter().map(Message::encode).collect();
+    crate::wire::golden::assert_golden(&encodings, &[
+            "01010100000004000000030000000000000002000000000000000700000000000000",
+            "01020100000004000000030000000000000001",
+            "0103010000000400000003000000000000000300000000000000ffffffffffffff3f",
+            "01040100000004000000030000000000000000",
+            "01050100000004000000030000000000000002000000000000000700000000000000060000000000000002000000030000000000000008000000000000000100000000030000000000000009000000000000000008000000707574206974656d",
+            "01050100000004000000030000000000000000000000000000000000000000000000000000000000000000000000",
+            "010601000000040000000300000000000000000900000000000000",
+            "010601000000040000000300000000000000010900000000000000000400000000000000",
+            "0106010000000400000003000000000000000109000000000000000102000000000000000500000000000000",
+            "01070100000004000000030000000000000006000000000000002a00000000000000",
+            "0108010000000400000003000000000000002a00000000000000",
+            "0109010000000400000003000000000000000300000000000000640000000000000000100000000000002c010000abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab01",
+            "010a0100000004000000030000000000000064000000000000002c1100000000000000",
+        ]);
+}
