@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+pub use crate::wire::DecodeError;
+
 use super::types::{LogIndex, NodeId};
 
 /// What can go wrong when the driver calls into the core.
@@ -76,37 +78,3 @@ impl fmt::Display for RaftError {
 }
 
 impl std::error::Error for RaftError {}
-
-/// Why bytes from the network could not be decoded into a `Message`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DecodeError {
-    /// The input ended while `field` was being read.
-    Truncated {
-        /// The field being read.
-        field: &'static str,
-    },
-    /// A field held a value that no encoder writes.
-    BadValue {
-        /// The offending field.
-        field: &'static str,
-        /// The value found.
-        value: u64,
-    },
-    /// A whole message was read but bytes were left over.
-    TrailingBytes {
-        /// How many bytes were left.
-        count: usize,
-    },
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Truncated { field } => write!(f, "message truncated in {field}"),
-            DecodeError::BadValue { field, value } => write!(f, "bad value {value} in {field}"),
-            DecodeError::TrailingBytes { count } => write!(f, "{count} trailing bytes"),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}

@@ -33,7 +33,6 @@ pub use database_service::{
 };
 pub use error_status::{code_of, error_of, status_of};
 pub use health::{HealthService, StatusSource, CUSTOMER_DB_SERVICE, PRODUCT_DB_SERVICE};
-pub use log_encoding::LOG_ENCODING_VERSION;
 pub use machines::stamp_nothing;
 pub use wire_command::{Answer, Checked, WireCommand};
 pub use wire_decoding::REQUEST_BYTES_MAX;

@@ -7,6 +7,7 @@ use crate::sequencer::{DecodeError, GlobalSeq, LocalSeq, SnapshotPoint};
 use crate::sequencer_driver::image::Image;
 use crate::sequencer_driver::limits::{CHUNK_BYTES_MAX, CHUNK_HEADER_BYTES, TRANSFER_BYTES_MAX};
 use crate::sequencer_driver::transfer_message::TransferMessage;
+use crate::wire::formats::STATE_TRANSFER;
 
 fn point() -> SnapshotPoint {
     SnapshotPoint {
@@ -101,7 +102,8 @@ fn garbage_never_decodes_and_never_panics() {
         let len = random.gen_range(0..64);
         let mut bytes: Vec<u8> = (0..len).map(|_| random.gen()).collect();
         if random.gen_bool(0.5) && bytes.len() >= 4 {
-            bytes[..3].copy_from_slice(b"ST\x01");
+            bytes[..2].copy_from_slice(STATE_TRANSFER.magic);
+            bytes[2] = STATE_TRANSFER.version;
         }
         let _ = TransferMessage::decode(&bytes);
         let _ = Image::decode(bytes);
