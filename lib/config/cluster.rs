@@ -10,7 +10,7 @@ use super::node_address::NodeAddress;
 use crate::transport::FaultSettings;
 
 /// Where the binaries look when `--config` is not given.
-pub const DEFAULT_CLUSTER_FILE: &str = "conf/local.json";
+pub const CLUSTER_FILE_DEFAULT: &str = "conf/local.json";
 
 /// The whole cluster: every process, where it listens, and the settings
 /// that must be the same everywhere (a replica's state machine depends on
@@ -395,7 +395,7 @@ mod tests {
 
     #[test]
     fn the_shipped_cluster_file_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CLUSTER_FILE);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(CLUSTER_FILE_DEFAULT);
         let config = ClusterConfig::load(&path).expect("conf/local.json loads");
         assert_eq!(config.count(Component::ProductDb), 5);
         assert_eq!(config.count(Component::CustomerDb), 5);

@@ -265,13 +265,13 @@ impl RaftNode {
         if data.len() > self.config.entry_bytes_max {
             return Err(RaftError::EntryTooLarge {
                 bytes: data.len(),
-                limit: self.config.entry_bytes_max,
+                max: self.config.entry_bytes_max,
             });
         }
         let uncommitted = (self.log.last_index().0 - self.log.committed().0) as usize;
         if uncommitted >= self.config.uncommitted_entries_max {
             return Err(RaftError::ProposalQueueFull {
-                limit: self.config.uncommitted_entries_max,
+                max: self.config.uncommitted_entries_max,
             });
         }
         let id = self.append_entry(EntryKind::Normal, data);
@@ -313,7 +313,7 @@ impl RaftNode {
         }
         if self.reads.is_full() {
             return Err(RaftError::ReadQueueFull {
-                limit: self.config.pending_reads_max,
+                max: self.config.pending_reads_max,
             });
         }
         self.reads
