@@ -6,7 +6,7 @@
 //! election timeouts the paper suggests).
 
 use super::errors::RaftError;
-use super::types::NodeId;
+use super::ids::NodeId;
 
 /// The largest cluster the core and the wire format accept. Raft clusters are
 /// small (3, 5, 7); the bound keeps per-peer vectors and messages small.

@@ -2,9 +2,10 @@
 //! (thesis §9.6): starting a campaign, answering vote requests and counting
 //! the answers.
 
+use super::ids::{NodeId, Term};
 use super::message::{Body, Message};
 use super::node::RaftNode;
-use super::types::{NodeId, Role, Term};
+use super::types::Role;
 
 impl RaftNode {
     /// Starts a campaign: a pre-vote round if configured, else a real

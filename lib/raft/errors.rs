@@ -8,7 +8,7 @@ use std::fmt;
 
 pub use crate::wire::DecodeError;
 
-use super::types::{LogIndex, NodeId};
+use super::ids::{LogIndex, NodeId};
 
 /// What can go wrong when the driver calls into the core.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,7 +17,8 @@
 use std::fmt::Write as _;
 
 use super::errors::DecodeError;
-use super::types::{Entry, EntryId, EntryKind, LogIndex, NodeId, SnapshotMeta, Term};
+use super::ids::{EntryId, LogIndex, NodeId, Term};
+use super::types::{Entry, EntryKind, SnapshotMeta};
 use crate::wire::formats::RAFT_MESSAGE;
 use crate::wire::{Reader, Writer};
 

@@ -13,6 +13,7 @@ use rand::{Rng, SeedableRng};
 
 use super::config::{RaftConfig, ReadMode};
 use super::errors::RaftError;
+use super::ids::{EntryId, LogIndex, NodeId, Term};
 use super::lease::Lease;
 use super::log::RaftLog;
 use super::message::{Body, Message};
@@ -20,9 +21,7 @@ use super::progress::{Progress, ProgressState};
 use super::read_index::ReadIndexQueue;
 use super::ready::ReadyReceipt;
 use super::snapshot::SnapshotAssembly;
-use super::types::{
-    Entry, EntryId, EntryKind, HardState, LogIndex, NodeId, ReadState, Role, Snapshot, Term,
-};
+use super::types::{Entry, EntryKind, HardState, ReadState, Role, Snapshot};
 
 /// Counts of what the node refused, for logs and `cluster-status`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
