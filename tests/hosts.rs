@@ -15,7 +15,7 @@
 //! harness's capture, so it shows in `cargo test`'s output) and checks
 //! nothing. The tests take turns on the hosts (`HostsSession`), and
 //! `scripts/hosts.sh down` runs at the end of each on every path (a guard's
-//! Drop, and a watchdog that ends the test after TIME_LIMIT). All traffic
+//! Drop, and a watchdog that ends the test after TEST_TIME_MAX). All traffic
 //! stays inside the namespaces the script makes: this process, in the root
 //! namespace, reaches the cluster only through `hosts.sh run` (and chaos
 //! from inside the client host).
@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 /// The whole test, partition included, ends within this.
-const TIME_LIMIT: Duration = Duration::from_secs(300);
+const TEST_TIME_MAX: Duration = Duration::from_secs(300);
 /// A new product-DB leader on the majority side within this of the cut.
 const NEW_LEADER_WITHIN: Duration = Duration::from_secs(2);
 /// The first write sent after the cut is acknowledged within this of it
@@ -168,20 +168,20 @@ impl Drop for HostsGuard {
     }
 }
 
-/// Ends the whole test process after TIME_LIMIT, hosts taken down first.
+/// Ends the whole test process after TEST_TIME_MAX, hosts taken down first.
 fn watchdog() -> Arc<AtomicBool> {
     let finished = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&finished);
     std::thread::spawn(move || {
         let started = Instant::now();
-        while started.elapsed() < TIME_LIMIT {
+        while started.elapsed() < TEST_TIME_MAX {
             if flag.load(Ordering::Acquire) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
         say(&format!(
-            "over the time limit of {TIME_LIMIT:?}: taking the hosts down"
+            "over the time limit of {TEST_TIME_MAX:?}: taking the hosts down"
         ));
         down();
         std::process::exit(101);

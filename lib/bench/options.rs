@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::config::DEFAULT_CLUSTER_FILE;
+use crate::config::CLUSTER_FILE_DEFAULT;
 
 use super::scale::ScaleOptions;
 use super::scenario::Scenario;
@@ -123,7 +123,7 @@ pub struct BenchOptions {
 impl Default for BenchOptions {
     fn default() -> Self {
         BenchOptions {
-            config: PathBuf::from(DEFAULT_CLUSTER_FILE),
+            config: PathBuf::from(CLUSTER_FILE_DEFAULT),
             loads: vec![
                 Load {
                     sellers: 1,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::history::{Effect, HistorySnapshot, Key, Record};
-use super::linearizability::{check, Model, Timed, Verdict, DEFAULT_BUDGET};
+use super::linearizability::{check, Model, Timed, Verdict, SEARCH_STEPS_MAX};
 use super::models::{BuyerModel, BuyerState, ItemModel, ItemOp, NameModel};
 
 /// Something a correct system would not have done.
@@ -181,7 +181,7 @@ fn verdict_of<M: Model>(
         })
         .collect();
     match history {
-        Some(history) => check(model, initial, &history, DEFAULT_BUDGET),
+        Some(history) => check(model, initial, &history, SEARCH_STEPS_MAX),
         // A record filed under the wrong kind of key is the recorder's bug.
         None => Verdict::NotLinearizable { stuck: Vec::new() },
     }

@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::linearizability::{
-    search, SearchCost, Timed, Verdict, DEFAULT_BUDGET, MEMO_ENTRIES_MAX,
+    search, SearchCost, Timed, Verdict, MEMO_ENTRIES_MAX, SEARCH_STEPS_MAX,
 };
 use super::models::{ItemFacts, ItemModel, ItemOp};
 
@@ -40,8 +40,13 @@ pub fn time_checker(ops: usize, seed: u64) -> String {
 
 fn line(report: &mut String, name: &str, history: &[Timed<ItemOp>]) {
     let started = Instant::now();
-    let (verdict, cost): (Verdict, SearchCost) =
-        search(&ItemModel, None, history, DEFAULT_BUDGET, MEMO_ENTRIES_MAX);
+    let (verdict, cost): (Verdict, SearchCost) = search(
+        &ItemModel,
+        None,
+        history,
+        SEARCH_STEPS_MAX,
+        MEMO_ENTRIES_MAX,
+    );
     let took = started.elapsed();
     let verdict = match verdict {
         Verdict::Linearizable => "linearizable".to_string(),
@@ -168,12 +173,12 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let history = item_history(500, &mut rng);
         assert_eq!(
-            check(&ItemModel, None, &history, DEFAULT_BUDGET),
+            check(&ItemModel, None, &history, SEARCH_STEPS_MAX),
             Verdict::Linearizable
         );
         let stale = with_stale_read(history);
         assert!(matches!(
-            check(&ItemModel, None, &stale, DEFAULT_BUDGET),
+            check(&ItemModel, None, &stale, SEARCH_STEPS_MAX),
             Verdict::NotLinearizable { .. }
         ));
     }

@@ -68,9 +68,9 @@ pub enum Verdict {
     Inconclusive,
 }
 
-/// The search's step budget: far beyond what the per-key histories of a
+/// The most steps one search takes: far beyond what the per-key histories of a
 /// chaos run need, and a bound on a pathological one.
-pub const DEFAULT_BUDGET: u64 = 20_000_000;
+pub const SEARCH_STEPS_MAX: u64 = 20_000_000;
 
 /// The most (linearized set, state hash) pairs the memo keeps: each is 24
 /// bytes, about 40 with the table's own, so about 160 MB at most.
@@ -403,7 +403,7 @@ mod tests {
     }
 
     fn verdict(history: &[Timed<RegisterOp>]) -> Verdict {
-        check(&Register, 0, history, DEFAULT_BUDGET)
+        check(&Register, 0, history, SEARCH_STEPS_MAX)
     }
 
     #[test]

@@ -294,7 +294,7 @@ impl Model for NameModel {
 
 #[cfg(test)]
 mod tests {
-    use super::super::linearizability::{check, Timed, Verdict, DEFAULT_BUDGET};
+    use super::super::linearizability::{check, Timed, Verdict, SEARCH_STEPS_MAX};
     use super::*;
 
     fn at<O>(call: u64, ret: u64, operation: O) -> Timed<O> {
@@ -337,7 +337,7 @@ mod tests {
             at(3, 7, ItemOp::Read(facts(0, 500))),
         ];
         assert_eq!(
-            check(&ItemModel, None, &one_wins, DEFAULT_BUDGET),
+            check(&ItemModel, None, &one_wins, SEARCH_STEPS_MAX),
             Verdict::Linearizable
         );
         let both_win = [
@@ -360,7 +360,7 @@ mod tests {
             ),
         ];
         assert!(matches!(
-            check(&ItemModel, None, &both_win, DEFAULT_BUDGET),
+            check(&ItemModel, None, &both_win, SEARCH_STEPS_MAX),
             Verdict::NotLinearizable { .. }
         ));
     }
@@ -373,7 +373,7 @@ mod tests {
             at(4, 5, ItemOp::Read(facts(3, 500))),
         ];
         assert!(matches!(
-            check(&ItemModel, None, &history, DEFAULT_BUDGET),
+            check(&ItemModel, None, &history, SEARCH_STEPS_MAX),
             Verdict::NotLinearizable { .. }
         ));
     }
@@ -402,7 +402,7 @@ mod tests {
             at(8, 9, ItemOp::SoldOut),
         ];
         assert_eq!(
-            check(&ItemModel, None, &history, DEFAULT_BUDGET),
+            check(&ItemModel, None, &history, SEARCH_STEPS_MAX),
             Verdict::Linearizable
         );
         let doubled = [
@@ -419,7 +419,7 @@ mod tests {
             at(4, 5, ItemOp::Read(facts(1, 500))),
         ];
         assert!(matches!(
-            check(&ItemModel, None, &doubled, DEFAULT_BUDGET),
+            check(&ItemModel, None, &doubled, SEARCH_STEPS_MAX),
             Verdict::NotLinearizable { .. }
         ));
     }
@@ -437,7 +437,7 @@ mod tests {
                 at(4, 5, ItemOp::Read(facts(seen, 500))),
             ];
             assert_eq!(
-                check(&ItemModel, None, &history, DEFAULT_BUDGET),
+                check(&ItemModel, None, &history, SEARCH_STEPS_MAX),
                 Verdict::Linearizable,
                 "saw {seen}"
             );
@@ -465,7 +465,12 @@ mod tests {
             at(14, 15, BuyerOp::PurchaseOfEmptyCart),
         ];
         assert_eq!(
-            check(&BuyerModel, BuyerState::default(), &history, DEFAULT_BUDGET),
+            check(
+                &BuyerModel,
+                BuyerState::default(),
+                &history,
+                SEARCH_STEPS_MAX
+            ),
             Verdict::Linearizable
         );
     }
@@ -487,7 +492,12 @@ mod tests {
             at(12, 13, listed(&[a1.clone(), a1.clone()])),
         ];
         assert!(matches!(
-            check(&BuyerModel, BuyerState::default(), &history, DEFAULT_BUDGET),
+            check(
+                &BuyerModel,
+                BuyerState::default(),
+                &history,
+                SEARCH_STEPS_MAX
+            ),
             Verdict::NotLinearizable { .. }
         ));
     }
@@ -515,7 +525,12 @@ mod tests {
             ),
         ];
         assert!(matches!(
-            check(&BuyerModel, BuyerState::default(), &history, DEFAULT_BUDGET),
+            check(
+                &BuyerModel,
+                BuyerState::default(),
+                &history,
+                SEARCH_STEPS_MAX
+            ),
             Verdict::NotLinearizable { .. }
         ));
     }
@@ -524,12 +539,12 @@ mod tests {
     fn a_name_is_taken_once() {
         let race = [at(0, 5, NameOp::Created), at(1, 4, NameOp::Taken)];
         assert_eq!(
-            check(&NameModel, false, &race, DEFAULT_BUDGET),
+            check(&NameModel, false, &race, SEARCH_STEPS_MAX),
             Verdict::Linearizable
         );
         let twice = [at(0, 5, NameOp::Created), at(1, 4, NameOp::Created)];
         assert!(matches!(
-            check(&NameModel, false, &twice, DEFAULT_BUDGET),
+            check(&NameModel, false, &twice, SEARCH_STEPS_MAX),
             Verdict::NotLinearizable { .. }
         ));
     }

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::cluster::DEFAULT_CLUSTER_FILE;
+use super::cluster::CLUSTER_FILE_DEFAULT;
 
 /// The flags the binaries share: `--config FILE`, `--index N`, `--json`,
 /// `--list`, `--serve` and `--help`. Each binary takes the ones it needs; the rest are refused
@@ -42,7 +42,7 @@ impl Args {
         I: IntoIterator<Item = String>,
     {
         let mut args = Args {
-            config: PathBuf::from(DEFAULT_CLUSTER_FILE),
+            config: PathBuf::from(CLUSTER_FILE_DEFAULT),
             index: None,
             json: false,
             list: false,
@@ -122,7 +122,7 @@ mod tests {
         assert!(args.json);
         assert_eq!(
             parse("").unwrap().config,
-            PathBuf::from(DEFAULT_CLUSTER_FILE)
+            PathBuf::from(CLUSTER_FILE_DEFAULT)
         );
     }
 

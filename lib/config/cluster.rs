@@ -12,7 +12,7 @@ use crate::sequencer_driver::SNAPSHOT_EVERY_DEFAULT;
 use crate::transport::FaultSettings;
 
 /// Where the binaries look when `--config` is not given.
-pub const DEFAULT_CLUSTER_FILE: &str = "conf/local.json";
+pub const CLUSTER_FILE_DEFAULT: &str = "conf/local.json";
 
 /// The whole cluster: every process, where it listens, and the settings
 /// that must be the same everywhere (a replica's state machine depends on
@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn the_shipped_cluster_file_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CLUSTER_FILE);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(CLUSTER_FILE_DEFAULT);
         let config = ClusterConfig::load(&path).expect("conf/local.json loads");
         assert_eq!(config.count(Component::ProductDb), 5);
         assert_eq!(config.count(Component::CustomerDb), 5);

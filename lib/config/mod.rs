@@ -10,6 +10,6 @@ pub use args::{Args, ArgsError};
 pub use bind::{bind_error, ephemeral_port_range};
 pub use cluster::{
     ClusterConfig, Component, ConfigError, FinancialSettings, FrontendNode, RaftSettings,
-    ReplicaNode, DEFAULT_CLUSTER_FILE,
+    ReplicaNode, CLUSTER_FILE_DEFAULT,
 };
 pub use node_address::{AddressError, Host, NodeAddress};

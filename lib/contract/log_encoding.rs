@@ -13,20 +13,20 @@
 //! Any other first byte is refused with a message naming the version: an
 //! entry written by a newer build, which this one cannot apply. The
 //! replicators skip such an entry on every replica alike and log why.
-//! Snapshots hold the state, not commands, and stay JSON. The tests are
-//! the databases' (`product/wire_tests.rs`, `customer/wire_tests.rs`):
-//! they use its real requests, and the JSON an old log holds.
+//! Snapshots hold the state, not commands, and stay JSON. The version and
+//! JSON's opening byte are `wire::formats::COMMAND_LOG_ENCODING` and
+//! `JSON_COMMAND_OPENING`. The tests are the databases'
+//! (`product/wire_tests.rs`, `customer/wire_tests.rs`): they use its real
+//! requests, and the JSON an old log holds.
 
 use protobuf::{CodedOutputStream, Message};
 use serde::de::DeserializeOwned;
 
 use super::wire_command::WireCommand;
+use crate::wire::formats::{COMMAND_LOG_ENCODING, JSON_COMMAND_OPENING};
 
 /// The version this build writes.
-pub const LOG_ENCODING_VERSION: u8 = 1;
-
-/// How a JSON command (version 0) begins.
-const JSON_OPENING: u8 = b'{';
+const LOG_ENCODING_VERSION: u8 = COMMAND_LOG_ENCODING.version;
 
 /// The log's bytes of `request`.
 pub fn encode<Q: WireCommand>(request: &Q) -> Result<Vec<u8>, String> {
@@ -50,7 +50,7 @@ pub fn decode<Q: WireCommand + DeserializeOwned>(bytes: &[u8]) -> Result<Q, Stri
                 .map_err(|error| format!("a protobuf command does not decode: {error}"))?;
             Q::from_wire(wire).map_err(|error| format!("a protobuf command is refused: {error}"))
         }
-        Some(&JSON_OPENING) => serde_json::from_slice(bytes).map_err(|error| {
+        Some(&JSON_COMMAND_OPENING) => serde_json::from_slice(bytes).map_err(|error| {
             format!("a JSON command (log encoding version 0) does not decode: {error}")
         }),
         Some(version) => Err(format!(

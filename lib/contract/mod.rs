@@ -21,5 +21,4 @@ pub(crate) mod round_trip;
 pub mod vocabulary;
 mod wire_command;
 
-pub use log_encoding::LOG_ENCODING_VERSION;
 pub use wire_command::{leader_of, Answer, WireCommand};

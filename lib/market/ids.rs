@@ -1,3 +1,8 @@
+//! The domain's ids: who a seller or a buyer is, an item and its category,
+//! a session and a client's request id, and a user's role. What they name
+//! is the marketplace's business; the protocol cores number their own
+//! things (`raft/ids.rs`, `sequencer/ids.rs`) and never see these.
+
 use std::fmt;
 use std::str::FromStr;
 

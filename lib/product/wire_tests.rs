@@ -4,12 +4,13 @@
 //! message that breaks the vocabulary is refused by field, and the log
 //! still replays what it held before protobuf.
 
-use crate::contract::log_encoding::{decode, encode, LOG_ENCODING_VERSION};
+use crate::contract::log_encoding::{decode, encode};
 use crate::contract::round_trip::*;
 use crate::contract::vocabulary::item_id_to_wire;
 use crate::contract::WireCommand;
 use crate::market::{Condition, ItemDraft, MarketError, Page, RequestId, Thumb};
 use crate::pb::marketplace as pb;
+use crate::wire::formats::COMMAND_LOG_ENCODING;
 
 use super::{ProductCommand, ProductOutcome, ProductRequest};
 
@@ -118,7 +119,7 @@ fn request() -> ProductRequest {
 #[test]
 fn a_command_comes_back_as_it_went_and_smaller_than_json() {
     let bytes = encode(&request()).unwrap();
-    assert_eq!(bytes[0], LOG_ENCODING_VERSION);
+    assert_eq!(bytes[0], COMMAND_LOG_ENCODING.version);
     assert_eq!(decode::<ProductRequest>(&bytes), Ok(request()));
     let json = serde_json::to_vec(&request()).unwrap();
     assert!(

@@ -6,7 +6,7 @@
 //! election timeouts the paper suggests).
 
 use super::errors::RaftError;
-use super::types::NodeId;
+use super::ids::NodeId;
 
 /// The largest cluster the core and the wire format accept. Raft clusters are
 /// small (3, 5, 7); the bound keeps per-peer vectors and messages small.
@@ -46,7 +46,7 @@ pub enum ReadMode {
 
 /// The largest Append payload, in bytes. A UDP datagram carries at most
 /// 65,507 bytes; this leaves room for headers and the transport's checksum.
-pub const APPEND_BYTES_LIMIT: usize = 60_000;
+pub const APPEND_BYTES_MAX: usize = 60_000;
 
 /// Configuration of one raft node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,8 +192,8 @@ impl RaftConfig {
                 "append_entries_max must be at least 1",
             ),
             (
-                self.append_bytes_max <= APPEND_BYTES_LIMIT,
-                "append_bytes_max must fit in a UDP datagram (APPEND_BYTES_LIMIT)",
+                self.append_bytes_max <= APPEND_BYTES_MAX,
+                "append_bytes_max must fit in a UDP datagram (APPEND_BYTES_MAX)",
             ),
             (
                 self.entry_bytes_max <= self.append_bytes_max,

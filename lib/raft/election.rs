@@ -2,9 +2,10 @@
 //! (thesis §9.6): starting a campaign, answering vote requests and counting
 //! the answers.
 
+use super::ids::{EntryId, NodeId, Term};
 use super::message::{Body, Message};
 use super::node::RaftNode;
-use super::types::{EntryId, NodeId, Role, Term};
+use super::types::Role;
 use crate::verdict::Verdict;
 
 impl RaftNode {

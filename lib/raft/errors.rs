@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use super::types::{LogIndex, NodeId};
+pub use crate::wire::DecodeError;
+
+use super::ids::{LogIndex, NodeId};
 
 /// What can go wrong when the driver calls into the core.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,21 +22,21 @@ pub enum RaftError {
     /// The leader already holds `RaftConfig::uncommitted_entries_max`
     /// uncommitted entries; the proposal is refused until some commit.
     ProposalQueueFull {
-        /// The limit that was reached.
-        limit: usize,
+        /// The maximum that was reached.
+        max: usize,
     },
     /// A proposed command is larger than `RaftConfig::entry_bytes_max`, so it
     /// could never fit in an Append message.
     EntryTooLarge {
         /// The command's size.
         bytes: usize,
-        /// The configured limit.
-        limit: usize,
+        /// The configured maximum.
+        max: usize,
     },
     /// `RaftConfig::pending_reads_max` reads already wait for confirmation.
     ReadQueueFull {
-        /// The limit that was reached.
-        limit: usize,
+        /// The maximum that was reached.
+        max: usize,
     },
     /// `compact` was asked for a snapshot that is not newer than the one the
     /// log already starts from.
@@ -56,14 +58,14 @@ impl fmt::Display for RaftError {
         match self {
             RaftError::NotLeader { leader: Some(id) } => write!(f, "not the leader; try {id}"),
             RaftError::NotLeader { leader: None } => write!(f, "not the leader; leader unknown"),
-            RaftError::ProposalQueueFull { limit } => {
-                write!(f, "too many uncommitted entries (limit {limit})")
+            RaftError::ProposalQueueFull { max } => {
+                write!(f, "too many uncommitted entries (limit {max})")
             }
-            RaftError::EntryTooLarge { bytes, limit } => {
-                write!(f, "entry of {bytes} bytes exceeds the limit of {limit}")
+            RaftError::EntryTooLarge { bytes, max } => {
+                write!(f, "entry of {bytes} bytes exceeds the limit of {max}")
             }
-            RaftError::ReadQueueFull { limit } => {
-                write!(f, "too many pending reads (limit {limit})")
+            RaftError::ReadQueueFull { max } => {
+                write!(f, "too many pending reads (limit {max})")
             }
             RaftError::SnapshotOutOfDate { requested, current } => write!(
                 f,
@@ -76,37 +78,3 @@ impl fmt::Display for RaftError {
 }
 
 impl std::error::Error for RaftError {}
-
-/// Why bytes from the network could not be decoded into a `Message`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DecodeError {
-    /// The input ended while `field` was being read.
-    Truncated {
-        /// The field being read.
-        field: &'static str,
-    },
-    /// A field held a value that no encoder writes.
-    BadValue {
-        /// The offending field.
-        field: &'static str,
-        /// The value found.
-        value: u64,
-    },
-    /// A whole message was read but bytes were left over.
-    TrailingBytes {
-        /// How many bytes were left.
-        count: usize,
-    },
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Truncated { field } => write!(f, "message truncated in {field}"),
-            DecodeError::BadValue { field, value } => write!(f, "bad value {value} in {field}"),
-            DecodeError::TrailingBytes { count } => write!(f, "{count} trailing bytes"),
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}

@@ -18,8 +18,9 @@
 //! `pending_snapshot` say what it still has to write.
 
 use super::errors::RaftError;
+use super::ids::{EntryId, LogIndex, Term};
 use super::message::RejectHint;
-use super::types::{Entry, EntryId, LogIndex, Snapshot, SnapshotMeta, Term};
+use super::types::{Entry, Snapshot, SnapshotMeta};
 
 /// The outcome of offering a follower the entries of an Append message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,25 +6,34 @@
 //! `Body` enum lets `RaftNode::step` apply the term rules of §5.1 in one place
 //! before it looks at the kind.
 //!
-//! Wire format (little-endian, no padding): a version byte, a kind byte,
-//! `from: u32`, `to: u32`, `term: u64`, then the body fields in declaration
-//! order. Byte strings are a `u32` length and the bytes; a `bool` is one byte,
-//! 0 or 1. `decode` checks every length against what is left, so garbage
-//! yields an error, never a panic or a large allocation. The transport adds
-//! its own checksum around these bytes.
+//! Wire format (little-endian, no padding, read and written with
+//! `crate::wire`): a version byte (`wire::formats::RAFT_MESSAGE`), a kind
+//! byte, `from: u32`, `to: u32`, `term: u64`, then the body fields in
+//! declaration order. Byte strings are a `u32` length and the bytes; a
+//! `bool` is one byte, 0 or 1. `decode` checks every length against what is
+//! left, so garbage yields an error, never a panic or a large allocation.
+//! The transport adds its own checksum around these bytes.
 
 use std::fmt::Write as _;
 
 use super::errors::DecodeError;
-use super::types::{Entry, EntryId, EntryKind, LogIndex, NodeId, SnapshotMeta, Term};
+use super::ids::{EntryId, LogIndex, NodeId, Term};
+use super::types::{Entry, EntryKind, SnapshotMeta};
+use crate::wire::formats::RAFT_MESSAGE;
+use crate::wire::{Reader, Writer};
 
-/// The version byte that starts every encoded message.
-pub const WIRE_VERSION: u8 = 1;
+/// Bytes of the fields every message has after the version: kind, from,
+/// to, term.
+const ENVELOPE_BYTES: usize = 1 + 4 + 4 + 8;
 
-/// Indexes and terms in a well-formed message stay below this bound, far
-/// beyond any real log, so that `index + 1` and friends cannot overflow on
-/// forged input.
-pub const NUMBER_LIMIT: u64 = 1 << 62;
+/// A byte string's own bound: none but its `u32` length, since the
+/// datagram that carries it is far smaller (a longer one is truncated).
+const BYTE_STRING_BYTES_MAX: usize = u32::MAX as usize;
+
+/// The largest index or term in a well-formed message: far beyond any real
+/// log, and far enough below `u64::MAX` that `index + 1` and friends cannot
+/// overflow on forged input.
+pub const NUMBER_MAX: u64 = (1 << 62) - 1;
 
 /// A message between two raft nodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -267,8 +276,8 @@ impl Message {
         if self.from == self.to {
             return Err("message to self");
         }
-        if self.numbers().iter().any(|number| *number >= NUMBER_LIMIT) {
-            return Err("index or term beyond NUMBER_LIMIT");
+        if self.numbers().iter().any(|number| *number > NUMBER_MAX) {
+            return Err("index or term beyond NUMBER_MAX");
         }
         match &self.body {
             Body::PreVote { last_log } | Body::Vote { last_log } if last_log.term > self.term => {
@@ -333,36 +342,25 @@ impl Message {
 
     /// Encodes the message into its wire format.
     pub fn encode(&self) -> Vec<u8> {
-        let mut writer = Writer::default();
-        writer.u8(WIRE_VERSION);
+        let mut writer = Writer::with_header(RAFT_MESSAGE, ENVELOPE_BYTES);
         writer.u8(self.body.kind_byte());
         writer.u32(self.from.0 as u32);
         writer.u32(self.to.0 as u32);
         writer.u64(self.term.0);
         encode_body(&mut writer, &self.body);
-        writer.bytes
+        writer.finish()
     }
 
     /// Decodes a message from its wire format. Never panics: any input that
     /// `encode` could not have produced is an error.
     pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
-        let mut reader = Reader { bytes, position: 0 };
-        let version = reader.u8("version")?;
-        if version != WIRE_VERSION {
-            return Err(DecodeError::BadValue {
-                field: "version",
-                value: version as u64,
-            });
-        }
-        let kind_byte = reader.u8("kind")?;
-        let from = NodeId(reader.u32("from")? as usize);
-        let to = NodeId(reader.u32("to")? as usize);
-        let term = Term(reader.u64("term")?);
+        let mut reader = Reader::open(bytes, RAFT_MESSAGE)?;
+        let kind_byte = reader.u8()?;
+        let from = NodeId(reader.u32()? as usize);
+        let to = NodeId(reader.u32()? as usize);
+        let term = Term(reader.u64()?);
         let body = decode_body(&mut reader, kind_byte)?;
-        let left = bytes.len() - reader.position;
-        if left != 0 {
-            return Err(DecodeError::TrailingBytes { count: left });
-        }
+        reader.finish()?;
         Ok(Message {
             from,
             to,
@@ -456,14 +454,14 @@ fn check_outcome(outcome: &AppendOutcome) -> Result<(), &'static str> {
 
 fn encode_body(writer: &mut Writer, body: &Body) {
     match body {
-        Body::PreVote { last_log } | Body::Vote { last_log } => writer.entry_id(*last_log),
+        Body::PreVote { last_log } | Body::Vote { last_log } => write_entry_id(writer, *last_log),
         Body::PreVoteResponse { granted } | Body::VoteResponse { granted } => writer.bool(*granted),
         Body::Append {
             prev_log,
             commit,
             entries,
         } => {
-            writer.entry_id(*prev_log);
+            write_entry_id(writer, *prev_log);
             writer.u64(commit.0);
             writer.u32(u32::try_from(entries.len()).expect("entry count fits u32"));
             for entry in entries {
@@ -473,7 +471,7 @@ fn encode_body(writer: &mut Writer, body: &Body) {
                     EntryKind::Normal => 0,
                     EntryKind::NoOp => 1,
                 });
-                writer.byte_string(&entry.data);
+                writer.counted_bytes(&entry.data);
             }
         }
         Body::AppendResponse { outcome } => encode_outcome(writer, outcome),
@@ -488,9 +486,9 @@ fn encode_body(writer: &mut Writer, body: &Body) {
             data,
             last,
         } => {
-            writer.entry_id(snapshot.id());
+            write_entry_id(writer, snapshot.id());
             writer.u64(*offset);
-            writer.byte_string(data);
+            writer.counted_bytes(data);
             writer.bool(*last);
         }
         Body::SnapshotResponse {
@@ -535,13 +533,13 @@ fn encode_outcome(writer: &mut Writer, outcome: &AppendOutcome) {
 fn decode_body(reader: &mut Reader<'_>, kind_byte: u8) -> Result<Body, DecodeError> {
     let body = match kind_byte {
         kind::PRE_VOTE => Body::PreVote {
-            last_log: reader.entry_id("last_log")?,
+            last_log: read_entry_id(reader)?,
         },
         kind::PRE_VOTE_RESPONSE => Body::PreVoteResponse {
             granted: reader.bool("granted")?,
         },
         kind::VOTE => Body::Vote {
-            last_log: reader.entry_id("last_log")?,
+            last_log: read_entry_id(reader)?,
         },
         kind::VOTE_RESPONSE => Body::VoteResponse {
             granted: reader.bool("granted")?,
@@ -551,60 +549,55 @@ fn decode_body(reader: &mut Reader<'_>, kind_byte: u8) -> Result<Body, DecodeErr
             outcome: decode_outcome(reader)?,
         },
         kind::HEARTBEAT => Body::Heartbeat {
-            commit: LogIndex(reader.u64("commit")?),
-            read_round: reader.u64("read_round")?,
+            commit: LogIndex(reader.u64()?),
+            read_round: reader.u64()?,
         },
         kind::HEARTBEAT_RESPONSE => Body::HeartbeatResponse {
-            read_round: reader.u64("read_round")?,
+            read_round: reader.u64()?,
         },
         kind::INSTALL_SNAPSHOT => {
-            let id = reader.entry_id("snapshot")?;
+            let id = read_entry_id(reader)?;
             Body::InstallSnapshot {
                 snapshot: SnapshotMeta {
                     index: id.index,
                     term: id.term,
                 },
-                offset: reader.u64("offset")?,
-                data: reader.byte_string("data")?,
+                offset: reader.u64()?,
+                data: read_byte_string(reader, "data")?,
                 last: reader.bool("last")?,
             }
         }
         kind::SNAPSHOT_RESPONSE => Body::SnapshotResponse {
-            snapshot_index: LogIndex(reader.u64("snapshot_index")?),
-            next_offset: reader.u64("next_offset")?,
+            snapshot_index: LogIndex(reader.u64()?),
+            next_offset: reader.u64()?,
             accepted: reader.bool("accepted")?,
         },
-        other => {
-            return Err(DecodeError::BadValue {
-                field: "kind",
-                value: other as u64,
-            })
-        }
+        other => return Err(DecodeError::UnknownKind(other)),
     };
     Ok(body)
 }
 
 fn decode_append(reader: &mut Reader<'_>) -> Result<Body, DecodeError> {
-    let prev_log = reader.entry_id("prev_log")?;
-    let commit = LogIndex(reader.u64("commit")?);
-    let count = reader.u32("entry count")?;
+    let prev_log = read_entry_id(reader)?;
+    let commit = LogIndex(reader.u64()?);
+    let count = reader.u32()?;
     // No capacity hint from `count`: a forged count must not allocate. Each
     // loop turn consumes input, so the loop ends with the input.
     let mut entries = Vec::new();
     for _ in 0..count {
-        let term = Term(reader.u64("entry term")?);
-        let index = LogIndex(reader.u64("entry index")?);
-        let kind = match reader.u8("entry kind")? {
+        let term = Term(reader.u64()?);
+        let index = LogIndex(reader.u64()?);
+        let kind = match reader.u8()? {
             0 => EntryKind::Normal,
             1 => EntryKind::NoOp,
             other => {
                 return Err(DecodeError::BadValue {
-                    field: "entry kind",
-                    value: other as u64,
+                    what: "entry kind",
+                    value: u64::from(other),
                 })
             }
         };
-        let data = reader.byte_string("entry data")?;
+        let data = read_byte_string(reader, "entry data")?;
         entries.push(Entry {
             term,
             index,
@@ -620,24 +613,24 @@ fn decode_append(reader: &mut Reader<'_>) -> Result<Body, DecodeError> {
 }
 
 fn decode_outcome(reader: &mut Reader<'_>) -> Result<AppendOutcome, DecodeError> {
-    match reader.u8("outcome")? {
+    match reader.u8()? {
         0 => Ok(AppendOutcome::Accepted {
-            match_index: LogIndex(reader.u64("match_index")?),
+            match_index: LogIndex(reader.u64()?),
         }),
         1 => {
-            let rejected_index = LogIndex(reader.u64("rejected_index")?);
-            let hint = match reader.u8("hint")? {
+            let rejected_index = LogIndex(reader.u64()?);
+            let hint = match reader.u8()? {
                 0 => RejectHint::LogTooShort {
-                    last_index: LogIndex(reader.u64("hint last_index")?),
+                    last_index: LogIndex(reader.u64()?),
                 },
                 1 => RejectHint::TermConflict {
-                    term: Term(reader.u64("hint term")?),
-                    first_index: LogIndex(reader.u64("hint first_index")?),
+                    term: Term(reader.u64()?),
+                    first_index: LogIndex(reader.u64()?),
                 },
                 other => {
                     return Err(DecodeError::BadValue {
-                        field: "hint",
-                        value: other as u64,
+                        what: "hint",
+                        value: u64::from(other),
                     })
                 }
             };
@@ -647,85 +640,23 @@ fn decode_outcome(reader: &mut Reader<'_>) -> Result<AppendOutcome, DecodeError>
             })
         }
         other => Err(DecodeError::BadValue {
-            field: "outcome",
-            value: other as u64,
+            what: "outcome",
+            value: u64::from(other),
         }),
     }
 }
 
-/// Appends little-endian fields to a buffer.
-#[derive(Default)]
-struct Writer {
-    bytes: Vec<u8>,
+fn write_entry_id(writer: &mut Writer, id: EntryId) {
+    writer.u64(id.term.0);
+    writer.u64(id.index.0);
 }
 
-impl Writer {
-    fn u8(&mut self, value: u8) {
-        self.bytes.push(value);
-    }
-    fn bool(&mut self, value: bool) {
-        self.u8(u8::from(value));
-    }
-    fn u32(&mut self, value: u32) {
-        self.bytes.extend_from_slice(&value.to_le_bytes());
-    }
-    fn u64(&mut self, value: u64) {
-        self.bytes.extend_from_slice(&value.to_le_bytes());
-    }
-    fn entry_id(&mut self, id: EntryId) {
-        self.u64(id.term.0);
-        self.u64(id.index.0);
-    }
-    fn byte_string(&mut self, data: &[u8]) {
-        self.u32(u32::try_from(data.len()).expect("byte string fits u32"));
-        self.bytes.extend_from_slice(data);
-    }
+fn read_entry_id(reader: &mut Reader<'_>) -> Result<EntryId, DecodeError> {
+    let term = Term(reader.u64()?);
+    let index = LogIndex(reader.u64()?);
+    Ok(EntryId { term, index })
 }
 
-/// Reads little-endian fields, checking each length against what is left.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    position: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, count: usize, field: &'static str) -> Result<&[u8], DecodeError> {
-        let left = self.bytes.len() - self.position;
-        if count > left {
-            return Err(DecodeError::Truncated { field });
-        }
-        let start = self.position;
-        self.position += count;
-        Ok(&self.bytes[start..self.position])
-    }
-    fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
-        Ok(self.take(1, field)?[0])
-    }
-    fn bool(&mut self, field: &'static str) -> Result<bool, DecodeError> {
-        match self.u8(field)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            other => Err(DecodeError::BadValue {
-                field,
-                value: other as u64,
-            }),
-        }
-    }
-    fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
-        let bytes = self.take(4, field)?;
-        Ok(u32::from_le_bytes(bytes.try_into().expect("took 4 bytes")))
-    }
-    fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
-        let bytes = self.take(8, field)?;
-        Ok(u64::from_le_bytes(bytes.try_into().expect("took 8 bytes")))
-    }
-    fn entry_id(&mut self, field: &'static str) -> Result<EntryId, DecodeError> {
-        let term = Term(self.u64(field)?);
-        let index = LogIndex(self.u64(field)?);
-        Ok(EntryId { term, index })
-    }
-    fn byte_string(&mut self, field: &'static str) -> Result<Vec<u8>, DecodeError> {
-        let length = self.u32(field)? as usize;
-        Ok(self.take(length, field)?.to_vec())
-    }
+fn read_byte_string(reader: &mut Reader<'_>, what: &'static str) -> Result<Vec<u8>, DecodeError> {
+    Ok(reader.counted_bytes(what, BYTE_STRING_BYTES_MAX)?.to_vec())
 }

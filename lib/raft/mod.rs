@@ -78,7 +78,8 @@
 //! * `lease.rs`: the leader lease that answers reads without a round.
 //! * `quorum.rs`: majority arithmetic.
 //! * `message.rs`: messages, `describe()`, and the wire format.
-//! * `config.rs`, `errors.rs`, `types.rs`: settings, errors, value types.
+//! * `config.rs`, `errors.rs`: settings and errors.
+//! * `ids.rs`, `types.rs`: the ids (node, term, index, entry), other value types.
 //! * `tests/`: the Raft paper's cases (`paper.rs`, and the multi-step ones
 //!   as golden scenarios: `testdata/*.txt`, run by `scripts.rs`; see
 //!   docs/RAFT.md, "Golden scenarios"), the seeded simulator
@@ -115,6 +116,7 @@
 pub mod config;
 mod election;
 pub mod errors;
+pub mod ids;
 mod lease;
 pub mod log;
 pub mod message;
@@ -133,10 +135,8 @@ mod tests;
 pub use crate::verdict::Verdict;
 pub use config::{RaftConfig, ReadMode, SNAPSHOT_BYTES_MAX_DEFAULT};
 pub use errors::{DecodeError, RaftError};
+pub use ids::{EntryId, LogIndex, NodeId, Term};
 pub use message::{AppendOutcome, Body, Message, RejectHint};
 pub use node::{RaftCounters, RaftNode, RaftStatus};
 pub use ready::Ready;
-pub use types::{
-    Entry, EntryId, EntryKind, HardState, LogIndex, NodeId, ReadState, Role, Snapshot,
-    SnapshotMeta, Term,
-};
+pub use types::{Entry, EntryKind, HardState, ReadState, Role, Snapshot, SnapshotMeta};

@@ -13,6 +13,7 @@ use rand::{Rng, SeedableRng};
 
 use super::config::{RaftConfig, ReadMode};
 use super::errors::RaftError;
+use super::ids::{EntryId, LogIndex, NodeId, Term};
 use super::lease::Lease;
 use super::log::RaftLog;
 use super::message::{AppendOutcome, Body, Message};
@@ -20,9 +21,7 @@ use super::progress::{Progress, ProgressState};
 use super::read_index::ReadIndexQueue;
 use super::ready::ReadyReceipt;
 use super::snapshot::SnapshotAssembly;
-use super::types::{
-    Entry, EntryId, EntryKind, HardState, LogIndex, NodeId, ReadState, Role, Snapshot, Term,
-};
+use super::types::{Entry, EntryKind, HardState, ReadState, Role, Snapshot};
 use crate::verdict::Verdict;
 
 /// The reason a message from an older term is ignored (such a message is
@@ -284,13 +283,13 @@ impl RaftNode {
         if data.len() > self.config.entry_bytes_max {
             return Err(RaftError::EntryTooLarge {
                 bytes: data.len(),
-                limit: self.config.entry_bytes_max,
+                max: self.config.entry_bytes_max,
             });
         }
         let uncommitted = (self.log.last_index().0 - self.log.committed().0) as usize;
         if uncommitted >= self.config.uncommitted_entries_max {
             return Err(RaftError::ProposalQueueFull {
-                limit: self.config.uncommitted_entries_max,
+                max: self.config.uncommitted_entries_max,
             });
         }
         let id = self.append_entry(EntryKind::Normal, data);
@@ -332,7 +331,7 @@ impl RaftNode {
         }
         if self.reads.is_full() {
             return Err(RaftError::ReadQueueFull {
-                limit: self.config.pending_reads_max,
+                max: self.config.pending_reads_max,
             });
         }
         self.reads

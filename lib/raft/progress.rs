@@ -19,7 +19,8 @@
 
 use std::collections::VecDeque;
 
-use super::types::{LogIndex, SnapshotMeta};
+use super::ids::LogIndex;
+use super::types::SnapshotMeta;
 
 /// The last indexes of Append messages sent but not yet acknowledged, a
 /// bounded FIFO: when full, the leader stops sending to that follower.
@@ -253,7 +254,7 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raft::types::Term;
+    use crate::raft::ids::Term;
 
     #[test]
     fn inflights_free_in_order_and_bound_the_window() {

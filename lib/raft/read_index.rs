@@ -19,7 +19,8 @@
 
 use std::collections::VecDeque;
 
-use super::types::{LogIndex, ReadState};
+use super::ids::LogIndex;
+use super::types::ReadState;
 
 /// A read waiting for its round to be confirmed.
 #[derive(Clone, Debug, PartialEq, Eq)]

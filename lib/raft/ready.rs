@@ -7,9 +7,10 @@
 //! meanwhile wait in the driver's channel and form the next batch, which is
 //! how many proposals come to share one fsync.
 
+use super::ids::EntryId;
 use super::message::Message;
 use super::node::RaftNode;
-use super::types::{Entry, EntryId, HardState, ReadState, Role, Snapshot};
+use super::types::{Entry, HardState, ReadState, Role, Snapshot};
 
 /// One batch of work for the driver. Handle it in this order (crate::raft
 /// explains why):

@@ -3,12 +3,13 @@
 //! (`bcast_*`, `on_*_response`) and the follower's (`on_append`,
 //! `on_heartbeat`).
 
+use super::ids::{EntryId, LogIndex, NodeId};
 use super::log::AppendResult;
 use super::message::{AppendOutcome, Body, RejectHint};
 use super::node::RaftNode;
 use super::progress::ProgressState;
 use super::quorum::quorum_value;
-use super::types::{Entry, EntryId, LogIndex, NodeId};
+use super::types::Entry;
 
 impl RaftNode {
     /// Leader: sends every follower what it is missing (entries, or a

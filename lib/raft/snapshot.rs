@@ -11,10 +11,11 @@
 //! last acknowledged offset. The last chunk is answered with an ordinary
 //! accepted `AppendResponse`, after the snapshot is on the follower's disk.
 
+use super::ids::{LogIndex, NodeId};
 use super::message::{AppendOutcome, Body};
 use super::node::RaftNode;
 use super::progress::{ProgressState, SnapshotTransfer};
-use super::types::{LogIndex, NodeId, Snapshot, SnapshotMeta};
+use super::types::{Snapshot, SnapshotMeta};
 
 /// Heartbeat intervals without an acknowledgement before the leader resends
 /// unacknowledged chunks.

@@ -11,13 +11,13 @@
 //!   commit u64`;
 //! - a read context (what `RaftNode::read_index` carries): `id u64`.
 //!
-//! Integers are little-endian, read and written with `crate::wire`.
+//! Integers are little-endian, read and written with `crate::wire`; the
+//! versions are `wire::formats::RAFT_LOG_RECORD`, `RAFT_PROPOSAL` and
+//! `RAFT_HARD_STATE`.
 
 use crate::raft::{Entry, EntryKind, HardState, LogIndex, NodeId, Term};
+use crate::wire::formats::{RAFT_HARD_STATE, RAFT_LOG_RECORD, RAFT_PROPOSAL};
 use crate::wire::{DecodeError, Reader, Writer};
-
-/// The version byte of every format here.
-const CODEC_VERSION: u8 = 1;
 
 /// Bytes of a log record before the entry's data.
 const RECORD_HEADER_BYTES: usize = 1 + 1 + 8;
@@ -46,8 +46,7 @@ pub struct ProposalTag {
 
 /// Encodes `entry` as a log record (its index travels outside, in the WAL).
 pub fn encode_entry(entry: &Entry) -> Vec<u8> {
-    let mut writer = Writer::new(RECORD_HEADER_BYTES + entry.data.len());
-    writer.u8(CODEC_VERSION);
+    let mut writer = Writer::with_header(RAFT_LOG_RECORD, RECORD_HEADER_BYTES + entry.data.len());
     writer.u8(match entry.kind {
         EntryKind::Normal => KIND_NORMAL,
         EntryKind::NoOp => KIND_NO_OP,
@@ -59,8 +58,7 @@ pub fn encode_entry(entry: &Entry) -> Vec<u8> {
 
 /// Decodes the log record stored at `index`.
 pub fn decode_entry(index: u64, bytes: &[u8]) -> Result<Entry, DecodeError> {
-    let mut reader = Reader::new(bytes);
-    reader.version(CODEC_VERSION)?;
+    let mut reader = Reader::open(bytes, RAFT_LOG_RECORD)?;
     let kind = match reader.u8()? {
         KIND_NORMAL => EntryKind::Normal,
         KIND_NO_OP => EntryKind::NoOp,
@@ -77,8 +75,7 @@ pub fn decode_entry(index: u64, bytes: &[u8]) -> Result<Entry, DecodeError> {
 
 /// Encodes a proposal: the tag, then the request bytes.
 pub fn encode_proposal(tag: ProposalTag, request: &[u8]) -> Vec<u8> {
-    let mut writer = Writer::new(PROPOSAL_HEADER_BYTES + request.len());
-    writer.u8(CODEC_VERSION);
+    let mut writer = Writer::with_header(RAFT_PROPOSAL, PROPOSAL_HEADER_BYTES + request.len());
     writer.u32(tag.node.0 as u32);
     writer.u64(tag.incarnation);
     writer.u64(tag.number);
@@ -88,8 +85,7 @@ pub fn encode_proposal(tag: ProposalTag, request: &[u8]) -> Vec<u8> {
 
 /// Splits a proposal into its tag and its request bytes.
 pub fn decode_proposal(bytes: &[u8]) -> Result<(ProposalTag, &[u8]), DecodeError> {
-    let mut reader = Reader::new(bytes);
-    reader.version(CODEC_VERSION)?;
+    let mut reader = Reader::open(bytes, RAFT_PROPOSAL)?;
     let node = NodeId(reader.u32()? as usize);
     let incarnation = reader.u64()?;
     let number = reader.u64()?;
@@ -103,8 +99,7 @@ pub fn decode_proposal(bytes: &[u8]) -> Result<(ProposalTag, &[u8]), DecodeError
 
 /// Encodes the hard state.
 pub fn encode_hard_state(state: &HardState) -> Vec<u8> {
-    let mut writer = Writer::new(HARD_STATE_BYTES);
-    writer.u8(CODEC_VERSION);
+    let mut writer = Writer::with_header(RAFT_HARD_STATE, HARD_STATE_BYTES);
     writer.u64(state.term.0);
     writer.u8(u8::from(state.vote.is_some()));
     writer.u32(state.vote.map_or(0, |vote| vote.0 as u32));
@@ -114,8 +109,7 @@ pub fn encode_hard_state(state: &HardState) -> Vec<u8> {
 
 /// Decodes the hard state.
 pub fn decode_hard_state(bytes: &[u8]) -> Result<HardState, DecodeError> {
-    let mut reader = Reader::new(bytes);
-    reader.version(CODEC_VERSION)?;
+    let mut reader = Reader::open(bytes, RAFT_HARD_STATE)?;
     let term = Term(reader.u64()?);
     let has_vote = reader.u8()?;
     let vote = reader.u32()?;

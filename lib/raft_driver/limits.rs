@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::raft::config::APPEND_BYTES_LIMIT;
+use crate::raft::config::APPEND_BYTES_MAX;
 use crate::transport::PAYLOAD_BYTES_MAX;
 
 /// Tasks waiting for the raft-apply thread (committed entries, snapshots to
@@ -38,11 +38,11 @@ pub const APPEND_HEADER_BYTES: usize = (1 + 1 + 4 + 4 + 8) + (8 + 8) + 8 + 4;
 /// the data's length.
 pub const APPEND_ENTRY_HEADER_BYTES: usize = 8 + 8 + 1 + 4;
 
-/// The entries an Append of `APPEND_BYTES_LIMIT` data bytes may be cut into
+/// The entries an Append of `APPEND_BYTES_MAX` data bytes may be cut into
 /// and still fit one datagram. `RaftOptions::validate` holds the Raft
 /// core's `append_entries_max` to it.
 pub const APPEND_ENTRIES_FIT: usize =
-    (PAYLOAD_BYTES_MAX - APPEND_HEADER_BYTES - APPEND_BYTES_LIMIT) / APPEND_ENTRY_HEADER_BYTES;
+    (PAYLOAD_BYTES_MAX - APPEND_HEADER_BYTES - APPEND_BYTES_MAX) / APPEND_ENTRY_HEADER_BYTES;
 
 // Raft's largest Append, with at least one entry, fits one datagram.
 const _: () = assert!(APPEND_ENTRIES_FIT >= 1);

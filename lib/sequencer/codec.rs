@@ -34,6 +34,8 @@
 //! kind 6 Recovering  = nonce u64
 //! kind 7 Incarnation = incarnation u64 | count u16 (<= MEMBERS_MAX) | count x nonce u64
 //! ```
+//! (Magic and version: `wire::formats::SEQUENCER_MESSAGE` and
+//! `SEQUENCER_RECORD`; fields read and written with `crate::wire`.)
 //! Messages are at version 4 (version 1 had no stamp and no view change,
 //! version 2 no recovery and no StartViewChange round, version 3 no read
 //! barrier): every member of a
@@ -48,16 +50,16 @@ use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
 use super::message::{Body, Message, Missing, Standing, Watermark, VIEW_BINDINGS_MAX};
 use super::persist::{Record, SnapshotPoint};
 use super::view::{View, ViewStamp};
+use crate::wire::formats::{SEQUENCER_MESSAGE, SEQUENCER_RECORD};
+use crate::wire::{Reader, Writer};
 
-const MESSAGE_MAGIC: [u8; 2] = *b"SQ";
-const RECORD_MAGIC: [u8; 2] = *b"SR";
-const MESSAGE_VERSION: u8 = 4;
-const RECORD_VERSION: u8 = 1;
+/// Room to reserve for an encoding besides its payload.
+const FIELDS_BYTES: usize = 64;
 
 impl Message {
     /// Encodes the message as one datagram.
     pub fn encode(&self) -> Vec<u8> {
-        let mut writer = Writer::new(MESSAGE_MAGIC, MESSAGE_VERSION);
+        let mut writer = Writer::with_header(SEQUENCER_MESSAGE, FIELDS_BYTES);
         let kind = match &self.body {
             Body::Request { .. } => 1,
             Body::Sequence { .. } => 2,
@@ -77,21 +79,21 @@ impl Message {
         writer.u64(self.stamp.view);
         writer.u64(self.stamp.log_view);
         writer.u64(self.watermark.held_up_to.0);
-        writer.local_seqs(&self.watermark.requests_held_up_to);
+        write_local_seqs(&mut writer, &self.watermark.requests_held_up_to);
         write_body(&mut writer, &self.body);
-        writer.finish()
+        writer.finish_with_crc32()
     }
 
     /// Decodes one datagram; any malformed input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
-        let mut reader = Reader::open(bytes, MESSAGE_MAGIC, MESSAGE_VERSION)?;
+        let mut reader = Reader::open_checksummed(bytes, SEQUENCER_MESSAGE)?;
         let kind = reader.u8()?;
         let stamp = ViewStamp {
             view: reader.u64()?,
             log_view: reader.u64()?,
         };
         let held_up_to = GlobalSeq(reader.u64()?);
-        let requests_held_up_to = reader.local_seqs()?;
+        let requests_held_up_to = read_local_seqs(&mut reader)?;
         let body = read_body(&mut reader, kind)?;
         reader.finish()?;
         Ok(Message {
@@ -112,12 +114,12 @@ fn write_body(writer: &mut Writer, body: &Body) {
             sender,
             local_seq,
             payload,
-        } => writer.request(*sender, *local_seq, payload),
+        } => write_request(writer, *sender, *local_seq, payload),
         Body::Sequence {
             global,
             sender,
             local_seq,
-        } => writer.sequence(*global, *sender, *local_seq),
+        } => write_sequence(writer, *global, *sender, *local_seq),
         Body::Retransmit { missing } => {
             assert!(
                 missing.len() <= RETRANSMIT_ITEMS_MAX,
@@ -125,7 +127,7 @@ fn write_body(writer: &mut Writer, body: &Body) {
                 missing.len()
             );
             writer.u16(missing.len() as u16);
-            missing.iter().for_each(|item| writer.missing(item));
+            missing.iter().for_each(|item| write_missing(writer, item));
         }
         Body::Heartbeat | Body::StartViewChange => {}
         Body::GetView { delivered } => writer.u64(delivered.0),
@@ -152,7 +154,7 @@ fn write_body(writer: &mut Writer, body: &Body) {
             bindings,
         } => {
             writer.u64(delivered.0);
-            writer.bindings(bindings);
+            write_bindings(writer, bindings);
         }
         Body::NewView {
             members,
@@ -160,10 +162,10 @@ fn write_body(writer: &mut Writer, body: &Body) {
             after,
             bindings,
         } => {
-            writer.members(members);
+            write_members(writer, members);
             writer.u64(start.0);
             writer.u64(after.0);
-            writer.bindings(bindings);
+            write_bindings(writer, bindings);
         }
     }
 }
@@ -172,7 +174,7 @@ fn write_body(writer: &mut Writer, body: &Body) {
 fn read_body(reader: &mut Reader<'_>, kind: u8) -> Result<Body, DecodeError> {
     let body = match kind {
         1 => {
-            let (sender, local_seq, payload) = reader.request()?;
+            let (sender, local_seq, payload) = read_request(reader)?;
             Body::Request {
                 sender,
                 local_seq,
@@ -180,7 +182,7 @@ fn read_body(reader: &mut Reader<'_>, kind: u8) -> Result<Body, DecodeError> {
             }
         }
         2 => {
-            let (global, origin) = reader.sequence()?;
+            let (global, origin) = read_sequence(reader)?;
             Body::Sequence {
                 global,
                 sender: origin.sender,
@@ -188,10 +190,10 @@ fn read_body(reader: &mut Reader<'_>, kind: u8) -> Result<Body, DecodeError> {
             }
         }
         3 => {
-            let count = reader.count(2, "retransmit items", RETRANSMIT_ITEMS_MAX as u64)?;
+            let count = reader.count("retransmit items", RETRANSMIT_ITEMS_MAX)?;
             let mut missing = Vec::with_capacity(count);
             for _ in 0..count {
-                missing.push(reader.missing()?);
+                missing.push(read_missing(reader)?);
             }
             Body::Retransmit { missing }
         }
@@ -202,13 +204,13 @@ fn read_body(reader: &mut Reader<'_>, kind: u8) -> Result<Body, DecodeError> {
         6 => Body::StartViewChange,
         7 => Body::DoViewChange {
             delivered: GlobalSeq(reader.u64()?),
-            bindings: reader.bindings()?,
+            bindings: read_bindings(reader)?,
         },
         8 => Body::NewView {
-            members: reader.members()?,
+            members: read_members(reader)?,
             start: GlobalSeq(reader.u64()?),
             after: GlobalSeq(reader.u64()?),
-            bindings: reader.bindings()?,
+            bindings: read_bindings(reader)?,
         },
         9 => Body::GetView {
             delivered: GlobalSeq(reader.u64()?),
@@ -248,20 +250,20 @@ fn read_recover_answer(reader: &mut Reader<'_>) -> Result<Body, DecodeError> {
 impl Record {
     /// Encodes the record as one log entry (the driver adds its own framing).
     pub fn encode(&self) -> Vec<u8> {
-        let mut writer = Writer::new(RECORD_MAGIC, RECORD_VERSION);
+        let mut writer = Writer::with_header(SEQUENCER_RECORD, FIELDS_BYTES);
         match self {
             Record::Request { origin, payload } => {
                 writer.u8(1);
-                writer.request(origin.sender, origin.local_seq, payload);
+                write_request(&mut writer, origin.sender, origin.local_seq, payload);
             }
             Record::Sequence { global, origin } => {
                 writer.u8(2);
-                writer.sequence(*global, origin.sender, origin.local_seq);
+                write_sequence(&mut writer, *global, origin.sender, origin.local_seq);
             }
             Record::Base(point) => {
                 writer.u8(3);
                 writer.u64(point.global.0);
-                writer.local_seqs(&point.delivered_local);
+                write_local_seqs(&mut writer, &point.delivered_local);
             }
             Record::ViewChange { view } => {
                 writer.u8(4);
@@ -273,7 +275,7 @@ impl Record {
             } => {
                 writer.u8(5);
                 writer.u64(view.number);
-                writer.members(&view.members);
+                write_members(&mut writer, &view.members);
                 writer.u64(view.start.0);
                 writer.u64(truncate_after.0);
             }
@@ -288,32 +290,32 @@ impl Record {
                 writer.u8(7);
                 writer.u64(*incarnation);
                 let nonces: Vec<LocalSeq> = new_group_with.iter().map(|n| LocalSeq(*n)).collect();
-                writer.local_seqs(&nonces);
+                write_local_seqs(&mut writer, &nonces);
             }
         }
-        writer.finish()
+        writer.finish_with_crc32()
     }
 
     /// Decodes one log entry; any malformed input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
-        let mut reader = Reader::open(bytes, RECORD_MAGIC, RECORD_VERSION)?;
+        let mut reader = Reader::open_checksummed(bytes, SEQUENCER_RECORD)?;
         let record = match reader.u8()? {
             1 => {
-                let (sender, local_seq, payload) = reader.request()?;
+                let (sender, local_seq, payload) = read_request(&mut reader)?;
                 Record::Request {
                     origin: Origin { sender, local_seq },
                     payload,
                 }
             }
             2 => {
-                let (global, origin) = reader.sequence()?;
+                let (global, origin) = read_sequence(&mut reader)?;
                 Record::Sequence { global, origin }
             }
             3 => {
                 let global = GlobalSeq(reader.u64()?);
                 Record::Base(SnapshotPoint {
                     global,
-                    delivered_local: reader.local_seqs()?,
+                    delivered_local: read_local_seqs(&mut reader)?,
                 })
             }
             4 => Record::ViewChange {
@@ -322,7 +324,7 @@ impl Record {
             5 => Record::NewView {
                 view: View {
                     number: reader.u64()?,
-                    members: reader.members()?,
+                    members: read_members(&mut reader)?,
                     start: GlobalSeq(reader.u64()?),
                 },
                 truncate_after: GlobalSeq(reader.u64()?),
@@ -333,7 +335,10 @@ impl Record {
             7 => Record::Incarnation {
                 incarnation: reader.u64()?,
                 // A list of u64 up to MEMBERS_MAX long, as a watermark's.
-                new_group_with: reader.local_seqs()?.into_iter().map(|n| n.0).collect(),
+                new_group_with: read_local_seqs(&mut reader)?
+                    .into_iter()
+                    .map(|n| n.0)
+                    .collect(),
             },
             other => return Err(DecodeError::UnknownKind(other)),
         };
@@ -342,238 +347,111 @@ impl Record {
     }
 }
 
-/// Appends little-endian fields to a buffer that starts with magic and version.
-struct Writer {
-    bytes: Vec<u8>,
+fn write_local_seqs(writer: &mut Writer, values: &[LocalSeq]) {
+    assert!(
+        values.len() <= usize::from(MEMBERS_MAX),
+        "{} senders in a watermark",
+        values.len()
+    );
+    writer.u16(values.len() as u16);
+    values.iter().for_each(|value| writer.u64(value.0));
 }
 
-impl Writer {
-    fn new(magic: [u8; 2], version: u8) -> Writer {
-        let mut bytes = Vec::with_capacity(64);
-        bytes.extend_from_slice(&magic);
-        bytes.push(version);
-        Writer { bytes }
-    }
+fn write_request(writer: &mut Writer, sender: MemberId, local_seq: LocalSeq, payload: &[u8]) {
+    assert!(
+        payload.len() <= PAYLOAD_BYTES_MAX,
+        "payload of {} bytes",
+        payload.len()
+    );
+    writer.u16(sender.0);
+    writer.u64(local_seq.0);
+    writer.counted_bytes(payload);
+}
 
-    fn u8(&mut self, value: u8) {
-        self.bytes.push(value);
-    }
+fn write_sequence(writer: &mut Writer, global: GlobalSeq, sender: MemberId, local_seq: LocalSeq) {
+    writer.u64(global.0);
+    writer.u16(sender.0);
+    writer.u64(local_seq.0);
+}
 
-    fn u16(&mut self, value: u16) {
-        self.bytes.extend_from_slice(&value.to_le_bytes());
-    }
-
-    fn u32(&mut self, value: u32) {
-        self.bytes.extend_from_slice(&value.to_le_bytes());
-    }
-
-    fn u64(&mut self, value: u64) {
-        self.bytes.extend_from_slice(&value.to_le_bytes());
-    }
-
-    fn local_seqs(&mut self, values: &[LocalSeq]) {
-        assert!(
-            values.len() <= usize::from(MEMBERS_MAX),
-            "{} senders in a watermark",
-            values.len()
-        );
-        self.u16(values.len() as u16);
-        values.iter().for_each(|value| self.u64(value.0));
-    }
-
-    fn request(&mut self, sender: MemberId, local_seq: LocalSeq, payload: &[u8]) {
-        assert!(
-            payload.len() <= PAYLOAD_BYTES_MAX,
-            "payload of {} bytes",
-            payload.len()
-        );
-        self.u16(sender.0);
-        self.u64(local_seq.0);
-        self.u32(payload.len() as u32);
-        self.bytes.extend_from_slice(payload);
-    }
-
-    fn sequence(&mut self, global: GlobalSeq, sender: MemberId, local_seq: LocalSeq) {
-        self.u64(global.0);
-        self.u16(sender.0);
-        self.u64(local_seq.0);
-    }
-
-    fn bindings(&mut self, bindings: &[Origin]) {
-        assert!(
-            bindings.len() <= VIEW_BINDINGS_MAX,
-            "{} bindings",
-            bindings.len()
-        );
-        self.u16(bindings.len() as u16);
-        for origin in bindings {
-            self.u16(origin.sender.0);
-            self.u64(origin.local_seq.0);
-        }
-    }
-
-    fn members(&mut self, members: &[MemberId]) {
-        assert!(members.len() <= usize::from(MEMBERS_MAX), "turn list");
-        self.u16(members.len() as u16);
-        members.iter().for_each(|member| self.u16(member.0));
-    }
-
-    fn missing(&mut self, item: &Missing) {
-        match item {
-            Missing::Sequence(global) => {
-                self.u8(1);
-                self.u64(global.0);
-            }
-            Missing::Request(origin) => {
-                self.u8(2);
-                self.u16(origin.sender.0);
-                self.u64(origin.local_seq.0);
-            }
-        }
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        let crc = crc32fast::hash(&self.bytes);
-        self.u32(crc);
-        self.bytes
+fn write_bindings(writer: &mut Writer, bindings: &[Origin]) {
+    assert!(
+        bindings.len() <= VIEW_BINDINGS_MAX,
+        "{} bindings",
+        bindings.len()
+    );
+    writer.u16(bindings.len() as u16);
+    for origin in bindings {
+        writer.u16(origin.sender.0);
+        writer.u64(origin.local_seq.0);
     }
 }
 
-/// Reads little-endian fields; every read checks the remaining length first.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    position: usize,
+fn write_members(writer: &mut Writer, members: &[MemberId]) {
+    assert!(members.len() <= usize::from(MEMBERS_MAX), "turn list");
+    writer.u16(members.len() as u16);
+    members.iter().for_each(|member| writer.u16(member.0));
 }
 
-impl<'a> Reader<'a> {
-    /// Checks the CRC trailer, the magic and the version; the reader then
-    /// covers the bytes between the header and the trailer.
-    fn open(bytes: &'a [u8], magic: [u8; 2], version: u8) -> Result<Reader<'a>, DecodeError> {
-        if bytes.len() < 2 + 1 + 4 {
-            return Err(DecodeError::Truncated { at: 0, needed: 7 });
+fn write_missing(writer: &mut Writer, item: &Missing) {
+    match item {
+        Missing::Sequence(global) => {
+            writer.u8(1);
+            writer.u64(global.0);
         }
-        if bytes[0..2] != magic {
-            return Err(DecodeError::BadMagic);
-        }
-        let (contents, trailer) = bytes.split_at(bytes.len() - 4);
-        let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
-        if crc32fast::hash(contents) != crc {
-            return Err(DecodeError::Checksum);
-        }
-        if contents[2] != version {
-            return Err(DecodeError::BadVersion(contents[2]));
-        }
-        Ok(Reader {
-            bytes: contents,
-            position: 3,
-        })
-    }
-
-    fn take(&mut self, needed: usize) -> Result<&'a [u8], DecodeError> {
-        let remaining = self.bytes.len() - self.position;
-        if remaining < needed {
-            return Err(DecodeError::Truncated {
-                at: self.position,
-                needed,
-            });
-        }
-        let field = &self.bytes[self.position..self.position + needed];
-        self.position += needed;
-        Ok(field)
-    }
-
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, DecodeError> {
-        let field = self.take(2)?;
-        Ok(u16::from_le_bytes([field[0], field[1]]))
-    }
-
-    fn u32(&mut self) -> Result<u32, DecodeError> {
-        let field = self.take(4)?;
-        Ok(u32::from_le_bytes([field[0], field[1], field[2], field[3]]))
-    }
-
-    fn u64(&mut self) -> Result<u64, DecodeError> {
-        let mut array = [0u8; 8];
-        array.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(array))
-    }
-
-    /// Reads a count of `width` bytes (2 or 4) and checks it against `max`.
-    fn count(&mut self, width: usize, what: &'static str, max: u64) -> Result<usize, DecodeError> {
-        let count = if width == 2 {
-            u64::from(self.u16()?)
-        } else {
-            u64::from(self.u32()?)
-        };
-        if count > max {
-            return Err(DecodeError::TooMany { what, count, max });
-        }
-        Ok(count as usize)
-    }
-
-    fn local_seqs(&mut self) -> Result<Vec<LocalSeq>, DecodeError> {
-        let count = self.count(2, "watermark senders", u64::from(MEMBERS_MAX))?;
-        let mut values = Vec::with_capacity(count);
-        for _ in 0..count {
-            values.push(LocalSeq(self.u64()?));
-        }
-        Ok(values)
-    }
-
-    fn request(&mut self) -> Result<(MemberId, LocalSeq, Vec<u8>), DecodeError> {
-        let sender = MemberId(self.u16()?);
-        let local_seq = LocalSeq(self.u64()?);
-        let length = self.count(4, "payload bytes", PAYLOAD_BYTES_MAX as u64)?;
-        Ok((sender, local_seq, self.take(length)?.to_vec()))
-    }
-
-    fn origin(&mut self) -> Result<Origin, DecodeError> {
-        let sender = MemberId(self.u16()?);
-        let local_seq = LocalSeq(self.u64()?);
-        Ok(Origin { sender, local_seq })
-    }
-
-    fn sequence(&mut self) -> Result<(GlobalSeq, Origin), DecodeError> {
-        let global = GlobalSeq(self.u64()?);
-        Ok((global, self.origin()?))
-    }
-
-    fn bindings(&mut self) -> Result<Vec<Origin>, DecodeError> {
-        let count = self.count(2, "view bindings", VIEW_BINDINGS_MAX as u64)?;
-        (0..count).map(|_| self.origin()).collect()
-    }
-
-    fn members(&mut self) -> Result<Vec<MemberId>, DecodeError> {
-        let count = self.count(2, "turn list", u64::from(MEMBERS_MAX))?;
-        let mut members = Vec::with_capacity(count);
-        for _ in 0..count {
-            members.push(MemberId(self.u16()?));
-        }
-        Ok(members)
-    }
-
-    fn missing(&mut self) -> Result<Missing, DecodeError> {
-        match self.u8()? {
-            1 => Ok(Missing::Sequence(GlobalSeq(self.u64()?))),
-            2 => {
-                let sender = MemberId(self.u16()?);
-                Ok(Missing::Request(Origin {
-                    sender,
-                    local_seq: LocalSeq(self.u64()?),
-                }))
-            }
-            other => Err(DecodeError::UnknownKind(other)),
+        Missing::Request(origin) => {
+            writer.u8(2);
+            writer.u16(origin.sender.0);
+            writer.u64(origin.local_seq.0);
         }
     }
+}
 
-    fn finish(self) -> Result<(), DecodeError> {
-        match self.bytes.len() - self.position {
-            0 => Ok(()),
-            left => Err(DecodeError::TrailingBytes(left)),
-        }
+fn read_local_seqs(reader: &mut Reader<'_>) -> Result<Vec<LocalSeq>, DecodeError> {
+    let count = reader.count("watermark senders", usize::from(MEMBERS_MAX))?;
+    let mut values = Vec::with_capacity(count);
+    for _ in 0..count {
+        values.push(LocalSeq(reader.u64()?));
+    }
+    Ok(values)
+}
+
+fn read_request(reader: &mut Reader<'_>) -> Result<(MemberId, LocalSeq, Vec<u8>), DecodeError> {
+    let sender = MemberId(reader.u16()?);
+    let local_seq = LocalSeq(reader.u64()?);
+    let payload = reader.counted_bytes("payload bytes", PAYLOAD_BYTES_MAX)?;
+    Ok((sender, local_seq, payload.to_vec()))
+}
+
+fn read_origin(reader: &mut Reader<'_>) -> Result<Origin, DecodeError> {
+    let sender = MemberId(reader.u16()?);
+    let local_seq = LocalSeq(reader.u64()?);
+    Ok(Origin { sender, local_seq })
+}
+
+fn read_sequence(reader: &mut Reader<'_>) -> Result<(GlobalSeq, Origin), DecodeError> {
+    let global = GlobalSeq(reader.u64()?);
+    Ok((global, read_origin(reader)?))
+}
+
+fn read_bindings(reader: &mut Reader<'_>) -> Result<Vec<Origin>, DecodeError> {
+    let count = reader.count("view bindings", VIEW_BINDINGS_MAX)?;
+    (0..count).map(|_| read_origin(reader)).collect()
+}
+
+fn read_members(reader: &mut Reader<'_>) -> Result<Vec<MemberId>, DecodeError> {
+    let count = reader.count("turn list", usize::from(MEMBERS_MAX))?;
+    let mut members = Vec::with_capacity(count);
+    for _ in 0..count {
+        members.push(MemberId(reader.u16()?));
+    }
+    Ok(members)
+}
+
+fn read_missing(reader: &mut Reader<'_>) -> Result<Missing, DecodeError> {
+    match reader.u8()? {
+        1 => Ok(Missing::Sequence(GlobalSeq(reader.u64()?))),
+        2 => Ok(Missing::Request(read_origin(reader)?)),
+        other => Err(DecodeError::UnknownKind(other)),
     }
 }

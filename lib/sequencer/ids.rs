@@ -16,6 +16,12 @@
 //! may jump to `j:1` for a higher incarnation `j` ([`LocalSeq::follows`]).
 //! Incarnation 0 is the group's start, so numbers written before
 //! incarnations existed keep their meaning.
+//!
+//! The Raft core has its own ids (`raft/ids.rs`) and the market its domain
+//! ids (`market/ids.rs`), shaped alike but not shared: each core is a state
+//! machine that stands alone, so that it can be read, tested and replaced
+//! without the other, and a global number is not a Raft log index even
+//! where both are a `u64`.
 
 use std::fmt;
 

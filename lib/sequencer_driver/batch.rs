@@ -3,25 +3,23 @@
 //! datagram per peer costs one send, one receive and one wake-up of each
 //! thread on the way instead of one per message.
 //!
-//! Format: magic `SB`, version, a `u16` count, then per message a `u32`
-//! length and the message's own encoding (which starts with `SQ`). A lone
-//! message is sent as itself, without the wrapper, so a batch always holds
-//! at least two. Reading checks every length against the datagram and the
-//! count against `BATCH_MESSAGES_MAX`; garbage is an error, never a panic.
+//! Format: magic `SB`, version (`wire::formats::MESSAGE_BATCH`), a `u16`
+//! count, then per message a `u32` length and the message's own encoding
+//! (which starts with `SQ`). A lone message is sent as itself, without the
+//! wrapper, so a batch always holds at least two. Reading checks every
+//! length against the datagram and the count against `BATCH_MESSAGES_MAX`;
+//! garbage is an error, never a panic.
 
 use crate::wire::DecodeError;
 
 use crate::transport::PAYLOAD_BYTES_MAX as DATAGRAM_PAYLOAD_BYTES_MAX;
 
 use super::limits::BATCH_MESSAGES_MAX;
-use super::FORMAT_VERSION;
+use crate::wire::formats::MESSAGE_BATCH;
 use crate::wire::{read_parts, write_parts, Reader, Writer};
 
-/// The magic of a batch datagram.
-pub(super) const BATCH_MAGIC: [u8; 2] = *b"SB";
-
 /// Bytes of the wrapper before the first message: magic, version, count.
-const HEADER_BYTES: usize = 2 + 1 + 2;
+const HEADER_BYTES: usize = MESSAGE_BATCH.magic.len() + 1 + 2;
 
 /// Bytes of each message's length prefix.
 const LENGTH_BYTES: usize = 4;
@@ -56,7 +54,7 @@ fn seal(mut group: Vec<Vec<u8>>) -> Vec<u8> {
         return group.pop().expect("one message");
     }
     let body: usize = group.iter().map(|m| LENGTH_BYTES + m.len()).sum();
-    let mut writer = Writer::with_header(&BATCH_MAGIC, FORMAT_VERSION, body + 2);
+    let mut writer = Writer::with_header(MESSAGE_BATCH, body + 2);
     let parts: Vec<&[u8]> = group.iter().map(Vec::as_slice).collect();
     write_parts(&mut writer, &parts);
     writer.finish()
@@ -65,7 +63,7 @@ fn seal(mut group: Vec<Vec<u8>>) -> Vec<u8> {
 /// The encoded messages of a batch datagram, in order (each still to be
 /// decoded as a `Message`).
 pub(super) fn unpack(datagram: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
-    let mut reader = Reader::open(datagram, &BATCH_MAGIC, FORMAT_VERSION)?;
+    let mut reader = Reader::open(datagram, MESSAGE_BATCH)?;
     read_parts(&mut reader, "messages in a batch", BATCH_MESSAGES_MAX)
 }
 
@@ -73,9 +71,10 @@ pub(super) fn unpack(datagram: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
 mod tests {
     use super::*;
     use crate::wire::assert_parts_garbage_refused;
+    use crate::wire::formats::SEQUENCER_MESSAGE;
 
     fn message(tag: u8, bytes: usize) -> Vec<u8> {
-        let mut message = b"SQ".to_vec();
+        let mut message = SEQUENCER_MESSAGE.magic.to_vec();
         message.resize(bytes, tag);
         message
     }
@@ -92,7 +91,7 @@ mod tests {
         let messages: Vec<Vec<u8>> = (0..5).map(|tag| message(tag, 10 + tag as usize)).collect();
         let datagrams = pack(messages.clone());
         assert_eq!(datagrams.len(), 1);
-        assert_eq!(&datagrams[0][..2], &BATCH_MAGIC);
+        assert_eq!(&datagrams[0][..2], MESSAGE_BATCH.magic);
         let unpacked = unpack(&datagrams[0]).expect("a good batch");
         assert_eq!(
             unpacked,

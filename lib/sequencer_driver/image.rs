@@ -8,7 +8,8 @@
 //! image = magic "SI" | version u8 = 1 | global u64 | senders u16 (<= MEMBERS_MAX)
 //!       | senders x delivered_local u64 | app_len u64 | app bytes | crc32 u32
 //! ```
-//! The CRC covers every byte before it: the snapshot file has its own, but
+//! (Magic and version: `wire::formats::SNAPSHOT_IMAGE`.) The CRC covers
+//! every byte before it: the snapshot file has its own, but
 //! an image assembled from chunks does not, and a mix-up of two donors'
 //! chunks must not be installed.
 //!
@@ -20,10 +21,11 @@ use std::sync::{Arc, Mutex};
 use crate::driver_kit::SnapshotImage;
 use crate::sequencer::{DecodeError, GlobalSeq, LocalSeq, SnapshotPoint, MEMBERS_MAX};
 
-use super::FORMAT_VERSION;
+use crate::wire::formats::SNAPSHOT_IMAGE;
 use crate::wire::{check_count, Reader, Writer};
 
-const IMAGE_MAGIC: [u8; 2] = *b"SI";
+/// Room to reserve for the fields besides the application state.
+const FIELDS_BYTES: usize = 64;
 
 /// A snapshot image: the point and the application state, encoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,7 +48,7 @@ impl Image {
             "a snapshot point for {} senders",
             point.delivered_local.len()
         );
-        let mut writer = Writer::with_header(&IMAGE_MAGIC, FORMAT_VERSION, app.len() + 64);
+        let mut writer = Writer::with_header(SNAPSHOT_IMAGE, app.len() + FIELDS_BYTES);
         writer.u64(point.global.0);
         writer.u16(point.delivered_local.len() as u16);
         for local in &point.delivered_local {
@@ -55,11 +57,9 @@ impl Image {
         writer.u64(app.len() as u64);
         let app_start = writer.len();
         writer.bytes(app);
-        let crc = crc32fast::hash(writer.written());
-        writer.u32(crc);
         Image {
             point,
-            bytes: writer.finish(),
+            bytes: writer.finish_with_crc32(),
             app_start,
             app_len: app.len(),
         }
@@ -87,27 +87,18 @@ impl Image {
     }
 
     fn parse(bytes: &[u8]) -> Result<(SnapshotPoint, usize, usize), DecodeError> {
-        let Some(body_len) = bytes.len().checked_sub(4) else {
-            return Err(DecodeError::Truncated { at: 0, needed: 4 });
-        };
-        let (body, crc) = bytes.split_at(body_len);
-        let mut reader = Reader::open(body, &IMAGE_MAGIC, FORMAT_VERSION)?;
+        let mut reader = Reader::open_checksummed(bytes, SNAPSHOT_IMAGE)?;
         let global = GlobalSeq(reader.u64()?);
-        let senders = reader.u16()?;
-        check_count("senders", u64::from(senders), u64::from(MEMBERS_MAX))?;
-        let mut delivered_local = Vec::with_capacity(usize::from(senders));
+        let senders = reader.count("senders", usize::from(MEMBERS_MAX))?;
+        let mut delivered_local = Vec::with_capacity(senders);
         for _ in 0..senders {
             delivered_local.push(LocalSeq(reader.u64()?));
         }
         let app_len = reader.u64()?;
-        let room = (body.len() - reader.position()) as u64;
-        check_count("application bytes", app_len, room)?;
+        check_count("application bytes", app_len, reader.remaining() as u64)?;
         let app_start = reader.position();
         reader.take(app_len as usize)?;
         reader.finish()?;
-        if crc32fast::hash(body).to_le_bytes() != crc {
-            return Err(DecodeError::Checksum);
-        }
         let point = SnapshotPoint {
             global,
             delivered_local,

@@ -1,8 +1,9 @@
 //! The datagram router: decodes the datagrams the UDP receiver accepted
 //! (right size, known sender, good frame checksum) and routes them by their
-//! magic. Core messages ("SQ", or several in an "SB" batch) go back to the
-//! caller, the core thread, which steps them at once; state-transfer
-//! messages ("ST") go to the state-transfer thread. It runs on the core
+//! magic (`wire::formats`). Core messages (`SEQUENCER_MESSAGE`, or several
+//! in a `MESSAGE_BATCH`) go back to the caller, the core thread, which
+//! steps them at once; state-transfer messages (`STATE_TRANSFER`) go to the
+//! state-transfer thread. It runs on the core
 //! thread rather than a thread of its own: a datagram then wakes one thread
 //! on its way in, not two.
 //!
@@ -18,13 +19,11 @@ use crate::driver_kit::count;
 use crate::sequencer::{MemberId, Message};
 use crate::transport::Datagram;
 
-use super::batch::{self, BATCH_MAGIC};
+use super::batch;
 use super::events::TransferTask;
 use super::status::SharedStatus;
-use super::transfer_message::{TransferMessage, TRANSFER_MAGIC};
-
-/// The magic of the core's messages (see `sequencer/codec.rs`).
-const CORE_MAGIC: [u8; 2] = *b"SQ";
+use super::transfer_message::TransferMessage;
+use crate::wire::formats::{MESSAGE_BATCH, SEQUENCER_MESSAGE, STATE_TRANSFER};
 
 /// What the router needs besides the datagram.
 pub(super) struct Router {
@@ -44,19 +43,19 @@ impl Router {
             count(&self.status.malformed_datagrams, 1);
             return Vec::new();
         };
-        let magic = datagram.payload.get(..2);
-        if magic == Some(&CORE_MAGIC[..]) {
-            match Message::decode(&datagram.payload) {
+        let payload = &datagram.payload;
+        if payload.starts_with(SEQUENCER_MESSAGE.magic) {
+            match Message::decode(payload) {
                 Ok(message) => return vec![(peer, message)],
                 Err(error) => debug!("sequencer: bad message from {peer}: {error}"),
             }
-        } else if magic == Some(&BATCH_MAGIC[..]) {
-            match batch::unpack(&datagram.payload) {
+        } else if payload.starts_with(MESSAGE_BATCH.magic) {
+            match batch::unpack(payload) {
                 Ok(messages) => return self.decode_batch(peer, &messages),
                 Err(error) => debug!("sequencer: bad batch from {peer}: {error}"),
             }
-        } else if magic == Some(&TRANSFER_MAGIC[..]) {
-            match TransferMessage::decode(&datagram.payload) {
+        } else if payload.starts_with(STATE_TRANSFER.magic) {
+            match TransferMessage::decode(payload) {
                 Ok(message) => {
                     self.forward(TransferTask::FromPeer { peer, message });
                     return Vec::new();

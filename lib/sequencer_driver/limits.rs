@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::transport::PAYLOAD_BYTES_MAX as DATAGRAM_PAYLOAD_BYTES_MAX;
 use crate::wal::SNAPSHOT_BYTES_MAX;
+use crate::wire::formats::STATE_TRANSFER;
 
 /// A member suspects a member of the turn list it has not heard from in
 /// its view for this long, and starts a view change. Converted to ticks of
@@ -86,7 +87,7 @@ pub const TRANSFER_IDLE_WAKE: Duration = Duration::from_millis(500);
 
 /// Bytes a chunk message adds to its chunk: magic, version, kind, the
 /// snapshot number, the total, the offset and the length.
-pub const CHUNK_HEADER_BYTES: usize = 2 + 1 + 1 + 8 + 8 + 8 + 4;
+pub const CHUNK_HEADER_BYTES: usize = STATE_TRANSFER.magic.len() + 1 + 1 + 8 + 8 + 8 + 4;
 
 // A chunk must fit in one datagram.
 const _: () = assert!(CHUNK_BYTES_MAX + CHUNK_HEADER_BYTES <= DATAGRAM_PAYLOAD_BYTES_MAX);

@@ -97,11 +97,6 @@ mod transfer_serve;
 #[cfg(test)]
 mod tests;
 
-/// The version every byte format of this driver carries after its magic
-/// (images, state-transfer messages, batches; read and written with
-/// `crate::wire`).
-const FORMAT_VERSION: u8 = 1;
-
 pub use crate::driver_kit::{
     Driver, DriverOptions, Lifecycle, ReplicaOptions, LOG_SEGMENT_BYTES_DEFAULT, TICK_MAX, TICK_MIN,
 };

@@ -8,23 +8,22 @@
 //! were taken, so the total order of requests is the order of batches,
 //! then the order inside each.
 //!
-//! Format: magic `RB`, version, a `u16` count, then per request a `u32`
-//! length and the request's bytes (serde_json). A payload that does not
-//! start with the magic is one request on its own (what logs written
-//! before batching hold; serde_json never starts with `R`). Reading checks
+//! Format: magic `RB`, version (`wire::formats::REQUEST_BATCH`), a `u16`
+//! count, then per request a `u32` length and the request's bytes. A
+//! payload that does not start with the magic is one request on its own
+//! (what logs written before batching hold: a command opens with its
+//! encoding's version or JSON's `{`, never with `R`, which
+//! `wire/formats.rs` checks at compile time). Reading checks
 //! every length against the payload; garbage is an error, never a panic.
 
 use crate::wire::DecodeError;
 
 use super::limits::REQUESTS_PER_BATCH_MAX;
-use super::FORMAT_VERSION;
+use crate::wire::formats::REQUEST_BATCH;
 use crate::wire::{read_parts, write_parts, Reader, Writer};
 
-/// The magic of a request batch.
-const REQUEST_BATCH_MAGIC: [u8; 2] = *b"RB";
-
 /// Bytes of the batch header: magic, version, count.
-const HEADER_BYTES: usize = 2 + 1 + 2;
+const HEADER_BYTES: usize = REQUEST_BATCH.magic.len() + 1 + 2;
 
 /// Bytes each request adds besides its own: its length.
 const LENGTH_BYTES: usize = 4;
@@ -74,7 +73,7 @@ impl<T> RequestBatch<T> {
     /// request; the batch is empty again.
     pub(super) fn take(&mut self) -> (Vec<u8>, Vec<T>) {
         let requests = std::mem::take(&mut self.requests);
-        let mut writer = Writer::with_header(&REQUEST_BATCH_MAGIC, FORMAT_VERSION, self.bytes);
+        let mut writer = Writer::with_header(REQUEST_BATCH, self.bytes);
         self.bytes = HEADER_BYTES;
         let (bytes, withs): (Vec<Vec<u8>>, Vec<T>) = requests.into_iter().unzip();
         let parts: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
@@ -85,10 +84,10 @@ impl<T> RequestBatch<T> {
 
 /// The requests a delivered payload carries, in order.
 pub(super) fn requests(payload: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
-    if payload.get(..2) != Some(&REQUEST_BATCH_MAGIC[..]) {
+    if !payload.starts_with(REQUEST_BATCH.magic) {
         return Ok(vec![payload]);
     }
-    let mut reader = Reader::open(payload, &REQUEST_BATCH_MAGIC, FORMAT_VERSION)?;
+    let mut reader = Reader::open(payload, REQUEST_BATCH)?;
     read_parts(&mut reader, "requests in a batch", REQUESTS_PER_BATCH_MAX)
 }
 

@@ -15,17 +15,15 @@
 //!                     | offset u64 | length u32 (<= CHUNK_BYTES_MAX) | bytes
 //! kind 3 NoSnapshot   = (nothing: the donor has no image to give)
 //! ```
+//! (Magic and version: `wire::formats::STATE_TRANSFER`.)
 //! The transport's frame already checksums every datagram; the image
 //! carries its own checksum over the whole (see `image.rs`).
 
 use crate::wire::DecodeError;
 
 use super::limits::{CHUNK_BYTES_MAX, TRANSFER_BYTES_MAX};
-use super::FORMAT_VERSION;
+use crate::wire::formats::STATE_TRANSFER;
 use crate::wire::{check_count, Reader, Writer};
-
-/// The magic that starts every state-transfer datagram.
-pub(super) const TRANSFER_MAGIC: [u8; 2] = *b"ST";
 
 /// One state-transfer datagram.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +57,7 @@ impl TransferMessage {
     pub(super) fn encode(&self) -> Vec<u8> {
         match self {
             TransferMessage::ChunkRequest { snapshot, offset } => {
-                let mut writer = Writer::with_header(&TRANSFER_MAGIC, FORMAT_VERSION, 17);
+                let mut writer = Writer::with_header(STATE_TRANSFER, 17);
                 writer.u8(1);
                 writer.u64(*snapshot);
                 writer.u64(*offset);
@@ -72,8 +70,7 @@ impl TransferMessage {
                 bytes,
             } => {
                 assert!(bytes.len() <= CHUNK_BYTES_MAX, "chunk of {}", bytes.len());
-                let mut writer =
-                    Writer::with_header(&TRANSFER_MAGIC, FORMAT_VERSION, 29 + bytes.len());
+                let mut writer = Writer::with_header(STATE_TRANSFER, 29 + bytes.len());
                 writer.u8(2);
                 writer.u64(*snapshot);
                 writer.u64(*total);
@@ -83,7 +80,7 @@ impl TransferMessage {
                 writer.finish()
             }
             TransferMessage::NoSnapshot => {
-                let mut writer = Writer::with_header(&TRANSFER_MAGIC, FORMAT_VERSION, 1);
+                let mut writer = Writer::with_header(STATE_TRANSFER, 1);
                 writer.u8(3);
                 writer.finish()
             }
@@ -92,7 +89,7 @@ impl TransferMessage {
 
     /// Decodes one datagram payload; garbage is an error, never a panic.
     pub(super) fn decode(bytes: &[u8]) -> Result<TransferMessage, DecodeError> {
-        let mut reader = Reader::open(bytes, &TRANSFER_MAGIC, FORMAT_VERSION)?;
+        let mut reader = Reader::open(bytes, STATE_TRANSFER)?;
         let message = match reader.u8()? {
             1 => TransferMessage::ChunkRequest {
                 snapshot: reader.u64()?,

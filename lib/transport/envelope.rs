@@ -4,6 +4,7 @@
 //! ```text
 //! datagram = frame( version u8 = 1 | sender u8 | recipient u8 | payload )
 //! ```
+//! (the version: `wire::formats::TRANSPORT_ENVELOPE`).
 //!
 //! Why: peers used to be told apart by a datagram's source address, which
 //! only works while every peer binds one fixed IP for good. Peers named by
@@ -18,9 +19,8 @@
 //! the two formats do not talk: upgrade a database's replicas together.
 
 use crate::wal::frame::{self, FrameError};
-
-/// The header's version byte.
-pub const ENVELOPE_VERSION: u8 = 1;
+use crate::wire::formats::TRANSPORT_ENVELOPE;
+use crate::wire::Reader;
 
 /// Bytes of the header, before the payload.
 pub const ENVELOPE_HEADER_BYTES: usize = 3;
@@ -60,9 +60,15 @@ impl std::fmt::Display for EnvelopeError {
 /// The datagram that carries `payload` from peer `sender` to `recipient`.
 /// Indices are below `PEERS_MAX` (64), so each fits a byte.
 pub fn encode_datagram(sender: usize, recipient: usize, payload: &[u8]) -> Vec<u8> {
-    let header = [ENVELOPE_VERSION, index_byte(sender), index_byte(recipient)];
-    let mut bytes = Vec::with_capacity(frame::FRAME_HEADER_BYTES + header.len() + payload.len());
-    frame::encode_parts_into(&[&header, payload], &mut bytes);
+    let (sender, recipient) = (index_byte(sender), index_byte(recipient));
+    let mut bytes =
+        Vec::with_capacity(frame::FRAME_HEADER_BYTES + ENVELOPE_HEADER_BYTES + payload.len());
+    frame::encode_with(&mut bytes, |body| {
+        body.u8(TRANSPORT_ENVELOPE.version);
+        body.u8(sender);
+        body.u8(recipient);
+        body.bytes(payload);
+    });
     bytes
 }
 
@@ -73,16 +79,17 @@ pub(crate) fn decode_datagram(
 ) -> Result<Envelope<'_>, EnvelopeError> {
     let body = frame::decode_exact(bytes, payload_max + ENVELOPE_HEADER_BYTES)
         .map_err(EnvelopeError::Frame)?;
-    let [version, sender, recipient, ..] = *body else {
+    let mut reader = Reader::new(body);
+    let (Ok(version), Ok(sender), Ok(recipient)) = (reader.u8(), reader.u8(), reader.u8()) else {
         return Err(EnvelopeError::Short);
     };
-    if version != ENVELOPE_VERSION {
+    if version != TRANSPORT_ENVELOPE.version {
         return Err(EnvelopeError::Version(version));
     }
     Ok(Envelope {
         sender: usize::from(sender),
         recipient: usize::from(recipient),
-        payload: &body[ENVELOPE_HEADER_BYTES..],
+        payload: reader.rest(),
     })
 }
 
@@ -118,5 +125,13 @@ mod tests {
             Err(EnvelopeError::Version(2))
         );
         assert!(decode_datagram(b"not even a frame", 64).is_err());
+    }
+
+    #[test]
+    fn the_bytes_of_a_datagram_stay_the_same() {
+        crate::wire::golden::assert_golden(
+            &[encode_datagram(3, 1, b"hi"), encode_datagram(0, 63, b"")],
+            &["0500000027237f710103016869", "03000000189ee54801003f"],
+        );
     }
 }

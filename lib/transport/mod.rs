@@ -43,7 +43,7 @@ pub mod udp;
 mod tests;
 
 pub use counters::TransportStats;
-pub use envelope::{encode_datagram, ENVELOPE_HEADER_BYTES, ENVELOPE_VERSION};
+pub use envelope::{encode_datagram, ENVELOPE_HEADER_BYTES};
 pub use errors::TransportError;
 pub use fault_settings::{FaultSettings, FaultSettingsError};
 pub use faults::{FaultSwitch, PEERS_MAX};

@@ -21,21 +21,23 @@ use log::info;
 use super::errors::{WalError, WalResult};
 use super::frame::{self, FRAME_HEADER_BYTES};
 use super::fs::FileSystem;
+use crate::wire::Writer;
 
 /// The suffix of the file written before the rename.
 pub(crate) const TEMP_SUFFIX: &str = ".tmp";
 
-/// Replaces `<dir>/<name>` with one frame holding `payload_parts` joined.
+/// Replaces `<dir>/<name>` with one frame, whose payload `write_payload`
+/// writes.
 pub(crate) fn write_atomically(
     fs: &dyn FileSystem,
     dir: &Path,
     name: &str,
-    payload_parts: &[&[u8]],
+    write_payload: impl FnOnce(&mut Writer),
 ) -> WalResult<()> {
     let path = dir.join(name);
     let temp = dir.join(format!("{name}{TEMP_SUFFIX}"));
     let mut bytes = Vec::new();
-    frame::encode_parts_into(payload_parts, &mut bytes);
+    frame::encode_with(&mut bytes, write_payload);
     let mut file = fs.create(&temp).map_err(WalError::io("create", &temp))?;
     file.write_all(&bytes)
         .map_err(WalError::io("write", &temp))?;

@@ -7,12 +7,14 @@
 //! ```
 //!
 //! The length says where the frame ends, so a reader knows when it has been
-//! cut short (a torn write); the CRC-32 (IEEE, via `crc32fast`) catches bytes
+//! cut short (a torn write); the CRC-32 (`wire::crc32`) catches bytes
 //! that changed or were never written (a sector of zeros). Decoding is
 //! bounded: the caller says how long a payload may be, so a garbage length
 //! never makes a reader allocate or wait for gigabytes.
 
 use std::fmt;
+
+use crate::wire::{crc32, Reader, Writer};
 
 /// Bytes in a frame before its payload: the length, then the checksum.
 pub const FRAME_HEADER_BYTES: usize = 8;
@@ -22,28 +24,29 @@ pub const FRAME_HEADER_BYTES: usize = 8;
 /// # Panics
 /// If `payload` is 4 GiB or longer; callers enforce far smaller limits first.
 pub fn encode_into(payload: &[u8], out: &mut Vec<u8>) {
-    encode_parts_into(&[payload], out);
+    encode_with(out, |writer| writer.bytes(payload));
 }
 
-/// Appends one frame whose payload is `parts` joined, without joining them
-/// first (a log record is its index and then the entry).
+/// Appends one frame to `out`, whose payload `write_payload` writes (a log
+/// record writes its index and then the entry, without joining them first).
 ///
 /// # Panics
 /// If the payload is 4 GiB or longer; callers enforce far smaller limits first.
-pub fn encode_parts_into(parts: &[&[u8]], out: &mut Vec<u8>) {
-    let payload_bytes: usize = parts.iter().map(|part| part.len()).sum();
+pub fn encode_with(out: &mut Vec<u8>, write_payload: impl FnOnce(&mut Writer)) {
+    let mut writer = Writer::appending_to(std::mem::take(out));
+    let header_at = writer.len();
+    // The length and the checksum, filled in once the payload is written.
+    writer.u32(0);
+    writer.u32(0);
+    write_payload(&mut writer);
+    let payload = &writer.written()[header_at + FRAME_HEADER_BYTES..];
+    let payload_bytes = payload.len();
     let len = u32::try_from(payload_bytes)
         .unwrap_or_else(|_| panic!("frame payload of {payload_bytes} bytes exceeds u32"));
-    let mut crc = crc32fast::Hasher::new();
-    for part in parts {
-        crc.update(part);
-    }
-    out.reserve(FRAME_HEADER_BYTES + payload_bytes);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&crc.finalize().to_le_bytes());
-    for part in parts {
-        out.extend_from_slice(part);
-    }
+    let crc = crc32(payload);
+    writer.u32_at(header_at, len);
+    writer.u32_at(header_at + 4, crc);
+    *out = writer.finish();
 }
 
 /// The frame of `payload`, as a new buffer.
@@ -123,14 +126,15 @@ impl std::error::Error for FrameError {}
 
 /// Decodes the frame at the start of `bytes`; bytes after it are left alone.
 pub fn decode(bytes: &[u8], payload_bytes_max: usize) -> Result<Frame<'_>, FrameError> {
-    let Some(header) = bytes.get(..FRAME_HEADER_BYTES) else {
-        return Err(FrameError::Truncated {
-            needed: FRAME_HEADER_BYTES,
-            available: bytes.len(),
-        });
+    let truncated = |needed| FrameError::Truncated {
+        needed,
+        available: bytes.len(),
     };
-    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    let stored = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    let mut reader = Reader::new(bytes);
+    let (Ok(len), Ok(stored)) = (reader.u32(), reader.u32()) else {
+        return Err(truncated(FRAME_HEADER_BYTES));
+    };
+    let len = len as usize;
     // Checked before the length, so that a garbage length is reported as such
     // rather than as a wait for bytes that will never come.
     if len > payload_bytes_max {
@@ -140,13 +144,8 @@ pub fn decode(bytes: &[u8], payload_bytes_max: usize) -> Result<Frame<'_>, Frame
         });
     }
     let frame_bytes = FRAME_HEADER_BYTES + len;
-    let Some(payload) = bytes.get(FRAME_HEADER_BYTES..frame_bytes) else {
-        return Err(FrameError::Truncated {
-            needed: frame_bytes,
-            available: bytes.len(),
-        });
-    };
-    let computed = crc32fast::hash(payload);
+    let payload = reader.take(len).map_err(|_| truncated(frame_bytes))?;
+    let computed = crc32(payload);
     if computed != stored {
         return Err(FrameError::ChecksumMismatch { stored, computed });
     }

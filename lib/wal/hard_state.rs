@@ -66,6 +66,11 @@ impl HardStateFile {
                 max: HARD_STATE_BYTES_MAX,
             });
         }
-        write_atomically(self.fs.as_ref(), &self.dir, HARD_STATE_FILE_NAME, &[state])
+        write_atomically(
+            self.fs.as_ref(),
+            &self.dir,
+            HARD_STATE_FILE_NAME,
+            |payload| payload.bytes(state),
+        )
     }
 }

@@ -26,6 +26,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::frame::{self, FrameError};
+use crate::wire::Reader;
 
 /// The largest log entry the log accepts: a record must fit in memory
 /// whole, and a garbage length must not make recovery allocate gigabytes.
@@ -71,7 +72,10 @@ pub fn encode_record(index: u64, entry: &[u8], out: &mut Vec<u8>) {
         "entry {index} of {} bytes",
         entry.len()
     );
-    frame::encode_parts_into(&[&index.to_le_bytes(), entry], out);
+    frame::encode_with(out, |payload| {
+        payload.u64(index);
+        payload.bytes(entry);
+    });
 }
 
 /// A record read back from a segment.
@@ -115,14 +119,15 @@ impl fmt::Display for RecordError {
 pub fn decode_record(bytes: &[u8]) -> Result<Record<'_>, RecordError> {
     let frame =
         frame::decode(bytes, RECORD_INDEX_BYTES + ENTRY_BYTES_MAX).map_err(RecordError::Frame)?;
-    let Some((index_bytes, entry)) = frame.payload.split_first_chunk::<RECORD_INDEX_BYTES>() else {
+    let mut payload = Reader::new(frame.payload);
+    let Ok(index) = payload.u64() else {
         return Err(RecordError::MissingIndex {
             payload_bytes: frame.payload.len(),
         });
     };
     Ok(Record {
-        index: u64::from_le_bytes(*index_bytes),
-        entry,
+        index,
+        entry: payload.rest(),
         record_bytes: frame.frame_bytes,
     })
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use super::atomic_file::{read_checked, recover_directory, write_atomically};
 use super::errors::{WalError, WalResult};
 use super::fs::FileSystem;
+use crate::wire::Reader;
 
 /// The largest snapshot file payload (index, term and data).
 pub const SNAPSHOT_BYTES_MAX: usize = 1024 * 1024 * 1024;
@@ -115,24 +116,14 @@ impl SnapshotStore {
         let Some(mut payload) = read_checked(self.fs.as_ref(), &path, SNAPSHOT_BYTES_MAX)? else {
             return Err(WalError::corrupt(&path, 0, "snapshot file vanished"));
         };
-        let Some((index_bytes, rest)) = payload.split_first_chunk::<8>() else {
+        let mut header = Reader::new(&payload);
+        let (Ok(stored_index), Ok(term)) = (header.u64(), header.u64()) else {
             return Err(WalError::corrupt(
                 &path,
                 0,
                 "snapshot shorter than its header",
             ));
         };
-        let Some((term_bytes, _)) = rest.split_first_chunk::<8>() else {
-            return Err(WalError::corrupt(
-                &path,
-                0,
-                "snapshot shorter than its header",
-            ));
-        };
-        let (stored_index, term) = (
-            u64::from_le_bytes(*index_bytes),
-            u64::from_le_bytes(*term_bytes),
-        );
         if stored_index != index {
             let reason = format!("file named for index {index} holds index {stored_index}");
             return Err(WalError::corrupt(&path, 0, reason));
@@ -167,8 +158,11 @@ impl SnapshotStore {
             });
         }
         let name = snapshot_file_name(index);
-        let parts: [&[u8]; 3] = [&index.to_le_bytes(), &term.to_le_bytes(), data];
-        write_atomically(self.fs.as_ref(), &self.dir, &name, &parts)?;
+        write_atomically(self.fs.as_ref(), &self.dir, &name, |payload| {
+            payload.u64(index);
+            payload.u64(term);
+            payload.bytes(data);
+        })?;
         self.latest_index = Some(index);
         self.remove_older_than(index)
     }

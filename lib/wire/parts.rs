@@ -14,8 +14,7 @@ use super::writer::Writer;
 pub fn write_parts(writer: &mut Writer, parts: &[&[u8]]) {
     writer.u16(u16::try_from(parts.len()).expect("a part count fits a u16"));
     for part in parts {
-        writer.u32(u32::try_from(part.len()).expect("a part fits a u32 length"));
-        writer.bytes(part);
+        writer.counted_bytes(part);
     }
 }
 
@@ -26,12 +25,11 @@ pub fn read_parts<'a>(
     what: &'static str,
     max: usize,
 ) -> Result<Vec<&'a [u8]>, DecodeError> {
-    let count = reader.u16()?;
-    check_count(what, u64::from(count), max as u64)?;
-    let mut parts = Vec::with_capacity(usize::from(count));
+    let count = reader.count(what, max)?;
+    let mut parts = Vec::with_capacity(count);
     for _ in 0..count {
-        let length = reader.u32()?;
-        parts.push(reader.take(length as usize)?);
+        // No bound of its own: the bytes left bound it.
+        parts.push(reader.counted_bytes(what, u32::MAX as usize)?);
     }
     reader.finish()?;
     Ok(parts)

@@ -5,7 +5,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::raft::message::NUMBER_LIMIT;
+use crate::raft::message::NUMBER_MAX;
 use crate::raft::{
     AppendOutcome, Body, DecodeError, Entry, EntryId, EntryKind, LogIndex, Message, NodeId,
     RejectHint, SnapshotMeta, Term,
@@ -53,7 +53,7 @@ fn bodies() -> Vec<Body> {
         Body::PreVote { last_log: id(7, 2) },
         Body::PreVoteResponse { granted: true },
         Body::Vote {
-            last_log: id(NUMBER_LIMIT - 1, 3),
+            last_log: id(NUMBER_MAX, 3),
         },
         Body::VoteResponse { granted: false },
         Body::Append {
@@ -148,43 +148,31 @@ fn every_truncation_is_an_error() {
 fn trailing_bytes_and_unknown_values_are_errors() {
     let mut bytes = samples()[0].encode();
     bytes.push(0);
-    assert_eq!(
-        Message::decode(&bytes),
-        Err(DecodeError::TrailingBytes { count: 1 })
-    );
+    assert_eq!(Message::decode(&bytes), Err(DecodeError::TrailingBytes(1)));
     let mut bytes = samples()[1].encode();
     *bytes.last_mut().expect("granted byte") = 2;
     assert!(matches!(
         Message::decode(&bytes),
         Err(DecodeError::BadValue {
-            field: "granted",
+            what: "granted",
             ..
         })
     ));
     let mut bytes = samples()[1].encode();
     bytes[1] = 200;
-    assert!(matches!(
-        Message::decode(&bytes),
-        Err(DecodeError::BadValue { field: "kind", .. })
-    ));
+    assert_eq!(Message::decode(&bytes), Err(DecodeError::UnknownKind(200)));
     bytes[0] = 9;
-    assert!(matches!(
-        Message::decode(&bytes),
-        Err(DecodeError::BadValue {
-            field: "version",
-            ..
-        })
-    ));
+    assert_eq!(Message::decode(&bytes), Err(DecodeError::BadVersion(9)));
 }
 
-/// Decoding accepts any number, but a message whose indexes or terms reach
-/// `NUMBER_LIMIT` is not well formed, so the node never does arithmetic
+/// Decoding accepts any number, but a message whose indexes or terms are
+/// above `NUMBER_MAX` is not well formed, so the node never does arithmetic
 /// that could overflow on it.
 #[test]
 fn huge_indexes_are_not_well_formed() {
     let mut message = samples()[0].clone();
     message.body = Body::Heartbeat {
-        commit: LogIndex(NUMBER_LIMIT),
+        commit: LogIndex(NUMBER_MAX + 1),
         read_round: 0,
     };
     assert_eq!(Message::decode(&message.encode()), Ok(message.clone()));
@@ -245,4 +233,24 @@ fn garbage_never_panics_and_accepted_input_is_canonical() {
         }
     }
     assert!(accepted > 0, "flipped bits in payload fields still decode");
+}
+
+#[test]
+fn the_bytes_of_every_message_kind_stay_the_same() {
+    let encodings: Vec<Vec<u8>> = samples().iter().map(Message::encode).collect();
+    crate::wire::golden::assert_golden(&encodings, &[
+            "01010100000004000000030000000000000002000000000000000700000000000000",
+            "01020100000004000000030000000000000001",
+            "0103010000000400000003000000000000000300000000000000ffffffffffffff3f",
+            "01040100000004000000030000000000000000",
+            "01050100000004000000030000000000000002000000000000000700000000000000060000000000000002000000030000000000000008000000000000000100000000030000000000000009000000000000000008000000707574206974656d",
+            "01050100000004000000030000000000000000000000000000000000000000000000000000000000000000000000",
+            "010601000000040000000300000000000000000900000000000000",
+            "010601000000040000000300000000000000010900000000000000000400000000000000",
+            "0106010000000400000003000000000000000109000000000000000102000000000000000500000000000000",
+            "01070100000004000000030000000000000006000000000000002a00000000000000",
+            "0108010000000400000003000000000000002a00000000000000",
+            "0109010000000400000003000000000000000300000000000000640000000000000000100000000000002c010000abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab01",
+            "010a0100000004000000030000000000000064000000000000002c1100000000000000",
+        ]);
 }

@@ -24,7 +24,7 @@ fn a_leader_refuses_proposals_beyond_the_uncommitted_limit() {
         }
         assert!(accepted <= limit, "more than {limit} uncommitted entries");
     };
-    assert_eq!(result, RaftError::ProposalQueueFull { limit });
+    assert_eq!(result, RaftError::ProposalQueueFull { max: limit });
     assert_eq!(accepted, limit, "the no-op committed before the cut");
 }
 
@@ -38,7 +38,7 @@ fn a_leader_refuses_entries_too_large_for_an_append() {
         result,
         Err(RaftError::EntryTooLarge {
             bytes: limit + 1,
-            limit
+            max: limit
         })
     );
 }
@@ -51,7 +51,7 @@ fn a_leader_refuses_reads_beyond_the_pending_limit() {
         cluster.read(NodeId(0), context).expect("room left");
     }
     let result = cluster.read(NodeId(0), limit as u64);
-    assert_eq!(result, Err(RaftError::ReadQueueFull { limit }));
+    assert_eq!(result, Err(RaftError::ReadQueueFull { max: limit }));
 }
 
 /// A follower that answers nothing receives at most `inflight_appends_max`

@@ -374,3 +374,34 @@ fn an_append_adds_the_header_bytes_limits_rs_counts() {
     let expected = APPEND_HEADER_BYTES + 3 * APPEND_ENTRY_HEADER_BYTES + data;
     assert_eq!(message.encode().len(), expected);
 }
+
+#[test]
+fn the_bytes_of_every_format_stay_the_same() {
+    let tag = ProposalTag {
+        node: NodeId(4),
+        incarnation: 0xfeed_beef,
+        number: 42,
+    };
+    let state = HardState {
+        term: Term(9),
+        vote: Some(NodeId(2)),
+        commit: LogIndex(77),
+    };
+    let encodings = vec![
+        encode_entry(&entry(7, 3, EntryKind::Normal, b"{}")),
+        encode_entry(&entry(8, 3, EntryKind::NoOp, b"")),
+        encode_proposal(tag, b"request"),
+        encode_hard_state(&state),
+        encode_read_context(99),
+    ];
+    crate::wire::golden::assert_golden(
+        &encodings,
+        &[
+            "010003000000000000007b7d",
+            "01010300000000000000",
+            "0104000000efbeedfe000000002a0000000000000072657175657374",
+            "01090000000000000001020000004d00000000000000",
+            "6300000000000000",
+        ],
+    );
+}

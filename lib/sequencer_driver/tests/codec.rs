@@ -7,6 +7,7 @@ use crate::sequencer::{DecodeError, GlobalSeq, LocalSeq, SnapshotPoint};
 use crate::sequencer_driver::image::Image;
 use crate::sequencer_driver::limits::{CHUNK_BYTES_MAX, CHUNK_HEADER_BYTES, TRANSFER_BYTES_MAX};
 use crate::sequencer_driver::transfer_message::TransferMessage;
+use crate::wire::formats::STATE_TRANSFER;
 
 fn point() -> SnapshotPoint {
     SnapshotPoint {
@@ -101,7 +102,8 @@ fn garbage_never_decodes_and_never_panics() {
         let len = random.gen_range(0..64);
         let mut bytes: Vec<u8> = (0..len).map(|_| random.gen()).collect();
         if random.gen_bool(0.5) && bytes.len() >= 4 {
-            bytes[..3].copy_from_slice(b"ST\x01");
+            bytes[..2].copy_from_slice(STATE_TRANSFER.magic);
+            bytes[2] = STATE_TRANSFER.version;
         }
         let _ = TransferMessage::decode(&bytes);
         let _ = Image::decode(bytes);
@@ -128,4 +130,39 @@ fn images_round_trip_and_catch_damage() {
         Image::decode(empty.bytes.clone()).expect("decodes").app(),
         b""
     );
+}
+
+#[test]
+fn the_bytes_of_every_driver_format_stay_the_same() {
+    use crate::sequencer_driver::{batch, request_batch};
+    let image = Image::encode(point(), b"app").bytes;
+    let transfers = [
+        TransferMessage::ChunkRequest {
+            snapshot: 7,
+            offset: 9,
+        },
+        TransferMessage::Chunk {
+            snapshot: 7,
+            total: 10,
+            offset: 4,
+            bytes: b"abc".to_vec(),
+        },
+        TransferMessage::NoSnapshot,
+    ]
+    .map(|message| message.encode());
+    let message_batch = batch::pack(vec![b"SQ1".to_vec(), b"SQ22".to_vec()]).remove(0);
+    let mut requests = request_batch::RequestBatch::new();
+    requests.push(b"{}".to_vec(), ());
+    requests.push(b"\x01x".to_vec(), ());
+    let mut encodings = vec![image];
+    encodings.extend(transfers);
+    encodings.extend([message_batch, requests.take().0]);
+    crate::wire::golden::assert_golden(&encodings, &[
+            "5349012a00000000000000030009000000000000000000000000000000210000000000000003000000000000006170702dd61b28",
+            "5354010107000000000000000900000000000000",
+            "5354010207000000000000000a00000000000000040000000000000003000000616263",
+            "53540103",
+            "5342010200030000005351310400000053513232",
+            "5242010200020000007b7d020000000178",
+        ]);
 }

@@ -12,6 +12,7 @@ use crate::sequencer_driver::inbound::Router;
 use crate::sequencer_driver::status::SharedStatus;
 use crate::sequencer_driver::transfer_message::TransferMessage;
 use crate::transport::Datagram;
+use crate::wire::formats::{SEQUENCER_MESSAGE, STATE_TRANSFER};
 
 #[test]
 fn garbage_is_counted_and_good_messages_are_routed() {
@@ -111,9 +112,12 @@ fn garbage(heartbeat: &[u8], request: &[u8]) -> Vec<(usize, Vec<u8>)> {
     vec![
         (0, vec![]),
         (0, b"x".to_vec()),
-        (0, b"SQ".to_vec()),
+        (0, SEQUENCER_MESSAGE.magic.to_vec()),
         (0, heartbeat[..heartbeat.len() - 1].to_vec()),
-        (2, b"ST\x01\x09".to_vec()),
+        (
+            2,
+            [STATE_TRANSFER.magic, &[STATE_TRANSFER.version, 9]].concat(),
+        ),
         (2, request[..5].to_vec()),
         (1, heartbeat.to_vec()),      // from itself
         (70_000, heartbeat.to_vec()), // no such member

@@ -56,3 +56,17 @@ fn decode_exact_refuses_trailing_bytes() {
         Err(FrameError::TrailingBytes { extra: 1 })
     );
 }
+
+#[test]
+fn the_bytes_of_a_frame_and_a_record_stay_the_same() {
+    let mut record = Vec::new();
+    crate::wal::segment::encode_record(7, b"entry", &mut record);
+    crate::wire::golden::assert_golden(
+        &[encode(b"abc"), encode(b""), record],
+        &[
+            "03000000c2412435616263",
+            "0000000000000000",
+            "0d000000b72a049f0700000000000000656e747279",
+        ],
+    );
+}

@@ -78,3 +78,12 @@ fn an_oversized_state_is_refused() {
         .expect_err("too large");
     assert!(matches!(error, WalError::TooLarge { .. }), "{error}");
 }
+
+#[test]
+fn the_bytes_of_the_hard_state_file_stay_the_same() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut file, _) = open(dir.path());
+    file.save(b"hs").expect("save");
+    let bytes = fs::read(file.path()).expect("read");
+    crate::wire::golden::assert_golden(&[bytes], &["02000000d6d3f1256873"]);
+}

@@ -128,3 +128,20 @@ fn a_crash_in_the_middle_of_a_save_keeps_the_previous_snapshot() {
         assert_eq!(file_names(dir.path()), ["snap-00000000000000000010.snap"]);
     }
 }
+
+#[test]
+fn the_bytes_of_a_snapshot_file_stay_the_same() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut store, _) = open(dir.path());
+    let snapshot = Snapshot {
+        index: 5,
+        term: 2,
+        data: b"state".to_vec(),
+    };
+    store.save(&snapshot).expect("save");
+    let file = fs::read(dir.path().join("snap-00000000000000000005.snap")).expect("read");
+    crate::wire::golden::assert_golden(
+        &[file],
+        &["1500000003d2cac9050000000000000002000000000000007374617465"],
+    );
+}
