@@ -32,6 +32,7 @@ pub fn run_customer_db(arguments: impl IntoIterator<Item = String>) -> Result<()
     );
     options.replica.tick = Duration::from_millis(config.sequencer.tick_ms);
     options.snapshot_every = config.sequencer.snapshot_every;
+    options.early_send = config.sequencer.early_send;
     options.replica.faults = FaultSwitch::from_settings(&config.network_faults)
         .map_err(|e| Failure::Usage(format!("network_faults: {e}")))?;
     let state = CustomerState::new(config.session_timeout_ms);

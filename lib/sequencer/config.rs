@@ -92,6 +92,12 @@ pub struct Config {
     pub read_timeout_ticks: u64,
     /// Reads that may wait here at once; more are refused.
     pub reads_pending_max: usize,
+    /// A member's own Request leaves before its fsync, and every restart
+    /// takes a new incarnation (docs/SEQUENCER.md, 5.8). Off by default: a
+    /// torn flush can leave a sender's stream with a gap that a member's
+    /// claim jumps over, and the wide simulation finds rare stalls from it
+    /// (5.8, "Known limit").
+    pub early_send: bool,
 }
 
 impl Config {
@@ -119,6 +125,7 @@ impl Config {
             recovery_nonce: 0,
             read_timeout_ticks: 60,
             reads_pending_max: 4_096,
+            early_send: false,
         }
     }
 

@@ -201,7 +201,7 @@ impl Member {
     ) -> Result<Member, SequencerError> {
         let recovering = state.recovering.is_some();
         let mut member = Member::build(config, state, applied)?;
-        if !recovering {
+        if !recovering && member.config.early_send {
             // An earlier life may have sent requests it never persisted.
             member.renew_incarnation();
         }

@@ -52,6 +52,8 @@ pub struct SequencerOptions {
     /// member holds (`sequencer::Config::history_max`). A member that falls
     /// further behind catches up by state transfer.
     pub history_max: u64,
+    /// `sequencer::Config::early_send` (off by default).
+    pub early_send: bool,
     /// Records appended after which the log is rewritten as the member's
     /// persisted state and the old segments dropped.
     pub log_rewrite_records: u64,
@@ -62,6 +64,7 @@ impl SequencerOptions {
     pub(super) fn sequencer_config(&self) -> Config {
         let mut config = Config::new(self.members(), self.member_id());
         config.history_max = self.history_max;
+        config.early_send = self.early_send;
         // The view change's times are durations; the core counts ticks.
         let ticks = |time: Duration| {
             (time.as_micros() / self.replica.tick.as_micros().max(1)).max(1) as u64
@@ -101,6 +104,7 @@ impl DriverOptions for SequencerOptions {
             suspect_after: limits::SUSPECT_AFTER,
             snapshot_every: SNAPSHOT_EVERY_DEFAULT,
             history_max: defaults.history_max,
+            early_send: defaults.early_send,
             log_rewrite_records: LOG_REWRITE_RECORDS_DEFAULT,
         }
     }

@@ -70,7 +70,10 @@ impl Member {
     /// above allow it, else with the output's other messages.
     pub(super) fn send_own_request(&mut self, body: Body) {
         let handed_out = &self.handed_out;
-        if !handed_out.incarnation_recorded || handed_out.stamp != self.stamp() {
+        let early = self.config.early_send
+            && handed_out.incarnation_recorded
+            && handed_out.stamp == self.stamp();
+        if !early {
             self.send(Destination::All, body);
             return;
         }

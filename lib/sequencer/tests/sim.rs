@@ -197,6 +197,7 @@ pub(super) fn sim_config(members: u16, id: MemberId, history_max: u64) -> Config
         view_gather_ticks: 2,
         rejoin_lag_max: 8,
         rejoin_ready_ticks: 10,
+        early_send: true,
         ..Config::new(members, id)
     }
 }

@@ -283,8 +283,12 @@ fn a_crashed_replica_restarts_catches_up_and_reads_consistently() {
     // order stalls at 2's next turn: they wait), restart 2 from its data
     // directory; the waiting adds complete (or, refused while 2's restart
     // takes a new incarnation through a view change, are retried with the
-    // same id, as a frontend does), and reads at 2 agree.
-    let mut cluster = Cluster::start(5, |options| options.snapshot_every = 20);
+    // same id, as a frontend does), and reads at 2 agree. With the early
+    // send on, so the restart's new incarnation runs in a real driver.
+    let mut cluster = Cluster::start(5, |options| {
+        options.snapshot_every = 20;
+        options.early_send = true;
+    });
     cluster.wait_serving();
     let mut acked = run_load(&cluster, &[0, 1, 2, 3, 4], 1, 15, 1);
     cluster.crash(2);
