@@ -29,6 +29,7 @@ use log::{error, info};
 use crate::wal::{SnapshotStore, WalError};
 
 use super::errors::{DriverError, RestoreError};
+use super::snapshot_schedule::SnapshotSchedule;
 use super::threads::Threads;
 
 /// The snapshot store, shared by the snapshot writer and whoever else saves
@@ -141,6 +142,13 @@ impl<I: SnapshotImage> SnapshotWriter<I> {
     /// True while a snapshot is being written.
     pub fn is_writing(&self) -> bool {
         self.writing.is_some()
+    }
+
+    /// True if a snapshot at `applied` should be handed over now: the
+    /// schedule says it is due and none is being written (a due one waits
+    /// for the write under way).
+    pub fn should_take(&self, schedule: &SnapshotSchedule, applied: u64) -> bool {
+        !self.is_writing() && schedule.is_due(applied)
     }
 
     /// Hands `job` to the writer; call only when it is not writing. False

@@ -262,10 +262,12 @@ impl<S: StateMachine> ApplyLoop<S> {
     /// written (a due one waits for the write under way: see
     /// `driver_kit::SnapshotWriter`).
     fn maybe_snapshot(&mut self) {
-        if self.writer.is_writing() || !self.snapshot_schedule.is_due(self.applied.index.0) {
-            return;
+        if self
+            .writer
+            .should_take(&self.snapshot_schedule, self.applied.index.0)
+        {
+            self.hand_snapshot_over();
         }
-        self.hand_snapshot_over();
     }
 
     /// Encodes the state at `applied` and hands it to the writer; false if

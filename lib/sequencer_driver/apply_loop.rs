@@ -93,7 +93,7 @@ impl<S: StateMachine> ApplyLoop<S> {
                     if let Some(report) = self.writer.received(report) {
                         self.on_written(report);
                         // One that fell due during the write was skipped.
-                        self.snapshot_if_due();
+                        self.maybe_snapshot();
                     }
                 }
                 default(EXPIRY_SWEEP_INTERVAL) => {}
@@ -126,7 +126,7 @@ impl<S: StateMachine> ApplyLoop<S> {
             }
             ApplyTask::Deliver(delivery) => {
                 self.apply(delivery);
-                self.snapshot_if_due();
+                self.maybe_snapshot();
             }
             ApplyTask::Query { payload, reply } => self.answer_query(payload, reply),
             ApplyTask::Install { image, done } => self.install(image, &done),
@@ -139,11 +139,13 @@ impl<S: StateMachine> ApplyLoop<S> {
     /// Hands a snapshot to the writer when one is due and none is being
     /// written (a due one waits for the write under way: see
     /// `driver_kit::SnapshotWriter`).
-    fn snapshot_if_due(&mut self) {
-        if self.writer.is_writing() || !self.snapshot_schedule.is_due(self.applied.global.0) {
-            return;
+    fn maybe_snapshot(&mut self) {
+        if self
+            .writer
+            .should_take(&self.snapshot_schedule, self.applied.global.0)
+        {
+            self.hand_snapshot_over();
         }
-        self.hand_snapshot_over();
     }
 
     /// Encodes the state as a snapshot image and hands it to the writer;
