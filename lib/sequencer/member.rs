@@ -1047,6 +1047,7 @@ impl Member {
             .peers
             .majority_held_up_to(held_up_to, self.config.majority());
         let target = held_up_to.min(majority);
+        let window_end_before = self.sequence_window_end();
         while self.order.delivered_up_to() < target {
             let delivery = self.order.deliver_next();
             trace!(
@@ -1058,6 +1059,10 @@ impl Member {
             );
             self.output.deliveries.push(delivery);
         }
+        // Sequences beyond the window may be held (a view's log is taken
+        // whole), and no message will name their Requests again: ask for
+        // those the window now reaches.
+        self.register_named_requests_after(window_end_before);
         self.maybe_end_catch_up();
         self.release_reads();
     }
@@ -1208,8 +1213,14 @@ impl Member {
     /// Registers the Requests named by held Sequences but not held (after a
     /// restore or a snapshot install, when no message announced them).
     pub(super) fn register_named_requests(&mut self) {
+        self.register_named_requests_after(GlobalSeq(0));
+    }
+
+    /// The same, for the held Sequences above `after` only (the part of the
+    /// window that a delivery just opened).
+    fn register_named_requests_after(&mut self, after: GlobalSeq) {
         let due_tick = self.now_tick + self.config.nack_delay_ticks;
-        let mut global = self.order.held_up_to().next();
+        let mut global = self.order.held_up_to().max(after).next();
         while global <= self.sequence_window_end() {
             if let Some(origin) = self.order.sequence(global) {
                 if !self.order.holds(&Missing::Request(origin)) {
