@@ -4,9 +4,10 @@
 //! and a CRC-32 trailer. Decoding garbage returns an error; it never panics.
 //!
 //! ```text
-//! message = magic "SQ" | version u8 = 4 | kind u8 | stamp | watermark | body | crc32 u32
+//! message = magic "SQ" | version u8 = 5 | kind u8 | stamp | watermark | body | crc32 u32
 //! stamp = view u64 | log_view u64
 //! watermark = held_up_to u64 | senders u16 (<= MEMBERS_MAX) | senders x u64
+//!             | runs u16 (<= MEMBERS_MAX x EARLIER_RUNS_MAX) | runs x (sender u16 | local_seq u64)
 //! kind 1 Request    = sender u16 | local_seq u64 | length u32 (<= PAYLOAD_BYTES_MAX) | bytes
 //! kind 2 Sequence   = global u64 | sender u16 | local_seq u64
 //! kind 3 Retransmit = items u16 (<= RETRANSMIT_ITEMS_MAX) | items x missing
@@ -36,9 +37,9 @@
 //! ```
 //! (Magic and version: `wire::formats::SEQUENCER_MESSAGE` and
 //! `SEQUENCER_RECORD`; fields read and written with `crate::wire`.)
-//! Messages are at version 4 (version 1 had no stamp and no view change,
+//! Messages are at version 5 (version 1 had no stamp and no view change,
 //! version 2 no recovery and no StartViewChange round, version 3 no read
-//! barrier): every member of a
+//! barrier, version 4 no earlier runs): every member of a
 //! group must run the same version. Records stay at version 1 (kinds 4 to 7
 //! are new), so a log written before views and incarnations replays.
 //! The CRC covers every byte before it. Group-level checks (ids below `n`)
@@ -47,11 +48,31 @@
 use super::config::{MEMBERS_MAX, PAYLOAD_BYTES_MAX, RETRANSMIT_ITEMS_MAX};
 use super::errors::DecodeError;
 use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
-use super::message::{Body, Message, Missing, Standing, Watermark, VIEW_BINDINGS_MAX};
+use super::message::{
+    Body, Message, Missing, Standing, Watermark, EARLIER_RUNS_MAX, VIEW_BINDINGS_MAX,
+};
 use super::persist::{Record, SnapshotPoint};
 use super::view::{View, ViewStamp};
 use crate::wire::formats::{SEQUENCER_MESSAGE, SEQUENCER_RECORD};
 use crate::wire::{Reader, Writer};
+
+/// The largest message the codec writes: its header, the largest
+/// watermark, and the largest body (a Request of the largest payload, or a
+/// NewView of the most bindings), and the CRC. The driver asserts that it
+/// fits one datagram.
+pub const MESSAGE_BYTES_MAX: usize = {
+    let members = MEMBERS_MAX as usize;
+    let header = 2 + 1 + 1 + 16;
+    let watermark = 8 + 2 + 8 * members + 2 + 10 * EARLIER_RUNS_IN_WATERMARK_MAX;
+    let request = 2 + 8 + 4 + PAYLOAD_BYTES_MAX;
+    let new_view = 2 + 2 * members + 8 + 8 + 2 + 10 * VIEW_BINDINGS_MAX;
+    let body = if request > new_view {
+        request
+    } else {
+        new_view
+    };
+    header + watermark + body + 4
+};
 
 /// Room to reserve for an encoding besides its payload.
 const FIELDS_BYTES: usize = 64;
@@ -80,6 +101,7 @@ impl Message {
         writer.u64(self.stamp.log_view);
         writer.u64(self.watermark.held_up_to.0);
         write_local_seqs(&mut writer, &self.watermark.requests_held_up_to);
+        write_earlier_runs(&mut writer, &self.watermark.earlier_runs);
         write_body(&mut writer, &self.body);
         writer.finish_with_crc32()
     }
@@ -94,6 +116,7 @@ impl Message {
         };
         let held_up_to = GlobalSeq(reader.u64()?);
         let requests_held_up_to = read_local_seqs(&mut reader)?;
+        let earlier_runs = read_earlier_runs(&mut reader)?;
         let body = read_body(&mut reader, kind)?;
         reader.finish()?;
         Ok(Message {
@@ -101,6 +124,7 @@ impl Message {
             watermark: Watermark {
                 held_up_to,
                 requests_held_up_to,
+                earlier_runs,
             },
             body,
         })
@@ -357,6 +381,22 @@ fn write_local_seqs(writer: &mut Writer, values: &[LocalSeq]) {
     values.iter().for_each(|value| writer.u64(value.0));
 }
 
+/// Most earlier runs one watermark carries.
+const EARLIER_RUNS_IN_WATERMARK_MAX: usize = MEMBERS_MAX as usize * EARLIER_RUNS_MAX;
+
+fn write_earlier_runs(writer: &mut Writer, runs: &[Origin]) {
+    assert!(
+        runs.len() <= EARLIER_RUNS_IN_WATERMARK_MAX,
+        "{} earlier runs in a watermark",
+        runs.len()
+    );
+    writer.u16(runs.len() as u16);
+    for run in runs {
+        writer.u16(run.sender.0);
+        writer.u64(run.local_seq.0);
+    }
+}
+
 fn write_request(writer: &mut Writer, sender: MemberId, local_seq: LocalSeq, payload: &[u8]) {
     assert!(
         payload.len() <= PAYLOAD_BYTES_MAX,
@@ -414,6 +454,18 @@ fn read_local_seqs(reader: &mut Reader<'_>) -> Result<Vec<LocalSeq>, DecodeError
         values.push(LocalSeq(reader.u64()?));
     }
     Ok(values)
+}
+
+fn read_earlier_runs(reader: &mut Reader<'_>) -> Result<Vec<Origin>, DecodeError> {
+    let count = reader.count("earlier runs", EARLIER_RUNS_IN_WATERMARK_MAX)?;
+    let mut runs = Vec::with_capacity(count);
+    for _ in 0..count {
+        runs.push(Origin {
+            sender: MemberId(reader.u16()?),
+            local_seq: LocalSeq(reader.u64()?),
+        });
+    }
+    Ok(runs)
 }
 
 fn read_request(reader: &mut Reader<'_>) -> Result<(MemberId, LocalSeq, Vec<u8>), DecodeError> {

@@ -25,9 +25,29 @@ pub struct Watermark {
     /// those Sequences name (or a snapshot that covers them).
     pub held_up_to: GlobalSeq,
     /// For each sender (indexed by member id), the member holds that sender's
-    /// Requests `1..=requests_held_up_to[sender]`.
+    /// Requests `1..=requests_held_up_to[sender]`, along the sender's stream
+    /// (an incarnation's numbers in a row, and from any of them the first
+    /// of a later incarnation), except where `earlier_runs` says otherwise.
     pub requests_held_up_to: Vec<LocalSeq>,
+    /// Exact claims where a sender's stream jumped: for a sender whose
+    /// requests this member holds in more than one incarnation above its
+    /// delivered point, the end of the run it holds in each earlier one
+    /// (the delivered incarnation's run listed even when empty), ascending
+    /// by sender and number, at most [`EARLIER_RUNS_MAX`] per sender. An
+    /// incarnation between the first listed and the claim's own without a
+    /// run is not held; see [`Watermark::claims`]. Usually empty.
+    pub earlier_runs: Vec<Origin>,
 }
+
+/// Most earlier runs a watermark lists for one sender. A member holding
+/// more lists the highest ones only, and so claims the lower incarnations
+/// whole: more than it holds, which costs at most a stall if the only
+/// holder of such a request is gone for good, never safety (a claim keeps
+/// a binding in a view change's log; it never lets a number be delivered).
+/// One: two torn restarts of one sender, both above a member's delivered
+/// point, are rare, and a Request of the largest payload must still fit a
+/// datagram in a group of `MEMBERS_MAX` (asserted by the driver).
+pub const EARLIER_RUNS_MAX: usize = 1;
 
 /// One item a Retransmit message asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -177,7 +197,53 @@ impl Watermark {
         Watermark {
             held_up_to: GlobalSeq(0),
             requests_held_up_to: vec![LocalSeq(0); usize::from(members)],
+            earlier_runs: Vec::new(),
         }
+    }
+
+    /// True if the watermark claims `origin`: held, or delivered and
+    /// forgotten. Exact where the sender's stream jumped over requests this
+    /// member lacks: a view change cuts its log at a binding no voter
+    /// claims, so a claim to hold what nobody holds would keep a binding
+    /// nobody can fill (docs/SEQUENCER.md, 5.8).
+    pub fn claims(&self, origin: Origin) -> bool {
+        let up_to = self.requests_held_up_to[origin.sender.index()];
+        let incarnation = origin.local_seq.incarnation();
+        if origin.local_seq > up_to {
+            return false;
+        }
+        if incarnation == up_to.incarnation() {
+            return true;
+        }
+        let mut runs = self
+            .earlier_runs
+            .iter()
+            .filter(|run| run.sender == origin.sender)
+            .peekable();
+        match runs.peek() {
+            // Every earlier incarnation lies below the delivered point.
+            None => true,
+            Some(lowest) if incarnation < lowest.local_seq.incarnation() => true,
+            Some(_) => runs.any(|run| {
+                run.local_seq.incarnation() == incarnation && origin.local_seq <= run.local_seq
+            }),
+        }
+    }
+
+    /// Merges the per-sender claims of a later watermark of the same member
+    /// into this one: the higher claim wins, with its earlier runs.
+    pub(super) fn merge_requests(&mut self, heard: &Watermark) {
+        for sender in 0..self.requests_held_up_to.len() {
+            if heard.requests_held_up_to[sender] < self.requests_held_up_to[sender] {
+                continue;
+            }
+            self.requests_held_up_to[sender] = heard.requests_held_up_to[sender];
+            let of_sender = |run: &&Origin| run.sender.index() == sender;
+            self.earlier_runs.retain(|run| run.sender.index() != sender);
+            self.earlier_runs
+                .extend(heard.earlier_runs.iter().filter(of_sender));
+        }
+        self.earlier_runs.sort_unstable();
     }
 }
 
@@ -267,6 +333,14 @@ impl Message {
             let _ = write!(line, "{separator}{}", held.0);
         }
         line.push(']');
+        if !self.watermark.earlier_runs.is_empty() {
+            line.push_str(" earlier [");
+            for (index, run) in self.watermark.earlier_runs.iter().enumerate() {
+                let separator = if index == 0 { "" } else { " " };
+                let _ = write!(line, "{separator}{run}");
+            }
+            line.push(']');
+        }
         line
     }
 
@@ -282,6 +356,7 @@ impl Message {
                 self.watermark.requests_held_up_to.len()
             ));
         }
+        check_earlier_runs(members, &self.watermark)?;
         match &self.body {
             Body::Request {
                 sender,
@@ -397,6 +472,39 @@ fn check_bindings(members: u16, bindings: &[Origin]) -> Result<(), SequencerErro
     }
     for origin in bindings {
         check_origin(members, origin.sender, origin.local_seq)?;
+    }
+    Ok(())
+}
+
+/// Earlier runs: of senders in the group, ascending, each below its
+/// sender's claim's incarnation, at most `EARLIER_RUNS_MAX` per sender. (A
+/// run may end at number 0: none of incarnation 0 is held.)
+fn check_earlier_runs(members: u16, watermark: &Watermark) -> Result<(), SequencerError> {
+    let invalid = |why: String| Err(SequencerError::InvalidMessage(why));
+    let mut per_sender = vec![0_usize; usize::from(members)];
+    for (index, run) in watermark.earlier_runs.iter().enumerate() {
+        if run.sender.0 >= members {
+            return invalid(format!("earlier run of {} outside the group", run.sender));
+        }
+        let claim = watermark.requests_held_up_to[run.sender.index()];
+        if run.local_seq.incarnation() >= claim.incarnation() {
+            return invalid(format!("earlier run {run} not below the claim {claim}"));
+        }
+        if index > 0 && watermark.earlier_runs[index - 1].sender == run.sender {
+            let before = watermark.earlier_runs[index - 1].local_seq;
+            if before.incarnation() >= run.local_seq.incarnation() {
+                return invalid(format!("earlier runs out of order at {run}"));
+            }
+        } else if index > 0 && watermark.earlier_runs[index - 1] > *run {
+            return invalid(format!("earlier runs out of order at {run}"));
+        }
+        per_sender[run.sender.index()] += 1;
+        if per_sender[run.sender.index()] > EARLIER_RUNS_MAX {
+            return invalid(format!(
+                "more than {EARLIER_RUNS_MAX} earlier runs of {}",
+                run.sender
+            ));
+        }
     }
     Ok(())
 }

@@ -190,11 +190,14 @@ mod view_change;
 mod tests;
 
 pub use crate::verdict::Verdict;
+pub use codec::MESSAGE_BYTES_MAX;
 pub use config::{Config, MEMBERS_MAX, PAYLOAD_BYTES_MAX, RETRANSMIT_ITEMS_MAX};
 pub use errors::{DecodeError, SequencerError};
 pub use ids::{GlobalSeq, LocalSeq, MemberId, Origin, INCARNATION_MAX};
 pub use member::{Member, Status, ViewCounters};
-pub use message::{Body, Message, Missing, Standing, Watermark, VIEW_BINDINGS_MAX};
+pub use message::{
+    Body, Message, Missing, Standing, Watermark, EARLIER_RUNS_MAX, VIEW_BINDINGS_MAX,
+};
 pub use output::{Delivery, Destination, Output, SnapshotNeeded};
 pub use persist::{PersistedState, Record, SnapshotPoint};
 pub use read_barrier::ReadId;

@@ -24,7 +24,7 @@
 use std::collections::BTreeMap;
 
 use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin, INCARNATION_MAX};
-use super::message::{Missing, Watermark};
+use super::message::{Missing, Watermark, EARLIER_RUNS_MAX};
 use super::output::Delivery;
 use super::persist::{PersistedState, SnapshotPoint};
 
@@ -40,12 +40,17 @@ pub(super) enum Insertion {
 }
 
 /// One sender's requests and local watermarks.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct SenderLog {
     /// Requests held above the base, by local number.
     requests: BTreeMap<LocalSeq, Vec<u8>>,
-    /// Requests `1..=held_up_to` are held (or below the base).
-    held_up_to: LocalSeq,
+    /// The runs held, by incarnation: for the delivered number's
+    /// incarnation, the end of the run held right after it (the delivered
+    /// number itself if none), and for each later incarnation whose first
+    /// request is held, the end of the run held from it. What lies in an
+    /// incarnation beyond its run, or in one without a run, is not held in
+    /// any sense a claim may use. The highest run's end is the claim.
+    runs: BTreeMap<u64, LocalSeq>,
     /// Requests `1..=numbered_up_to` are named by Sequences `1..=sequenced_up_to`.
     numbered_up_to: LocalSeq,
     /// Requests `1..=delivered_up_to` are delivered.
@@ -53,6 +58,38 @@ struct SenderLog {
 }
 
 impl SenderLog {
+    /// Nothing held, nothing delivered.
+    fn new() -> SenderLog {
+        SenderLog {
+            requests: BTreeMap::new(),
+            runs: BTreeMap::from([(0, LocalSeq(0))]),
+            numbered_up_to: LocalSeq(0),
+            delivered_up_to: LocalSeq(0),
+        }
+    }
+
+    /// The claim: held along the sender's stream up to here (exactly where
+    /// the stream jumped: `earlier_runs`).
+    fn held_up_to(&self) -> LocalSeq {
+        let highest = self.runs.values().next_back();
+        highest.copied().unwrap_or(self.delivered_up_to)
+    }
+
+    /// The runs below the claim's incarnation (at most `EARLIER_RUNS_MAX`,
+    /// the highest ones), as a watermark lists them.
+    fn earlier_runs(&self, sender: MemberId) -> impl Iterator<Item = Origin> + '_ {
+        let earlier = self.runs.len().saturating_sub(1);
+        let skipped = earlier.saturating_sub(EARLIER_RUNS_MAX);
+        self.runs
+            .values()
+            .take(earlier)
+            .skip(skipped)
+            .map(move |end| Origin {
+                sender,
+                local_seq: *end,
+            })
+    }
+
     /// The request held that may come right after `after` in the sender's
     /// stream: the next number, else the first request of the lowest later
     /// incarnation held (the next number is preferred: an earlier life's
@@ -72,15 +109,36 @@ impl SenderLog {
             .find(|local_seq| local_seq.counter() == 1)
     }
 
-    /// Extends `held_up_to` along the sender's stream. Across a jump to a
-    /// later incarnation the claim covers requests of the earlier one that
-    /// this member lacks; those are never needed once the jump is numbered,
-    /// and claiming them only makes a peer ask here in vain, never lets a
-    /// number be delivered without its request held by a majority.
-    fn advance_held(&mut self) {
-        while let Some(next) = self.next_held(self.held_up_to) {
-            self.held_up_to = next;
+    /// Takes a request just held into the runs: it extends the run of its
+    /// incarnation, or starts one if it is the first request of a later
+    /// incarnation than the delivered one (the stream may jump to it).
+    fn note_held(&mut self, local_seq: LocalSeq) {
+        let incarnation = local_seq.incarnation();
+        let mut end = match self.runs.get(&incarnation) {
+            Some(end) if end.0 + 1 == local_seq.0 => *end,
+            Some(_) => return,
+            None if local_seq.counter() == 1
+                && incarnation > self.delivered_up_to.incarnation() =>
+            {
+                LocalSeq(local_seq.0 - 1)
+            }
+            None => return,
+        };
+        while let Some(next) = Some(LocalSeq(end.0 + 1))
+            .filter(|next| next.incarnation() == incarnation && self.requests.contains_key(next))
+        {
+            end = next;
         }
+        self.runs.insert(incarnation, end);
+    }
+
+    /// The runs anew from the requests held and the delivered number.
+    fn recompute_runs(&mut self) {
+        let delivered = self.delivered_up_to;
+        self.runs = BTreeMap::from([(delivered.incarnation(), delivered)]);
+        let held: Vec<LocalSeq> = self.requests.keys().copied().collect();
+        held.into_iter()
+            .for_each(|local_seq| self.note_held(local_seq));
     }
 }
 
@@ -101,7 +159,7 @@ impl Order {
         Order {
             base: SnapshotPoint::start(members),
             sequences: BTreeMap::new(),
-            senders: vec![SenderLog::default(); usize::from(members)],
+            senders: vec![SenderLog::new(); usize::from(members)],
             sequenced_up_to: GlobalSeq(0),
             held_up_to: GlobalSeq(0),
             delivered_up_to: GlobalSeq(0),
@@ -184,7 +242,7 @@ impl Order {
 
     /// The sender's contiguous held requests.
     pub(super) fn sender_held_up_to(&self, sender: MemberId) -> LocalSeq {
-        self.senders[sender.index()].held_up_to
+        self.senders[sender.index()].held_up_to()
     }
 
     /// The sender's delivered requests.
@@ -228,10 +286,13 @@ impl Order {
     pub(super) fn watermark(&self) -> Watermark {
         Watermark {
             held_up_to: self.held_up_to,
-            requests_held_up_to: self
+            requests_held_up_to: self.senders.iter().map(SenderLog::held_up_to).collect(),
+            earlier_runs: self
                 .senders
                 .iter()
-                .map(|sender| sender.held_up_to)
+                .enumerate()
+                .filter(|(_, sender)| sender.runs.len() > 1)
+                .flat_map(|(index, sender)| sender.earlier_runs(MemberId(index as u16)))
                 .collect(),
         }
     }
@@ -283,7 +344,7 @@ impl Order {
             return Insertion::Duplicate;
         }
         sender.requests.insert(origin.local_seq, payload.to_vec());
-        sender.advance_held();
+        sender.note_held(origin.local_seq);
         self.advance_held();
         Insertion::Added
     }
@@ -394,6 +455,8 @@ impl Order {
             sender.delivered_up_to
         );
         sender.delivered_up_to = origin.local_seq;
+        // Runs of earlier incarnations are void or delivered now.
+        sender.runs = sender.runs.split_off(&origin.local_seq.incarnation());
         self.delivered_up_to = global;
         let payload = sender.requests[&origin.local_seq].clone();
         Delivery {
@@ -464,8 +527,7 @@ impl Order {
             sender.requests = sender.requests.split_off(&LocalSeq(covered.0 + 1));
             sender.delivered_up_to = covered;
             sender.numbered_up_to = covered;
-            sender.held_up_to = sender.held_up_to.max(covered);
-            sender.advance_held();
+            sender.recompute_runs();
         }
         let mut numbered = point.delivered_local.clone();
         let mut global = point.global.next();

@@ -35,13 +35,7 @@ impl Peers {
             heard.requests_held_up_to.len(),
             "watermark length"
         );
-        for (mine, theirs) in known
-            .requests_held_up_to
-            .iter_mut()
-            .zip(&heard.requests_held_up_to)
-        {
-            *mine = (*mine).max(*theirs);
-        }
+        known.merge_requests(heard);
     }
 
     /// Merges the global part of a watermark heard from `from`, which works
@@ -98,9 +92,7 @@ impl Peers {
                 *member != self.me
                     && match item {
                         Missing::Sequence(global) => known.held_up_to >= *global,
-                        Missing::Request(origin) => {
-                            known.requests_held_up_to[origin.sender.index()] >= origin.local_seq
-                        }
+                        Missing::Request(origin) => known.claims(*origin),
                     }
             })
     }

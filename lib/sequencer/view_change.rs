@@ -14,7 +14,8 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin};
+use super::ids::{GlobalSeq, MemberId, Origin};
+use super::message::Watermark;
 
 /// One member's log, as its DoViewChange told it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,8 +26,9 @@ pub(super) struct Vote {
     pub(super) delivered: GlobalSeq,
     /// The voter's Sequences right after `delivered`, contiguous.
     pub(super) bindings: Vec<Origin>,
-    /// Per sender, the voter holds that sender's requests up to here.
-    pub(super) requests_held_up_to: Vec<LocalSeq>,
+    /// The requests the voter holds: its watermark's exact claims
+    /// (`Watermark::claims`; the global part is not used).
+    pub(super) claims: Watermark,
 }
 
 /// What the coordinator decided: the new view's turn list, start and log.
@@ -148,11 +150,7 @@ pub(super) fn choose(
         .values()
         .max_by_key(|vote| (vote.log_view, top_of(vote), Reverse(vote.delivered)))
         .ok_or("no votes")?;
-    let someone_holds = |origin: &Origin| {
-        votes
-            .values()
-            .any(|vote| vote.requests_held_up_to[origin.sender.index()] >= origin.local_seq)
-    };
+    let someone_holds = |origin: &Origin| votes.values().any(|vote| vote.claims.claims(*origin));
     let kept = chosen
         .bindings
         .iter()
@@ -184,6 +182,7 @@ pub(super) fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sequencer::ids::LocalSeq;
 
     fn origin(sender: u16, local_seq: u64) -> Origin {
         Origin {
@@ -197,7 +196,11 @@ mod tests {
             log_view,
             delivered: GlobalSeq(delivered),
             bindings: bindings.to_vec(),
-            requests_held_up_to: held.iter().map(|local| LocalSeq(*local)).collect(),
+            claims: Watermark {
+                held_up_to: GlobalSeq(0),
+                requests_held_up_to: held.iter().map(|local| LocalSeq(*local)).collect(),
+                earlier_runs: Vec::new(),
+            },
         }
     }
 
@@ -242,6 +245,28 @@ mod tests {
         )
         .expect("a decision");
         assert_eq!(decision.bindings, [origin(0, 1)], "1/2 is held by no voter");
+    }
+
+    #[test]
+    fn a_claim_that_jumped_a_torn_request_does_not_keep_its_binding() {
+        // Sender 2 sent 2/3:2 early and crashed before its disk held it;
+        // its next life is incarnation 9. The voters hold 2/3:1 and 2/9:1,
+        // not 2/3:2: their claims reach 2/9:1 past it, and say so (an
+        // earlier run ending at 2/3:1). Nobody holds 2/3:2, so the log is
+        // cut there; a claim that covered it would keep a binding nobody
+        // can fill, and every later number would wait for it forever.
+        let torn = origin(2, (3 << 32) | 2);
+        let jumped = LocalSeq((9 << 32) | 1);
+        let exact = |members: u16| Watermark {
+            held_up_to: GlobalSeq(0),
+            requests_held_up_to: vec![jumped; usize::from(members)],
+            earlier_runs: vec![origin(2, (3 << 32) | 1)],
+        };
+        let mut ballot = vote(1, 0, &[origin(2, (3 << 32) | 1), torn], [0, 0, 0]);
+        ballot.claims = exact(3);
+        let decision =
+            choose(&votes(vec![(0, ballot.clone()), (1, ballot)]), 64).expect("a decision");
+        assert_eq!(decision.bindings, [origin(2, (3 << 32) | 1)]);
     }
 
     #[test]

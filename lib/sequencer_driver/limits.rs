@@ -91,6 +91,8 @@ pub const CHUNK_HEADER_BYTES: usize = STATE_TRANSFER.magic.len() + 1 + 1 + 8 + 8
 
 // A chunk must fit in one datagram.
 const _: () = assert!(CHUNK_BYTES_MAX + CHUNK_HEADER_BYTES <= DATAGRAM_PAYLOAD_BYTES_MAX);
+// Every core message must fit in one datagram.
+const _: () = assert!(crate::sequencer::MESSAGE_BYTES_MAX <= DATAGRAM_PAYLOAD_BYTES_MAX);
 // A fetched image must fit in a snapshot file.
 const _: () = assert!(TRANSFER_BYTES_MAX as usize <= SNAPSHOT_BYTES_MAX - 16);
 // A batch's count is a u16.

@@ -44,10 +44,11 @@ pub struct Format {
 
 /// One sequencer core message (`sequencer/codec.rs`, layout there): the
 /// customer DB's core thread writes it, every peer's router reads it.
-/// Version 4 (1: no view stamp, 2: no recovery, 3: no read barrier).
+/// Version 5 (1: no view stamp, 2: no recovery, 3: no read barrier, 4: no
+/// earlier runs in the watermark).
 pub const SEQUENCER_MESSAGE: Format = Format {
     magic: b"SQ",
-    version: 4,
+    version: 5,
 };
 
 /// One sequencer log record (`sequencer/codec.rs`): the core decides it,

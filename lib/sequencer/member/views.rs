@@ -90,7 +90,7 @@ impl Member {
                 log_view: self.view.number,
                 delivered,
                 bindings,
-                requests_held_up_to: self.order.watermark().requests_held_up_to,
+                claims: self.order.watermark(),
             };
             self.count_vote(self.config.id, vote);
         } else {
@@ -152,7 +152,7 @@ impl Member {
             log_view: stamp.log_view,
             delivered,
             bindings,
-            requests_held_up_to: watermark.requests_held_up_to.clone(),
+            claims: watermark.clone(),
         };
         self.count_vote(from, vote);
         self.try_decide();

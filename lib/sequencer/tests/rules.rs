@@ -25,6 +25,7 @@ fn watermark(held_up_to: u64, requests: &[u64]) -> Watermark {
     Watermark {
         held_up_to: GlobalSeq(held_up_to),
         requests_held_up_to: requests.iter().map(|local| LocalSeq(*local)).collect(),
+        earlier_runs: Vec::new(),
     }
 }
 
@@ -738,4 +739,45 @@ fn a_group_of_one_announces_nothing() {
         .count();
     assert_eq!(heartbeats, 0, "{:?}", output.messages);
     assert_eq!(output.deliveries.len(), 1);
+}
+
+/// Rule (docs/SEQUENCER.md, 5.8, exact claims): a member's claim follows
+/// each sender's stream past a jump to a later incarnation, and names the
+/// run it left, so it never claims a request it lacks; once the jump is
+/// delivered, the run it left is void and no longer named.
+#[test]
+fn a_claim_past_a_jump_names_the_run_it_left() {
+    let mut member = member(3, 0);
+    let first = (3 << 32) | 1;
+    let jumped_to = (9 << 32) | 1;
+    let _ = step(&mut member, 2, request(2, first, zeros(3)));
+    let _ = step(&mut member, 2, request(2, jumped_to, zeros(3)));
+    let claimed = member.watermark();
+    assert_eq!(claimed.requests_held_up_to[2], LocalSeq(jumped_to));
+    let run_left = Origin {
+        sender: MemberId(2),
+        local_seq: LocalSeq(first),
+    };
+    assert_eq!(claimed.earlier_runs, [run_left]);
+    let torn = Origin {
+        sender: MemberId(2),
+        local_seq: LocalSeq(first + 1),
+    };
+    assert!(claimed.claims(run_left), "held");
+    assert!(!claimed.claims(torn), "2/3:2 is not held here");
+    let _ = step(
+        &mut member,
+        1,
+        sequence(1, 2, first, watermark(1, &[0, 0, first])),
+    );
+    let _ = step(
+        &mut member,
+        2,
+        sequence(2, 2, jumped_to, watermark(2, &[0, 0, jumped_to])),
+    );
+    assert_eq!(member.status().delivered_up_to, GlobalSeq(2));
+    assert!(
+        member.watermark().earlier_runs.is_empty(),
+        "delivered past it"
+    );
 }
