@@ -70,7 +70,7 @@ pub use running::{bind_socket, log_started, start_transport, Running, RunningCel
 pub use snapshot_schedule::SnapshotSchedule;
 pub use snapshot_writer::{
     lock_snapshots, SharedSnapshots, SnapshotImage, SnapshotJob, SnapshotWriter, SnapshotWritten,
-    WriteOutcome,
+    Take, WriteOutcome,
 };
 pub use threads::Threads;
 pub use ticker::{TickGate, Ticker};
