@@ -21,7 +21,8 @@
 //! - `snapshot_schedule.rs`: [`SnapshotSchedule`], when a replica takes a
 //!   snapshot (after a share of its size in log, at its own phase).
 //! - `snapshot_writer.rs`: [`SnapshotWriter`], the thread that writes the
-//!   snapshots the apply thread encodes, and reports when they are durable.
+//!   snapshots the apply thread encodes, and reports when they are durable;
+//!   its `take` ([`Take`]) is the apply thread's whole snapshot step.
 //! - `counters.rs`: [`count`], how every thread counts what it did and
 //!   dropped.
 //! - `refusals.rs`: [`warn_if_refused`], how a peer message the core
@@ -70,7 +71,7 @@ pub use running::{bind_socket, log_started, start_transport, Running, RunningCel
 pub use snapshot_schedule::SnapshotSchedule;
 pub use snapshot_writer::{
     lock_snapshots, SharedSnapshots, SnapshotImage, SnapshotJob, SnapshotWriter, SnapshotWritten,
-    WriteOutcome,
+    Take, WriteOutcome,
 };
 pub use threads::Threads;
 pub use ticker::{TickGate, Ticker};

@@ -13,6 +13,11 @@
 //! holds every entry the snapshot covers, and a restart loads the snapshot
 //! before it and replays them.
 //!
+//! [`SnapshotWriter::take`] is the apply thread's whole step, the same in
+//! both drivers: whether one is due, the timed encoding, the schedule told,
+//! the hand-over. A driver gives it only its encoding (Raft's state machine
+//! bytes; the sequencer's image of the state and the point it covers).
+//!
 //! One snapshot at a time (a channel of 1): while one is being written, a
 //! snapshot that falls due is skipped, not queued or waited for, and taken
 //! once the write is reported (the schedule stays due). Waiting would put
@@ -109,6 +114,18 @@ impl<I: SnapshotImage> SnapshotWritten<I> {
     }
 }
 
+/// When [`SnapshotWriter::take`] takes a snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Take {
+    /// Only if the schedule says one is due and none is being written: a
+    /// due one waits for the write under way (after each apply, and once
+    /// that write is reported).
+    IfDue,
+    /// Now, due or not (a clean stop's last snapshot); call only when none
+    /// is being written.
+    Now,
+}
+
 /// The apply thread's end of the snapshot writer.
 pub struct SnapshotWriter<I> {
     /// Jobs for the writer thread: at most one, never waited on.
@@ -144,17 +161,39 @@ impl<I: SnapshotImage> SnapshotWriter<I> {
         self.writing.is_some()
     }
 
-    /// True if a snapshot at `applied` should be handed over now: the
-    /// schedule says it is due and none is being written (a due one waits
-    /// for the write under way).
-    pub fn should_take(&self, schedule: &SnapshotSchedule, applied: u64) -> bool {
-        !self.is_writing() && schedule.is_due(applied)
+    /// Takes a snapshot of the state applied up to `index` (of `term`; 0
+    /// without terms), [`Take::IfDue`] or [`Take::Now`]: `encode` makes its
+    /// image (the apply thread waits for the encoding only, timed for the
+    /// log), `schedule` counts it taken (if its write fails, the next try
+    /// is a whole interval later, and the log keeps everything meanwhile),
+    /// and the writer gets it. True if it was handed over; false if it was
+    /// not due, or the writer is gone.
+    pub fn take(
+        &mut self,
+        when: Take,
+        schedule: &mut SnapshotSchedule,
+        (index, term): (u64, u64),
+        encode: impl FnOnce() -> I,
+    ) -> bool {
+        if when == Take::IfDue && (self.is_writing() || !schedule.is_due(index)) {
+            return false;
+        }
+        let started = Instant::now();
+        let image = encode();
+        let encoded_in = started.elapsed();
+        schedule.taken(index, image.data().len() as u64);
+        self.hand_over(SnapshotJob {
+            index,
+            term,
+            image,
+            encoded_in,
+        })
     }
 
     /// Hands `job` to the writer; call only when it is not writing. False
     /// if the writer is gone (it panicked): no snapshot is written any more,
     /// and the log keeps everything.
-    pub fn hand_over(&mut self, job: SnapshotJob<I>) -> bool {
+    fn hand_over(&mut self, job: SnapshotJob<I>) -> bool {
         assert!(self.writing.is_none(), "a snapshot is being written");
         let index = job.index;
         if self.jobs.try_send(job).is_err() {
@@ -239,8 +278,8 @@ mod tests {
 
     use tempfile::TempDir;
 
-    use super::{SnapshotJob, SnapshotWriter, WriteOutcome};
-    use crate::driver_kit::Threads;
+    use super::{SnapshotJob, SnapshotWriter, Take, WriteOutcome};
+    use crate::driver_kit::{SnapshotSchedule, Threads};
     use crate::raft::RaftError;
     use crate::wal::{FaultyFileSystem, SnapshotStore};
 
@@ -282,5 +321,33 @@ mod tests {
             SnapshotStore::open(dir.path(), Arc::new(FaultyFileSystem::new())).expect("reopen");
         let newest = newest.expect("the older snapshot");
         assert_eq!((newest.index, newest.data), (10, b"ten".to_vec()));
+    }
+
+    #[test]
+    fn a_due_snapshot_is_encoded_scheduled_and_written_and_one_at_a_time() {
+        let dir = TempDir::new().expect("temp dir");
+        let disk = FaultyFileSystem::without_real_fsync();
+        let (store, _) = SnapshotStore::open(dir.path(), Arc::new(disk)).expect("open");
+        let (mut threads, _stop) = Threads::new();
+        let mut writer: SnapshotWriter<Vec<u8>> = SnapshotWriter::spawn::<RaftError>(
+            &mut threads,
+            "test-writer",
+            Arc::new(Mutex::new(store)),
+        )
+        .expect("spawn");
+        let mut schedule = SnapshotSchedule::new(10, (0, 1), 0, 0);
+        let not_due = writer.take(Take::IfDue, &mut schedule, (9, 1), || unreachable!());
+        assert!(!not_due, "not due: nothing is encoded");
+        assert!(writer.take(Take::IfDue, &mut schedule, (10, 2), || b"ten".to_vec()));
+        assert!(!schedule.is_due(10), "counted taken");
+        let writing = writer.take(Take::IfDue, &mut schedule, (20, 2), || unreachable!());
+        assert!(!writing, "due, but one is being written");
+        let report = writer.wait().expect("a report");
+        assert!(matches!(report.outcome, WriteOutcome::Durable));
+        assert_eq!((report.job.index, report.job.term), (10, 2));
+        assert!(writer.take(Take::Now, &mut schedule, (11, 2), || b"eleven".to_vec()));
+        assert_eq!(writer.wait().expect("a report").job.image, b"eleven");
+        drop(writer);
+        threads.stop_and_join();
     }
 }

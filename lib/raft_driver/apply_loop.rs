@@ -24,8 +24,8 @@ use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
 use log::{error, info, warn};
 
 use crate::driver_kit::{
-    count, Lifecycle, Reply, SnapshotJob, SnapshotSchedule, SnapshotWriter, SnapshotWritten,
-    WriteOutcome, EXPIRY_SWEEP_INTERVAL, OVERLOADED,
+    count, Lifecycle, Reply, SnapshotSchedule, SnapshotWriter, SnapshotWritten, Take, WriteOutcome,
+    EXPIRY_SWEEP_INTERVAL, OVERLOADED,
 };
 use crate::raft::{Entry, EntryId, EntryKind, NodeId, Snapshot};
 use crate::replication::{ReplicationError, StateDigest, StateMachine};
@@ -90,7 +90,7 @@ impl<S: StateMachine> ApplyLoop<S> {
                     if let Some(report) = self.writer.received(report) {
                         self.on_written(report);
                         // One that fell due during the write was skipped.
-                        self.maybe_snapshot();
+                        self.snapshot(Take::IfDue);
                     }
                 }
                 recv(stop) -> _ => {
@@ -138,7 +138,7 @@ impl<S: StateMachine> ApplyLoop<S> {
                 }
                 self.status.publish_applied(self.applied.index.0);
                 self.answer_reads();
-                self.maybe_snapshot();
+                self.snapshot(Take::IfDue);
             }
             ApplyTask::Install(snapshot) => return self.install(snapshot),
             ApplyTask::ReadConfirmed { id, index } => {
@@ -258,32 +258,14 @@ impl<S: StateMachine> ApplyLoop<S> {
         true
     }
 
-    /// Hands a snapshot to the writer when one is due and none is being
-    /// written (a due one waits for the write under way: see
-    /// `driver_kit::SnapshotWriter`).
-    fn maybe_snapshot(&mut self) {
-        if self
-            .writer
-            .should_take(&self.snapshot_schedule, self.applied.index.0)
-        {
-            self.hand_snapshot_over();
-        }
-    }
-
-    /// Encodes the state at `applied` and hands it to the writer; false if
-    /// the writer is gone. The apply thread waits for the encoding only.
-    fn hand_snapshot_over(&mut self) -> bool {
-        let started = Instant::now();
-        let data = self.state.snapshot();
-        let job = SnapshotJob {
-            index: self.applied.index.0,
-            term: self.applied.term.0,
-            encoded_in: started.elapsed(),
-            image: data,
-        };
-        self.snapshot_schedule
-            .taken(job.index, job.image.len() as u64);
-        self.writer.hand_over(job)
+    /// Takes a snapshot `when` it should be (see `driver_kit::Take`): the
+    /// kit times it, schedules the next and writes it; the encoding is the
+    /// state machine's own. True if one was handed to the writer.
+    fn snapshot(&mut self, when: Take) -> bool {
+        let state = &self.state;
+        let at = (self.applied.index.0, self.applied.term.0);
+        let schedule = &mut self.snapshot_schedule;
+        self.writer.take(when, schedule, at, || state.snapshot())
     }
 
     /// The writer's report. Only a durable snapshot lets the core compact
@@ -341,7 +323,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         if let Some(report) = self.writer.wait() {
             self.on_written(report);
         }
-        if self.applied.index.0 > self.snapshot_index && self.hand_snapshot_over() {
+        if self.applied.index.0 > self.snapshot_index && self.snapshot(Take::Now) {
             if let Some(report) = self.writer.wait() {
                 self.on_written(report);
             }

@@ -172,6 +172,7 @@ impl<S: StateMachine> Replicator<S> for RaftReplicator<S> {
             leader: status.node.leader.map(|leader| leader.0),
             commit_index: status.node.commit.0,
             applied_index: status.applied.0,
+            contradictions: status.node.counters.contradictions,
             ..ReplicaStatus::default()
         }
     }

@@ -176,6 +176,11 @@ pub struct ReplicaStatus {
     pub delivered: u64,
     /// Sequencer: the member's view, if it has views.
     pub view: Option<ViewSummary>,
+    /// Peer messages the protocol core refused because they contradict
+    /// what it holds (`crate::verdict`): no correct peer sends one, so
+    /// anything but 0 means a peer with a bug, or a corrupted or replayed
+    /// datagram.
+    pub contradictions: u64,
 }
 
 impl ReplicaStatus {

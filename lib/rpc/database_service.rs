@@ -168,7 +168,8 @@ where
     }
 }
 
-fn status_reply(status: &ReplicaStatus) -> StatusReply {
+/// The gRPC form of a replica's status (what `cluster-status` prints).
+pub(crate) fn status_reply(status: &ReplicaStatus) -> StatusReply {
     let mut reply = StatusReply::new();
     reply.set_protocol(status.protocol.clone());
     reply.set_index(status.index as u32);
@@ -179,6 +180,7 @@ fn status_reply(status: &ReplicaStatus) -> StatusReply {
     reply.set_applied_index(status.applied_index);
     reply.set_next_global(status.next_global);
     reply.set_delivered(status.delivered);
+    reply.set_contradictions(status.contradictions);
     if let Some(view) = &status.view {
         reply.set_has_view(true);
         reply.set_view(view.number);

@@ -21,6 +21,9 @@ mod wire_decoding;
 mod tests;
 
 pub use database_client::{DatabaseClient, DatabaseKind};
+// Only a test follows a replica's status through to cluster-status's line.
+#[cfg(test)]
+pub(crate) use database_service::status_reply;
 pub use database_service::{
     customer_service, product_service, serve_database, DatabaseService, RunningServer, Stamp,
 };

@@ -32,8 +32,8 @@ use crossbeam_channel::{select, Receiver, Sender, TrySendError};
 use log::{debug, error, warn};
 
 use crate::driver_kit::{
-    count, lock_snapshots, Reply, SharedSnapshots, SnapshotJob, SnapshotSchedule, SnapshotWriter,
-    SnapshotWritten, WriteOutcome, EXPIRY_SWEEP_INTERVAL, OVERLOADED,
+    count, lock_snapshots, Reply, SharedSnapshots, SnapshotSchedule, SnapshotWriter,
+    SnapshotWritten, Take, WriteOutcome, EXPIRY_SWEEP_INTERVAL, OVERLOADED,
 };
 use crate::replication::{StateDigest, StateMachine};
 use crate::sequencer::{Delivery, MemberId, SnapshotPoint};
@@ -93,7 +93,7 @@ impl<S: StateMachine> ApplyLoop<S> {
                     if let Some(report) = self.writer.received(report) {
                         self.on_written(report);
                         // One that fell due during the write was skipped.
-                        self.maybe_snapshot();
+                        self.snapshot(Take::IfDue);
                     }
                 }
                 default(EXPIRY_SWEEP_INTERVAL) => {}
@@ -111,7 +111,7 @@ impl<S: StateMachine> ApplyLoop<S> {
         if let Some(report) = self.writer.wait() {
             self.on_written(report);
         }
-        if self.applied.global > self.snapshot_at.global && self.hand_snapshot_over() {
+        if self.applied.global > self.snapshot_at.global && self.snapshot(Take::Now) {
             if let Some(report) = self.writer.wait() {
                 self.on_written(report);
             }
@@ -126,7 +126,7 @@ impl<S: StateMachine> ApplyLoop<S> {
             }
             ApplyTask::Deliver(delivery) => {
                 self.apply(delivery);
-                self.maybe_snapshot();
+                self.snapshot(Take::IfDue);
             }
             ApplyTask::Query { payload, reply } => self.answer_query(payload, reply),
             ApplyTask::Install { image, done } => self.install(image, &done),
@@ -136,33 +136,17 @@ impl<S: StateMachine> ApplyLoop<S> {
         }
     }
 
-    /// Hands a snapshot to the writer when one is due and none is being
-    /// written (a due one waits for the write under way: see
-    /// `driver_kit::SnapshotWriter`).
-    fn maybe_snapshot(&mut self) {
-        if self
-            .writer
-            .should_take(&self.snapshot_schedule, self.applied.global.0)
-        {
-            self.hand_snapshot_over();
-        }
-    }
-
-    /// Encodes the state as a snapshot image and hands it to the writer;
-    /// false if the writer is gone. The apply thread waits for the
-    /// encoding only.
-    fn hand_snapshot_over(&mut self) -> bool {
-        let started = Instant::now();
-        let image = Image::encode(self.applied.clone(), &self.state.snapshot());
-        let job = SnapshotJob {
-            index: image.global().0,
-            term: 0,
-            encoded_in: started.elapsed(),
-            image: Arc::new(image),
-        };
-        let bytes = job.image.bytes.len() as u64;
-        self.snapshot_schedule.taken(job.index, bytes);
-        self.writer.hand_over(job)
+    /// Takes a snapshot `when` it should be (see `driver_kit::Take`): the
+    /// kit times it, schedules the next and writes it; the encoding is an
+    /// [`Image`] of the state and the point it covers. True if one was
+    /// handed to the writer.
+    fn snapshot(&mut self, when: Take) -> bool {
+        let (applied, state) = (&self.applied, &self.state);
+        let at = (applied.global.0, 0);
+        let schedule = &mut self.snapshot_schedule;
+        self.writer.take(when, schedule, at, || {
+            Arc::new(Image::encode(applied.clone(), &state.snapshot()))
+        })
     }
 
     /// The writer's report. One that failed (a full disk, a state past the

@@ -185,33 +185,38 @@ impl<S: StateMachine> Replicator<S> for SequencerReplicator<S> {
     }
 
     fn status(&self) -> ReplicaStatus {
-        let status = self.status.status(None);
-        let role = match (status.lifecycle, status.serving) {
-            (Lifecycle::Running, _) if status.view.recovering_disk => "disk-recovery",
-            (Lifecycle::Running, true) if !status.view.working => "view-change",
-            (Lifecycle::Running, true) => "member",
-            (Lifecycle::Running, false) => "recovering",
-            (Lifecycle::Stopping | Lifecycle::Stopped, _) => "stopped",
-            (Lifecycle::Failed, _) => "failed",
-        };
-        ReplicaStatus {
-            protocol: "sequencer".into(),
-            index: self.index,
-            role: role.into(),
-            term: 0,
-            leader: None,
-            commit_index: status.delivered,
-            applied_index: status.applied,
-            next_global: status.next_global,
-            delivered: status.delivered,
-            view: Some(view_summary(&status, self.index)),
-        }
+        replica_status(&self.status.status(None), self.index)
     }
 }
 
 impl<S: StateMachine> Drop for SequencerReplicator<S> {
     fn drop(&mut self) {
         self.stop(true);
+    }
+}
+
+/// What cluster-status shows of member `me`, whose driver reports `status`.
+pub(super) fn replica_status(status: &DriverStatus, me: usize) -> ReplicaStatus {
+    let role = match (status.lifecycle, status.serving) {
+        (Lifecycle::Running, _) if status.view.recovering_disk => "disk-recovery",
+        (Lifecycle::Running, true) if !status.view.working => "view-change",
+        (Lifecycle::Running, true) => "member",
+        (Lifecycle::Running, false) => "recovering",
+        (Lifecycle::Stopping | Lifecycle::Stopped, _) => "stopped",
+        (Lifecycle::Failed, _) => "failed",
+    };
+    ReplicaStatus {
+        protocol: "sequencer".into(),
+        index: me,
+        role: role.into(),
+        term: 0,
+        leader: None,
+        commit_index: status.delivered,
+        applied_index: status.applied,
+        next_global: status.next_global,
+        delivered: status.delivered,
+        view: Some(view_summary(status, me)),
+        contradictions: status.view.counters.contradictions,
     }
 }
 

@@ -5,6 +5,8 @@
 //! `--serve ADDRESS` serves a live view instead (`live.rs`).
 
 mod live;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,6 +130,7 @@ pub fn status_json(status: &ProcessStatus) -> Value {
             "applied_index": r.get_applied_index(),
             "next_global": r.get_next_global(),
             "delivered": r.get_delivered(),
+            "contradictions": r.get_contradictions(),
         });
         if r.get_has_view() {
             value["replication"]["view"] = json!({
@@ -184,6 +187,8 @@ pub fn status_line(status: &ProcessStatus) -> String {
                     line.push_str(&view_columns(r));
                 }
             }
+            // Last, so that every column before it stays where it was.
+            line.push_str(&format!(" contradictions={}", r.get_contradictions()));
             line
         }
     }

@@ -2,7 +2,7 @@
 //! byte formats, the datagram filter, the reply tables, recovery's repairs,
 //! and a one-replica cluster through a clean stop and a restart.
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ use crate::raft::{
 };
 use crate::raft_driver::{RaftOptions, RaftReplicator};
 use crate::replication::{ReplicationError, Replicator};
-use crate::transport::Datagram;
+use crate::transport::{encode_datagram, Datagram};
 use crate::wal::{Wal, WalOptions};
 use crate::wire::DecodeError;
 
@@ -281,6 +281,48 @@ fn one_replica_survives_a_clean_shutdown_and_restart() {
     assert_eq!(submit(&replica, read), Ok(ToyResult::Value(Some(30))));
 }
 
+/// Three replicas of a five-replica cluster, running; the test holds the
+/// sockets of peers 3 and 4 and sends from 4's as if it were that peer.
+struct ThreeOfFive {
+    replicas: Vec<RaftReplicator<Toy>>,
+    addresses: Vec<SocketAddr>,
+    /// Peer 4's socket.
+    forger: UdpSocket,
+    /// Dropped after the replicas (fields drop in order).
+    _dirs: Vec<TempDir>,
+}
+
+impl ThreeOfFive {
+    fn start() -> ThreeOfFive {
+        let _ = env_logger::builder().is_test(true).try_init();
+        let mut sockets: Vec<UdpSocket> = (0..5)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let addresses: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
+        let forger = sockets.pop().unwrap();
+        let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().unwrap()).collect();
+        let replicas = sockets
+            .drain(..3)
+            .enumerate()
+            .map(|(index, socket)| {
+                let options = RaftOptions::new(index, addresses.clone(), dirs[index].path());
+                RaftReplicator::start_on(socket, options, Toy::default()).unwrap()
+            })
+            .collect();
+        ThreeOfFive {
+            replicas,
+            addresses,
+            forger,
+            _dirs: dirs,
+        }
+    }
+}
+
+/// The replica that says it leads, if one does.
+fn leads(replicas: &[RaftReplicator<Toy>]) -> Option<usize> {
+    replicas.iter().position(|r| r.status().role == "leader")
+}
+
 /// Goal: what a peer address sends that is not a valid message from it is
 /// dropped and counted, and the cluster keeps serving. Method: three
 /// replicas of a five-replica cluster run; the test holds the sockets of
@@ -288,24 +330,15 @@ fn one_replica_survives_a_clean_shutdown_and_restart() {
 /// garbage, a message claiming to come from peer 1, and a stale one.
 #[test]
 fn garbage_and_stale_messages_from_peers_are_dropped_and_counted() {
-    let _ = env_logger::builder().is_test(true).try_init();
-    let mut sockets: Vec<UdpSocket> = (0..5)
-        .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let addresses: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
-    let forger = sockets.pop().unwrap();
-    let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new().unwrap()).collect();
-    let replicas: Vec<RaftReplicator<Toy>> = sockets
-        .drain(..3)
-        .enumerate()
-        .map(|(index, socket)| {
-            let options = RaftOptions::new(index, addresses.clone(), dirs[index].path());
-            RaftReplicator::start_on(socket, options, Toy::default()).unwrap()
-        })
-        .collect();
+    let ThreeOfFive {
+        replicas,
+        addresses,
+        forger,
+        ..
+    } = &ThreeOfFive::start();
     let mut leader = 0;
     wait_until("one of the three leads", || {
-        let found = replicas.iter().position(|r| r.status().role == "leader");
+        let found = leads(replicas);
         leader = found.unwrap_or(0);
         found.is_some()
     });
@@ -318,7 +351,7 @@ fn garbage_and_stale_messages_from_peers_are_dropped_and_counted() {
         body: Body::HeartbeatResponse { read_round: 0 },
     };
     // The forger writes its own index (4) into the transport's header.
-    let from_forger = |payload: &[u8]| crate::transport::encode_datagram(4, leader, payload);
+    let from_forger = |payload: &[u8]| encode_datagram(4, leader, payload);
     let datagrams = [
         b"no frame at all".to_vec(),
         from_forger(b"a frame around garbage"),
@@ -343,6 +376,42 @@ fn garbage_and_stale_messages_from_peers_are_dropped_and_counted() {
         leader.submit(put(1, "k", 1), Box::new(move |r| drop(answer.send(r))));
         let outcome = outcome.recv_timeout(Duration::from_secs(10)).unwrap();
         outcome == Ok(ToyResult::Put { position: 1 })
+    });
+}
+
+/// Goal: a peer message that contradicts what the leader holds is refused,
+/// and the count reaches the replica's status (what cluster-status prints
+/// as `contradictions=`). Method: the test, as peer 4, sends whichever
+/// replica leads a heartbeat in that leader's own term, as a second leader
+/// of the term (again at each look, should leadership move).
+#[test]
+fn a_contradicting_message_is_counted_in_the_replica_status() {
+    let cluster = ThreeOfFive::start();
+    assert!(cluster
+        .replicas
+        .iter()
+        .all(|r| r.status().contradictions == 0));
+    wait_until("a leader counted the contradiction", || {
+        let Some(leader) = leads(&cluster.replicas) else {
+            return false;
+        };
+        let replica = &cluster.replicas[leader];
+        if replica.status().contradictions >= 1 {
+            return true;
+        }
+        let second_leader = Message {
+            from: NodeId(4),
+            to: NodeId(leader),
+            term: replica.driver_status().node.term,
+            body: Body::Heartbeat {
+                commit: LogIndex(0),
+                read_round: 0,
+            },
+        };
+        let datagram = encode_datagram(4, leader, &second_leader.encode());
+        let target = cluster.addresses[leader];
+        cluster.forger.send_to(&datagram, target).unwrap();
+        false
     });
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Receiver};
 
 use crate::sequencer::{Body, GlobalSeq, MemberId, Message, ViewStamp, Watermark};
 use crate::sequencer_driver::batch;
@@ -16,13 +16,7 @@ use crate::wire::formats::{SEQUENCER_MESSAGE, STATE_TRANSFER};
 
 #[test]
 fn garbage_is_counted_and_good_messages_are_routed() {
-    let (transfer_inbox, transfer) = bounded(16);
-    let status = Arc::new(SharedStatus::new(GlobalSeq(0)));
-    let router = Router {
-        me: MemberId(1),
-        transfer_inbox,
-        status: Arc::clone(&status),
-    };
+    let (router, transfer, status) = member_1_router();
     let (heartbeat, request) = (heartbeat(), chunk_request());
     let garbage = garbage(&heartbeat, &request);
     let count = garbage.len() as u64;
@@ -58,13 +52,7 @@ fn a_batch_reaches_the_core_as_its_messages_in_order() {
     // A batch datagram carries several core messages; the core must see
     // each, in the sender's order, and a bad one inside must not stop the
     // rest (it is counted as malformed).
-    let (transfer_inbox, _transfer) = bounded(16);
-    let status = Arc::new(SharedStatus::new(GlobalSeq(0)));
-    let router = Router {
-        me: MemberId(1),
-        transfer_inbox,
-        status: Arc::clone(&status),
-    };
+    let (router, _transfer, status) = member_1_router();
     let moved = |held: u64| {
         let mut watermark = Watermark::empty(3);
         watermark.held_up_to = GlobalSeq(held);
@@ -88,6 +76,19 @@ fn a_batch_reaches_the_core_as_its_messages_in_order() {
         .collect();
     assert_eq!(held, vec![1, 2, 3]);
     assert_eq!(status.status(None).malformed_datagrams, 1);
+}
+
+/// Member 1's router, with the transfer thread's end of its inbox and the
+/// status it counts drops in.
+fn member_1_router() -> (Router, Receiver<TransferTask>, Arc<SharedStatus>) {
+    let (transfer_inbox, transfer) = bounded(16);
+    let status = Arc::new(SharedStatus::new(GlobalSeq(0)));
+    let router = Router {
+        me: MemberId(1),
+        transfer_inbox,
+        status: Arc::clone(&status),
+    };
+    (router, transfer, status)
 }
 
 fn heartbeat() -> Vec<u8> {

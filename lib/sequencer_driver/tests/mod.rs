@@ -5,8 +5,8 @@
 //!   total order, loss, crash and restart, full restart, state transfer,
 //!   retries after a timeout.
 //! - `latency.rs`: one submit's latency on loopback with real fsyncs.
-//! - `codec.rs`, `transfer.rs`, `storage.rs`, `inbound.rs`, `catch_up.rs`:
-//!   the parts on their own, without threads where possible.
+//! - `codec.rs`, `transfer.rs`, `storage.rs`, `inbound.rs`, `catch_up.rs`,
+//!   `status.rs`: the parts on their own, without threads where possible.
 //!
 //! Waits poll a condition against a deadline; nothing relies on a sleep
 //! being long enough.
@@ -17,6 +17,7 @@ mod codec;
 mod inbound;
 mod latency;
 mod scenarios;
+mod status;
 mod storage;
 mod toy;
 mod transfer;
