@@ -22,7 +22,9 @@
 //!
 //! Then, unless `--no-lifecycle`, each database's snapshot, restart and
 //! catch-up figures (`lifecycle.rs`); the catch-up's missed writes
-//! (`--lag`, items or accounts of the run) count toward the next size.
+//! (`--lag`, items or accounts of the run) count toward the next size. Once
+//! the catalogue is full (`ITEMS_MAX` items, the largest size allowed), the
+//! product DB's missed writes are price changes instead.
 //!
 //! All items go to one category, `SCALE_CATEGORY`, under keywords that carry
 //! a random part, so earlier runs on the same cluster only add to the
@@ -246,7 +248,7 @@ impl Run {
         }
         let mut lifecycle = Vec::new();
         if options.lifecycle {
-            let item_lag = |lag| self.grow_items(self.items_put.load(Ordering::Relaxed) + lag);
+            let item_lag = |lag| self.lag_items(lag);
             let account_lag =
                 |lag| self.grow_accounts(self.accounts_made.load(Ordering::Relaxed) + lag);
             let lags: [(Component, LagWriter<'_>); 2] = [
@@ -320,10 +322,27 @@ impl Run {
                 agent,
                 &self.sellers,
                 writer,
-                "/seller/items",
+                ("POST", "/seller/items"),
                 session,
                 &body,
             )
+        })
+    }
+
+    /// `lag` product-DB writes for a catch-up: new items while the
+    /// catalogue has room for them, else (the largest size may fill it)
+    /// price changes of the items on the seller's first page.
+    fn lag_items(&self, lag: usize) -> Result<(), BenchError> {
+        let put = self.items_put.load(Ordering::Relaxed);
+        if catalogue_has_room(put, lag) {
+            return self.grow_items(put + lag);
+        }
+        let items = self.item_ids(&[])?;
+        self.fan_out(&AtomicUsize::new(0), lag, |agent, writer, n| {
+            let path = format!("/seller/items/{}/price", items[n % items.len()]);
+            let body = json!({"price": format!("1.{:02}", n % 100)});
+            let session = Some(self.seller_session.as_str());
+            self.write(agent, &self.sellers, writer, ("PUT", &path), session, &body)
         })
     }
 
@@ -332,7 +351,8 @@ impl Run {
         self.fan_out(&self.accounts_made, to, |agent, writer, n| {
             let body = json!({"name": format!("{}{n}", self.accounts_prefix),
                 "password": PASSWORD});
-            self.write(agent, &self.buyers, writer, "/buyer/accounts", None, &body)
+            let route = ("POST", "/buyer/accounts");
+            self.write(agent, &self.buyers, writer, route, None, &body)
         })
     }
 
@@ -370,23 +390,24 @@ impl Run {
         outcome.map(|_| ())
     }
 
-    /// One write, retried under the same request id (so it is applied
-    /// once) on the next frontend if one fails.
+    /// One write (`route`: method and path), retried under the same
+    /// request id (so it is applied once) on the next frontend if one fails.
     fn write(
         &self,
         agent: &ureq::Agent,
         frontends: &[SocketAddr],
         writer: usize,
-        path: &str,
+        route: (&str, &str),
         session: Option<&str>,
         body: &Value,
     ) -> Result<(), BenchError> {
+        let (method, path) = route;
         let request_id = RequestId::random().0;
         let mut last = None;
         for attempt in 0..WRITE_TRIES_MAX {
             let frontend = frontends[(writer + attempt) % frontends.len()];
             let mut request = agent
-                .post(&format!("http://{frontend}{path}"))
+                .request(method, &format!("http://{frontend}{path}"))
                 .set("X-Request-Id", &request_id);
             if let Some(session) = session {
                 request = request.set("X-Session", session);
@@ -398,7 +419,7 @@ impl Run {
             std::thread::sleep(Duration::from_millis(50));
         }
         Err(BenchError::Cluster(format!(
-            "POST {path} {body} failed {WRITE_TRIES_MAX} times: {}",
+            "{method} {path} {body} failed {WRITE_TRIES_MAX} times: {}",
             last.unwrap_or_default()
         )))
     }
@@ -584,6 +605,12 @@ impl Run {
     }
 }
 
+/// Whether `lag` more items fit in the product DB beside the `put` this
+/// run put up (a fresh cluster holds no others).
+fn catalogue_has_room(put: usize, lag: usize) -> bool {
+    put + lag <= crate::product::ITEMS_MAX
+}
+
 /// The search of the run's category for `keywords`.
 fn search_path(keywords: &str) -> String {
     format!("/buyer/items?category={SCALE_CATEGORY}&keywords={keywords}")
@@ -673,6 +700,15 @@ fn summarize(times: &mut [Duration]) -> Figures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lag_writes_put_items_only_while_the_catalogue_has_room() {
+        let full = crate::product::ITEMS_MAX;
+        assert!(catalogue_has_room(100_000, 2_000));
+        assert!(catalogue_has_room(full - 2_000, 2_000));
+        assert!(!catalogue_has_room(full - 1_999, 2_000));
+        assert!(!catalogue_has_room(full, 1));
+    }
 
     #[test]
     fn figures_are_mean_median_and_p99() {
