@@ -20,7 +20,8 @@
 //!   service declines some at random) is bought again, and only the
 //!   approved purchase is timed.
 //!
-//! Then, unless `--no-lifecycle`, each database's snapshot, restart and
+//! Then each database of `--lifecycle` (both unless `--no-lifecycle`): its
+//! snapshot, restart and
 //! catch-up figures (`lifecycle.rs`); the catch-up's missed writes
 //! (`--lag`, items or accounts of the run) count toward the next size. Once
 //! the catalogue is full (`ITEMS_MAX` items, the largest size allowed), the
@@ -95,8 +96,8 @@ pub struct ScaleOptions {
     pub out: PathBuf,
     /// Start the cluster with scripts/run.sh if it is not up.
     pub start_cluster: bool,
-    /// Measure the replicas' lifecycle at each size.
-    pub lifecycle: bool,
+    /// The databases whose replica lifecycle is measured at each size.
+    pub lifecycle: Vec<Component>,
     /// Writes a restarted replica misses for the catch-up figure.
     pub lag: usize,
 }
@@ -247,19 +248,20 @@ impl Run {
             );
         }
         let mut lifecycle = Vec::new();
-        if options.lifecycle {
-            let item_lag = |lag| self.lag_items(lag);
-            let account_lag =
-                |lag| self.grow_accounts(self.accounts_made.load(Ordering::Relaxed) + lag);
-            let lags: [(Component, LagWriter<'_>); 2] = [
-                (Component::ProductDb, &item_lag),
-                (Component::CustomerDb, &account_lag),
-            ];
-            for (database, write_lag) in lags {
-                let figures = measure_lifecycle(config, control, database, options.lag, write_lag)?;
-                eprintln!("bench --scale: {size} {figures:?}");
-                lifecycle.push(figures);
+        let item_lag = |lag| self.lag_items(lag);
+        let account_lag =
+            |lag| self.grow_accounts(self.accounts_made.load(Ordering::Relaxed) + lag);
+        let lags: [(Component, LagWriter<'_>); 2] = [
+            (Component::ProductDb, &item_lag),
+            (Component::CustomerDb, &account_lag),
+        ];
+        for (database, write_lag) in lags {
+            if !options.lifecycle.contains(&database) {
+                continue;
             }
+            let figures = measure_lifecycle(config, control, database, options.lag, write_lag)?;
+            eprintln!("bench --scale: {size} {figures:?}");
+            lifecycle.push(figures);
         }
         Ok(SizeResult {
             size,
