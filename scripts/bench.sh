@@ -2,7 +2,7 @@
 # Runs the evaluation (docs/EVALUATION.md) against the cluster of
 # conf/local.json (or $MARKETPLACE_CONFIG), starting it first if it is not up:
 #   scripts/bench.sh [--quick] [bench flags...]
-#   scripts/bench.sh --scale [--sizes 10000,100000] [--samples 200]
+#   scripts/bench.sh --scale [--sizes 10000,100000] [--samples 200] [--lifecycle product-db]
 # --quick: 100 calls per client (a few minutes on 2 cores), report in
 # docs/evaluation/quick; otherwise 1000 calls per client, report in
 # docs/evaluation. --scale: the call costs as the catalogue and the

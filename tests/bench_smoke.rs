@@ -140,7 +140,7 @@ fn the_smallest_scale_run_measures_every_call_and_the_lifecycle() {
         samples: 4,
         out: out.path().to_path_buf(),
         start_cluster: false,
-        lifecycle: true,
+        lifecycle: vec![Component::ProductDb, Component::CustomerDb],
         lag: 30,
     };
     let control = TestControl(Mutex::new(cluster));

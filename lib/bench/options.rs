@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::config::CLUSTER_FILE_DEFAULT;
+use crate::config::{Component, CLUSTER_FILE_DEFAULT};
 
 use super::scale::ScaleOptions;
 use super::scenario::Scenario;
@@ -27,7 +27,8 @@ usage: bench [--config conf/local.json] [--loads 1+1,10+10,100+100] [--calls 100
   --ramp-ms    pause between two client threads' starts
   --kill-at    share of the run's calls after which B-E kill (0..1)
        bench --scale [--sizes 10000,100000] [--samples 200] [--config ...]
-             [--out docs/evaluation/scale] [--no-start] [--lag 2000] [--no-lifecycle]
+             [--out docs/evaluation/scale] [--no-start] [--lag 2000]
+             [--lifecycle product-db,customer-db | --no-lifecycle]
   --scale      instead of the scenarios: grow the catalogue and the buyer
                accounts to each size and time get-item, searches (selective,
                broad, paged), a seller's list, login and purchase at each,
@@ -36,6 +37,7 @@ usage: bench [--config conf/local.json] [--loads 1+1,10+10,100+100] [--calls 100
   --sizes      sizes (items, and accounts, the run puts up), ascending
   --samples    timed calls per operation and size
   --lag        writes a replica misses while down, for the catch-up time
+  --lifecycle  the databases whose snapshot, restart and catch-up are measured
   --no-lifecycle  no snapshot, restart or catch-up figures (no replica killed)";
 
 /// Most items `--scale` puts up (the product DB holds at most `ITEMS_MAX`).
@@ -171,6 +173,25 @@ fn list<T: FromStr<Err = BenchError>>(text: &str) -> Result<Vec<T>, BenchError> 
     Ok(items)
 }
 
+/// The databases of `--lifecycle`, each once.
+fn databases(text: &str) -> Result<Vec<Component>, BenchError> {
+    let mut databases: Vec<Component> = Vec::new();
+    for name in text.split(',') {
+        let database = match name.parse() {
+            Ok(database @ (Component::ProductDb | Component::CustomerDb)) => database,
+            _ => {
+                return Err(BenchError::Usage(format!(
+                    "--lifecycle: no database {name:?}"
+                )))
+            }
+        };
+        if !databases.contains(&database) {
+            databases.push(database);
+        }
+    }
+    Ok(databases)
+}
+
 fn number<T: FromStr>(flag: &str, text: &str) -> Result<T, BenchError> {
     text.trim()
         .parse()
@@ -211,7 +232,7 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
         samples: 200,
         out: PathBuf::from("docs/evaluation/scale"),
         start_cluster: true,
-        lifecycle: true,
+        lifecycle: vec![Component::ProductDb, Component::CustomerDb],
         lag: 2000,
     };
     let mut out_given = false;
@@ -239,7 +260,8 @@ pub fn parse_args(arguments: impl IntoIterator<Item = String>) -> Result<Command
             }
             "--scale" => scale_mode = true,
             "--lag" => scale.lag = number("--lag", &value()?)?,
-            "--no-lifecycle" => scale.lifecycle = false,
+            "--lifecycle" => scale.lifecycle = databases(&value()?)?,
+            "--no-lifecycle" => scale.lifecycle = Vec::new(),
             "--sizes" => {
                 scale.sizes = value()?
                     .split(',')
@@ -344,12 +366,17 @@ mod tests {
         assert_eq!(scale.samples, 5);
         assert_eq!(scale.out, PathBuf::from("docs/evaluation/scale"));
         assert!(!scale.start_cluster);
-        assert!(scale.lifecycle);
+        let both = vec![Component::ProductDb, Component::CustomerDb];
+        assert_eq!(scale.lifecycle, both);
         assert_eq!(scale.lag, 2000);
         let Command::Scale(scale) = parse("--scale --lag=50 --no-lifecycle").unwrap() else {
             panic!("not a scale run")
         };
-        assert_eq!((scale.lag, scale.lifecycle), (50, false));
+        assert_eq!((scale.lag, scale.lifecycle), (50, vec![]));
+        let Command::Scale(scale) = parse("--scale --lifecycle product-db").unwrap() else {
+            panic!("not a scale run")
+        };
+        assert_eq!(scale.lifecycle, vec![Component::ProductDb]);
         for line in [
             "--scale --sizes 2000,100",
             "--scale --sizes 0",
@@ -358,6 +385,8 @@ mod tests {
             "--scale --sizes x",
             "--scale --lag 0",
             "--scale --lag x",
+            "--scale --lifecycle buyer-server",
+            "--scale --lifecycle product-db,",
         ] {
             assert!(parse(line).is_err(), "{line}");
         }

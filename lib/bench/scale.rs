@@ -20,9 +20,12 @@
 //!   service declines some at random) is bought again, and only the
 //!   approved purchase is timed.
 //!
-//! Then, unless `--no-lifecycle`, each database's snapshot, restart and
+//! Then each database of `--lifecycle` (both unless `--no-lifecycle`): its
+//! snapshot, restart and
 //! catch-up figures (`lifecycle.rs`); the catch-up's missed writes
-//! (`--lag`, items or accounts of the run) count toward the next size.
+//! (`--lag`, items or accounts of the run) count toward the next size. Once
+//! the catalogue is full (`ITEMS_MAX` items, the largest size allowed), the
+//! product DB's missed writes are price changes instead.
 //!
 //! All items go to one category, `SCALE_CATEGORY`, under keywords that carry
 //! a random part, so earlier runs on the same cluster only add to the
@@ -93,8 +96,8 @@ pub struct ScaleOptions {
     pub out: PathBuf,
     /// Start the cluster with scripts/run.sh if it is not up.
     pub start_cluster: bool,
-    /// Measure the replicas' lifecycle at each size.
-    pub lifecycle: bool,
+    /// The databases whose replica lifecycle is measured at each size.
+    pub lifecycle: Vec<Component>,
     /// Writes a restarted replica misses for the catch-up figure.
     pub lag: usize,
 }
@@ -245,19 +248,20 @@ impl Run {
             );
         }
         let mut lifecycle = Vec::new();
-        if options.lifecycle {
-            let item_lag = |lag| self.grow_items(self.items_put.load(Ordering::Relaxed) + lag);
-            let account_lag =
-                |lag| self.grow_accounts(self.accounts_made.load(Ordering::Relaxed) + lag);
-            let lags: [(Component, LagWriter<'_>); 2] = [
-                (Component::ProductDb, &item_lag),
-                (Component::CustomerDb, &account_lag),
-            ];
-            for (database, write_lag) in lags {
-                let figures = measure_lifecycle(config, control, database, options.lag, write_lag)?;
-                eprintln!("bench --scale: {size} {figures:?}");
-                lifecycle.push(figures);
+        let item_lag = |lag| self.lag_items(lag);
+        let account_lag =
+            |lag| self.grow_accounts(self.accounts_made.load(Ordering::Relaxed) + lag);
+        let lags: [(Component, LagWriter<'_>); 2] = [
+            (Component::ProductDb, &item_lag),
+            (Component::CustomerDb, &account_lag),
+        ];
+        for (database, write_lag) in lags {
+            if !options.lifecycle.contains(&database) {
+                continue;
             }
+            let figures = measure_lifecycle(config, control, database, options.lag, write_lag)?;
+            eprintln!("bench --scale: {size} {figures:?}");
+            lifecycle.push(figures);
         }
         Ok(SizeResult {
             size,
@@ -320,10 +324,27 @@ impl Run {
                 agent,
                 &self.sellers,
                 writer,
-                "/seller/items",
+                ("POST", "/seller/items"),
                 session,
                 &body,
             )
+        })
+    }
+
+    /// `lag` product-DB writes for a catch-up: new items while the
+    /// catalogue has room for them, else (the largest size may fill it)
+    /// price changes of the items on the seller's first page.
+    fn lag_items(&self, lag: usize) -> Result<(), BenchError> {
+        let put = self.items_put.load(Ordering::Relaxed);
+        if catalogue_has_room(put, lag) {
+            return self.grow_items(put + lag);
+        }
+        let items = self.item_ids(&[])?;
+        self.fan_out(&AtomicUsize::new(0), lag, |agent, writer, n| {
+            let path = format!("/seller/items/{}/price", items[n % items.len()]);
+            let body = json!({"price": format!("1.{:02}", n % 100)});
+            let session = Some(self.seller_session.as_str());
+            self.write(agent, &self.sellers, writer, ("PUT", &path), session, &body)
         })
     }
 
@@ -332,7 +353,8 @@ impl Run {
         self.fan_out(&self.accounts_made, to, |agent, writer, n| {
             let body = json!({"name": format!("{}{n}", self.accounts_prefix),
                 "password": PASSWORD});
-            self.write(agent, &self.buyers, writer, "/buyer/accounts", None, &body)
+            let route = ("POST", "/buyer/accounts");
+            self.write(agent, &self.buyers, writer, route, None, &body)
         })
     }
 
@@ -370,23 +392,24 @@ impl Run {
         outcome.map(|_| ())
     }
 
-    /// One write, retried under the same request id (so it is applied
-    /// once) on the next frontend if one fails.
+    /// One write (`route`: method and path), retried under the same
+    /// request id (so it is applied once) on the next frontend if one fails.
     fn write(
         &self,
         agent: &ureq::Agent,
         frontends: &[SocketAddr],
         writer: usize,
-        path: &str,
+        route: (&str, &str),
         session: Option<&str>,
         body: &Value,
     ) -> Result<(), BenchError> {
+        let (method, path) = route;
         let request_id = RequestId::random().0;
         let mut last = None;
         for attempt in 0..WRITE_TRIES_MAX {
             let frontend = frontends[(writer + attempt) % frontends.len()];
             let mut request = agent
-                .post(&format!("http://{frontend}{path}"))
+                .request(method, &format!("http://{frontend}{path}"))
                 .set("X-Request-Id", &request_id);
             if let Some(session) = session {
                 request = request.set("X-Session", session);
@@ -398,7 +421,7 @@ impl Run {
             std::thread::sleep(Duration::from_millis(50));
         }
         Err(BenchError::Cluster(format!(
-            "POST {path} {body} failed {WRITE_TRIES_MAX} times: {}",
+            "{method} {path} {body} failed {WRITE_TRIES_MAX} times: {}",
             last.unwrap_or_default()
         )))
     }
@@ -584,6 +607,12 @@ impl Run {
     }
 }
 
+/// Whether `lag` more items fit in the product DB beside the `put` this
+/// run put up (a fresh cluster holds no others).
+fn catalogue_has_room(put: usize, lag: usize) -> bool {
+    put + lag <= crate::product::ITEMS_MAX
+}
+
 /// The search of the run's category for `keywords`.
 fn search_path(keywords: &str) -> String {
     format!("/buyer/items?category={SCALE_CATEGORY}&keywords={keywords}")
@@ -673,6 +702,15 @@ fn summarize(times: &mut [Duration]) -> Figures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lag_writes_put_items_only_while_the_catalogue_has_room() {
+        let full = crate::product::ITEMS_MAX;
+        assert!(catalogue_has_room(100_000, 2_000));
+        assert!(catalogue_has_room(full - 2_000, 2_000));
+        assert!(!catalogue_has_room(full - 1_999, 2_000));
+        assert!(!catalogue_has_room(full, 1));
+    }
 
     #[test]
     fn figures_are_mean_median_and_p99() {

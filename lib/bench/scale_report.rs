@@ -121,14 +121,15 @@ fn lifecycle_table(results: &[SizeResult], lag: usize) -> String {
     let mut markdown = format!(
         "\n## Replica lifecycle\n\n\
          Snapshot: the newest snapshot file of the replica restarted, and its last \
-         snapshot as it logged it (state encoded, then written and synced; the \
-         apply thread waits for both). Restart: killed (SIGKILL) and started again \
+         snapshot as it logged it (state encoded by the apply thread, then written \
+         and synced by the snapshot writer thread). Restart: killed (SIGKILL) and started again \
          with nothing written meanwhile; seconds from the start until it answers its \
          status call / until it serves (the health check's SERVING: a Raft follower of \
          a known leader, a sequencer member working in a view, which may be one without \
          it until a view change takes it back into the turns) at the others' applied \
          index. Catch-up: the same with {lag} writes \
-         (items or accounts) made while it was down; \"behind\" is how far its applied \
+         (items, or price changes once the catalogue is full; accounts) made while \
+         it was down; \"behind\" is how far its applied \
          index was from the others' when it first answered.\n\n\
          | size | database (replica) | snapshot file | snapshot encode + write | \
          restart: answers / serves | catch-up: answers / serves (behind) |\n\
