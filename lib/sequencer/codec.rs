@@ -7,7 +7,7 @@
 //! message = magic "SQ" | version u8 = 5 | kind u8 | stamp | watermark | body | crc32 u32
 //! stamp = view u64 | log_view u64
 //! watermark = held_up_to u64 | senders u16 (<= MEMBERS_MAX) | senders x u64
-//!             | runs u16 (<= MEMBERS_MAX x EARLIER_RUNS_MAX) | runs x (sender u16 | local_seq u64)
+//!             | runs u16 (<= EARLIER_RUNS_MAX) | runs x (sender u16 | local_seq u64)
 //! kind 1 Request    = sender u16 | local_seq u64 | length u32 (<= PAYLOAD_BYTES_MAX) | bytes
 //! kind 2 Sequence   = global u64 | sender u16 | local_seq u64
 //! kind 3 Retransmit = items u16 (<= RETRANSMIT_ITEMS_MAX) | items x missing
@@ -63,7 +63,7 @@ use crate::wire::{Reader, Writer};
 pub const MESSAGE_BYTES_MAX: usize = {
     let members = MEMBERS_MAX as usize;
     let header = 2 + 1 + 1 + 16;
-    let watermark = 8 + 2 + 8 * members + 2 + 10 * EARLIER_RUNS_IN_WATERMARK_MAX;
+    let watermark = 8 + 2 + 8 * members + 2 + 10 * EARLIER_RUNS_MAX;
     let request = 2 + 8 + 4 + PAYLOAD_BYTES_MAX;
     let new_view = 2 + 2 * members + 8 + 8 + 2 + 10 * VIEW_BINDINGS_MAX;
     let body = if request > new_view {
@@ -381,12 +381,9 @@ fn write_local_seqs(writer: &mut Writer, values: &[LocalSeq]) {
     values.iter().for_each(|value| writer.u64(value.0));
 }
 
-/// Most earlier runs one watermark carries.
-const EARLIER_RUNS_IN_WATERMARK_MAX: usize = MEMBERS_MAX as usize * EARLIER_RUNS_MAX;
-
 fn write_earlier_runs(writer: &mut Writer, runs: &[Origin]) {
     assert!(
-        runs.len() <= EARLIER_RUNS_IN_WATERMARK_MAX,
+        runs.len() <= EARLIER_RUNS_MAX,
         "{} earlier runs in a watermark",
         runs.len()
     );
@@ -457,7 +454,7 @@ fn read_local_seqs(reader: &mut Reader<'_>) -> Result<Vec<LocalSeq>, DecodeError
 }
 
 fn read_earlier_runs(reader: &mut Reader<'_>) -> Result<Vec<Origin>, DecodeError> {
-    let count = reader.count("earlier runs", EARLIER_RUNS_IN_WATERMARK_MAX)?;
+    let count = reader.count("earlier runs", EARLIER_RUNS_MAX)?;
     let mut runs = Vec::with_capacity(count);
     for _ in 0..count {
         runs.push(Origin {

@@ -33,21 +33,29 @@ pub struct Watermark {
     /// requests this member holds in more than one incarnation above its
     /// delivered point, the end of the run it holds in each earlier one
     /// (the delivered incarnation's run listed even when empty), ascending
-    /// by sender and number, at most [`EARLIER_RUNS_MAX`] per sender. An
+    /// by sender and number, at most [`earlier_runs_per_sender_max`]. An
     /// incarnation between the first listed and the claim's own without a
     /// run is not held; see [`Watermark::claims`]. Usually empty.
     pub earlier_runs: Vec<Origin>,
 }
 
-/// Most earlier runs a watermark lists for one sender. A member holding
-/// more lists the highest ones only, and so claims the lower incarnations
-/// whole: more than it holds, which costs at most a stall if the only
-/// holder of such a request is gone for good, never safety (a claim keeps
-/// a binding in a view change's log; it never lets a number be delivered).
-/// One: two torn restarts of one sender, both above a member's delivered
-/// point, are rare, and a Request of the largest payload must still fit a
-/// datagram in a group of `MEMBERS_MAX` (asserted by the driver).
-pub const EARLIER_RUNS_MAX: usize = 1;
+/// Most earlier runs one watermark names, over all senders: a group of `n`
+/// names at most `EARLIER_RUNS_MAX / n` per sender
+/// ([`earlier_runs_per_sender_max`]; 12 in a group of five). A member
+/// holding more names the highest ones, and so claims the lower
+/// incarnations whole: more than it holds, which can cost a stall if the
+/// only holder of such a request is gone for good, never safety (a claim
+/// keeps a binding in a view change's log; it never lets a number be
+/// delivered). So many, and no more, that a Request of the largest
+/// payload still fits a datagram in a group of `MEMBERS_MAX` (asserted by
+/// the driver).
+pub const EARLIER_RUNS_MAX: usize = MEMBERS_MAX as usize;
+
+/// Most earlier runs a watermark names for one sender in a group of
+/// `members`.
+pub fn earlier_runs_per_sender_max(members: u16) -> usize {
+    (EARLIER_RUNS_MAX / usize::from(members.max(1))).max(1)
+}
 
 /// One item a Retransmit message asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -477,7 +485,8 @@ fn check_bindings(members: u16, bindings: &[Origin]) -> Result<(), SequencerErro
 }
 
 /// Earlier runs: of senders in the group, ascending, each below its
-/// sender's claim's incarnation, at most `EARLIER_RUNS_MAX` per sender. (A
+/// sender's claim's incarnation, at most `earlier_runs_per_sender_max` per
+/// sender. (A
 /// run may end at number 0: none of incarnation 0 is held.)
 fn check_earlier_runs(members: u16, watermark: &Watermark) -> Result<(), SequencerError> {
     let invalid = |why: String| Err(SequencerError::InvalidMessage(why));

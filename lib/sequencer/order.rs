@@ -24,7 +24,7 @@
 use std::collections::BTreeMap;
 
 use super::ids::{GlobalSeq, LocalSeq, MemberId, Origin, INCARNATION_MAX};
-use super::message::{Missing, Watermark, EARLIER_RUNS_MAX};
+use super::message::{earlier_runs_per_sender_max, Missing, Watermark};
 use super::output::Delivery;
 use super::persist::{PersistedState, SnapshotPoint};
 
@@ -75,11 +75,11 @@ impl SenderLog {
         highest.copied().unwrap_or(self.delivered_up_to)
     }
 
-    /// The runs below the claim's incarnation (at most `EARLIER_RUNS_MAX`,
-    /// the highest ones), as a watermark lists them.
-    fn earlier_runs(&self, sender: MemberId) -> impl Iterator<Item = Origin> + '_ {
+    /// The runs below the claim's incarnation (at most `most`, the highest
+    /// ones), as a watermark lists them.
+    fn earlier_runs(&self, sender: MemberId, most: usize) -> impl Iterator<Item = Origin> + '_ {
         let earlier = self.runs.len().saturating_sub(1);
-        let skipped = earlier.saturating_sub(EARLIER_RUNS_MAX);
+        let skipped = earlier.saturating_sub(most);
         self.runs
             .values()
             .take(earlier)
@@ -284,6 +284,7 @@ impl Order {
 
     /// The watermark this member advertises.
     pub(super) fn watermark(&self) -> Watermark {
+        let most = earlier_runs_per_sender_max(self.senders.len() as u16);
         Watermark {
             held_up_to: self.held_up_to,
             requests_held_up_to: self.senders.iter().map(SenderLog::held_up_to).collect(),
@@ -292,7 +293,7 @@ impl Order {
                 .iter()
                 .enumerate()
                 .filter(|(_, sender)| sender.runs.len() > 1)
-                .flat_map(|(index, sender)| sender.earlier_runs(MemberId(index as u16)))
+                .flat_map(|(index, sender)| sender.earlier_runs(MemberId(index as u16), most))
                 .collect(),
         }
     }

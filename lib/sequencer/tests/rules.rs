@@ -758,13 +758,21 @@ fn a_claim_past_a_jump_names_the_run_it_left() {
         sender: MemberId(2),
         local_seq: LocalSeq(first),
     };
-    assert_eq!(claimed.earlier_runs, [run_left]);
+    let nothing_of_incarnation_0 = Origin {
+        sender: MemberId(2),
+        local_seq: LocalSeq(0),
+    };
+    assert_eq!(claimed.earlier_runs, [nothing_of_incarnation_0, run_left]);
     let torn = Origin {
         sender: MemberId(2),
         local_seq: LocalSeq(first + 1),
     };
     assert!(claimed.claims(run_left), "held");
     assert!(!claimed.claims(torn), "2/3:2 is not held here");
+    assert!(!claimed.claims(Origin {
+        sender: MemberId(2),
+        local_seq: LocalSeq(1),
+    }));
     let _ = step(
         &mut member,
         1,
