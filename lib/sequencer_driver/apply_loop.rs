@@ -12,7 +12,8 @@
 //!   phase, so that members do not all write at once), encode a snapshot
 //!   image and hand it to the "sequencer-snapshot-writer" thread; once it
 //!   reports the file durable, publish it, which lets the core forget that
-//!   history.
+//!   history. A snapshot is also taken on demand, when a peer needs a more
+//!   recent image than the newest here (see `snapshot_on_demand`).
 //! - `Query`: answer a query from the state (its read barrier is passed),
 //!   or, if the state machine says it must be ordered after all (it would
 //!   renew a session), hand it back to the core as a broadcast.
@@ -29,14 +30,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select, Receiver, Sender, TrySendError};
-use log::{debug, error, warn};
+use log::{debug, error, info, warn};
 
 use crate::driver_kit::{
     count, lock_snapshots, Reply, SharedSnapshots, SnapshotSchedule, SnapshotWriter,
     SnapshotWritten, Take, WriteOutcome, EXPIRY_SWEEP_INTERVAL, OVERLOADED,
 };
 use crate::replication::{StateDigest, StateMachine};
-use crate::sequencer::{Delivery, MemberId, SnapshotPoint};
+use crate::sequencer::{Delivery, GlobalSeq, MemberId, SnapshotPoint};
 use crate::wal::WalResult;
 
 use super::events::{ApplyTask, CoreEvent};
@@ -61,6 +62,9 @@ pub(super) struct ApplyLoop<S: StateMachine> {
     pub(super) snapshot_at: SnapshotPoint,
     /// When to snapshot (at this member's phase).
     pub(super) snapshot_schedule: SnapshotSchedule,
+    /// A peer needs an image covering this, and the snapshot being written
+    /// does not: taken once that write is reported.
+    pub(super) snapshot_wanted: Option<GlobalSeq>,
     /// Writes the snapshots this thread encodes.
     pub(super) writer: SnapshotWriter<Arc<Image>>,
     /// The store the writer writes to; a fetched image is saved here.
@@ -98,6 +102,7 @@ impl<S: StateMachine> ApplyLoop<S> {
                 }
                 default(EXPIRY_SWEEP_INTERVAL) => {}
             }
+            self.snapshot_on_demand();
             self.pending.expire(Instant::now());
         }
         if !self.status.lifecycle.is_crashing() {
@@ -147,6 +152,36 @@ impl<S: StateMachine> ApplyLoop<S> {
         self.writer.take(when, schedule, at, || {
             Arc::new(Image::encode(applied.clone(), &state.snapshot()))
         })
+    }
+
+    /// Takes a snapshot now if a peer needs an image covering a number the
+    /// state has reached and the newest durable one does not (the
+    /// state-transfer thread asks through `SharedStatus`); with one being
+    /// written, once it is reported, and only if it falls short. Safe at
+    /// any point between two deliveries, as a scheduled snapshot is: an
+    /// image is the applied state and the point it covers, nothing about
+    /// the order changes, and the core forgets history only once the file
+    /// is durable. Each want is taken once: a fetcher that still needs an
+    /// image asks again, a bounded number of times, so even a failing disk
+    /// costs a bounded number of snapshots.
+    fn snapshot_on_demand(&mut self) {
+        if let Some(wanted) = self.status.take_snapshot_wanted() {
+            self.snapshot_wanted = self.snapshot_wanted.max(Some(wanted));
+        }
+        let Some(wanted) = self.snapshot_wanted else {
+            return;
+        };
+        if self.writer.is_writing() && wanted > self.snapshot_at.global {
+            return;
+        }
+        self.snapshot_wanted = None;
+        if wanted > self.snapshot_at.global && wanted <= self.applied.global {
+            info!(
+                "sequencer {}: snapshot on demand at {} (a peer needs {wanted})",
+                self.me, self.applied.global
+            );
+            self.snapshot(Take::Now);
+        }
     }
 
     /// The writer's report. One that failed (a full disk, a state past the

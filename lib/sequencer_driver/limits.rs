@@ -82,6 +82,12 @@ pub const TRANSFER_RETRY_MAX: Duration = Duration::from_millis(640);
 /// Unanswered requests in a row after which the fetch moves to another donor.
 pub const TRANSFER_ATTEMPTS_PER_DONOR: u32 = 6;
 
+/// "Not yet" answers (the donor is taking a snapshot on demand) a fetch
+/// waits out from one donor before it moves on. At the capped retry delay
+/// that is about 13 s, several times the 3 s a snapshot of a million
+/// accounts took to encode and write (docs/EVALUATION.md, Scale).
+pub const TRANSFER_NOT_YET_PER_DONOR: u32 = 24;
+
 /// How long the state-transfer thread sleeps when it has nothing to wait for.
 pub const TRANSFER_IDLE_WAKE: Duration = Duration::from_millis(500);
 

@@ -271,6 +271,7 @@ fn spawn_threads<S: StateMachine>(
         snapshot_at: recovered.applied.clone(),
         snapshot_schedule,
         applied: recovered.applied,
+        snapshot_wanted: None,
         writer,
         snapshots,
         latest: latest.clone(),

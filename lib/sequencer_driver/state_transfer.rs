@@ -7,7 +7,9 @@
 //!   and hands the checked image to the core, which has the apply thread
 //!   install it and then calls `Member::install_snapshot`.
 //! - Serving: it answers peers' chunk requests from this member's newest
-//!   durable image (a [`Server`]).
+//!   durable image (a [`Server`]). A peer that needs a more recent image
+//!   than that, no further than this member's state, is told "not yet"
+//!   and the apply thread is asked for a snapshot now (`want_snapshot`).
 //!
 //! It has its own thread so that a transfer (many round trips) never holds
 //! up the core, and serving a large image never holds up ordering.
@@ -19,7 +21,7 @@ use crossbeam_channel::{select, Receiver, Sender};
 use log::{debug, info};
 
 use crate::driver_kit::count;
-use crate::sequencer::MemberId;
+use crate::sequencer::{GlobalSeq, MemberId};
 use crate::transport::UdpTransport;
 
 use super::events::{CoreEvent, TransferTask};
@@ -97,12 +99,18 @@ impl<R> StateTransfer<R> {
         now: Instant,
     ) -> Result<(), Stopped> {
         match message {
-            TransferMessage::ChunkRequest { snapshot, offset } => {
-                let answer = self
-                    .server
-                    .answer(peer, snapshot, offset, self.latest.get());
-                if matches!(answer, TransferMessage::Chunk { .. }) {
-                    count(&self.status.chunks_served, 1);
+            TransferMessage::ChunkRequest {
+                snapshot,
+                offset,
+                at_least,
+            } => {
+                let request = (snapshot, offset, at_least);
+                let (latest, applied) = (self.latest.get(), self.status.applied());
+                let answer = self.server.answer(peer, request, latest, applied);
+                match answer {
+                    TransferMessage::Chunk { .. } => count(&self.status.chunks_served, 1),
+                    TransferMessage::NotYet => self.status.want_snapshot(GlobalSeq(at_least)),
+                    _ => {}
                 }
                 self.send(peer, &answer);
                 Ok(())
@@ -122,6 +130,13 @@ impl<R> StateTransfer<R> {
             TransferMessage::NoSnapshot => match &mut self.fetch {
                 Some(fetch) => {
                     let step = fetch.on_no_snapshot(peer, now);
+                    self.follow(step)
+                }
+                None => Ok(()),
+            },
+            TransferMessage::NotYet => match &mut self.fetch {
+                Some(fetch) => {
+                    let step = fetch.on_not_yet(peer, now);
                     self.follow(step)
                 }
                 None => Ok(()),

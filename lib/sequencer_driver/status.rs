@@ -5,7 +5,9 @@
 //! Two values are also how the apply thread talks back to the core without
 //! a channel (a channel back would let the two block on each other): the
 //! apply thread stores `applied_durably` after each snapshot, and the core
-//! reads it at every tick to let the protocol forget history.
+//! reads it at every tick to let the protocol forget history. A third goes
+//! the other way: the state-transfer thread stores in `snapshot_wanted` the
+//! number a peer needs an image of, and the apply thread takes it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -99,6 +101,8 @@ pub(super) struct SharedStatus {
     missing: AtomicU64,
     applied: AtomicU64,
     applied_durably: AtomicU64,
+    /// A peer needs an image covering this (0: none wanted).
+    snapshot_wanted: AtomicU64,
     pub(super) snapshots_taken: AtomicU64,
     pub(super) snapshots_failed: AtomicU64,
     pub(super) transfers_installed: AtomicU64,
@@ -127,6 +131,7 @@ impl SharedStatus {
             missing: AtomicU64::new(0),
             applied: AtomicU64::new(applied.0),
             applied_durably: AtomicU64::new(applied.0),
+            snapshot_wanted: AtomicU64::new(0),
             snapshots_taken: AtomicU64::new(0),
             snapshots_failed: AtomicU64::new(0),
             transfers_installed: AtomicU64::new(0),
@@ -199,6 +204,26 @@ impl SharedStatus {
     /// What the apply thread made durable (read by the core at each tick).
     pub(super) fn applied_durably(&self) -> GlobalSeq {
         GlobalSeq(self.applied_durably.load(Ordering::Acquire))
+    }
+
+    /// What the state covers, as the apply thread last published it.
+    pub(super) fn applied(&self) -> GlobalSeq {
+        GlobalSeq(self.applied.load(Ordering::Relaxed))
+    }
+
+    /// A peer needs an image covering `global` (the state-transfer thread):
+    /// the apply thread takes a snapshot if its newest is older.
+    pub(super) fn want_snapshot(&self, global: GlobalSeq) {
+        self.snapshot_wanted.fetch_max(global.0, Ordering::Relaxed);
+    }
+
+    /// The number a peer needs an image of since the last call, if any (the
+    /// apply thread); the want is taken, so each is acted on once.
+    pub(super) fn take_snapshot_wanted(&self) -> Option<GlobalSeq> {
+        match self.snapshot_wanted.swap(0, Ordering::Relaxed) {
+            0 => None,
+            global => Some(GlobalSeq(global)),
+        }
     }
 
     /// Opens (or closes) the door to submissions.

@@ -7,8 +7,12 @@
 //! retry delay; an unanswered request is repeated after 20, 40, 80 ... ms
 //! (capped); after `TRANSFER_ATTEMPTS_PER_DONOR` unanswered requests in a
 //! row, or a "no snapshot" answer, or an image that is bad or too old, it
-//! moves on to the next member, starting over. After two rounds of every
-//! member it gives up: the core asks again if it still needs a snapshot.
+//! moves on to the next member, starting over. A "not yet" answer (the
+//! donor is taking a snapshot recent enough, on demand) is waited out on
+//! the same backed-off timer, then asked again from the start, at most
+//! `TRANSFER_NOT_YET_PER_DONOR` times before moving on. After two rounds of
+//! every member it gives up: the core asks again if it still needs a
+//! snapshot.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +21,10 @@ use log::{debug, warn};
 use crate::sequencer::{GlobalSeq, MemberId, SnapshotNeeded};
 
 use super::image::Image;
-use super::limits::{TRANSFER_ATTEMPTS_PER_DONOR, TRANSFER_RETRY_FIRST, TRANSFER_RETRY_MAX};
+use super::limits::{
+    TRANSFER_ATTEMPTS_PER_DONOR, TRANSFER_NOT_YET_PER_DONOR, TRANSFER_RETRY_FIRST,
+    TRANSFER_RETRY_MAX,
+};
 use super::transfer_message::TransferMessage;
 
 /// Rounds through every other member before a fetch gives up.
@@ -52,6 +59,8 @@ pub(super) struct Fetch {
     received: Vec<u8>,
     /// Unanswered requests to this donor in a row.
     attempts: u32,
+    /// "Not yet" answers from this donor.
+    not_yet: u32,
     delay: Duration,
     retry_at: Instant,
 }
@@ -80,6 +89,7 @@ impl Fetch {
             total: 0,
             received: Vec::new(),
             attempts: 0,
+            not_yet: 0,
             delay: TRANSFER_RETRY_FIRST,
             retry_at: now,
         };
@@ -139,6 +149,27 @@ impl Fetch {
         self.next_donor(now)
     }
 
+    /// The donor has no image recent enough yet, but is taking one: start
+    /// over once the timer (already set, backing off) fires, or, after
+    /// `TRANSFER_NOT_YET_PER_DONOR` of these, move on to another donor.
+    pub(super) fn on_not_yet(&mut self, from: MemberId, now: Instant) -> FetchStep {
+        if from != self.donor {
+            return FetchStep::Wait;
+        }
+        self.not_yet += 1;
+        if self.not_yet >= TRANSFER_NOT_YET_PER_DONOR {
+            debug!("state transfer: {} has no image yet", self.donor);
+            return self.next_donor(now);
+        }
+        // An answer: the request was not lost. Whatever comes next is a
+        // new image, from its first byte.
+        self.attempts = 0;
+        self.snapshot = 0;
+        self.total = 0;
+        self.received.clear();
+        FetchStep::Wait
+    }
+
     /// The timer: ask again, or move on to another donor.
     pub(super) fn on_timer(&mut self, now: Instant) -> FetchStep {
         if now < self.retry_at {
@@ -195,6 +226,7 @@ impl Fetch {
         self.total = 0;
         self.received.clear();
         self.attempts = 0;
+        self.not_yet = 0;
         self.delay = TRANSFER_RETRY_FIRST;
         self.request(now)
     }
@@ -205,6 +237,7 @@ impl Fetch {
         let message = TransferMessage::ChunkRequest {
             snapshot: self.snapshot,
             offset: self.received.len() as u64,
+            at_least: self.base.0,
         };
         FetchStep::Send(self.donor, message)
     }

@@ -7,13 +7,18 @@
 //! answers with that chunk of the image, or, if it no longer has that
 //! snapshot, with the first chunk of its newest one (the fetcher then starts
 //! over). A lost request or chunk costs one retry; nothing else is kept.
+//! Each request says how recent an image must be (`at_least`): a donor
+//! whose newest image is older, but whose state has reached that number,
+//! takes a snapshot on demand and answers `NotYet` (ask me again later).
 //!
 //! ```text
 //! message = magic "ST" | version u8 = 1 | kind u8 | body
 //! kind 1 ChunkRequest = snapshot u64 (0: your newest) | offset u64
+//!                     | at_least u64
 //! kind 2 Chunk        = snapshot u64 | total u64 (<= TRANSFER_BYTES_MAX)
 //!                     | offset u64 | length u32 (<= CHUNK_BYTES_MAX) | bytes
 //! kind 3 NoSnapshot   = (nothing: the donor has no image to give)
+//! kind 4 NotYet       = (nothing: the donor is taking a recent enough one)
 //! ```
 //! (Magic and version: `wire::formats::STATE_TRANSFER`.)
 //! The transport's frame already checksums every datagram; the image
@@ -35,6 +40,8 @@ pub(super) enum TransferMessage {
         snapshot: u64,
         /// The first byte wanted.
         offset: u64,
+        /// The image must cover at least this global number.
+        at_least: u64,
     },
     /// Donor to fetcher: bytes `offset..offset + bytes.len()` of the image
     /// of snapshot `snapshot`, which is `total` bytes long.
@@ -50,17 +57,25 @@ pub(super) enum TransferMessage {
     },
     /// Donor to fetcher: no image here; ask someone else.
     NoSnapshot,
+    /// Donor to fetcher: no image recent enough yet, but one is being
+    /// taken; ask again later.
+    NotYet,
 }
 
 impl TransferMessage {
     /// Encodes the message as one datagram payload.
     pub(super) fn encode(&self) -> Vec<u8> {
         match self {
-            TransferMessage::ChunkRequest { snapshot, offset } => {
-                let mut writer = Writer::with_header(STATE_TRANSFER, 17);
+            TransferMessage::ChunkRequest {
+                snapshot,
+                offset,
+                at_least,
+            } => {
+                let mut writer = Writer::with_header(STATE_TRANSFER, 25);
                 writer.u8(1);
                 writer.u64(*snapshot);
                 writer.u64(*offset);
+                writer.u64(*at_least);
                 writer.finish()
             }
             TransferMessage::Chunk {
@@ -79,11 +94,8 @@ impl TransferMessage {
                 writer.bytes(bytes);
                 writer.finish()
             }
-            TransferMessage::NoSnapshot => {
-                let mut writer = Writer::with_header(STATE_TRANSFER, 1);
-                writer.u8(3);
-                writer.finish()
-            }
+            TransferMessage::NoSnapshot => empty_message(3),
+            TransferMessage::NotYet => empty_message(4),
         }
     }
 
@@ -94,9 +106,11 @@ impl TransferMessage {
             1 => TransferMessage::ChunkRequest {
                 snapshot: reader.u64()?,
                 offset: reader.u64()?,
+                at_least: reader.u64()?,
             },
             2 => decode_chunk(&mut reader)?,
             3 => TransferMessage::NoSnapshot,
+            4 => TransferMessage::NotYet,
             other => return Err(DecodeError::UnknownKind(other)),
         };
         reader.finish()?;
@@ -106,9 +120,11 @@ impl TransferMessage {
     /// One line for logs.
     pub(super) fn describe(&self) -> String {
         match self {
-            TransferMessage::ChunkRequest { snapshot, offset } => {
-                format!("chunk request #{snapshot} @{offset}")
-            }
+            TransferMessage::ChunkRequest {
+                snapshot,
+                offset,
+                at_least,
+            } => format!("chunk request #{snapshot} @{offset} (at least #{at_least})"),
             TransferMessage::Chunk {
                 snapshot,
                 total,
@@ -116,8 +132,16 @@ impl TransferMessage {
                 bytes,
             } => format!("chunk #{snapshot} @{offset} +{} of {total}", bytes.len()),
             TransferMessage::NoSnapshot => "no snapshot".to_string(),
+            TransferMessage::NotYet => "not yet".to_string(),
         }
     }
+}
+
+/// A message of kind `kind` with no body.
+fn empty_message(kind: u8) -> Vec<u8> {
+    let mut writer = Writer::with_header(STATE_TRANSFER, 1);
+    writer.u8(kind);
+    writer.finish()
 }
 
 /// The body of a Chunk, checked: bounded sizes, and the bytes inside the

@@ -4,10 +4,12 @@
 //! from under a transfer under way. The pin is dropped once the last
 //! chunk is served (or replaced by the peer's next fresh request); at most
 //! one image per peer is pinned, and usually all pins share the newest one.
+//! An image older than the fetcher asks for is not served: it would be
+//! refused once whole.
 
 use std::sync::Arc;
 
-use crate::sequencer::MemberId;
+use crate::sequencer::{GlobalSeq, MemberId};
 
 use super::image::Image;
 use super::limits::CHUNK_BYTES_MAX;
@@ -27,26 +29,30 @@ impl Server {
         }
     }
 
-    /// The answer to `peer` asking for the chunk of snapshot `snapshot` (0:
-    /// the newest) at `offset`; `latest` is the newest durable image here.
+    /// The answer to `peer` asking for the chunk at `offset` of snapshot
+    /// `snapshot` (0: the newest) covering at least `at_least`; `latest` is
+    /// the newest durable image here and `applied` what the state covers.
+    /// No image that recent, but the state is past it: `NotYet`, and the
+    /// caller has one taken (the fetcher asks again). Not even the state
+    /// is: `NoSnapshot`, someone else must give it.
     pub(super) fn answer(
         &mut self,
         peer: MemberId,
-        snapshot: u64,
-        offset: u64,
+        (snapshot, offset, at_least): (u64, u64, u64),
         latest: Option<Arc<Image>>,
+        applied: GlobalSeq,
     ) -> TransferMessage {
         let slot = &mut self.pinned[peer.index()];
-        let image = match slot.as_ref() {
-            Some(pinned) if snapshot != 0 && pinned.global().0 == snapshot => Arc::clone(pinned),
-            _ => match latest {
-                Some(latest) => {
-                    *slot = Some(Arc::clone(&latest));
-                    latest
-                }
-                None => return TransferMessage::NoSnapshot,
-            },
+        let pinned = slot
+            .as_ref()
+            .filter(|pinned| snapshot != 0 && pinned.global().0 == snapshot)
+            .cloned();
+        let image = match pinned.or(latest) {
+            Some(image) if image.global().0 >= at_least => image,
+            _ if applied.0 >= at_least => return TransferMessage::NotYet,
+            _ => return TransferMessage::NoSnapshot,
         };
+        *slot = Some(Arc::clone(&image));
         let total = image.bytes.len() as u64;
         // Another image than the one asked for, or an offset past its end:
         // start over at 0, which tells the fetcher to restart.

@@ -69,10 +69,12 @@ pub const MESSAGE_BATCH: Format = Format {
 
 /// A state-transfer request or chunk
 /// (`sequencer_driver/transfer_message.rs`): the fetching and the serving
-/// member's state-transfer threads write and read it.
+/// member's state-transfer threads write and read it. Version 2: a chunk
+/// request says how recent the image must be, and a donor may answer
+/// "not yet" (it is taking one on demand).
 pub const STATE_TRANSFER: Format = Format {
     magic: b"ST",
-    version: 1,
+    version: 2,
 };
 
 /// A customer-DB snapshot image, the application state with the point it

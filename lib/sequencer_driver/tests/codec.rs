@@ -22,10 +22,12 @@ fn transfer_messages_round_trip() {
         TransferMessage::ChunkRequest {
             snapshot: 0,
             offset: 0,
+            at_least: 0,
         },
         TransferMessage::ChunkRequest {
             snapshot: 7,
             offset: 65_536,
+            at_least: 40,
         },
         TransferMessage::Chunk {
             snapshot: 7,
@@ -34,6 +36,7 @@ fn transfer_messages_round_trip() {
             bytes: vec![5; CHUNK_BYTES_MAX],
         },
         TransferMessage::NoSnapshot,
+        TransferMessage::NotYet,
     ];
     for message in messages {
         let bytes = message.encode();
@@ -140,6 +143,7 @@ fn the_bytes_of_every_driver_format_stay_the_same() {
         TransferMessage::ChunkRequest {
             snapshot: 7,
             offset: 9,
+            at_least: 5,
         },
         TransferMessage::Chunk {
             snapshot: 7,
@@ -148,6 +152,7 @@ fn the_bytes_of_every_driver_format_stay_the_same() {
             bytes: b"abc".to_vec(),
         },
         TransferMessage::NoSnapshot,
+        TransferMessage::NotYet,
     ]
     .map(|message| message.encode());
     let message_batch = batch::pack(vec![b"SQ1".to_vec(), b"SQ22".to_vec()]).remove(0);
@@ -159,9 +164,10 @@ fn the_bytes_of_every_driver_format_stay_the_same() {
     encodings.extend([message_batch, requests.take().0]);
     crate::wire::golden::assert_golden(&encodings, &[
             "5349012a00000000000000030009000000000000000000000000000000210000000000000003000000000000006170702dd61b28",
-            "5354010107000000000000000900000000000000",
-            "5354010207000000000000000a00000000000000040000000000000003000000616263",
-            "53540103",
+            "53540201070000000000000009000000000000000500000000000000",
+            "5354020207000000000000000a00000000000000040000000000000003000000616263",
+            "53540203",
+            "53540204",
             "5342010200030000005351310400000053513232",
             "5242010200020000007b7d020000000178",
         ]);

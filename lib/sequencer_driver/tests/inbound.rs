@@ -104,6 +104,7 @@ fn chunk_request() -> Vec<u8> {
     TransferMessage::ChunkRequest {
         snapshot: 0,
         offset: 0,
+        at_least: 0,
     }
     .encode()
 }

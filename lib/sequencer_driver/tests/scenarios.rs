@@ -12,6 +12,7 @@ use super::cluster::{wait_until, Cluster, WAIT_MAX};
 use super::toy::{add, Toy, ToyRequest, ToyResult};
 use crate::driver_kit::testing::{steady_load, SLOW_SNAPSHOT};
 use crate::replication::ReplicationError;
+use crate::sequencer::VIEW_BINDINGS_MAX;
 use crate::sequencer_driver::SequencerOptions;
 
 /// A client retries a refused request (same id) this many times, at the
@@ -399,6 +400,42 @@ fn a_replica_behind_forgotten_history_catches_up_by_state_transfer() {
     cluster.wait_serving();
     assert!(cluster.status(victim).transfers_installed >= 1);
     acked.extend(run_load(&cluster, &[0, 1, 2, 3, 4], 1, 3, 200));
+    let state = cluster.converged_state();
+    check_exactly_once(&state, &acked);
+    assert_eq!(state.order.len(), acked.len());
+}
+
+#[test]
+fn a_replica_behind_more_than_a_view_message_rejoins_though_no_one_snapshotted() {
+    // Goal: a restarted member rejoins however far its snapshot lags.
+    // Method: all five deliver more numbers than a view message carries
+    // (`VIEW_BINDINGS_MAX`) while none snapshots (the default schedule
+    // wants far more log bytes than this); crash member 4, whose log now
+    // holds all of them beyond its snapshot (none), and let the others
+    // order a few more in a view without it. On restart member 4 delivers
+    // nothing from its log until it is in a view, sits out view changes
+    // (its log is too long to vote), and hears "compacted" for its
+    // GetView: only a snapshot that recent lets it in. A donor, asked for
+    // one, takes it on demand; member 4 fetches it and serves.
+    let mut cluster = Cluster::start(5, |_| {});
+    cluster.wait_serving();
+    let all = [0, 1, 2, 3, 4];
+    let per_client = VIEW_BINDINGS_MAX / all.len() + 20;
+    let mut acked = run_load(&cluster, &all, 1, per_client, 1);
+    let delivered = cluster.wait_quiet();
+    assert!(
+        delivered > VIEW_BINDINGS_MAX as u64,
+        "{delivered} delivered"
+    );
+    cluster.crash(4);
+    let others = [0, 1, 2, 3];
+    acked.extend(run_load(&cluster, &others, 1, 5, 100_000));
+    for index in others {
+        assert_eq!(cluster.status(index).snapshot, 0, "member {index}");
+    }
+    cluster.restart(4);
+    cluster.wait_serving();
+    assert!(cluster.status(4).transfers_installed >= 1);
     let state = cluster.converged_state();
     check_exactly_once(&state, &acked);
     assert_eq!(state.order.len(), acked.len());
