@@ -88,7 +88,7 @@ pub struct SequencerSettings {
     /// Snapshot after at most this many deliveries.
     pub snapshot_every: u64,
     /// A member's own Request leaves before its fsync, and every restart
-    /// takes a new incarnation (docs/SEQUENCER.md 5.8; off by default).
+    /// takes a new incarnation (docs/SEQUENCER.md 5.8; on by default).
     pub early_send: bool,
 }
 
@@ -97,7 +97,7 @@ impl Default for SequencerSettings {
         SequencerSettings {
             tick_ms: 2,
             snapshot_every: SNAPSHOT_EVERY_DEFAULT,
-            early_send: false,
+            early_send: true,
         }
     }
 }

@@ -93,10 +93,9 @@ pub struct Config {
     /// Reads that may wait here at once; more are refused.
     pub reads_pending_max: usize,
     /// A member's own Request leaves before its fsync, and every restart
-    /// takes a new incarnation (docs/SEQUENCER.md, 5.8). Off by default: a
-    /// torn flush can leave a sender's stream with a gap that a member's
-    /// claim jumps over, and the wide simulation finds rare stalls from it
-    /// (5.8, "Known limit").
+    /// takes a new incarnation (docs/SEQUENCER.md, 5.8). On by default;
+    /// off gives the older path (the sender's fsync before its Request
+    /// leaves, no new incarnation at a restart), kept for comparison.
     pub early_send: bool,
 }
 
@@ -125,7 +124,7 @@ impl Config {
             recovery_nonce: 0,
             read_timeout_ticks: 60,
             reads_pending_max: 4_096,
-            early_send: false,
+            early_send: true,
         }
     }
 

@@ -52,7 +52,7 @@ pub struct SequencerOptions {
     /// member holds (`sequencer::Config::history_max`). A member that falls
     /// further behind catches up by state transfer.
     pub history_max: u64,
-    /// `sequencer::Config::early_send` (off by default).
+    /// `sequencer::Config::early_send` (on by default).
     pub early_send: bool,
     /// Records appended after which the log is rewritten as the member's
     /// persisted state and the old segments dropped.
