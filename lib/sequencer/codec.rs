@@ -382,16 +382,7 @@ fn write_local_seqs(writer: &mut Writer, values: &[LocalSeq]) {
 }
 
 fn write_earlier_runs(writer: &mut Writer, runs: &[Origin]) {
-    assert!(
-        runs.len() <= EARLIER_RUNS_MAX,
-        "{} earlier runs in a watermark",
-        runs.len()
-    );
-    writer.u16(runs.len() as u16);
-    for run in runs {
-        writer.u16(run.sender.0);
-        writer.u64(run.local_seq.0);
-    }
+    write_origins(writer, runs, EARLIER_RUNS_MAX, "earlier runs");
 }
 
 fn write_request(writer: &mut Writer, sender: MemberId, local_seq: LocalSeq, payload: &[u8]) {
@@ -412,13 +403,14 @@ fn write_sequence(writer: &mut Writer, global: GlobalSeq, sender: MemberId, loca
 }
 
 fn write_bindings(writer: &mut Writer, bindings: &[Origin]) {
-    assert!(
-        bindings.len() <= VIEW_BINDINGS_MAX,
-        "{} bindings",
-        bindings.len()
-    );
-    writer.u16(bindings.len() as u16);
-    for origin in bindings {
+    write_origins(writer, bindings, VIEW_BINDINGS_MAX, "bindings");
+}
+
+/// A counted list of origins (earlier runs, view bindings), at most `most`.
+fn write_origins(writer: &mut Writer, origins: &[Origin], most: usize, what: &str) {
+    assert!(origins.len() <= most, "{} {what}", origins.len());
+    writer.u16(origins.len() as u16);
+    for origin in origins {
         writer.u16(origin.sender.0);
         writer.u64(origin.local_seq.0);
     }
@@ -455,14 +447,7 @@ fn read_local_seqs(reader: &mut Reader<'_>) -> Result<Vec<LocalSeq>, DecodeError
 
 fn read_earlier_runs(reader: &mut Reader<'_>) -> Result<Vec<Origin>, DecodeError> {
     let count = reader.count("earlier runs", EARLIER_RUNS_MAX)?;
-    let mut runs = Vec::with_capacity(count);
-    for _ in 0..count {
-        runs.push(Origin {
-            sender: MemberId(reader.u16()?),
-            local_seq: LocalSeq(reader.u64()?),
-        });
-    }
-    Ok(runs)
+    (0..count).map(|_| read_origin(reader)).collect()
 }
 
 fn read_request(reader: &mut Reader<'_>) -> Result<(MemberId, LocalSeq, Vec<u8>), DecodeError> {
