@@ -316,6 +316,10 @@ impl Record {
                 let nonces: Vec<LocalSeq> = new_group_with.iter().map(|n| LocalSeq(*n)).collect();
                 write_local_seqs(&mut writer, &nonces);
             }
+            Record::Delivered { up_to } => {
+                writer.u8(8);
+                writer.u64(up_to.0);
+            }
         }
         writer.finish_with_crc32()
     }
@@ -363,6 +367,9 @@ impl Record {
                     .into_iter()
                     .map(|n| n.0)
                     .collect(),
+            },
+            8 => Record::Delivered {
+                up_to: GlobalSeq(reader.u64()?),
             },
             other => return Err(DecodeError::UnknownKind(other)),
         };

@@ -37,8 +37,8 @@ pub struct Config {
     pub nack_backoff_max_ticks: u64,
     /// Holdback bound: a member keeps Sequences only up to
     /// `delivered + holdback_max` and assigns no number beyond that. (After a
-    /// restart whose application state lags what was delivered, the log may
-    /// hold that lag more: held Sequences are never dropped.)
+    /// restart the log may hold more, up to `DELIVERED_UNRECORDED_MAX`
+    /// delivered numbers it did not record: held Sequences are never dropped.)
     pub holdback_max: u64,
     /// Per-sender bound: a member keeps a sender's Requests only up to that
     /// sender's `delivered local_seq + requests_window`. At least
@@ -188,8 +188,9 @@ impl Config {
         [
             (
                 // A DoViewChange carries the undelivered Sequences: the
-                // holdback window, and as much again of deliveries an
-                // application lost in a crash.
+                // holdback window, and after a restart the deliveries it
+                // had not recorded (at most `DELIVERED_UNRECORDED_MAX`,
+                // asserted <= VIEW_BINDINGS_MAX / 2 in persist.rs).
                 self.holdback_max <= VIEW_BINDINGS_MAX as u64 / 2,
                 "holdback_max must be <= VIEW_BINDINGS_MAX / 2",
             ),

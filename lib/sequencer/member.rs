@@ -30,7 +30,7 @@ use super::message::{Body, Message, Missing, Watermark};
 use super::order::{Insertion, Order};
 use super::output::{Destination, Output, SnapshotNeeded};
 use super::peers::Peers;
-use super::persist::{PersistedState, Record, SnapshotPoint};
+use super::persist::{PersistedState, Record, SnapshotPoint, DELIVERED_UNRECORDED_MAX};
 use super::read_barrier::ReadBarrier;
 use super::recovery::{CatchUp, Recovery};
 use super::retransmit::{self, Answer, Nacks};
@@ -138,6 +138,9 @@ pub struct Member {
     /// After a recovery installed its view: catching up, not yet voting
     /// (`recovery.rs`, [`CatchUp`]).
     catching_up: Option<CatchUp>,
+    /// The delivered number last handed out in a `Record::Delivered` (or
+    /// found in the log at a restart).
+    delivered_recorded: GlobalSeq,
     /// Per member, the nonce under which it answered blank when this member
     /// started a new group: its query under that nonce is answered
     /// `NewWithYou` (persisted in `Record::Incarnation`).
@@ -249,6 +252,7 @@ impl Member {
             handed_out: HandedOut::restored(watermark),
             recovery: None,
             catching_up: None,
+            delivered_recorded: state.delivered,
             started_with: (0..members)
                 .map(|index| state.new_group_with.get(index).copied().filter(|n| *n != 0))
                 .collect(),
@@ -288,6 +292,7 @@ impl Member {
                 truncate_after: self.order.sequenced_up_to(),
             });
         }
+        self.deliver_recorded(state.delivered);
         self.register_named_requests();
         if let Some(view) = state.changing_to {
             if coordinator(view, self.config.members) == self.config.id {
@@ -296,6 +301,32 @@ impl Member {
                 // same view twice, differently. Move on to the next one.
                 self.start_view_change(view + 1);
             }
+        }
+    }
+
+    /// Delivers again, from the log, every number up to `recorded` that an
+    /// earlier life of this member delivered: a delivered number is final
+    /// (every later view binds it alike), so no majority need be heard
+    /// again. What is left undelivered then fits a view-change vote
+    /// (docs/SEQUENCER.md, section 5.9).
+    fn deliver_recorded(&mut self, recorded: GlobalSeq) {
+        let target = recorded.min(self.order.held_up_to());
+        while self.order.delivered_up_to() < target {
+            let delivery = self.order.deliver_next();
+            self.output.deliveries.push(delivery);
+        }
+    }
+
+    /// Hands out a `Record::Delivered` if deliveries went unrecorded (a
+    /// `Base` at the delivered number, as after a snapshot install, records
+    /// them already).
+    fn record_delivered(&mut self) {
+        let delivered = self.order.delivered_up_to();
+        if delivered > self.delivered_recorded.max(self.order.base().global) {
+            self.output
+                .to_persist
+                .push(Record::Delivered { up_to: delivered });
+            self.delivered_recorded = delivered;
         }
     }
 
@@ -653,6 +684,10 @@ impl Member {
     /// Hands out the work queued since the last call (see [`Output`] for the
     /// order in which to do it).
     pub fn take_output(&mut self) -> Output {
+        if !self.output.to_persist.is_empty() {
+            // The flush costs no extra fsync for it.
+            self.record_delivered();
+        }
         self.note_handed_out();
         std::mem::take(&mut self.output)
     }
@@ -733,6 +768,7 @@ impl Member {
         let recovering = self.recovery.as_ref().map(|recovery| recovery.nonce);
         state.recovering = recovering.or(self.catching_up.map(|catch_up| catch_up.nonce));
         state.new_group_with = self.new_group_with();
+        state.delivered = self.order.delivered_up_to();
         state
     }
 
@@ -1063,6 +1099,10 @@ impl Member {
         // whole), and no message will name their Requests again: ask for
         // those the window now reaches.
         self.register_named_requests_after(window_end_before);
+        let unrecorded = (self.order.delivered_up_to().0).saturating_sub(self.delivered_recorded.0);
+        if unrecorded >= DELIVERED_UNRECORDED_MAX {
+            self.record_delivered();
+        }
         self.maybe_end_catch_up();
         self.release_reads();
     }

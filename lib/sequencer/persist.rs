@@ -32,6 +32,13 @@
 //! - `Incarnation`: the member's requests are numbered in this incarnation
 //!   from now on (0 for a member that started with the group); it ends a
 //!   recovery.
+//! - `Delivered`: the member delivered every number up to here. Not needed
+//!   for safety (a delivered number is final, and the log holds what it
+//!   names), but for liveness: a restart delivers those numbers again from
+//!   its own log at once, so that what it holds undelivered is never more
+//!   than the holdback window and [`DELIVERED_UNRECORDED_MAX`], and its log
+//!   fits a view-change vote (`VIEW_BINDINGS_MAX`) however long ago its
+//!   application last snapshotted (docs/SEQUENCER.md, section 5.9).
 //!
 //! [`PersistedState::apply`] replays records in order; a driver may also
 //! rewrite its log as the current [`PersistedState`] to compact it.
@@ -39,8 +46,20 @@
 use std::collections::BTreeMap;
 
 use super::ids::{GlobalSeq, LocalSeq, Origin};
+use super::message::VIEW_BINDINGS_MAX;
 use super::output::Delivery;
 use super::view::View;
+
+/// A member records its delivered number (`Record::Delivered`) with any
+/// other record it persists, and on its own once this many deliveries went
+/// unrecorded: so a batch that only delivers costs an fsync at most once
+/// per this many numbers.
+pub const DELIVERED_UNRECORDED_MAX: u64 = 256;
+
+// A restarted member's undelivered log is at most the holdback window
+// (`Config::holdback_max <= VIEW_BINDINGS_MAX / 2`) plus what it delivered
+// unrecorded: together they fit one vote.
+const _: () = assert!(DELIVERED_UNRECORDED_MAX <= VIEW_BINDINGS_MAX as u64 / 2);
 
 /// The state after delivering `1..=global`: the application's snapshot point.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +121,11 @@ pub enum Record {
         /// `NewWithYou` later. Empty after a recovery.
         new_group_with: Vec<u64>,
     },
+    /// The member delivered every number up to `up_to`.
+    Delivered {
+        /// Its delivered number when the record was written.
+        up_to: GlobalSeq,
+    },
 }
 
 /// Everything a member needs to restart: what it holds above its base.
@@ -125,6 +149,9 @@ pub struct PersistedState {
     pub recovering: Option<u64>,
     /// See [`Record::Incarnation`].
     pub new_group_with: Vec<u64>,
+    /// The highest number the member recorded as delivered (see
+    /// [`Record::Delivered`]); a restart delivers up to it from the log.
+    pub delivered: GlobalSeq,
 }
 
 impl SnapshotPoint {
@@ -172,6 +199,7 @@ impl PersistedState {
             incarnation: 0,
             recovering: None,
             new_group_with: Vec::new(),
+            delivered: GlobalSeq(0),
         }
     }
 
@@ -226,6 +254,7 @@ impl PersistedState {
                 self.recovering = None;
                 self.new_group_with = new_group_with.clone();
             }
+            Record::Delivered { up_to } => self.delivered = self.delivered.max(*up_to),
         }
     }
 }

@@ -129,6 +129,11 @@ pub(super) fn state_records(state: &PersistedState) -> Vec<Record> {
             origin: *origin,
         });
     }
+    if state.delivered > state.base.global {
+        records.push(Record::Delivered {
+            up_to: state.delivered,
+        });
+    }
     records
 }
 

@@ -46,6 +46,12 @@ struct Holdings {
     /// Between `Record::Recovering` and `Record::Incarnation`: a member
     /// recovering from an empty disk, whose claims nobody counts.
     recovering: bool,
+    /// The highest `Record::Delivered`: a restart delivers up to it
+    /// without hearing anyone, so it must never exceed what the member
+    /// delivered.
+    recorded_delivered: u64,
+    /// The most the member had delivered at any crash so far.
+    delivered_before: u64,
 }
 
 /// The referee of one simulated run.
@@ -131,6 +137,10 @@ impl Checker {
             }
             Record::Recovering { .. } => self.holdings[member.index()].recovering = true,
             Record::Incarnation { .. } => self.holdings[member.index()].recovering = false,
+            Record::Delivered { up_to } => {
+                let holdings = &mut self.holdings[member.index()];
+                holdings.recorded_delivered = holdings.recorded_delivered.max(up_to.0);
+            }
             Record::Base(_) | Record::ViewChange { .. } => {}
             Record::NewView {
                 view,
@@ -183,6 +193,15 @@ impl Checker {
         assert!(
             durable.global.0 <= holdings.delivered.len() as u64,
             "seed {seed}: durable beyond delivered"
+        );
+        let delivered = holdings
+            .delivered_before
+            .max(holdings.delivered.len() as u64);
+        holdings.delivered_before = delivered;
+        assert!(
+            holdings.recorded_delivered <= delivered,
+            "seed {seed}: {member} recorded {} as delivered, but delivered {delivered}",
+            holdings.recorded_delivered,
         );
         holdings.delivered.truncate(durable.global.0 as usize);
         holdings.delivered_local = durable

@@ -227,6 +227,9 @@ fn garbage_never_panics() {
         incarnation: 3,
         new_group_with: vec![0xbeef, 0xfeed],
     });
+    records.push(Record::Delivered {
+        up_to: GlobalSeq(0x1234),
+    });
     let records: Vec<Vec<u8>> = records.iter().map(Record::encode).collect();
     for round in 0..200_000u64 {
         let mut bytes = match round % 3 {
@@ -272,6 +275,9 @@ fn the_bytes_of_every_message_and_record_kind_stay_the_same() {
         incarnation: 3,
         new_group_with: vec![0xbeef, 0xfeed],
     });
+    records.push(Record::Delivered {
+        up_to: GlobalSeq(0x1234),
+    });
     encodings.extend(records.iter().map(Record::encode));
     crate::wire::golden::assert_golden(&encodings, &[
             "5351050103000000000000000300000000000000090000000000000005000300000000000000040000000000000000000000000000000100000000000000ffffffffffffffff010004000200000005000000020007000000000000000c00000063726561746520616c696365354e259e",
@@ -295,5 +301,6 @@ fn the_bytes_of_every_message_and_record_kind_stay_the_same() {
             "535201050600000000000000020001000300500000000000000047000000000000007ae829fd",
             "53520106edfe000000000000f649aea0",
             "5352010703000000000000000200efbe000000000000edfe000000000000fed28c96",
+            "53520108341200000000000030333eb5",
         ]);
 }

@@ -261,7 +261,8 @@ fn duplicates_are_ignored() {
     assert!(again.to_persist.is_empty() && again.messages.is_empty());
     let first = step(&mut member, 1, sequence(1, 1, 1, watermark(1, &[0, 1, 0])));
     let again = step(&mut member, 2, sequence(1, 1, 1, watermark(1, &[0, 1, 0])));
-    assert_eq!((first.to_persist.len(), first.deliveries.len()), (1, 1));
+    // The Sequence, then the delivered number it moved.
+    assert_eq!((first.to_persist.len(), first.deliveries.len()), (2, 1));
     assert!(again.to_persist.is_empty() && again.deliveries.is_empty());
 }
 
@@ -601,7 +602,17 @@ fn a_group_of_one_delivers_its_own_broadcast_at_once() {
     member.broadcast(b"alone".to_vec()).expect("room");
     let output = member.take_output();
     assert_eq!(output.deliveries.len(), 1);
-    assert_eq!(output.to_persist.len(), 2, "the request and its sequence");
+    assert_eq!(
+        output.to_persist.len(),
+        3,
+        "the request, its sequence and the delivered number"
+    );
+    assert_eq!(
+        output.to_persist[2],
+        Record::Delivered {
+            up_to: GlobalSeq(1)
+        }
+    );
 }
 
 #[test]

@@ -406,17 +406,17 @@ fn a_replica_behind_forgotten_history_catches_up_by_state_transfer() {
 }
 
 #[test]
-fn a_replica_behind_more_than_a_view_message_rejoins_though_no_one_snapshotted() {
-    // Goal: a restarted member rejoins however far its snapshot lags.
-    // Method: all five deliver more numbers than a view message carries
-    // (`VIEW_BINDINGS_MAX`) while none snapshots (the default schedule
-    // wants far more log bytes than this); crash member 4, whose log now
-    // holds all of them beyond its snapshot (none), and let the others
-    // order a few more in a view without it. On restart member 4 delivers
-    // nothing from its log until it is in a view, sits out view changes
-    // (its log is too long to vote), and hears "compacted" for its
-    // GetView: only a snapshot that recent lets it in. A donor, asked for
-    // one, takes it on demand; member 4 fetches it and serves.
+fn a_replica_that_lost_its_disk_rejoins_though_no_one_snapshotted() {
+    // Goal: a member far behind the group's view rejoins though no donor
+    // has a snapshot that recent. Method: all five deliver more numbers
+    // than a view message carries (`VIEW_BINDINGS_MAX`) while none
+    // snapshots (the default schedule wants far more log bytes than this);
+    // crash member 4, delete its data folder, let the others order a few
+    // more without it. Restarted with an empty disk, member 4 recovers
+    // into their view, whose log begins above every number it could be
+    // told in a view message: only a snapshot that recent lets it in. A
+    // donor, asked for one, takes it on demand; member 4 fetches it and
+    // serves.
     let mut cluster = Cluster::start(5, |_| {});
     cluster.wait_serving();
     let all = [0, 1, 2, 3, 4];
@@ -428,6 +428,7 @@ fn a_replica_behind_more_than_a_view_message_rejoins_though_no_one_snapshotted()
         "{delivered} delivered"
     );
     cluster.crash(4);
+    std::fs::remove_dir_all(cluster.data_dir(4)).expect("delete member 4's data");
     let others = [0, 1, 2, 3];
     acked.extend(run_load(&cluster, &others, 1, 5, 100_000));
     for index in others {
@@ -436,6 +437,40 @@ fn a_replica_behind_more_than_a_view_message_rejoins_though_no_one_snapshotted()
     cluster.restart(4);
     cluster.wait_serving();
     assert!(cluster.status(4).transfers_installed >= 1);
+    let state = cluster.converged_state();
+    check_exactly_once(&state, &acked);
+    assert_eq!(state.order.len(), acked.len());
+}
+
+#[test]
+fn the_whole_group_restarts_with_logs_longer_than_a_view_message() {
+    // Goal: a group all of whose members restart at once, each with more
+    // delivered numbers in its log beyond its snapshot than a view message
+    // carries, works again. Before, a restarted member delivered nothing
+    // from its log until it was in a view, and its undelivered log was too
+    // long to vote with: every member sat out every view change, for ever.
+    // Method: all five deliver more than `VIEW_BINDINGS_MAX` numbers while
+    // none snapshots; crash all five, restart them; new requests are
+    // ordered, and every acknowledged one is in the state exactly once.
+    let mut cluster = Cluster::start(5, |_| {});
+    cluster.wait_serving();
+    let all = [0, 1, 2, 3, 4];
+    let per_client = VIEW_BINDINGS_MAX / all.len() + 20;
+    let mut acked = run_load(&cluster, &all, 1, per_client, 1);
+    let delivered = cluster.wait_quiet();
+    assert!(
+        delivered > VIEW_BINDINGS_MAX as u64,
+        "{delivered} delivered"
+    );
+    for index in all {
+        assert_eq!(cluster.status(index).snapshot, 0, "member {index}");
+        cluster.crash(index);
+    }
+    for index in all {
+        cluster.restart(index);
+    }
+    cluster.wait_serving();
+    acked.extend(run_load(&cluster, &all, 1, 5, 100_000));
     let state = cluster.converged_state();
     check_exactly_once(&state, &acked);
     assert_eq!(state.order.len(), acked.len());
