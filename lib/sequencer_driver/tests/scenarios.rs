@@ -405,6 +405,22 @@ fn a_replica_behind_forgotten_history_catches_up_by_state_transfer() {
     assert_eq!(state.order.len(), acked.len());
 }
 
+/// Five members that delivered more numbers than a view message carries
+/// (`VIEW_BINDINGS_MAX`), with the acknowledged results.
+fn five_past_a_view_message() -> (Cluster, BTreeMap<u64, ToyResult>) {
+    let cluster = Cluster::start(5, |_| {});
+    cluster.wait_serving();
+    let all = [0, 1, 2, 3, 4];
+    let per_client = VIEW_BINDINGS_MAX / all.len() + 20;
+    let acked = run_load(&cluster, &all, 1, per_client, 1);
+    let delivered = cluster.wait_quiet();
+    assert!(
+        delivered > VIEW_BINDINGS_MAX as u64,
+        "{delivered} delivered"
+    );
+    (cluster, acked)
+}
+
 #[test]
 fn a_replica_that_lost_its_disk_rejoins_though_no_one_snapshotted() {
     // Goal: a member far behind the group's view rejoins though no donor
@@ -417,16 +433,7 @@ fn a_replica_that_lost_its_disk_rejoins_though_no_one_snapshotted() {
     // told in a view message: only a snapshot that recent lets it in. A
     // donor, asked for one, takes it on demand; member 4 fetches it and
     // serves.
-    let mut cluster = Cluster::start(5, |_| {});
-    cluster.wait_serving();
-    let all = [0, 1, 2, 3, 4];
-    let per_client = VIEW_BINDINGS_MAX / all.len() + 20;
-    let mut acked = run_load(&cluster, &all, 1, per_client, 1);
-    let delivered = cluster.wait_quiet();
-    assert!(
-        delivered > VIEW_BINDINGS_MAX as u64,
-        "{delivered} delivered"
-    );
+    let (mut cluster, mut acked) = five_past_a_view_message();
     cluster.crash(4);
     std::fs::remove_dir_all(cluster.data_dir(4)).expect("delete member 4's data");
     let others = [0, 1, 2, 3];
@@ -452,16 +459,8 @@ fn the_whole_group_restarts_with_logs_longer_than_a_view_message() {
     // Method: all five deliver more than `VIEW_BINDINGS_MAX` numbers while
     // none snapshots; crash all five, restart them; new requests are
     // ordered, and every acknowledged one is in the state exactly once.
-    let mut cluster = Cluster::start(5, |_| {});
-    cluster.wait_serving();
     let all = [0, 1, 2, 3, 4];
-    let per_client = VIEW_BINDINGS_MAX / all.len() + 20;
-    let mut acked = run_load(&cluster, &all, 1, per_client, 1);
-    let delivered = cluster.wait_quiet();
-    assert!(
-        delivered > VIEW_BINDINGS_MAX as u64,
-        "{delivered} delivered"
-    );
+    let (mut cluster, mut acked) = five_past_a_view_message();
     for index in all {
         assert_eq!(cluster.status(index).snapshot, 0, "member {index}");
         cluster.crash(index);
