@@ -310,9 +310,20 @@ impl Member {
     /// again. What is left undelivered then fits a view-change vote
     /// (docs/SEQUENCER.md, section 5.9).
     fn deliver_recorded(&mut self, recorded: GlobalSeq) {
-        let target = recorded.min(self.order.held_up_to());
+        self.deliver_up_to(recorded.min(self.order.held_up_to()));
+    }
+
+    /// Delivers every held number up to `target`, in order.
+    fn deliver_up_to(&mut self, target: GlobalSeq) {
         while self.order.delivered_up_to() < target {
             let delivery = self.order.deliver_next();
+            trace!(
+                "{} delivers {} = {}/{}",
+                self.config.id,
+                delivery.global,
+                delivery.sender.0,
+                delivery.local_seq
+            );
             self.output.deliveries.push(delivery);
         }
     }
@@ -1084,17 +1095,7 @@ impl Member {
             .majority_held_up_to(held_up_to, self.config.majority());
         let target = held_up_to.min(majority);
         let window_end_before = self.sequence_window_end();
-        while self.order.delivered_up_to() < target {
-            let delivery = self.order.deliver_next();
-            trace!(
-                "{} delivers {} = {}/{}",
-                self.config.id,
-                delivery.global,
-                delivery.sender.0,
-                delivery.local_seq
-            );
-            self.output.deliveries.push(delivery);
-        }
+        self.deliver_up_to(target);
         // Sequences beyond the window may be held (a view's log is taken
         // whole), and no message will name their Requests again: ask for
         // those the window now reaches.
