@@ -5,7 +5,7 @@
 use std::net::UdpSocket;
 use std::sync::Arc;
 
-use crate::transport::UdpTransport;
+use crate::transport::{Receiving, UdpTransport};
 
 use super::errors::DriverError;
 use super::options::DriverOptions;
@@ -23,6 +23,10 @@ pub trait Driver: Sized {
     /// What the driver's recovery reads back from the data directory: the
     /// protocol core, the state machine and the storage they run over.
     type Recovered;
+
+    /// Who reads the transport's socket: a receiver thread, or the
+    /// driver's own core thread.
+    const RECEIVING: Receiving;
 
     /// Reads back the data directory (creating it on a first start), or
     /// starts from `initial_state` when it holds nothing.
@@ -60,7 +64,7 @@ pub trait Driver: Sized {
     ) -> Result<Self, StartError<Self>> {
         options.validate()?;
         let recovered = Self::recover(&options, initial_state)?;
-        let transport = start_transport(socket, options.replica())?;
+        let transport = start_transport(socket, options.replica(), Self::RECEIVING)?;
         let bound = transport.local_addr();
         let driver = Self::start_threads(&options, recovered, transport)?;
         log_started(Self::Options::PROTOCOL, options.replica(), bound);

@@ -14,8 +14,11 @@
 //! - `threads.rs`: [`Threads`], the named threads and their one stop signal.
 //! - `queues.rs`: [`Queues`], the core inbox and the apply queue, made in
 //!   one place with their bounds.
-//! - `ticker.rs`: [`Ticker`], the thread that puts ticks on the core inbox,
-//!   at most one waiting ([`TickGate`]).
+//! - `ticker.rs`: [`Ticker`], the thread that puts ticks on the Raft core's
+//!   inbox, at most one waiting ([`TickGate`]). The sequencer's core keeps
+//!   its own tick deadline instead (`sequencer_driver/tick_deadline.rs`);
+//!   Raft keeps the ticker because its lease arithmetic (docs/RAFT.md 7.1)
+//!   is worked out for it.
 //! - `apply_queue.rs`: [`ApplyQueue`], the core's hand-over to its apply
 //!   thread, which never blocks the core.
 //! - `snapshot_schedule.rs`: [`SnapshotSchedule`], when a replica takes a

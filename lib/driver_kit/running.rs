@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use log::info;
 
-use crate::transport::{TransportStats, UdpTransport};
+use crate::transport::{Receiving, TransportStats, UdpTransport};
 
 use super::errors::{DriverError, RestoreError};
 use super::lifecycle::LifecycleCell;
@@ -33,10 +33,14 @@ pub fn bind_socket<E: RestoreError>(replica: &ReplicaOptions) -> Result<UdpSocke
 pub fn start_transport<E: RestoreError>(
     socket: UdpSocket,
     replica: &ReplicaOptions,
+    receiving: Receiving,
 ) -> Result<Arc<UdpTransport>, DriverError<E>> {
-    let (index, peers, faults) = (replica.index, &replica.peers, &replica.faults);
-    let transport = UdpTransport::from_socket(socket, index, peers.clone(), faults.clone())
-        .map_err(DriverError::io("start the UDP transport"))?;
+    let (index, peers, faults) = (replica.index, replica.peers.clone(), replica.faults.clone());
+    let transport = match receiving {
+        Receiving::Thread => UdpTransport::from_socket(socket, index, peers, faults),
+        Receiving::Caller => UdpTransport::from_socket_read_by_caller(socket, index, peers, faults),
+    }
+    .map_err(DriverError::io("start the UDP transport"))?;
     Ok(Arc::new(transport))
 }
 

@@ -1,5 +1,7 @@
-//! The ticker both drivers run (a thread of its own): it puts a tick event
-//! on the protocol core's inbox every interval. Time reaches a protocol
+//! The Raft driver's ticker (a thread of its own): it puts a tick event on
+//! the protocol core's inbox every interval. (The sequencer's core keeps its
+//! own deadline, `sequencer_driver/tick_deadline.rs`, and drops missed ticks
+//! the same way.) Time reaches a protocol
 //! core only this way, so the core stays a pure function of its inputs.
 //!
 //! **At most one tick waits in the inbox** ([`TickGate`]). A core held up

@@ -14,7 +14,7 @@ use crate::driver_kit::{
 };
 use crate::raft::Role;
 use crate::replication::{ReplicaStatus, Replicator, ReplyTo, StateDigest, StateMachine};
-use crate::transport::{FaultSwitch, UdpTransport};
+use crate::transport::{FaultSwitch, Receiving, UdpTransport};
 
 use super::apply_loop::ApplyLoop;
 use super::core_loop::{CoreLoop, TickClock};
@@ -52,6 +52,7 @@ impl<S: StateMachine> Driver for RaftReplicator<S> {
     type State = S;
     type Options = RaftOptions;
     type Recovered = Recovered<S>;
+    const RECEIVING: Receiving = Receiving::Thread;
 
     /// A fresh seed per start: two replicas restarted together must not
     /// draw the same election timeouts.

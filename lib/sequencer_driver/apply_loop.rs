@@ -40,6 +40,7 @@ use crate::replication::{StateDigest, StateMachine};
 use crate::sequencer::{Delivery, GlobalSeq, MemberId, SnapshotPoint};
 use crate::wal::WalResult;
 
+use super::core_wake::CoreInbox;
 use super::events::{ApplyTask, CoreEvent};
 use super::image::{Image, LatestImage};
 use super::replies::{fail_all, PendingBroadcasts};
@@ -75,7 +76,7 @@ pub(super) struct ApplyLoop<S: StateMachine> {
     pub(super) reply_timeout: Duration,
     pub(super) tasks: Receiver<ApplyTask<S::Result>>,
     /// Where queries that must be ordered after all go back to.
-    pub(super) core_inbox: Sender<CoreEvent<S::Result>>,
+    pub(super) core_inbox: CoreInbox<CoreEvent<S::Result>>,
     pub(super) status: Arc<SharedStatus>,
 }
 

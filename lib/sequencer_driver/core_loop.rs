@@ -1,12 +1,14 @@
 //! The core thread ("sequencer-core"): the only owner of the protocol's
 //! [`Member`] and of the log. It runs one loop:
 //!
-//! 1. Wait for an event on the inbox or a datagram from the transport (or
-//!    the stop signal).
+//! 1. Wait for an event on the inbox or a datagram on the socket (or the
+//!    stop signal), at most until the next tick is due. The core reads the
+//!    socket itself (`UdpTransport::receive_now`) and sleeps in `poll(2)`
+//!    on it and on its doorbell (`core_wake.rs`): a datagram wakes it with
+//!    no receiver thread in between.
 //! 2. Handle it, then every event and datagram already queued (up to
 //!    `BATCH_EVENTS_MAX`): peer messages (decoded by `inbound.rs`, here on
-//!    this thread) go to `Member::step`, ticks to
-//!    `Member::tick`; client requests are gathered and go to
+//!    this thread) go to `Member::step`; client requests are gathered and go to
 //!    `Member::broadcast` together, as one request batch
 //!    (`request_batch.rs`), once the queue is drained and fewer than
 //!    `BATCHES_IN_FLIGHT_MAX` of this member's batches are undelivered
@@ -22,6 +24,13 @@
 //!    state-transfer thread.
 //! 4. Rewrite the log if it is due, and publish its numbers for `status()`.
 //!
+//! The loop keeps its own tick (`TickDeadline`): a batch that ends past the
+//! deadline calls `Member::tick` once, and an idle loop waits no longer
+//! than the deadline. A ticker thread would cost two wake-ups a tick (its
+//! own and the core's) where this costs none under load and one when idle;
+//! a busy loop misses ticks as a full inbox did (the protocol's timers only
+//! need ticks to come, never to come on time).
+//!
 //! A query (`StateMachine::is_query`) is not broadcast: `Member::read`
 //! takes it through a read barrier (a round of questions, no log record,
 //! no fsync), and the apply thread answers it from the state.
@@ -31,8 +40,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
-use crossbeam_channel::{bounded, select, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 use log::{debug, error, info};
 
 use crate::driver_kit::{
@@ -46,6 +56,7 @@ use crate::wal::WalError;
 
 use super::batch;
 use super::catch_up::CatchUp;
+use super::core_wake::CoreWake;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::Image;
 use super::inbound::Router;
@@ -54,16 +65,19 @@ use super::replies::fail_all;
 use super::request_batch::RequestBatch;
 use super::status::SharedStatus;
 use super::storage::SequencerStorage;
+use super::tick_deadline::TickDeadline;
 
 /// Everything the core thread owns.
 pub(super) struct CoreLoop<R> {
     pub(super) member: Member,
     pub(super) storage: SequencerStorage,
     pub(super) transport: Arc<UdpTransport>,
-    /// Ticks, broadcasts and fetched snapshots.
+    /// Broadcasts, reads and fetched snapshots.
     pub(super) inbox: Receiver<CoreEvent<R>>,
-    /// Datagrams from peers (the transport's inbound channel).
-    pub(super) datagrams: Receiver<Datagram>,
+    /// Rung by whoever fills the inbox while the core sleeps.
+    pub(super) wake: Arc<CoreWake>,
+    /// Where datagrams are read from the socket (`receive_now`).
+    pub(super) receive_buffer: Vec<u8>,
     /// Decodes them; hands state-transfer messages on.
     pub(super) router: Router,
     /// Disconnects when the replicator stops.
@@ -79,12 +93,16 @@ pub(super) struct CoreLoop<R> {
     pub(super) requests: RequestBatch<Reply<R>>,
     /// Queries waiting for their read barrier, by the member's read id.
     pub(super) reads: BTreeMap<ReadId, (Vec<u8>, Reply<R>)>,
+    /// When `Member::tick` is next due.
+    pub(super) tick: TickDeadline,
 }
 
 /// One input of the loop.
 enum Input<R> {
     Event(CoreEvent<R>),
     Datagram(Datagram),
+    /// Nothing came before the tick fell due.
+    TickDue,
 }
 
 /// Why the loop ended.
@@ -137,21 +155,43 @@ impl<R: Send + 'static> CoreLoop<R> {
         }
         self.publish();
         loop {
-            let first = select! {
-                recv(self.inbox) -> event => match event {
-                    Ok(event) => Input::Event(event),
-                    Err(_) => return Halt::Stopped,
-                },
-                recv(self.datagrams) -> datagram => match datagram {
-                    Ok(datagram) => Input::Datagram(datagram),
-                    Err(_) => return Halt::Stopped,
-                },
-                recv(self.stop) -> _ => return Halt::Stopped,
+            let first = match self.next_input() {
+                Ok(first) => first,
+                Err(halt) => return halt,
             };
             if let Err(halt) = self.run_batch(first) {
                 return halt;
             }
         }
+    }
+
+    /// Step 1: the next input, sleeping for it if there is none.
+    fn next_input(&mut self) -> Result<Input<R>, Halt> {
+        loop {
+            match self.inbox.try_recv() {
+                Ok(event) => return Ok(Input::Event(event)),
+                Err(TryRecvError::Disconnected) => return Err(Halt::Stopped),
+                Err(TryRecvError::Empty) => {}
+            }
+            if let Some(datagram) = self.receive() {
+                return Ok(Input::Datagram(datagram));
+            }
+            if let Err(TryRecvError::Disconnected) = self.stop.try_recv() {
+                return Err(Halt::Stopped);
+            }
+            let wait = self.tick.wait(Instant::now());
+            if wait.is_zero() {
+                return Ok(Input::TickDue);
+            }
+            // A stop rings no bell: it is seen within a tick.
+            self.wake
+                .sleep(&self.inbox, self.transport.socket_fd(), wait);
+        }
+    }
+
+    /// The next datagram waiting on the socket, if any.
+    fn receive(&mut self) -> Option<Datagram> {
+        self.transport.receive_now(&mut self.receive_buffer)
     }
 
     /// Steps 2 to 4 of the loop.
@@ -166,13 +206,16 @@ impl<R: Send + 'static> CoreLoop<R> {
                 self.handle(event)?;
                 taken += 1;
             }
-            if let Ok(datagram) = self.datagrams.try_recv() {
+            if let Some(datagram) = self.receive() {
                 self.on_datagram(datagram);
                 taken += 1;
             }
             if taken == before {
                 break;
             }
+        }
+        if self.tick.is_due(Instant::now()) {
+            self.on_tick();
         }
         if self.member.broadcasts_in_flight() < BATCHES_IN_FLIGHT_MAX {
             self.broadcast_requests()?;
@@ -203,21 +246,18 @@ impl<R: Send + 'static> CoreLoop<R> {
                 self.on_datagram(datagram);
                 Ok(())
             }
+            // `run_batch` ticks once the batch is taken.
+            Input::TickDue => Ok(()),
         }
     }
 
     fn handle(&mut self, event: CoreEvent<R>) -> Result<(), Halt> {
         match event {
-            CoreEvent::Tick => self.on_tick(),
-            CoreEvent::Broadcast { payload, reply } => return self.on_request(payload, reply),
-            CoreEvent::Read { payload, reply } => return self.on_read(payload, reply),
-            CoreEvent::SnapshotFetched(image) => return self.on_snapshot_fetched(image),
-            CoreEvent::Digest(reply) => {
-                let task = ApplyTask::Digest(reply);
-                return Ok(self.apply.push(task)?);
-            }
+            CoreEvent::Broadcast { payload, reply } => self.on_request(payload, reply),
+            CoreEvent::Read { payload, reply } => self.on_read(payload, reply),
+            CoreEvent::SnapshotFetched(image) => self.on_snapshot_fetched(image),
+            CoreEvent::Digest(reply) => Ok(self.apply.push(ApplyTask::Digest(reply))?),
         }
-        Ok(())
     }
 
     fn on_datagram(&mut self, datagram: Datagram) {
@@ -241,7 +281,6 @@ impl<R: Send + 'static> CoreLoop<R> {
     }
 
     fn on_tick(&mut self) {
-        self.status.tick_gate.taken();
         // The apply thread's durable snapshot lets the protocol forget
         // history up to it (never beyond what was delivered here).
         let durable = self

@@ -16,8 +16,6 @@ use super::transfer_message::TransferMessage;
 
 /// An input of the protocol core, for the core thread.
 pub(super) enum CoreEvent<R> {
-    /// One tick interval passed (from the ticker thread).
-    Tick,
     /// A client request to broadcast (from `submit`), and its reply.
     Broadcast {
         /// The request, encoded with serde_json.

@@ -124,6 +124,13 @@ pub(super) struct LatestImage {
 }
 
 impl LatestImage {
+    /// A slot holding `image`, the one a member recovered (if any).
+    pub(super) fn holding(image: Option<Arc<Image>>) -> LatestImage {
+        LatestImage {
+            slot: Arc::new(Mutex::new(image)),
+        }
+    }
+
     /// The newest image, if this member has one.
     pub(super) fn get(&self) -> Option<Arc<Image>> {
         self.lock().clone()

@@ -10,14 +10,14 @@
 //! bounded (`limits.rs`) and named after what flows on it.
 //!
 //! ```text
-//!  peers ─UDP─> udp-receiver ─── datagrams ──────────────────────────────> sequencer-core
-//!               (transport)
-//!  sequencer-tick ─── Tick ─────────────────────────────────────────────────> core inbox
+//!  peers ─UDP─> socket ── receive_now (the core reads it; core_wake.rs) ──> sequencer-core
 //!  submit() ───────── Broadcast(request, reply) ────────────────────────────> core inbox
 //!  state-transfer ─── SnapshotFetched(image) ───────────────────────────────> core inbox
+//!  (every producer rings the core's doorbell after it fills the inbox)
 //!
 //!  core inbox ──> sequencer-core    owns the Member and the log; decodes datagrams
-//!                   │               (inbound.rs); per batch:
+//!                   │               (inbound.rs); keeps its own tick (tick_deadline.rs);
+//!                   │               per batch:
 //!                   │               persist (one fsync) → send → hand on
 //!                   ├─ messages ──────────────────────────> udp-sender ─UDP─> peers
 //!                   ├─ fetch orders, transfer messages ───> transfer inbox
@@ -34,14 +34,14 @@
 //! install and at a clean stop) and talks back only through
 //! `SharedStatus` atomics; the state-transfer thread blocks only on the core
 //! inbox, which the core drains. Everything else uses `try_send` and drops
-//! (and counts) what does not fit: UDP input, ticks, and, with an
-//! `Unavailable` answer, submissions.
+//! (and counts) what does not fit: UDP input and, with an `Unavailable`
+//! answer, submissions.
 //!
 //! # Files
 //!
-//! The plumbing both drivers share (replies, lifecycle, threads, the
-//! ticker that sequencer-tick runs, the apply queue, counters, the error's
-//! shape, start and stop) is in `crate::driver_kit`. A file here has the
+//! The plumbing both drivers share (replies, lifecycle, threads, the apply
+//! queue, counters, the error's shape, start and stop) is in
+//! `crate::driver_kit`. A file here has the
 //! same name as the Raft driver's file for the same job:
 //!
 //! - `replicator.rs`: [`SequencerReplicator`], as a `Replicator` (submit,
@@ -63,6 +63,8 @@
 //! Only the sequencer has:
 //!
 //! - `image.rs`: the snapshot image (point and application state).
+//! - `core_wake.rs`: how the core sleeps (on its socket and a doorbell)
+//!   and who wakes it (`CoreInbox`); `tick_deadline.rs`: when it ticks.
 //! - `catch_up.rs`: when a restarted member takes requests again.
 //! - `batch.rs`, `request_batch.rs`: the core messages one datagram
 //!   carries, the client requests one broadcast carries.
@@ -77,6 +79,7 @@ mod apply_loop;
 mod batch;
 mod catch_up;
 mod core_loop;
+mod core_wake;
 mod errors;
 mod events;
 mod image;
@@ -90,6 +93,7 @@ mod request_batch;
 mod state_transfer;
 mod status;
 mod storage;
+mod tick_deadline;
 mod transfer_fetch;
 mod transfer_message;
 mod transfer_serve;

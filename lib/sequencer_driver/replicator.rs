@@ -6,22 +6,24 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::driver_kit::{
     count, ApplyQueue, Driver, Lifecycle, Queues, Reply, RunningCell, SnapshotSchedule,
-    SnapshotWriter, Threads, Ticker, CORE_INBOX_MAX, OVERLOADED,
+    SnapshotWriter, Threads, CORE_INBOX_MAX, OVERLOADED,
 };
 use crate::replication::{
     ReplicaStatus, Replicator, ReplyTo, StateDigest, StateMachine, ViewSummary,
 };
-use crate::transport::{FaultSwitch, UdpTransport};
+use crate::transport::{receive_buffer, FaultSwitch, Receiving, UdpTransport};
 
 use super::apply_loop::ApplyLoop;
 use super::catch_up::CatchUp;
 use super::core_loop::CoreLoop;
 use super::core_loop::NOT_WORKING;
+use super::core_wake::{CoreInbox, CoreWake};
 use super::errors::DriverError;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::LatestImage;
@@ -33,6 +35,7 @@ use super::replies::pending_broadcasts;
 use super::request_batch::{self, RequestBatch};
 use super::state_transfer::StateTransfer;
 use super::status::{DriverStatus, SharedStatus};
+use super::tick_deadline::TickDeadline;
 use super::transfer_serve::Server;
 
 /// One member of the customer DB's sequencer group, as a [`Replicator`].
@@ -44,7 +47,7 @@ pub struct SequencerReplicator<S: StateMachine> {
     index: usize,
     /// The largest encoded request `submit` takes.
     request_bytes_max: usize,
-    inbox: Sender<CoreEvent<S::Result>>,
+    inbox: CoreInbox<CoreEvent<S::Result>>,
     status: Arc<SharedStatus>,
     running: RunningCell<()>,
     local_addr: SocketAddr,
@@ -57,12 +60,23 @@ pub struct SequencerReplicator<S: StateMachine> {
 struct Channels<R> {
     queues: Queues<CoreEvent<R>, ApplyTask<R>>,
     transfer: (Sender<TransferTask>, Receiver<TransferTask>),
+    /// The core's doorbell, which every producer of its inbox rings.
+    wake: Arc<CoreWake>,
+}
+
+impl<R> Channels<R> {
+    /// A producer's end of the core's inbox.
+    fn core_inbox(&self) -> CoreInbox<CoreEvent<R>> {
+        CoreInbox::new(self.queues.core.0.clone(), Arc::clone(&self.wake))
+    }
 }
 
 impl<S: StateMachine> Driver for SequencerReplicator<S> {
     type State = S;
     type Options = SequencerOptions;
     type Recovered = Recovered<S>;
+    /// The core waits on the socket itself (`core_wake.rs`).
+    const RECEIVING: Receiving = Receiving::Caller;
 
     fn recover(options: &SequencerOptions, initial_state: S) -> Result<Recovered<S>, DriverError> {
         recovery::recover(options, initial_state)
@@ -77,11 +91,13 @@ impl<S: StateMachine> Driver for SequencerReplicator<S> {
         // A request travels inside a request batch, whose header counts too.
         let request_bytes_max =
             request_batch::request_bytes_max(recovered.member.config().payload_bytes_max);
+        let wake = CoreWake::new().map_err(DriverError::io("make the core's doorbell"))?;
         let channels = Channels {
             queues: Queues::new(CORE_INBOX_MAX, APPLY_QUEUE_MAX),
             transfer: bounded(TRANSFER_INBOX_MAX),
+            wake: Arc::new(wake),
         };
-        let inbox = channels.queues.core.0.clone();
+        let inbox = channels.core_inbox();
         let threads = spawn_threads(options, recovered, &transport, &status, channels)?;
         Ok(SequencerReplicator {
             local_addr: transport.local_addr(),
@@ -253,11 +269,8 @@ fn spawn_threads<S: StateMachine>(
 ) -> Result<Threads, DriverError> {
     let (me, members) = (options.member_id(), options.members());
     let (mut threads, stop) = Threads::new();
-    let latest = LatestImage::default();
     let snapshot_schedule = snapshot_schedule(options, &recovered);
-    if let Some(image) = recovered.image {
-        latest.set(image);
-    }
+    let latest = LatestImage::holding(recovered.image);
     let held_at_start = recovered.member.status().held_up_to;
     let snapshots = Arc::new(Mutex::new(recovered.snapshots));
     let writer = SnapshotWriter::spawn(
@@ -265,6 +278,8 @@ fn spawn_threads<S: StateMachine>(
         "sequencer-snapshot-writer",
         Arc::clone(&snapshots),
     )?;
+    // Producers' ends of the core inbox, before the channels come apart.
+    let (apply_inbox, transfer_inbox) = (channels.core_inbox(), channels.core_inbox());
     let apply = ApplyLoop {
         me,
         state: recovered.state,
@@ -278,7 +293,7 @@ fn spawn_threads<S: StateMachine>(
         pending: pending_broadcasts(),
         reply_timeout: options.replica.reply_timeout,
         tasks: channels.queues.apply.1,
-        core_inbox: channels.queues.core.0.clone(),
+        core_inbox: apply_inbox,
         status: Arc::clone(status),
     };
     threads.spawn("sequencer-apply", move || apply.run())?;
@@ -287,7 +302,8 @@ fn spawn_threads<S: StateMachine>(
         storage: recovered.storage,
         transport: Arc::clone(transport),
         inbox: channels.queues.core.1,
-        datagrams: transport.inbound().clone(),
+        wake: Arc::clone(&channels.wake),
+        receive_buffer: receive_buffer(),
         router: Router {
             me,
             transfer_inbox: channels.transfer.0.clone(),
@@ -300,10 +316,11 @@ fn spawn_threads<S: StateMachine>(
         catch_up: CatchUp::new(members, me, held_at_start),
         requests: RequestBatch::new(),
         reads: BTreeMap::new(),
+        tick: TickDeadline::new(options.replica.tick, Instant::now()),
     };
     threads.spawn("sequencer-core", move || core.run())?;
-    let last_channels = (channels.transfer.1, channels.queues.core.0);
-    spawn_transfer_and_tick(
+    let last_channels = (channels.transfer.1, transfer_inbox);
+    spawn_transfer(
         &mut threads,
         options,
         (transport, status),
@@ -325,16 +342,15 @@ fn snapshot_schedule<S>(options: &SequencerOptions, recovered: &Recovered<S>) ->
     SnapshotSchedule::new(options.snapshot_every, members, index, bytes as u64)
 }
 
-/// Starts the last two threads: state transfer, which fetches an image
-/// when the core asks for one (`inbox`), hands it to the core
-/// (`core_inbox`) and serves `latest` to peers that ask; then the core's
-/// ticker.
-fn spawn_transfer_and_tick<R: Send + 'static>(
+/// Starts the last thread: state transfer, which fetches an image when the
+/// core asks for one (`inbox`), hands it to the core (`core_inbox`) and
+/// serves `latest` to peers that ask.
+fn spawn_transfer<R: Send + 'static>(
     threads: &mut Threads,
     options: &SequencerOptions,
     (transport, status): (&Arc<UdpTransport>, &Arc<SharedStatus>),
     latest: LatestImage,
-    (inbox, core_inbox): (Receiver<TransferTask>, Sender<CoreEvent<R>>),
+    (inbox, core_inbox): (Receiver<TransferTask>, CoreInbox<CoreEvent<R>>),
     stop: Receiver<()>,
 ) -> Result<(), DriverError> {
     let members = options.members();
@@ -343,20 +359,12 @@ fn spawn_transfer_and_tick<R: Send + 'static>(
         members,
         transport: Arc::clone(transport),
         inbox,
-        core_inbox: core_inbox.clone(),
-        stop: stop.clone(),
+        core_inbox,
+        stop,
         latest,
         status: Arc::clone(status),
         fetch: None,
         server: Server::new(members),
     };
-    threads.spawn("state-transfer", move || transfer.run())?;
-    let ticker = Ticker {
-        interval: options.replica.tick,
-        inbox: core_inbox,
-        tick: || CoreEvent::Tick,
-        gate: Arc::clone(&status.tick_gate),
-        dropped: Arc::clone(&status.inbox_full_drops),
-    };
-    threads.spawn("sequencer-tick", move || ticker.run(stop))
+    threads.spawn("state-transfer", move || transfer.run())
 }

@@ -17,13 +17,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::{select, Receiver};
 use log::{debug, info};
 
 use crate::driver_kit::count;
 use crate::sequencer::{GlobalSeq, MemberId};
 use crate::transport::UdpTransport;
 
+use super::core_wake::CoreInbox;
 use super::events::{CoreEvent, TransferTask};
 use super::image::LatestImage;
 use super::limits::TRANSFER_IDLE_WAKE;
@@ -43,7 +44,7 @@ pub(super) struct StateTransfer<R> {
     /// Fetch orders from the core and messages from peers.
     pub(super) inbox: Receiver<TransferTask>,
     /// Where a fetched image goes.
-    pub(super) core_inbox: Sender<CoreEvent<R>>,
+    pub(super) core_inbox: CoreInbox<CoreEvent<R>>,
     pub(super) stop: Receiver<()>,
     pub(super) latest: LatestImage,
     pub(super) status: Arc<SharedStatus>,
@@ -177,10 +178,9 @@ impl<R> StateTransfer<R> {
                 self.fetch = None;
                 let event = CoreEvent::SnapshotFetched(Arc::new(image));
                 // Blocking is safe: the core never waits for this thread.
-                select! {
-                    send(self.core_inbox, event) -> sent => sent.map_err(|_| Stopped),
-                    recv(self.stop) -> _ => Err(Stopped),
-                }
+                self.core_inbox
+                    .send_unless_stopped(event, &self.stop)
+                    .map_err(|()| Stopped)
             }
         }
     }

@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::driver_kit::{read, Lifecycle, LifecycleCell, TickGate};
+use crate::driver_kit::{read, Lifecycle, LifecycleCell};
 use crate::sequencer::{GlobalSeq, MemberId, Status, View, ViewCounters};
 use crate::transport::TransportStats;
 
@@ -92,8 +92,6 @@ pub(super) struct SharedStatus {
     /// Where the replica is in its life (a crash is asked for here too).
     pub(super) lifecycle: LifecycleCell,
     serving: AtomicBool,
-    /// At most one `Tick` waits in the core's inbox (`driver_kit::Ticker`).
-    pub(super) tick_gate: Arc<TickGate>,
     next_global: AtomicU64,
     held_up_to: AtomicU64,
     delivered: AtomicU64,
@@ -123,7 +121,6 @@ impl SharedStatus {
         SharedStatus {
             lifecycle: LifecycleCell::new(),
             serving: AtomicBool::new(false),
-            tick_gate: Arc::new(TickGate::new()),
             next_global: AtomicU64::new(applied.0 + 1),
             held_up_to: AtomicU64::new(applied.0),
             delivered: AtomicU64::new(applied.0),

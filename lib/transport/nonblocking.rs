@@ -61,6 +61,32 @@ pub(super) fn send_to(socket: &UdpSocket, bytes: &[u8], address: SocketAddr) -> 
     }
 }
 
+/// Takes the next datagram waiting on `socket` into `buffer` if there is
+/// one, without blocking: its length, or `None` when none waits. (The
+/// sender's address is not asked for: a datagram names its sender inside,
+/// see envelope.rs.)
+pub(super) fn receive(socket: &UdpSocket, buffer: &mut [u8]) -> io::Result<Option<usize>> {
+    // SAFETY: the descriptor is the socket's, open for the whole call; the
+    // buffer is live and writable for the length given.
+    let received = unsafe {
+        libc::recv(
+            socket.as_raw_fd(),
+            buffer.as_mut_ptr().cast(),
+            buffer.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if received >= 0 {
+        return Ok(Some(received as usize));
+    }
+    let error = io::Error::last_os_error();
+    if error.kind() == io::ErrorKind::WouldBlock {
+        Ok(None)
+    } else {
+        Err(error)
+    }
+}
+
 fn raw_send(
     socket: &UdpSocket,
     bytes: &[u8],
@@ -107,5 +133,26 @@ mod tests {
             assert_eq!(&buffer[..length], b"hello");
             assert_eq!(from, sender.local_addr().expect("address"));
         }
+    }
+
+    #[test]
+    fn receiving_takes_what_waits_and_never_blocks() {
+        let receiver = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let sender = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let mut buffer = [0u8; 16];
+        assert_eq!(receive(&receiver, &mut buffer).expect("receive"), None);
+        let address = receiver.local_addr().expect("address");
+        send_to(&sender, b"one", address).expect("send");
+        send_to(&sender, b"", address).expect("send");
+        let mut next = || loop {
+            if let Some(bytes) = receive(&receiver, &mut buffer).expect("receive") {
+                return bytes;
+            }
+            std::thread::yield_now();
+        };
+        assert_eq!(next(), 3);
+        assert_eq!(next(), 0, "an empty datagram is a datagram");
+        assert_eq!(&buffer[..3], b"one", "the empty one wrote nothing");
+        assert_eq!(receive(&receiver, &mut buffer).expect("receive"), None);
     }
 }

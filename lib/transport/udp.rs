@@ -8,7 +8,10 @@
 //!   [`Datagram`] `(peer, payload)`. Every drop is counted and logged at
 //!   debug level, none panics, and the thread keeps going. If the channel
 //!   is full the datagram is dropped rather than blocking the socket: UDP
-//!   is lossy anyway and the protocols retransmit.
+//!   is lossy anyway and the protocols retransmit. A transport made with
+//!   `Receiving::Caller` has no receiver thread: its owner waits on the
+//!   socket itself and takes datagrams with `receive_now`, through the
+//!   same checks (the sequencer's core does, `sequencer_driver/core_wake.rs`).
 //! - "udp-sender" takes framed datagrams from a bounded queue and hands them
 //!   to the socket, so `send` never blocks its caller (the protocol's core
 //!   loop) on a full socket buffer. `send_now` skips it: it sends from the
@@ -27,6 +30,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -75,6 +79,12 @@ const RECEIVE_ERRORS_IN_A_ROW_MAX: u32 = 1000;
 
 const _: () = assert!(DATAGRAM_BYTES_MAX < RECEIVE_BUFFER_BYTES);
 
+/// A buffer for [`UdpTransport::receive_now`]: larger than any datagram,
+/// so an oversized one arrives whole and is dropped as oversized.
+pub fn receive_buffer() -> Vec<u8> {
+    vec![0; RECEIVE_BUFFER_BYTES]
+}
+
 /// A payload received from a peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Datagram {
@@ -82,6 +92,18 @@ pub struct Datagram {
     pub peer: usize,
     /// The payload, checked against its frame's CRC.
     pub payload: Vec<u8>,
+}
+
+/// Who reads the socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receiving {
+    /// The "udp-receiver" thread, onto the [`UdpTransport::inbound`] channel.
+    Thread,
+    /// The transport's owner, on its own thread, with
+    /// [`UdpTransport::receive_now`] (waiting on [`UdpTransport::socket_fd`]);
+    /// no receiver thread runs. It saves a wake-up and a hand-off per
+    /// datagram for an owner that waits on the socket anyway.
+    Caller,
 }
 
 /// A framed datagram on its way to the sender thread.
@@ -94,11 +116,9 @@ struct Outgoing {
 pub struct UdpTransport {
     socket: Arc<UdpSocket>,
     local_addr: SocketAddr,
-    /// This node's index in the peer list (written into every datagram).
-    me: usize,
-    peers: Arc<PeerTable>,
-    faults: FaultSwitch,
-    counters: Arc<TransportCounters>,
+    /// Who this node is and its peers, the fault switch and the counters:
+    /// everything receiving needs, which sending uses too.
+    check: DatagramCheck,
     inbound: Receiver<Datagram>,
     /// `None` only while dropping (closing it stops the sender thread).
     outbound: Option<Sender<Outgoing>>,
@@ -108,13 +128,20 @@ pub struct UdpTransport {
     _resolver_stop: Option<Sender<()>>,
 }
 
-/// What the receiver thread needs.
-struct ReceiverContext {
-    socket: Arc<UdpSocket>,
+/// The checks a received datagram passes, and their counters.
+#[derive(Clone)]
+struct DatagramCheck {
+    /// This node's index in the peer list (written into every datagram).
     me: usize,
     peers: Arc<PeerTable>,
     faults: FaultSwitch,
     counters: Arc<TransportCounters>,
+}
+
+/// What the receiver thread needs.
+struct ReceiverContext {
+    socket: Arc<UdpSocket>,
+    check: DatagramCheck,
     inbound: Sender<Datagram>,
     stopping: Arc<AtomicBool>,
 }
@@ -155,7 +182,30 @@ impl UdpTransport {
         me: usize,
         peers: Vec<NodeAddress>,
         faults: FaultSwitch,
+        resolving: (Lookup, Duration),
+    ) -> io::Result<UdpTransport> {
+        UdpTransport::start(socket, me, peers, faults, resolving, Receiving::Thread)
+    }
+
+    /// Like `from_socket`, read by the caller (`receive_now`) instead of a
+    /// receiver thread.
+    pub fn from_socket_read_by_caller(
+        socket: UdpSocket,
+        me: usize,
+        peers: Vec<NodeAddress>,
+        faults: FaultSwitch,
+    ) -> io::Result<UdpTransport> {
+        let resolving = (system_lookup(), RESOLVE_INTERVAL);
+        UdpTransport::start(socket, me, peers, faults, resolving, Receiving::Caller)
+    }
+
+    fn start(
+        socket: UdpSocket,
+        me: usize,
+        peers: Vec<NodeAddress>,
+        faults: FaultSwitch,
         (lookup, resolve_interval): (Lookup, Duration),
+        receiving: Receiving,
     ) -> io::Result<UdpTransport> {
         if me >= peers.len() {
             return Err(not_a_peer(me, peers.len()));
@@ -175,35 +225,68 @@ impl UdpTransport {
         let stopping = Arc::new(AtomicBool::new(false));
         let (inbound_sender, inbound) = bounded(INBOUND_QUEUE_MAX);
         let (outbound, outbound_queue) = bounded(OUTBOUND_QUEUE_MAX);
-        let context = ReceiverContext {
-            socket: Arc::clone(&socket),
+        let check = DatagramCheck {
             me,
             peers: Arc::clone(&peers),
             faults: faults.clone(),
             counters: Arc::clone(&counters),
-            inbound: inbound_sender,
-            stopping: Arc::clone(&stopping),
         };
-        let receiver = thread::Builder::new()
-            .name("udp-receiver".into())
-            .spawn(move || context.run())?;
+        let mut threads = Vec::new();
+        if receiving == Receiving::Thread {
+            let context = ReceiverContext {
+                socket: Arc::clone(&socket),
+                check: check.clone(),
+                inbound: inbound_sender,
+                stopping: Arc::clone(&stopping),
+            };
+            let receiver = thread::Builder::new()
+                .name("udp-receiver".into())
+                .spawn(move || context.run())?;
+            threads.push(receiver);
+        }
         let (sender_socket, sender_counters) = (Arc::clone(&socket), Arc::clone(&counters));
         let sender = thread::Builder::new()
             .name("udp-sender".into())
             .spawn(move || run_sender(&sender_socket, &outbound_queue, &sender_counters))?;
+        threads.push(sender);
         Ok(UdpTransport {
             socket,
             local_addr,
-            me,
-            peers,
-            faults,
-            counters,
+            check,
             inbound,
             outbound: Some(outbound),
             stopping,
-            threads: vec![receiver, sender],
+            threads,
             _resolver_stop: resolver_stop,
         })
+    }
+
+    /// The next datagram from a peer that passes the receiver's checks, if
+    /// one waits on the socket; never blocks. `buffer` is the caller's,
+    /// kept between calls ([`receive_buffer`]). Drops are counted as the
+    /// receiver thread counts them. For a transport `Receiving::Caller`:
+    /// with a receiver thread the two would race for datagrams.
+    pub fn receive_now(&self, buffer: &mut [u8]) -> Option<Datagram> {
+        loop {
+            match nonblocking::receive(&self.socket, buffer) {
+                Ok(None) => return None,
+                Ok(Some(bytes)) => {
+                    if let Some(datagram) = self.check.check(&buffer[..bytes], None) {
+                        return Some(datagram);
+                    }
+                }
+                Err(error) => {
+                    count(&self.check.counters.receive_errors);
+                    debug!("udp receive: {error}");
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// The socket, for `poll(2)`: readable when a datagram waits.
+    pub fn socket_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
     }
 
     /// The address the socket is bound to.
@@ -213,7 +296,7 @@ impl UdpTransport {
 
     /// How many peers there are.
     pub fn peer_count(&self) -> usize {
-        self.peers.len()
+        self.check.peers.len()
     }
 
     /// The channel on which received datagrams arrive (clone it to `select!`).
@@ -223,12 +306,12 @@ impl UdpTransport {
 
     /// The fault switch this transport obeys (a handle: changes apply at once).
     pub fn faults(&self) -> &FaultSwitch {
-        &self.faults
+        &self.check.faults
     }
 
     /// The counters so far.
     pub fn stats(&self) -> TransportStats {
-        self.counters.snapshot()
+        self.check.counters.snapshot()
     }
 
     /// Frames `payload` and queues it for `peer`, without blocking. A drop
@@ -250,16 +333,16 @@ impl UdpTransport {
         let Some((address, bytes)) = self.prepare(peer, payload)? else {
             return Ok(());
         };
-        count(&self.counters.sent);
+        count(&self.check.counters.sent);
         match nonblocking::send_to(&self.socket, &bytes, address) {
             Ok(Sent::Taken) => {}
             Ok(Sent::WouldBlock) => {
                 // Counted once: the sender thread counts what it sends.
-                self.counters.sent.fetch_sub(1, Ordering::Relaxed);
+                self.check.counters.sent.fetch_sub(1, Ordering::Relaxed);
                 self.enqueue(Outgoing { address, bytes });
             }
             Err(error) => {
-                count(&self.counters.send_errors);
+                count(&self.check.counters.send_errors);
                 debug!("udp send to {address}: {error}");
             }
         }
@@ -281,22 +364,25 @@ impl UdpTransport {
                 max: PAYLOAD_BYTES_MAX,
             });
         }
-        if peer >= self.peers.len() {
+        if peer >= self.check.peers.len() {
             return Err(TransportError::UnknownPeer {
                 peer,
-                peers: self.peers.len(),
+                peers: self.check.peers.len(),
             });
         }
-        if self.faults.should_drop_outgoing(peer) {
-            count(&self.counters.dropped_outgoing_by_faults);
+        if self.check.faults.should_drop_outgoing(peer) {
+            count(&self.check.counters.dropped_outgoing_by_faults);
             return Ok(None);
         }
-        let Some(address) = self.peers.address(peer) else {
-            count(&self.counters.dropped_unresolved);
+        let Some(address) = self.check.peers.address(peer) else {
+            count(&self.check.counters.dropped_unresolved);
             debug!("udp: peer {peer}'s name has not resolved yet; dropping");
             return Ok(None);
         };
-        Ok(Some((address, encode_datagram(self.me, peer, payload))))
+        Ok(Some((
+            address,
+            encode_datagram(self.check.me, peer, payload),
+        )))
     }
 
     /// Queues a framed datagram for the sender thread, without blocking.
@@ -306,14 +392,14 @@ impl UdpTransport {
         match outbound.try_send(outgoing) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                count(&self.counters.dropped_outgoing_queue_full);
+                count(&self.check.counters.dropped_outgoing_queue_full);
                 debug!(
                     "udp {}: send queue full, dropping a datagram to {address}",
                     self.local_addr
                 );
             }
             Err(TrySendError::Disconnected(_)) => {
-                count(&self.counters.send_errors);
+                count(&self.check.counters.send_errors);
                 error!("udp {}: the udp-sender thread is gone", self.local_addr);
             }
         }
@@ -363,7 +449,7 @@ impl ReceiverContext {
                 }
                 Err(error) if is_timeout(&error) => {}
                 Err(error) => {
-                    count(&self.counters.receive_errors);
+                    count(&self.check.counters.receive_errors);
                     debug!("udp receive: {error}");
                     errors_in_a_row += 1;
                     if errors_in_a_row >= RECEIVE_ERRORS_IN_A_ROW_MAX {
@@ -378,28 +464,51 @@ impl ReceiverContext {
     /// Filters one datagram and forwards it if it passes. Returns false when
     /// the transport is gone and the thread should end.
     fn accept(&self, bytes: &[u8], from: SocketAddr) -> bool {
+        let Some(datagram) = self.check.check(bytes, Some(from)) else {
+            return true;
+        };
+        let peer = datagram.peer;
+        match self.inbound.try_send(datagram) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                count(&self.check.counters.dropped_inbound_queue_full);
+                debug!("udp: inbound queue full, dropping a datagram from peer {peer}");
+            }
+            Err(TrySendError::Disconnected(_)) => return false,
+        }
+        true
+    }
+}
+
+impl DatagramCheck {
+    /// The datagram's payload and sender if it passes, in this order: not
+    /// too large, a good frame and header, a known sender, meant for this
+    /// node, not dropped by the fault switch. Every drop is counted and
+    /// logged at debug level (with the source address when it is known).
+    fn check(&self, bytes: &[u8], from: Option<SocketAddr>) -> Option<Datagram> {
         let counters = &self.counters;
+        let from = Source(from);
         if bytes.len() > DATAGRAM_BYTES_MAX {
             count(&counters.dropped_oversized);
             debug!(
                 "udp: dropping a datagram of {} bytes from {from}",
                 bytes.len()
             );
-            return true;
+            return None;
         }
         let envelope = match decode_datagram(bytes, PAYLOAD_BYTES_MAX) {
             Ok(envelope) => envelope,
             Err(error) => {
                 count(&counters.dropped_malformed);
                 debug!("udp: dropping a malformed datagram from {from}: {error}");
-                return true;
+                return None;
             }
         };
         let peer = envelope.sender;
         if peer >= self.peers.len() {
             count(&counters.dropped_unknown_sender);
             debug!("udp: dropping a datagram from {from} claiming to be peer {peer}, not a peer");
-            return true;
+            return None;
         }
         if envelope.recipient != self.me {
             count(&counters.dropped_misdirected);
@@ -407,25 +516,31 @@ impl ReceiverContext {
                 "udp: dropping a datagram from peer {peer} ({from}) meant for peer {}",
                 envelope.recipient
             );
-            return true;
+            return None;
         }
         if self.faults.should_drop_incoming(peer) {
             count(&counters.dropped_incoming_by_faults);
-            return true;
+            return None;
         }
-        let payload = envelope.payload.to_vec();
-        // Counted before it is queued, so that a consumer holding the
+        // Counted before it is handed on, so that a consumer holding the
         // datagram already sees it counted.
         count(&counters.received);
-        match self.inbound.try_send(Datagram { peer, payload }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                count(&counters.dropped_inbound_queue_full);
-                debug!("udp: inbound queue full, dropping a datagram from peer {peer}");
-            }
-            Err(TrySendError::Disconnected(_)) => return false,
+        let payload = envelope.payload.to_vec();
+        Some(Datagram { peer, payload })
+    }
+}
+
+/// Where a datagram came from, for a log line: its source address when the
+/// receive asked for it (formatted only if the line is logged).
+#[derive(Clone, Copy)]
+struct Source(Option<SocketAddr>);
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(address) => write!(f, "{address}"),
+            None => write!(f, "a peer"),
         }
-        true
     }
 }
 

@@ -9,8 +9,8 @@ use rand::{Rng, SeedableRng};
 use super::{cluster, local_socket, next_datagram, peers, wait_until, ARRIVAL_TIMEOUT};
 use crate::transport::envelope::decode_datagram;
 use crate::transport::{
-    encode_datagram, Datagram, FaultSwitch, TransportError, UdpTransport, DATAGRAM_BYTES_MAX,
-    PAYLOAD_BYTES_MAX,
+    encode_datagram, receive_buffer, Datagram, FaultSwitch, TransportError, UdpTransport,
+    DATAGRAM_BYTES_MAX, PAYLOAD_BYTES_MAX,
 };
 use crate::wal::frame;
 
@@ -322,4 +322,66 @@ fn the_sender_is_known_by_its_header_not_its_source_address() {
         }
     );
     assert_eq!(nodes[1].stats().dropped_unknown_sender, 0);
+}
+
+#[test]
+fn a_transport_read_by_its_caller_applies_the_same_checks_and_runs_no_receiver() {
+    let raw = local_socket();
+    let raw_address = raw.local_addr().expect("address");
+    let socket = local_socket();
+    let address = socket.local_addr().expect("address");
+    let faults = FaultSwitch::new();
+    let node = UdpTransport::from_socket_read_by_caller(
+        socket,
+        0,
+        peers(&[address, raw_address]),
+        faults.clone(),
+    )
+    .expect("transport");
+    let mut buffer = receive_buffer();
+    assert_eq!(node.receive_now(&mut buffer), None, "nothing waits");
+    let garbage = malformed_datagrams();
+    for datagram in &garbage {
+        raw.send_to(datagram, address).expect("send garbage");
+    }
+    raw.send_to(&encode_datagram(1, 3, b"not for me"), address)
+        .expect("send");
+    raw.send_to(&encode_datagram(1, 0, b"one"), address)
+        .expect("send");
+    // Waits until the next datagram passes; the ones before it are handled
+    // by then (one sender's datagrams stay in order on loopback).
+    let deadline = std::time::Instant::now() + ARRIVAL_TIMEOUT;
+    let mut next = |node: &UdpTransport| loop {
+        if let Some(datagram) = node.receive_now(&mut buffer) {
+            return datagram;
+        }
+        assert!(std::time::Instant::now() < deadline, "no datagram passed");
+        thread::yield_now();
+    };
+    assert_eq!(
+        next(&node),
+        Datagram {
+            peer: 1,
+            payload: b"one".to_vec()
+        }
+    );
+    faults.set_drop_incoming(1.0);
+    raw.send_to(&encode_datagram(1, 0, b"dropped"), address)
+        .expect("send");
+    // The switch applies when the datagram is read, so read until it was.
+    while node.stats().dropped_incoming_by_faults == 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing was dropped");
+        assert_eq!(node.receive_now(&mut receive_buffer()), None);
+        thread::yield_now();
+    }
+    faults.set_drop_incoming(0.0);
+    raw.send_to(&encode_datagram(1, 0, b"two"), address)
+        .expect("send");
+    assert_eq!(next(&node).payload, b"two");
+    let stats = node.stats();
+    assert_eq!(stats.dropped_malformed, garbage.len() as u64);
+    assert_eq!(stats.dropped_misdirected, 1);
+    assert_eq!(stats.received, 2);
+    // No receiver thread took any of them: the inbound channel is empty.
+    assert!(node.inbound().is_empty());
 }
