@@ -36,11 +36,8 @@ pub fn start_transport<E: RestoreError>(
     receiving: Receiving,
 ) -> Result<Arc<UdpTransport>, DriverError<E>> {
     let (index, peers, faults) = (replica.index, replica.peers.clone(), replica.faults.clone());
-    let transport = match receiving {
-        Receiving::Thread => UdpTransport::from_socket(socket, index, peers, faults),
-        Receiving::Caller => UdpTransport::from_socket_read_by_caller(socket, index, peers, faults),
-    }
-    .map_err(DriverError::io("start the UDP transport"))?;
+    let transport = UdpTransport::from_socket_receiving(socket, index, peers, faults, receiving)
+        .map_err(DriverError::io("start the UDP transport"))?;
     Ok(Arc::new(transport))
 }
 

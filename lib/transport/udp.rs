@@ -171,12 +171,25 @@ impl UdpTransport {
         peers: Vec<NodeAddress>,
         faults: FaultSwitch,
     ) -> io::Result<UdpTransport> {
+        UdpTransport::from_socket_receiving(socket, me, peers, faults, Receiving::Thread)
+    }
+
+    /// Like `from_socket`, with who reads the socket given: the receiver
+    /// thread, or the caller (`receive_now`).
+    pub fn from_socket_receiving(
+        socket: UdpSocket,
+        me: usize,
+        peers: Vec<NodeAddress>,
+        faults: FaultSwitch,
+        receiving: Receiving,
+    ) -> io::Result<UdpTransport> {
         let resolving = (system_lookup(), RESOLVE_INTERVAL);
-        UdpTransport::with_lookup(socket, me, peers, faults, resolving)
+        UdpTransport::start(socket, me, peers, faults, resolving, receiving)
     }
 
     /// Like `from_socket`, with the lookup and its interval given (tests
     /// move a peer by changing what its name resolves to).
+    #[cfg(test)]
     pub(crate) fn with_lookup(
         socket: UdpSocket,
         me: usize,
@@ -185,18 +198,6 @@ impl UdpTransport {
         resolving: (Lookup, Duration),
     ) -> io::Result<UdpTransport> {
         UdpTransport::start(socket, me, peers, faults, resolving, Receiving::Thread)
-    }
-
-    /// Like `from_socket`, read by the caller (`receive_now`) instead of a
-    /// receiver thread.
-    pub fn from_socket_read_by_caller(
-        socket: UdpSocket,
-        me: usize,
-        peers: Vec<NodeAddress>,
-        faults: FaultSwitch,
-    ) -> io::Result<UdpTransport> {
-        let resolving = (system_lookup(), RESOLVE_INTERVAL);
-        UdpTransport::start(socket, me, peers, faults, resolving, Receiving::Caller)
     }
 
     fn start(

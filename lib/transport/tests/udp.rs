@@ -9,8 +9,8 @@ use rand::{Rng, SeedableRng};
 use super::{cluster, local_socket, next_datagram, peers, wait_until, ARRIVAL_TIMEOUT};
 use crate::transport::envelope::decode_datagram;
 use crate::transport::{
-    encode_datagram, receive_buffer, Datagram, FaultSwitch, TransportError, UdpTransport,
-    DATAGRAM_BYTES_MAX, PAYLOAD_BYTES_MAX,
+    encode_datagram, receive_buffer, Datagram, FaultSwitch, Receiving::Caller, TransportError,
+    UdpTransport, DATAGRAM_BYTES_MAX, PAYLOAD_BYTES_MAX,
 };
 use crate::wal::frame;
 
@@ -331,13 +331,9 @@ fn a_transport_read_by_its_caller_applies_the_same_checks_and_runs_no_receiver()
     let socket = local_socket();
     let address = socket.local_addr().expect("address");
     let faults = FaultSwitch::new();
-    let node = UdpTransport::from_socket_read_by_caller(
-        socket,
-        0,
-        peers(&[address, raw_address]),
-        faults.clone(),
-    )
-    .expect("transport");
+    let peers = peers(&[address, raw_address]);
+    let node = UdpTransport::from_socket_receiving(socket, 0, peers, faults.clone(), Caller)
+        .expect("transport");
     let mut buffer = receive_buffer();
     assert_eq!(node.receive_now(&mut buffer), None, "nothing waits");
     let garbage = malformed_datagrams();
