@@ -176,7 +176,8 @@ impl<R: Send + 'static> CoreLoop<R> {
             if let Some(datagram) = self.receive() {
                 return Ok(Input::Datagram(datagram));
             }
-            if let Err(TryRecvError::Disconnected) = self.stop.try_recv() {
+            // The stop signal is a disconnection (driver_kit::Threads).
+            if !matches!(self.stop.try_recv(), Err(TryRecvError::Empty)) {
                 return Err(Halt::Stopped);
             }
             let wait = self.tick.wait(Instant::now());

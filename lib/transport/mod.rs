@@ -37,6 +37,7 @@ pub mod faults;
 mod nonblocking;
 mod peers;
 pub mod resolver;
+mod socket_buffer;
 pub mod udp;
 
 #[cfg(test)]

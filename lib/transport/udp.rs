@@ -46,6 +46,7 @@ use super::faults::FaultSwitch;
 use super::nonblocking::{self, Sent};
 use super::peers::{system_lookup, Lookup, PeerTable};
 use super::resolver::{spawn_resolver, RESOLVE_INTERVAL};
+use super::socket_buffer::{enlarge_receive_buffer, RECEIVE_SOCKET_BUFFER_BYTES};
 use crate::config::NodeAddress;
 use crate::wal::frame::FRAME_HEADER_BYTES;
 
@@ -233,6 +234,11 @@ impl UdpTransport {
             counters: Arc::clone(&counters),
         };
         let mut threads = Vec::new();
+        if receiving == Receiving::Caller {
+            if let Err(error) = enlarge_receive_buffer(&socket, RECEIVE_SOCKET_BUFFER_BYTES) {
+                debug!("udp {local_addr}: the receive buffer keeps its size: {error}");
+            }
+        }
         if receiving == Receiving::Thread {
             let context = ReceiverContext {
                 socket: Arc::clone(&socket),
