@@ -28,8 +28,8 @@
 //! deadline calls `Member::tick` once, and an idle loop waits no longer
 //! than the deadline. A ticker thread would cost two wake-ups a tick (its
 //! own and the core's) where this costs none under load and one when idle;
-//! a busy loop misses ticks as a full inbox did (the protocol's timers only
-//! need ticks to come, never to come on time).
+//! a busy loop misses ticks, as the ticker's gate of one waiting tick made
+//! it do (the protocol's timers need ticks to come, not to come on time).
 //!
 //! A query (`StateMachine::is_query`) is not broadcast: `Member::read`
 //! takes it through a read barrier (a round of questions, no log record,
