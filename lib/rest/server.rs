@@ -124,24 +124,8 @@ impl HttpServer {
 /// the second waits for the client's delayed ACK: 40 ms per reply (measured
 /// in docs/EVALUATION.md).
 fn disable_nagle(listener: &std::net::TcpListener) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    // SAFETY: the descriptor is the listener's, open for the whole call, and
-    // the option value points at a c_int that outlives the call.
-    let result = unsafe {
-        libc::setsockopt(
-            listener.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    use std::os::fd::AsFd;
+    crate::transport::set_int_option(listener.as_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)
 }
 
 /// One handler thread's job: take a request, answer it, repeat.

@@ -49,6 +49,7 @@ pub use errors::TransportError;
 pub use fault_settings::{FaultSettings, FaultSettingsError};
 pub use faults::{FaultSwitch, PEERS_MAX};
 pub use resolver::RESOLVE_INTERVAL;
+pub use socket_buffer::set_int_option;
 pub use udp::{
     receive_buffer, Datagram, Receiving, UdpTransport, DATAGRAM_BYTES_MAX, INBOUND_QUEUE_MAX,
     OUTBOUND_QUEUE_MAX, PAYLOAD_BYTES_MAX,

@@ -10,7 +10,7 @@
 
 use std::io;
 use std::net::UdpSocket;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 /// Bytes asked for: 4 MiB, room for thousands of the datagrams a flush
 /// sends (a few hundred bytes each), as the channel had.
@@ -19,13 +19,24 @@ pub(super) const RECEIVE_SOCKET_BUFFER_BYTES: usize = 4 << 20;
 /// Asks the kernel for a receive buffer of `bytes` on `socket`.
 pub(super) fn enlarge_receive_buffer(socket: &UdpSocket, bytes: usize) -> io::Result<()> {
     let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    // SAFETY: the descriptor is the socket's and open; the option value is
-    // a live c_int whose size is given.
+    set_int_option(socket.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, value)
+}
+
+/// Sets a socket option whose value is a C `int` (`setsockopt(2)`): the one
+/// place this crate does it (the REST server turns Nagle off with it too).
+pub fn set_int_option(
+    socket: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: the descriptor is borrowed, so open for the whole call; the
+    // option value is a live c_int whose size is given.
     let result = unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
+            level,
+            name,
             (&value as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )

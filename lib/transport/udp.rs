@@ -234,22 +234,24 @@ impl UdpTransport {
             counters: Arc::clone(&counters),
         };
         let mut threads = Vec::new();
-        if receiving == Receiving::Caller {
-            if let Err(error) = enlarge_receive_buffer(&socket, RECEIVE_SOCKET_BUFFER_BYTES) {
-                debug!("udp {local_addr}: the receive buffer keeps its size: {error}");
+        match receiving {
+            Receiving::Caller => {
+                if let Err(error) = enlarge_receive_buffer(&socket, RECEIVE_SOCKET_BUFFER_BYTES) {
+                    debug!("udp {local_addr}: the receive buffer keeps its size: {error}");
+                }
             }
-        }
-        if receiving == Receiving::Thread {
-            let context = ReceiverContext {
-                socket: Arc::clone(&socket),
-                check: check.clone(),
-                inbound: inbound_sender,
-                stopping: Arc::clone(&stopping),
-            };
-            let receiver = thread::Builder::new()
-                .name("udp-receiver".into())
-                .spawn(move || context.run())?;
-            threads.push(receiver);
+            Receiving::Thread => {
+                let context = ReceiverContext {
+                    socket: Arc::clone(&socket),
+                    check: check.clone(),
+                    inbound: inbound_sender,
+                    stopping: Arc::clone(&stopping),
+                };
+                let receiver = thread::Builder::new()
+                    .name("udp-receiver".into())
+                    .spawn(move || context.run())?;
+                threads.push(receiver);
+            }
         }
         let (sender_socket, sender_counters) = (Arc::clone(&socket), Arc::clone(&counters));
         let sender = thread::Builder::new()
