@@ -102,6 +102,54 @@ fn sessions_must_exist_belong_to_the_role_and_be_live() {
     assert_eq!(status, 200);
 }
 
+/// A frontend that has checked a session before reads a seller's list
+/// beside the check, for the seller it remembers (rest/session_owners.rs);
+/// the check still decides every call: each seller sees their own items,
+/// and once the session ends the list is refused, a bad page included.
+#[test]
+fn a_sellers_list_is_their_own_and_ends_with_their_session() {
+    let cluster = Cluster::start(Options::default());
+    let first = account(&cluster, "seller", "s1");
+    let second = account(&cluster, "seller", "s2");
+    let mine = put_item(&cluster, &first, 1);
+    let theirs = put_item(&cluster, &second, 1);
+    let list = |session: &str, path: &str| {
+        let (status, body) = cluster.http(SELLER, "GET", path, Some(session), None, None);
+        let ids: Vec<String> = body["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|i| i["id"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (status, ids, body)
+    };
+    for round in 0..3 {
+        let (status, ids, body) = list(&first, "/seller/items");
+        assert_eq!(
+            (status, ids),
+            (200, vec![mine.clone()]),
+            "round {round}: {body}"
+        );
+        let (status, ids, body) = list(&second, "/seller/items");
+        assert_eq!(
+            (status, ids),
+            (200, vec![theirs.clone()]),
+            "round {round}: {body}"
+        );
+    }
+    let (status, body) = cluster.http(SELLER, "POST", "/seller/logout", Some(&first), None, None);
+    assert_eq!(status, 200, "{body}");
+    for path in ["/seller/items", "/seller/items?limit=0"] {
+        let (status, _, body) = list(&first, path);
+        assert_eq!(status, 401, "{path} after logout: {body}");
+    }
+    let (status, ids, body) = list(&second, "/seller/items");
+    assert_eq!((status, ids), (200, vec![theirs]), "{body}");
+}
+
 #[test]
 fn without_a_live_session_the_session_error_comes_before_any_other() {
     // add-to-cart checks the session inside CartAdd, and get-item and search

@@ -11,6 +11,8 @@ use crate::product::{ProductCommand, ProductOutcome, ProductRequest, ProductResu
 use crate::rpc::{DatabaseClient, DatabaseKind};
 use crate::soap::PaymentClient;
 
+use super::session_owners::SessionOwners;
+
 /// How long one attempt at the financial service may take. A payment takes a
 /// few ms; an attempt that gets no answer this soon is stuck (finding 2 of
 /// docs/EVALUATION.md: a connection left unserved) and is retried on a new
@@ -23,6 +25,8 @@ pub struct Backends {
     product: DatabaseClient<ProductRequest, ProductResult>,
     customer: DatabaseClient<CustomerRequest, CustomerResult>,
     payment: PaymentClient,
+    /// Who recently checked sessions belong to: a hint for `read_as_user`.
+    owners: SessionOwners,
 }
 
 impl Backends {
@@ -47,6 +51,7 @@ impl Backends {
             customer: DatabaseClient::new(environment, DatabaseKind::Customer, &customer)
                 .prefer(frontend),
             payment: PaymentClient::new(payment, PAYMENT_ATTEMPT_TIMEOUT),
+            owners: SessionOwners::default(),
         }
     }
 
@@ -69,13 +74,8 @@ impl Backends {
         request_id: &RequestId,
         command: CustomerCommand,
     ) -> Result<CustomerOutcome, MarketError> {
-        let request = CustomerRequest {
-            request_id: request_id.clone(),
-            now_ms: 0,
-            read_by: None,
-            command,
-        };
-        self.customer.execute(&request)?
+        self.customer
+            .execute(&customer_request(request_id, command))?
     }
 
     /// Checks a session of `role` and returns its user's id.
@@ -85,41 +85,97 @@ impl Backends {
         role: Role,
         session: SessionToken,
     ) -> Result<u64, MarketError> {
-        match self.customer(request_id, CustomerCommand::Touch { role, session })? {
-            CustomerOutcome::Session { user } => Ok(user),
-            other => Err(unexpected(other)),
+        let touch = CustomerCommand::Touch {
+            role,
+            session: session.clone(),
+        };
+        let user = user_in(self.customer(request_id, touch)?)?;
+        self.owners.remember(role, &session, user);
+        Ok(user)
+    }
+
+    /// Runs `read`, a product-DB read for the session's user, and returns
+    /// its result only if the session is a live one of `role`; otherwise
+    /// the session's error.
+    ///
+    /// When this frontend has checked the session before, it knows whose
+    /// it was (`SessionOwners`) and runs the read for that user while the
+    /// check is on its way, as `read_with_session` does; the result is
+    /// used only if the check names the same user, else the read runs
+    /// again for the user it names. Otherwise the check comes first.
+    pub fn read_as_user<T>(
+        &self,
+        request_id: &RequestId,
+        role: Role,
+        session: SessionToken,
+        read: impl Fn(u64) -> Result<T, MarketError>,
+    ) -> Result<T, MarketError> {
+        let Some(hint) = self.owners.owner(role, &session) else {
+            return read(self.user_of(request_id, role, session)?);
+        };
+        let touch = customer_request(
+            request_id,
+            CustomerCommand::Touch {
+                role,
+                session: session.clone(),
+            },
+        );
+        let check = self.customer.start(&touch)?;
+        let result = read(hint);
+        let user = user_in(check.finish()??)?;
+        if user == hint {
+            return result;
         }
+        self.owners.remember(role, &session, user);
+        read(user)
     }
 
     /// Runs `read`, a product-DB read, while the session check (`user_of`)
-    /// runs on a thread of its own, and returns the read's result only if
-    /// the session is a live one of `role`; otherwise the session's error.
+    /// is on its way, and returns the read's result only if the session is
+    /// a live one of `role`; otherwise the session's error.
     ///
     /// The two are independent, so the call waits for the slower of them
     /// instead of both in turn (a customer-DB round costs as much as the
-    /// read). Only for reads: `read` runs whatever the session turns out to
-    /// be, and its result is dropped when the session is refused.
-    pub fn read_with_session<T: Send>(
+    /// read). The check is sent before the read and collected after it,
+    /// on this same thread: gRPC carries both at once. Only for reads:
+    /// `read` runs whatever the session turns out to be, and its result is
+    /// dropped when the session is refused.
+    pub fn read_with_session<T>(
         &self,
         request_id: &RequestId,
         role: Role,
         session: SessionToken,
         read: impl FnOnce() -> Result<T, MarketError>,
     ) -> Result<T, MarketError> {
-        std::thread::scope(|scope| {
-            let check = scope.spawn(|| self.user_of(request_id, role, session));
-            let result = read();
-            let checked = check
-                .join()
-                .unwrap_or_else(|_| Err(MarketError::Unavailable("session check failed".into())));
-            checked?;
-            result
-        })
+        let touch = customer_request(request_id, CustomerCommand::Touch { role, session });
+        let check = self.customer.start(&touch)?;
+        let result = read();
+        user_in(check.finish()??)?;
+        result
     }
 
     /// The financial service's client.
     pub fn payment(&self) -> &PaymentClient {
         &self.payment
+    }
+}
+
+/// A customer-DB request as a frontend sends it: the receiving replica
+/// stamps the time, and decides how to read.
+fn customer_request(request_id: &RequestId, command: CustomerCommand) -> CustomerRequest {
+    CustomerRequest {
+        request_id: request_id.clone(),
+        now_ms: 0,
+        read_by: None,
+        command,
+    }
+}
+
+/// The user a session check's outcome names.
+fn user_in(outcome: CustomerOutcome) -> Result<u64, MarketError> {
+    match outcome {
+        CustomerOutcome::Session { user } => Ok(user),
+        other => Err(unexpected(other)),
     }
 }
 

@@ -6,7 +6,9 @@
 //! `X-Session` header and is answered from the databases, so any frontend
 //! replica can serve any call, and a retry may go to another one. A call's
 //! `X-Request-Id` header (the clients always send one) travels to the
-//! databases, which apply each request id at most once.
+//! databases, which apply each request id at most once. The one thing a
+//! frontend remembers is whose each recent session was, as a hint that is
+//! checked on every call (`session_owners.rs`).
 
 mod accounts;
 mod backends;
@@ -17,6 +19,7 @@ mod json;
 mod request;
 mod seller;
 mod server;
+mod session_owners;
 
 pub use backends::Backends;
 pub use buyer::buyer_api;

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grpcio::{CallOption, ChannelBuilder};
+use grpcio::{CallOption, ChannelBuilder, ClientUnaryReceiver};
 
-use crate::contract::Answer;
+use crate::contract::{Answer, WireCommand};
 use crate::market::MarketError;
 use crate::pb::marketplace::{DigestReply, FaultsReply, FaultsRequest, StatusReply, StatusRequest};
 use crate::pb::marketplace_grpc::{CustomerDbClient, ProductDbClient};
@@ -109,15 +109,43 @@ impl<Q: ExecuteCall> DatabaseClient<Q, Result<Q::Outcome, MarketError>> {
     /// Executes `request`, retrying on other replicas until one answers or
     /// the time runs out (then `MarketError::Unavailable`).
     pub fn execute(&self, request: &Q) -> Result<Result<Q::Outcome, MarketError>, MarketError> {
+        self.start(request)?.finish()
+    }
+
+    /// Sends `request`'s first attempt and returns at once; the calling
+    /// thread can do other work (another call) before it waits for the
+    /// answer with [`StartedCall::finish`]. gRPC's completion queue carries
+    /// the call meanwhile, so running two calls side by side takes no
+    /// thread of their own.
+    pub fn start(&self, request: &Q) -> Result<StartedCall<'_, Q>, MarketError> {
         let call = request
             .to_wire()
             .map_err(|e| MarketError::Unavailable(format!("cannot encode request: {e}")))?;
         let started = Instant::now();
-        let mut target = self.preferred.load(Ordering::Relaxed) % self.stubs.len();
+        let target = self.preferred.load(Ordering::Relaxed) % self.stubs.len();
+        let first = self.send(target, &call);
+        Ok(StartedCall {
+            client: self,
+            call,
+            target,
+            started,
+            first,
+        })
+    }
+
+    /// Waits for the attempt `sent` to `target` and, while no replica
+    /// has answered, tries the next one.
+    fn follow(
+        &self,
+        call: &Q::Wire,
+        mut target: usize,
+        started: Instant,
+        mut sent: Sent<Q>,
+    ) -> Result<Result<Q::Outcome, MarketError>, MarketError> {
         let mut misses_in_a_row = 0usize;
         let mut last_problem: String;
         loop {
-            match self.attempt(target, &call) {
+            match attempt_of::<Q>(sent) {
                 Attempt::Answered(result) => {
                     self.preferred.store(target, Ordering::Relaxed);
                     return Ok(result);
@@ -150,28 +178,56 @@ impl<Q: ExecuteCall> DatabaseClient<Q, Result<Q::Outcome, MarketError>> {
                 let round = (misses_in_a_row / self.stubs.len()).min(5) as u64;
                 std::thread::sleep(Duration::from_millis(20 * round));
             }
+            sent = self.send(target, call);
         }
     }
 
-    fn attempt(&self, target: usize, call: &Q::Wire) -> Attempt<Result<Q::Outcome, MarketError>> {
+    /// Sends one attempt to replica `target`.
+    fn send(&self, target: usize, call: &Q::Wire) -> Sent<Q> {
         let option = CallOption::default().timeout(self.call_timeout);
-        match self.stubs[target]
+        self.stubs[target]
             .execute
-            .unary_call(&Q::EXECUTE, call, option)
-        {
-            Ok(reply) => match Q::reply_from_wire(reply) {
-                Ok(Answer::Outcome(outcome)) => Attempt::Answered(Ok(outcome)),
-                Ok(Answer::NotLeader(hint)) => Attempt::NotLeader(hint),
-                Err(e) => Attempt::Unreachable(format!("undecodable reply: {e}")),
-            },
-            // A status with a refusal's details is the database's answer;
-            // any other failure is the replica's or the network's.
-            Err(grpcio::Error::RpcFailure(status)) => match error_of(&status) {
-                Some(refusal) => Attempt::Answered(Err(refusal)),
-                None => Attempt::Unreachable(format!("{:?}: {}", status.code(), status.message())),
-            },
-            Err(error) => Attempt::Unreachable(error.to_string()),
-        }
+            .unary_call_async(&Q::EXECUTE, call, option)
+    }
+}
+
+/// One attempt on its way: the reply to wait for, or why it was not sent.
+type Sent<Q> = grpcio::Result<ClientUnaryReceiver<<Q as WireCommand>::Reply>>;
+
+/// Waits for the attempt `sent` and says what it came to.
+fn attempt_of<Q: ExecuteCall>(sent: Sent<Q>) -> Attempt<Result<Q::Outcome, MarketError>> {
+    match sent.and_then(|mut reply| reply.receive_sync()) {
+        Ok((_, reply, _)) => match Q::reply_from_wire(reply) {
+            Ok(Answer::Outcome(outcome)) => Attempt::Answered(Ok(outcome)),
+            Ok(Answer::NotLeader(hint)) => Attempt::NotLeader(hint),
+            Err(e) => Attempt::Unreachable(format!("undecodable reply: {e}")),
+        },
+        // A status with a refusal's details is the database's answer;
+        // any other failure is the replica's or the network's.
+        Err(grpcio::Error::RpcFailure(status)) => match error_of(&status) {
+            Some(refusal) => Attempt::Answered(Err(refusal)),
+            None => Attempt::Unreachable(format!("{:?}: {}", status.code(), status.message())),
+        },
+        Err(error) => Attempt::Unreachable(error.to_string()),
+    }
+}
+
+/// A call whose first attempt is on its way ([`DatabaseClient::start`]).
+/// Dropped unfinished, it cancels that attempt.
+#[must_use = "a started call is cancelled when dropped unfinished"]
+pub struct StartedCall<'a, Q: ExecuteCall> {
+    client: &'a DatabaseClient<Q, Result<Q::Outcome, MarketError>>,
+    call: Q::Wire,
+    target: usize,
+    started: Instant,
+    first: Sent<Q>,
+}
+
+impl<Q: ExecuteCall> StartedCall<'_, Q> {
+    /// Waits for the answer, trying other replicas as `execute` does.
+    pub fn finish(self) -> Result<Result<Q::Outcome, MarketError>, MarketError> {
+        self.client
+            .follow(&self.call, self.target, self.started, self.first)
     }
 }
 

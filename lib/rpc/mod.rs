@@ -20,7 +20,7 @@ mod wire_decoding;
 #[cfg(test)]
 mod tests;
 
-pub use database_client::{DatabaseClient, DatabaseKind};
+pub use database_client::{DatabaseClient, DatabaseKind, StartedCall};
 // Only a test follows a replica's status through to cluster-status's line.
 #[cfg(test)]
 pub(crate) use database_service::status_reply;
