@@ -42,6 +42,7 @@
 //! see; this module is what only the drivers see.
 
 mod apply_queue;
+mod core_wake;
 mod counters;
 mod driver;
 mod errors;
@@ -58,6 +59,7 @@ mod threads;
 mod ticker;
 
 pub use apply_queue::{ApplyQueue, ApplyThreadGone, APPLYING_BEHIND};
+pub(crate) use core_wake::{CoreInbox, CoreWake};
 pub use counters::{count, read};
 pub use driver::{Driver, StartError};
 pub use errors::{DriverError, RestoreError};

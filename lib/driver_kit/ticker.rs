@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{select, tick, Receiver, Sender, TrySendError};
+use crossbeam_channel::{select, tick, Receiver, TrySendError};
+
+use super::core_wake::CoreInbox;
 
 /// Whether a tick waits in the core's inbox: the ticker sets it when it
 /// queues one, the core clears it when it takes one.
@@ -47,8 +49,8 @@ impl TickGate {
 pub struct Ticker<E> {
     /// The tick interval.
     pub interval: Duration,
-    /// The core's inbox.
-    pub inbox: Sender<E>,
+    /// The core's inbox (a tick rings its doorbell).
+    pub(crate) inbox: CoreInbox<E>,
     /// Makes the tick event.
     pub tick: fn() -> E,
     /// At most one tick waiting.
@@ -95,10 +97,13 @@ mod tests {
     use crossbeam_channel::bounded;
 
     use super::*;
+    use crate::driver_kit::CoreWake;
 
     #[test]
     fn at_most_one_tick_waits_for_a_busy_core() {
-        let (inbox, core) = bounded::<()>(64);
+        let (sender, core) = bounded::<()>(64);
+        let wake = Arc::new(CoreWake::new().expect("an eventfd"));
+        let inbox = CoreInbox::new(sender, wake);
         let (stop, stopped) = bounded::<()>(0);
         let gate = Arc::new(TickGate::new());
         let ticker = Ticker {

@@ -20,12 +20,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
+use crossbeam_channel::{never, select, Receiver, TrySendError};
 use log::{error, info, warn};
 
 use crate::driver_kit::{
-    count, Lifecycle, Reply, SnapshotSchedule, SnapshotWriter, SnapshotWritten, Take, WriteOutcome,
-    EXPIRY_SWEEP_INTERVAL, OVERLOADED,
+    count, CoreInbox, Lifecycle, Reply, SnapshotSchedule, SnapshotWriter, SnapshotWritten, Take,
+    WriteOutcome, EXPIRY_SWEEP_INTERVAL, OVERLOADED,
 };
 use crate::raft::{Entry, EntryId, EntryKind, NodeId, Snapshot};
 use crate::replication::{ReplicationError, StateDigest, StateMachine};
@@ -55,7 +55,7 @@ pub struct ApplyLoop<S: StateMachine> {
     /// Tasks from the core.
     pub tasks: Receiver<ApplyTask<S>>,
     /// Where compactions go.
-    pub core_inbox: Sender<CoreEvent<S>>,
+    pub core_inbox: CoreInbox<CoreEvent<S>>,
     /// Disconnects when the replicator stops.
     pub stop: Receiver<()>,
     /// Where the applied index is published.

@@ -31,11 +31,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{select, Receiver};
+use crossbeam_channel::{Receiver, TryRecvError};
 use log::{debug, error, warn};
 
 use crate::driver_kit::{
-    count, warn_if_refused, ApplyQueue, ApplyThreadGone, Reply, APPLYING_BEHIND, BATCH_EVENTS_MAX,
+    count, warn_if_refused, ApplyQueue, ApplyThreadGone, CoreWake, Reply, APPLYING_BEHIND,
+    BATCH_EVENTS_MAX,
 };
 use crate::raft::{LogIndex, Message, RaftError, RaftNode, RaftStatus, Ready, Role, Term};
 use crate::replication::StateMachine;
@@ -44,6 +45,7 @@ use crate::wal::WalError;
 
 use super::codec::{decode_read_context, encode_proposal, encode_read_context, ProposalTag};
 use super::events::{ApplyTask, CoreEvent};
+use super::inbound::decode_datagram;
 use super::status::SharedStatus;
 use super::storage::{RaftStorage, Written};
 
@@ -68,10 +70,16 @@ pub struct CoreLoop<S: StateMachine> {
     pub node: RaftNode,
     /// The log, the hard state and the snapshots.
     pub storage: RaftStorage,
-    /// Where messages go.
+    /// Where messages go, and where peers' datagrams are read from
+    /// (`receive_now`: this thread reads the socket itself).
     pub transport: Arc<UdpTransport>,
-    /// Peer messages, ticks, proposals, reads and compactions.
+    /// Ticks, proposals, reads and compactions.
     pub inbox: Receiver<CoreEvent<S>>,
+    /// The doorbell the inbox's producers ring; the core sleeps on it and
+    /// on the socket (`driver_kit/core_wake.rs`).
+    pub wake: Arc<CoreWake>,
+    /// Room for one datagram.
+    pub receive_buffer: Vec<u8>,
     /// Committed entries, snapshots, replies and reads for raft-apply.
     pub apply: ApplyQueue<ApplyTask<S>>,
     /// Disconnects when the replicator stops.
@@ -141,10 +149,20 @@ impl<S: StateMachine> CoreLoop<S> {
     fn run_batch(&mut self, first: CoreEvent<S>) -> Result<(), Halt> {
         self.apply.move_on()?;
         self.on_event(first)?;
-        for _ in 1..BATCH_EVENTS_MAX {
-            match self.inbox.try_recv() {
-                Ok(event) => self.on_event(event)?,
-                Err(_) => break,
+        // The inbox and the socket in turn, so neither starves the other.
+        let mut taken = 1;
+        while taken < BATCH_EVENTS_MAX {
+            let before = taken;
+            if let Ok(event) = self.inbox.try_recv() {
+                self.on_event(event)?;
+                taken += 1;
+            }
+            if let Some(message) = self.receive() {
+                self.on_event(CoreEvent::Peer(message))?;
+                taken += 1;
+            }
+            if taken == before {
+                break;
             }
         }
         while self.node.has_ready() {
@@ -332,12 +350,48 @@ impl<S: StateMachine> CoreLoop<S> {
         Ok(self.apply.push(task)?)
     }
 
-    /// Waits for the next event; `None` once stopped.
-    fn next_event(&self) -> Option<CoreEvent<S>> {
-        select! {
-            recv(self.stop) -> _ => None,
-            recv(self.inbox) -> event => event.ok(),
+    /// Waits for the next event, from the inbox or a peer's datagram on
+    /// the socket; `None` once stopped.
+    fn next_event(&mut self) -> Option<CoreEvent<S>> {
+        loop {
+            match self.inbox.try_recv() {
+                Ok(event) => return Some(event),
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => {}
+            }
+            if let Some(message) = self.receive() {
+                return Some(CoreEvent::Peer(message));
+            }
+            // The stop signal is a disconnection (driver_kit::Threads).
+            if !matches!(self.stop.try_recv(), Err(TryRecvError::Empty)) {
+                return None;
+            }
+            // raft-ticker rings every tick, so this sleep is never longer;
+            // the timeout is a backstop. A stop rings no bell: it is seen
+            // within a tick.
+            self.wake
+                .sleep(&self.inbox, self.transport.socket_fd(), self.clock.tick);
         }
+    }
+
+    /// The next peer message waiting on the socket, if any. A datagram
+    /// that passed the transport's checks but is no Raft message from the
+    /// peer it came from is counted and dropped, never a panic.
+    fn receive(&mut self) -> Option<Message> {
+        while let Some(datagram) = self.transport.receive_now(&mut self.receive_buffer) {
+            match decode_datagram(&datagram) {
+                Ok(message) => return Some(message),
+                Err(why) => {
+                    count(&self.status.counters.malformed_dropped, 1);
+                    debug!(
+                        "raft core {}: dropping a datagram from peer {}: {why}",
+                        self.node.id(),
+                        datagram.peer
+                    );
+                }
+            }
+        }
+        None
     }
 
     fn halt(&self, halt: Halt) {

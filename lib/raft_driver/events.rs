@@ -13,7 +13,8 @@ use crate::replication::{StateDigest, StateMachine};
 
 /// One input for the raft-core thread.
 pub enum CoreEvent<S: StateMachine> {
-    /// A message from a peer, decoded by the raft-udp-receiver thread.
+    /// A message from a peer, read from the socket and decoded by the core
+    /// itself (it never travels through the inbox).
     Peer(Message),
     /// One tick of time, from the raft-ticker thread.
     Tick,

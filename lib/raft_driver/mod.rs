@@ -11,15 +11,17 @@
 //! (limits.rs) and named after what flows on it.
 //!
 //! ```text
-//!  peers ─UDP─> udp-receiver ─datagrams─> raft-udp-receiver ─ Peer(message) ─┐
-//!               (transport)               (decodes)                          │
-//!  raft-ticker ──────────────────────────────────────────── Tick ───────────┤
+//!  raft-ticker ──────────────────────────────────────────── Tick ───────────┐
 //!  submit() ─────────────────────────── Propose(request, reply) / Read ─────┤
 //!  raft-apply ─────────────────────── Compact(index, bytes), once durable ──┤
-//!                                                                           v
+//!                                      (each rings the core's doorbell)     v
 //!                                                                  core inbox
 //!                                                                           │
-//!  raft-core: owns the RaftNode; per batch of events, the Ready recipe ─────┘
+//!  peers ─UDP─> socket ── receive_now (the core reads and decodes) ──┐      │
+//!                                                                    v      v
+//!  raft-core: owns the RaftNode; sleeps in poll(2) on the socket and the
+//!     doorbell (driver_kit/core_wake.rs); per batch of events and
+//!     messages, the Ready recipe
 //!     ├── appends, truncations, compactions ──> wal-writer (GroupCommitter: one fsync per batch)
 //!     ├── hard state (term, vote changed), leader's snapshots ──> files (atomic replace)
 //!     ├── messages ──> udp-sender ─UDP─> peers
@@ -36,7 +38,9 @@
 //! on nothing (it hands compactions to the core with `try_send` and retries,
 //! and snapshots to its writer only when the writer is idle);
 //! everything else uses `try_send` and drops (and counts) what does not
-//! fit: UDP input, ticks, and, with an `Unavailable` answer, submissions.
+//! fit: ticks, and, with an `Unavailable` answer, submissions. Peers'
+//! datagrams wait in the socket until the core reads them (the kernel
+//! drops what overflows its buffer; Raft retransmits).
 //!
 //! # Files
 //!
@@ -56,8 +60,8 @@
 //! - `apply_loop.rs`: the raft-apply thread; snapshots.
 //! - `replies.rs`: the apply thread's tables of replies waiting
 //!   (proposals, and ReadIndex reads in their two stages).
-//! - `inbound.rs`: peers' datagrams to core events (the raft-udp-receiver
-//!   thread).
+//! - `inbound.rs`: a peer's datagram as a Raft message (the core reads
+//!   its socket itself).
 //! - `recovery.rs`: a replica back from its data directory.
 //! - `status.rs`: [`DriverStatus`] and the cell the threads publish into.
 //! - `codec.rs`: the log record, proposal tag, hard state and read formats.

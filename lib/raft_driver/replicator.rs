@@ -9,18 +9,17 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Sender, TrySendError};
 
 use crate::driver_kit::{
-    count, ApplyQueue, Driver, Lifecycle, Queues, Reply, RunningCell, SnapshotSchedule,
-    SnapshotWriter, Threads, Ticker, CORE_INBOX_MAX, OVERLOADED,
+    count, ApplyQueue, CoreInbox, CoreWake, Driver, Lifecycle, Queues, Reply, RunningCell,
+    SnapshotSchedule, SnapshotWriter, Threads, Ticker, CORE_INBOX_MAX, OVERLOADED,
 };
 use crate::raft::Role;
 use crate::replication::{ReplicaStatus, Replicator, ReplyTo, StateDigest, StateMachine};
-use crate::transport::{FaultSwitch, Receiving, UdpTransport};
+use crate::transport::{receive_buffer, FaultSwitch, Receiving, UdpTransport};
 
 use super::apply_loop::ApplyLoop;
 use super::core_loop::{CoreLoop, TickClock};
 use super::errors::DriverError;
 use super::events::{ApplyTask, CoreEvent};
-use super::inbound::UdpReceiver;
 use super::limits::{APPLY_QUEUE_MAX, DIGEST_WAIT_MAX};
 use super::options::RaftOptions;
 use super::recovery::{self, Recovered};
@@ -36,7 +35,7 @@ pub struct RaftReplicator<S: StateMachine> {
     index: usize,
     reply_timeout: Duration,
     faults: FaultSwitch,
-    inbox: Sender<CoreEvent<S>>,
+    inbox: CoreInbox<CoreEvent<S>>,
     status: Arc<SharedStatus>,
     /// Holds the apply queue's sender for `digest`; a stop drops it first,
     /// so that the apply thread sees its queue disconnect once the core is
@@ -45,14 +44,26 @@ pub struct RaftReplicator<S: StateMachine> {
     local_addr: SocketAddr,
 }
 
-/// The driver's two queues.
-type Channels<S> = Queues<CoreEvent<S>, ApplyTask<S>>;
+/// The driver's two queues, and the core's doorbell, which every producer
+/// of its inbox rings.
+struct Channels<S: StateMachine> {
+    queues: Queues<CoreEvent<S>, ApplyTask<S>>,
+    wake: Arc<CoreWake>,
+}
+
+impl<S: StateMachine> Channels<S> {
+    /// A producer's end of the core's inbox.
+    fn core_inbox(&self) -> CoreInbox<CoreEvent<S>> {
+        CoreInbox::new(self.queues.core.0.clone(), Arc::clone(&self.wake))
+    }
+}
 
 impl<S: StateMachine> Driver for RaftReplicator<S> {
     type State = S;
     type Options = RaftOptions;
     type Recovered = Recovered<S>;
-    const RECEIVING: Receiving = Receiving::Thread;
+    /// The core waits on the socket itself (`driver_kit/core_wake.rs`).
+    const RECEIVING: Receiving = Receiving::Caller;
 
     /// A fresh seed per start: two replicas restarted together must not
     /// draw the same election timeouts.
@@ -70,9 +81,13 @@ impl<S: StateMachine> Driver for RaftReplicator<S> {
             recovered.applied.index.0,
             recovered.report,
         ));
-        let channels = Channels::new(CORE_INBOX_MAX, APPLY_QUEUE_MAX);
-        let inbox = channels.core.0.clone();
-        let apply_tasks = channels.apply.0.clone();
+        let wake = CoreWake::new().map_err(DriverError::io("make the core's doorbell"))?;
+        let channels = Channels {
+            queues: Queues::new(CORE_INBOX_MAX, APPLY_QUEUE_MAX),
+            wake: Arc::new(wake),
+        };
+        let inbox = channels.core_inbox();
+        let apply_tasks = channels.queues.apply.0.clone();
         let threads = spawn_threads(options, recovered, &transport, &status, channels)?;
         Ok(RaftReplicator {
             local_addr: transport.local_addr(),
@@ -230,8 +245,8 @@ fn spawn_threads<S: StateMachine>(
             recovered.snapshot_bytes,
         ),
         writer,
-        tasks: channels.apply.1,
-        core_inbox: channels.core.0.clone(),
+        tasks: channels.queues.apply.1.clone(),
+        core_inbox: channels.core_inbox(),
         stop: stop.clone(),
         status: Arc::clone(status),
         proposals: pending_proposals(),
@@ -243,8 +258,10 @@ fn spawn_threads<S: StateMachine>(
         node: recovered.node,
         storage: recovered.storage,
         transport: Arc::clone(transport),
-        inbox: channels.core.1,
-        apply: ApplyQueue::new(channels.apply.0, APPLY_QUEUE_MAX),
+        inbox: channels.queues.core.1.clone(),
+        wake: Arc::clone(&channels.wake),
+        receive_buffer: receive_buffer(),
+        apply: ApplyQueue::new(channels.queues.apply.0.clone(), APPLY_QUEUE_MAX),
         stop: stop.clone(),
         status: Arc::clone(status),
         incarnation,
@@ -258,16 +275,9 @@ fn spawn_threads<S: StateMachine>(
         },
     };
     threads.spawn("raft-core", move || core.run())?;
-    let receiver = UdpReceiver {
-        datagrams: transport.inbound().clone(),
-        core_inbox: channels.core.0.clone(),
-        stop: stop.clone(),
-        status: Arc::clone(status),
-    };
-    threads.spawn("raft-udp-receiver", move || receiver.run())?;
     let ticker = Ticker {
         interval: options.replica.tick,
-        inbox: channels.core.0,
+        inbox: channels.core_inbox(),
         tick: || CoreEvent::Tick,
         gate: Arc::clone(&status.tick_gate),
         dropped: Arc::clone(&status.counters.ticks_dropped),

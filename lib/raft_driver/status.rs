@@ -18,8 +18,6 @@ pub struct DriverCounters {
     /// Datagrams that passed the transport's checksum but did not decode as
     /// a Raft message, or claimed another sender than the one they came from.
     pub malformed_dropped: u64,
-    /// Peer messages dropped because the core inbox was full.
-    pub inbox_full_drops: u64,
     /// Ticks dropped because the core inbox was full.
     pub ticks_dropped: u64,
     /// Submissions refused because the core inbox was full.
@@ -67,8 +65,6 @@ pub struct DriverStatus {
 pub struct LiveCounters {
     /// See [`DriverCounters::malformed_dropped`].
     pub malformed_dropped: AtomicU64,
-    /// See [`DriverCounters::inbox_full_drops`].
-    pub inbox_full_drops: AtomicU64,
     /// See [`DriverCounters::ticks_dropped`] (shared with the ticker).
     pub ticks_dropped: Arc<AtomicU64>,
     /// See [`DriverCounters::submissions_refused`].
@@ -93,7 +89,6 @@ impl LiveCounters {
     fn snapshot(&self) -> DriverCounters {
         DriverCounters {
             malformed_dropped: read(&self.malformed_dropped),
-            inbox_full_drops: read(&self.inbox_full_drops),
             ticks_dropped: read(&self.ticks_dropped),
             submissions_refused: read(&self.submissions_refused),
             readys: read(&self.readys),

@@ -40,12 +40,12 @@ use crate::replication::{StateDigest, StateMachine};
 use crate::sequencer::{Delivery, GlobalSeq, MemberId, SnapshotPoint};
 use crate::wal::WalResult;
 
-use super::core_wake::CoreInbox;
 use super::events::{ApplyTask, CoreEvent};
 use super::image::{Image, LatestImage};
 use super::replies::{fail_all, PendingBroadcasts};
 use super::request_batch;
 use super::status::SharedStatus;
+use crate::driver_kit::CoreInbox;
 
 /// The answer to a request whose delivery a state transfer skipped: the
 /// result is in the donor's state machine, not here. The retry is answered

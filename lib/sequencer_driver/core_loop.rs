@@ -4,7 +4,7 @@
 //! 1. Wait for an event on the inbox or a datagram on the socket (or the
 //!    stop signal), at most until the next tick is due. The core reads the
 //!    socket itself (`UdpTransport::receive_now`) and sleeps in `poll(2)`
-//!    on it and on its doorbell (`core_wake.rs`): a datagram wakes it with
+//!    on it and on its doorbell (`driver_kit/core_wake.rs`): a datagram wakes it with
 //!    no receiver thread in between.
 //! 2. Handle it, then every event and datagram already queued (up to
 //!    `BATCH_EVENTS_MAX`): peer messages (decoded by `inbound.rs`, here on
@@ -56,7 +56,6 @@ use crate::wal::WalError;
 
 use super::batch;
 use super::catch_up::CatchUp;
-use super::core_wake::CoreWake;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::Image;
 use super::inbound::Router;
@@ -66,6 +65,7 @@ use super::request_batch::RequestBatch;
 use super::status::SharedStatus;
 use super::storage::SequencerStorage;
 use super::tick_deadline::TickDeadline;
+use crate::driver_kit::CoreWake;
 
 /// Everything the core thread owns.
 pub(super) struct CoreLoop<R> {

@@ -13,7 +13,8 @@
 //!  peers ─UDP─> socket ── receive_now (the core reads it; core_wake.rs) ──> sequencer-core
 //!  submit() ───────── Broadcast(request, reply) ────────────────────────────> core inbox
 //!  state-transfer ─── SnapshotFetched(image) ───────────────────────────────> core inbox
-//!  (every producer rings the core's doorbell after it fills the inbox)
+//!  (every producer rings the core's doorbell after it fills the inbox:
+//!   driver_kit/core_wake.rs)
 //!
 //!  core inbox ──> sequencer-core    owns the Member and the log; decodes datagrams
 //!                   │               (inbound.rs); keeps its own tick (tick_deadline.rs);
@@ -63,8 +64,9 @@
 //! Only the sequencer has:
 //!
 //! - `image.rs`: the snapshot image (point and application state).
-//! - `core_wake.rs`: how the core sleeps (on its socket and a doorbell)
-//!   and who wakes it (`CoreInbox`); `tick_deadline.rs`: when it ticks.
+//! - `tick_deadline.rs`: when the core ticks (it keeps its own tick; how
+//!   it sleeps on its socket and a doorbell, and who wakes it, is
+//!   `driver_kit/core_wake.rs`, shared with Raft).
 //! - `catch_up.rs`: when a restarted member takes requests again.
 //! - `batch.rs`, `request_batch.rs`: the core messages one datagram
 //!   carries, the client requests one broadcast carries.
@@ -79,7 +81,6 @@ mod apply_loop;
 mod batch;
 mod catch_up;
 mod core_loop;
-mod core_wake;
 mod errors;
 mod events;
 mod image;

@@ -23,7 +23,6 @@ use super::apply_loop::ApplyLoop;
 use super::catch_up::CatchUp;
 use super::core_loop::CoreLoop;
 use super::core_loop::NOT_WORKING;
-use super::core_wake::{CoreInbox, CoreWake};
 use super::errors::DriverError;
 use super::events::{ApplyTask, CoreEvent, TransferTask};
 use super::image::LatestImage;
@@ -37,6 +36,7 @@ use super::state_transfer::StateTransfer;
 use super::status::{DriverStatus, SharedStatus};
 use super::tick_deadline::TickDeadline;
 use super::transfer_serve::Server;
+use crate::driver_kit::{CoreInbox, CoreWake};
 
 /// One member of the customer DB's sequencer group, as a [`Replicator`].
 ///
@@ -75,7 +75,7 @@ impl<S: StateMachine> Driver for SequencerReplicator<S> {
     type State = S;
     type Options = SequencerOptions;
     type Recovered = Recovered<S>;
-    /// The core waits on the socket itself (`core_wake.rs`).
+    /// The core waits on the socket itself (`driver_kit/core_wake.rs`).
     const RECEIVING: Receiving = Receiving::Caller;
 
     fn recover(options: &SequencerOptions, initial_state: S) -> Result<Recovered<S>, DriverError> {

@@ -24,7 +24,6 @@ use crate::driver_kit::count;
 use crate::sequencer::{GlobalSeq, MemberId};
 use crate::transport::UdpTransport;
 
-use super::core_wake::CoreInbox;
 use super::events::{CoreEvent, TransferTask};
 use super::image::LatestImage;
 use super::limits::TRANSFER_IDLE_WAKE;
@@ -32,6 +31,7 @@ use super::status::SharedStatus;
 use super::transfer_fetch::{Fetch, FetchStep};
 use super::transfer_message::TransferMessage;
 use super::transfer_serve::Server;
+use crate::driver_kit::CoreInbox;
 
 /// The thread ended: stopped, or the core is gone.
 struct Stopped;

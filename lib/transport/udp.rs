@@ -11,7 +11,7 @@
 //!   is lossy anyway and the protocols retransmit. A transport made with
 //!   `Receiving::Caller` has no receiver thread: its owner waits on the
 //!   socket itself and takes datagrams with `receive_now`, through the
-//!   same checks (the sequencer's core does, `sequencer_driver/core_wake.rs`).
+//!   same checks (both drivers' cores do, `driver_kit/core_wake.rs`).
 //! - "udp-sender" takes framed datagrams from a bounded queue and hands them
 //!   to the socket, so `send` never blocks its caller (the protocol's core
 //!   loop) on a full socket buffer. `send_now` skips it: it sends from the

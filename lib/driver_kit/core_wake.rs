@@ -1,6 +1,7 @@
-//! How the core thread sleeps and who wakes it. The core reads its peers'
-//! datagrams from the socket itself (`UdpTransport::receive_now`), so it
-//! sleeps in `poll(2)` on two descriptors: the socket, which the kernel
+//! How a driver's core thread sleeps and who wakes it (both drivers: the
+//! sequencer's core and Raft's). The core reads its peers' datagrams from
+//! the socket itself (`UdpTransport::receive_now`, `Receiving::Caller`), so
+//! it sleeps in `poll(2)` on two descriptors: the socket, which the kernel
 //! makes readable when a datagram arrives, and an eventfd, the doorbell,
 //! which every other thread rings after it puts an event in the core's
 //! inbox ([`CoreInbox`]).
@@ -17,8 +18,8 @@
 //! sequentially consistent fence between), so at least one of the two sees
 //! the other. The eventfd stays readable until the core reads it, so a ring
 //! between the core's last look and its `poll` ends the `poll` at once.
-//! The core never sleeps longer than its next tick either, so even a bug
-//! here would slow the member down, never stop it.
+//! The core never sleeps longer than a tick either, so even a bug here
+//! would slow the replica down, never stop it.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -30,14 +31,14 @@ use crossbeam_channel::{select, Receiver, SendError, Sender, TrySendError};
 
 /// The core thread's doorbell.
 #[derive(Debug)]
-pub(super) struct CoreWake {
+pub(crate) struct CoreWake {
     bell: OwnedFd,
     asleep: AtomicBool,
 }
 
 impl CoreWake {
     /// A doorbell nobody has rung.
-    pub(super) fn new() -> io::Result<CoreWake> {
+    pub(crate) fn new() -> io::Result<CoreWake> {
         // SAFETY: eventfd takes no pointers; a negative result is an error.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         if fd < 0 {
@@ -53,7 +54,7 @@ impl CoreWake {
 
     /// Wakes the core if it sleeps (or is about to); call after putting
     /// something in its inbox.
-    pub(super) fn ring(&self) {
+    pub(crate) fn ring(&self) {
         fence(Ordering::SeqCst);
         if self.asleep.load(Ordering::SeqCst) {
             let one: u64 = 1;
@@ -73,7 +74,7 @@ impl CoreWake {
     /// Sleeps until `socket` is readable, the bell rings, or `timeout`
     /// passes, unless `inbox` holds something already. Spurious returns
     /// are fine: the caller looks at everything again.
-    pub(super) fn sleep<E>(&self, inbox: &Receiver<E>, socket: BorrowedFd<'_>, timeout: Duration) {
+    pub(crate) fn sleep<E>(&self, inbox: &Receiver<E>, socket: BorrowedFd<'_>, timeout: Duration) {
         self.asleep.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if inbox.is_empty() {
@@ -113,7 +114,7 @@ fn poll_in(fd: i32) -> libc::pollfd {
 
 /// A producer's end of the core's inbox: it rings the doorbell after each
 /// event it puts in.
-pub(super) struct CoreInbox<E> {
+pub(crate) struct CoreInbox<E> {
     sender: Sender<E>,
     wake: Arc<CoreWake>,
 }
@@ -129,12 +130,12 @@ impl<E> Clone for CoreInbox<E> {
 
 impl<E> CoreInbox<E> {
     /// The inbox behind `sender`, whose core sleeps on `wake`.
-    pub(super) fn new(sender: Sender<E>, wake: Arc<CoreWake>) -> CoreInbox<E> {
+    pub(crate) fn new(sender: Sender<E>, wake: Arc<CoreWake>) -> CoreInbox<E> {
         CoreInbox { sender, wake }
     }
 
     /// Puts `event` in without blocking, and wakes the core.
-    pub(super) fn try_send(&self, event: E) -> Result<(), TrySendError<E>> {
+    pub(crate) fn try_send(&self, event: E) -> Result<(), TrySendError<E>> {
         self.sender.try_send(event)?;
         self.wake.ring();
         Ok(())
@@ -142,7 +143,7 @@ impl<E> CoreInbox<E> {
 
     /// Puts `event` in, waiting for room unless `stop` disconnects first;
     /// wakes the core.
-    pub(super) fn send_unless_stopped(&self, event: E, stop: &Receiver<()>) -> Result<(), ()> {
+    pub(crate) fn send_unless_stopped(&self, event: E, stop: &Receiver<()>) -> Result<(), ()> {
         let sent: Result<(), SendError<E>> = select! {
             send(self.sender, event) -> sent => sent,
             recv(stop) -> _ => return Err(()),
