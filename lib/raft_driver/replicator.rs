@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Sender, TrySendError};
 
 use crate::driver_kit::{
-    count, ApplyQueue, CoreInbox, CoreWake, Driver, Lifecycle, Queues, Reply, RunningCell,
-    SnapshotSchedule, SnapshotWriter, Threads, Ticker, CORE_INBOX_MAX, OVERLOADED,
+    count, ApplyQueue, CoreInbox, Driver, Lifecycle, Queues, Reply, RunningCell, SnapshotSchedule,
+    SnapshotWriter, Threads, Ticker, CORE_INBOX_MAX, OVERLOADED,
 };
 use crate::raft::Role;
 use crate::replication::{ReplicaStatus, Replicator, ReplyTo, StateDigest, StateMachine};
@@ -44,19 +44,8 @@ pub struct RaftReplicator<S: StateMachine> {
     local_addr: SocketAddr,
 }
 
-/// The driver's two queues, and the core's doorbell, which every producer
-/// of its inbox rings.
-struct Channels<S: StateMachine> {
-    queues: Queues<CoreEvent<S>, ApplyTask<S>>,
-    wake: Arc<CoreWake>,
-}
-
-impl<S: StateMachine> Channels<S> {
-    /// A producer's end of the core's inbox.
-    fn core_inbox(&self) -> CoreInbox<CoreEvent<S>> {
-        CoreInbox::new(self.queues.core.0.clone(), Arc::clone(&self.wake))
-    }
-}
+/// The driver's two queues, and the core's doorbell.
+type Channels<S> = Queues<CoreEvent<S>, ApplyTask<S>>;
 
 impl<S: StateMachine> Driver for RaftReplicator<S> {
     type State = S;
@@ -81,13 +70,10 @@ impl<S: StateMachine> Driver for RaftReplicator<S> {
             recovered.applied.index.0,
             recovered.report,
         ));
-        let wake = CoreWake::new().map_err(DriverError::io("make the core's doorbell"))?;
-        let channels = Channels {
-            queues: Queues::new(CORE_INBOX_MAX, APPLY_QUEUE_MAX),
-            wake: Arc::new(wake),
-        };
+        let channels = Channels::new(CORE_INBOX_MAX, APPLY_QUEUE_MAX)
+            .map_err(DriverError::io("make the core's doorbell"))?;
         let inbox = channels.core_inbox();
-        let apply_tasks = channels.queues.apply.0.clone();
+        let apply_tasks = channels.apply.0.clone();
         let threads = spawn_threads(options, recovered, &transport, &status, channels)?;
         Ok(RaftReplicator {
             local_addr: transport.local_addr(),
@@ -231,6 +217,8 @@ fn spawn_threads<S: StateMachine>(
 ) -> Result<Threads, DriverError> {
     let (mut threads, stop) = Threads::new();
     let incarnation: u64 = rand::random();
+    // Producers' ends of the core inbox, before the channels come apart.
+    let (apply_inbox, ticker_inbox) = (channels.core_inbox(), channels.core_inbox());
     let writer = SnapshotWriter::spawn(&mut threads, "raft-snapshot-writer", recovered.snapshots)?;
     let apply = ApplyLoop {
         me: recovered.node.id(),
@@ -245,8 +233,8 @@ fn spawn_threads<S: StateMachine>(
             recovered.snapshot_bytes,
         ),
         writer,
-        tasks: channels.queues.apply.1.clone(),
-        core_inbox: channels.core_inbox(),
+        tasks: channels.apply.1,
+        core_inbox: apply_inbox,
         stop: stop.clone(),
         status: Arc::clone(status),
         proposals: pending_proposals(),
@@ -258,10 +246,10 @@ fn spawn_threads<S: StateMachine>(
         node: recovered.node,
         storage: recovered.storage,
         transport: Arc::clone(transport),
-        inbox: channels.queues.core.1.clone(),
-        wake: Arc::clone(&channels.wake),
+        inbox: channels.core.1,
+        wake: channels.wake,
         receive_buffer: receive_buffer(),
-        apply: ApplyQueue::new(channels.queues.apply.0.clone(), APPLY_QUEUE_MAX),
+        apply: ApplyQueue::new(channels.apply.0, APPLY_QUEUE_MAX),
         stop: stop.clone(),
         status: Arc::clone(status),
         incarnation,
@@ -277,7 +265,7 @@ fn spawn_threads<S: StateMachine>(
     threads.spawn("raft-core", move || core.run())?;
     let ticker = Ticker {
         interval: options.replica.tick,
-        inbox: channels.core_inbox(),
+        inbox: ticker_inbox,
         tick: || CoreEvent::Tick,
         gate: Arc::clone(&status.tick_gate),
         dropped: Arc::clone(&status.counters.ticks_dropped),

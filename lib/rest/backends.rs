@@ -113,14 +113,9 @@ impl Backends {
         let Some(hint) = self.owners.owner(role, &session) else {
             return read(self.user_of(request_id, role, session)?);
         };
-        let touch = customer_request(
-            request_id,
-            CustomerCommand::Touch {
-                role,
-                session: session.clone(),
-            },
-        );
-        let check = self.customer.start(&touch)?;
+        let check = self
+            .customer
+            .start(&touch_request(request_id, role, session.clone()))?;
         let result = read(hint);
         let user = user_in(check.finish()??)?;
         if user == hint {
@@ -147,8 +142,9 @@ impl Backends {
         session: SessionToken,
         read: impl FnOnce() -> Result<T, MarketError>,
     ) -> Result<T, MarketError> {
-        let touch = customer_request(request_id, CustomerCommand::Touch { role, session });
-        let check = self.customer.start(&touch)?;
+        let check = self
+            .customer
+            .start(&touch_request(request_id, role, session))?;
         let result = read();
         user_in(check.finish()??)?;
         result
@@ -169,6 +165,11 @@ fn customer_request(request_id: &RequestId, command: CustomerCommand) -> Custome
         read_by: None,
         command,
     }
+}
+
+/// The session check (`Touch`) of `session` as a role's, as a request.
+fn touch_request(request_id: &RequestId, role: Role, session: SessionToken) -> CustomerRequest {
+    customer_request(request_id, CustomerCommand::Touch { role, session })
 }
 
 /// The user a session check's outcome names.

@@ -20,29 +20,33 @@ use crate::market::{Role, SessionToken};
 /// all and starts again (about 1 MB at this size).
 pub const SESSION_OWNERS_MAX: usize = 10_000;
 
-/// The owners of recently checked sessions.
+/// The owners of recently checked sessions: each token with the role and
+/// the user a check found it to be.
 #[derive(Default)]
 pub struct SessionOwners {
-    owners: Mutex<HashMap<(Role, SessionToken), u64>>,
+    owners: Mutex<HashMap<SessionToken, (Role, u64)>>,
 }
 
 impl SessionOwners {
     /// The user that `session` of `role` belonged to when last checked.
     pub fn owner(&self, role: Role, session: &SessionToken) -> Option<u64> {
         let owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
-        owners.get(&(role, session.clone())).copied()
+        match owners.get(session) {
+            Some(&(owned_as, user)) if owned_as == role => Some(user),
+            _ => None,
+        }
     }
 
     /// Notes that a check found `session` of `role` to be `user`'s.
     pub fn remember(&self, role: Role, session: &SessionToken, user: u64) {
         let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
-        if owners.get(&(role, session.clone())) == Some(&user) {
+        if owners.get(session) == Some(&(role, user)) {
             return;
         }
-        if owners.len() >= SESSION_OWNERS_MAX {
+        if owners.len() >= SESSION_OWNERS_MAX && !owners.contains_key(session) {
             owners.clear();
         }
-        owners.insert((role, session.clone()), user);
+        owners.insert(session.clone(), (role, user));
     }
 }
 

@@ -33,7 +33,7 @@ use crossbeam_channel::{select, Receiver, Sender, TrySendError};
 use log::{debug, error, info, warn};
 
 use crate::driver_kit::{
-    count, lock_snapshots, Reply, SharedSnapshots, SnapshotSchedule, SnapshotWriter,
+    count, lock_snapshots, CoreInbox, Reply, SharedSnapshots, SnapshotSchedule, SnapshotWriter,
     SnapshotWritten, Take, WriteOutcome, EXPIRY_SWEEP_INTERVAL, OVERLOADED,
 };
 use crate::replication::{StateDigest, StateMachine};
@@ -45,7 +45,6 @@ use super::image::{Image, LatestImage};
 use super::replies::{fail_all, PendingBroadcasts};
 use super::request_batch;
 use super::status::SharedStatus;
-use crate::driver_kit::CoreInbox;
 
 /// The answer to a request whose delivery a state transfer skipped: the
 /// result is in the donor's state machine, not here. The retry is answered

@@ -46,8 +46,8 @@ use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 use log::{debug, error, info};
 
 use crate::driver_kit::{
-    count, warn_if_refused, ApplyQueue, ApplyThreadGone, Lifecycle, Reply, APPLYING_BEHIND,
-    BATCH_EVENTS_MAX,
+    count, warn_if_refused, ApplyQueue, ApplyThreadGone, CoreWake, Lifecycle, Reply,
+    APPLYING_BEHIND, BATCH_EVENTS_MAX,
 };
 use crate::sequencer::{Destination, Member, MemberId, Message, ReadId, SequencerError};
 use crate::transport::{Datagram, UdpTransport};
@@ -65,7 +65,6 @@ use super::request_batch::RequestBatch;
 use super::status::SharedStatus;
 use super::storage::SequencerStorage;
 use super::tick_deadline::TickDeadline;
-use crate::driver_kit::CoreWake;
 
 /// Everything the core thread owns.
 pub(super) struct CoreLoop<R> {

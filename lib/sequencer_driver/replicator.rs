@@ -11,7 +11,7 @@ use std::time::Instant;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::driver_kit::{
-    count, ApplyQueue, Driver, Lifecycle, Queues, Reply, RunningCell, SnapshotSchedule,
+    count, ApplyQueue, CoreInbox, Driver, Lifecycle, Queues, Reply, RunningCell, SnapshotSchedule,
     SnapshotWriter, Threads, CORE_INBOX_MAX, OVERLOADED,
 };
 use crate::replication::{
@@ -36,7 +36,6 @@ use super::state_transfer::StateTransfer;
 use super::status::{DriverStatus, SharedStatus};
 use super::tick_deadline::TickDeadline;
 use super::transfer_serve::Server;
-use crate::driver_kit::{CoreInbox, CoreWake};
 
 /// One member of the customer DB's sequencer group, as a [`Replicator`].
 ///
@@ -55,20 +54,11 @@ pub struct SequencerReplicator<S: StateMachine> {
     _state: PhantomData<fn() -> S>,
 }
 
-/// The channels between the threads: the two every driver has, and the
-/// state-transfer thread's inbox.
+/// The channels between the threads: the two every driver has (with the
+/// core's doorbell), and the state-transfer thread's inbox.
 struct Channels<R> {
     queues: Queues<CoreEvent<R>, ApplyTask<R>>,
     transfer: (Sender<TransferTask>, Receiver<TransferTask>),
-    /// The core's doorbell, which every producer of its inbox rings.
-    wake: Arc<CoreWake>,
-}
-
-impl<R> Channels<R> {
-    /// A producer's end of the core's inbox.
-    fn core_inbox(&self) -> CoreInbox<CoreEvent<R>> {
-        CoreInbox::new(self.queues.core.0.clone(), Arc::clone(&self.wake))
-    }
 }
 
 impl<S: StateMachine> Driver for SequencerReplicator<S> {
@@ -91,13 +81,13 @@ impl<S: StateMachine> Driver for SequencerReplicator<S> {
         // A request travels inside a request batch, whose header counts too.
         let request_bytes_max =
             request_batch::request_bytes_max(recovered.member.config().payload_bytes_max);
-        let wake = CoreWake::new().map_err(DriverError::io("make the core's doorbell"))?;
+        let queues = Queues::new(CORE_INBOX_MAX, APPLY_QUEUE_MAX)
+            .map_err(DriverError::io("make the core's doorbell"))?;
         let channels = Channels {
-            queues: Queues::new(CORE_INBOX_MAX, APPLY_QUEUE_MAX),
+            queues,
             transfer: bounded(TRANSFER_INBOX_MAX),
-            wake: Arc::new(wake),
         };
-        let inbox = channels.core_inbox();
+        let inbox = channels.queues.core_inbox();
         let threads = spawn_threads(options, recovered, &transport, &status, channels)?;
         Ok(SequencerReplicator {
             local_addr: transport.local_addr(),
@@ -278,8 +268,8 @@ fn spawn_threads<S: StateMachine>(
         "sequencer-snapshot-writer",
         Arc::clone(&snapshots),
     )?;
-    // Producers' ends of the core inbox, before the channels come apart.
-    let (apply_inbox, transfer_inbox) = (channels.core_inbox(), channels.core_inbox());
+    let apply_inbox = channels.queues.core_inbox(); // before the channels come apart
+    let transfer_inbox = channels.queues.core_inbox();
     let apply = ApplyLoop {
         me,
         state: recovered.state,
@@ -302,7 +292,7 @@ fn spawn_threads<S: StateMachine>(
         storage: recovered.storage,
         transport: Arc::clone(transport),
         inbox: channels.queues.core.1,
-        wake: Arc::clone(&channels.wake),
+        wake: Arc::clone(&channels.queues.wake),
         receive_buffer: receive_buffer(),
         router: Router {
             me,

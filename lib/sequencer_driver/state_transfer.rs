@@ -20,7 +20,7 @@ use std::time::Instant;
 use crossbeam_channel::{select, Receiver};
 use log::{debug, info};
 
-use crate::driver_kit::count;
+use crate::driver_kit::{count, CoreInbox};
 use crate::sequencer::{GlobalSeq, MemberId};
 use crate::transport::UdpTransport;
 
@@ -31,7 +31,6 @@ use super::status::SharedStatus;
 use super::transfer_fetch::{Fetch, FetchStep};
 use super::transfer_message::TransferMessage;
 use super::transfer_serve::Server;
-use crate::driver_kit::CoreInbox;
 
 /// The thread ended: stopped, or the core is gone.
 struct Stopped;
