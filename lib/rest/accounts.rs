@@ -1,15 +1,16 @@
 //! Account calls that sellers and buyers share: create, log in, log out.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::customer::{CustomerCommand, CustomerOutcome};
 use crate::market::{MarketError, Role, SessionToken};
 
 use super::backends::{unexpected, Backends};
 use super::body::{self, Credentials};
+use super::json::JsonBody;
 use super::request::ApiRequest;
 
-type Reply = Result<(u16, Value), MarketError>;
+type Reply = Result<(u16, JsonBody), MarketError>;
 
 /// `POST /<role>/accounts`: 201 with the new id.
 pub fn create_account(role: Role, backends: &Backends, request: &ApiRequest) -> Reply {
@@ -20,7 +21,9 @@ pub fn create_account(role: Role, backends: &Backends, request: &ApiRequest) -> 
         password,
     };
     match backends.customer(&request.request_id, command)? {
-        CustomerOutcome::AccountCreated { id } => Ok((201, json!({ format!("{role}_id"): id }))),
+        CustomerOutcome::AccountCreated { id } => {
+            Ok((201, json!({ format!("{role}_id"): id }).into()))
+        }
         other => Err(unexpected(other)),
     }
 }
@@ -39,7 +42,7 @@ pub fn login(role: Role, backends: &Backends, request: &ApiRequest) -> Reply {
     match backends.customer(&request.request_id, command)? {
         CustomerOutcome::LoggedIn { session, user } => Ok((
             200,
-            json!({ "session": session.to_string(), format!("{role}_id"): user }),
+            json!({ "session": session.to_string(), format!("{role}_id"): user }).into(),
         )),
         other => Err(unexpected(other)),
     }
@@ -52,7 +55,7 @@ pub fn logout(role: Role, backends: &Backends, request: &ApiRequest) -> Reply {
         &request.request_id,
         CustomerCommand::Logout { role, session },
     )? {
-        CustomerOutcome::Done => Ok((200, json!({}))),
+        CustomerOutcome::Done => Ok((200, json!({}).into())),
         other => Err(unexpected(other)),
     }
 }

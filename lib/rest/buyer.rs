@@ -1,6 +1,6 @@
 //! The buyer API (docs/API.md): search, cart, purchase, feedback, history.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::customer::{CustomerCommand, CustomerOutcome};
 use crate::market::{
@@ -12,11 +12,11 @@ use crate::soap::{PaymentDecision, PaymentRequest, SoapError};
 use super::accounts;
 use super::backends::{unexpected, Backends};
 use super::body::{self, Card, CartChange, FeedbackBody};
-use super::json;
+use super::json::{self, JsonBody};
 use super::request::ApiRequest;
 use super::server::Route;
 
-type Reply = Result<(u16, Value), MarketError>;
+type Reply = Result<(u16, JsonBody), MarketError>;
 
 /// The buyer frontend's route table.
 pub fn buyer_api() -> Vec<Route<Backends>> {
@@ -96,7 +96,7 @@ fn get_item(backends: &Backends, request: &ApiRequest, parameters: &[String]) ->
     backends.read_with_session(&request.request_id, Role::Buyer, session, || {
         let item: ItemId = parameters[0].parse()?;
         let item = fetch_item(backends, &request.request_id, item)?;
-        Ok((200, json!({ "item": json::item(&item) })))
+        Ok((200, json!({ "item": json::item(&item) }).into()))
     })
 }
 
@@ -113,8 +113,8 @@ fn fetch_item(
 
 fn cart_reply(outcome: CustomerOutcome) -> Reply {
     match outcome {
-        CustomerOutcome::Cart(lines) => Ok((200, json!({ "cart": json::cart(&lines) }))),
-        CustomerOutcome::Done => Ok((200, json!({}))),
+        CustomerOutcome::Cart(lines) => Ok((200, json!({ "cart": json::cart(&lines) }).into())),
+        CustomerOutcome::Done => Ok((200, json!({}).into())),
         other => Err(unexpected(other)),
     }
 }
@@ -205,7 +205,7 @@ fn purchase(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     };
     let (buyer, lines) = match backends.customer(&request.request_id, begin)? {
         CustomerOutcome::Purchased(record) => {
-            return Ok((200, json!({ "purchase": json::purchase(&record) })))
+            return Ok((200, json!({ "purchase": json::purchase(&record) }).into()))
         }
         CustomerOutcome::PurchaseStarted { buyer, lines } => (buyer, lines),
         other => return Err(unexpected(other)),
@@ -231,7 +231,7 @@ fn purchase(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     let step_id = RequestId::purchase_step(&purchase);
     match backends.customer(&step_id, complete)? {
         CustomerOutcome::Purchased(record) => {
-            Ok((200, json!({ "purchase": json::purchase(&record) })))
+            Ok((200, json!({ "purchase": json::purchase(&record) }).into()))
         }
         other => Err(unexpected(other)),
     }
@@ -313,7 +313,7 @@ fn feedback(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
         &request.request_id,
         ProductCommand::Feedback { item, thumb },
     )? {
-        ProductOutcome::Done => Ok((200, json!({}))),
+        ProductOutcome::Done => Ok((200, json!({}).into())),
         other => Err(unexpected(other)),
     }
 }
@@ -330,7 +330,7 @@ fn seller_rating(backends: &Backends, request: &ApiRequest, parameters: &[String
         &request.request_id,
         CustomerCommand::SellerRating { session, seller },
     )? {
-        CustomerOutcome::Rating(rating) => Ok((200, json::rating(&rating))),
+        CustomerOutcome::Rating(rating) => Ok((200, json::rating(&rating).into())),
         other => Err(unexpected(other)),
     }
 }
@@ -342,12 +342,7 @@ fn history(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     };
     match backends.customer(&request.request_id, command)? {
         CustomerOutcome::History { purchases, next } => {
-            let purchases: Vec<Value> = purchases.iter().map(json::purchase).collect();
-            let mut reply = json!({ "purchases": purchases });
-            if let Some(next) = next {
-                reply["next"] = next.to_string().into();
-            }
-            Ok((200, reply))
+            Ok((200, json::history_page(&purchases, next)))
         }
         other => Err(unexpected(other)),
     }

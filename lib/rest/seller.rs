@@ -1,6 +1,6 @@
 //! The seller API (docs/API.md): accounts, sessions, and one's own items.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::customer::{CustomerCommand, CustomerOutcome};
 use crate::market::{Category, Condition, ItemDraft, MarketError, Role};
@@ -9,11 +9,11 @@ use crate::product::{ProductCommand, ProductOutcome};
 use super::accounts;
 use super::backends::{unexpected, Backends};
 use super::body::{self, NewItem, NewPrice, Quantity};
-use super::json;
+use super::json::{self, JsonBody};
 use super::request::ApiRequest;
 use super::server::Route;
 
-type Reply = Result<(u16, Value), MarketError>;
+type Reply = Result<(u16, JsonBody), MarketError>;
 
 /// The seller frontend's route table.
 pub fn seller_api() -> Vec<Route<Backends>> {
@@ -49,7 +49,7 @@ fn rating(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
         CustomerOutcome::SellerStanding { rating, items_sold } => {
             let mut reply = json::rating(&rating);
             reply["items_sold"] = items_sold.into();
-            Ok((200, reply))
+            Ok((200, reply.into()))
         }
         other => Err(unexpected(other)),
     }
@@ -75,7 +75,9 @@ fn put_item(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
         &request.request_id,
         ProductCommand::PutItem { seller, draft },
     )? {
-        ProductOutcome::ItemPut { item } => Ok((201, json!({ "item_id": item.to_string() }))),
+        ProductOutcome::ItemPut { item } => {
+            Ok((201, json!({ "item_id": item.to_string() }).into()))
+        }
         other => Err(unexpected(other)),
     }
 }
@@ -111,7 +113,7 @@ fn change_price(backends: &Backends, request: &ApiRequest, parameters: &[String]
             price,
         },
     )? {
-        ProductOutcome::Done => Ok((200, json!({}))),
+        ProductOutcome::Done => Ok((200, json!({}).into())),
         other => Err(unexpected(other)),
     }
 }
@@ -126,7 +128,7 @@ fn remove_units(backends: &Backends, request: &ApiRequest, parameters: &[String]
         quantity,
     };
     match backends.product(&request.request_id, command)? {
-        ProductOutcome::Item(item) => Ok((200, json!({ "item": json::item(&item) }))),
+        ProductOutcome::Item(item) => Ok((200, json!({ "item": json::item(&item) }).into())),
         other => Err(unexpected(other)),
     }
 }

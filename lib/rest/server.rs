@@ -7,16 +7,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::market::MarketError;
 
 use super::error::{error_body, status_of};
+use super::json::JsonBody;
 use super::request::{ApiRequest, ReadError};
 
 /// A handler: the frontend's context, the request, and the values of the
 /// pattern's `:name` segments in order. Returns a status and a JSON body.
-pub type RouteHandler<C> = fn(&C, &ApiRequest, &[String]) -> Result<(u16, Value), MarketError>;
+pub type RouteHandler<C> = fn(&C, &ApiRequest, &[String]) -> Result<(u16, JsonBody), MarketError>;
 
 /// One entry of a route table.
 pub struct Route<C> {
@@ -148,7 +149,7 @@ fn serve_requests<C>(
         if status >= 500 {
             counts.errors.fetch_add(1, Ordering::Relaxed);
         }
-        let text = body.to_string();
+        let text = body.into_text();
         let response = tiny_http::Response::from_string(text)
             .with_status_code(status)
             .with_header(json_content_type());
@@ -169,20 +170,20 @@ fn answer<C>(
     context: &C,
     routes: &[Route<C>],
     counts: &CallCounts,
-) -> (u16, Value) {
+) -> (u16, JsonBody) {
     let api_request = match ApiRequest::read(request) {
         Ok(api_request) => api_request,
         Err(ReadError::TooLarge) => {
             let error =
                 MarketError::invalid(format!("request body over {} bytes", super::BODY_BYTES_MAX));
-            return (413, error_body(&error));
+            return (413, error_body(&error).into());
         }
-        Err(ReadError::Bad(error)) => return (status_of(&error), error_body(&error)),
+        Err(ReadError::Bad(error)) => return (status_of(&error), error_body(&error).into()),
         Err(ReadError::UnknownTransferCoding(coding)) => {
             let message = format!("transfer coding {coding:?} is not supported (only chunked)");
             return (
                 501,
-                json!({ "error": { "kind": "not_implemented", "message": message } }),
+                json!({ "error": { "kind": "not_implemented", "message": message } }).into(),
             );
         }
     };
@@ -193,7 +194,8 @@ fn answer<C>(
                 "status": "ok",
                 "calls": counts.calls.load(Ordering::Relaxed),
                 "errors": counts.errors.load(Ordering::Relaxed),
-            }),
+            })
+            .into(),
         );
     }
     // Every call but a health check counts.
@@ -211,7 +213,7 @@ fn answer<C>(
             Ok(reply) => reply,
             Err(error) => {
                 log::debug!("{} {} -> {error}", api_request.method, route.pattern);
-                (status_of(&error), error_body(&error))
+                (status_of(&error), error_body(&error).into())
             }
         };
     }
@@ -227,7 +229,7 @@ fn answer<C>(
     );
     (
         status,
-        json!({ "error": { "kind": kind, "message": message } }),
+        json!({ "error": { "kind": kind, "message": message } }).into(),
     )
 }
 
