@@ -18,14 +18,19 @@
 //!   later names the delivered request;
 //! - integrity: no request is delivered at two numbers, and no sender
 //!   names two broadcasts alike (a member that lost its disk never reuses
-//!   a name of its earlier life).
+//!   a name of its earlier life);
+//! - one binding per view: every Sequence message for a number, sent in a
+//!   view's log (its stamp's `log_view`) by any member in any of its
+//!   lives, names the same request (an assignment that left before its
+//!   fsync and was lost in a crash is never made again differently).
 //!
 //! A violation panics with the seed, so the schedule can be replayed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::sequencer::{
-    Delivery, GlobalSeq, LocalSeq, MemberId, Origin, Record, SnapshotPoint, Watermark,
+    Body, Delivery, GlobalSeq, LocalSeq, MemberId, Message, Origin, Record, SnapshotPoint,
+    Watermark,
 };
 
 /// What one member durably holds, according to the records it persisted.
@@ -69,6 +74,9 @@ pub(super) struct Checker {
     holdings: Vec<Holdings>,
     /// Per member, what it held when it last lost its disk.
     lost: Vec<Option<Holdings>>,
+    /// Every binding sent in a Sequence message, by the view whose log it
+    /// belongs to and its number.
+    bindings: HashMap<(u64, GlobalSeq), Origin>,
 }
 
 impl Checker {
@@ -90,7 +98,30 @@ impl Checker {
             broadcasts: BTreeMap::new(),
             holdings,
             lost: (0..members).map(|_| None).collect(),
+            bindings: HashMap::new(),
         }
+    }
+
+    /// Checks a message `member` sends: a Sequence names the request that
+    /// every Sequence for its number in the same view's log named before.
+    pub(super) fn on_sent(&mut self, member: MemberId, message: &Message) {
+        let Body::Sequence {
+            global,
+            sender,
+            local_seq,
+        } = message.body
+        else {
+            return;
+        };
+        let origin = Origin { sender, local_seq };
+        let view = message.stamp.log_view;
+        let bound = *self.bindings.entry((view, global)).or_insert(origin);
+        assert_eq!(
+            bound, origin,
+            "seed {}: {member} sends {global} = {origin} in the log of v{view}, \
+             where {global} = {bound} was sent before",
+            self.seed
+        );
     }
 
     /// Notes an accepted broadcast.

@@ -77,9 +77,10 @@ pub(super) struct Options {
     pub(super) boot_empty: bool,
     /// Per tick, the chance that a client reads at a random member.
     pub(super) read: f64,
-    /// The chance that a member crashes after its own Requests left early
-    /// and before its output's records are durable (section 5.8): they
-    /// then name requests its disk never held.
+    /// The chance that a member crashes after its own Requests and
+    /// Sequences left early and before its output's records are durable
+    /// (sections 5.8 and 5.10): they then name requests and bindings its
+    /// disk never held.
     pub(super) torn_flush: f64,
 }
 
@@ -628,6 +629,7 @@ impl Simulation {
         if !output.early_messages.is_empty() {
             for (destination, message) in output.early_messages {
                 self.checker.check_claims(id, &message.watermark);
+                self.checker.on_sent(id, &message);
                 self.send(id, destination, message.encode());
             }
             let down = self
@@ -649,6 +651,7 @@ impl Simulation {
         let member = self.nodes[id.index()].member.as_ref().expect("live");
         self.checker.check_claims(id, &member.watermark());
         for (destination, message) in output.messages {
+            self.checker.on_sent(id, &message);
             self.send(id, destination, message.encode());
         }
         let node = &mut self.nodes[id.index()];
