@@ -548,7 +548,7 @@ fn a_restart_leaves_its_view_and_numbers_its_requests_in_the_next() {
         view: View {
             number: 4,
             members: vec![MemberId(0), MemberId(1), MemberId(2)],
-            start: GlobalSeq(1),
+            start: GlobalSeq(0),
         },
         truncate_after: GlobalSeq(0),
     });
@@ -569,8 +569,8 @@ fn a_restart_leaves_its_view_and_numbers_its_requests_in_the_next() {
         assert!(!restarted.is_serving());
         let output = restarted.take_output();
         assert!(output.to_persist.contains(&Record::ViewChange { view: 5 }));
-        // #1 is its turn in view 4 (members 0, 1, 2 from #1: #2 is member
-        // 1's), but it works in view 4 no more.
+        // Number 1 is its turn in view 4 (members 0, 1, 2 from number 0),
+        // but it works in view 4 no more.
         let output = step(&mut restarted, 0, request(0, 1, watermark(0, &[1, 0, 0])));
         assert!(
             sequences_sent(&output).is_empty(),
@@ -581,7 +581,7 @@ fn a_restart_leaves_its_view_and_numbers_its_requests_in_the_next() {
 
 #[test]
 fn a_sequence_leaves_before_its_fsync_claiming_only_what_is_durable() {
-    // Member 1 numbers #1: the Sequence goes among the early messages, with
+    // Member 1 numbers 1: the Sequence goes among the early messages, with
     // the watermark of the last output handed out (it held nothing then);
     // its record is in the same output, to be made durable meanwhile.
     let mut sequencer = member(5, 1);
@@ -601,7 +601,7 @@ fn a_sequence_leaves_before_its_fsync_claiming_only_what_is_durable() {
         global: GlobalSeq(1),
         origin: origin(3, 1),
     }));
-    // Its claim to hold #1 leaves after the fsync, with the batch's
+    // Its claim to hold number 1 leaves after the fsync, with the batch's
     // heartbeat.
     sequencer.announce_watermark();
     let output = sequencer.take_output();
