@@ -166,6 +166,12 @@ impl<Q: ExecuteCall> DatabaseClient<Q, Result<Q::Outcome, MarketError>> {
                 }
             }
             misses_in_a_row += 1;
+            // Why a call took long is otherwise invisible from outside.
+            log::debug!(
+                "{}: {last_problem}; next attempt at replica {target} ({:?} in)",
+                self.kind.name(),
+                started.elapsed()
+            );
             if started.elapsed() >= self.give_up_after {
                 return Err(MarketError::Unavailable(format!(
                     "{} unavailable: {last_problem}",
