@@ -21,7 +21,7 @@ mod views;
 
 use incarnation::HandedOut;
 
-use log::{debug, trace, warn};
+use log::{debug, info, trace, warn};
 
 use super::config::Config;
 use super::errors::SequencerError;
@@ -123,6 +123,11 @@ pub struct Member {
     ready_since: Vec<Option<u64>>,
     /// Per member, the last tick this member asked it for its view.
     asked_view: Vec<u64>,
+    /// The highest view some member was heard working in. Above the
+    /// installed view, this member assigns nothing (`maybe_sequence`): a
+    /// majority left its view, and a state transfer may have given it a
+    /// later view's delivered prefix that its view's log does not hold.
+    working_view_heard: u64,
     counters: ViewCounters,
     /// The incarnation this member's own requests are numbered in.
     incarnation: u64,
@@ -246,6 +251,7 @@ impl Member {
             last_heard: vec![0; members],
             ready_since: vec![None; members],
             asked_view: vec![0; members],
+            working_view_heard: 0,
             counters: ViewCounters::default(),
             incarnation: state.incarnation,
             needs_incarnation: false,
@@ -675,19 +681,20 @@ impl Member {
         self.maybe_heartbeat();
     }
 
-    /// Sends the watermark to all now if it moved since the last message to
-    /// all; does nothing otherwise (and in a group of one).
+    /// Sends the watermark to all now if its `held_up_to` moved since the
+    /// last message to all; does nothing otherwise (and in a group of one).
     ///
-    /// Delivery waits for a majority's watermarks, so a member that holds
-    /// something new should say so at once rather than at its next tick. A
+    /// Delivery waits for a majority's `held_up_to`, so a member that holds
+    /// a new Sequence should say so at once rather than at its next tick. A
     /// driver calls this after handling each batch of events, so that one
     /// heartbeat per batch (not per message) carries the moved watermark
-    /// out with the batch's other messages, after the same fsync.
+    /// out with the batch's other messages, after the same fsync. A Request
+    /// received moves only the per-sender part, which nothing waits for: it
+    /// travels with the next message, and a heartbeat for it alone would cost
+    /// every member an fsync and a datagram per request (section 3.1 of
+    /// docs/SEQUENCER.md: a flush that sends nothing syncs nothing).
     pub fn announce_watermark(&mut self) {
-        if self.recovery.is_none()
-            && self.config.members > 1
-            && self.order.watermark() != self.advertised
-        {
+        if self.recovery.is_none() && self.config.members > 1 && self.holding_moved() {
             self.send(Destination::All, Body::Heartbeat);
         }
     }
@@ -699,7 +706,11 @@ impl Member {
             // The flush costs no extra fsync for it.
             self.record_delivered();
         }
-        self.note_handed_out();
+        if self.output.needs_sync() {
+            // Else the driver may leave its records unsynced, and early
+            // messages keep claiming what the last synced output held.
+            self.note_handed_out();
+        }
         std::mem::take(&mut self.output)
     }
 
@@ -748,11 +759,12 @@ impl Member {
         let dropped = self.order.install(point.clone());
         self.applied_durably_up_to = point.global;
         self.output.to_persist.push(Record::Base(point));
-        if dropped {
+        if !dropped.is_empty() {
             self.output.to_persist.push(Record::NewView {
                 view: self.view.clone(),
                 truncate_after: self.order.sequenced_up_to(),
             });
+            self.leave_overtaken_view(&dropped);
         }
         self.nacks.rescan();
         self.nacks.forget_held(&self.order);
@@ -760,6 +772,28 @@ impl Member {
         self.maybe_sequence();
         self.maybe_deliver();
         Ok(())
+    }
+
+    /// A snapshot install dropped the Sequences numbered `dropped` (beyond a
+    /// gap, or not continuing the snapshot's order). If this member assigned
+    /// one of them in its view, its view is over: it assigned it holding
+    /// every Sequence below, so only an order that differs from its view's
+    /// log, that is a later view's, can drop it. The member must not assign
+    /// in this view again, or that number would get a second binding in one
+    /// view's log (seed 2258 of the simulation of other sizes did that). It
+    /// leaves for the next view, durably (`Record::ViewChange`), and follows
+    /// the group to whichever view it is in.
+    fn leave_overtaken_view(&mut self, dropped: &[GlobalSeq]) {
+        let me = Some(self.config.id);
+        let assigned_here = dropped.iter().any(|global| self.view.owner(*global) == me);
+        if assigned_here && self.is_normal() && self.catching_up.is_none() {
+            info!(
+                "{} installed a snapshot from a later order than view {}'s log: \
+                 it leaves that view",
+                self.config.id, self.view.number
+            );
+            self.start_view_change(self.current_view() + 1);
+        }
     }
 
     /// What a snapshot of the application taken now covers: the point to
@@ -1038,6 +1072,12 @@ impl Member {
         if !self.is_normal() {
             return;
         }
+        if self.working_view_heard > self.view.number {
+            // A later view works: this one can deliver nothing more, and
+            // what this member holds (a state transfer from that view, and
+            // the Sequences it kept above it) need not be this view's log.
+            return;
+        }
         let members = self.config.members;
         for _ in 0..=self.config.holdback_max {
             let global = self.order.sequenced_up_to().next();
@@ -1167,19 +1207,24 @@ impl Member {
         }
     }
 
-    /// Sends the watermark to all when it moved since the last message to
-    /// all (so others learn promptly what a majority holds) or when the
-    /// member was quiet for the heartbeat interval (so trailing gaps show).
+    /// Sends the watermark to all when its `held_up_to` moved since the last
+    /// message to all (so others learn promptly what a majority holds) or
+    /// when the member was quiet for the heartbeat interval (so trailing
+    /// gaps show, the per-sender Requests held among them).
     fn maybe_heartbeat(&mut self) {
         if self.config.members == 1 {
             return;
         }
         let quiet_ticks = self.now_tick - self.advertised_tick;
-        if quiet_ticks >= self.config.heartbeat_interval_ticks
-            || self.order.watermark() != self.advertised
-        {
+        if quiet_ticks >= self.config.heartbeat_interval_ticks || self.holding_moved() {
             self.send(Destination::All, Body::Heartbeat);
         }
+    }
+
+    /// True if the Sequences held (`held_up_to`) differ from what the last
+    /// message to all said.
+    fn holding_moved(&self) -> bool {
+        self.order.held_up_to() != self.advertised.held_up_to
     }
 
     // ----- helpers --------------------------------------------------------

@@ -500,9 +500,9 @@ impl Order {
 
     /// Jumps to a snapshot point ahead of the delivered prefix: forgets
     /// everything it covers and keeps what lies beyond it that continues it
-    /// (see `reset_to`). True if Sequences were dropped: the caller must
-    /// persist that.
-    pub(super) fn install(&mut self, point: SnapshotPoint) -> bool {
+    /// (see `reset_to`). Returns the global numbers of the Sequences it
+    /// dropped: the caller must persist that.
+    pub(super) fn install(&mut self, point: SnapshotPoint) -> Vec<GlobalSeq> {
         assert!(
             point.global > self.delivered_up_to,
             "installing a snapshot that is not ahead"
@@ -520,8 +520,8 @@ impl Order {
     /// the contiguous run that continues each sender's order is kept: the
     /// point may come from a later view than those Sequences, whose bindings
     /// may differ; Sequences beyond a gap were never claimed, so dropping
-    /// them costs a retransmission at most. True if any were dropped.
-    fn reset_to(&mut self, point: SnapshotPoint) -> bool {
+    /// them costs a retransmission at most. Returns the numbers dropped.
+    fn reset_to(&mut self, point: SnapshotPoint) -> Vec<GlobalSeq> {
         self.sequences = self.sequences.split_off(&point.global.next());
         for (index, sender) in self.senders.iter_mut().enumerate() {
             let covered = point.delivered_local[index];
@@ -540,7 +540,7 @@ impl Order {
             *next = origin.local_seq;
             global = global.next();
         }
-        let dropped = !self.sequences.split_off(&global).is_empty();
+        let dropped = self.sequences.split_off(&global).into_keys().collect();
         self.sequenced_up_to = point.global;
         self.held_up_to = point.global;
         self.delivered_up_to = point.global;

@@ -46,7 +46,8 @@ pub struct SnapshotNeeded {
 /// 0. Send `early_messages`: they may leave before this output's records are
 ///    durable, but only after every earlier output's are (their watermarks
 ///    claim no more than that; docs/SEQUENCER.md, section 5.8).
-/// 1. Append `to_persist` to the log and make it durable (fsync).
+/// 1. Append `to_persist` to the log; if [`Output::needs_sync`], make every
+///    record appended so far durable (fsync).
 /// 2. Send `messages` (only now: they claim what step 1 made durable).
 /// 3. Apply `deliveries` to the state machine, in order; then answer the
 ///    `reads_ready` from the state (it has every delivery they wait for).
@@ -58,7 +59,9 @@ pub struct Output {
     /// durable: a crash before it is leaves them nameless, and the restart
     /// numbers its requests in a new incarnation.
     pub early_messages: Vec<(Destination, Message)>,
-    /// Records to make durable before any message of this output is sent.
+    /// Records to append to the log. They must be durable before any message
+    /// or delivery of this output or a later one: an output that has neither
+    /// may leave them unsynced (docs/SEQUENCER.md, section 3.1).
     pub to_persist: Vec<Record>,
     /// Messages to send after `to_persist` is durable.
     pub messages: Vec<(Destination, Message)>,
@@ -75,6 +78,26 @@ pub struct Output {
 }
 
 impl Output {
+    /// True if the driver must make every record appended so far durable
+    /// before this output's messages and deliveries: each message claims, in
+    /// its watermark, what its sender holds, and a delivery counts the
+    /// member's own holding toward a majority. A `Base` record follows an
+    /// application image already durable (a snapshot, or a state transfer
+    /// whose order may differ from the log's Sequences above the old base):
+    /// the log must not lag it, or a restart would find the two at odds. Any
+    /// other output that sends and delivers nothing claims nothing, so its
+    /// records may wait for the next output that does; a crash before then
+    /// loses only what no one was told, as if the input that made them had
+    /// been lost.
+    pub fn needs_sync(&self) -> bool {
+        !self.messages.is_empty()
+            || !self.deliveries.is_empty()
+            || self
+                .to_persist
+                .iter()
+                .any(|record| matches!(record, Record::Base(_)))
+    }
+
     /// True if there is nothing to do.
     pub fn is_empty(&self) -> bool {
         self.to_persist.is_empty()

@@ -15,9 +15,11 @@
 //!    (else at a later wake-up: a delivery, a message or the next tick).
 //! 3. Flush the batch's output, in the order the protocol requires: send
 //!    this member's own new Requests (they claim only what earlier flushes
-//!    made durable, so they travel while the disk syncs), persist every
-//!    record and fsync once (so many requests share one fsync), *then*
-//!    send the other messages (they claim what is now durable),
+//!    made durable, so they travel while the disk syncs), append every
+//!    record and, if the batch sends or delivers anything, fsync once (so
+//!    many requests share one fsync; a batch that only took in Requests
+//!    claims nothing and waits for the next), *then* send the other
+//!    messages (they claim what is now durable),
 //!    then queue the deliveries for the apply thread, and behind them the
 //!    queries whose read barrier is passed; gather the queries the barrier
 //!    gave up on into the next broadcast; pass a `snapshot_needed` to the
@@ -131,7 +133,16 @@ impl<R: Send + 'static> CoreLoop<R> {
     /// The thread's body; returns when stopped or failed.
     pub(super) fn run(mut self) {
         let me = self.member.config().id;
-        match self.run_batches() {
+        let halt = match self.run_batches() {
+            // A clean stop leaves no record unsynced: nothing needs them,
+            // but a stopped member's log should not depend on the machine.
+            Halt::Stopped => self
+                .storage
+                .sync()
+                .map_or_else(Halt::Storage, |()| Halt::Stopped),
+            other => other,
+        };
+        match halt {
             Halt::Stopped | Halt::Crashed | Halt::ApplyGone => {
                 debug!("sequencer {me}: core stopped");
             }
@@ -225,8 +236,9 @@ impl<R: Send + 'static> CoreLoop<R> {
         self.member.announce_watermark();
         self.flush()?;
         if self.storage.rewrite_due() {
-            // Every record taken so far is persisted, so the member's
-            // persisted state is exactly what the log says.
+            // Every record taken so far is appended, so the member's
+            // persisted state is exactly what the log says (the rewrite
+            // syncs it all).
             let state = self.member.persisted_state();
             self.storage.rewrite(&state).map_err(Halt::Storage)?;
             debug!(
@@ -366,8 +378,12 @@ impl<R: Send + 'static> CoreLoop<R> {
     /// `Base` record is persisted by the next flush.
     fn on_snapshot_fetched(&mut self, image: Arc<Image>) -> Result<(), Halt> {
         // Deliveries taken so far must reach the apply queue before the
-        // install, so that the apply thread is exactly at `delivered`.
+        // install, so that the apply thread is exactly at `delivered`. And
+        // every record appended must be durable before the image is: the
+        // log's durable part never lags a change made outside it
+        // (docs/SEQUENCER.md, section 3.1).
         self.flush()?;
+        self.storage.sync().map_err(Halt::Storage)?;
         let point = image.point.clone();
         let members = usize::from(self.member.config().members);
         if point.global <= self.member.delivered_up_to() || point.delivered_local.len() != members {
@@ -395,6 +411,7 @@ impl<R: Send + 'static> CoreLoop<R> {
     /// rest, then hand deliveries on.
     fn flush(&mut self) -> Result<(), Halt> {
         let output = self.member.take_output();
+        let sync = output.needs_sync();
         if self.status.lifecycle.is_crashing() {
             return Err(Halt::Crashed);
         }
@@ -406,8 +423,11 @@ impl<R: Send + 'static> CoreLoop<R> {
             return Err(Halt::Crashed);
         }
         self.storage
-            .persist(&output.to_persist)
+            .append(&output.to_persist)
             .map_err(Halt::Storage)?;
+        if sync {
+            self.storage.sync().map_err(Halt::Storage)?;
+        }
         if self.status.lifecycle.is_crashing() {
             // Killed between the fsync and the sends: nothing is claimed
             // that is not durable, which is all the protocol needs.

@@ -3,9 +3,11 @@
 //!
 //! # What is written when
 //!
-//! The core thread appends each batch's `to_persist` and fsyncs once,
-//! before any message of the batch is sent (the sequencer's rule: a message
-//! claims what is durable). The log is never cut at the tail: the protocol
+//! The core thread appends each batch's `to_persist`, and fsyncs once
+//! before any message or delivery of the batch (the sequencer's rule: a
+//! message claims what is durable). A batch that sends and delivers nothing
+//! leaves its records unsynced until the next one that does
+//! (`Output::needs_sync`). The log is never cut at the tail: the protocol
 //! never takes back a record.
 //!
 //! # Keeping it short
@@ -52,8 +54,22 @@ impl SequencerStorage {
         }
     }
 
-    /// Appends `records` and makes them durable (one fsync for all).
+    /// Appends `records` and makes them, and every record appended before
+    /// them, durable (one fsync for all).
     pub(super) fn persist(&mut self, records: &[Record]) -> WalResult<()> {
+        self.append(records)?;
+        self.sync()
+    }
+
+    /// Makes every record appended so far durable; costs nothing when they
+    /// already are.
+    pub(super) fn sync(&mut self) -> WalResult<()> {
+        self.wal.sync()
+    }
+
+    /// Appends `records` without waiting for the disk: a crash of the machine
+    /// may lose them until the next [`SequencerStorage::sync`].
+    pub(super) fn append(&mut self, records: &[Record]) -> WalResult<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -66,7 +82,7 @@ impl SequencerStorage {
         self.wal.append(&entries)?;
         self.next_index += records.len() as u64;
         self.records_since_rewrite += records.len() as u64;
-        self.wal.sync()
+        Ok(())
     }
 
     /// True when enough was appended that a rewrite pays.

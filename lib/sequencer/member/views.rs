@@ -174,6 +174,11 @@ impl Member {
         if !mine || change.decided || !change.ready(self.now_tick, members, timing) {
             return;
         }
+        if self.working_view_heard > change.view {
+            // A later view works already: this one would start only a
+            // minority, on logs a state transfer may have made incomparable.
+            return;
+        }
         change.decided = true;
         let number = change.view;
         let decision = match choose(&change.votes, self.config.rejoin_lag_max) {
@@ -385,6 +390,9 @@ impl Member {
     /// Reacts to the view in a message's stamp: a higher view being changed
     /// to is joined; a view working without this member is asked for.
     pub(super) fn follow_view(&mut self, from: MemberId, stamp: ViewStamp) {
+        if stamp.is_normal() {
+            self.working_view_heard = self.working_view_heard.max(stamp.view);
+        }
         let current = self.current_view();
         if stamp.view > current {
             if stamp.is_normal() {

@@ -9,13 +9,17 @@ use super::sim::sim_config;
 use crate::datadriven::verdict_marks;
 use crate::sequencer::{
     Body, Destination, GlobalSeq, Member, MemberId, Message, Origin, PersistedState, ReadId,
-    SnapshotPoint,
+    Record, SnapshotPoint,
 };
 
 /// A lossless cluster: messages arrive in order at the next `settle`.
 pub(super) struct Cluster {
     pub(super) members: Vec<Option<Member>>,
     pub(super) disks: Vec<PersistedState>,
+    /// Records appended by outputs that needed no sync and not synced since:
+    /// a `crash` (the process died) writes them, as the page cache would; a
+    /// `power_cut` (the machine went down) loses them.
+    unsynced: Vec<Vec<Record>>,
     pub(super) delivered: Vec<Vec<Origin>>,
     pub(super) queue: VecDeque<(MemberId, MemberId, Message)>,
     /// Links that drop every message, as (from, to).
@@ -66,6 +70,7 @@ impl Cluster {
                 .map(|id| Some(Member::new(config(id)).expect("valid")))
                 .collect(),
             disks: (0..size).map(|_| PersistedState::new(size)).collect(),
+            unsynced: vec![Vec::new(); usize::from(size)],
             delivered: vec![Vec::new(); usize::from(size)],
             queue: VecDeque::new(),
             cut: BTreeSet::new(),
@@ -132,10 +137,12 @@ impl Cluster {
             self.crash(id);
             return;
         }
-        output
-            .to_persist
-            .iter()
-            .for_each(|record| self.disks[index].apply(record));
+        self.unsynced[index].append(&mut output.to_persist);
+        if output.needs_sync() {
+            for record in std::mem::take(&mut self.unsynced[index]) {
+                self.disks[index].apply(&record);
+            }
+        }
         self.queue_messages(id, output.messages);
         for delivery in output.deliveries {
             let origin = Origin {
@@ -209,6 +216,7 @@ impl Cluster {
         let size = self.members.len() as u16;
         self.members[index] = None;
         self.disks[index] = PersistedState::new(size);
+        self.unsynced[index].clear();
         self.delivered[index].clear();
         self.note_status(id);
     }
@@ -299,7 +307,20 @@ impl Cluster {
         done(self)
     }
 
+    /// The process dies; what it appended reaches its disk anyway.
     pub(super) fn crash(&mut self, id: u16) {
+        let index = usize::from(id);
+        for record in std::mem::take(&mut self.unsynced[index]) {
+            self.disks[index].apply(&record);
+        }
+        self.members[index] = None;
+        self.note_status(id);
+    }
+
+    /// The machine goes down: what the member appended and never synced is
+    /// lost with it.
+    pub(super) fn power_cut(&mut self, id: u16) {
+        self.unsynced[usize::from(id)].clear();
         self.members[usize::from(id)] = None;
         self.note_status(id);
     }

@@ -75,6 +75,7 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
     let reads_ready: u64 = results.iter().map(|stats| stats.reads_ready).sum();
     let reads_abandoned: u64 = results.iter().map(|stats| stats.reads_abandoned).sum();
     let torn: u64 = results.iter().map(|stats| stats.torn_flushes).sum();
+    let unsynced: u64 = results.iter().map(|stats| stats.unsynced_lost).sum();
     let slowest = results
         .iter()
         .map(|stats| stats.convergence_ticks)
@@ -84,6 +85,7 @@ fn run_seeds(seeds: Vec<u64>, members: fn(u64) -> u16) {
         "{} seeds in {:.1?}: {broadcasts} broadcasts, {crashes} crashes, \
          {snapshots} snapshot installs, {partitions} partitions, {pauses} pauses, \
          {wipes} lost disks, {torn} crashes between an early send and its fsync, \
+         {unsynced} unsynced records lost in crashes, \
          {views} views installed ({with_views} runs changed views), \
          {reads_ready} reads answered after their barrier ({reads_abandoned} abandoned), \
          slowest convergence {slowest} ticks (bound {})",

@@ -252,6 +252,33 @@ fn trailing_gap_is_found_from_a_heartbeat() {
 }
 
 #[test]
+fn a_request_received_is_appended_and_claimed_later() {
+    // Section 3.1: a Request moves only the per-sender watermark, which no
+    // one waits for, so a member whose turn it is not says nothing, and the
+    // driver need not sync the record; the Sequence that names it is what
+    // the member announces, after syncing both.
+    let mut member = member(5, 0);
+    let valid = "valid message";
+    member
+        .step(MemberId(3), request(3, 1, zeros(5)))
+        .expect(valid);
+    member.announce_watermark();
+    let received = member.take_output();
+    assert_eq!(received.to_persist.len(), 1);
+    assert!(received.messages.is_empty() && !received.needs_sync());
+    let named = sequence(1, 3, 1, watermark(1, &[0, 0, 0, 1, 0]));
+    member.step(MemberId(1), named).expect(valid);
+    member.announce_watermark();
+    let sequenced = member.take_output();
+    assert!(sequenced.needs_sync());
+    assert!(matches!(
+        &sequenced.messages[..],
+        [(Destination::All, Message { body: Body::Heartbeat, watermark, .. })]
+            if watermark.held_up_to == GlobalSeq(1)
+    ));
+}
+
+#[test]
 fn duplicates_are_ignored() {
     // "Duplicates are ignored": persisted once, delivered once.
     let mut member = member(3, 0);
@@ -799,4 +826,78 @@ fn a_claim_past_a_jump_names_the_run_it_left() {
         member.watermark().earlier_runs.is_empty(),
         "delivered past it"
     );
+}
+
+#[test]
+fn a_snapshot_from_a_later_order_ends_the_view_its_sequencer_assigned_in() {
+    // m2 owns number 2 in view 0 (2 mod 3) and assigns it to 0/2. A
+    // snapshot at number 1 says it was delivered as 1/1 (a later view's
+    // order): 0/2 no longer continues sender 0's order, and the install
+    // drops number 2. Assigning it again in view 0 (now to 0/1) would bind
+    // one number twice in one view's log; m2 must leave the view instead.
+    let mut member = member(3, 2);
+    step(&mut member, 0, request(0, 1, zeros(3)));
+    step(&mut member, 0, request(0, 2, zeros(3)));
+    let assigned = step(&mut member, 1, sequence(1, 0, 1, watermark(0, &[2, 0, 0])));
+    assert_eq!(sequences_sent(&assigned), vec![(2, 0, 2)]);
+    let later_order = SnapshotPoint {
+        global: GlobalSeq(1),
+        delivered_local: vec![LocalSeq(0), LocalSeq(1), LocalSeq(0)],
+    };
+    member.install_snapshot(later_order).expect("ahead");
+    let installed = member.take_output();
+    assert_eq!(sequences_sent(&installed), vec![]);
+    assert!(member.status().changing, "m2 left view 0");
+    assert!(installed
+        .to_persist
+        .iter()
+        .any(|record| matches!(record, Record::ViewChange { view: 1 })));
+}
+
+#[test]
+fn a_state_transfer_from_a_later_view_assigns_nothing_in_the_old_view() {
+    // Member 1 still works in view 0 (number 4 is its turn there) while
+    // members 0 and 2 went on to view 1. A Retransmit of Requests is
+    // answered across views, so member 2, working in view 1, answers it
+    // with Compacted, and member 1 installs a state transfer at number 3 of
+    // view 1's log. View 0's log need not bind 1..3 as view 1 delivered
+    // them, and no majority works in view 0 any more: member 1 must not
+    // assign 4 in view 0 on top of that prefix (seeds 247326 and 385383 of
+    // five, 291188 of other sizes). Early send or not, alike.
+    for early_send in [false, true] {
+        let config = Config {
+            suspect_ticks: 1_000_000,
+            early_send,
+            ..sim_config(3, MemberId(1), 64)
+        };
+        let mut stale = Member::new(config).expect("valid config");
+        let later = ViewStamp {
+            view: 1,
+            log_view: 1,
+        };
+        let output = step(
+            &mut stale,
+            2,
+            Message {
+                stamp: later,
+                watermark: watermark(3, &[1, 1, 1]),
+                body: Body::Compacted { base: GlobalSeq(3) },
+            },
+        );
+        assert!(output.snapshot_needed.is_some());
+        stale
+            .install_snapshot(SnapshotPoint {
+                global: GlobalSeq(3),
+                delivered_local: vec![LocalSeq(1), LocalSeq(1), LocalSeq(1)],
+            })
+            .expect("ahead");
+        let output = stale.take_output();
+        assert!(sequences_sent(&output).is_empty());
+        // Request 0/2 arrives: in view 0, number 4 would be member 1's.
+        let output = step(&mut stale, 0, request(0, 2, watermark(0, &[2, 0, 0])));
+        assert!(
+            sequences_sent(&output).is_empty(),
+            "early_send {early_send}: nothing assigned in view 0 after view 1's state transfer"
+        );
+    }
 }

@@ -18,8 +18,11 @@
 //! * `deliver [n=N]`: hands over the next N queued messages (all by
 //!   default), without a tick; `deliver until id=K ...` hands them over one
 //!   at a time until member K matches the conditions (as `run-until`'s).
-//! * `crash id=K`, `restart id=K`: member K stops; it starts again from its
-//!   disk (and what its application applied).
+//! * `crash id=K`, `restart id=K`: member K's process stops (records it
+//!   appended unsynced still reach its disk, as the page cache writes them);
+//!   it starts again from its disk (and what its application applied).
+//! * `power-cut id=K`: member K's machine stops: records it appended and
+//!   never synced are lost. `restart` as after a crash.
 //! * `lose-disk id=K`, `start-empty id=K nonce=N`: member K stops and its
 //!   disk is replaced; it starts with an empty disk and recovers.
 //! * `partition ids=K,L`: cuts every link between those and the others;
@@ -86,6 +89,7 @@ impl Script {
             "drop-queued" => self.cluster().queue.clear(),
             "deliver" => self.deliver(command),
             "crash" => self.cluster().crash(required_id()),
+            "power-cut" => self.cluster().power_cut(required_id()),
             "tear-next-flush" => {
                 self.cluster().torn.insert(required_id());
             }

@@ -30,7 +30,7 @@ use super::checker::Checker;
 use super::Rng;
 use crate::sequencer::{
     Config, Destination, GlobalSeq, Member, MemberId, Message, Origin, Output, PersistedState,
-    ReadId, SnapshotPoint, Status,
+    ReadId, Record, SnapshotPoint, Status,
 };
 use crate::simulation::{Faults, PacketSim};
 
@@ -134,6 +134,10 @@ struct Node {
     /// Nothing was ever persisted: a restart is a start with an empty log.
     /// (A member that started with a new group in `new` has persisted that.)
     log_empty: bool,
+    /// Records appended by outputs that needed no sync (`Output::needs_sync`)
+    /// and not synced since: a crash loses them (the machine went down) or
+    /// writes them (the process died, the page cache did not), at random.
+    unsynced: Vec<Record>,
     /// Ticks the member has run since it (re)started.
     ticks_run: u64,
     /// Its reads not handed back yet: the number each must see delivered,
@@ -160,6 +164,8 @@ pub(super) struct RunStats {
     pub(super) reads_abandoned: u64,
     /// Crashes between a member's early Requests and its fsync.
     pub(super) torn_flushes: u64,
+    /// Records a crash lost because no output had needed them synced.
+    pub(super) unsynced_lost: u64,
 }
 
 /// A group, its network and its referee.
@@ -223,6 +229,7 @@ impl Simulation {
                     member: Some(member.expect("valid config")),
                     disk: PersistedState::new(options.members),
                     log_empty: options.boot_empty,
+                    unsynced: Vec::new(),
                     app: SnapshotPoint::start(options.members),
                     app_durable: SnapshotPoint::start(options.members),
                     restart_tick: 0,
@@ -503,6 +510,12 @@ impl Simulation {
     fn crash(&mut self, index: usize) {
         self.stats.crashes += 1;
         let restart_tick = self.now_tick + 1 + self.rng.below(self.options.down_ticks_max);
+        if self.rng.chance(0.5) {
+            self.write_back(MemberId(index as u16));
+        } else {
+            self.stats.unsynced_lost += self.nodes[index].unsynced.len() as u64;
+            self.nodes[index].unsynced.clear();
+        }
         let node = &mut self.nodes[index];
         node.member = None;
         node.reads.clear();
@@ -609,6 +622,16 @@ impl Simulation {
         self.handle_output(flight.to);
     }
 
+    /// Makes the member's appended records durable, in order.
+    fn write_back(&mut self, id: MemberId) {
+        let node = &mut self.nodes[id.index()];
+        for record in std::mem::take(&mut node.unsynced) {
+            self.checker.on_persist(id, &record);
+            node.disk.apply(&record);
+            node.log_empty = false;
+        }
+    }
+
     /// Does what a driver does with an output, in the documented order,
     /// checking every record and delivery on the way.
     fn handle_output(&mut self, id: MemberId) {
@@ -625,6 +648,7 @@ impl Simulation {
     }
 
     fn handle_one_output(&mut self, id: MemberId, output: Output) -> Option<(MemberId, GlobalSeq)> {
+        let sync = output.needs_sync();
         if !output.early_messages.is_empty() {
             for (destination, message) in output.early_messages {
                 self.checker.check_claims(id, &message.watermark);
@@ -642,13 +666,12 @@ impl Simulation {
                 return None;
             }
         }
-        for record in &output.to_persist {
-            self.checker.on_persist(id, record);
-            self.nodes[id.index()].disk.apply(record);
-            self.nodes[id.index()].log_empty = false;
+        self.nodes[id.index()].unsynced.extend(output.to_persist);
+        if sync {
+            self.write_back(id);
+            let member = self.nodes[id.index()].member.as_ref().expect("live");
+            self.checker.check_claims(id, &member.watermark());
         }
-        let member = self.nodes[id.index()].member.as_ref().expect("live");
-        self.checker.check_claims(id, &member.watermark());
         for (destination, message) in output.messages {
             self.checker.on_sent(id, &message);
             self.send(id, destination, message.encode());
@@ -701,13 +724,16 @@ impl Simulation {
             .as_ref()
             .expect("live")
             .snapshot_point();
-        let node = &mut self.nodes[id.index()];
-        let member = node.member.as_mut().expect("live");
+        let member = self.nodes[id.index()].member.as_ref().expect("live");
         if point.global <= member.delivered_up_to() {
             return;
         }
+        // As the driver does: the log's records first, then the image.
+        self.write_back(id);
         self.stats.snapshots += 1;
         self.checker.on_install(id, &point, MemberId(donor as u16));
+        let node = &mut self.nodes[id.index()];
+        let member = node.member.as_mut().expect("live");
         node.app = point.clone();
         node.app_durable = point.clone();
         member
