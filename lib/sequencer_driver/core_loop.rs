@@ -16,10 +16,11 @@
 //! 3. Flush the batch's output, in the order the protocol requires: send
 //!    this member's own new Requests (they claim only what earlier flushes
 //!    made durable, so they travel while the disk syncs), append every
-//!    record and, if the batch sends or delivers anything, fsync once (so
-//!    many requests share one fsync; a batch that only took in Requests
-//!    claims nothing and waits for the next), *then* send the other
-//!    messages (they claim what is now durable),
+//!    record and, if `Output::needs_sync` (the batch sends or delivers
+//!    anything, or records a `Base`), fsync once (so many requests share
+//!    one fsync; a batch that only took in Requests claims nothing and
+//!    waits for the next), *then* send the other messages (they claim what
+//!    is now durable),
 //!    then queue the deliveries for the apply thread, and behind them the
 //!    queries whose read barrier is passed; gather the queries the barrier
 //!    gave up on into the next broadcast; pass a `snapshot_needed` to the

@@ -5,8 +5,8 @@
 //!
 //! The core thread appends each batch's `to_persist`, and fsyncs once
 //! before any message or delivery of the batch (the sequencer's rule: a
-//! message claims what is durable). A batch that sends and delivers nothing
-//! leaves its records unsynced until the next one that does
+//! message claims what is durable) and with any `Base` record. A batch that
+//! needs neither leaves its records unsynced until the next one that does
 //! (`Output::needs_sync`). The log is never cut at the tail: the protocol
 //! never takes back a record.
 //!

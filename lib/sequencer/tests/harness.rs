@@ -139,9 +139,7 @@ impl Cluster {
         }
         self.unsynced[index].append(&mut output.to_persist);
         if output.needs_sync() {
-            for record in std::mem::take(&mut self.unsynced[index]) {
-                self.disks[index].apply(&record);
-            }
+            self.write_back(index);
         }
         self.queue_messages(id, output.messages);
         for delivery in output.deliveries {
@@ -309,12 +307,16 @@ impl Cluster {
 
     /// The process dies; what it appended reaches its disk anyway.
     pub(super) fn crash(&mut self, id: u16) {
-        let index = usize::from(id);
+        self.write_back(usize::from(id));
+        self.members[usize::from(id)] = None;
+        self.note_status(id);
+    }
+
+    /// Makes member `index`'s appended records durable, in order.
+    fn write_back(&mut self, index: usize) {
         for record in std::mem::take(&mut self.unsynced[index]) {
             self.disks[index].apply(&record);
         }
-        self.members[index] = None;
-        self.note_status(id);
     }
 
     /// The machine goes down: what the member appended and never synced is
