@@ -92,10 +92,11 @@ pub struct Config {
     pub read_timeout_ticks: u64,
     /// Reads that may wait here at once; more are refused.
     pub reads_pending_max: usize,
-    /// A member's own Request leaves before its fsync, and every restart
-    /// takes a new incarnation (docs/SEQUENCER.md, 5.8). On by default;
-    /// off gives the older path (the sender's fsync before its Request
-    /// leaves, no new incarnation at a restart), kept for comparison.
+    /// A member's own Requests and Sequences leave before their fsync, and
+    /// every restart takes a new incarnation in a new view
+    /// (docs/SEQUENCER.md, 5.8 and 5.10). On by default; off gives the
+    /// older path (every message after the fsync, no new incarnation at a
+    /// restart), kept for comparison.
     pub early_send: bool,
 }
 

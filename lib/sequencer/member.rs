@@ -1067,7 +1067,8 @@ impl Member {
     /// The sequencing rule: number `k` is assigned by its owner in the view once it
     /// holds every Sequence below `k` and every Request they name; it names
     /// the next unnumbered Request of some sender (per-sender FIFO). The
-    /// assignment is persisted before it is sent (see `persist.rs`).
+    /// assignment may leave before its record is durable (the early send);
+    /// a restart never assigns in this view again (`incarnation.rs`).
     fn maybe_sequence(&mut self) {
         if !self.is_normal() {
             return;
@@ -1119,7 +1120,7 @@ impl Member {
                 sender: origin.sender,
                 local_seq: origin.local_seq,
             };
-            self.send(Destination::All, body);
+            self.send_own_sequence(body);
         }
     }
 

@@ -120,12 +120,13 @@
 //! # A restart
 //!
 //! A restarted member ([`Member::restore`]) numbers its requests in a new
-//! incarnation too: its installed view's number if it is above the current
-//! one, else the next view it installs (it starts a view change for it and
-//! refuses requests meanwhile). Since no restart reuses a name, a member's
-//! own Request may leave before its record is durable
-//! ([`Output::early_messages`]), and the sender's fsync overlaps the
-//! sequencer's. docs/SEQUENCER.md, section 5.8.
+//! incarnation too: the next view it installs (it starts a view change for
+//! it, and refuses requests and assigns nothing meanwhile). Since no restart
+//! reuses a name or works in its old view again, a member's own Requests
+//! and Sequences may leave before their records are durable
+//! ([`Output::early_messages`]): the sender's fsync overlaps the
+//! sequencer's, and the sequencer's the holders'. docs/SEQUENCER.md,
+//! sections 5.8 and 5.10.
 
 //! # Reads
 //!

@@ -45,7 +45,7 @@ pub struct SnapshotNeeded {
 ///
 /// 0. Send `early_messages`: they may leave before this output's records are
 ///    durable, but only after every earlier output's are (their watermarks
-///    claim no more than that; docs/SEQUENCER.md, section 5.8).
+///    claim no more than that; docs/SEQUENCER.md, sections 5.8 and 5.10).
 /// 1. Append `to_persist` to the log; if [`Output::needs_sync`], make every
 ///    record appended so far durable (fsync).
 /// 2. Send `messages` (only now: they claim what step 1 made durable).
@@ -55,9 +55,10 @@ pub struct SnapshotNeeded {
 /// 5. If `snapshot_needed`, start a state transfer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Output {
-    /// This member's own Requests, which may leave before `to_persist` is
-    /// durable: a crash before it is leaves them nameless, and the restart
-    /// numbers its requests in a new incarnation.
+    /// This member's own Requests and Sequences, which may leave before
+    /// `to_persist` is durable: after a crash before it is, the restart
+    /// numbers its requests in a new incarnation, in a new view, and never
+    /// assigns in the old view again.
     pub early_messages: Vec<(Destination, Message)>,
     /// Records to append to the log. They must be durable before any message
     /// or delivery of this output or a later one: an output that has neither

@@ -14,13 +14,13 @@
 //!    `BATCHES_IN_FLIGHT_MAX` of this member's batches are undelivered
 //!    (else at a later wake-up: a delivery, a message or the next tick).
 //! 3. Flush the batch's output, in the order the protocol requires: send
-//!    this member's own new Requests (they claim only what earlier flushes
-//!    made durable, so they travel while the disk syncs), append every
-//!    record and, if `Output::needs_sync` (the batch sends or delivers
-//!    anything, or records a `Base`), fsync once (so many requests share
-//!    one fsync; a batch that only took in Requests claims nothing and
-//!    waits for the next), *then* send the other messages (they claim what
-//!    is now durable),
+//!    this member's own new Requests and Sequences (they claim only what
+//!    earlier flushes made durable, so they travel while the disk syncs),
+//!    append every record and, if `Output::needs_sync` (the batch sends or
+//!    delivers anything, or records a `Base`), fsync once (so many requests
+//!    share one fsync; a batch that only took in Requests claims nothing
+//!    and waits for the next), *then* send the other messages (they claim
+//!    what is now durable),
 //!    then queue the deliveries for the apply thread, and behind them the
 //!    queries whose read barrier is passed; gather the queries the barrier
 //!    gave up on into the next broadcast; pass a `snapshot_needed` to the
@@ -417,8 +417,9 @@ impl<R: Send + 'static> CoreLoop<R> {
             return Err(Halt::Crashed);
         }
         // They claim only what earlier flushes made durable, and a restart
-        // never reuses their names (docs/SEQUENCER.md, section 5.8): their
-        // journey overlaps this fsync.
+        // never reuses their names nor assigns in their view again
+        // (docs/SEQUENCER.md, 5.8 and 5.10): their journey overlaps this
+        // fsync.
         self.send(output.early_messages);
         if self.status.lifecycle.is_crashing() {
             return Err(Halt::Crashed);

@@ -1,23 +1,27 @@
-//! A restart takes a new incarnation, which lets a member's own Request leave
-//! before its fsync (docs/SEQUENCER.md, section 5.8).
+//! A restart takes a new incarnation in a new view, which lets a member's own
+//! Requests and Sequences leave before their fsync (docs/SEQUENCER.md,
+//! sections 5.8 and 5.10).
 //!
 //! The rules in one place:
 //! - A Request sent before its record is durable may outlive the record: a
 //!   crash in between leaves peers holding a request its sender forgot. Its
 //!   sender must therefore never give that name to another payload, so every
 //!   restart numbers its requests in a new incarnation.
-//! - Every incarnation is the number of a view the member installed (0 for the
-//!   group's start view, as before). A restarted member whose incarnation is
-//!   below its installed view takes that view's number at once; one whose
-//!   incarnation already is that view starts a view change and takes the
-//!   number of the next view it installs. Until then it takes no requests.
-//!   Its incarnation is persisted before any request of it leaves.
-//! - An early Request carries the watermark of the last output the driver
+//! - A Sequence sent before its record is durable may outlive it too: a crash
+//!   in between leaves peers holding an assignment its sequencer forgot. The
+//!   sequencer must therefore never assign that number again in that view.
+//! - Both at once: every incarnation is the number of a view the member
+//!   installed (0 for the group's start view, as before), and a restarted
+//!   member starts a view change (unless one is under way) and takes the
+//!   number of the next view it installs. Until then it takes no requests
+//!   and assigns nothing, and it never works in its old view again. Its
+//!   incarnation is persisted before any request of it leaves.
+//! - An early message carries the watermark of the last output the driver
 //!   took, with that output's stamp: the driver makes an output durable before
 //!   it sends a later output's early messages, so the message claims nothing
 //!   that is not durable yet. If the stamp changed since (a view was entered
-//!   or installed in this batch), the Request leaves after the fsync as any
-//!   other message.
+//!   or installed in this batch), the message leaves after the fsync as any
+//!   other.
 
 use log::{info, trace};
 
@@ -69,41 +73,63 @@ impl Member {
     /// Sends this member's own Request to all: before the fsync when the rules
     /// above allow it, else with the output's other messages.
     pub(super) fn send_own_request(&mut self, body: Body) {
-        let handed_out = &self.handed_out;
-        let early = self.config.early_send
-            && handed_out.incarnation_recorded
-            && handed_out.stamp == self.stamp();
-        if !early {
+        if !self.may_send_early() {
             self.send(Destination::All, body);
             return;
         }
-        let message = Message {
-            stamp: handed_out.stamp,
-            watermark: handed_out.watermark.clone(),
-            body,
-        };
-        trace!("{} -> All (early): {}", self.config.id, message.describe());
         // Peers learn that this member holds its own request at its next
         // message: the request's own claim is not worth a heartbeat, while
         // anything else that moved still is (`announce_watermark`).
         let me = self.config.id.index();
         let own = self.order.watermark().requests_held_up_to[me];
         self.advertised.requests_held_up_to[me] = own;
+        self.send_early(body);
+    }
+
+    /// Sends this member's own assignment (a Sequence) to all: before the
+    /// fsync when the rules above allow it, else with the output's other
+    /// messages. Its own claim to hold the number goes out after the fsync,
+    /// with the batch's heartbeat (`announce_watermark`): the sequencer is
+    /// the first member that can make that claim, so it is worth one.
+    pub(super) fn send_own_sequence(&mut self, body: Body) {
+        if !self.may_send_early() {
+            self.send(Destination::All, body);
+            return;
+        }
+        self.send_early(body);
+    }
+
+    /// True if a message of this member's own may leave before this
+    /// output's fsync: the early send is on, the incarnation's record was
+    /// handed out, and the stamp is the one of the last output handed out.
+    fn may_send_early(&self) -> bool {
+        self.config.early_send
+            && self.handed_out.incarnation_recorded
+            && self.handed_out.stamp == self.stamp()
+    }
+
+    /// Queues `body` to all among the early messages, with the watermark
+    /// and stamp of the last output handed out.
+    fn send_early(&mut self, body: Body) {
+        let message = Message {
+            stamp: self.handed_out.stamp,
+            watermark: self.handed_out.watermark.clone(),
+            body,
+        };
+        trace!("{} -> All (early): {}", self.config.id, message.describe());
         self.output.early_messages.push((Destination::All, message));
     }
 
-    /// At a restart from a disk: takes a new incarnation, at once if the
-    /// installed view is above the current one, else from the next view
-    /// installed (starting a view change for it if none is under way).
+    /// At a restart from a disk: takes a new incarnation from the next view
+    /// installed, starting a view change for it if none is under way. A
+    /// restart never works again in the view it was in: its Sequences, too,
+    /// may have left before their fsync, and a life that forgot one must not
+    /// assign that number again in that view.
     pub(super) fn renew_incarnation(&mut self) {
-        let installed = self.view.number;
-        if self.incarnation < installed && installed <= INCARNATION_MAX {
-            self.take_incarnation(installed);
-            return;
-        }
         info!(
-            "{} restarted in incarnation {}: it takes requests again from its next view",
-            self.config.id, self.incarnation
+            "{} restarted in incarnation {} of view {}: it takes requests again from its \
+             next view",
+            self.config.id, self.incarnation, self.view.number
         );
         self.needs_incarnation = true;
         if self.changing.is_none() {

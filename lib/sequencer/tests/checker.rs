@@ -72,8 +72,10 @@ pub(super) struct Checker {
     /// Every accepted broadcast and its payload.
     broadcasts: BTreeMap<Origin, Vec<u8>>,
     holdings: Vec<Holdings>,
-    /// Per member, what it held when it last lost its disk.
-    lost: Vec<Option<Holdings>>,
+    /// Per member, what it held in each life whose disk it lost since it
+    /// last worked in a view with a complete disk: peers may still count
+    /// claims of any of them.
+    lost: Vec<Vec<Holdings>>,
     /// Every binding sent in a Sequence message, by the view whose log it
     /// belongs to and its number.
     bindings: HashMap<(u64, GlobalSeq), Origin>,
@@ -97,7 +99,7 @@ impl Checker {
             position: HashMap::new(),
             broadcasts: BTreeMap::new(),
             holdings,
-            lost: (0..members).map(|_| None).collect(),
+            lost: (0..members).map(|_| Vec::new()).collect(),
             bindings: HashMap::new(),
         }
     }
@@ -243,10 +245,12 @@ impl Checker {
     }
 
     /// Notes that `member` lost its disk: it holds nothing any more, and its
-    /// application starts over. A member that loses its disk again before
-    /// it recovered from the last loss claimed nothing in between (no peer
-    /// counts a recovering member's claims), so what peers may still count
-    /// is what it held before the first of those losses.
+    /// application starts over. Peers may still count what it claimed in
+    /// its lives since it last had a whole disk: the one before its first
+    /// loss, and every recovering life that installed a view (a member
+    /// catching up works in its view, and its claims count). A recovering
+    /// life that installed none claimed nothing (its messages carry a
+    /// changing stamp, and no peer counts them).
     pub(super) fn on_wipe(&mut self, member: MemberId) {
         let members = self.holdings.len();
         let before = std::mem::replace(
@@ -257,8 +261,12 @@ impl Checker {
                 ..Holdings::default()
             },
         );
-        if !(before.recovering && self.lost[member.index()].is_some()) {
-            self.lost[member.index()] = Some(before);
+        let lives = &mut self.lost[member.index()];
+        if !before.recovering {
+            lives.clear();
+        }
+        if !before.recovering || before.view > 0 || lives.is_empty() {
+            lives.push(before);
         }
     }
 
@@ -354,7 +362,7 @@ impl Checker {
             .holdings
             .iter()
             .zip(&self.lost)
-            .filter(|(now, lost)| !holds(now) && lost.as_ref().is_some_and(holds))
+            .filter(|(now, lives)| !holds(now) && lives.iter().any(holds))
             .count();
         assert!(
             holders + lost_holders.min(1) >= self.majority,

@@ -28,8 +28,8 @@ pub(super) struct Cluster {
     pub(super) requests_cut: BTreeSet<(u16, u16)>,
     /// Members frozen: no ticks, and what is sent to them waits.
     pub(super) paused: BTreeSet<u16>,
-    /// Members that crash at their next output with early Requests, after
-    /// sending them and before persisting anything (section 5.8).
+    /// Members that crash at their next output with early messages, after
+    /// sending them and before persisting anything (sections 5.8, 5.10).
     pub(super) torn: BTreeSet<u16>,
     pub(super) waiting: VecDeque<(MemberId, MemberId, Message)>,
     /// Reads handed back ready, with the member's delivered count then.

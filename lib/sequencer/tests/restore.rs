@@ -25,8 +25,8 @@ fn restore_jumps_to_an_application_snapshot_the_log_does_not_record() {
         view: View::initial(3),
         truncate_after: GlobalSeq(6),
     };
-    // Then the restart's new incarnation: incarnation 0 is view 0's, so it
-    // starts a view change for the next one (section 5.8).
+    // Then the restart's new incarnation: it starts a view change for the
+    // next view (sections 5.8 and 5.10).
     assert_eq!(
         member.take_output().to_persist,
         vec![

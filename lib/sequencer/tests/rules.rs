@@ -72,23 +72,24 @@ fn step(member: &mut Member, from: u16, message: Message) -> Output {
     member.take_output()
 }
 
-/// The Sequence messages in an output, as (global, sender, local_seq).
+/// The Sequence messages in an output, early or not, as (global, sender,
+/// local_seq).
 fn sequences_sent(output: &Output) -> Vec<(u64, u16, u64)> {
-    let sequences =
-        output
-            .messages
-            .iter()
-            .filter_map(|(destination, message)| match message.body {
-                Body::Sequence {
-                    global,
-                    sender,
-                    local_seq,
-                } => {
-                    assert_eq!(*destination, Destination::All, "a new Sequence goes to all");
-                    Some((global.0, sender.0, local_seq.0))
-                }
-                _ => None,
-            });
+    let sequences = output
+        .early_messages
+        .iter()
+        .chain(&output.messages)
+        .filter_map(|(destination, message)| match message.body {
+            Body::Sequence {
+                global,
+                sender,
+                local_seq,
+            } => {
+                assert_eq!(*destination, Destination::All, "a new Sequence goes to all");
+                Some((global.0, sender.0, local_seq.0))
+            }
+            _ => None,
+        });
     sequences.collect()
 }
 
@@ -563,44 +564,80 @@ fn restore_keeps_assignments_and_delivers_again() {
 }
 
 #[test]
-fn a_restart_numbers_its_requests_in_a_new_incarnation() {
-    // Its earlier life may have sent requests it never persisted (they leave
-    // before the fsync), so a restart never reuses a local number: it takes
-    // its installed view's number, or (already numbering in that view) asks
-    // for a new view and broadcasts nothing until it has one.
+fn a_restart_leaves_its_view_and_numbers_its_requests_in_the_next() {
+    // Its earlier life may have sent Requests and Sequences it never
+    // persisted (both leave before the fsync), so a restart never reuses a
+    // local number and never assigns in its old view again: it asks for a
+    // new view, whose number becomes its incarnation, and broadcasts and
+    // assigns nothing until it has one. So does a second restart.
     let mut disk = PersistedState::new(3);
     disk.apply(&Record::NewView {
         view: View {
             number: 4,
             members: vec![MemberId(0), MemberId(1), MemberId(2)],
-            start: GlobalSeq(1),
+            start: GlobalSeq(0),
         },
         truncate_after: GlobalSeq(0),
     });
     let config = sim_config(3, MemberId(1), 64);
-    let mut renewed =
-        Member::restore(config.clone(), disk.clone(), SnapshotPoint::start(3)).expect("restore");
-    assert_eq!(renewed.status().incarnation, 4);
-    assert!(renewed
-        .take_output()
-        .to_persist
-        .contains(&Record::Incarnation {
-            incarnation: 4,
+    for incarnation in [0, 4] {
+        disk.apply(&Record::Incarnation {
+            incarnation,
             new_group_with: Vec::new(),
-        }));
-    assert_eq!(renewed.broadcast(vec![7]), Ok(LocalSeq::first(4)));
-    disk.apply(&Record::Incarnation {
-        incarnation: 4,
-        new_group_with: Vec::new(),
-    });
-    let mut waiting = Member::restore(config, disk, SnapshotPoint::start(3)).expect("restore");
-    assert_eq!(waiting.status().incarnation, 4);
+        });
+        let mut restarted = Member::restore(config.clone(), disk.clone(), SnapshotPoint::start(3))
+            .expect("restore");
+        assert_eq!(restarted.status().incarnation, incarnation);
+        assert_eq!(
+            restarted.broadcast(vec![7]),
+            Err(SequencerError::NewIncarnation)
+        );
+        assert!(restarted.status().changing, "it asks for view 5");
+        assert!(!restarted.is_serving());
+        let output = restarted.take_output();
+        assert!(output.to_persist.contains(&Record::ViewChange { view: 5 }));
+        // Number 1 is its turn in view 4 (members 0, 1, 2 from number 0),
+        // but it works in view 4 no more.
+        let output = step(&mut restarted, 0, request(0, 1, watermark(0, &[1, 0, 0])));
+        assert!(
+            sequences_sent(&output).is_empty(),
+            "nothing assigned in view 4"
+        );
+    }
+}
+
+#[test]
+fn a_sequence_leaves_before_its_fsync_claiming_only_what_is_durable() {
+    // Member 1 numbers 1: the Sequence goes among the early messages, with
+    // the watermark of the last output handed out (it held nothing then);
+    // its record is in the same output, to be made durable meanwhile.
+    let mut sequencer = member(5, 1);
+    let output = step(&mut sequencer, 3, request(3, 1, zeros(5)));
+    assert_eq!(sequences_sent(&output), vec![(1, 3, 1)]);
+    let (_, early) = output
+        .early_messages
+        .iter()
+        .find(|(_, message)| matches!(message.body, Body::Sequence { .. }))
+        .expect("the Sequence leaves early");
     assert_eq!(
-        waiting.broadcast(vec![7]),
-        Err(SequencerError::NewIncarnation)
+        early.watermark,
+        zeros(5),
+        "claims nothing it does not hold durably"
     );
-    assert!(waiting.status().changing, "it asks for view 5");
-    assert!(!waiting.is_serving());
+    assert!(output.to_persist.contains(&Record::Sequence {
+        global: GlobalSeq(1),
+        origin: origin(3, 1),
+    }));
+    // Its claim to hold number 1 leaves after the fsync, with the batch's
+    // heartbeat.
+    sequencer.announce_watermark();
+    let output = sequencer.take_output();
+    let claim = output
+        .messages
+        .iter()
+        .find(|(destination, _)| *destination == Destination::All)
+        .map(|(_, message)| message.watermark.held_up_to);
+    assert_eq!(claim, Some(GlobalSeq(1)));
 }
 
 #[test]

@@ -77,9 +77,10 @@ pub(super) struct Options {
     pub(super) boot_empty: bool,
     /// Per tick, the chance that a client reads at a random member.
     pub(super) read: f64,
-    /// The chance that a member crashes after its own Requests left early
-    /// and before its output's records are durable (section 5.8): they
-    /// then name requests its disk never held.
+    /// The chance that a member crashes after its own Requests and
+    /// Sequences left early and before its output's records are durable
+    /// (sections 5.8 and 5.10): they then name requests and bindings its
+    /// disk never held.
     pub(super) torn_flush: f64,
 }
 
