@@ -87,9 +87,9 @@ pub struct SequencerSettings {
     pub tick_ms: u64,
     /// Snapshot after at most this many deliveries.
     pub snapshot_every: u64,
-    /// A member's own Requests and Sequences leave before their fsync, and
-    /// every restart takes a new incarnation in a new view
-    /// (docs/SEQUENCER.md 5.8 and 5.10; on by default).
+    /// A member's own Requests and Sequences leave before their fsync
+    /// (docs/SEQUENCER.md 5.8 and 5.10; on by default). Every restart takes
+    /// a new incarnation in a new view whatever this says.
     pub early_send: bool,
 }
 

@@ -92,11 +92,11 @@ pub struct Config {
     pub read_timeout_ticks: u64,
     /// Reads that may wait here at once; more are refused.
     pub reads_pending_max: usize,
-    /// A member's own Requests and Sequences leave before their fsync, and
-    /// every restart takes a new incarnation in a new view
-    /// (docs/SEQUENCER.md, 5.8 and 5.10). On by default; off gives the
-    /// older path (every message after the fsync, no new incarnation at a
-    /// restart), kept for comparison.
+    /// A member's own Requests and Sequences leave before their fsync
+    /// (docs/SEQUENCER.md, 5.8 and 5.10). On by default; off sends every
+    /// message after the fsync, kept for comparison. Every restart takes a
+    /// new incarnation in a new view either way: the run before it may have
+    /// had the early send on.
     pub early_send: bool,
 }
 

@@ -209,8 +209,11 @@ impl Member {
     ) -> Result<Member, SequencerError> {
         let recovering = state.recovering.is_some();
         let mut member = Member::build(config, state, applied)?;
-        if !recovering && member.config.early_send {
-            // An earlier life may have sent requests it never persisted.
+        if !recovering {
+            // An earlier life may have sent Requests and Sequences it never
+            // persisted: with the early send on, or with it on in a run
+            // before this one (the setting may change between two runs), so
+            // every restart renews, whatever `early_send` says now.
             member.renew_incarnation();
         }
         Ok(member)

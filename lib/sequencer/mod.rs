@@ -19,8 +19,9 @@
 //!    the Request it names is the sender's next unnumbered one (per-sender
 //!    FIFO: `sender/5` is never numbered before `sender/4`). So each number is
 //!    decided by exactly one member, from a complete view of the numbers
-//!    below it, and never twice (the assignment is persisted before it is
-//!    sent, so a restart cannot make the member forget it).
+//!    below it, and never twice in a view (the assignment may leave before
+//!    its record is durable, so a restart never assigns in its old view
+//!    again: it starts a view change; see "A restart" below).
 //! 3. **Delivery.** A member delivers `s` once it has delivered everything
 //!    below `s`, holds Sequence `s` and its Request, and knows that a
 //!    majority holds all Requests and Sequences up to `s`. Knowing comes from
@@ -53,7 +54,14 @@
 //! // and member.tick() every tick interval (say 10 ms). After any of them:
 //! member.broadcast(b"create-account alice".to_vec()).unwrap();
 //! let output = member.take_output();
-//! // 1. Persist: append each record (Record::encode) to the log, then fsync.
+//! // 0. Send the early messages (the member's own Requests and Sequences):
+//! //    they claim only what earlier outputs made durable.
+//! for (destination, message) in output.early_messages {
+//!     send(destination, message.encode());
+//! }
+//! // 1. Persist: append each record (Record::encode) to the log, then fsync
+//! //    if output.needs_sync() (an output that sends and delivers nothing
+//! //    may leave its records for the next one).
 //! for _record in &output.to_persist { /* wal.append(&record.encode()) */ }
 //! // 2. Send: only after step 1, since messages claim what is now durable.
 //! for (destination, message) in output.messages {
@@ -72,8 +80,10 @@
 //!
 //! Messages of one output may be sent in any order, and any message may be
 //! lost, duplicated or reordered by the network: the protocol expects it.
-//! What the driver must not do is send before persisting, or persist a
-//! `Base` record before the application state it stands for is durable.
+//! What the driver must not do is send `messages` or apply `deliveries`
+//! before the fsync of step 1, send an output's early messages before every
+//! earlier output that needed a sync is durable, or persist a `Base` record
+//! before the application state it stands for is durable.
 //!
 //! # Restart and state transfer
 //!
@@ -82,8 +92,10 @@
 //! application state and its [`SnapshotPoint`], and call [`Member::restore`].
 //! The member re-delivers what the log holds beyond the application's point
 //! (once a majority is heard from again) and catches up on the rest by
-//! retransmission; it may take its sequencing turns at once, since its log
-//! has every number it ever assigned. If peers have forgotten what it lacks
+//! retransmission. It takes no sequencing turn in the view it was in (an
+//! assignment of its earlier life may have left before its record was
+//! durable): it starts a view change and works again from the next view.
+//! If peers have forgotten what it lacks
 //! (history is bounded) they answer `Compacted`, and
 //! [`Output::snapshot_needed`] asks the driver for a state transfer: a peer's
 //! application snapshot with that peer's [`Member::snapshot_point`], made

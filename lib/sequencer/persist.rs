@@ -3,14 +3,20 @@
 //! The core never writes; it hands out [`Record`]s in
 //! [`Output::to_persist`](super::Output::to_persist), and the driver appends
 //! them to its log and makes them durable *before* it sends the messages of
-//! the same output. Why each record must be durable before anything is sent:
+//! the same output (only the member's own Requests and Sequences, the
+//! output's `early_messages`, may leave before). Why each record must be
+//! kept:
 //!
 //! - Own `Request`: a restarted member must never reuse a `local_seq` for a
 //!   different payload, or two members could hold different requests under
-//!   one name.
+//!   one name. Its record may be lost with a crash after the Request left
+//!   early; the restart numbers its requests in a new incarnation, so the
+//!   lost name is never reused (docs/SEQUENCER.md 5.8).
 //! - Own `Sequence`: only one member assigns `k` in a view; if it forgot an
 //!   assignment it had sent and assigned `k` again to another request after a
-//!   restart, members would deliver different things as number `k`.
+//!   restart, members would deliver different things as number `k`. Its
+//!   record may be lost with a crash after the Sequence left early; the
+//!   restart never assigns in that view again (5.10).
 //! - Received `Request`/`Sequence`: the watermark in every outgoing message
 //!   claims "I hold these". Others deliver once a majority claims so, which
 //!   is what makes a delivered number survive the crash of a minority. A claim

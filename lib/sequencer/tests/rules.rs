@@ -541,8 +541,10 @@ fn garbage_is_collected_once_every_member_holds_it() {
 
 #[test]
 fn restore_keeps_assignments_and_delivers_again() {
-    // A restarted member never assigns a number twice: its assignment was
-    // persisted before it was sent. It re-delivers what the application lacks.
+    // A restarted member never assigns a number twice: its log replays the
+    // assignments it persisted, and it assigns nothing more in the view it
+    // was in (it starts a view change: section 5.10). It re-delivers what
+    // the application lacks.
     let mut sequencer = member(3, 1);
     let output = step(&mut sequencer, 0, request(0, 1, watermark(0, &[1, 0, 0])));
     let mut disk = PersistedState::new(3);
@@ -569,7 +571,9 @@ fn a_restart_leaves_its_view_and_numbers_its_requests_in_the_next() {
     // persisted (both leave before the fsync), so a restart never reuses a
     // local number and never assigns in its old view again: it asks for a
     // new view, whose number becomes its incarnation, and broadcasts and
-    // assigns nothing until it has one. So does a second restart.
+    // assigns nothing until it has one. So does a second restart, and so
+    // does a restart with the early send turned off: the life before it
+    // may have run with it on.
     let mut disk = PersistedState::new(3);
     disk.apply(&Record::NewView {
         view: View {
@@ -579,8 +583,12 @@ fn a_restart_leaves_its_view_and_numbers_its_requests_in_the_next() {
         },
         truncate_after: GlobalSeq(0),
     });
-    let config = sim_config(3, MemberId(1), 64);
-    for incarnation in [0, 4] {
+    let early = sim_config(3, MemberId(1), 64);
+    let late = Config {
+        early_send: false,
+        ..early.clone()
+    };
+    for (incarnation, config) in [(0, &early), (4, &early), (4, &late)] {
         disk.apply(&Record::Incarnation {
             incarnation,
             new_group_with: Vec::new(),
@@ -601,7 +609,8 @@ fn a_restart_leaves_its_view_and_numbers_its_requests_in_the_next() {
         let output = step(&mut restarted, 0, request(0, 1, watermark(0, &[1, 0, 0])));
         assert!(
             sequences_sent(&output).is_empty(),
-            "nothing assigned in view 4"
+            "nothing assigned in view 4 (early send {})",
+            config.early_send
         );
     }
 }
