@@ -258,6 +258,9 @@ impl Checker {
             Holdings {
                 delivered_local: vec![0; members],
                 requests_up_to: vec![0; members],
+                // Recovering from now on, until its Incarnation record, even
+                // before its Recovering record is durable.
+                recovering: true,
                 ..Holdings::default()
             },
         );
