@@ -1,16 +1,18 @@
 //! What a frontend talks to: the two databases over gRPC and, for buyers,
 //! the financial service over SOAP. Turns their replies into domain results.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::ClusterConfig;
 use crate::customer::{CustomerCommand, CustomerOutcome, CustomerRequest, CustomerResult};
-use crate::market::{MarketError, RequestId, Role, SessionToken};
+use crate::market::{Item, ItemId, MarketError, RequestId, Role, SessionToken};
 use crate::product::{ProductCommand, ProductOutcome, ProductRequest, ProductResult};
-use crate::rpc::{DatabaseClient, DatabaseKind};
+use crate::rpc::{DatabaseClient, DatabaseKind, StartedCall};
 use crate::soap::PaymentClient;
 
+use super::cart_hints::CartHints;
 use super::session_owners::SessionOwners;
 
 /// How long one attempt at the financial service may take. A payment takes a
@@ -27,6 +29,8 @@ pub struct Backends {
     payment: PaymentClient,
     /// Who recently checked sessions belong to: a hint for `read_as_user`.
     owners: SessionOwners,
+    /// The items of recently seen carts: a hint for a purchase's price reads.
+    carts: CartHints,
 }
 
 impl Backends {
@@ -52,6 +56,7 @@ impl Backends {
                 .prefer(frontend),
             payment: PaymentClient::new(payment, PAYMENT_ATTEMPT_TIMEOUT),
             owners: SessionOwners::default(),
+            carts: CartHints::default(),
         }
     }
 
@@ -150,9 +155,55 @@ impl Backends {
         result
     }
 
+    /// The items of the carts this frontend has seen lately, by session.
+    pub fn cart_hints(&self) -> &CartHints {
+        &self.carts
+    }
+
+    /// Starts a product-DB read of each of `items` and returns at once, so
+    /// that the calling thread can make another call while they are on
+    /// their way (as `read_with_session` does); `ItemReads::finish` collects
+    /// them, and dropping them cancels those not collected.
+    pub fn start_item_reads(&self, request_id: &RequestId, items: &[ItemId]) -> ItemReads<'_> {
+        let calls = items
+            .iter()
+            .filter_map(|&item| {
+                let request = ProductRequest {
+                    request_id: request_id.clone(),
+                    command: ProductCommand::GetItem { item },
+                };
+                self.product.start(&request).ok().map(|call| (item, call))
+            })
+            .collect();
+        ItemReads { calls }
+    }
+
     /// The financial service's client.
     pub fn payment(&self) -> &PaymentClient {
         &self.payment
+    }
+}
+
+/// Product-DB reads of items on their way ([`Backends::start_item_reads`]).
+pub struct ItemReads<'a> {
+    calls: Vec<(ItemId, StartedCall<'a, ProductRequest>)>,
+}
+
+impl ItemReads<'_> {
+    /// What each read came to: the item, or why it could not be read.
+    pub fn finish(self) -> HashMap<ItemId, Result<Item, MarketError>> {
+        self.calls
+            .into_iter()
+            .map(|(id, call)| (id, item_in(call.finish())))
+            .collect()
+    }
+}
+
+/// The item a `GetItem` call answered, or its error.
+fn item_in(answer: Result<ProductResult, MarketError>) -> Result<Item, MarketError> {
+    match answer?? {
+        ProductOutcome::Item(item) => Ok(item),
+        other => Err(unexpected(other)),
     }
 }
 

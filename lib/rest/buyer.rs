@@ -1,10 +1,13 @@
 //! The buyer API (docs/API.md): search, cart, purchase, feedback, history.
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
 use crate::customer::{CustomerCommand, CustomerOutcome};
 use crate::market::{
-    CartLine, Category, ItemId, MarketError, PurchasedLine, RequestId, Role, Thumb,
+    CartLine, Category, Item, ItemId, MarketError, PurchasedLine, RequestId, Role, SessionToken,
+    Thumb,
 };
 use crate::product::{ProductCommand, ProductOutcome};
 use crate::soap::{PaymentDecision, PaymentRequest, SoapError};
@@ -111,19 +114,36 @@ fn fetch_item(
     }
 }
 
-fn cart_reply(outcome: CustomerOutcome) -> Reply {
+/// Runs a cart command of `session` and answers with the cart (`cart_reply`).
+fn run_cart_command(
+    backends: &Backends,
+    request: &ApiRequest,
+    session: &SessionToken,
+    command: CustomerCommand,
+) -> Reply {
+    let outcome = backends.customer(&request.request_id, command)?;
+    cart_reply(backends, session, outcome)
+}
+
+/// The cart as the customer DB answered it, noted as this session's cart
+/// (a hint for a purchase: `CartHints`).
+fn cart_reply(backends: &Backends, session: &SessionToken, outcome: CustomerOutcome) -> Reply {
     match outcome {
-        CustomerOutcome::Cart(lines) => Ok((200, json!({ "cart": json::cart(&lines) }).into())),
+        CustomerOutcome::Cart(lines) => {
+            backends.cart_hints().remember(session, &lines);
+            Ok((200, json!({ "cart": json::cart(&lines) }).into()))
+        }
         CustomerOutcome::Done => Ok((200, json!({}).into())),
         other => Err(unexpected(other)),
     }
 }
 
 fn show_cart(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
+    let session = request.session()?;
     let command = CustomerCommand::CartShow {
-        session: request.session()?,
+        session: session.clone(),
     };
-    cart_reply(backends.customer(&request.request_id, command)?)
+    run_cart_command(backends, request, &session, command)
 }
 
 /// Adds units after checking, with the product DB, that the item exists and
@@ -149,37 +169,39 @@ fn add_to_cart(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply
         }
     };
     let command = CustomerCommand::CartAdd {
-        session,
+        session: session.clone(),
         item,
         quantity,
         available,
     };
-    cart_reply(backends.customer(&request.request_id, command)?)
+    run_cart_command(backends, request, &session, command)
 }
 
 fn remove_from_cart(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     let session = request.session()?;
     let CartChange { item_id, quantity } = body::parse(&request.body)?;
     let command = CustomerCommand::CartRemove {
-        session,
+        session: session.clone(),
         item: item_id.parse()?,
         quantity,
     };
-    cart_reply(backends.customer(&request.request_id, command)?)
+    run_cart_command(backends, request, &session, command)
 }
 
 fn save_cart(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
+    let session = request.session()?;
     let command = CustomerCommand::CartSave {
-        session: request.session()?,
+        session: session.clone(),
     };
-    cart_reply(backends.customer(&request.request_id, command)?)
+    run_cart_command(backends, request, &session, command)
 }
 
 fn clear_cart(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
+    let session = request.session()?;
     let command = CustomerCommand::CartClear {
-        session: request.session()?,
+        session: session.clone(),
     };
-    cart_reply(backends.customer(&request.request_id, command)?)
+    run_cart_command(backends, request, &session, command)
 }
 
 /// A purchase in four steps, each safe to repeat with the same request id:
@@ -195,10 +217,16 @@ fn clear_cart(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply 
 /// A purchase refused at step 2 or 3 releases the cart at once. One whose
 /// fate is unknown (a database did not answer) keeps it, so that a retry
 /// completes it; the hold ends by itself after `PURCHASE_HOLD_MS`.
+///
+/// The prices the card is asked for are read while step 1 is on its way,
+/// for the items this frontend last saw in the cart (`CartHints`); a line
+/// the hint missed is read after step 1, as without a hint.
 fn purchase(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     let session = request.session()?;
     let card: Card = body::parse(&request.body)?;
     let purchase = request.request_id.clone();
+    let hinted = backends.cart_hints().items(&session);
+    let price_reads = backends.start_item_reads(&request.request_id, &hinted);
     let begin = CustomerCommand::BeginPurchase {
         session,
         purchase: purchase.clone(),
@@ -210,7 +238,8 @@ fn purchase(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
         CustomerOutcome::PurchaseStarted { buyer, lines } => (buyer, lines),
         other => return Err(unexpected(other)),
     };
-    let sold = match pay_and_sell(backends, request, &purchase, card, lines) {
+    let read = price_reads.finish();
+    let sold = match pay_and_sell(backends, request, &purchase, card, lines, read) {
         Ok(sold) => sold,
         Err(refusal) if !matches!(refusal, MarketError::Unavailable(_)) => {
             let abort = CustomerCommand::AbortPurchase {
@@ -237,15 +266,19 @@ fn purchase(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
     }
 }
 
-/// Steps 2 and 3 of a purchase: the card, then the sale.
+/// Steps 2 and 3 of a purchase: the card, then the sale. `read` holds the
+/// item reads already made during this purchase.
 fn pay_and_sell(
     backends: &Backends,
     request: &ApiRequest,
     purchase: &RequestId,
     card: Card,
     lines: Vec<CartLine>,
+    read: HashMap<ItemId, Result<Item, MarketError>>,
 ) -> Result<Vec<PurchasedLine>, MarketError> {
-    let amount_cents = cart_total_cents(backends, &request.request_id, &lines)?;
+    let amount_cents = cart_total_cents(&lines, read, |item| {
+        fetch_item(backends, &request.request_id, item)
+    })?;
     authorize(backends, purchase, card, amount_cents)?;
     match backends.product(&request.request_id, ProductCommand::Purchase { lines })? {
         ProductOutcome::Purchased(sold) => Ok(sold),
@@ -253,16 +286,24 @@ fn pay_and_sell(
     }
 }
 
-/// What the cart costs at current prices (the amount the card is asked for).
+/// What the cart's `lines` cost at current prices (the amount the card is
+/// asked for): each line's item as its read during this purchase came out
+/// (`read`: an error there stands, as if the read had come after step 1),
+/// or as `fetch` reads it now. Reads of items that are not among the lines
+/// count for nothing.
 fn cart_total_cents(
-    backends: &Backends,
-    request_id: &RequestId,
     lines: &[CartLine],
+    mut read: HashMap<ItemId, Result<Item, MarketError>>,
+    mut fetch: impl FnMut(ItemId) -> Result<Item, MarketError>,
 ) -> Result<u64, MarketError> {
     let mut total: u64 = 0;
     for line in lines {
-        let item = fetch_item(backends, request_id, line.item)?;
-        total = total.saturating_add(item.price.cents().saturating_mul(u64::from(line.quantity)));
+        let item = match read.remove(&line.item) {
+            Some(answer) => answer?,
+            None => fetch(line.item)?,
+        };
+        let cents = item.price.cents();
+        total = total.saturating_add(cents.saturating_mul(u64::from(line.quantity)));
     }
     Ok(total)
 }
@@ -345,5 +386,79 @@ fn history(backends: &Backends, request: &ApiRequest, _: &[String]) -> Reply {
             Ok((200, json::history_page(&purchases, next)))
         }
         other => Err(unexpected(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::{Category, Condition, Price, Rating};
+
+    fn id(number: u64) -> ItemId {
+        ItemId {
+            category: Category::new(3).expect("a category"),
+            number,
+        }
+    }
+
+    fn item(number: u64, cents: u64) -> Item {
+        Item {
+            id: id(number),
+            name: format!("item {number}"),
+            keywords: vec![],
+            condition: Condition::New,
+            price: Price::from_cents(cents).expect("a price"),
+            quantity: 10,
+            seller: 7,
+            rating: Rating::default(),
+        }
+    }
+
+    fn line(number: u64, quantity: u32) -> CartLine {
+        CartLine {
+            item: id(number),
+            quantity,
+        }
+    }
+
+    /// Goal: the amount is the lines' units at their prices, whatever the
+    /// hint read: an item read on the hint counts only if it is a line, and
+    /// a line the hint missed is read now (and only that one).
+    #[test]
+    fn the_amount_counts_the_lines_handed_over_not_the_hint() {
+        let lines = [line(1, 2), line(2, 3)];
+        let read = [(id(1), Ok(item(1, 300))), (id(9), Ok(item(9, 5000)))].into();
+        let mut fetched = vec![];
+        let total = cart_total_cents(&lines, read, |wanted| {
+            fetched.push(wanted);
+            Ok(item(wanted.number, 700))
+        });
+        assert_eq!(total.expect("a total"), 2 * 300 + 3 * 700);
+        assert_eq!(fetched, vec![id(2)]);
+    }
+
+    /// Goal: without a hint every line is read, and a line whose read fails
+    /// fails the total with that error, whether it was read now or on the
+    /// hint (which is then not read again: a database that did not answer
+    /// is not waited for twice).
+    #[test]
+    fn without_a_hint_every_line_is_read_and_a_failed_read_stands() {
+        let lines = [line(1, 1), line(4, 1)];
+        let missing = |wanted: ItemId| MarketError::NotFound(format!("item {wanted}"));
+        let total = cart_total_cents(&lines, HashMap::new(), |wanted| match wanted.number {
+            1 => Ok(item(1, 250)),
+            _ => Err(missing(wanted)),
+        });
+        assert!(matches!(total, Err(MarketError::NotFound(_))), "{total:?}");
+        let total = cart_total_cents(&lines[..1], HashMap::new(), |wanted| {
+            Ok(item(wanted.number, 250))
+        });
+        assert_eq!(total.expect("a total"), 250);
+        let read = [(id(4), Err(missing(id(4))))].into();
+        let total = cart_total_cents(&lines, read, |wanted| match wanted.number {
+            1 => Ok(item(1, 250)),
+            _ => panic!("{wanted} was read on the hint already"),
+        });
+        assert!(matches!(total, Err(MarketError::NotFound(_))), "{total:?}");
     }
 }

@@ -14,6 +14,7 @@ mod accounts;
 mod backends;
 mod body;
 mod buyer;
+mod cart_hints;
 mod error;
 mod json;
 mod request;
