@@ -66,11 +66,8 @@ impl Backends {
         request_id: &RequestId,
         command: ProductCommand,
     ) -> Result<ProductOutcome, MarketError> {
-        let request = ProductRequest {
-            request_id: request_id.clone(),
-            command,
-        };
-        self.product.execute(&request)?
+        self.product
+            .execute(&product_request(request_id, command))?
     }
 
     /// Runs a customer-DB command; the receiving replica stamps the time.
@@ -168,10 +165,7 @@ impl Backends {
         let calls = items
             .iter()
             .filter_map(|&item| {
-                let request = ProductRequest {
-                    request_id: request_id.clone(),
-                    command: ProductCommand::GetItem { item },
-                };
+                let request = product_request(request_id, ProductCommand::GetItem { item });
                 self.product.start(&request).ok().map(|call| (item, call))
             })
             .collect();
@@ -194,16 +188,24 @@ impl ItemReads<'_> {
     pub fn finish(self) -> HashMap<ItemId, Result<Item, MarketError>> {
         self.calls
             .into_iter()
-            .map(|(id, call)| (id, item_in(call.finish())))
+            .map(|(id, call)| (id, item_in(call.finish().and_then(|answer| answer))))
             .collect()
     }
 }
 
 /// The item a `GetItem` call answered, or its error.
-fn item_in(answer: Result<ProductResult, MarketError>) -> Result<Item, MarketError> {
-    match answer?? {
+pub fn item_in(answer: Result<ProductOutcome, MarketError>) -> Result<Item, MarketError> {
+    match answer? {
         ProductOutcome::Item(item) => Ok(item),
         other => Err(unexpected(other)),
+    }
+}
+
+/// A product-DB request as a frontend sends it.
+fn product_request(request_id: &RequestId, command: ProductCommand) -> ProductRequest {
+    ProductRequest {
+        request_id: request_id.clone(),
+        command,
     }
 }
 

@@ -13,7 +13,7 @@ use crate::product::{ProductCommand, ProductOutcome};
 use crate::soap::{PaymentDecision, PaymentRequest, SoapError};
 
 use super::accounts;
-use super::backends::{unexpected, Backends};
+use super::backends::{item_in, unexpected, Backends};
 use super::body::{self, Card, CartChange, FeedbackBody};
 use super::json::{self, JsonBody};
 use super::request::ApiRequest;
@@ -108,27 +108,18 @@ fn fetch_item(
     request_id: &RequestId,
     item: ItemId,
 ) -> Result<crate::market::Item, MarketError> {
-    match backends.product(request_id, ProductCommand::GetItem { item })? {
-        ProductOutcome::Item(item) => Ok(item),
-        other => Err(unexpected(other)),
-    }
+    item_in(backends.product(request_id, ProductCommand::GetItem { item }))
 }
 
-/// Runs a cart command of `session` and answers with the cart (`cart_reply`).
+/// Runs a cart command of `session` and answers with the cart, which it
+/// notes as this session's cart (a hint for a purchase: `CartHints`).
 fn run_cart_command(
     backends: &Backends,
     request: &ApiRequest,
     session: &SessionToken,
     command: CustomerCommand,
 ) -> Reply {
-    let outcome = backends.customer(&request.request_id, command)?;
-    cart_reply(backends, session, outcome)
-}
-
-/// The cart as the customer DB answered it, noted as this session's cart
-/// (a hint for a purchase: `CartHints`).
-fn cart_reply(backends: &Backends, session: &SessionToken, outcome: CustomerOutcome) -> Reply {
-    match outcome {
+    match backends.customer(&request.request_id, command)? {
         CustomerOutcome::Cart(lines) => {
             backends.cart_hints().remember(session, &lines);
             Ok((200, json!({ "cart": json::cart(&lines) }).into()))
